@@ -1,0 +1,17 @@
+# Warnings and sanitizers for the project's own targets (never forced on consumers).
+function(admission_compile_options target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+  if(ADMISSION_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+if(ADMISSION_SANITIZER STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+elseif(ADMISSION_SANITIZER STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT ADMISSION_SANITIZER STREQUAL "")
+  message(FATAL_ERROR "ADMISSION_SANITIZER must be empty, 'address' or 'thread'")
+endif()

@@ -1,0 +1,28 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The in-memory store: the embedded default, no server needed. Thread-safe; each event has its
+// own lock, so different events never contend. Positions are found in O(log n).
+#ifndef ADMISSION_MEMORY_STORE_H_
+#define ADMISSION_MEMORY_STORE_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "admission/clock.h"
+#include "admission/store.h"
+
+namespace admission {
+
+struct MemoryStoreOptions {
+  // Source of time; not owned, must outlive the store. nullptr means SystemClock().
+  Clock* clock = nullptr;
+  // Expired deadlines applied at the start of every call on an event, so that a busy event
+  // cleans itself up without a sweeper. Bounded so that no single call does unbounded work.
+  int64_t sweep_per_call = 64;
+};
+
+std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options = {});
+
+}  // namespace admission
+
+#endif  // ADMISSION_MEMORY_STORE_H_

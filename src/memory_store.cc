@@ -1,0 +1,545 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The in-memory store. Each event is an independent shard with its own lock; a call locks the
+// one event it touches, applies docs/rules.md, and unlocks. The per-user state is kept compact
+// (a record keyed by the token's 128 random bits, a user-id index, one deadline entry and one
+// slot in the position index) because a flash sale puts hundreds of thousands of people in a
+// single line.
+#include "admission/memory_store.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "admission/ids.h"
+#include "position_index.h"
+#include "rules.h"
+
+namespace admission {
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The 128 random bits of a token, which identify it within its event.
+struct TokenKey {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+
+  friend bool operator==(const TokenKey& a, const TokenKey& b) {
+    return a.hi == b.hi && a.lo == b.lo;
+  }
+  friend bool operator<(const TokenKey& a, const TokenKey& b) {
+    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const TokenKey& k) {
+    return H::combine(std::move(h), k.hi, k.lo);
+  }
+};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Tokens reach the store validated (WaitingRoom checks their form), but a store is also a
+// public interface, so a bad one is an error rather than undefined behaviour.
+absl::StatusOr<TokenKey> KeyOf(std::string_view token) {
+  if (token.size() < kTokenRandomHexDigits) return absl::InvalidArgumentError("malformed token");
+  std::string_view hex = token.substr(token.size() - kTokenRandomHexDigits);
+  TokenKey key;
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    const int v = HexValue(hex[i]);
+    if (v < 0) return absl::InvalidArgumentError("malformed token");
+    uint64_t& half = i < 16 ? key.hi : key.lo;
+    half = (half << 4) | static_cast<uint64_t>(v);
+  }
+  return key;
+}
+
+struct DeadlineEntry {
+  int64_t at_us;
+  TokenKey key;
+  friend bool operator<(const DeadlineEntry& a, const DeadlineEntry& b) {
+    return a.at_us != b.at_us ? a.at_us < b.at_us : a.key < b.key;
+  }
+};
+
+struct Record {
+  uint64_t seq = 0;
+  int64_t joined_us = 0;
+  int64_t left_line_us = kNever;
+  int64_t deadline_us = 0;
+  UserState state = UserState::kWaiting;
+  std::string user_id;
+};
+
+// Kept only for users who were admitted, so waiting users do not pay for it.
+struct Grant {
+  std::string reservation_token;
+  int64_t reservation_expires_us = 0;
+};
+
+struct Counters {
+  int64_t joined = 0;
+  int64_t admitted = 0;
+  int64_t admitted_by_bypass = 0;
+  int64_t expired = 0;
+  int64_t active_timed_out = 0;
+  int64_t left = 0;
+  int64_t completed = 0;
+};
+
+struct Event {
+  explicit Event(std::string event_id) : id(std::move(event_id)) {}
+
+  const std::string id;
+  absl::Mutex mu;
+  Policy policy ABSL_GUARDED_BY(mu);
+  PositionIndex line ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<TokenKey, Record> records ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, TokenKey> by_user ABSL_GUARDED_BY(mu);  // waiting or active
+  absl::flat_hash_map<TokenKey, Grant> grants ABSL_GUARDED_BY(mu);
+  absl::btree_set<DeadlineEntry> deadlines ABSL_GUARDED_BY(mu);
+  rules::Bucket bucket ABSL_GUARDED_BY(mu);
+  std::vector<rules::WindowCounter> windows ABSL_GUARDED_BY(mu);
+  int64_t first_admission_us ABSL_GUARDED_BY(mu) = kNever;
+  int64_t active ABSL_GUARDED_BY(mu) = 0;
+  // The latest time any call saw: a clock that steps back is treated as standing still.
+  int64_t last_now_us ABSL_GUARDED_BY(mu) = std::numeric_limits<int64_t>::min();
+  Counters counters ABSL_GUARDED_BY(mu);
+};
+
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(const MemoryStoreOptions& options)
+      : clock_(options.clock != nullptr ? options.clock : SystemClock()),
+        sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)) {}
+
+  absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
+  absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
+                                     std::string_view reservation_token) override;
+  absl::StatusOr<Ticket> Leave(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<Ticket> Complete(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<SweepOutcome> Sweep(std::string_view event_id, int64_t max_entries) override;
+  absl::Status SetPolicy(std::string_view event_id, const Policy& policy) override;
+  absl::StatusOr<Policy> GetPolicy(std::string_view event_id) override;
+  absl::StatusOr<EventCounters> Stats(std::string_view event_id) override;
+  absl::StatusOr<std::vector<std::string>> ListEvents() override;
+
+ private:
+  // One locked call on an event: the time it runs at, with the bucket refilled and the first
+  // few passed deadlines applied.
+  struct Call {
+    Event& event;
+    int64_t now_us;
+  };
+
+  Event* FindEvent(std::string_view event_id) ABSL_LOCKS_EXCLUDED(events_mu_);
+  Event* FindOrCreateEvent(std::string_view event_id, const Policy& policy)
+      ABSL_LOCKS_EXCLUDED(events_mu_);
+
+  int64_t Begin(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Applies passed deadlines, oldest first, at most `max` of them; returns how many.
+  int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void ApplyDeadline(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Applies the record's own deadline if it has passed; false if the record was forgotten.
+  bool SettleRecord(Event& e, const TokenKey& key, int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void EndRecord(Event& e, const TokenKey& key, Record& r, UserState state, int64_t at_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  absl::StatusOr<std::pair<TokenKey, Record*>> FindRecord(Event& e, std::string_view token,
+                                                          int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+
+  Ticket MakeTicket(Event& e, std::string_view token, const TokenKey& key, const Record& r,
+                    int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  RateSample MakeRateSample(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+
+  Clock* const clock_;
+  const int64_t sweep_per_call_;
+
+  absl::Mutex events_mu_;
+  // Events are never removed, so an Event* stays valid for the store's lifetime.
+  absl::flat_hash_map<std::string, std::unique_ptr<Event>> events_ ABSL_GUARDED_BY(events_mu_);
+};
+
+std::vector<rules::WindowCounter> MakeWindows(const Policy& policy,
+                                              const std::vector<rules::WindowCounter>& old) {
+  std::vector<rules::WindowCounter> windows;
+  for (absl::Duration length : policy.rate_windows) {
+    rules::WindowCounter w;
+    w.length_us = rules::ToMicros(length);
+    for (const rules::WindowCounter& o : old) {
+      if (o.length_us == w.length_us) w = o;  // keep what a window of the same length counted
+    }
+    windows.push_back(w);
+  }
+  return windows;
+}
+
+absl::Status UnknownEvent(std::string_view event_id) {
+  return absl::NotFoundError(absl::StrCat("unknown event '", AbslView(event_id), "'"));
+}
+
+Event* MemoryStore::FindEvent(std::string_view event_id) {
+  absl::ReaderMutexLock lock(&events_mu_);
+  auto it = events_.find(AbslView(event_id));
+  return it == events_.end() ? nullptr : it->second.get();
+}
+
+Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& policy) {
+  if (Event* e = FindEvent(event_id)) return e;
+  absl::MutexLock lock(&events_mu_);
+  auto& slot = events_[AbslView(event_id)];
+  if (slot == nullptr) {
+    auto event = std::make_unique<Event>(std::string(event_id));
+    absl::MutexLock event_lock(&event->mu);
+    event->policy = policy;
+    event->windows = MakeWindows(policy, {});
+    event->bucket.tokens = static_cast<double>(policy.burst);  // a new room starts full
+    event->bucket.refilled_at_us = rules::ToMicros(clock_->Now());
+    slot = std::move(event);
+  }
+  return slot.get();
+}
+
+int64_t MemoryStore::Begin(Event& e) {
+  const int64_t now_us = std::max(rules::ToMicros(clock_->Now()), e.last_now_us);
+  e.last_now_us = now_us;
+  rules::Refill(e.bucket, e.policy.admit_rate_per_sec, e.policy.burst, now_us);
+  ApplyPassedDeadlines(e, now_us, sweep_per_call_);
+  return now_us;
+}
+
+int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
+  int64_t applied = 0;
+  while (applied < max && !e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) {
+    const TokenKey key = e.deadlines.begin()->key;
+    auto it = e.records.find(key);
+    if (it == e.records.end()) {  // cannot happen: every record has exactly one entry
+      e.deadlines.erase(e.deadlines.begin());
+      continue;
+    }
+    ApplyDeadline(e, key, it->second);
+    ++applied;
+  }
+  return applied;
+}
+
+void MemoryStore::SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us) {
+  e.deadlines.erase(DeadlineEntry{r.deadline_us, key});
+  r.deadline_us = at_us;
+  e.deadlines.insert(DeadlineEntry{at_us, key});
+}
+
+void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState state,
+                            int64_t at_us) {
+  if (r.state == UserState::kWaiting) {
+    e.line.Remove(r.seq);
+    r.left_line_us = at_us;
+  } else if (r.state == UserState::kActive) {
+    --e.active;
+  }
+  e.by_user.erase(r.user_id);
+  r.state = state;
+  SetDeadline(e, key, r, at_us + rules::ToMicros(e.policy.ended_ttl));
+}
+
+void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
+  switch (r.state) {
+    case UserState::kWaiting:
+      ++e.counters.expired;
+      EndRecord(e, key, r, UserState::kExpired, r.deadline_us);
+      break;
+    case UserState::kActive:
+      ++e.counters.active_timed_out;
+      EndRecord(e, key, r, UserState::kExpired, r.deadline_us);
+      break;
+    default:  // an ended record's retention is over: forget it
+      e.deadlines.erase(DeadlineEntry{r.deadline_us, key});
+      e.grants.erase(key);
+      e.records.erase(key);
+      break;
+  }
+}
+
+bool MemoryStore::SettleRecord(Event& e, const TokenKey& key, int64_t now_us) {
+  for (;;) {  // at most twice: a ghost whose record is also past its retention
+    auto it = e.records.find(key);
+    if (it == e.records.end()) return false;
+    if (it->second.deadline_us > now_us) return true;
+    ApplyDeadline(e, key, it->second);
+  }
+}
+
+absl::StatusOr<std::pair<TokenKey, Record*>> MemoryStore::FindRecord(Event& e,
+                                                                     std::string_view token,
+                                                                     int64_t now_us) {
+  absl::StatusOr<TokenKey> key = KeyOf(token);
+  if (!key.ok()) return key.status();
+  if (!SettleRecord(e, *key, now_us)) return absl::NotFoundError("unknown token");
+  return std::make_pair(*key, &e.records.find(*key)->second);
+}
+
+RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
+  RateSample rate;
+  for (const rules::WindowCounter& w : e.windows) {
+    rate.windows.push_back(
+        {absl::Microseconds(w.length_us), rules::EstimatedAdmissions(w, now_us)});
+  }
+  rate.first_admission = e.first_admission_us == kNever ? absl::InfiniteFuture()
+                                                        : rules::FromMicros(e.first_admission_us);
+  rate.policy_rate_per_sec = e.policy.admit_rate_per_sec;
+  rate.bypass_top_n = e.policy.bypass_top_n;
+  rate.paused = e.policy.paused;
+  return rate;
+}
+
+Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey& key,
+                               const Record& r, int64_t now_us) {
+  Ticket t;
+  t.event_id = e.id;
+  t.user_id = r.user_id;
+  t.token = std::string(token);
+  t.state = r.state;
+  t.now = rules::FromMicros(now_us);
+  t.joined_at = rules::FromMicros(r.joined_us);
+  t.left_line_at = r.left_line_us == kNever ? absl::InfiniteFuture()
+                                            : rules::FromMicros(r.left_line_us);
+  t.deadline = rules::FromMicros(r.deadline_us);
+  if (r.state == UserState::kWaiting) {
+    t.position = e.line.Rank(r.seq);
+    t.tier_wait = TierWait(e.policy.wait_tiers, t.position);
+    const rules::Readiness readiness = rules::CheckReadiness(
+        e.policy, t.position, r.joined_us, now_us, e.bucket.tokens, e.active);
+    t.blocked_by = readiness.block;
+    t.retry_after = readiness.retry_after;
+    t.ready_for_entry = readiness.block == EntryBlock::kNone;
+    if (readiness.block == EntryBlock::kPaused) t.paused_reason = e.policy.paused_reason;
+  }
+  if (auto g = e.grants.find(key); g != e.grants.end()) {
+    t.reservation_token = g->second.reservation_token;
+    t.reservation_expires_at = rules::FromMicros(g->second.reservation_expires_us);
+  }
+  t.rate = MakeRateSample(e, now_us);
+  return t;
+}
+
+absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
+  Event* e = request.create_with != nullptr
+                 ? FindOrCreateEvent(request.event_id, *request.create_with)
+                 : FindEvent(request.event_id);
+  if (e == nullptr) return UnknownEvent(request.event_id);
+  absl::StatusOr<TokenKey> key = KeyOf(request.token);
+  if (!key.ok()) return key.status();
+
+  absl::MutexLock lock(&e->mu);
+  const int64_t now_us = Begin(*e);
+  if (auto it = e->by_user.find(AbslView(request.user_id)); it != e->by_user.end()) {
+    const TokenKey existing = it->second;
+    SettleRecord(*e, existing, now_us);  // a ghost's place is not a place
+    if (e->by_user.contains(AbslView(request.user_id))) {
+      const bool active = e->records.at(existing).state == UserState::kActive;
+      return absl::AlreadyExistsError(
+          absl::StrCat("user '", AbslView(request.user_id), "' is already ",
+                       active ? "admitted to" : "waiting in", " event '", e->id, "'"));
+    }
+  }
+  if (e->records.contains(*key)) return absl::AlreadyExistsError("token already in use");
+
+  Record r;
+  r.seq = e->line.Append();
+  r.joined_us = now_us;
+  r.user_id = std::string(request.user_id);
+  auto [it, inserted] = e->records.emplace(*key, std::move(r));
+  Record& record = it->second;
+  record.deadline_us = now_us + rules::ToMicros(e->policy.heartbeat_ttl);
+  e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
+  e->by_user.emplace(record.user_id, *key);
+  ++e->counters.joined;
+  return MakeTicket(*e, request.token, *key, record, now_us);
+}
+
+absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return absl::NotFoundError("unknown token");
+  absl::MutexLock lock(&e->mu);
+  const int64_t now_us = Begin(*e);
+  auto found = FindRecord(*e, token, now_us);
+  if (!found.ok()) return found.status();
+  auto [key, r] = *found;
+  if (r->state == UserState::kWaiting) {
+    SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.heartbeat_ttl));
+  }
+  return MakeTicket(*e, token, key, *r, now_us);
+}
+
+absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::string_view token,
+                                                std::string_view reservation_token) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return absl::NotFoundError("unknown token");
+  absl::MutexLock lock(&e->mu);
+  const int64_t now_us = Begin(*e);
+  auto found = FindRecord(*e, token, now_us);
+  if (!found.ok()) return found.status();
+  auto [key, r] = *found;
+
+  EnterOutcome out;
+  if (r->state == UserState::kActive) {
+    out.granted = true;
+    out.repeated = true;
+    out.ticket = MakeTicket(*e, token, key, *r, now_us);
+    return out;
+  }
+  if (r->state != UserState::kWaiting) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot enter: the user is ", AbslView(UserStateName(r->state)), ", not waiting"));
+  }
+
+  const int64_t position = e->line.Rank(r->seq);
+  const rules::Readiness readiness = rules::CheckReadiness(e->policy, position, r->joined_us,
+                                                           now_us, e->bucket.tokens, e->active);
+  if (readiness.block != EntryBlock::kNone) {
+    SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.heartbeat_ttl));
+    out.ticket = MakeTicket(*e, token, key, *r, now_us);
+    return out;
+  }
+
+  // A bypass admission (top N, no whole token) borrows: see docs/rules.md.
+  if (e->bucket.tokens < 1.0) {
+    out.by_bypass = true;
+    ++e->counters.admitted_by_bypass;
+  }
+  e->bucket.tokens -= 1.0;
+  e->line.Remove(r->seq);
+  r->state = UserState::kActive;
+  r->left_line_us = now_us;
+  SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.active_ttl));
+  e->grants[key] = Grant{std::string(reservation_token),
+                         now_us + rules::ToMicros(e->policy.reservation_ttl)};
+  ++e->active;
+  ++e->counters.admitted;
+  if (e->first_admission_us == kNever) e->first_admission_us = now_us;
+  for (rules::WindowCounter& w : e->windows) rules::RecordAdmission(w, now_us);
+
+  out.granted = true;
+  out.ticket = MakeTicket(*e, token, key, *r, now_us);
+  return out;
+}
+
+absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string_view token) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return absl::NotFoundError("unknown token");
+  absl::MutexLock lock(&e->mu);
+  const int64_t now_us = Begin(*e);
+  auto found = FindRecord(*e, token, now_us);
+  if (!found.ok()) return found.status();
+  auto [key, r] = *found;
+  if (r->state == UserState::kWaiting || r->state == UserState::kActive) {
+    ++e->counters.left;
+    EndRecord(*e, key, *r, UserState::kLeft, now_us);
+  }
+  return MakeTicket(*e, token, key, *r, now_us);
+}
+
+absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::string_view token) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return absl::NotFoundError("unknown token");
+  absl::MutexLock lock(&e->mu);
+  const int64_t now_us = Begin(*e);
+  auto found = FindRecord(*e, token, now_us);
+  if (!found.ok()) return found.status();
+  auto [key, r] = *found;
+  if (r->state == UserState::kActive) {
+    ++e->counters.completed;
+    EndRecord(*e, key, *r, UserState::kCompleted, now_us);
+  } else if (r->state != UserState::kCompleted) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot complete: the user is ", AbslView(UserStateName(r->state)), ", not admitted"));
+  }
+  return MakeTicket(*e, token, key, *r, now_us);
+}
+
+absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64_t max_entries) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return UnknownEvent(event_id);
+  absl::MutexLock lock(&e->mu);
+  const int64_t now_us = std::max(rules::ToMicros(clock_->Now()), e->last_now_us);
+  e->last_now_us = now_us;
+  SweepOutcome out;
+  out.removed = ApplyPassedDeadlines(*e, now_us, std::max<int64_t>(max_entries, 0));
+  out.done = e->deadlines.empty() || e->deadlines.begin()->at_us > now_us;
+  return out;
+}
+
+absl::Status MemoryStore::SetPolicy(std::string_view event_id, const Policy& policy) {
+  if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
+  Event* e = FindOrCreateEvent(event_id, policy);
+  absl::MutexLock lock(&e->mu);
+  Begin(*e);  // refills with the old rate up to now
+  e->policy = policy;
+  e->windows = MakeWindows(policy, e->windows);
+  e->bucket.tokens = std::min(e->bucket.tokens, static_cast<double>(policy.burst));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Policy> MemoryStore::GetPolicy(std::string_view event_id) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return UnknownEvent(event_id);
+  absl::MutexLock lock(&e->mu);
+  return e->policy;
+}
+
+absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return UnknownEvent(event_id);
+  absl::MutexLock lock(&e->mu);
+  const int64_t now_us = Begin(*e);
+  EventCounters c;
+  c.now = rules::FromMicros(now_us);
+  c.waiting = e->line.size();
+  c.active = e->active;
+  c.joined_total = e->counters.joined;
+  c.admitted_total = e->counters.admitted;
+  c.admitted_by_bypass = e->counters.admitted_by_bypass;
+  c.expired_total = e->counters.expired;
+  c.active_timed_out_total = e->counters.active_timed_out;
+  c.left_total = e->counters.left;
+  c.completed_total = e->counters.completed;
+  c.bucket_tokens = e->bucket.tokens;
+  c.rate = MakeRateSample(*e, now_us);
+  return c;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryStore::ListEvents() {
+  absl::ReaderMutexLock lock(&events_mu_);
+  std::vector<std::string> ids;
+  ids.reserve(events_.size());
+  for (const auto& [id, event] : events_) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options) {
+  return std::make_unique<MemoryStore>(options);
+}
+
+}  // namespace admission
