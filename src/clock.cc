@@ -2,6 +2,7 @@
 #include "admission/clock.h"
 
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 
 namespace admission {
 namespace {
@@ -24,18 +25,18 @@ SimulatedClock::SimulatedClock()
 SimulatedClock::SimulatedClock(absl::Time start) : now_(start) {}
 
 absl::Time SimulatedClock::Now() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return now_;
 }
 
 void SimulatedClock::Advance(absl::Duration d) {
   if (d <= absl::ZeroDuration()) return;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   now_ += d;
 }
 
 void SimulatedClock::AdvanceTo(absl::Time t) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (t > now_) now_ = t;
 }
 

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,7 +21,6 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "admission/ids.h"
 #include "position_index.h"
 #include "rules.h"
@@ -106,7 +107,7 @@ struct Event {
   explicit Event(std::string event_id) : id(std::move(event_id)) {}
 
   const std::string id;
-  absl::Mutex mu;
+  std::mutex mu;
   Policy policy ABSL_GUARDED_BY(mu);
   PositionIndex line ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<TokenKey, Record> records ABSL_GUARDED_BY(mu);
@@ -175,7 +176,7 @@ class MemoryStore final : public Store {
   Clock* const clock_;
   const int64_t sweep_per_call_;
 
-  absl::Mutex events_mu_;
+  std::shared_mutex events_mu_;
   // Events are never removed, so an Event* stays valid for the store's lifetime.
   absl::flat_hash_map<std::string, std::unique_ptr<Event>> events_ ABSL_GUARDED_BY(events_mu_);
 };
@@ -199,18 +200,18 @@ absl::Status UnknownEvent(std::string_view event_id) {
 }
 
 Event* MemoryStore::FindEvent(std::string_view event_id) {
-  absl::ReaderMutexLock lock(&events_mu_);
+  std::shared_lock<std::shared_mutex> lock(events_mu_);
   auto it = events_.find(AbslView(event_id));
   return it == events_.end() ? nullptr : it->second.get();
 }
 
 Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& policy) {
   if (Event* e = FindEvent(event_id)) return e;
-  absl::MutexLock lock(&events_mu_);
+  std::lock_guard<std::shared_mutex> lock(events_mu_);
   auto& slot = events_[AbslView(event_id)];
   if (slot == nullptr) {
     auto event = std::make_unique<Event>(std::string(event_id));
-    absl::MutexLock event_lock(&event->mu);
+    std::lock_guard<std::mutex> event_lock(event->mu);
     event->policy = policy;
     event->windows = MakeWindows(policy, {});
     event->bucket.tokens = static_cast<double>(policy.burst);  // a new room starts full
@@ -350,7 +351,7 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   absl::StatusOr<TokenKey> key = KeyOf(request.token);
   if (!key.ok()) return key.status();
 
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   if (auto it = e->by_user.find(AbslView(request.user_id)); it != e->by_user.end()) {
     const TokenKey existing = it->second;
@@ -380,7 +381,7 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
 absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   auto found = FindRecord(*e, token, now_us);
   if (!found.ok()) return found.status();
@@ -395,7 +396,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
                                                 std::string_view reservation_token) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   auto found = FindRecord(*e, token, now_us);
   if (!found.ok()) return found.status();
@@ -447,7 +448,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
 absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string_view token) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   auto found = FindRecord(*e, token, now_us);
   if (!found.ok()) return found.status();
@@ -462,7 +463,7 @@ absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string
 absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::string_view token) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   auto found = FindRecord(*e, token, now_us);
   if (!found.ok()) return found.status();
@@ -480,7 +481,7 @@ absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::str
 absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64_t max_entries) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return UnknownEvent(event_id);
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = std::max(rules::ToMicros(clock_->Now()), e->last_now_us);
   e->last_now_us = now_us;
   SweepOutcome out;
@@ -492,7 +493,7 @@ absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64
 absl::Status MemoryStore::SetPolicy(std::string_view event_id, const Policy& policy) {
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
   Event* e = FindOrCreateEvent(event_id, policy);
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   Begin(*e);  // refills with the old rate up to now
   e->policy = policy;
   e->windows = MakeWindows(policy, e->windows);
@@ -503,14 +504,14 @@ absl::Status MemoryStore::SetPolicy(std::string_view event_id, const Policy& pol
 absl::StatusOr<Policy> MemoryStore::GetPolicy(std::string_view event_id) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return UnknownEvent(event_id);
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   return e->policy;
 }
 
 absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return UnknownEvent(event_id);
-  absl::MutexLock lock(&e->mu);
+  std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   EventCounters c;
   c.now = rules::FromMicros(now_us);
@@ -529,7 +530,7 @@ absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
 }
 
 absl::StatusOr<std::vector<std::string>> MemoryStore::ListEvents() {
-  absl::ReaderMutexLock lock(&events_mu_);
+  std::shared_lock<std::shared_mutex> lock(events_mu_);
   std::vector<std::string> ids;
   ids.reserve(events_.size());
   for (const auto& [id, event] : events_) ids.push_back(id);

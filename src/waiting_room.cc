@@ -2,13 +2,15 @@
 #include "admission/waiting_room.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "admission/ids.h"
 #include "admission/memory_store.h"
 #include "rate_estimate.h"
@@ -21,32 +23,36 @@ namespace admission {
 class WaitingRoom::Sweeper {
  public:
   Sweeper(WaitingRoom* room, absl::Duration interval)
-      : room_(room), interval_(interval), thread_([this] { Run(); }) {}
+      : room_(room),
+        interval_(absl::ToChronoMicroseconds(interval)),
+        thread_([this] { Run(); }) {}
 
   ~Sweeper() {
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
+    wake_.notify_all();
     thread_.join();
   }
 
  private:
   void Run() {
-    absl::MutexLock lock(&mu_);
-    while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), interval_)) {
-      mu_.Unlock();
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!wake_.wait_for(lock, interval_, [this] { return stop_; })) {
+      lock.unlock();
       // A failed sweep (say, Redis unreachable) is retried on the next tick; calls made in
       // the meantime sweep a little themselves.
       (void)room_->SweepAll();
-      mu_.Lock();
+      lock.lock();
     }
   }
 
   WaitingRoom* const room_;
-  const absl::Duration interval_;
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  const std::chrono::microseconds interval_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
   std::thread thread_;  // last: starts after the members it reads
 };
 

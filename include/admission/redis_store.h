@@ -1,0 +1,74 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The Redis store: every event's line lives in Redis, so any number of gateway processes on any
+// number of machines serve one fair line. Each user action is one Lua script (lua/), run
+// atomically by EVALSHA in one round trip; the scripts implement docs/rules.md exactly as the
+// in-memory store does (the same conformance tests run against both).
+//
+// Link admission::redis (it needs hiredis; admission::admission does not).
+//
+// Keys: every key of an event carries the hash tag {<event_id>}:
+//   <prefix>:{<event>}:m  HASH  policy, bucket, counters, rate windows
+//   <prefix>:{<event>}:l  ZSET  the line (waiting users by sequence)
+//   <prefix>:{<event>}:d  ZSET  deadlines (heartbeat, active TTL, retention of ended users)
+//   <prefix>:{<event>}:r  HASH  one record per token
+//   <prefix>:{<event>}:u  HASH  user id -> token, for users waiting or admitted
+// so a script touches a single hash slot and runs unchanged on Redis Cluster. The registry of
+// events, <prefix>:events (a SET), is written next to the scripts (pipelined in the same round
+// trip), not by them, because on a cluster it lives in another slot. A user's data is removed
+// when the user's record is forgotten (ended_ttl after they left), so memory follows the live
+// line.
+//
+// Errors: Unavailable when the server cannot be reached or refuses service for now (the message
+// names host:port; the call did not run, or ran into a closed connection before a reply, so
+// retrying is the caller's choice); DeadlineExceeded when a command timed out (it may or may not
+// have run); Internal when Redis answers something the store cannot understand; otherwise the
+// same codes as the memory store. No call waits longer than about connect_timeout +
+// command_timeout for a free connection and then one connect and one command timeout.
+#ifndef ADMISSION_REDIS_STORE_H_
+#define ADMISSION_REDIS_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "admission/clock.h"
+#include "admission/store.h"
+
+namespace admission {
+
+struct RedisStoreOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  // Connections kept open; concurrent calls beyond this wait (up to command_timeout) for one.
+  int pool_size = 4;
+  absl::Duration connect_timeout = absl::Seconds(1);
+  // Applies to each command's send and reply, and to waiting for a free connection.
+  absl::Duration command_timeout = absl::Seconds(2);
+  // Source of time; not owned, must outlive the store. nullptr: the Redis server's clock (TIME
+  // inside the scripts), so that gateways with skewed clocks agree on TTLs, tiers and the
+  // bucket. Tests inject a SimulatedClock.
+  Clock* clock = nullptr;
+  // Passed deadlines applied at the start of every call on an event (see MemoryStoreOptions).
+  int64_t sweep_per_call = 64;
+  // Prefix of every key; lets several stores share one Redis. Must not contain '{' or '}'.
+  std::string key_prefix = "adm";
+};
+
+// Connects (one connection, to fail early when the server is unreachable) and loads the
+// scripts. The store is thread-safe.
+absl::StatusOr<std::unique_ptr<Store>> NewRedisStore(const RedisStoreOptions& options);
+
+// Sets options->host and options->port from "redis://host[:port][/]" (the scheme may be
+// omitted; an IPv6 host goes in brackets: redis://[::1]:6380). Credentials, database numbers
+// other than 0 and rediss:// (TLS) are rejected: hiredis 0.14 as shipped has no TLS, and
+// Redis Cluster has no databases.
+absl::Status ParseRedisUrl(std::string_view url, RedisStoreOptions* options);
+
+}  // namespace admission
+
+#endif  // ADMISSION_REDIS_STORE_H_

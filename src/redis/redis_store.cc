@@ -1,0 +1,510 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The Redis store. Each Store call is one script (lua/<action>.lua) run by EVALSHA on one
+// pooled connection; the scripts do all the work and answer with flat arrays that this file
+// turns into the same Ticket / EnterOutcome / EventCounters / SweepOutcome the memory store
+// builds. Everything about the rules lives in the scripts (mirroring src/rules.cc and
+// src/memory_store.cc); this side only encodes arguments, decodes replies and maps errors.
+#include "admission/redis_store.h"
+
+#include <hiredis.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "admission/ids.h"
+#include "redis/connection.h"
+#include "redis/connection_pool.h"
+#include "redis/policy_codec.h"
+#include "redis/reply_reader.h"
+#include "redis/scripts.h"
+#include "rules.h"
+
+namespace admission {
+namespace {
+
+using redis_internal::Command;
+using redis_internal::ConnectionPool;
+using redis_internal::Endpoint;
+using redis_internal::ErrorReplyStatus;
+using redis_internal::GetScript;
+using redis_internal::ReplyPtr;
+using redis_internal::ReplyReader;
+using redis_internal::ScriptId;
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The token's 128 random bits as the scripts key records by them (its 32 hex digits), or ""
+// when the token is malformed; the scripts then fail with InvalidArgument at the point where
+// the memory store would (after finding the event, and after Begin for all but Join).
+std::string TokenKey(std::string_view token) {
+  if (token.size() < kTokenRandomHexDigits) return "";
+  std::string_view hex = token.substr(token.size() - kTokenRandomHexDigits);
+  for (char c : hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return "";
+  }
+  return std::string(hex);
+}
+
+absl::Time TimeFromMicros(int64_t us) { return rules::FromMicros(us); }
+
+// The five keys of an event, in KEYS order (see lua/lib.lua).
+struct EventKeys {
+  std::string meta, line, deadlines, records, users;
+};
+
+// Largest counts the scripts can produce and still be exact (Lua numbers are doubles).
+constexpr int64_t kMaxExact = int64_t{1} << 53;
+
+class RedisStore final : public Store {
+ public:
+  RedisStore(const RedisStoreOptions& options, Endpoint endpoint)
+      : pool_(std::move(endpoint), options.pool_size),
+        clock_(options.clock),
+        sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
+        prefix_(options.key_prefix),
+        events_key_(absl::StrCat(options.key_prefix, ":events")) {}
+
+  // Opens the first connection and loads every script, checking that Redis hashes each one to
+  // the SHA1 computed at build time (what EVALSHA will ask for).
+  absl::Status LoadScripts();
+
+  absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
+  absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
+                                     std::string_view reservation_token) override;
+  absl::StatusOr<Ticket> Leave(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<Ticket> Complete(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<SweepOutcome> Sweep(std::string_view event_id, int64_t max_entries) override;
+  absl::Status SetPolicy(std::string_view event_id, const Policy& policy) override;
+  absl::StatusOr<Policy> GetPolicy(std::string_view event_id) override;
+  absl::StatusOr<EventCounters> Stats(std::string_view event_id) override;
+  absl::StatusOr<std::vector<std::string>> ListEvents() override;
+
+ private:
+  EventKeys KeysOf(std::string_view event_id) const;
+  std::string Context(ScriptId id) const {
+    return absl::StrCat(pool_.endpoint().Name(), " (", AbslView(GetScript(id).name), ")");
+  }
+
+  // Runs one script on the event, with `args` after the common ones (now, sweep_per_call,
+  // event id). With `register_event`, SADDs the event to the registry in the same round trip.
+  // An error reply comes back as its status (our own codes, or Internal/Unavailable).
+  absl::StatusOr<ReplyPtr> Run(ScriptId id, std::string_view event_id,
+                               const std::vector<std::string>& args, bool register_event);
+
+  // The scripts that answer with a ticket: now, then the ticket.
+  absl::StatusOr<Ticket> RunTicketScript(ScriptId id, std::string_view event_id,
+                                         std::string_view token,
+                                         const std::vector<std::string>& args,
+                                         bool register_event);
+
+  ConnectionPool pool_;
+  Clock* const clock_;  // nullptr: the server's TIME
+  const int64_t sweep_per_call_;
+  const std::string prefix_;
+  const std::string events_key_;
+};
+
+EventKeys RedisStore::KeysOf(std::string_view event_id) const {
+  const std::string base = absl::StrCat(prefix_, ":{", AbslView(event_id), "}:");
+  return {base + "m", base + "l", base + "d", base + "r", base + "u"};
+}
+
+absl::Status RedisStore::LoadScripts() {
+  absl::StatusOr<ConnectionPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  std::vector<Command> commands;
+  for (int i = 0; i < redis_internal::kScriptCount; ++i) {
+    commands.push_back({"SCRIPT", "LOAD", GetScript(static_cast<ScriptId>(i)).source});
+  }
+  absl::StatusOr<std::vector<ReplyPtr>> replies = (*lease)->Execute(commands);
+  if (!replies.ok()) return replies.status();
+  for (int i = 0; i < redis_internal::kScriptCount; ++i) {
+    const redisReply* reply = (*replies)[i].get();
+    const std::string context = Context(static_cast<ScriptId>(i));
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return ErrorReplyStatus(pool_.endpoint(), absl::StrCat("SCRIPT LOAD of ", context),
+                              std::string_view(reply->str, reply->len));
+    }
+    const std::string_view expected = GetScript(static_cast<ScriptId>(i)).sha1;
+    if (reply->type != REDIS_REPLY_STRING ||
+        std::string_view(reply->str, reply->len) != expected) {
+      return absl::InternalError(absl::StrCat("SCRIPT LOAD of ", context,
+                                              " did not answer the build-time SHA1 ",
+                                              AbslView(expected)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplyPtr> RedisStore::Run(ScriptId id, std::string_view event_id,
+                                         const std::vector<std::string>& args,
+                                         bool register_event) {
+  const redis_internal::EmbeddedScript& script = GetScript(id);
+  const EventKeys keys = KeysOf(event_id);
+  // The time is read once per call (and reused if the script must be re-sent).
+  const std::string now =
+      clock_ != nullptr ? absl::StrCat(rules::ToMicros(clock_->Now())) : std::string();
+  const std::string sweep = absl::StrCat(sweep_per_call_);
+
+  Command eval = {"EVALSHA", script.sha1,    "5",  keys.meta, keys.line, keys.deadlines,
+                  keys.records, keys.users, now, sweep,     event_id};
+  for (const std::string& arg : args) eval.push_back(arg);
+  std::vector<Command> commands;
+  if (register_event) commands.push_back({"SADD", events_key_, event_id});
+  commands.push_back(eval);
+
+  absl::StatusOr<ConnectionPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  absl::StatusOr<std::vector<ReplyPtr>> replies = (*lease)->Execute(commands);
+  if (!replies.ok()) return replies.status();
+  ReplyPtr reply = std::move(replies->back());
+  if (reply->type == REDIS_REPLY_ERROR &&
+      absl::StartsWith(absl::string_view(reply->str, reply->len), "NOSCRIPT")) {
+    // Redis lost its script cache (restart, failover, SCRIPT FLUSH). EVAL runs the script and
+    // caches it again, so the next EVALSHA finds it.
+    eval[0] = "EVAL";
+    eval[1] = script.source;
+    absl::StatusOr<ReplyPtr> again = (*lease)->Execute(eval);
+    if (!again.ok()) return again.status();
+    reply = std::move(again).value();
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(pool_.endpoint(), script.name, std::string_view(reply->str, reply->len));
+  }
+  if (register_event) {
+    const redisReply* added = replies->front().get();
+    if (added->type == REDIS_REPLY_ERROR) {
+      return ErrorReplyStatus(pool_.endpoint(), absl::StrCat("SADD ", events_key_),
+                              std::string_view(added->str, added->len));
+    }
+  }
+  return reply;
+}
+
+// The rate sample at the end of ticket and stats replies (see append_rate in lua/lib.lua).
+void ReadRate(ReplyReader& r, RateSample* rate) {
+  const std::optional<int64_t> first = r.OptionalInt("first_admission");
+  rate->first_admission =
+      first.has_value() ? TimeFromMicros(*first) : absl::InfiniteFuture();
+  rate->policy_rate_per_sec = r.Double("policy_rate");
+  rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExact);
+  rate->paused = r.IntIn("paused", 0, 1) == 1;
+  const int64_t windows = r.IntIn("window_count", 0, 64);
+  rate->windows.clear();
+  for (int64_t i = 0; i < windows && r.ok(); ++i) {
+    RateSample::Window w;
+    w.length = absl::Microseconds(r.IntIn("window_length", 1, kMaxExact));
+    w.admissions = r.Double("window_admissions");
+    rate->windows.push_back(w);
+  }
+}
+
+// A ticket (see append_ticket in lua/lib.lua); the same fields MakeTicket fills.
+void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view token, int64_t now_us,
+                Ticket* t) {
+  t->event_id = std::string(event_id);
+  t->user_id = std::string(r.String("user_id"));
+  t->token = std::string(token);
+  t->state = static_cast<UserState>(
+      r.IntIn("state", static_cast<int>(UserState::kWaiting), static_cast<int>(UserState::kCompleted)));
+  t->position = r.IntIn("position", 0, kMaxExact);
+  t->now = TimeFromMicros(now_us);
+  t->joined_at = TimeFromMicros(r.Int("joined_at"));
+  const std::optional<int64_t> left = r.OptionalInt("left_line_at");
+  t->left_line_at = left.has_value() ? TimeFromMicros(*left) : absl::InfiniteFuture();
+  t->deadline = TimeFromMicros(r.Int("deadline"));
+  t->blocked_by = static_cast<EntryBlock>(r.IntIn("blocked_by", static_cast<int>(EntryBlock::kNone),
+                                                  static_cast<int>(EntryBlock::kNotWaiting)));
+  t->ready_for_entry = t->blocked_by == EntryBlock::kNone;
+  const std::string_view retry = r.String("retry");
+  const std::string_view tier_wait = r.String("tier_wait");
+  t->paused_reason = std::string(r.String("paused_reason"));
+  const std::string_view reservation = r.String("reservation_token");
+  const std::optional<int64_t> reservation_expiry = r.OptionalInt("reservation_expires_at");
+  ReadRate(r, &t->rate);
+  if (!r.ok()) return;
+
+  // retry_after as rules::CheckReadiness computes it, from the raw figure the script returns.
+  const absl::string_view retry_text = AbslView(retry);
+  t->retry_after = absl::ZeroDuration();
+  switch (t->blocked_by) {
+    case EntryBlock::kPaused:
+      t->retry_after = rules::kPausedRetry;
+      break;
+    case EntryBlock::kCapacityFull:
+      t->retry_after = rules::kCapacityRetry;
+      break;
+    case EntryBlock::kNotYourTurn: {
+      absl::Duration retry_after = absl::Seconds(60);  // '': the rate is 0
+      double seconds = 0;
+      if (!retry_text.empty()) {
+        if (!absl::SimpleAtod(retry_text, &seconds)) {
+          r.Invalid("retry", "is not a number");
+          return;
+        }
+        retry_after = absl::Seconds(seconds);
+      }
+      t->retry_after = std::max(retry_after, absl::Seconds(1));
+      break;
+    }
+    case EntryBlock::kTierWait: {
+      int64_t us = 0;
+      if (!absl::SimpleAtoi(retry_text, &us)) {
+        r.Invalid("retry", "is not an integer");
+        return;
+      }
+      t->retry_after = absl::Microseconds(us);
+      break;
+    }
+    case EntryBlock::kNone:
+    case EntryBlock::kNotWaiting:
+      break;
+  }
+  t->tier_wait = absl::ZeroDuration();
+  if (!tier_wait.empty()) {
+    absl::StatusOr<absl::Duration> d = redis_internal::DecodeDuration(tier_wait);
+    if (!d.ok()) {
+      r.Invalid("tier_wait", "is not a duration");
+      return;
+    }
+    t->tier_wait = *d;
+  }
+  if (reservation_expiry.has_value()) {
+    t->reservation_token = std::string(reservation);
+    t->reservation_expires_at = TimeFromMicros(*reservation_expiry);
+  }
+}
+
+absl::StatusOr<Ticket> RedisStore::RunTicketScript(ScriptId id, std::string_view event_id,
+                                                   std::string_view token,
+                                                   const std::vector<std::string>& args,
+                                                   bool register_event) {
+  absl::StatusOr<ReplyPtr> reply = Run(id, event_id, args, register_event);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(id));
+  const int64_t now_us = r.Int("now");
+  Ticket t;
+  ReadTicket(r, event_id, token, now_us, &t);
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return t;
+}
+
+absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
+  std::vector<std::string> args = {std::string(request.user_id), TokenKey(request.token),
+                                   request.create_with != nullptr ? "1" : "0"};
+  if (request.create_with != nullptr) {
+    // The memory store trusts create_with; here a policy that does not validate could store
+    // numbers the scripts cannot read back, so it is refused.
+    if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
+    for (std::string& arg : redis_internal::EncodePolicyArgs(*request.create_with)) {
+      args.push_back(std::move(arg));
+    }
+  }
+  return RunTicketScript(ScriptId::kJoin, request.event_id, request.token, args,
+                         /*register_event=*/request.create_with != nullptr);
+}
+
+absl::StatusOr<Ticket> RedisStore::Status(std::string_view event_id, std::string_view token) {
+  return RunTicketScript(ScriptId::kStatus, event_id, token, {TokenKey(token)}, false);
+}
+
+absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::string_view token,
+                                               std::string_view reservation_token) {
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kEnter, event_id,
+                                       {TokenKey(token), std::string(reservation_token)}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kEnter));
+  const int64_t now_us = r.Int("now");
+  EnterOutcome out;
+  out.granted = r.IntIn("granted", 0, 1) == 1;
+  out.by_bypass = r.IntIn("by_bypass", 0, 1) == 1;
+  out.repeated = r.IntIn("repeated", 0, 1) == 1;
+  ReadTicket(r, event_id, token, now_us, &out.ticket);
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<Ticket> RedisStore::Leave(std::string_view event_id, std::string_view token) {
+  return RunTicketScript(ScriptId::kLeave, event_id, token, {TokenKey(token)}, false);
+}
+
+absl::StatusOr<Ticket> RedisStore::Complete(std::string_view event_id, std::string_view token) {
+  return RunTicketScript(ScriptId::kComplete, event_id, token, {TokenKey(token)}, false);
+}
+
+absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_t max_entries) {
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kSweep, event_id,
+                                       {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kSweep));
+  r.Int("now");
+  SweepOutcome out;
+  out.removed = r.IntIn("removed", 0, std::max<int64_t>(max_entries, 0));
+  out.done = r.IntIn("done", 0, 1) == 1;
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return out;
+}
+
+absl::Status RedisStore::SetPolicy(std::string_view event_id, const Policy& policy) {
+  if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kSetPolicy, event_id,
+                                       redis_internal::EncodePolicyArgs(policy), true);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kSetPolicy));
+  r.Int("now");
+  return r.Finish();
+}
+
+absl::StatusOr<Policy> RedisStore::GetPolicy(std::string_view event_id) {
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kGetPolicy, event_id, {}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kGetPolicy));
+  const std::string blob(r.String("policy"));
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  absl::StatusOr<Policy> policy = redis_internal::DecodePolicyBlob(blob);
+  if (!policy.ok()) {
+    return absl::InternalError(absl::StrCat("event '", AbslView(event_id), "' on ",
+                                            pool_.endpoint().Name(), ": ",
+                                            policy.status().message()));
+  }
+  return policy;
+}
+
+absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kStats, event_id, {}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kStats));
+  EventCounters c;
+  c.now = TimeFromMicros(r.Int("now"));
+  c.waiting = r.IntIn("waiting", 0, kMaxExact);
+  c.active = r.IntIn("active", 0, kMaxExact);
+  c.joined_total = r.IntIn("joined", 0, kMaxExact);
+  c.admitted_total = r.IntIn("admitted", 0, kMaxExact);
+  c.admitted_by_bypass = r.IntIn("admitted_by_bypass", 0, kMaxExact);
+  c.expired_total = r.IntIn("expired", 0, kMaxExact);
+  c.active_timed_out_total = r.IntIn("active_timed_out", 0, kMaxExact);
+  c.left_total = r.IntIn("left", 0, kMaxExact);
+  c.completed_total = r.IntIn("completed", 0, kMaxExact);
+  c.bucket_tokens = r.Double("bucket_tokens");
+  ReadRate(r, &c.rate);
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return c;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisStore::ListEvents() {
+  absl::StatusOr<ConnectionPool::Lease> lease = pool_.Acquire();
+  if (!lease.ok()) return lease.status();
+  absl::StatusOr<ReplyPtr> members = (*lease)->Execute(Command{"SMEMBERS", events_key_});
+  if (!members.ok()) return members.status();
+  const std::string context = absl::StrCat(pool_.endpoint().Name(), " (SMEMBERS)");
+  if ((*members)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(pool_.endpoint(), "SMEMBERS",
+                            std::string_view((*members)->str, (*members)->len));
+  }
+  ReplyReader r(members->get(), context);
+  std::vector<std::string> ids;
+  while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("event_id"));
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  if (ids.empty()) return ids;
+
+  // The registry is written just before the script that creates an event (same round trip),
+  // so an entry whose script never ran (a connection lost in between) names no event: list
+  // only events whose meta exists.
+  std::vector<std::string> meta_keys;
+  meta_keys.reserve(ids.size());
+  for (const std::string& id : ids) meta_keys.push_back(KeysOf(id).meta);
+  std::vector<Command> exists;
+  exists.reserve(ids.size());
+  for (const std::string& key : meta_keys) exists.push_back({"EXISTS", key});
+  absl::StatusOr<std::vector<ReplyPtr>> found = (*lease)->Execute(exists);
+  if (!found.ok()) return found.status();
+  std::vector<std::string> events;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const redisReply* reply = (*found)[i].get();
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return ErrorReplyStatus(pool_.endpoint(), "EXISTS", std::string_view(reply->str, reply->len));
+    }
+    if (reply->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError(absl::StrCat("malformed reply from ", pool_.endpoint().Name(),
+                                              " to EXISTS"));
+    }
+    if (reply->integer == 1) events.push_back(std::move(ids[i]));
+  }
+  return events;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> NewRedisStore(const RedisStoreOptions& options) {
+  if (options.host.empty()) return absl::InvalidArgumentError("redis host is empty");
+  if (options.port < 1 || options.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("redis port ", options.port, " is out of range"));
+  }
+  if (options.pool_size < 1) return absl::InvalidArgumentError("pool_size must be at least 1");
+  if (options.connect_timeout <= absl::ZeroDuration() ||
+      options.command_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("redis timeouts must be positive");
+  }
+  if (options.key_prefix.empty() ||
+      options.key_prefix.find_first_of("{}") != std::string::npos) {
+    // Braces would change the keys' hash tag and split an event over several slots.
+    return absl::InvalidArgumentError("key_prefix must be non-empty and contain no '{' or '}'");
+  }
+  Endpoint endpoint{options.host, options.port, options.connect_timeout, options.command_timeout};
+  auto store = std::make_unique<RedisStore>(options, std::move(endpoint));
+  if (absl::Status s = store->LoadScripts(); !s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+absl::Status ParseRedisUrl(std::string_view url, RedisStoreOptions* options) {
+  absl::string_view rest = AbslView(url);
+  const absl::string_view original = rest;
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("redis url '", original, "': ", why));
+  };
+  if (absl::ConsumePrefix(&rest, "rediss://")) return bad("TLS (rediss://) is not supported");
+  absl::ConsumePrefix(&rest, "redis://");
+  // An optional path: "/" or "/0" (the only database a cluster has).
+  if (const std::size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+    const absl::string_view path = rest.substr(slash);
+    if (path != "/" && path != "/0") return bad("only database 0 is supported");
+    rest = rest.substr(0, slash);
+  }
+  if (rest.find('@') != absl::string_view::npos) return bad("credentials are not supported");
+  std::string host;
+  absl::string_view port_text;
+  if (absl::ConsumePrefix(&rest, "[")) {  // [IPv6]
+    const std::size_t close = rest.find(']');
+    if (close == absl::string_view::npos) return bad("unterminated '['");
+    host = std::string(rest.substr(0, close));
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && !absl::ConsumePrefix(&rest, ":")) return bad("junk after ']'");
+    port_text = rest;
+  } else {
+    const std::size_t colon = rest.rfind(':');
+    host = std::string(rest.substr(0, colon));
+    if (colon != absl::string_view::npos) port_text = rest.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return bad("put an IPv6 address in brackets");
+  }
+  if (host.empty()) return bad("no host");
+  int port = 6379;
+  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535)) {
+    return bad("bad port");
+  }
+  options->host = std::move(host);
+  options->port = port;
+  return absl::OkStatus();
+}
+
+}  // namespace admission
