@@ -20,7 +20,8 @@ Clock* SystemClock() {
 }
 
 SimulatedClock::SimulatedClock()
-    : SimulatedClock(absl::FromCivil(absl::CivilSecond(2026, 1, 1, 0, 0, 0), absl::UTCTimeZone())) {}
+    : SimulatedClock(absl::FromCivil(absl::CivilSecond(2026, 1, 1, 0, 0, 0), absl::UTCTimeZone())) {
+}
 
 SimulatedClock::SimulatedClock(absl::Time start) : now_(start) {}
 

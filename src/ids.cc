@@ -18,9 +18,7 @@ bool IsEventIdChar(char c) {
          c == '-';
 }
 
-bool IsUserIdChar(char c) {
-  return IsEventIdChar(c) || c == '.' || c == ':' || c == '@';
-}
+bool IsUserIdChar(char c) { return IsEventIdChar(c) || c == '.' || c == ':' || c == '@'; }
 
 bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
@@ -31,13 +29,13 @@ absl::Status ValidateId(std::string_view what, std::string_view id, std::size_t 
                         Pred allowed, std::string_view alphabet) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(AbslView(what), " is empty"));
   if (id.size() > max_length) {
-    return absl::InvalidArgumentError(absl::StrCat(AbslView(what), " is longer than ",
-                                                   max_length, " characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(AbslView(what), " is longer than ", max_length, " characters"));
   }
   for (char c : id) {
     if (!allowed(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(AbslView(what), " may only contain ",
-                                                     AbslView(alphabet)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(AbslView(what), " may only contain ", AbslView(alphabet)));
     }
   }
   return absl::OkStatus();

@@ -322,14 +322,14 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
   t.state = r.state;
   t.now = rules::FromMicros(now_us);
   t.joined_at = rules::FromMicros(r.joined_us);
-  t.left_line_at = r.left_line_us == kNever ? absl::InfiniteFuture()
-                                            : rules::FromMicros(r.left_line_us);
+  t.left_line_at =
+      r.left_line_us == kNever ? absl::InfiniteFuture() : rules::FromMicros(r.left_line_us);
   t.deadline = rules::FromMicros(r.deadline_us);
   if (r.state == UserState::kWaiting) {
     t.position = e.line.Rank(r.seq);
     t.tier_wait = TierWait(e.policy.wait_tiers, t.position);
-    const rules::Readiness readiness = rules::CheckReadiness(
-        e.policy, t.position, r.joined_us, now_us, e.bucket.tokens, e.active);
+    const rules::Readiness readiness =
+        rules::CheckReadiness(e.policy, t.position, r.joined_us, now_us, e.bucket.tokens, e.active);
     t.blocked_by = readiness.block;
     t.retry_after = readiness.retry_after;
     t.ready_for_entry = readiness.block == EntryBlock::kNone;
@@ -415,8 +415,8 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
   }
 
   const int64_t position = e->line.Rank(r->seq);
-  const rules::Readiness readiness = rules::CheckReadiness(e->policy, position, r->joined_us,
-                                                           now_us, e->bucket.tokens, e->active);
+  const rules::Readiness readiness =
+      rules::CheckReadiness(e->policy, position, r->joined_us, now_us, e->bucket.tokens, e->active);
   if (readiness.block != EntryBlock::kNone) {
     SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.heartbeat_ttl));
     out.ticket = MakeTicket(*e, token, key, *r, now_us);
@@ -433,8 +433,8 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
   r->state = UserState::kActive;
   r->left_line_us = now_us;
   SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.active_ttl));
-  e->grants[key] = Grant{std::string(reservation_token),
-                         now_us + rules::ToMicros(e->policy.reservation_ttl)};
+  e->grants[key] =
+      Grant{std::string(reservation_token), now_us + rules::ToMicros(e->policy.reservation_ttl)};
   ++e->active;
   ++e->counters.admitted;
   if (e->first_admission_us == kNever) e->first_admission_us = now_us;

@@ -109,8 +109,8 @@ bool operator==(const Policy& a, const Policy& b) {
          a.bypass_top_n == b.bypass_top_n && a.active_capacity == b.active_capacity &&
          a.heartbeat_ttl == b.heartbeat_ttl && a.active_ttl == b.active_ttl &&
          a.reservation_ttl == b.reservation_ttl && a.ended_ttl == b.ended_ttl &&
-         a.wait_tiers == b.wait_tiers && a.rate_windows == b.rate_windows &&
-         a.paused == b.paused && a.paused_reason == b.paused_reason;
+         a.wait_tiers == b.wait_tiers && a.rate_windows == b.rate_windows && a.paused == b.paused &&
+         a.paused_reason == b.paused_reason;
 }
 
 }  // namespace admission

@@ -31,10 +31,10 @@ class PositionIndex {
  private:
   void MaybeCompact();
 
-  uint64_t base_ = 0;           // slot i (0-based) holds sequence base_ + i + 1
-  std::vector<int32_t> tree_;   // Fenwick tree, 1-based over slots; tree_[0] unused
-  std::vector<uint8_t> live_;   // 1 when the slot's sequence is in line
-  std::size_t head_ = 0;        // slots before head_ are all out of line
+  uint64_t base_ = 0;          // slot i (0-based) holds sequence base_ + i + 1
+  std::vector<int32_t> tree_;  // Fenwick tree, 1-based over slots; tree_[0] unused
+  std::vector<uint8_t> live_;  // 1 when the slot's sequence is in line
+  std::size_t head_ = 0;       // slots before head_ are all out of line
   int64_t live_count_ = 0;
 };
 

@@ -26,7 +26,8 @@ void Roll(WindowCounter& w, int64_t now_us) {
 void Refill(Bucket& bucket, double rate_per_sec, int64_t burst, int64_t now_us) {
   if (now_us > bucket.refilled_at_us) {
     const double elapsed_sec = static_cast<double>(now_us - bucket.refilled_at_us) / 1e6;
-    bucket.tokens = std::min(static_cast<double>(burst), bucket.tokens + rate_per_sec * elapsed_sec);
+    bucket.tokens =
+        std::min(static_cast<double>(burst), bucket.tokens + rate_per_sec * elapsed_sec);
     bucket.refilled_at_us = now_us;
   }
   bucket.tokens = std::min(bucket.tokens, static_cast<double>(burst));
@@ -46,8 +47,8 @@ double EstimatedAdmissions(const WindowCounter& window, int64_t now_us) {
   return w.previous * previous_weight + w.current;
 }
 
-Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_us,
-                         int64_t now_us, double tokens, int64_t active) {
+Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us,
+                         double tokens, int64_t active) {
   if (policy.paused) return {EntryBlock::kPaused, kPausedRetry};
   if (active >= policy.active_capacity) return {EntryBlock::kCapacityFull, kCapacityRetry};
 

@@ -45,8 +45,8 @@ struct Readiness {
 };
 // Whether a waiting user at `position` who joined at `joined_us` may enter at `now_us`, given
 // the refilled bucket's `tokens` and the number of `active` users.
-Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_us,
-                         int64_t now_us, double tokens, int64_t active);
+Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us,
+                         double tokens, int64_t active);
 
 // Retry-after when the room is paused or full: no better estimate exists.
 inline constexpr absl::Duration kPausedRetry = absl::Seconds(5);

@@ -23,9 +23,7 @@ namespace admission {
 class WaitingRoom::Sweeper {
  public:
   Sweeper(WaitingRoom* room, absl::Duration interval)
-      : room_(room),
-        interval_(absl::ToChronoMicroseconds(interval)),
-        thread_([this] { Run(); }) {}
+      : room_(room), interval_(absl::ToChronoMicroseconds(interval)), thread_([this] { Run(); }) {}
 
   ~Sweeper() {
     {
@@ -77,8 +75,7 @@ absl::Status ValidateOptions(const Options& options) {
 std::string DenialMessage(const QueueStatus& s) {
   switch (s.blocked_by) {
     case EntryBlock::kPaused:
-      return s.paused_reason.empty() ? "Admissions are paused for the moment."
-                                     : s.paused_reason;
+      return s.paused_reason.empty() ? "Admissions are paused for the moment." : s.paused_reason;
     case EntryBlock::kCapacityFull:
       return "The event is at capacity; places free up as others finish.";
     case EntryBlock::kNotYourTurn:

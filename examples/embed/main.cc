@@ -56,8 +56,8 @@ int main() {
       auto last = (*room)->Status(crowd.back().token);
       std::printf("%6d %8lld %7lld %9lld %9.0f s (%.2f)\n", second,
                   static_cast<long long>(stats->waiting), static_cast<long long>(stats->active),
-                  static_cast<long long>(stats->admitted_total),
-                  absl::ToDoubleSeconds(last->eta), last->eta_confidence);
+                  static_cast<long long>(stats->admitted_total), absl::ToDoubleSeconds(last->eta),
+                  last->eta_confidence);
     }
     clock.Advance(absl::Seconds(1));
     (void)(*room)->SweepAll();

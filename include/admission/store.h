@@ -128,8 +128,8 @@ struct EventCounters {
 };
 
 struct SweepOutcome {
-  int64_t removed = 0;   // ghosts expired, active users timed out, records forgotten
-  bool done = true;      // false when `max_entries` stopped the sweep early
+  int64_t removed = 0;  // ghosts expired, active users timed out, records forgotten
+  bool done = true;     // false when `max_entries` stopped the sweep early
 };
 
 class Store {
