@@ -1,0 +1,43 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "store_factory.h"
+
+#include <memory>
+#include <vector>
+
+#include "admission/memory_store.h"
+
+#if defined(ADMISSION_TEST_REDIS)
+#include "redis_store_factory.h"  // tests/redis
+#endif
+
+namespace admission {
+namespace testing {
+
+std::vector<StoreFactory> AllStoreFactories() {
+  std::vector<StoreFactory> factories;
+
+  StoreFactory memory;
+  memory.name = "Memory";
+  memory.make = [](Clock* clock) -> std::unique_ptr<Store> {
+    MemoryStoreOptions options;
+    options.clock = clock;
+    return NewMemoryStore(options);
+  };
+  factories.push_back(memory);
+
+#if defined(ADMISSION_TEST_REDIS)
+  // The Redis store (CMake option ADMISSION_TEST_REDIS): every store over a fresh key prefix on
+  // one redis-server per test process, taking its time from the injected `clock` so that the
+  // suites' exact time expectations hold.
+  StoreFactory redis;
+  redis.name = "Redis";
+  redis.make = [](Clock* clock) -> std::unique_ptr<Store> { return MakeRedisStoreForTest(clock); };
+  redis.relative_cost = 10;
+  factories.push_back(redis);
+#endif
+
+  return factories;
+}
+
+}  // namespace testing
+}  // namespace admission
