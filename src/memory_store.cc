@@ -344,9 +344,11 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
 }
 
 absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
-  Event* e = request.create_with != nullptr
-                 ? FindOrCreateEvent(request.event_id, *request.create_with)
-                 : FindEvent(request.event_id);
+  Event* e = FindEvent(request.event_id);
+  if (e == nullptr && request.create_with != nullptr) {
+    if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
+    e = FindOrCreateEvent(request.event_id, *request.create_with);
+  }
   if (e == nullptr) return UnknownEvent(request.event_id);
   absl::StatusOr<TokenKey> key = KeyOf(request.token);
   if (!key.ok()) return key.status();

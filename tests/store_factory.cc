@@ -34,6 +34,15 @@ std::vector<StoreFactory> AllStoreFactories() {
   redis.make = [](Clock* clock) -> std::unique_ptr<Store> { return MakeRedisStoreForTest(clock); };
   redis.relative_cost = 10;
   factories.push_back(redis);
+
+  // The same suites on a local 3-master Redis Cluster (events spread over the masters).
+  StoreFactory cluster;
+  cluster.name = "RedisCluster";
+  cluster.make = [](Clock* clock) -> std::unique_ptr<Store> {
+    return MakeRedisClusterStoreForTest(clock);
+  };
+  cluster.relative_cost = 30;
+  factories.push_back(cluster);
 #endif
 
   return factories;

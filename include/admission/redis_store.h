@@ -19,12 +19,19 @@
 // when the user's record is forgotten (ended_ttl after they left), so memory follows the live
 // line.
 //
-// Errors: Unavailable when the server cannot be reached or refuses service for now (the message
-// names host:port; the call did not run, or ran into a closed connection before a reply, so
-// retrying is the caller's choice); DeadlineExceeded when a command timed out (it may or may not
-// have run); Internal when Redis answers something the store cannot understand; otherwise the
-// same codes as the memory store. No call waits longer than about connect_timeout +
-// command_timeout for a free connection and then one connect and one command timeout.
+// Connections: pool_size connections shared by all threads; the requests of concurrent callers
+// are pipelined (whatever queued on a connection while a round trip was in flight goes out in
+// the next one), so a few connections serve many threads. A connection the server closed (a
+// restart) is replaced before it is used; one that failed is replaced on the next call. A
+// script missing from the server's cache (restart, failover, SCRIPT FLUSH) is sent again.
+//
+// Errors: Unavailable when the server cannot be reached, refuses service for now, or dropped
+// the connection (the message names host:port; if the drop came after the request was sent,
+// the call may have taken effect); DeadlineExceeded when the server did not answer within
+// command_timeout (the call may or may not have taken effect); Internal when Redis answers
+// something the store cannot understand; otherwise the same codes as the memory store. Nothing
+// waits forever: a call waits for at most the round trips queued ahead of it on its connection,
+// each bounded by connect_timeout + command_timeout.
 #ifndef ADMISSION_REDIS_STORE_H_
 #define ADMISSION_REDIS_STORE_H_
 
@@ -44,10 +51,10 @@ namespace admission {
 struct RedisStoreOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
-  // Connections kept open; concurrent calls beyond this wait (up to command_timeout) for one.
+  // Connections to the server, shared (and pipelined) by all calling threads.
   int pool_size = 4;
   absl::Duration connect_timeout = absl::Seconds(1);
-  // Applies to each command's send and reply, and to waiting for a free connection.
+  // How long a round trip may take (sending, then each reply).
   absl::Duration command_timeout = absl::Seconds(2);
   // Source of time; not owned, must outlive the store. nullptr: the Redis server's clock (TIME
   // inside the scripts), so that gateways with skewed clocks agree on TTLs, tiers and the

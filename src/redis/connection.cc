@@ -2,8 +2,11 @@
 #include "redis/connection.h"
 
 #include <hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -22,6 +25,45 @@ struct timeval TimeoutTimeval(absl::Duration d) {
   return absl::ToTimeval(d);
 }
 
+// hiredis writes with write(2), so a write to a connection the server has reset raises SIGPIPE,
+// whose default action kills the process. A library must neither die of it nor change the
+// application's signal handling, so SIGPIPE is blocked in the calling thread while hiredis
+// writes, and one it raised meanwhile is taken off the thread's pending set before the mask
+// is restored (the technique libpq uses).
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock() {
+    sigemptyset(&sigpipe_);
+    sigaddset(&sigpipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    // A SIGPIPE already pending is not ours to swallow: leave everything as it is.
+    if (sigismember(&pending, SIGPIPE) == 1) return;
+    if (pthread_sigmask(SIG_BLOCK, &sigpipe_, &previous_) != 0) return;
+    active_ = sigismember(&previous_, SIGPIPE) != 1;  // already blocked: nothing to undo
+  }
+  ~ScopedSigpipeBlock() {
+    if (!active_) return;
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) {
+      const struct timespec zero = {0, 0};
+      while (sigtimedwait(&sigpipe_, nullptr, &zero) < 0 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  sigset_t sigpipe_;
+  sigset_t previous_;
+  bool active_ = false;
+};
+
 }  // namespace
 
 std::string Endpoint::Name() const { return absl::StrCat("redis ", host, ":", port); }
@@ -30,9 +72,8 @@ void ReplyDeleter::operator()(redisReply* reply) const { freeReplyObject(reply);
 void ContextDeleter::operator()(redisContext* context) const { redisFree(context); }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint) {
-  ContextPtr context(
-      redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port,
-                              TimeoutTimeval(endpoint.connect_timeout)));
+  ContextPtr context(redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port,
+                                             TimeoutTimeval(endpoint.connect_timeout)));
   if (context == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate a connection to ", endpoint.Name()));
@@ -59,9 +100,9 @@ absl::Status Connection::Fail(int saved_errno) {
   const std::string detail = context_->errstr;
   if (err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK ||
                               saved_errno == ETIMEDOUT || saved_errno == EINPROGRESS)) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(endpoint_.Name(), " did not answer within ",
-                     absl::FormatDuration(endpoint_.command_timeout), " (", detail, ")"));
+    return absl::DeadlineExceededError(absl::StrCat(endpoint_.Name(), " did not answer within ",
+                                                    absl::FormatDuration(endpoint_.command_timeout),
+                                                    " (", detail, ")"));
   }
   switch (err) {
     case REDIS_ERR_PROTOCOL:
@@ -79,42 +120,67 @@ absl::Status Connection::Fail(int saved_errno) {
   }
 }
 
-absl::StatusOr<std::vector<ReplyPtr>> Connection::Execute(const std::vector<Command>& commands) {
+absl::Status Connection::Append(const Command& command) {
   if (broken_) {
     return absl::UnavailableError(absl::StrCat("broken connection to ", endpoint_.Name()));
   }
-  std::vector<const char*> argv;
-  std::vector<std::size_t> argvlen;
-  for (const Command& command : commands) {
-    argv.clear();
-    argvlen.clear();
-    for (std::string_view arg : command) {
-      argv.push_back(arg.data());
-      argvlen.push_back(arg.size());
-    }
-    // Only appends to hiredis' output buffer; it fails only when out of memory.
-    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
-                               argvlen.data()) != REDIS_OK) {
-      return Fail(errno);
-    }
+  constexpr std::size_t kInline = 16;
+  const char* argv_inline[kInline];
+  std::size_t len_inline[kInline];
+  std::vector<const char*> argv_heap;
+  std::vector<std::size_t> len_heap;
+  const char** argv = argv_inline;
+  std::size_t* argvlen = len_inline;
+  if (command.size() > kInline) {
+    argv_heap.resize(command.size());
+    len_heap.resize(command.size());
+    argv = argv_heap.data();
+    argvlen = len_heap.data();
   }
-  std::vector<ReplyPtr> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
+  for (std::size_t i = 0; i < command.size(); ++i) {
+    argv[i] = command[i].data();
+    argvlen[i] = command[i].size();
+  }
+  // Only appends to hiredis' output buffer; it fails only when out of memory.
+  if (redisAppendCommandArgv(context_.get(), static_cast<int>(command.size()), argv, argvlen) !=
+      REDIS_OK) {
+    return Fail(errno);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Read(std::size_t count, std::vector<ReplyPtr>* replies) {
+  if (broken_) {
+    return absl::UnavailableError(absl::StrCat("broken connection to ", endpoint_.Name()));
+  }
+  // The first redisGetReply writes the whole buffered pipeline, then each one reads a reply.
+  ScopedSigpipeBlock no_sigpipe;
+  for (std::size_t i = 0; i < count; ++i) {
     void* raw = nullptr;
     errno = 0;
     if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) {
       return Fail(errno);
     }
-    replies.emplace_back(static_cast<redisReply*>(raw));
+    replies->emplace_back(static_cast<redisReply*>(raw));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ReplyPtr>> Connection::Execute(const std::vector<Command>& commands) {
+  for (const Command& command : commands) {
+    if (absl::Status s = Append(command); !s.ok()) return s;
+  }
+  std::vector<ReplyPtr> replies;
+  replies.reserve(commands.size());
+  if (absl::Status s = Read(commands.size(), &replies); !s.ok()) return s;
   return replies;
 }
 
 absl::StatusOr<ReplyPtr> Connection::Execute(const Command& command) {
-  absl::StatusOr<std::vector<ReplyPtr>> replies = Execute(std::vector<Command>{command});
-  if (!replies.ok()) return replies.status();
-  return std::move(replies->front());
+  if (absl::Status s = Append(command); !s.ok()) return s;
+  std::vector<ReplyPtr> replies;
+  if (absl::Status s = Read(1, &replies); !s.ok()) return s;
+  return std::move(replies.front());
 }
 
 bool Connection::LooksAlive() {
@@ -126,7 +192,7 @@ bool Connection::LooksAlive() {
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
-absl::Status ErrorReplyStatus(const Endpoint& endpoint, std::string_view what,
+absl::Status ErrorReplyStatus(std::string_view server, std::string_view what,
                               std::string_view error) {
   const absl::string_view e = AbslView(error);
   struct OwnCode {
@@ -144,13 +210,11 @@ absl::Status ErrorReplyStatus(const Endpoint& endpoint, std::string_view what,
       return absl::Status(own.code, e.substr(own.prefix.size()));
     }
   }
-  const std::string context = absl::StrCat(endpoint.Name(), " refused ", AbslView(what), ": ", e);
-  static constexpr absl::string_view kTransient[] = {"LOADING",  "BUSY",    "MASTERDOWN",
-                                                     "READONLY", "TRYAGAIN", "CLUSTERDOWN",
-                                                     "MOVED",    "ASK"};
+  const std::string context = absl::StrCat(AbslView(server), " refused ", AbslView(what), ": ", e);
+  static constexpr absl::string_view kTransient[] = {
+      "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "MOVED", "ASK"};
   for (absl::string_view prefix : kTransient) {
-    if (absl::StartsWith(e, prefix) &&
-        (e.size() == prefix.size() || e[prefix.size()] == ' ')) {
+    if (absl::StartsWith(e, prefix) && (e.size() == prefix.size() || e[prefix.size()] == ' ')) {
       return absl::UnavailableError(context);
     }
   }

@@ -8,6 +8,7 @@
 #ifndef ADMISSION_SRC_REDIS_CONNECTION_H_
 #define ADMISSION_SRC_REDIS_CONNECTION_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,6 +60,13 @@ class Connection {
   absl::StatusOr<std::vector<ReplyPtr>> Execute(const std::vector<Command>& commands);
   absl::StatusOr<ReplyPtr> Execute(const Command& command);
 
+  // The same in two steps, for pipelines assembled from several callers: Append buffers a
+  // command (nothing is sent yet); Read sends everything buffered and appends `count` replies
+  // to `replies`. On a transport failure Read returns the error, and `replies` holds the
+  // replies that did arrive before it (they are valid).
+  absl::Status Append(const Command& command);
+  absl::Status Read(std::size_t count, std::vector<ReplyPtr>* replies);
+
   bool broken() const { return broken_; }
 
   // Whether the idle connection still looks usable: not broken, and the server has not closed
@@ -80,9 +88,10 @@ class Connection {
 // The status for an error reply ("-ERR ...") that the caller did not expect. Codes our scripts
 // raise ("NOT_FOUND msg", "ALREADY_EXISTS msg", "FAILED_PRECONDITION msg", "INVALID_ARGUMENT
 // msg") map to those codes with the message alone; transient server states (LOADING, BUSY,
-// MASTERDOWN, READONLY, TRYAGAIN, CLUSTERDOWN) to Unavailable; OOM to ResourceExhausted;
-// anything else to Internal. All but our own codes name the server and `what`.
-absl::Status ErrorReplyStatus(const Endpoint& endpoint, std::string_view what,
+// MASTERDOWN, READONLY, TRYAGAIN, CLUSTERDOWN, and redirections nobody followed) to
+// Unavailable; OOM to ResourceExhausted; anything else to Internal. All but our own codes name
+// `server` ("redis host:port") and `what` was refused.
+absl::Status ErrorReplyStatus(std::string_view server, std::string_view what,
                               std::string_view error);
 
 }  // namespace admission::redis_internal

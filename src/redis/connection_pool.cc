@@ -2,74 +2,108 @@
 #include "redis/connection_pool.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
-
-#include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 
 namespace admission::redis_internal {
 
-ConnectionPool::Lease::~Lease() {
-  if (pool_ != nullptr && connection_ != nullptr) pool_->Release(std::move(connection_));
+ConnectionPool::ConnectionPool(Endpoint endpoint, int size) : endpoint_(std::move(endpoint)) {
+  slots_.resize(static_cast<std::size_t>(std::max(size, 1)));
+  for (auto& slot : slots_) slot = std::make_unique<Slot>();
 }
 
-ConnectionPool::ConnectionPool(Endpoint endpoint, int size)
-    : endpoint_(std::move(endpoint)), size_(std::max(size, 1)) {}
+absl::StatusOr<std::vector<ReplyPtr>> ConnectionPool::Execute(
+    const std::vector<Command>& commands) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  // Round robin: every connection gets an equal share of the callers, so batches form on all
+  // of them once there are more callers than connections.
+  Slot& slot = *slots_[next_slot_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
+  Request request;
+  request.commands = &commands;
 
-absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
-  std::unique_ptr<Connection> connection;
-  {
-    const auto deadline =
-        std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(endpoint_.command_timeout);
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!available_.wait_until(lock, deadline, [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !idle_.empty() || open_ < size_;
-        })) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("all ", size_, " connections to ", endpoint_.Name(), " stayed busy for ",
-                       absl::FormatDuration(endpoint_.command_timeout)));
+  std::unique_lock<std::mutex> lock(slot.mu);
+  slot.queue.push_back(&request);
+  while (!request.done) {
+    if (slot.busy) {
+      slot.finished.wait(lock);
+      continue;
     }
-    if (!idle_.empty()) {
-      connection = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      ++open_;  // reserve the slot; the connect happens outside the lock
-    }
+    // Lead: take what is queued (this request included, unless an earlier leader already
+    // carried it) and run it while new requests queue up behind.
+    slot.busy = true;
+    std::vector<Request*> batch;
+    const std::size_t n = std::min(slot.queue.size(), kMaxBatch);
+    batch.assign(slot.queue.begin(), slot.queue.begin() + static_cast<std::ptrdiff_t>(n));
+    slot.queue.erase(slot.queue.begin(), slot.queue.begin() + static_cast<std::ptrdiff_t>(n));
+    lock.unlock();
+    RunBatch(slot, batch);
+    lock.lock();
+    for (Request* r : batch) r->done = true;  // results are written; publish them
+    slot.busy = false;
+    slot.finished.notify_all();
   }
-  if (connection != nullptr && !connection->LooksAlive()) {
-    connection.reset();  // closed by the server (e.g. a restart): open a new one in its slot
+  return std::move(request.result);
+}
+
+absl::StatusOr<ReplyPtr> ConnectionPool::Execute(const Command& command) {
+  absl::StatusOr<std::vector<ReplyPtr>> replies = Execute(std::vector<Command>{command});
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
+}
+
+void ConnectionPool::RunBatch(Slot& slot, const std::vector<Request*>& batch) {
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
+  auto fail_all = [&batch](const absl::Status& status) {
+    for (Request* r : batch) r->result = status;
+  };
+  if (slot.connection != nullptr && !slot.connection->LooksAlive()) {
+    slot.connection.reset();  // closed by the server (e.g. a restart): open a new one
   }
-  if (connection == nullptr) {
+  if (slot.connection == nullptr) {
     absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(endpoint_);
     if (!opened.ok()) {
-      Forget();
-      return opened.status();
+      fail_all(opened.status());
+      return;
     }
-    connection = std::move(opened).value();
+    slot.connection = std::move(opened).value();
   }
-  return Lease(this, std::move(connection));
+  Connection& connection = *slot.connection;
+  std::size_t total = 0;
+  for (const Request* r : batch) {
+    for (const Command& command : *r->commands) {
+      if (absl::Status s = connection.Append(command); !s.ok()) {
+        fail_all(s);
+        slot.connection.reset();
+        return;
+      }
+      ++total;
+    }
+  }
+  std::vector<ReplyPtr> replies;
+  replies.reserve(total);
+  const absl::Status read = connection.Read(total, &replies);
+  // Hand out the replies in order. A request whose replies all arrived has its answer even if
+  // the connection failed later in the batch.
+  std::size_t next = 0;
+  for (Request* r : batch) {
+    const std::size_t n = r->commands->size();
+    if (next + n <= replies.size()) {
+      std::vector<ReplyPtr> mine;
+      mine.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) mine.push_back(std::move(replies[next + i]));
+      r->result = std::move(mine);
+    } else {
+      r->result = read;
+    }
+    next += n;
+  }
+  if (!read.ok() || connection.broken()) slot.connection.reset();
 }
 
-void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
-  if (connection->broken()) {
-    connection.reset();  // close it outside the lock
-    Forget();
-    return;
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    idle_.push_back(std::move(connection));
-  }
-  available_.notify_one();
-}
-
-void ConnectionPool::Forget() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    --open_;
-  }
-  available_.notify_one();
+ConnectionPool::Counters ConnectionPool::counters() const {
+  Counters c;
+  c.requests = requests_.load(std::memory_order_relaxed);
+  c.round_trips = round_trips_.load(std::memory_order_relaxed);
+  return c;
 }
 
 }  // namespace admission::redis_internal

@@ -44,7 +44,8 @@ absl::StatusOr<absl::Duration> DecodeDuration(std::string_view text) {
   const absl::string_view t = AbslView(text);
   if (t == "inf") return absl::InfiniteDuration();
   if (t == "-inf") return -absl::InfiniteDuration();
-  std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(t, absl::MaxSplits(':', 1));
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(t, absl::MaxSplits(':', 1));
   int64_t seconds = 0;
   int64_t quarters = 0;
   if (!absl::SimpleAtoi(parts.first, &seconds) || !absl::SimpleAtoi(parts.second, &quarters) ||
@@ -65,8 +66,7 @@ std::string EncodePolicyBlob(const Policy& p) {
                       p.bypass_top_n, "|", p.active_capacity, "|", EncodeDuration(p.heartbeat_ttl),
                       "|", EncodeDuration(p.active_ttl), "|", EncodeDuration(p.reservation_ttl),
                       "|", EncodeDuration(p.ended_ttl), "|", absl::StrJoin(tiers, ","), "|",
-                      absl::StrJoin(windows, ","), "|", p.paused ? "1" : "0", "|",
-                      p.paused_reason);
+                      absl::StrJoin(windows, ","), "|", p.paused ? "1" : "0", "|", p.paused_reason);
 }
 
 absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob) {
@@ -113,10 +113,10 @@ std::vector<std::string> EncodePolicyArgs(const Policy& p) {
   // duration comes back as Ticket::tier_wait.
   std::vector<std::string> tiers;
   for (const WaitTier& tier : p.wait_tiers) {
-    tiers.push_back(absl::StrCat(
-        tier.max_position == WaitTier::kUnboundedPosition ? std::string("inf")
-                                                          : absl::StrCat(tier.max_position),
-        ",", Micros(tier.min_wait), ",", EncodeDuration(tier.min_wait)));
+    tiers.push_back(absl::StrCat(tier.max_position == WaitTier::kUnboundedPosition
+                                     ? std::string("inf")
+                                     : absl::StrCat(tier.max_position),
+                                 ",", Micros(tier.min_wait), ",", EncodeDuration(tier.min_wait)));
   }
   std::vector<std::string> windows;
   for (absl::Duration w : p.rate_windows) windows.push_back(Micros(w));

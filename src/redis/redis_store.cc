@@ -12,20 +12,24 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "admission/ids.h"
 #include "redis/connection.h"
-#include "redis/connection_pool.h"
 #include "redis/policy_codec.h"
 #include "redis/reply_reader.h"
+#include "redis/router.h"
 #include "redis/scripts.h"
 #include "rules.h"
 
@@ -33,26 +37,37 @@ namespace admission {
 namespace {
 
 using redis_internal::Command;
-using redis_internal::ConnectionPool;
 using redis_internal::Endpoint;
 using redis_internal::ErrorReplyStatus;
 using redis_internal::GetScript;
 using redis_internal::ReplyPtr;
 using redis_internal::ReplyReader;
+using redis_internal::Router;
 using redis_internal::ScriptId;
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-// The token's 128 random bits as the scripts key records by them (its 32 hex digits), or ""
-// when the token is malformed; the scripts then fail with InvalidArgument at the point where
-// the memory store would (after finding the event, and after Begin for all but Join).
+// The token's 128 random bits as the scripts key records by them (16 raw bytes, big-endian, so
+// that memcmp order is numeric order), or "" when the token is malformed; the scripts then fail
+// with InvalidArgument at the point where the memory store would (after finding the event, and
+// after Begin for all but Join). Like the memory store, only the last 32 characters count.
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 std::string TokenKey(std::string_view token) {
   if (token.size() < kTokenRandomHexDigits) return "";
-  std::string_view hex = token.substr(token.size() - kTokenRandomHexDigits);
-  for (char c : hex) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return "";
+  const std::string_view hex = token.substr(token.size() - kTokenRandomHexDigits);
+  std::string key(kTokenRandomHexDigits / 2, '\0');
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const int high = HexValue(hex[2 * i]);
+    const int low = HexValue(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return "";
+    key[i] = static_cast<char>((high << 4) | low);
   }
-  return std::string(hex);
+  return key;
 }
 
 absl::Time TimeFromMicros(int64_t us) { return rules::FromMicros(us); }
@@ -67,15 +82,16 @@ constexpr int64_t kMaxExact = int64_t{1} << 53;
 
 class RedisStore final : public Store {
  public:
-  RedisStore(const RedisStoreOptions& options, Endpoint endpoint)
-      : pool_(std::move(endpoint), options.pool_size),
+  RedisStore(const RedisStoreOptions& options, std::unique_ptr<Router> router)
+      : router_(std::move(router)),
         clock_(options.clock),
         sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
         prefix_(options.key_prefix),
         events_key_(absl::StrCat(options.key_prefix, ":events")) {}
 
-  // Opens the first connection and loads every script, checking that Redis hashes each one to
-  // the SHA1 computed at build time (what EVALSHA will ask for).
+  // Loads every script (on the seed node; other cluster nodes get them on first use through
+  // the NOSCRIPT fallback), checking that Redis hashes each one to the SHA1 computed at build
+  // time, which is what EVALSHA will ask for.
   absl::Status LoadScripts();
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
@@ -93,26 +109,37 @@ class RedisStore final : public Store {
  private:
   EventKeys KeysOf(std::string_view event_id) const;
   std::string Context(ScriptId id) const {
-    return absl::StrCat(pool_.endpoint().Name(), " (", AbslView(GetScript(id).name), ")");
+    return absl::StrCat(router_->name(), " (", AbslView(GetScript(id).name), ")");
   }
 
+  // Adds the event to the registry unless this process did so recently (see Run).
+  absl::Status Register(std::string_view event_id);
+
   // Runs one script on the event, with `args` after the common ones (now, sweep_per_call,
-  // event id). With `register_event`, SADDs the event to the registry in the same round trip.
-  // An error reply comes back as its status (our own codes, or Internal/Unavailable).
+  // event id). With `register_event` (the calls that may create the event), first adds the
+  // event to the registry: in the same round trip on a single server, by Register on a
+  // cluster. An error reply comes back as its status (our own codes, or Internal/Unavailable).
   absl::StatusOr<ReplyPtr> Run(ScriptId id, std::string_view event_id,
                                const std::vector<std::string>& args, bool register_event);
 
   // The scripts that answer with a ticket: now, then the ticket.
   absl::StatusOr<Ticket> RunTicketScript(ScriptId id, std::string_view event_id,
                                          std::string_view token,
-                                         const std::vector<std::string>& args,
-                                         bool register_event);
+                                         const std::vector<std::string>& args, bool register_event);
 
-  ConnectionPool pool_;
+  const std::unique_ptr<Router> router_;
   Clock* const clock_;  // nullptr: the server's TIME
   const int64_t sweep_per_call_;
   const std::string prefix_;
   const std::string events_key_;
+
+  // Cluster mode: events this process added to the registry, and when. The registry lives in
+  // another slot than the event, so adding it costs a round trip of its own; one every
+  // kRegistryRefresh per event and process is plenty (it only matters after the registry was
+  // lost, e.g. a restart without persistence, and the event re-created).
+  static constexpr absl::Duration kRegistryRefresh = absl::Minutes(1);
+  std::mutex registered_mu_;
+  absl::flat_hash_map<std::string, absl::Time> registered_ ABSL_GUARDED_BY(registered_mu_);
 };
 
 EventKeys RedisStore::KeysOf(std::string_view event_id) const {
@@ -121,27 +148,24 @@ EventKeys RedisStore::KeysOf(std::string_view event_id) const {
 }
 
 absl::Status RedisStore::LoadScripts() {
-  absl::StatusOr<ConnectionPool::Lease> lease = pool_.Acquire();
-  if (!lease.ok()) return lease.status();
   std::vector<Command> commands;
   for (int i = 0; i < redis_internal::kScriptCount; ++i) {
     commands.push_back({"SCRIPT", "LOAD", GetScript(static_cast<ScriptId>(i)).source});
   }
-  absl::StatusOr<std::vector<ReplyPtr>> replies = (*lease)->Execute(commands);
+  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->seed().Execute(commands);
   if (!replies.ok()) return replies.status();
   for (int i = 0; i < redis_internal::kScriptCount; ++i) {
     const redisReply* reply = (*replies)[i].get();
     const std::string context = Context(static_cast<ScriptId>(i));
     if (reply->type == REDIS_REPLY_ERROR) {
-      return ErrorReplyStatus(pool_.endpoint(), absl::StrCat("SCRIPT LOAD of ", context),
+      return ErrorReplyStatus(router_->seed().endpoint().Name(),
+                              absl::StrCat("SCRIPT LOAD of ", context),
                               std::string_view(reply->str, reply->len));
     }
     const std::string_view expected = GetScript(static_cast<ScriptId>(i)).sha1;
-    if (reply->type != REDIS_REPLY_STRING ||
-        std::string_view(reply->str, reply->len) != expected) {
-      return absl::InternalError(absl::StrCat("SCRIPT LOAD of ", context,
-                                              " did not answer the build-time SHA1 ",
-                                              AbslView(expected)));
+    if (reply->type != REDIS_REPLY_STRING || std::string_view(reply->str, reply->len) != expected) {
+      return absl::InternalError(absl::StrCat(
+          "SCRIPT LOAD of ", context, " did not answer the build-time SHA1 ", AbslView(expected)));
     }
   }
   return absl::OkStatus();
@@ -157,46 +181,74 @@ absl::StatusOr<ReplyPtr> RedisStore::Run(ScriptId id, std::string_view event_id,
       clock_ != nullptr ? absl::StrCat(rules::ToMicros(clock_->Now())) : std::string();
   const std::string sweep = absl::StrCat(sweep_per_call_);
 
-  Command eval = {"EVALSHA", script.sha1,    "5",  keys.meta, keys.line, keys.deadlines,
-                  keys.records, keys.users, now, sweep,     event_id};
+  // get_policy reads the meta key only; declaring just that one keeps it a single-key
+  // command, which a cluster serves even in the middle of a slot migration (ASK).
+  Command eval = id == ScriptId::kGetPolicy
+                     ? Command{"EVALSHA", script.sha1, "1", keys.meta, now, sweep, event_id}
+                     : Command{"EVALSHA",    script.sha1, "5", keys.meta, keys.line, keys.deadlines,
+                               keys.records, keys.users,  now, sweep,     event_id};
   for (const std::string& arg : args) eval.push_back(arg);
+  // The registry entry goes first, so that an event never exists without one. On a single
+  // server it rides in the same round trip as the script; on a cluster it is another slot.
   std::vector<Command> commands;
-  if (register_event) commands.push_back({"SADD", events_key_, event_id});
+  if (register_event) {
+    if (router_->cluster()) {
+      if (absl::Status s = Register(event_id); !s.ok()) return s;
+    } else {
+      commands.push_back({"SADD", events_key_, event_id});
+    }
+  }
   commands.push_back(eval);
 
-  absl::StatusOr<ConnectionPool::Lease> lease = pool_.Acquire();
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<std::vector<ReplyPtr>> replies = (*lease)->Execute(commands);
+  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->Execute(keys.meta, commands);
   if (!replies.ok()) return replies.status();
   ReplyPtr reply = std::move(replies->back());
   if (reply->type == REDIS_REPLY_ERROR &&
       absl::StartsWith(absl::string_view(reply->str, reply->len), "NOSCRIPT")) {
-    // Redis lost its script cache (restart, failover, SCRIPT FLUSH). EVAL runs the script and
-    // caches it again, so the next EVALSHA finds it.
+    // Redis lost its script cache (restart, failover, SCRIPT FLUSH), or this cluster node
+    // never had it. EVAL runs the script and caches it, so the next EVALSHA finds it.
     eval[0] = "EVAL";
     eval[1] = script.source;
-    absl::StatusOr<ReplyPtr> again = (*lease)->Execute(eval);
+    absl::StatusOr<ReplyPtr> again = router_->Execute(keys.meta, eval);
     if (!again.ok()) return again.status();
     reply = std::move(again).value();
   }
   if (reply->type == REDIS_REPLY_ERROR) {
-    return ErrorReplyStatus(pool_.endpoint(), script.name, std::string_view(reply->str, reply->len));
+    return ErrorReplyStatus(router_->name(), script.name, std::string_view(reply->str, reply->len));
   }
-  if (register_event) {
+  if (commands.size() > 1) {
     const redisReply* added = replies->front().get();
     if (added->type == REDIS_REPLY_ERROR) {
-      return ErrorReplyStatus(pool_.endpoint(), absl::StrCat("SADD ", events_key_),
+      return ErrorReplyStatus(router_->name(), absl::StrCat("SADD ", events_key_),
                               std::string_view(added->str, added->len));
     }
   }
   return reply;
 }
 
+absl::Status RedisStore::Register(std::string_view event_id) {
+  const absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(registered_mu_);
+    auto it = registered_.find(AbslView(event_id));
+    if (it != registered_.end() && now - it->second < kRegistryRefresh) return absl::OkStatus();
+  }
+  absl::StatusOr<ReplyPtr> added =
+      router_->Execute(events_key_, Command{"SADD", events_key_, event_id});
+  if (!added.ok()) return added.status();
+  if ((*added)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(router_->name(), absl::StrCat("SADD ", events_key_),
+                            std::string_view((*added)->str, (*added)->len));
+  }
+  std::lock_guard<std::mutex> lock(registered_mu_);
+  registered_[AbslView(event_id)] = now;
+  return absl::OkStatus();
+}
+
 // The rate sample at the end of ticket and stats replies (see append_rate in lua/lib.lua).
 void ReadRate(ReplyReader& r, RateSample* rate) {
   const std::optional<int64_t> first = r.OptionalInt("first_admission");
-  rate->first_admission =
-      first.has_value() ? TimeFromMicros(*first) : absl::InfiniteFuture();
+  rate->first_admission = first.has_value() ? TimeFromMicros(*first) : absl::InfiniteFuture();
   rate->policy_rate_per_sec = r.Double("policy_rate");
   rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExact);
   rate->paused = r.IntIn("paused", 0, 1) == 1;
@@ -216,8 +268,8 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->event_id = std::string(event_id);
   t->user_id = std::string(r.String("user_id"));
   t->token = std::string(token);
-  t->state = static_cast<UserState>(
-      r.IntIn("state", static_cast<int>(UserState::kWaiting), static_cast<int>(UserState::kCompleted)));
+  t->state = static_cast<UserState>(r.IntIn("state", static_cast<int>(UserState::kWaiting),
+                                            static_cast<int>(UserState::kCompleted)));
   t->position = r.IntIn("position", 0, kMaxExact);
   t->now = TimeFromMicros(now_us);
   t->joined_at = TimeFromMicros(r.Int("joined_at"));
@@ -227,7 +279,34 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->blocked_by = static_cast<EntryBlock>(r.IntIn("blocked_by", static_cast<int>(EntryBlock::kNone),
                                                   static_cast<int>(EntryBlock::kNotWaiting)));
   t->ready_for_entry = t->blocked_by == EntryBlock::kNone;
-  const std::string_view retry = r.String("retry");
+  // retry_after as rules::CheckReadiness computes it, from the raw figure the script returns:
+  // (needed - tokens) / rate in seconds for not_your_turn (none when the rate is 0), the
+  // remaining wait in us for tier_wait, none otherwise.
+  t->retry_after = absl::ZeroDuration();
+  switch (t->blocked_by) {
+    case EntryBlock::kNotYourTurn: {
+      const std::optional<double> seconds = r.OptionalDouble("retry");
+      const absl::Duration retry =
+          seconds.has_value() ? absl::Seconds(*seconds) : absl::Seconds(60);
+      t->retry_after = std::max(retry, absl::Seconds(1));
+      break;
+    }
+    case EntryBlock::kTierWait:
+      t->retry_after = absl::Microseconds(r.IntIn("retry", 1, kMaxExact));
+      break;
+    case EntryBlock::kPaused:
+      r.OptionalInt("retry");
+      t->retry_after = rules::kPausedRetry;
+      break;
+    case EntryBlock::kCapacityFull:
+      r.OptionalInt("retry");
+      t->retry_after = rules::kCapacityRetry;
+      break;
+    case EntryBlock::kNone:
+    case EntryBlock::kNotWaiting:
+      r.OptionalInt("retry");
+      break;
+  }
   const std::string_view tier_wait = r.String("tier_wait");
   t->paused_reason = std::string(r.String("paused_reason"));
   const std::string_view reservation = r.String("reservation_token");
@@ -235,42 +314,6 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   ReadRate(r, &t->rate);
   if (!r.ok()) return;
 
-  // retry_after as rules::CheckReadiness computes it, from the raw figure the script returns.
-  const absl::string_view retry_text = AbslView(retry);
-  t->retry_after = absl::ZeroDuration();
-  switch (t->blocked_by) {
-    case EntryBlock::kPaused:
-      t->retry_after = rules::kPausedRetry;
-      break;
-    case EntryBlock::kCapacityFull:
-      t->retry_after = rules::kCapacityRetry;
-      break;
-    case EntryBlock::kNotYourTurn: {
-      absl::Duration retry_after = absl::Seconds(60);  // '': the rate is 0
-      double seconds = 0;
-      if (!retry_text.empty()) {
-        if (!absl::SimpleAtod(retry_text, &seconds)) {
-          r.Invalid("retry", "is not a number");
-          return;
-        }
-        retry_after = absl::Seconds(seconds);
-      }
-      t->retry_after = std::max(retry_after, absl::Seconds(1));
-      break;
-    }
-    case EntryBlock::kTierWait: {
-      int64_t us = 0;
-      if (!absl::SimpleAtoi(retry_text, &us)) {
-        r.Invalid("retry", "is not an integer");
-        return;
-      }
-      t->retry_after = absl::Microseconds(us);
-      break;
-    }
-    case EntryBlock::kNone:
-    case EntryBlock::kNotWaiting:
-      break;
-  }
   t->tier_wait = absl::ZeroDuration();
   if (!tier_wait.empty()) {
     absl::StatusOr<absl::Duration> d = redis_internal::DecodeDuration(tier_wait);
@@ -321,8 +364,8 @@ absl::StatusOr<Ticket> RedisStore::Status(std::string_view event_id, std::string
 
 absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::string_view token,
                                                std::string_view reservation_token) {
-  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kEnter, event_id,
-                                       {TokenKey(token), std::string(reservation_token)}, false);
+  absl::StatusOr<ReplyPtr> reply =
+      Run(ScriptId::kEnter, event_id, {TokenKey(token), std::string(reservation_token)}, false);
   if (!reply.ok()) return reply.status();
   ReplyReader r(reply->get(), Context(ScriptId::kEnter));
   const int64_t now_us = r.Int("now");
@@ -344,8 +387,8 @@ absl::StatusOr<Ticket> RedisStore::Complete(std::string_view event_id, std::stri
 }
 
 absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_t max_entries) {
-  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kSweep, event_id,
-                                       {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
+  absl::StatusOr<ReplyPtr> reply =
+      Run(ScriptId::kSweep, event_id, {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
   if (!reply.ok()) return reply.status();
   ReplyReader r(reply->get(), Context(ScriptId::kSweep));
   r.Int("now");
@@ -358,8 +401,8 @@ absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_
 
 absl::Status RedisStore::SetPolicy(std::string_view event_id, const Policy& policy) {
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
-  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kSetPolicy, event_id,
-                                       redis_internal::EncodePolicyArgs(policy), true);
+  absl::StatusOr<ReplyPtr> reply =
+      Run(ScriptId::kSetPolicy, event_id, redis_internal::EncodePolicyArgs(policy), true);
   if (!reply.ok()) return reply.status();
   ReplyReader r(reply->get(), Context(ScriptId::kSetPolicy));
   r.Int("now");
@@ -374,9 +417,8 @@ absl::StatusOr<Policy> RedisStore::GetPolicy(std::string_view event_id) {
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   absl::StatusOr<Policy> policy = redis_internal::DecodePolicyBlob(blob);
   if (!policy.ok()) {
-    return absl::InternalError(absl::StrCat("event '", AbslView(event_id), "' on ",
-                                            pool_.endpoint().Name(), ": ",
-                                            policy.status().message()));
+    return absl::InternalError(absl::StrCat("event '", AbslView(event_id), "' on ", router_->name(),
+                                            ": ", policy.status().message()));
   }
   return policy;
 }
@@ -403,41 +445,48 @@ absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
 }
 
 absl::StatusOr<std::vector<std::string>> RedisStore::ListEvents() {
-  absl::StatusOr<ConnectionPool::Lease> lease = pool_.Acquire();
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<ReplyPtr> members = (*lease)->Execute(Command{"SMEMBERS", events_key_});
+  absl::StatusOr<ReplyPtr> members =
+      router_->Execute(events_key_, Command{"SMEMBERS", events_key_});
   if (!members.ok()) return members.status();
-  const std::string context = absl::StrCat(pool_.endpoint().Name(), " (SMEMBERS)");
   if ((*members)->type == REDIS_REPLY_ERROR) {
-    return ErrorReplyStatus(pool_.endpoint(), "SMEMBERS",
+    return ErrorReplyStatus(router_->name(), "SMEMBERS",
                             std::string_view((*members)->str, (*members)->len));
   }
-  ReplyReader r(members->get(), context);
+  ReplyReader r(members->get(), absl::StrCat(router_->name(), " (SMEMBERS)"));
   std::vector<std::string> ids;
   while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("event_id"));
   if (absl::Status s = r.Finish(); !s.ok()) return s;
-  if (ids.empty()) return ids;
 
-  // The registry is written just before the script that creates an event (same round trip),
-  // so an entry whose script never ran (a connection lost in between) names no event: list
-  // only events whose meta exists.
+  // The registry is written just before the script that creates an event, so an entry whose
+  // script never ran (a connection lost in between) names no event: list only events whose
+  // meta exists. One pipeline on a single server; one request per event on a cluster.
   std::vector<std::string> meta_keys;
   meta_keys.reserve(ids.size());
   for (const std::string& id : ids) meta_keys.push_back(KeysOf(id).meta);
-  std::vector<Command> exists;
-  exists.reserve(ids.size());
-  for (const std::string& key : meta_keys) exists.push_back({"EXISTS", key});
-  absl::StatusOr<std::vector<ReplyPtr>> found = (*lease)->Execute(exists);
-  if (!found.ok()) return found.status();
+  std::vector<ReplyPtr> found;
+  if (router_->cluster()) {
+    for (const std::string& key : meta_keys) {
+      absl::StatusOr<ReplyPtr> one = router_->Execute(key, Command{"EXISTS", key});
+      if (!one.ok()) return one.status();
+      found.push_back(std::move(one).value());
+    }
+  } else if (!ids.empty()) {
+    std::vector<Command> exists;
+    exists.reserve(ids.size());
+    for (const std::string& key : meta_keys) exists.push_back({"EXISTS", key});
+    absl::StatusOr<std::vector<ReplyPtr>> all = router_->Execute(events_key_, exists);
+    if (!all.ok()) return all.status();
+    found = std::move(all).value();
+  }
   std::vector<std::string> events;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    const redisReply* reply = (*found)[i].get();
+    const redisReply* reply = found[i].get();
     if (reply->type == REDIS_REPLY_ERROR) {
-      return ErrorReplyStatus(pool_.endpoint(), "EXISTS", std::string_view(reply->str, reply->len));
+      return ErrorReplyStatus(router_->name(), "EXISTS", std::string_view(reply->str, reply->len));
     }
     if (reply->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError(absl::StrCat("malformed reply from ", pool_.endpoint().Name(),
-                                              " to EXISTS"));
+      return absl::InternalError(
+          absl::StrCat("malformed reply from ", router_->name(), " to EXISTS"));
     }
     if (reply->integer == 1) events.push_back(std::move(ids[i]));
   }
@@ -449,20 +498,22 @@ absl::StatusOr<std::vector<std::string>> RedisStore::ListEvents() {
 absl::StatusOr<std::unique_ptr<Store>> NewRedisStore(const RedisStoreOptions& options) {
   if (options.host.empty()) return absl::InvalidArgumentError("redis host is empty");
   if (options.port < 1 || options.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("redis port ", options.port, " is out of range"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis port ", options.port, " is out of range"));
   }
   if (options.pool_size < 1) return absl::InvalidArgumentError("pool_size must be at least 1");
   if (options.connect_timeout <= absl::ZeroDuration() ||
       options.command_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("redis timeouts must be positive");
   }
-  if (options.key_prefix.empty() ||
-      options.key_prefix.find_first_of("{}") != std::string::npos) {
+  if (options.key_prefix.empty() || options.key_prefix.find_first_of("{}") != std::string::npos) {
     // Braces would change the keys' hash tag and split an event over several slots.
     return absl::InvalidArgumentError("key_prefix must be non-empty and contain no '{' or '}'");
   }
-  Endpoint endpoint{options.host, options.port, options.connect_timeout, options.command_timeout};
-  auto store = std::make_unique<RedisStore>(options, std::move(endpoint));
+  const Endpoint seed{options.host, options.port, options.connect_timeout, options.command_timeout};
+  absl::StatusOr<std::unique_ptr<Router>> router = Router::Connect(seed, options.pool_size);
+  if (!router.ok()) return router.status();
+  auto store = std::make_unique<RedisStore>(options, std::move(router).value());
   if (absl::Status s = store->LoadScripts(); !s.ok()) return s;
   return std::unique_ptr<Store>(std::move(store));
 }

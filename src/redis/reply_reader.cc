@@ -19,8 +19,8 @@ absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data
 ReplyReader::ReplyReader(const redisReply* reply, std::string context)
     : reply_(reply), context_(std::move(context)) {
   if (reply_ == nullptr || reply_->type != REDIS_REPLY_ARRAY) {
-    status_ = absl::InternalError(absl::StrCat("malformed reply from ", context_,
-                                               ": expected an array"));
+    status_ =
+        absl::InternalError(absl::StrCat("malformed reply from ", context_, ": expected an array"));
   }
 }
 
@@ -64,6 +64,7 @@ std::optional<int64_t> ReplyReader::OptionalInt(std::string_view field) {
   const redisReply* e = Next(field);
   if (e == nullptr) return std::nullopt;
   if (e->type == REDIS_REPLY_INTEGER) return static_cast<int64_t>(e->integer);
+  if (e->type == REDIS_REPLY_NIL) return std::nullopt;
   if (e->type != REDIS_REPLY_STRING) {
     Invalid(field, "is not an integer");
     return std::nullopt;
@@ -79,14 +80,24 @@ std::optional<int64_t> ReplyReader::OptionalInt(std::string_view field) {
 }
 
 double ReplyReader::Double(std::string_view field) {
+  std::optional<double> value = OptionalDouble(field);
+  if (!value.has_value()) {
+    Invalid(field, "is missing");
+    return 0;
+  }
+  return *value;
+}
+
+std::optional<double> ReplyReader::OptionalDouble(std::string_view field) {
   const redisReply* e = Next(field);
-  if (e == nullptr) return 0;
+  if (e == nullptr) return std::nullopt;
+  if (e->type == REDIS_REPLY_NIL) return std::nullopt;
   if (e->type == REDIS_REPLY_INTEGER) return static_cast<double>(e->integer);
   double value = 0;
-  if (e->type != REDIS_REPLY_STRING || !absl::SimpleAtod(absl::string_view(e->str, e->len), &value) ||
-      !std::isfinite(value)) {
+  if (e->type != REDIS_REPLY_STRING ||
+      !absl::SimpleAtod(absl::string_view(e->str, e->len), &value) || !std::isfinite(value)) {
     Invalid(field, "is not a finite number");
-    return 0;
+    return std::nullopt;
   }
   return value;
 }

@@ -28,10 +28,12 @@ class ReplyReader {
   std::string_view String(std::string_view field);
   // An integer, as an integer element or a decimal string.
   int64_t Int(std::string_view field);
-  // Like Int, but "" means "none".
+  // Like Int, but a nil element (a Lua false) or "" means "none".
   std::optional<int64_t> OptionalInt(std::string_view field);
-  // A decimal (or %.17g) string.
+  // A decimal (or %.17g) string, or an integer element.
   double Double(std::string_view field);
+  // Like Double, but a nil element means "none".
+  std::optional<double> OptionalDouble(std::string_view field);
   // An Int that must lie in [min, max].
   int64_t IntIn(std::string_view field, int64_t min, int64_t max);
 

@@ -1,0 +1,350 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "flags.h"
+
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <string_view>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace admission::gateway {
+namespace {
+
+absl::Status Bad(std::string_view flag, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("--", absl::string_view(flag.data(), flag.size()),
+                                                 ": ",
+                                                 absl::string_view(what.data(), what.size())));
+}
+
+bool ParseInt(std::string_view text, int64_t* out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  return ec == std::errc() && ptr == end && !text.empty();
+}
+
+bool ParseDouble(std::string_view text, double* out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  return ec == std::errc() && ptr == end && !text.empty() && std::isfinite(*out);
+}
+
+bool ParseBool(std::string_view text, bool* out) {
+  if (text == "true" || text == "1" || text == "yes") {
+    *out = true;
+    return true;
+  }
+  if (text == "false" || text == "0" || text == "no") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+std::string FormatDouble(double v) { return absl::StrFormat("%g", v); }
+
+std::string FormatSeconds(absl::Duration d) { return FormatDouble(absl::ToDoubleSeconds(d)); }
+
+// One command-line flag: how to show its current value and how to set it from text.
+struct FlagSpec {
+  std::string name;
+  std::string help;
+  bool is_bool = false;
+  std::function<std::string(const GatewayFlags&)> show;
+  std::function<absl::Status(std::string_view, GatewayFlags*)> set;
+};
+
+FlagSpec StringFlag(std::string name, std::string GatewayFlags::*field, std::string help) {
+  return FlagSpec{std::move(name), std::move(help), false,
+                  [field](const GatewayFlags& f) { return f.*field; },
+                  [field](std::string_view v, GatewayFlags* f) {
+                    f->*field = std::string(v);
+                    return absl::OkStatus();
+                  }};
+}
+
+template <typename Int>
+FlagSpec IntFlag(std::string name, Int GatewayFlags::*field, int64_t min, int64_t max,
+                 std::string help) {
+  const std::string flag = name;
+  return FlagSpec{std::move(name), std::move(help), false,
+                  [field](const GatewayFlags& f) { return absl::StrCat(f.*field); },
+                  [field, flag, min, max](std::string_view v, GatewayFlags* f) {
+                    int64_t n = 0;
+                    if (!ParseInt(v, &n)) return Bad(flag, "expected an integer");
+                    if (n < min || n > max) {
+                      return Bad(flag, absl::StrCat("must be between ", min, " and ", max));
+                    }
+                    f->*field = static_cast<Int>(n);
+                    return absl::OkStatus();
+                  }};
+}
+
+FlagSpec DoubleFlag(std::string name, double GatewayFlags::*field, double min, double max,
+                    std::string help) {
+  const std::string flag = name;
+  return FlagSpec{std::move(name), std::move(help), false,
+                  [field](const GatewayFlags& f) { return FormatDouble(f.*field); },
+                  [field, flag, min, max](std::string_view v, GatewayFlags* f) {
+                    double d = 0;
+                    if (!ParseDouble(v, &d)) return Bad(flag, "expected a number");
+                    if (d < min || d > max) {
+                      return Bad(flag, absl::StrCat("must be between ", FormatDouble(min), " and ",
+                                                    FormatDouble(max)));
+                    }
+                    f->*field = d;
+                    return absl::OkStatus();
+                  }};
+}
+
+FlagSpec BoolFlag(std::string name, bool GatewayFlags::*field, std::string help) {
+  const std::string flag = name;
+  return FlagSpec{std::move(name), std::move(help), true,
+                  [field](const GatewayFlags& f) { return f.*field ? "true" : "false"; },
+                  [field, flag](std::string_view v, GatewayFlags* f) {
+                    bool b = false;
+                    if (!ParseBool(v, &b)) return Bad(flag, "expected true or false");
+                    f->*field = b;
+                    return absl::OkStatus();
+                  }};
+}
+
+// Policy durations are given in (possibly fractional) seconds; ValidatePolicy checks ranges.
+FlagSpec PolicySecondsFlag(std::string name, absl::Duration Policy::*field, std::string help) {
+  const std::string flag = name;
+  return FlagSpec{std::move(name), std::move(help), false,
+                  [field](const GatewayFlags& f) { return FormatSeconds(f.default_policy.*field); },
+                  [field, flag](std::string_view v, GatewayFlags* f) {
+                    double d = 0;
+                    if (!ParseDouble(v, &d)) return Bad(flag, "expected a number of seconds");
+                    f->default_policy.*field = absl::Seconds(d);
+                    return absl::OkStatus();
+                  }};
+}
+
+FlagSpec PolicyCountFlag(std::string name, int64_t Policy::*field, std::string help) {
+  const std::string flag = name;
+  return FlagSpec{std::move(name), std::move(help), false,
+                  [field](const GatewayFlags& f) { return absl::StrCat(f.default_policy.*field); },
+                  [field, flag](std::string_view v, GatewayFlags* f) {
+                    int64_t n = 0;
+                    if (!ParseInt(v, &n)) return Bad(flag, "expected an integer");
+                    f->default_policy.*field = n;
+                    return absl::OkStatus();
+                  }};
+}
+
+const std::vector<FlagSpec>& AllFlags() {
+  static const std::vector<FlagSpec>* const kFlags = [] {
+    auto* flags = new std::vector<FlagSpec>;
+    flags->push_back(StringFlag("listen", &GatewayFlags::listen,
+                                "HOST:PORT to serve on; port 0 picks a free port"));
+    flags->push_back(StringFlag(
+        "store", &GatewayFlags::store,
+        "where the rooms live: memory or redis://HOST:PORT (redis-cluster:// is not supported "
+        "yet)"));
+    flags->push_back(IntFlag("redis_pool_size", &GatewayFlags::redis_pool_size, 1, 1024,
+                             "connections to Redis, shared by the worker threads"));
+    flags->push_back(StringFlag("redis_key_prefix", &GatewayFlags::redis_key_prefix,
+                                "prefix of every Redis key (lets several rooms share a Redis)"));
+    flags->push_back(StringFlag("admin_token", &GatewayFlags::admin_token,
+                                "bearer token of the admin API; empty disables the admin API"));
+    flags->push_back(StringFlag(
+        "token_secret", &GatewayFlags::token_secret,
+        "HMAC-SHA256 secret of reservation tokens; empty: random (tokens die with the process)"));
+    flags->push_back(IntFlag("threads", &GatewayFlags::threads, 1, 4096,
+                             "HTTP worker threads (one per open keep-alive connection)"));
+    flags->push_back(IntFlag("keep_alive_max_count", &GatewayFlags::keep_alive_max_count, 1,
+                             1000000, "requests served on one connection before it is closed"));
+    flags->push_back(IntFlag("keep_alive_timeout_sec", &GatewayFlags::keep_alive_timeout_sec, 0,
+                             3600, "idle keep-alive connections are closed after this"));
+    flags->push_back(IntFlag("listen_backlog", &GatewayFlags::listen_backlog, 1, 65535,
+                             "listen(2) backlog of the server socket"));
+    flags->push_back(IntFlag("max_body_bytes", &GatewayFlags::max_body_bytes, 256, 16 * 1024 * 1024,
+                             "larger request bodies get 413"));
+    flags->push_back(StringFlag(
+        "client_address_header", &GatewayFlags::client_address_header,
+        "behind a trusted proxy only: take the client address for rate limits from this header "
+        "(e.g. X-Real-IP; the last entry of a list); empty: the peer address"));
+    flags->push_back(DoubleFlag("rate_limit_ip_per_sec", &GatewayFlags::rate_limit_ip_per_sec, 0,
+                                1e9, "API requests per second per client address; 0: no limit"));
+    flags->push_back(DoubleFlag("rate_limit_ip_burst", &GatewayFlags::rate_limit_ip_burst, 1, 1e9,
+                                "burst of the per-address bucket"));
+    flags->push_back(DoubleFlag("rate_limit_token_per_sec", &GatewayFlags::rate_limit_token_per_sec,
+                                0, 1e9,
+                                "API requests per second per waiting token or user; 0: no limit"));
+    flags->push_back(DoubleFlag("rate_limit_token_burst", &GatewayFlags::rate_limit_token_burst, 1,
+                                1e9, "burst of the per-token bucket"));
+    flags->push_back(IntFlag("rate_limit_max_clients", &GatewayFlags::rate_limit_max_clients, 16,
+                             100000000, "buckets kept per limiter (memory bound)"));
+    flags->push_back(IntFlag("idempotency_ttl_sec", &GatewayFlags::idempotency_ttl_sec, 1, 86400,
+                             "how long an Idempotency-Key's response is replayed"));
+    flags->push_back(IntFlag("idempotency_max_keys", &GatewayFlags::idempotency_max_keys, 1,
+                             100000000, "Idempotency-Keys remembered (oldest dropped first)"));
+    flags->push_back(BoolFlag("access_log", &GatewayFlags::access_log,
+                              "write one JSON access-log line per request to stderr"));
+    flags->push_back(StringFlag("default_event", &GatewayFlags::default_event,
+                                "event the waiting-room page joins when its URL names none"));
+    flags->push_back(BoolFlag("create_events_on_join", &GatewayFlags::create_events_on_join,
+                              "a join opens an unknown event with the default policy"));
+    flags->push_back(IntFlag("sweep_interval_ms", &GatewayFlags::sweep_interval_ms, 0, 3600000,
+                             "background sweep of ghosts; 0 disables the sweeper"));
+    flags->push_back(IntFlag("metrics_max_events", &GatewayFlags::metrics_max_events, 0, 100000,
+                             "events with per-event series in /metrics"));
+    // The policy defaults. Their defaults are admission::Policy's own.
+    flags->push_back(FlagSpec{
+        "admit_rate_per_sec", "default policy: admissions per second (token bucket rate)", false,
+        [](const GatewayFlags& f) { return FormatDouble(f.default_policy.admit_rate_per_sec); },
+        [](std::string_view v, GatewayFlags* f) {
+          if (!ParseDouble(v, &f->default_policy.admit_rate_per_sec)) {
+            return Bad("admit_rate_per_sec", "expected a number");
+          }
+          return absl::OkStatus();
+        }});
+    flags->push_back(
+        PolicyCountFlag("burst", &Policy::burst, "default policy: token bucket burst"));
+    flags->push_back(PolicyCountFlag("bypass_top_n", &Policy::bypass_top_n,
+                                     "default policy: positions that may enter on credit"));
+    flags->push_back(PolicyCountFlag("active_capacity", &Policy::active_capacity,
+                                     "default policy: admitted users not done yet, at most"));
+    flags->push_back(PolicySecondsFlag("heartbeat_ttl_sec", &Policy::heartbeat_ttl,
+                                       "default policy: silent waiting users expire after this"));
+    flags->push_back(PolicySecondsFlag("active_ttl_sec", &Policy::active_ttl,
+                                       "default policy: admitted users stop counting after this"));
+    flags->push_back(PolicySecondsFlag("reservation_ttl_sec", &Policy::reservation_ttl,
+                                       "default policy: lifetime of a reservation token"));
+    flags->push_back(PolicySecondsFlag("ended_ttl_sec", &Policy::ended_ttl,
+                                       "default policy: departed tokens are remembered this long"));
+    flags->push_back(FlagSpec{
+        "wait_tiers",
+        "default policy: MAX_POSITION:WAIT_SEC,...,inf:WAIT_SEC; empty for no tier waits", false,
+        [](const GatewayFlags& f) { return FormatWaitTiers(f.default_policy.wait_tiers); },
+        [](std::string_view v, GatewayFlags* f) {
+          absl::StatusOr<std::vector<WaitTier>> tiers = ParseWaitTiers(std::string(v));
+          if (!tiers.ok()) return Bad("wait_tiers", std::string(tiers.status().message()));
+          f->default_policy.wait_tiers = *std::move(tiers);
+          return absl::OkStatus();
+        }});
+    return flags;
+  }();
+  return *kFlags;
+}
+
+absl::Status ParseListen(GatewayFlags* flags) {
+  const std::string& listen = flags->listen;
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Bad("listen", "expected HOST:PORT");
+  int64_t port = 0;
+  if (!ParseInt(std::string_view(listen).substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return Bad("listen", "the port must be 0..65535");
+  }
+  flags->listen_host = listen.substr(0, colon);
+  // Accept [::1]:8080 for IPv6 literals.
+  if (flags->listen_host.size() > 2 && flags->listen_host.front() == '[' &&
+      flags->listen_host.back() == ']') {
+    flags->listen_host = flags->listen_host.substr(1, flags->listen_host.size() - 2);
+  }
+  flags->listen_port = static_cast<int>(port);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string FormatWaitTiers(const std::vector<WaitTier>& tiers) {
+  std::string out;
+  for (const WaitTier& t : tiers) {
+    if (!out.empty()) out += ',';
+    out += t.max_position == WaitTier::kUnboundedPosition ? std::string("inf")
+                                                          : absl::StrCat(t.max_position);
+    out += ':';
+    out += FormatSeconds(t.min_wait);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<WaitTier>> ParseWaitTiers(const std::string& text) {
+  std::vector<WaitTier> tiers;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const std::size_t colon = item.find(':');
+    if (colon == std::string_view::npos) {
+      return absl::InvalidArgumentError("each tier is MAX_POSITION:WAIT_SEC");
+    }
+    WaitTier tier;
+    std::string_view max = item.substr(0, colon);
+    if (max != "inf" && !ParseInt(max, &tier.max_position)) {
+      return absl::InvalidArgumentError("MAX_POSITION must be an integer or inf");
+    }
+    double wait = 0;
+    if (!ParseDouble(item.substr(colon + 1), &wait)) {
+      return absl::InvalidArgumentError("WAIT_SEC must be a number");
+    }
+    tier.min_wait = absl::Seconds(wait);
+    tiers.push_back(tier);
+  }
+  return tiers;
+}
+
+absl::StatusOr<FlagsOutcome> ParseFlags(const std::vector<std::string>& args, GatewayFlags* flags) {
+  const std::vector<FlagSpec>& specs = AllFlags();
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h" || arg == "--helpfull") return FlagsOutcome::kHelp;
+    if (arg.substr(0, 2) != "--") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", std::string(arg), "' (flags start with --)"));
+    }
+    arg.remove_prefix(2);
+    const std::size_t eq = arg.find('=');
+    const std::string name(arg.substr(0, eq));
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& s : specs) {
+      if (s.name == name) spec = &s;
+    }
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+    } else if (spec->is_bool) {
+      value = "true";
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+    }
+    if (absl::Status s = spec->set(value, flags); !s.ok()) return s;
+  }
+  if (absl::Status s = ParseListen(flags); !s.ok()) return s;
+  if (flags->store != "memory" && flags->store.rfind("redis://", 0) != 0 &&
+      flags->store.rfind("redis-cluster://", 0) != 0) {
+    return Bad("store", "expected memory, redis://HOST:PORT or redis-cluster://HOST:PORT[,...]");
+  }
+  if (absl::Status s = ValidatePolicy(flags->default_policy); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the default policy flags are invalid: ", s.message()));
+  }
+  return FlagsOutcome::kRun;
+}
+
+std::string FlagsHelp() {
+  const GatewayFlags defaults;
+  std::string out =
+      "admission-gateway: the waiting room over HTTP.\n\n"
+      "Usage: admission-gateway [--flag=value ...]\n\nFlags (with their defaults):\n";
+  for (const FlagSpec& s : AllFlags()) {
+    std::string value = s.show(defaults);
+    absl::StrAppend(&out, "  --", s.name, "=", value.empty() ? "\"\"" : value, "\n      ", s.help,
+                    "\n");
+  }
+  absl::StrAppend(&out, "  --help\n      print this help and exit\n");
+  return out;
+}
+
+}  // namespace admission::gateway

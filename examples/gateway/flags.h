@@ -1,0 +1,84 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The gateway's command line. A small parser of its own (rather than absl flags) so that
+// `--help` can print every flag with its *effective* default, including the policy defaults
+// that come from admission::Policy, and so that tests can parse argument lists in-process.
+#ifndef ADMISSION_EXAMPLES_GATEWAY_FLAGS_H_
+#define ADMISSION_EXAMPLES_GATEWAY_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "admission/policy.h"
+
+namespace admission::gateway {
+
+struct GatewayFlags {
+  // --listen=HOST:PORT; port 0 picks a free port (the startup line says which).
+  std::string listen = "127.0.0.1:8080";
+  std::string listen_host = "127.0.0.1";  // parsed from `listen`
+  int listen_port = 8080;                 // parsed from `listen`
+
+  // "memory", "redis://HOST:PORT" or "redis-cluster://HOST:PORT[,HOST:PORT...]".
+  std::string store = "memory";
+  // Connections to Redis (shared by all worker threads).
+  int redis_pool_size = 16;
+  // Prefix of every Redis key, so that several rooms (or test runs) can share one Redis.
+  std::string redis_key_prefix = "adm";
+  // Empty disables the admin API (it answers 403).
+  std::string admin_token;
+  // Empty: a random secret is made at startup (tokens then die with the process).
+  std::string token_secret;
+
+  // HTTP server. Each worker thread serves one keep-alive connection at a time, so the pool
+  // must exceed the number of concurrently open client connections (see docs/gateway.md).
+  int threads = 64;
+  int keep_alive_max_count = 1000;
+  int keep_alive_timeout_sec = 2;
+  int listen_backlog = 1024;
+  int64_t max_body_bytes = 16 * 1024;
+
+  // Per-client token buckets (0 disables one). The address bucket covers every /api/ call
+  // from one address; the token bucket every call naming one waiting token (or user id).
+  // Behind a reverse proxy every peer address is the proxy's; this header (which the proxy
+  // must overwrite, never pass through) names the real client instead.
+  std::string client_address_header;
+  double rate_limit_ip_per_sec = 50;
+  double rate_limit_ip_burst = 100;
+  double rate_limit_token_per_sec = 5;
+  double rate_limit_token_burst = 10;
+  int64_t rate_limit_max_clients = 100000;
+
+  int64_t idempotency_ttl_sec = 300;
+  int64_t idempotency_max_keys = 100000;
+
+  bool access_log = true;
+  // The event the waiting-room page joins when its URL names none (?event=...).
+  std::string default_event = "demo";
+  bool create_events_on_join = true;
+  int64_t sweep_interval_ms = 1000;
+  // /metrics reports per-event series for at most this many events (sorted by id).
+  int64_t metrics_max_events = 100;
+
+  // Given to every event the first time somebody joins it (--admit_rate_per_sec, ...).
+  Policy default_policy;
+};
+
+enum class FlagsOutcome { kRun, kHelp };
+
+// Parses argv[1..]: `--name=value`, `--name value`, and `--name` alone for booleans.
+// InvalidArgument (naming the flag) for unknown flags, bad values or an invalid policy.
+absl::StatusOr<FlagsOutcome> ParseFlags(const std::vector<std::string>& args, GatewayFlags* flags);
+
+// Every flag with its default and a line of help, for --help.
+std::string FlagsHelp();
+
+// "10:0,50:2,inf:5" <-> wait tiers (max position : minimum wait in seconds).
+std::string FormatWaitTiers(const std::vector<WaitTier>& tiers);
+absl::StatusOr<std::vector<WaitTier>> ParseWaitTiers(const std::string& text);
+
+}  // namespace admission::gateway
+
+#endif  // ADMISSION_EXAMPLES_GATEWAY_FLAGS_H_

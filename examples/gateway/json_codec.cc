@@ -1,0 +1,236 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "json_codec.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace admission::gateway {
+namespace {
+
+absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+absl::Status BadField(std::string_view key, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("field '", View(key), "' ", View(what)));
+}
+
+absl::Status GetNumber(const Json& v, std::string_view key, double* out) {
+  if (!v.is_number()) return BadField(key, "must be a number");
+  *out = v.get<double>();
+  if (!std::isfinite(*out)) return BadField(key, "must be finite");
+  return absl::OkStatus();
+}
+
+absl::Status GetInt(const Json& v, std::string_view key, int64_t* out) {
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return BadField(key, "is too large");
+    }
+    *out = static_cast<int64_t>(v.get<uint64_t>());
+    return absl::OkStatus();
+  }
+  if (!v.is_number_integer()) return BadField(key, "must be an integer");
+  *out = v.get<int64_t>();
+  return absl::OkStatus();
+}
+
+absl::Status GetSeconds(const Json& v, std::string_view key, absl::Duration* out) {
+  double sec = 0;
+  if (absl::Status s = GetNumber(v, key, &sec); !s.ok()) return s;
+  // absl::Seconds saturates to an infinite duration far beyond any range ValidatePolicy
+  // accepts, so huge values are refused there with the field's name.
+  *out = absl::Seconds(sec);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Json ErrorJson(std::string_view code, std::string_view message) {
+  return Json{{"error", {{"code", code}, {"message", message}}}};
+}
+
+absl::StatusOr<Json> ParseObject(std::string_view body, bool empty_ok) {
+  if (body.empty() && empty_ok) return Json::object();
+  // allow_exceptions=false: a parse error yields a "discarded" value instead of throwing.
+  Json parsed = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return absl::InvalidArgumentError("the body is not valid JSON");
+  if (!parsed.is_object()) return absl::InvalidArgumentError("the body must be a JSON object");
+  return parsed;
+}
+
+absl::Status CheckFields(const Json& object, std::initializer_list<std::string_view> allowed) {
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || it.key() == a;
+    if (!known) {
+      // Keys are echoed back; cut them so a huge key cannot inflate the error.
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field '", it.key().substr(0, 64), "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> GetString(const Json& object, std::string_view key,
+                                      std::size_t max_length) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    return absl::NotFoundError(absl::StrCat("field '", View(key), "' is missing"));
+  }
+  if (!it->is_string()) return BadField(key, "must be a string");
+  const std::string& s = it->get_ref<const std::string&>();
+  if (s.size() > max_length) {
+    return BadField(key, absl::StrCat("is longer than ", max_length, " characters"));
+  }
+  return s;
+}
+
+Json SecondsJson(absl::Duration d) {
+  if (d == absl::InfiniteDuration() || d == -absl::InfiniteDuration()) return nullptr;
+  return static_cast<double>(absl::ToInt64Milliseconds(d)) / 1000.0;
+}
+
+int64_t CeilSeconds(absl::Duration d, int64_t min) {
+  if (d == absl::InfiniteDuration()) return std::numeric_limits<int32_t>::max();
+  const int64_t s = absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1)));
+  return s < min ? min : s;
+}
+
+Json QueueStatusToJson(const QueueStatus& s) {
+  Json j = {
+      {"event_id", s.event_id},
+      {"status", std::string(s.status_name())},
+      {"position", s.position},
+      {"eta_sec", SecondsJson(s.eta)},
+      {"eta_confidence", std::round(s.eta_confidence * 1000) / 1000},
+      {"waiting_time", SecondsJson(s.waited)},
+      {"ready_for_entry", s.ready_for_entry},
+      {"poll_after_ms", absl::ToInt64Milliseconds(s.poll_after)},
+  };
+  if (s.blocked_by != EntryBlock::kNone && s.blocked_by != EntryBlock::kNotWaiting) {
+    j["reason"] = std::string(EntryBlockName(s.blocked_by));
+    j["retry_after_sec"] = CeilSeconds(s.retry_after, 1);
+  }
+  if (s.blocked_by == EntryBlock::kPaused) j["paused_reason"] = s.paused_reason;
+  return j;
+}
+
+Json PolicyToJson(const Policy& p) {
+  Json tiers = Json::array();
+  for (const WaitTier& t : p.wait_tiers) {
+    Json max =
+        t.max_position == WaitTier::kUnboundedPosition ? Json(nullptr) : Json(t.max_position);
+    tiers.push_back({{"max_position", max}, {"wait_sec", SecondsJson(t.min_wait)}});
+  }
+  Json windows = Json::array();
+  for (absl::Duration w : p.rate_windows) windows.push_back(SecondsJson(w));
+  return Json{
+      {"admit_rate_per_sec", p.admit_rate_per_sec},
+      {"burst", p.burst},
+      {"bypass_top_n", p.bypass_top_n},
+      {"active_capacity", p.active_capacity},
+      {"heartbeat_ttl_sec", SecondsJson(p.heartbeat_ttl)},
+      {"active_ttl_sec", SecondsJson(p.active_ttl)},
+      {"reservation_ttl_sec", SecondsJson(p.reservation_ttl)},
+      {"ended_ttl_sec", SecondsJson(p.ended_ttl)},
+      {"wait_tiers", tiers},
+      {"rate_windows_sec", windows},
+      {"paused", p.paused},
+      {"paused_reason", p.paused_reason},
+  };
+}
+
+absl::Status MergePolicyJson(const Json& patch, Policy* policy) {
+  if (!patch.is_object()) return absl::InvalidArgumentError("the policy must be a JSON object");
+  if (absl::Status s = CheckFields(
+          patch, {"admit_rate_per_sec", "burst", "bypass_top_n", "active_capacity",
+                  "heartbeat_ttl_sec", "active_ttl_sec", "reservation_ttl_sec", "ended_ttl_sec",
+                  "wait_tiers", "rate_windows_sec", "paused", "paused_reason"});
+      !s.ok()) {
+    return s;
+  }
+  // Work on a copy so that a patch failing half-way changes nothing.
+  Policy p = *policy;
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    const std::string& key = it.key();
+    const Json& v = it.value();
+    absl::Status s;
+    if (key == "admit_rate_per_sec") {
+      s = GetNumber(v, key, &p.admit_rate_per_sec);
+    } else if (key == "burst") {
+      s = GetInt(v, key, &p.burst);
+    } else if (key == "bypass_top_n") {
+      s = GetInt(v, key, &p.bypass_top_n);
+    } else if (key == "active_capacity") {
+      s = GetInt(v, key, &p.active_capacity);
+    } else if (key == "heartbeat_ttl_sec") {
+      s = GetSeconds(v, key, &p.heartbeat_ttl);
+    } else if (key == "active_ttl_sec") {
+      s = GetSeconds(v, key, &p.active_ttl);
+    } else if (key == "reservation_ttl_sec") {
+      s = GetSeconds(v, key, &p.reservation_ttl);
+    } else if (key == "ended_ttl_sec") {
+      s = GetSeconds(v, key, &p.ended_ttl);
+    } else if (key == "paused") {
+      if (!v.is_boolean()) return BadField(key, "must be true or false");
+      p.paused = v.get<bool>();
+    } else if (key == "paused_reason") {
+      if (!v.is_string()) return BadField(key, "must be a string");
+      p.paused_reason = v.get<std::string>();
+    } else if (key == "wait_tiers") {
+      if (!v.is_array()) return BadField(key, "must be a list");
+      if (v.size() > 64) return BadField(key, "has too many tiers");
+      std::vector<WaitTier> tiers;
+      for (const Json& t : v) {
+        if (!t.is_object()) return BadField(key, "must hold {\"max_position\",\"wait_sec\"}");
+        if (s = CheckFields(t, {"max_position", "wait_sec"}); !s.ok()) return s;
+        WaitTier tier;
+        auto max = t.find("max_position");
+        if (max == t.end()) return BadField("max_position", "is missing (null for the last tier)");
+        if (!max->is_null()) {
+          if (s = GetInt(*max, "max_position", &tier.max_position); !s.ok()) return s;
+        }
+        auto wait = t.find("wait_sec");
+        if (wait == t.end()) return BadField("wait_sec", "is missing");
+        if (s = GetSeconds(*wait, "wait_sec", &tier.min_wait); !s.ok()) return s;
+        tiers.push_back(tier);
+      }
+      p.wait_tiers = std::move(tiers);
+    } else if (key == "rate_windows_sec") {
+      if (!v.is_array()) return BadField(key, "must be a list");
+      if (v.size() > 16) return BadField(key, "has too many windows");
+      std::vector<absl::Duration> windows;
+      for (const Json& w : v) {
+        absl::Duration d;
+        if (s = GetSeconds(w, key, &d); !s.ok()) return s;
+        windows.push_back(d);
+      }
+      p.rate_windows = std::move(windows);
+    }
+    if (!s.ok()) return s;
+  }
+  *policy = std::move(p);
+  return absl::OkStatus();
+}
+
+Json StatsToJson(const EventStats& s) {
+  return Json{
+      {"event_id", s.event_id},
+      {"waiting", s.waiting},
+      {"active", s.active},
+      {"joined_total", s.joined_total},
+      {"admitted_total", s.admitted_total},
+      {"admitted_by_bypass", s.admitted_by_bypass},
+      {"expired_total", s.expired_total},
+      {"active_timed_out_total", s.active_timed_out_total},
+      {"left_total", s.left_total},
+      {"completed_total", s.completed_total},
+      {"admission_rate", std::round(s.admission_rate_per_sec * 1000) / 1000},
+      {"admission_rate_confidence", std::round(s.rate_confidence * 1000) / 1000},
+      {"bucket_tokens", std::round(s.bucket_tokens * 1000) / 1000},
+  };
+}
+
+}  // namespace admission::gateway

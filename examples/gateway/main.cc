@@ -1,0 +1,122 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// admission-gateway: the waiting room over HTTP. Parses the flags, opens the store, starts the
+// room (with its background sweeper) and serves until SIGINT or SIGTERM.
+//
+//   admission-gateway --listen=127.0.0.1:8080 --store=memory --admin_token=SECRET
+//
+// The first line on stdout is "admission-gateway listening on http://HOST:PORT/" (tests and
+// scripts read the port from it when started with port 0).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "admission/version.h"
+#include "admission/waiting_room.h"
+#include "flags.h"
+#include "server.h"
+#include "signer.h"
+#include "store_backend.h"
+
+namespace {
+
+using admission::gateway::GatewayFlags;
+
+std::string UrlHost(const std::string& host) {
+  if (host == "0.0.0.0" || host.empty()) return "127.0.0.1";
+  if (host == "::") return "[::1]";
+  if (host.find(':') != std::string::npos) return "[" + host + "]";
+  return host;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  GatewayFlags flags;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<admission::gateway::FlagsOutcome> parsed =
+      admission::gateway::ParseFlags(args, &flags);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "admission-gateway: %s\n", std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (*parsed == admission::gateway::FlagsOutcome::kHelp) {
+    std::fputs(admission::gateway::FlagsHelp().c_str(), stdout);
+    return 0;
+  }
+
+  // Signals are taken by one thread with sigwait: blocked here, before any thread starts, so
+  // every thread inherits the mask and no handler runs in the middle of a request.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A client that hangs up mid-response must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<admission::Store>> store = admission::gateway::OpenStore(flags);
+  if (!store.ok()) {
+    std::fprintf(stderr, "admission-gateway: %s\n", std::string(store.status().message()).c_str());
+    return 1;
+  }
+  admission::Options options;
+  options.default_policy = flags.default_policy;
+  options.create_events_on_join = flags.create_events_on_join;
+  options.sweep_interval = absl::Milliseconds(flags.sweep_interval_ms);
+  absl::StatusOr<std::unique_ptr<admission::WaitingRoom>> room =
+      admission::WaitingRoom::Create(*std::move(store), options);
+  if (!room.ok()) {
+    std::fprintf(stderr, "admission-gateway: %s\n", std::string(room.status().message()).c_str());
+    return 1;
+  }
+
+  std::string secret = flags.token_secret;
+  if (secret.empty()) {
+    secret = admission::gateway::RandomSecret();
+    std::fprintf(stderr,
+                 "admission-gateway: no --token_secret given: using a random secret, so "
+                 "reservation tokens will not survive a restart and other gateways cannot "
+                 "verify them\n");
+  }
+  if (flags.admin_token.empty()) {
+    std::fprintf(stderr, "admission-gateway: no --admin_token given: the admin API is disabled\n");
+  }
+
+  admission::gateway::Gateway gateway(flags, *std::move(room), std::move(secret));
+  absl::StatusOr<int> port = gateway.Bind();
+  if (!port.ok()) {
+    std::fprintf(stderr, "admission-gateway: %s\n", std::string(port.status().message()).c_str());
+    return 1;
+  }
+
+  std::thread signal_thread([&gateway, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    gateway.Stop();
+  });
+  signal_thread.detach();  // the process exits once Run returns; the thread may still wait
+
+  const std::string base = absl::StrCat("http://", UrlHost(flags.listen_host), ":", *port, "/");
+  std::printf("admission-gateway listening on %s\n", base.c_str());
+  std::printf("  waiting room: %s?event=%s\n", base.c_str(), flags.default_event.c_str());
+  std::printf("  operator:     %sadmin%s\n", base.c_str(),
+              flags.admin_token.empty() ? " (disabled: no --admin_token)" : "");
+  std::printf("  store: %s, threads: %d, version %s\n", flags.store.c_str(), flags.threads,
+              ADMISSION_VERSION_STRING);
+  std::fflush(stdout);
+
+  if (!gateway.Run()) {
+    std::fprintf(stderr, "admission-gateway: the HTTP server stopped with an error\n");
+    return 1;
+  }
+  std::fprintf(stderr, "admission-gateway: stopped\n");
+  return 0;
+}

@@ -1,0 +1,180 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "metrics.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace admission::gateway {
+namespace {
+
+constexpr RouteInfo kRoutes[] = {
+    {"/api/v1/queue/join", "POST"},
+    {"/api/v1/queue/status", "GET"},
+    {"/api/v1/queue/enter", "POST"},
+    {"/api/v1/queue/leave", "DELETE"},
+    {"/api/v1/queue/complete", "POST"},
+    {"/api/v1/config", "GET"},
+    {"/healthz", "GET"},
+    {"/readyz", "GET"},
+    {"/metrics", "GET"},
+    {"/admin/v1/events/{event_id}/policy", "GET"},
+    {"/admin/v1/events/{event_id}/policy", "PUT"},
+    {"/admin/v1/events/{event_id}/stats", "GET"},
+    {"/admin/v1/events", "GET"},
+    {"pages", "GET"},
+    {"other", ""},
+};
+static_assert(sizeof(kRoutes) / sizeof(kRoutes[0]) == static_cast<int>(RouteId::kCount));
+
+// Label values are escaped as the exposition format requires. Event ids cannot hold these
+// characters today, but the renderer should not depend on that.
+std::string Escape(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string RouteLabels(RouteId id) {
+  const RouteInfo& r = RouteInfoOf(id);
+  return absl::StrCat("route=\"", r.pattern, "\",method=\"", r.method, "\"");
+}
+
+}  // namespace
+
+const RouteInfo& RouteInfoOf(RouteId route) { return kRoutes[static_cast<int>(route)]; }
+
+void Metrics::ObserveRequest(RouteId route, int status, absl::Duration latency) {
+  RouteMetrics& m = routes_[static_cast<int>(route)];
+  const int s = std::clamp(status, kMinStatus, kMaxStatus);
+  m.by_status[s - kMinStatus].fetch_add(1, std::memory_order_relaxed);
+  const double sec = absl::ToDoubleSeconds(latency);
+  std::size_t b = 0;
+  while (b < kBuckets.size() && sec > kBuckets[b]) ++b;
+  m.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  m.sum_ns.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Nanoseconds(latency))),
+                     std::memory_order_relaxed);
+  m.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::Render(WaitingRoom& room, int64_t max_events) {
+  std::string out;
+  out +=
+      "# HELP admission_gateway_http_requests_total HTTP requests by route, method and status.\n"
+      "# TYPE admission_gateway_http_requests_total counter\n";
+  for (int r = 0; r < static_cast<int>(RouteId::kCount); ++r) {
+    const RouteMetrics& m = routes_[r];
+    for (int s = kMinStatus; s <= kMaxStatus; ++s) {
+      const uint64_t n = m.by_status[s - kMinStatus].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      absl::StrAppend(&out, "admission_gateway_http_requests_total{",
+                      RouteLabels(static_cast<RouteId>(r)), ",code=\"", s, "\"} ", n, "\n");
+    }
+  }
+  out +=
+      "# HELP admission_gateway_http_request_duration_seconds Time to handle a request.\n"
+      "# TYPE admission_gateway_http_request_duration_seconds histogram\n";
+  for (int r = 0; r < static_cast<int>(RouteId::kCount); ++r) {
+    const RouteMetrics& m = routes_[r];
+    const uint64_t count = m.count.load(std::memory_order_relaxed);
+    if (count == 0) continue;
+    const std::string labels = RouteLabels(static_cast<RouteId>(r));
+    uint64_t cumulative = 0;
+    for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
+      cumulative += m.buckets[b].load(std::memory_order_relaxed);
+      const std::string le = b < kBuckets.size() ? absl::StrFormat("%g", kBuckets[b]) : "+Inf";
+      absl::StrAppend(&out, "admission_gateway_http_request_duration_seconds_bucket{", labels,
+                      ",le=\"", le, "\"} ", cumulative, "\n");
+    }
+    absl::StrAppend(&out, "admission_gateway_http_request_duration_seconds_sum{", labels, "} ",
+                    absl::StrFormat("%.9f", m.sum_ns.load(std::memory_order_relaxed) / 1e9), "\n");
+    // The +Inf bucket, not `count`, so that the series stay consistent while requests race.
+    absl::StrAppend(&out, "admission_gateway_http_request_duration_seconds_count{", labels, "} ",
+                    cumulative, "\n");
+  }
+
+  // Per-event series straight from the store.
+  std::vector<EventStats> stats;
+  absl::StatusOr<std::vector<std::string>> events = room.Events();
+  if (!events.ok()) {
+    CountStoreError();
+  } else {
+    std::sort(events->begin(), events->end());
+    if (static_cast<int64_t>(events->size()) > max_events) events->resize(max_events);
+    for (const std::string& e : *events) {
+      absl::StatusOr<EventStats> s = room.Stats(e);
+      if (s.ok()) {
+        stats.push_back(*std::move(s));
+      } else if (!absl::IsNotFound(s.status())) {
+        CountStoreError();
+      }
+    }
+  }
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+    double (*value)(const EventStats&);
+  };
+  static constexpr Series kSeries[] = {
+      {"admission_event_waiting", "gauge", "Users waiting in line.",
+       [](const EventStats& s) { return static_cast<double>(s.waiting); }},
+      {"admission_event_active", "gauge", "Admitted users not done yet.",
+       [](const EventStats& s) { return static_cast<double>(s.active); }},
+      {"admission_event_admission_rate", "gauge", "Measured admissions per second.",
+       [](const EventStats& s) { return s.admission_rate_per_sec; }},
+      {"admission_event_joined_total", "counter", "Users who joined.",
+       [](const EventStats& s) { return static_cast<double>(s.joined_total); }},
+      {"admission_event_admitted_total", "counter", "Users admitted.",
+       [](const EventStats& s) { return static_cast<double>(s.admitted_total); }},
+      {"admission_event_admitted_by_bypass_total", "counter",
+       "Users admitted on credit within the top-N bypass.",
+       [](const EventStats& s) { return static_cast<double>(s.admitted_by_bypass); }},
+      {"admission_event_expired_total", "counter", "Waiting users lost to the heartbeat TTL.",
+       [](const EventStats& s) { return static_cast<double>(s.expired_total); }},
+      {"admission_event_active_timed_out_total", "counter",
+       "Admitted users whose active TTL ran out.",
+       [](const EventStats& s) { return static_cast<double>(s.active_timed_out_total); }},
+      {"admission_event_left_total", "counter", "Users who left.",
+       [](const EventStats& s) { return static_cast<double>(s.left_total); }},
+      {"admission_event_completed_total", "counter", "Admitted users who completed.",
+       [](const EventStats& s) { return static_cast<double>(s.completed_total); }},
+  };
+  for (const Series& series : kSeries) {
+    absl::StrAppend(&out, "# HELP ", series.name, " ", series.help, "\n# TYPE ", series.name, " ",
+                    series.type, "\n");
+    for (const EventStats& s : stats) {
+      absl::StrAppend(&out, series.name, "{event=\"", Escape(s.event_id), "\"} ",
+                      absl::StrFormat("%.17g", series.value(s)), "\n");
+    }
+  }
+
+  absl::StrAppend(
+      &out,
+      "# HELP admission_gateway_store_errors_total Store calls that failed (unavailable or "
+      "internal).\n# TYPE admission_gateway_store_errors_total counter\n"
+      "admission_gateway_store_errors_total ",
+      store_errors_.load(std::memory_order_relaxed),
+      "\n# HELP admission_gateway_rate_limited_total Requests refused by the per-client rate "
+      "limits.\n# TYPE admission_gateway_rate_limited_total counter\n"
+      "admission_gateway_rate_limited_total ",
+      rate_limited_.load(std::memory_order_relaxed),
+      "\n# HELP admission_gateway_idempotent_replays_total Responses replayed for an "
+      "Idempotency-Key.\n# TYPE admission_gateway_idempotent_replays_total counter\n"
+      "admission_gateway_idempotent_replays_total ",
+      replays_.load(std::memory_order_relaxed), "\n");
+  return out;
+}
+
+}  // namespace admission::gateway

@@ -1,0 +1,85 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// Prometheus metrics in the text exposition format (version 0.0.4). Request counters and
+// latency histograms are lock-free atomics indexed by route, so recording costs a few atomic
+// adds per request. Per-event gauges and counters are not kept here at all: they are read from
+// the library's Stats when /metrics is scraped, so they are always the store's truth (and, on
+// a shared store, the same from every gateway).
+#ifndef ADMISSION_EXAMPLES_GATEWAY_METRICS_H_
+#define ADMISSION_EXAMPLES_GATEWAY_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "admission/waiting_room.h"
+
+namespace admission::gateway {
+
+// Every route the gateway serves; the metrics label is the route's pattern, never the raw path,
+// so that label cardinality stays bounded whatever clients send.
+enum class RouteId : int {
+  kJoin,
+  kStatus,
+  kEnter,
+  kLeave,
+  kComplete,
+  kConfig,
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kAdminPolicyGet,
+  kAdminPolicyPut,
+  kAdminStats,
+  kAdminEvents,
+  kPage,   // the HTML pages and their assets
+  kOther,  // anything unmatched (404/405)
+  kCount,
+};
+
+struct RouteInfo {
+  const char* pattern;
+  const char* method;
+};
+const RouteInfo& RouteInfoOf(RouteId route);
+
+class Metrics {
+ public:
+  Metrics() = default;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void ObserveRequest(RouteId route, int status, absl::Duration latency);
+  void CountStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
+  void CountRateLimited() { rate_limited_.fetch_add(1, std::memory_order_relaxed); }
+  void CountIdempotentReplay() { replays_.fetch_add(1, std::memory_order_relaxed); }
+
+  // The whole exposition. Per-event series come from `room` for at most `max_events` events
+  // (sorted by id); a failing store call is counted as a store error and skipped.
+  std::string Render(WaitingRoom& room, int64_t max_events);
+
+  // Histogram upper bounds, in seconds.
+  static constexpr std::array<double, 15> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+
+ private:
+  static constexpr int kMinStatus = 100;
+  static constexpr int kMaxStatus = 599;
+  struct RouteMetrics {
+    std::array<std::atomic<uint64_t>, kMaxStatus - kMinStatus + 1> by_status{};
+    std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};  // last: +Inf
+    std::atomic<uint64_t> sum_ns{0};
+    std::atomic<uint64_t> count{0};
+  };
+
+  std::array<RouteMetrics, static_cast<int>(RouteId::kCount)> routes_;
+  std::atomic<uint64_t> store_errors_{0};
+  std::atomic<uint64_t> rate_limited_{0};
+  std::atomic<uint64_t> replays_{0};
+};
+
+}  // namespace admission::gateway
+
+#endif  // ADMISSION_EXAMPLES_GATEWAY_METRICS_H_

@@ -1,0 +1,90 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The gateway's HTTP routes over cpp-httplib. A thin shell: every handler parses the request,
+// makes one library call and renders the answer; the waiting-room rules all live in the
+// library. What is added here is what an HTTP edge needs: strict input checks, signed
+// reservation tokens, per-client rate limits, Idempotency-Key replays, metrics and access logs.
+#ifndef ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
+#define ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "admission/waiting_room.h"
+#include "flags.h"
+#include "idempotency.h"
+#include "metrics.h"
+#include "rate_limiter.h"
+#include "signer.h"
+
+namespace httplib {
+class Request;
+struct Response;
+}  // namespace httplib
+
+namespace admission::gateway {
+
+class Gateway {
+ public:
+  // `token_secret` must not be empty (main makes a random one when the flag is).
+  Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, std::string token_secret);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Binds the listening socket; returns the port (useful with --listen=HOST:0).
+  absl::StatusOr<int> Bind();
+  // Serves until Stop(); false if the server could not run.
+  bool Run();
+  // Thread-safe; Run() returns soon after.
+  void Stop();
+
+ private:
+  class HttpServer;
+  using Handler = void (Gateway::*)(const httplib::Request&, httplib::Response&);
+
+  void Register();
+  // Wraps a handler with the per-address rate limit, Idempotency-Key handling and a last-resort
+  // catch, so that no exception ever leaves a handler.
+  void Route(const char* method, const std::string& pattern, Handler handler, bool limit_address,
+             bool idempotent);
+  void RunIdempotent(Handler handler, const httplib::Request& req, httplib::Response& res);
+
+  // The key of the per-address bucket: the peer, or --client_address_header behind a proxy.
+  std::string ClientAddress(const httplib::Request& req) const;
+  // False (and a 429 written) when `key`'s bucket in `limiter` is empty.
+  bool Allow(RateLimiter& limiter, std::string_view key, httplib::Response& res);
+  // False (and 401/403 written) unless the request carries the admin token.
+  bool CheckAdmin(const httplib::Request& req, httplib::Response& res);
+  // Writes the JSON error for a failed library call (and counts store failures).
+  void ReplyStatus(httplib::Response& res, const absl::Status& status);
+
+  void Join(const httplib::Request& req, httplib::Response& res);
+  void Status(const httplib::Request& req, httplib::Response& res);
+  void Enter(const httplib::Request& req, httplib::Response& res);
+  void Leave(const httplib::Request& req, httplib::Response& res);
+  void Complete(const httplib::Request& req, httplib::Response& res);
+  void Config(const httplib::Request& req, httplib::Response& res);
+  void Healthz(const httplib::Request& req, httplib::Response& res);
+  void Readyz(const httplib::Request& req, httplib::Response& res);
+  void MetricsPage(const httplib::Request& req, httplib::Response& res);
+  void GetPolicy(const httplib::Request& req, httplib::Response& res);
+  void PutPolicy(const httplib::Request& req, httplib::Response& res);
+  void GetStats(const httplib::Request& req, httplib::Response& res);
+  void ListEvents(const httplib::Request& req, httplib::Response& res);
+
+  const GatewayFlags flags_;
+  std::unique_ptr<WaitingRoom> room_;
+  TokenSigner signer_;
+  RateLimiter address_limiter_;
+  RateLimiter token_limiter_;
+  std::unique_ptr<IdempotencyCache> idempotency_;
+  Metrics metrics_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+}  // namespace admission::gateway
+
+#endif  // ADMISSION_EXAMPLES_GATEWAY_SERVER_H_

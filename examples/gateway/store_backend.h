@@ -1,0 +1,24 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// Opens the store named by --store: "memory", or a Redis URL when this binary was built with
+// the Redis store (CMake target admission::redis).
+#ifndef ADMISSION_EXAMPLES_GATEWAY_STORE_BACKEND_H_
+#define ADMISSION_EXAMPLES_GATEWAY_STORE_BACKEND_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "admission/store.h"
+#include "flags.h"
+
+namespace admission::gateway {
+
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const GatewayFlags& flags);
+
+// True when this binary can open redis:// stores.
+bool HaveRedisStore();
+
+}  // namespace admission::gateway
+
+#endif  // ADMISSION_EXAMPLES_GATEWAY_STORE_BACKEND_H_

@@ -1,0 +1,307 @@
+// The waiting room a ticket buyer sees. It joins the line, polls its status at the interval the
+// server suggests (poll_after_ms), shows the position, the ETA with its confidence and a
+// progress bar, and enters as soon as the server says the user is ready. No build step, no
+// dependencies. URL parameters: ?event=ID (else the gateway's default event), ?user=ID
+// (else an anonymous id), ?auto_enter=0 to wait for a click on Enter.
+'use strict';
+
+(function () {
+  const params = new URLSearchParams(window.location.search);
+  const $ = (id) => document.getElementById(id);
+  const autoEnter = params.get('auto_enter') !== '0';
+
+  const state = {
+    eventId: params.get('event'),
+    userId: params.get('user'),
+    token: null,
+    firstPosition: null,
+    timer: null,
+    busy: false,
+    expiresAt: 0,
+    reservation: null,
+  };
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  async function api(method, path, body, headers) {
+    const options = { method, headers: Object.assign({ Accept: 'application/json' }, headers) };
+    if (body !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, options);
+    } catch (e) {
+      return { status: 0, data: null, retryAfter: 3 };
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+    return { status: res.status, data, retryAfter: Number(res.headers.get('Retry-After')) || 0 };
+  }
+
+  function storageKey() {
+    return 'admission.room.' + state.eventId;
+  }
+  function save() {
+    sessionStorage.setItem(storageKey(), JSON.stringify({
+      token: state.token, firstPosition: state.firstPosition,
+    }));
+  }
+  function forget() {
+    sessionStorage.removeItem(storageKey());
+    state.token = null;
+    state.firstPosition = null;
+  }
+
+  function schedule(fn, ms) {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(fn, Math.max(250, ms));
+  }
+
+  function setView(name, headline, message) {
+    $('room').dataset.state = name;
+    if (headline !== undefined) $('headline').textContent = headline;
+    $('message').textContent = message || '';
+  }
+
+  function formatDuration(sec) {
+    if (sec === null || sec === undefined || !isFinite(sec)) return 'unknown';
+    sec = Math.max(0, Math.round(sec));
+    if (sec < 60) return sec + ' s';
+    const min = Math.round(sec / 60);
+    if (min < 60) return min + ' min';
+    return Math.floor(min / 60) + ' h ' + (min % 60) + ' min';
+  }
+
+  function confidenceWords(c) {
+    if (c >= 0.7) return 'high';
+    if (c >= 0.4) return 'medium';
+    return 'low';
+  }
+
+  function setProgress(position) {
+    let pct = 0;
+    if (position <= 1) {
+      pct = 100;
+    } else if (state.firstPosition && state.firstPosition > 1) {
+      pct = 100 * (state.firstPosition - position) / (state.firstPosition - 1);
+    }
+    pct = Math.max(0, Math.min(100, pct));
+    $('progress-bar').style.width = pct.toFixed(1) + '%';
+    $('progress').setAttribute('aria-valuenow', String(Math.round(pct)));
+  }
+
+  function showButtons(which) {
+    for (const id of ['enter', 'complete', 'leave', 'rejoin']) $(id).hidden = !which.includes(id);
+  }
+
+  function renderWaiting(s) {
+    if (state.firstPosition === null || s.position > state.firstPosition) {
+      state.firstPosition = s.position;
+      save();
+    }
+    $('position').textContent = s.position > 0 ? '#' + s.position.toLocaleString() : '–';
+    if (s.ready_for_entry) {
+      $('eta').textContent = 'now';
+      $('confidence').textContent = '';
+    } else {
+      $('eta').textContent = s.eta_sec === null ? 'unknown' : 'about ' + formatDuration(s.eta_sec);
+      const c = s.eta_confidence || 0;
+      $('confidence').textContent =
+        'confidence: ' + confidenceWords(c) + ' (' + Math.round(c * 100) + '%)';
+    }
+    $('waited').textContent = formatDuration(s.waiting_time);
+    setProgress(s.position);
+    $('enter').disabled = !s.ready_for_entry;
+    showButtons(['enter', 'leave']);
+    if (s.ready_for_entry) {
+      setView('ready', 'It’s your turn!', autoEnter ? 'Entering…' : 'Press Enter to continue.');
+    } else if (s.reason === 'paused') {
+      setView('paused', 'Admissions are paused',
+        s.paused_reason || 'The organiser paused admissions for a moment. You keep your place.');
+    } else if (s.reason === 'capacity_full') {
+      setView('waiting', 'You’re in line',
+        'The sale is full right now; places free up as other buyers finish.');
+    } else {
+      const ahead = Math.max(0, s.position - 1);
+      setView('waiting', 'You’re in line',
+        ahead === 0 ? 'You are next.' : ahead.toLocaleString() + ' people are ahead of you.');
+    }
+  }
+
+  function renderEnded(status) {
+    clearTimeout(state.timer);
+    forget();
+    $('enter').disabled = true;
+    showButtons(['rejoin']);
+    const text = {
+      expired: ['Your place expired',
+        'We did not hear from this page for too long, so the place was given up. You can join again at the back of the line.'],
+      left: ['You left the line', 'You can join again at the back of the line.'],
+      completed: ['All done', 'Thank you! Your visit is complete.'],
+      gone: ['Your place is no longer valid', 'You can join again at the back of the line.'],
+    }[status] || ['Your place is no longer valid', 'You can join again.'];
+    setView(status, text[0], text[1]);
+  }
+
+  function renderAdmitted(grant) {
+    clearTimeout(state.timer);
+    state.reservation = grant.reservation_token;
+    state.expiresAt = Date.now() + grant.ttl_sec * 1000;
+    $('reservation').textContent = grant.reservation_token.slice(0, 24) + '…';
+    $('admitted').hidden = false;
+    $('position').textContent = '–';
+    $('eta').textContent = 'now';
+    $('confidence').textContent = '';
+    setProgress(1);
+    showButtons(['complete', 'leave']);
+    $('leave').textContent = 'Give up my place';
+    setView('admitted', 'Welcome in!', '');
+    tickReservation();
+  }
+
+  function tickReservation() {
+    if (!state.reservation) return;
+    const left = Math.max(0, (state.expiresAt - Date.now()) / 1000);
+    $('ttl').textContent = formatDuration(left);
+    if (left > 0) {
+      schedule(tickReservation, 1000);
+    } else {
+      $('message').textContent = 'Your reservation token expired.';
+    }
+  }
+
+  async function join() {
+    setView('joining', 'Joining the line…', '');
+    const body = { event_id: state.eventId };
+    if (state.userId) body.user_id = state.userId;
+    const r = await api('POST', '/api/v1/queue/join', body, { 'Idempotency-Key': uuid() });
+    if (r.status === 202) {
+      state.token = r.data.waiting_token;
+      state.firstPosition = r.data.position_hint;
+      save();
+      renderWaiting({
+        position: r.data.position_hint, eta_sec: r.data.eta_sec,
+        eta_confidence: r.data.eta_confidence, waiting_time: 0,
+        ready_for_entry: r.data.ready_for_entry,
+      });
+      schedule(poll, r.data.ready_for_entry ? 0 : r.data.poll_after_ms);
+    } else if (r.status === 409) {
+      setView('error', 'You are already in this line',
+        'This account already holds a place (perhaps in another tab or device).');
+      showButtons([]);
+    } else {
+      const retry = r.retryAfter || 5;
+      setView('error', 'Joining the line…',
+        (r.data && r.data.error ? r.data.error.message : 'Connection problem') +
+        ' — retrying in ' + retry + ' s.');
+      schedule(join, retry * 1000);
+    }
+  }
+
+  async function poll() {
+    if (!state.token) return;
+    const r = await api('GET', '/api/v1/queue/status?token=' + encodeURIComponent(state.token));
+    if (r.status === 200) {
+      const s = r.data;
+      if (s.status === 'waiting' || s.status === 'ready') {
+        renderWaiting(s);
+        if (s.ready_for_entry && autoEnter) return enter();
+        schedule(poll, s.poll_after_ms);
+      } else if (s.status === 'active') {
+        // Admitted earlier (say, before a reload): Enter hands back the same grant.
+        enter();
+      } else {
+        renderEnded(s.status);
+      }
+    } else if (r.status === 404) {
+      renderEnded('expired');
+    } else {
+      $('message').textContent = 'Connection problem — retrying…';
+      schedule(poll, (r.retryAfter || 3) * 1000);
+    }
+  }
+
+  async function enter() {
+    if (state.busy || !state.token) return;
+    state.busy = true;
+    $('enter').disabled = true;
+    const r = await api('POST', '/api/v1/queue/enter', { waiting_token: state.token },
+      { 'Idempotency-Key': uuid() });
+    state.busy = false;
+    if (r.status === 200 && r.data.admission === 'granted') {
+      renderAdmitted(r.data);
+    } else if (r.status === 429 && r.data && r.data.admission === 'denied') {
+      $('message').textContent = 'Not yet: ' + (r.data.message || r.data.reason) +
+        ' Trying again in ' + r.data.retry_after_sec + ' s.';
+      schedule(poll, r.data.retry_after_sec * 1000);
+    } else if (r.status === 410 || r.status === 404) {
+      renderEnded('gone');
+    } else {
+      $('message').textContent = 'Could not enter just now — retrying…';
+      schedule(poll, (r.retryAfter || 3) * 1000);
+    }
+  }
+
+  async function complete() {
+    if (!state.reservation) return;
+    const r = await api('POST', '/api/v1/queue/complete', undefined,
+      { Authorization: 'Bearer ' + state.reservation, 'Idempotency-Key': uuid() });
+    if (r.status === 200) {
+      state.reservation = null;
+      $('admitted').hidden = true;
+      renderEnded('completed');
+    } else {
+      $('message').textContent = (r.data && r.data.error) ? r.data.error.message : 'Could not finish.';
+    }
+  }
+
+  async function leave() {
+    clearTimeout(state.timer);
+    if (state.token) {
+      await api('DELETE', '/api/v1/queue/leave?token=' + encodeURIComponent(state.token));
+    }
+    state.reservation = null;
+    $('admitted').hidden = true;
+    renderEnded('left');
+  }
+
+  async function start() {
+    if (!state.eventId) {
+      const r = await api('GET', '/api/v1/config');
+      state.eventId = (r.data && r.data.default_event) || 'demo';
+    }
+    $('event-title').textContent = state.eventId;
+    document.title = 'Waiting room · ' + state.eventId;
+    $('enter').addEventListener('click', enter);
+    $('complete').addEventListener('click', complete);
+    $('leave').addEventListener('click', leave);
+    $('rejoin').addEventListener('click', () => { $('admitted').hidden = true; join(); });
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(storageKey()) || 'null');
+    } catch (e) {
+      saved = null;
+    }
+    if (saved && saved.token) {
+      state.token = saved.token;
+      state.firstPosition = saved.firstPosition;
+      setView('waiting', 'Welcome back', 'Checking your place…');
+      poll();
+    } else {
+      join();
+    }
+  }
+
+  start();
+})();

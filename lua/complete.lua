@@ -1,0 +1,14 @@
+-- Complete(event, token). ARGV: [4] token key. Reply: now, ticket.
+if not event_load() then return redis.error_reply('NOT_FOUND unknown token') end
+local now = begin()
+local r, err = find_record(ARGV[4], now)
+if r == nil then return fail(err) end
+if r.st == 'a' then
+  E.cc = E.cc + 1
+  end_record(r, 'c', now)
+  rec_save(r)
+elseif r.st ~= 'c' then
+  return fail('FAILED_PRECONDITION cannot complete: the user is ' .. STATE_NAME[r.st] ..
+              ', not admitted')
+end
+return done(append_ticket({ now }, r, now))

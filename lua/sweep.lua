@@ -1,0 +1,13 @@
+-- Sweep(event, max_entries). ARGV: [4] max entries. Reply: now, removed, done.
+-- Unlike the other calls it does not refill the bucket (as in the memory store: refilling at
+-- more instants would round differently).
+if not event_load() then return redis.error_reply("NOT_FOUND unknown event '" .. EVENT_ID .. "'") end
+local now = clock_now()
+if E.ln ~= nil and E.ln > now then now = E.ln end
+E.ln = now
+local max = tonumber(ARGV[4]) or 0
+if max < 0 then max = 0 end
+local removed = apply_passed(now, max)
+local first = redis.call('ZRANGE', K_DL, 0, 0, 'WITHSCORES')
+local finished = (#first == 0 or tonumber(first[2]) > now) and 1 or 0
+return done({ now, removed, finished })

@@ -1,0 +1,674 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// Drives the real admission-gateway binary over HTTP: it is started on a free loopback port
+// (it prints the port it bound), the suite waits for /healthz with a bounded poll, and every
+// route and error code of the API is exercised. The process is stopped at the end, and killed
+// if this test process dies first (PR_SET_PDEATHSIG).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kAdminToken[] = "test-admin-token";
+
+// One admission-gateway process.
+class GatewayProcess {
+ public:
+  // Starts the binary with `flags` (plus --listen=127.0.0.1:0) and waits until /healthz
+  // answers. nullptr, with `error` set, if it does not come up within 10 s.
+  static std::unique_ptr<GatewayProcess> Start(const std::vector<std::string>& flags,
+                                               std::string* error) {
+    auto p = std::unique_ptr<GatewayProcess>(new GatewayProcess);
+    char path[] = "/tmp/admission-gateway-test-XXXXXX";
+    const int err_fd = mkstemp(path);
+    if (err_fd < 0) return *error = "mkstemp failed", nullptr;
+    p->stderr_path_ = path;
+    int out[2];
+    if (pipe(out) != 0) return *error = "pipe failed", nullptr;
+
+    std::vector<std::string> args = {ADMISSION_GATEWAY_BINARY, "--listen=127.0.0.1:0"};
+    // ADMISSION_GATEWAY_TEST_STORE=redis://HOST:PORT runs the suite against Redis, under a key
+    // prefix of its own so that runs never see each other's users.
+    if (const char* store = std::getenv("ADMISSION_GATEWAY_TEST_STORE"); store != nullptr) {
+      args.push_back(std::string("--store=") + store);
+      args.push_back("--redis_key_prefix=gwtest-" + std::to_string(getpid()) + "-" +
+                     std::to_string(++started_));
+    }
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    const pid_t parent = getpid();
+    p->pid_ = fork();
+    if (p->pid_ < 0) return *error = "fork failed", nullptr;
+    if (p->pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+      if (getppid() != parent) _exit(127);
+      dup2(out[1], STDOUT_FILENO);
+      dup2(err_fd, STDERR_FILENO);
+      close(out[0]);
+      close(out[1]);
+      close(err_fd);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    close(err_fd);
+    p->stdout_fd_ = out[0];
+
+    // The first stdout line names the address: "... listening on http://127.0.0.1:PORT/".
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    std::string seen;
+    while (p->port_ == 0 && Clock::now() < deadline) {
+      pollfd pfd{p->stdout_fd_, POLLIN, 0};
+      if (poll(&pfd, 1, 100) <= 0) continue;
+      char buf[512];
+      const ssize_t n = read(p->stdout_fd_, buf, sizeof(buf));
+      if (n <= 0) break;  // the process exited
+      seen.append(buf, static_cast<std::size_t>(n));
+      const std::size_t at = seen.find("listening on http://127.0.0.1:");
+      if (at != std::string::npos && seen.find('/', at + 30) != std::string::npos) {
+        p->port_ = std::atoi(seen.c_str() + at + 30);
+      }
+    }
+    if (p->port_ == 0) {
+      *error = "the gateway did not print its address; stderr:\n" + p->Stderr();
+      return nullptr;
+    }
+    // Bounded startup poll: the socket is bound before the line is printed, but the server
+    // loop may not accept yet.
+    httplib::Client client("127.0.0.1", p->port_);
+    client.set_connection_timeout(std::chrono::milliseconds(200));
+    while (Clock::now() < deadline) {
+      if (auto r = client.Get("/healthz"); r && r->status == 200) return p;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    *error = "/healthz did not answer; stderr:\n" + p->Stderr();
+    return nullptr;
+  }
+
+  ~GatewayProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      const auto deadline = Clock::now() + std::chrono::seconds(5);
+      while (waitpid(pid_, &status, WNOHANG) == 0) {
+        if (Clock::now() > deadline) {
+          kill(pid_, SIGKILL);
+          waitpid(pid_, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    if (stdout_fd_ >= 0) close(stdout_fd_);
+    if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
+  }
+
+  int port() const { return port_; }
+
+  std::unique_ptr<httplib::Client> Client() const {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    c->set_connection_timeout(std::chrono::seconds(2));
+    c->set_read_timeout(std::chrono::seconds(5));
+    return c;
+  }
+
+  std::string Stderr() const {
+    std::ifstream in(stderr_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  GatewayProcess() = default;
+  static inline int started_ = 0;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int stdout_fd_ = -1;
+  std::string stderr_path_;
+};
+
+Json Body(const httplib::Result& r) { return Json::parse(r->body, nullptr, false); }
+
+// Checks the error shape {"error":{"code","message"}}.
+void ExpectError(const httplib::Result& r, int status, const std::string& code) {
+  ASSERT_TRUE(r) << "no response";
+  EXPECT_EQ(r->status, status) << r->body;
+  const Json j = Body(r);
+  ASSERT_TRUE(j.is_object()) << r->body;
+  ASSERT_TRUE(j.contains("error")) << r->body;
+  EXPECT_EQ(j["error"]["code"], code) << r->body;
+  EXPECT_TRUE(j["error"]["message"].is_string()) << r->body;
+  EXPECT_NE(r->get_header_value("Content-Type").find("application/json"), std::string::npos);
+}
+
+std::string BinaryOutput(const std::string& command, int* exit_code) {
+  std::string out;
+  FILE* f = popen(command.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  const int status = pclose(f);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    // A room that admits at once: a large bucket and no tier waits; the client limits are
+    // off here (RateLimitTest starts a gateway of its own with tight ones).
+    gateway_ = GatewayProcess::Start(
+                   {std::string("--admin_token=") + kAdminToken, "--token_secret=test-secret",
+                    "--admit_rate_per_sec=1000", "--burst=1000", "--wait_tiers=", "--threads=8",
+                    "--rate_limit_ip_per_sec=0", "--rate_limit_token_per_sec=0"},
+                   &error)
+                   .release();
+    if (gateway_ == nullptr) start_error_ = new std::string(error);
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    gateway_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(gateway_, nullptr) << (start_error_ ? *start_error_ : "");
+    client_ = gateway_->Client();
+  }
+
+  httplib::Result Post(const std::string& path, const std::string& body,
+                       httplib::Headers headers = {}) {
+    return client_->Post(path.c_str(), headers, body, "application/json");
+  }
+  httplib::Result Get(const std::string& path, httplib::Headers headers = {}) {
+    return client_->Get(path.c_str(), headers);
+  }
+  static httplib::Headers Admin() {
+    return {{"Authorization", std::string("Bearer ") + kAdminToken}};
+  }
+
+  // Joins `user` to `event` and returns the waiting token.
+  std::string Join(const std::string& event, const std::string& user) {
+    auto r = Post("/api/v1/queue/join", Json{{"event_id", event}, {"user_id", user}}.dump());
+    EXPECT_TRUE(r);
+    if (!r) return "";
+    EXPECT_EQ(r->status, 202) << r->body;
+    return Body(r).value("waiting_token", "");
+  }
+
+  // Joins and enters; returns the signed reservation token.
+  std::string Admit(const std::string& event, const std::string& user) {
+    const std::string token = Join(event, user);
+    auto r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
+    EXPECT_TRUE(r);
+    if (!r) return "";
+    EXPECT_EQ(r->status, 200) << r->body;
+    return Body(r).value("reservation_token", "");
+  }
+
+  static GatewayProcess* gateway_;
+  static std::string* start_error_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+GatewayProcess* GatewayTest::gateway_ = nullptr;
+std::string* GatewayTest::start_error_ = nullptr;
+
+TEST_F(GatewayTest, HealthReadyAndRequestIds) {
+  auto r =
+      Get("/healthz", {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Body(r)["status"], "ok");
+  EXPECT_FALSE(r->get_header_value("X-Request-Id").empty());
+  EXPECT_EQ(r->get_header_value("traceparent"),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  r = Get("/healthz", {{"X-Request-Id", "my-request-1"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("X-Request-Id"), "my-request-1");
+  r = Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Body(r)["status"], "ready");
+}
+
+TEST_F(GatewayTest, JoinStatusEnterComplete) {
+  auto r = Post("/api/v1/queue/join", R"({"event_id":"flow","user_id":"alice"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  Json j = Body(r);
+  const std::string token = j["waiting_token"];
+  EXPECT_EQ(token.rfind("flow.", 0), 0u);
+  EXPECT_EQ(j["position_hint"], 1);
+  EXPECT_EQ(j["status"], "waiting");
+  EXPECT_GT(j["poll_after_ms"].get<int>(), 0);
+
+  r = Get("/api/v1/queue/status?token=" + token);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  j = Body(r);
+  for (const char* key : {"status", "position", "eta_sec", "eta_confidence", "waiting_time",
+                          "ready_for_entry", "poll_after_ms"}) {
+    EXPECT_TRUE(j.contains(key)) << key << " missing in " << r->body;
+  }
+  EXPECT_EQ(j["status"], "ready");
+  EXPECT_EQ(j["position"], 1);
+  EXPECT_EQ(j["ready_for_entry"], true);
+
+  r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  j = Body(r);
+  EXPECT_EQ(j["admission"], "granted");
+  const std::string reservation = j["reservation_token"];
+  EXPECT_EQ(std::count(reservation.begin(), reservation.end(), '.'), 1);
+  EXPECT_GT(j["ttl_sec"].get<int>(), 0);
+  EXPECT_LE(j["ttl_sec"].get<int>(), 30);
+
+  // Entering again hands back the same grant.
+  r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Body(r)["reservation_token"], reservation);
+  EXPECT_EQ(Body(r)["repeated"], true);
+
+  r = Get("/api/v1/queue/status?token=" + token);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["status"], "active");
+
+  r = Post("/api/v1/queue/complete", "", {{"Authorization", "Bearer " + reservation}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["status"], "completed");
+  EXPECT_EQ(Body(r)["user_id"], "alice");
+
+  r = Get("/api/v1/queue/status?token=" + token);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["status"], "completed");
+}
+
+TEST_F(GatewayTest, DuplicateJoinIsConflict) {
+  Join("dup", "bob");
+  auto r = Post("/api/v1/queue/join", R"({"event_id":"dup","user_id":"bob"})");
+  ExpectError(r, 409, "already_exists");
+}
+
+TEST_F(GatewayTest, AnonymousJoinGetsAnId) {
+  auto r = Post("/api/v1/queue/join", R"({"event_id":"anon"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  EXPECT_EQ(Body(r)["user_id"].get<std::string>().rfind("anon-", 0), 0u);
+}
+
+TEST_F(GatewayTest, UnknownAndMalformedTokens) {
+  ExpectError(Get("/api/v1/queue/status?token=flow.0123456789abcdef0123456789abcdef"), 404,
+              "not_found");
+  ExpectError(Get("/api/v1/queue/status?token=not-a-token"), 400, "invalid_argument");
+  ExpectError(Get("/api/v1/queue/status"), 400, "invalid_argument");
+  ExpectError(Get("/api/v1/queue/status?token=" + std::string(300, 'a')), 400, "invalid_argument");
+  ExpectError(
+      Post("/api/v1/queue/enter", R"({"waiting_token":"flow.0123456789abcdef0123456789abcdef"})"),
+      404, "not_found");
+}
+
+TEST_F(GatewayTest, BadInputGetsJsonErrors) {
+  ExpectError(Post("/api/v1/queue/join", "{not json"), 400, "invalid_argument");
+  ExpectError(Post("/api/v1/queue/join", "[1,2]"), 400, "invalid_argument");
+  ExpectError(Post("/api/v1/queue/join", ""), 400, "invalid_argument");
+  ExpectError(Post("/api/v1/queue/join", R"({"event_id":5})"), 400, "invalid_argument");
+  ExpectError(Post("/api/v1/queue/join", R"({"user_id":"x"})"), 400, "invalid_argument");
+  ExpectError(Post("/api/v1/queue/join", R"({"event_id":"e","color":"red"})"), 400,
+              "invalid_argument");
+  ExpectError(Post("/api/v1/queue/join", R"({"event_id":"bad event!"})"), 400, "invalid_argument");
+  ExpectError(Post("/api/v1/queue/join",
+                   Json{{"event_id", "e"}, {"user_id", std::string(129, 'u')}}.dump()),
+              400, "invalid_argument");
+  ExpectError(Post("/api/v1/queue/enter", R"({"waiting_token":null})"), 400, "invalid_argument");
+  // Bodies over 16 KiB are refused before they are parsed.
+  ExpectError(Post("/api/v1/queue/join",
+                   Json{{"event_id", "e"}, {"user_id", std::string(20000, 'u')}}.dump()),
+              413, "payload_too_large");
+  ExpectError(Get("/no/such/route"), 404, "not_found");
+  auto r = Get("/api/v1/queue/join");
+  ExpectError(r, 405, "method_not_allowed");
+  EXPECT_EQ(r->get_header_value("Allow"), "POST");
+  // A method with no handlers anywhere in the server is a 405 too, not httplib's bare 400.
+  r = client_->Patch("/api/v1/queue/join", "{}", "application/json");
+  ExpectError(r, 405, "method_not_allowed");
+  ExpectError(client_->Patch("/no/such/route", "{}", "application/json"), 404, "not_found");
+  // The server is still fine.
+  r = Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(GatewayTest, TamperedOrMissingReservationTokenIsUnauthorized) {
+  const std::string reservation = Admit("tamper", "carol");
+  ASSERT_FALSE(reservation.empty());
+  const std::size_t dot = reservation.find('.');
+  // Flip one character of the payload, then one of the MAC.
+  for (std::size_t at : {std::size_t{3}, dot + 3}) {
+    std::string bad = reservation;
+    bad[at] = bad[at] == 'A' ? 'B' : 'A';
+    ExpectError(Post("/api/v1/queue/complete", "", {{"Authorization", "Bearer " + bad}}), 401,
+                "unauthorized");
+  }
+  ExpectError(Post("/api/v1/queue/complete", ""), 401, "unauthorized");
+  ExpectError(Post("/api/v1/queue/complete", "", {{"Authorization", "Bearer garbage"}}), 401,
+              "unauthorized");
+  // The genuine token still works.
+  auto r = Post("/api/v1/queue/complete", "", {{"Authorization", "Bearer " + reservation}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+TEST_F(GatewayTest, LeaveThenEnterIsGone) {
+  const std::string token = Join("leave", "dave");
+  auto r = client_->Delete(("/api/v1/queue/leave?token=" + token).c_str());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["status"], "left");
+  ExpectError(Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump()), 410, "gone");
+  // A user who left may join again.
+  EXPECT_FALSE(Join("leave", "dave").empty());
+}
+
+TEST_F(GatewayTest, AdminNeedsTheToken) {
+  Join("admin-ev", "erin");
+  auto r = Get("/admin/v1/events/admin-ev/policy");
+  ExpectError(r, 401, "unauthorized");
+  EXPECT_FALSE(r->get_header_value("WWW-Authenticate").empty());
+  ExpectError(Get("/admin/v1/events/admin-ev/policy", {{"Authorization", "Bearer wrong"}}), 403,
+              "forbidden");
+  ExpectError(Get("/admin/v1/events/admin-ev/stats", {{"Authorization", "Basic abc"}}), 401,
+              "unauthorized");
+  r = Get("/admin/v1/events/admin-ev/policy", Admin());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  ExpectError(Get("/admin/v1/events/no-such-event/policy", Admin()), 404, "not_found");
+}
+
+TEST_F(GatewayTest, AdminPutOfOneFieldTakesEffect) {
+  Join("valve", "frank");
+  auto r = client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"admit_rate_per_sec":7})",
+                        "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["admit_rate_per_sec"], 7);
+  EXPECT_EQ(Body(r)["burst"], 1000);  // untouched fields keep their values
+  r = Get("/admin/v1/events/valve/policy", Admin());
+  ASSERT_TRUE(r);
+  Json p = Body(r);
+  EXPECT_EQ(p["admit_rate_per_sec"], 7);
+  for (const char* key : {"burst", "bypass_top_n", "active_capacity", "heartbeat_ttl_sec",
+                          "active_ttl_sec", "reservation_ttl_sec", "wait_tiers", "paused"}) {
+    EXPECT_TRUE(p.contains(key)) << key;
+  }
+
+  r = client_->Put(
+      "/admin/v1/events/valve/policy", Admin(),
+      R"({"wait_tiers":[{"max_position":10,"wait_sec":0},{"max_position":null,"wait_sec":3}]})",
+      "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(Body(r)["wait_tiers"][1]["max_position"].is_null());
+
+  ExpectError(
+      client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"rate":1})", "application/json"),
+      400, "invalid_argument");
+  ExpectError(
+      client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"burst":-1})", "application/json"),
+      400, "invalid_argument");
+  ExpectError(client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"paused":"yes"})",
+                           "application/json"),
+              400, "invalid_argument");
+
+  // Pausing an event takes effect at once: entry is denied with a Retry-After...
+  r = client_->Put("/admin/v1/events/paused-ev/policy", Admin(),
+                   R"({"paused":true,"paused_reason":"Back in 5 minutes","wait_tiers":[]})",
+                   "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const std::string token = Join("paused-ev", "gina");
+  r = Get("/api/v1/queue/status?token=" + token);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["reason"], "paused");
+  EXPECT_EQ(Body(r)["paused_reason"], "Back in 5 minutes");
+  r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 429) << r->body;
+  EXPECT_EQ(Body(r)["admission"], "denied");
+  EXPECT_EQ(Body(r)["reason"], "paused");
+  EXPECT_EQ(Body(r)["retry_after_sec"], 5);
+  EXPECT_EQ(r->get_header_value("Retry-After"), "5");
+  // ...and resuming lets the user in.
+  r = client_->Put("/admin/v1/events/paused-ev/policy", Admin(), R"({"paused":false})",
+                   "application/json");
+  ASSERT_TRUE(r);
+  r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+TEST_F(GatewayTest, Stats) {
+  Admit("stats-ev", "hank");
+  Join("stats-ev", "ivy");
+  auto r = Get("/admin/v1/events/stats-ev/stats", Admin());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json s = Body(r);
+  EXPECT_EQ(s["waiting"], 1);
+  EXPECT_EQ(s["active"], 1);
+  EXPECT_EQ(s["admitted_total"], 1);
+  for (const char* key : {"admitted_by_bypass", "expired_total", "left_total", "admission_rate"}) {
+    EXPECT_TRUE(s.contains(key)) << key;
+  }
+  r = Get("/admin/v1/events", Admin());
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("stats-ev"), std::string::npos);
+}
+
+TEST_F(GatewayTest, IdempotencyKeyReplaysAndConflicts) {
+  const std::string body = R"({"event_id":"idem","user_id":"jack"})";
+  httplib::Headers key = {{"Idempotency-Key", "key-123"}};
+  auto first = Post("/api/v1/queue/join", body, key);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 202) << first->body;
+  EXPECT_FALSE(first->has_header("Idempotent-Replay"));
+  auto again = Post("/api/v1/queue/join", body, key);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 202);
+  EXPECT_EQ(again->body, first->body);  // the same waiting token, not a second place in line
+  EXPECT_EQ(again->get_header_value("Idempotent-Replay"), "true");
+  ExpectError(Post("/api/v1/queue/join", R"({"event_id":"idem","user_id":"kate"})", key), 409,
+              "conflict");
+  // Without the key, the duplicate is a plain duplicate.
+  ExpectError(Post("/api/v1/queue/join", body), 409, "already_exists");
+}
+
+TEST_F(GatewayTest, MetricsHaveTheExpectedSeries) {
+  const std::string token = Join("metrics-ev", "liam");
+  Get("/api/v1/queue/status?token=" + token);
+  auto r = Get("/metrics");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+  for (const char* series : {
+           "admission_gateway_http_requests_total{route=\"/api/v1/queue/join\",method=\"POST\","
+           "code=\"202\"}",
+           "admission_gateway_http_request_duration_seconds_bucket{route=\"/api/v1/queue/status\","
+           "method=\"GET\",le=\"0.001\"}",
+           "admission_gateway_http_request_duration_seconds_count{route=\"/api/v1/queue/status\"",
+           "admission_event_waiting{event=\"metrics-ev\"} 1",
+           "admission_event_active{event=\"metrics-ev\"} 0",
+           "admission_event_joined_total{event=\"metrics-ev\"} 1",
+           "admission_event_admitted_total{event=",
+           "admission_event_admitted_by_bypass_total{event=",
+           "admission_event_expired_total{event=",
+           "admission_event_left_total{event=",
+           "admission_gateway_store_errors_total 0",
+           "admission_gateway_rate_limited_total",
+           "# TYPE admission_gateway_http_request_duration_seconds histogram",
+       }) {
+    EXPECT_NE(r->body.find(series), std::string::npos) << series;
+  }
+}
+
+TEST_F(GatewayTest, PagesAreServedFromTheBinary) {
+  auto r = Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(r->body.find("waiting_room.js"), std::string::npos);
+  r = Get("/admin");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("operator.js"), std::string::npos);
+  for (const char* asset : {"/static/app.css", "/static/waiting_room.js", "/static/operator.js"}) {
+    r = Get(asset);
+    ASSERT_TRUE(r) << asset;
+    EXPECT_EQ(r->status, 200) << asset;
+    EXPECT_GT(r->body.size(), 100u) << asset;
+  }
+  r = Get("/api/v1/config");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["default_event"], "demo");
+}
+
+TEST_F(GatewayTest, AccessLogIsJsonWithoutTokens) {
+  const std::string token = Join("log-ev", "mia");
+  Get("/api/v1/queue/status?token=" + token, {{"X-Request-Id", "log-check-1"}});
+  // The logger runs after the response is written: allow it a bounded moment.
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    log = gateway_->Stderr();
+    if (log.find("log-check-1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::size_t at = log.find("log-check-1");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::size_t begin = log.rfind('\n', at) + 1;
+  const Json line = Json::parse(log.substr(begin, log.find('\n', at) - begin), nullptr, false);
+  ASSERT_TRUE(line.is_object());
+  EXPECT_EQ(line["route"], "/api/v1/queue/status");
+  EXPECT_EQ(line["status"], 200);
+  EXPECT_EQ(log.find(token), std::string::npos) << "a waiting token leaked into the log";
+}
+
+// The waiting-room page in a real browser: headless Chromium loads /, which joins, polls and
+// enters on its own; the DOM it ends with must show the admission. Skipped where Debian's
+// chromium is not installed.
+TEST_F(GatewayTest, BrowserPageJoinsAndIsAdmitted) {
+  if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "chromium is not installed";
+  char profile[] = "/tmp/admission-gateway-chromium-XXXXXX";
+  ASSERT_NE(mkdtemp(profile), nullptr);
+  // --virtual-time-budget lets the page's timers run (join, a poll, enter) before the DOM is
+  // dumped; `timeout` bounds the whole run.
+  const std::string command =
+      std::string(
+          "timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu "
+          "--disable-background-networking --disable-dev-shm-usage --user-data-dir=") +
+      profile + " --virtual-time-budget=5000 --dump-dom 'http://127.0.0.1:" +
+      std::to_string(gateway_->port()) + "/?event=browser-ev&user=browser-user' 2>/dev/null";
+  int code = -1;
+  const std::string dom = BinaryOutput(command, &code);
+  BinaryOutput(std::string("rm -rf ") + profile, &code);
+  EXPECT_NE(dom.find("data-state=\"admitted\""), std::string::npos) << dom;
+  EXPECT_NE(dom.find("Welcome in!"), std::string::npos) << dom;
+  auto r = Get("/admin/v1/events/browser-ev/stats", Admin());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["admitted_total"], 1) << r->body;
+}
+
+// A gateway of its own: tight per-client limits, clients named by a proxy header, and no
+// admin token.
+TEST(GatewayRateLimitTest, HammeringGets429WithRetryAfter) {
+  std::string error;
+  auto gateway = GatewayProcess::Start({"--rate_limit_ip_per_sec=0.5", "--rate_limit_ip_burst=3",
+                                        "--client_address_header=X-Real-IP", "--access_log=false"},
+                                       &error);
+  ASSERT_NE(gateway, nullptr) << error;
+  auto client = gateway->Client();
+  const std::string path = "/api/v1/queue/status?token=x.0123456789abcdef0123456789abcdef";
+  bool limited = false;
+  for (int i = 0; i < 10 && !limited; ++i) {
+    auto r = client->Get(path.c_str(), {{"X-Real-IP", "10.0.0.1"}});
+    ASSERT_TRUE(r);
+    if (r->status != 429) continue;
+    limited = true;
+    ExpectError(r, 429, "rate_limited");
+    EXPECT_GE(std::atoi(r->get_header_value("Retry-After").c_str()), 1);
+  }
+  EXPECT_TRUE(limited) << "10 requests at once never hit a limit of 3";
+  // Another client (as the proxy names it) has a bucket of its own.
+  auto other = client->Get(path.c_str(), {{"X-Real-IP", "10.0.0.2"}});
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->status, 429);
+  // Health checks and metrics are not limited.
+  auto r = client->Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = client->Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.find("admission_gateway_rate_limited_total 0"), std::string::npos);
+  // Without --admin_token the admin API is off, and says so.
+  r = client->Get("/admin/v1/events/x/policy", {{"Authorization", "Bearer anything"}});
+  ExpectError(r, 403, "forbidden");
+  EXPECT_NE(r->body.find("--admin_token"), std::string::npos);
+}
+
+TEST(GatewayFlagsTest, HelpListsEveryFlag) {
+  int code = -1;
+  const std::string out = BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --help", &code);
+  EXPECT_EQ(code, 0);
+  for (const char* flag :
+       {"--listen=127.0.0.1:8080", "--store=memory", "--admin_token=", "--token_secret=",
+        "--threads=", "--rate_limit_ip_per_sec=", "--idempotency_ttl_sec=300",
+        "--admit_rate_per_sec=100", "--burst=100", "--bypass_top_n=10",
+        "--active_capacity=", "--heartbeat_ttl_sec=300", "--active_ttl_sec=600",
+        "--reservation_ttl_sec=30", "--wait_tiers=10:0,50:2,inf:5"}) {
+    EXPECT_NE(out.find(flag), std::string::npos) << flag << " not in:\n" << out;
+  }
+}
+
+TEST(GatewayFlagsTest, BadFlagsExitWithTwo) {
+  int code = -1;
+  std::string out =
+      BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --no_such_flag=1 2>&1", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("unknown flag --no_such_flag"), std::string::npos) << out;
+  out = BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --threads=lots 2>&1", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("--threads"), std::string::npos) << out;
+  out = BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --burst=-5 2>&1", &code);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("burst"), std::string::npos) << out;
+}
+
+}  // namespace

@@ -1,0 +1,271 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// Unit tests of the gateway's pieces, in-process and with explicit time (no sleeping).
+#include <string>
+#include <vector>
+
+#include "flags.h"
+#include "gtest/gtest.h"
+#include "idempotency.h"
+#include "json_codec.h"
+#include "rate_limiter.h"
+#include "signer.h"
+
+namespace admission::gateway {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+
+ReservationClaims SomeClaims() {
+  ReservationClaims c;
+  c.event_id = "concert";
+  c.user_id = "user-1";
+  c.waiting_token = "concert.0123456789abcdef0123456789abcdef";
+  c.reservation_id = "concert.fedcba9876543210fedcba9876543210";
+  c.expires_at = kT0 + absl::Seconds(30);
+  return c;
+}
+
+TEST(Base64UrlTest, RoundTripsEveryLength) {
+  std::string data;
+  for (int n = 0; n < 40; ++n) {
+    absl::StatusOr<std::string> back = Base64UrlDecode(Base64UrlEncode(data));
+    ASSERT_TRUE(back.ok()) << n;
+    EXPECT_EQ(*back, data);
+    data.push_back(static_cast<char>(n * 37 + 200));
+  }
+  EXPECT_FALSE(Base64UrlDecode("a").ok());
+  EXPECT_FALSE(Base64UrlDecode("ab+c").ok());
+  EXPECT_FALSE(Base64UrlDecode("AB").ok());  // non-canonical: leftover bits set
+}
+
+TEST(SignerTest, SignedClaimsVerify) {
+  TokenSigner signer("secret");
+  const std::string token = signer.Sign(SomeClaims());
+  absl::StatusOr<ReservationClaims> c = signer.Verify(token, kT0);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->event_id, "concert");
+  EXPECT_EQ(c->user_id, "user-1");
+  EXPECT_EQ(c->waiting_token, SomeClaims().waiting_token);
+  EXPECT_EQ(c->reservation_id, SomeClaims().reservation_id);
+  EXPECT_EQ(c->expires_at, kT0 + absl::Seconds(30));
+}
+
+TEST(SignerTest, AnyOtherGatewayWithTheSecretVerifies) {
+  const std::string token = TokenSigner("shared").Sign(SomeClaims());
+  EXPECT_TRUE(TokenSigner("shared").Verify(token, kT0).ok());
+  absl::StatusOr<ReservationClaims> other = TokenSigner("other").Verify(token, kT0);
+  EXPECT_TRUE(absl::IsUnauthenticated(other.status()));
+}
+
+TEST(SignerTest, EveryTamperedCharacterIsRefused) {
+  TokenSigner signer("secret");
+  const std::string token = signer.Sign(SomeClaims());
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    if (token[i] == '.') continue;
+    std::string bad = token;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    EXPECT_TRUE(absl::IsUnauthenticated(signer.Verify(bad, kT0).status())) << i;
+  }
+  EXPECT_FALSE(signer.Verify("", kT0).ok());
+  EXPECT_FALSE(signer.Verify("abc", kT0).ok());
+  EXPECT_FALSE(signer.Verify("a.b.c", kT0).ok());
+  EXPECT_FALSE(signer.Verify(token + "A", kT0).ok());
+  EXPECT_FALSE(signer.Verify(std::string(5000, 'a') + ".b", kT0).ok());
+}
+
+TEST(SignerTest, ExpiredTokensAreRefused) {
+  TokenSigner signer("secret");
+  const std::string token = signer.Sign(SomeClaims());
+  EXPECT_TRUE(signer.Verify(token, kT0 + absl::Seconds(29)).ok());
+  absl::StatusOr<ReservationClaims> late = signer.Verify(token, kT0 + absl::Seconds(30));
+  ASSERT_TRUE(absl::IsUnauthenticated(late.status()));
+  EXPECT_NE(late.status().message().find("expired"), absl::string_view::npos);
+}
+
+TEST(ConstantTimeEqualsTest, ComparesContent) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+  EXPECT_FALSE(ConstantTimeEquals("", "a"));
+}
+
+TEST(RateLimiterTest, BurstThenRefill) {
+  RateLimiter limiter(2, 3, 1000);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Allow("a", kT0).allowed) << i;
+  RateLimiter::Decision d = limiter.Allow("a", kT0);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.retry_after, absl::Milliseconds(500));
+  EXPECT_TRUE(limiter.Allow("b", kT0).allowed);  // buckets are per key
+  EXPECT_FALSE(limiter.Allow("a", kT0 + absl::Milliseconds(400)).allowed);
+  EXPECT_TRUE(limiter.Allow("a", kT0 + absl::Milliseconds(500)).allowed);
+  // A clock step backwards adds nothing.
+  EXPECT_FALSE(limiter.Allow("a", kT0).allowed);
+}
+
+TEST(RateLimiterTest, DisabledAllowsEverything) {
+  RateLimiter limiter(0, 1, 10);
+  EXPECT_FALSE(limiter.enabled());
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(limiter.Allow("a", kT0).allowed);
+}
+
+TEST(RateLimiterTest, MemoryIsBounded) {
+  RateLimiter limiter(1, 5, 160);
+  for (int i = 0; i < 10000; ++i) limiter.Allow("client-" + std::to_string(i), kT0);
+  EXPECT_LE(limiter.size(), 160u);
+}
+
+TEST(IdempotencyTest, ReplayMismatchInProgressAndExpiry) {
+  auto cache = NewInProcessIdempotencyCache(absl::Minutes(5), 100);
+  EXPECT_EQ(cache->Begin("k", "fp1", kT0).outcome, IdempotencyCache::Outcome::kStarted);
+  EXPECT_EQ(cache->Begin("k", "fp1", kT0).outcome, IdempotencyCache::Outcome::kInProgress);
+  cache->Finish("k", StoredResponse{202, "application/json", "{\"a\":1}", {}}, kT0);
+  IdempotencyCache::Lookup replay = cache->Begin("k", "fp1", kT0 + absl::Minutes(1));
+  ASSERT_EQ(replay.outcome, IdempotencyCache::Outcome::kReplay);
+  EXPECT_EQ(replay.response.status, 202);
+  EXPECT_EQ(replay.response.body, "{\"a\":1}");
+  EXPECT_EQ(cache->Begin("k", "fp2", kT0).outcome, IdempotencyCache::Outcome::kMismatch);
+  // After the TTL the key is new again.
+  EXPECT_EQ(cache->Begin("k", "fp2", kT0 + absl::Minutes(5)).outcome,
+            IdempotencyCache::Outcome::kStarted);
+}
+
+TEST(IdempotencyTest, AbandonedKeysCanRunAgain) {
+  auto cache = NewInProcessIdempotencyCache(absl::Minutes(5), 100);
+  EXPECT_EQ(cache->Begin("k", "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
+  cache->Abandon("k");
+  EXPECT_EQ(cache->Begin("k", "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
+}
+
+TEST(IdempotencyTest, OldestKeysAreDroppedBeyondTheBound) {
+  auto cache = NewInProcessIdempotencyCache(absl::Minutes(5), 3);
+  for (int i = 0; i < 5; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    ASSERT_EQ(cache->Begin(key, "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
+    cache->Finish(key, StoredResponse{200, "", "", {}}, kT0);
+  }
+  EXPECT_EQ(cache->Begin("k0", "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
+  EXPECT_EQ(cache->Begin("k4", "fp", kT0).outcome, IdempotencyCache::Outcome::kReplay);
+}
+
+TEST(FlagsTest, DefaultsAndValues) {
+  GatewayFlags flags;
+  ASSERT_TRUE(ParseFlags({}, &flags).ok());
+  EXPECT_EQ(flags.listen_host, "127.0.0.1");
+  EXPECT_EQ(flags.listen_port, 8080);
+  EXPECT_EQ(flags.store, "memory");
+
+  GatewayFlags f;
+  absl::StatusOr<FlagsOutcome> r = ParseFlags(
+      {"--listen=0.0.0.0:9000", "--admin_token", "s3cret", "--admit_rate_per_sec=12.5", "--burst=7",
+       "--access_log=false", "--wait_tiers=5:0,inf:2.5", "--reservation_ttl_sec=60"},
+      &f);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, FlagsOutcome::kRun);
+  EXPECT_EQ(f.listen_host, "0.0.0.0");
+  EXPECT_EQ(f.listen_port, 9000);
+  EXPECT_EQ(f.admin_token, "s3cret");
+  EXPECT_EQ(f.default_policy.admit_rate_per_sec, 12.5);
+  EXPECT_EQ(f.default_policy.burst, 7);
+  EXPECT_FALSE(f.access_log);
+  EXPECT_EQ(f.default_policy.reservation_ttl, absl::Seconds(60));
+  ASSERT_EQ(f.default_policy.wait_tiers.size(), 2u);
+  EXPECT_EQ(f.default_policy.wait_tiers[1].max_position, WaitTier::kUnboundedPosition);
+  EXPECT_EQ(f.default_policy.wait_tiers[1].min_wait, absl::Milliseconds(2500));
+
+  GatewayFlags h;
+  EXPECT_EQ(*ParseFlags({"--help"}, &h), FlagsOutcome::kHelp);
+}
+
+TEST(FlagsTest, BadFlagsAreClearErrors) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--nope=1"},           {"--threads=many"},
+      {"--threads=0"},        {"--listen=8080"},
+      {"--listen=h:99999"},   {"--store=mysql://x"},
+      {"--burst=-1"},         {"--wait_tiers=5:1,10:0,inf:2"},
+      {"--access_log=maybe"}, {"positional"},
+      {"--admin_token"}};
+  for (const auto& args : bad) {
+    GatewayFlags f;
+    absl::StatusOr<FlagsOutcome> r = ParseFlags(args, &f);
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << args[0];
+  }
+}
+
+TEST(FlagsTest, HelpShowsEveryDefault) {
+  const std::string help = FlagsHelp();
+  EXPECT_NE(help.find("--listen=127.0.0.1:8080"), std::string::npos);
+  EXPECT_NE(help.find("--admin_token=\"\""), std::string::npos);
+  EXPECT_NE(help.find("--wait_tiers=10:0,50:2,inf:5"), std::string::npos);
+  EXPECT_NE(help.find("--heartbeat_ttl_sec=300"), std::string::npos);
+}
+
+TEST(JsonCodecTest, ParseObject) {
+  EXPECT_TRUE(ParseObject("{}").ok());
+  EXPECT_TRUE(ParseObject("", /*empty_ok=*/true).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseObject("").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseObject("[]").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseObject("{\"a\":").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseObject("\"\xff\"").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseObject(std::string(10000, '[')).status()));
+}
+
+TEST(JsonCodecTest, PolicyRoundTripsAndMergesOneField) {
+  Policy p;
+  Policy back;
+  back.burst = 1;
+  ASSERT_TRUE(MergePolicyJson(PolicyToJson(p), &back).ok());
+  EXPECT_EQ(back, p);
+
+  ASSERT_TRUE(MergePolicyJson(Json::parse(R"({"admit_rate_per_sec": 7})"), &back).ok());
+  EXPECT_EQ(back.admit_rate_per_sec, 7);
+  EXPECT_EQ(back.burst, p.burst);
+
+  ASSERT_TRUE(MergePolicyJson(Json::parse(R"({"wait_tiers":[{"max_position":3,"wait_sec":1},
+      {"max_position":null,"wait_sec":2.5}]})"),
+                              &back)
+                  .ok());
+  ASSERT_EQ(back.wait_tiers.size(), 2u);
+  EXPECT_EQ(back.wait_tiers[1].max_position, WaitTier::kUnboundedPosition);
+  EXPECT_EQ(back.wait_tiers[1].min_wait, absl::Milliseconds(2500));
+}
+
+TEST(JsonCodecTest, BadPatchesChangeNothing) {
+  Policy p;
+  const Policy before = p;
+  for (const char* patch :
+       {R"({"rate": 1})", R"({"burst": "10"})", R"({"burst": 1.5})", R"({"paused": 1})",
+        R"({"wait_tiers": {}})", R"({"wait_tiers": [{"wait_sec": 1}]})",
+        R"({"wait_tiers": [{"max_position": null, "wait_sec": 1, "x": 2}]})",
+        R"({"admit_rate_per_sec": 5, "burst": 18446744073709551615})"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(MergePolicyJson(Json::parse(patch), &p))) << patch;
+    EXPECT_EQ(p, before) << patch;
+  }
+}
+
+TEST(JsonCodecTest, QueueStatusFields) {
+  QueueStatus s;
+  s.event_id = "e";
+  s.position = 12;
+  s.eta = absl::Seconds(42);
+  s.eta_confidence = 0.5;
+  s.waited = absl::Milliseconds(1500);
+  s.poll_after = absl::Seconds(4);
+  s.blocked_by = EntryBlock::kNotYourTurn;
+  s.retry_after = absl::Milliseconds(1200);
+  const Json j = QueueStatusToJson(s);
+  EXPECT_EQ(j["status"], "waiting");
+  EXPECT_EQ(j["position"], 12);
+  EXPECT_EQ(j["eta_sec"], 42.0);
+  EXPECT_EQ(j["waiting_time"], 1.5);
+  EXPECT_EQ(j["poll_after_ms"], 4000);
+  EXPECT_EQ(j["reason"], "not_your_turn");
+  EXPECT_EQ(j["retry_after_sec"], 2);
+  EXPECT_FALSE(j.contains("paused_reason"));
+
+  s.eta = absl::InfiniteDuration();
+  EXPECT_TRUE(QueueStatusToJson(s)["eta_sec"].is_null());
+}
+
+}  // namespace
+}  // namespace admission::gateway

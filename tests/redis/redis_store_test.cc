@@ -1,0 +1,562 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The Redis store against a real redis-server: the same answers as the memory store, the key
+// layout, memory that follows the live line, and everything about connections (script cache
+// loss, restarts, a server that is down or hangs, many threads on few connections).
+#include "admission/redis_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "admission/clock.h"
+#include "admission/ids.h"
+#include "admission/memory_store.h"
+#include "admission/policy.h"
+#include "admission/store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "redis/scripts.h"
+#include "redis_server.h"
+#include "redis_store_factory.h"
+#include "store_compare.h"
+#include "test_util.h"
+
+namespace admission {
+namespace testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::StatusCode kAlreadyExists = absl::StatusCode::kAlreadyExists;
+constexpr absl::StatusCode kDeadlineExceeded = absl::StatusCode::kDeadlineExceeded;
+constexpr absl::StatusCode kFailedPrecondition = absl::StatusCode::kFailedPrecondition;
+constexpr absl::StatusCode kInternal = absl::StatusCode::kInternal;
+constexpr absl::StatusCode kInvalidArgument = absl::StatusCode::kInvalidArgument;
+constexpr absl::StatusCode kNotFound = absl::StatusCode::kNotFound;
+constexpr absl::StatusCode kUnavailable = absl::StatusCode::kUnavailable;
+
+// Each test gets its own redis-server, because several of them stop, restart, pause or flush
+// it.
+class RedisStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = RedisServer::Start();
+    ASSERT_OK(server);
+    server_ = std::move(server).value();
+    store_ = NewStore(&clock_);
+    ASSERT_NE(store_, nullptr);
+  }
+
+  RedisStoreOptions Options(Clock* clock) const { return RedisTestOptions(*server_, clock); }
+
+  std::unique_ptr<Store> NewStore(Clock* clock, RedisStoreOptions* custom = nullptr) {
+    auto store = NewRedisStore(custom != nullptr ? *custom : Options(clock));
+    EXPECT_OK(store);
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  absl::StatusOr<Ticket> Join(Store& store, std::string_view event, std::string_view user,
+                              const Policy* create_with = nullptr) {
+    const std::string token = NewToken(event);
+    JoinRequest request;
+    request.event_id = event;
+    request.user_id = user;
+    request.token = token;
+    request.create_with = create_with;
+    return store.Join(request);
+  }
+
+  int64_t DbSize() const {
+    auto size = server_->Command({"DBSIZE"});
+    EXPECT_OK(size);
+    int64_t n = -1;
+    if (size.ok()) {
+      EXPECT_TRUE(absl::SimpleAtoi(*size, &n)) << *size;
+    }
+    return n;
+  }
+
+  std::vector<std::string> Keys() const {
+    auto keys = server_->Command({"KEYS", "*"});
+    EXPECT_OK(keys);
+    if (!keys.ok() || keys->empty()) return {};
+    return absl::StrSplit(*keys, '\n');
+  }
+
+  SimulatedClock clock_;
+  std::unique_ptr<RedisServer> server_;
+  std::unique_ptr<Store> store_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The same answers as the memory store
+
+TEST_F(RedisStoreTest, ScriptedScenarioMatchesTheMemoryStoreFieldByField) {
+  auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, 64});
+  Store* stores[] = {memory.get(), store_.get()};
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 0.5;
+  p.burst = 2;
+  p.bypass_top_n = 1;
+  p.active_capacity = 3;
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.active_ttl = absl::Seconds(30);
+  p.ended_ttl = absl::Seconds(20);
+  p.wait_tiers = {{2, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(3)}};
+  for (Store* s : stores) ASSERT_OK(s->SetPolicy("ev", p));
+
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 6; ++i) tokens.push_back(NewToken("ev"));
+  auto join = [&](int i) {
+    JoinRequest r;
+    r.event_id = "ev";
+    const std::string user = absl::StrCat("u", i);
+    r.user_id = user;
+    r.token = tokens[i];
+    EXPECT_EQ(DiffResult(memory->Join(r), store_->Join(r),
+                         [](const Ticket& a, const Ticket& b) { return DiffTicket(a, b); }),
+              "")
+        << "join " << i;
+  };
+  auto status = [&](int i) {
+    auto e = memory->Status("ev", tokens[i]);
+    auto a = store_->Status("ev", tokens[i]);
+    EXPECT_EQ(DiffResult(e, a, [](const Ticket& x, const Ticket& y) { return DiffTicket(x, y); }),
+              "")
+        << "status " << i;
+    return e;
+  };
+  auto enter = [&](int i) {
+    const std::string reservation = NewToken("ev");
+    auto e = memory->Enter("ev", tokens[i], reservation);
+    auto a = store_->Enter("ev", tokens[i], reservation);
+    EXPECT_EQ(DiffResult(e, a, DiffEnter), "") << "enter " << i;
+    return e;
+  };
+  auto stats = [&]() {
+    auto e = memory->Stats("ev");
+    EXPECT_EQ(DiffResult(e, store_->Stats("ev"), DiffCounters), "");
+    return e;
+  };
+
+  for (int i = 0; i < 5; ++i) join(i);
+  EXPECT_EQ(status(4)->blocked_by, EntryBlock::kNotYourTurn);
+  ASSERT_TRUE(enter(0)->granted);  // a whole token
+  ASSERT_TRUE(enter(1)->granted);  // the last whole token
+  auto bypass = enter(2);          // position 1, no token: borrows
+  ASSERT_TRUE(bypass->granted);
+  EXPECT_TRUE(bypass->by_bypass);
+  EXPECT_EQ(enter(3)->ticket.blocked_by, EntryBlock::kCapacityFull);
+  EXPECT_EQ(stats()->bucket_tokens, -1);
+  EXPECT_TRUE(enter(0)->repeated);
+  auto done = store_->Complete("ev", tokens[0]);
+  ASSERT_OK(memory->Complete("ev", tokens[0]));
+  ASSERT_OK(done);
+  EXPECT_EQ(done->state, UserState::kCompleted);
+  clock_.Advance(absl::Milliseconds(2500));
+  EXPECT_EQ(status(3)->position, 1);  // renews 3's heartbeat
+  auto behind = enter(4);             // position 2: the bucket is still repaying the bypass
+  EXPECT_FALSE(behind->granted);
+  EXPECT_EQ(behind->ticket.blocked_by, EntryBlock::kNotYourTurn);
+  join(5);
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_EQ(status(3)->state, UserState::kWaiting);
+  clock_.Advance(absl::Seconds(2));  // 4 and 5 are ghosts now; 3 renewed its heartbeat
+  EXPECT_EQ(status(4)->state, UserState::kExpired);
+  EXPECT_EQ(stats()->expired_total, 2);
+  clock_.Advance(absl::Seconds(40));  // active users time out, ended records are forgotten
+  EXPECT_EQ(DiffResult(memory->Sweep("ev", 100), store_->Sweep("ev", 100), DiffSweep), "");
+  EXPECT_STATUS_CODE(store_->Status("ev", tokens[4]), kNotFound);
+  EXPECT_EQ(stats()->waiting, 0);
+  EXPECT_EQ(DiffResult(memory->GetPolicy("ev"), store_->GetPolicy("ev"), DiffPolicy), "");
+}
+
+TEST_F(RedisStoreTest, GetPolicyReturnsExactlyThePolicySet) {
+  Policy p;
+  p.admit_rate_per_sec = 0.1 + 0.2;  // not a short decimal
+  p.heartbeat_ttl = absl::Seconds(61) + absl::Nanoseconds(1) / 4;
+  p.active_ttl = absl::Hours(24 * 30);
+  p.reservation_ttl = absl::Milliseconds(1500);
+  p.ended_ttl = absl::Seconds(1);
+  p.wait_tiers = {{7, absl::Nanoseconds(3)}, {WaitTier::kUnboundedPosition, absl::Hours(24)}};
+  p.rate_windows = {absl::Seconds(1), absl::Milliseconds(1001), absl::Hours(1)};
+  p.paused = true;
+  p.paused_reason = "a | b ; c : d @ e, f {g}";
+  ASSERT_OK(store_->SetPolicy("ev", p));
+  auto got = store_->GetPolicy("ev");
+  ASSERT_OK(got);
+  EXPECT_TRUE(*got == p);
+  EXPECT_EQ(got->admit_rate_per_sec, 0.1 + 0.2);
+  EXPECT_EQ(got->heartbeat_ttl, p.heartbeat_ttl);
+  EXPECT_EQ(got->paused_reason, p.paused_reason);
+}
+
+TEST_F(RedisStoreTest, ErrorsCarryTheMemoryStoresCodes) {
+  EXPECT_STATUS_CODE(Join(*store_, "nope", "u1"), kNotFound);
+  EXPECT_STATUS_CODE(store_->Status("nope", NewToken("nope")), kNotFound);
+  EXPECT_STATUS_CODE(store_->Stats("nope"), kNotFound);
+  EXPECT_STATUS_CODE(store_->GetPolicy("nope"), kNotFound);
+  EXPECT_STATUS_CODE(store_->Sweep("nope", 10), kNotFound);
+
+  Policy invalid = OpenPolicy();
+  invalid.burst = -1;
+  EXPECT_STATUS_CODE(store_->SetPolicy("ev", invalid), kInvalidArgument);
+  EXPECT_STATUS_CODE(store_->GetPolicy("ev"), kNotFound);  // nothing was created
+
+  ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
+  auto u1 = Join(*store_, "ev", "u1");
+  ASSERT_OK(u1);
+  auto again = Join(*store_, "ev", "u1");
+  EXPECT_STATUS_CODE(again, kAlreadyExists);
+  EXPECT_THAT(std::string(again.status().message()), HasSubstr("already waiting in event 'ev'"));
+  EXPECT_STATUS_CODE(store_->Status("ev", "ev.not-a-token"), kInvalidArgument);
+  EXPECT_STATUS_CODE(store_->Status("ev", NewToken("ev")), kNotFound);
+  EXPECT_STATUS_CODE(store_->Complete("ev", u1->token), kFailedPrecondition);
+  ASSERT_OK(store_->Leave("ev", u1->token));
+  EXPECT_STATUS_CODE(store_->Enter("ev", u1->token, NewToken("ev")), kFailedPrecondition);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys and memory
+
+TEST_F(RedisStoreTest, EveryKeyOfAnEventSharesItsHashTag) {
+  Policy p = OpenPolicy();
+  ASSERT_OK(store_->SetPolicy("ev-1", p));
+  ASSERT_OK(store_->SetPolicy("ev_2", p));
+  for (const char* event : {"ev-1", "ev_2"}) {
+    for (int i = 0; i < 5; ++i) {
+      auto t = Join(*store_, event, absl::StrCat("u", i));
+      ASSERT_OK(t);
+      if (i < 2) {
+        ASSERT_OK(store_->Enter(event, t->token, NewToken(event)));
+      }
+    }
+  }
+  std::vector<std::string> keys = Keys();
+  int registry = 0;
+  std::set<std::string> tags;
+  for (const std::string& key : keys) {
+    if (absl::EndsWith(key, ":events")) {
+      ++registry;
+      continue;
+    }
+    const size_t open = key.find('{');
+    const size_t close = key.find('}');
+    ASSERT_NE(open, std::string::npos) << key;
+    ASSERT_NE(close, std::string::npos) << key;
+    tags.insert(key.substr(open + 1, close - open - 1));
+  }
+  EXPECT_EQ(registry, 1);
+  EXPECT_EQ(tags, (std::set<std::string>{"ev-1", "ev_2"}));
+  EXPECT_EQ(keys.size(), 1u + 2u * 5u);  // five keys per event, whatever the number of users
+}
+
+TEST_F(RedisStoreTest, ForgottenUsersLeaveNothingBehind) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.active_ttl = absl::Seconds(20);
+  p.ended_ttl = absl::Seconds(30);
+  ASSERT_OK(store_->SetPolicy("ev", p));
+  const int64_t baseline = DbSize();  // the event's meta and the registry
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 60; ++i) {
+    auto t = Join(*store_, "ev", absl::StrCat("u", i));
+    ASSERT_OK(t);
+    tokens.push_back(t->token);
+  }
+  for (int i = 0; i < 20; ++i) ASSERT_OK(store_->Leave("ev", tokens[i]));
+  for (int i = 20; i < 40; ++i) ASSERT_OK(store_->Enter("ev", tokens[i], NewToken("ev")));
+  for (int i = 20; i < 30; ++i) ASSERT_OK(store_->Complete("ev", tokens[i]));
+  EXPECT_GT(DbSize(), baseline);
+  // 40..59 become ghosts, 30..39 time out, and then every ended record is forgotten.
+  clock_.Advance(absl::Seconds(20) + absl::Seconds(30));
+  auto swept = store_->Sweep("ev", 1000);
+  ASSERT_OK(swept);
+  EXPECT_TRUE(swept->done);
+  EXPECT_EQ(swept->removed, 60 + 30);  // 30 ghosts/timeouts applied, then 60 records forgotten
+  EXPECT_EQ(DbSize(), baseline);
+  for (const std::string& token : tokens) {
+    EXPECT_STATUS_CODE(store_->Status("ev", token), kNotFound);
+  }
+  auto stats = store_->Stats("ev");
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->waiting, 0);
+  EXPECT_EQ(stats->active, 0);
+  EXPECT_EQ(stats->expired_total, 20);
+  EXPECT_EQ(stats->active_timed_out_total, 10);
+}
+
+TEST_F(RedisStoreTest, ListEventsListsEventsThatExist) {
+  ASSERT_OK(store_->SetPolicy("a", OpenPolicy()));
+  Policy p = OpenPolicy();
+  ASSERT_OK(Join(*store_, "b", "u1", &p));  // created by the join
+  EXPECT_STATUS_CODE(Join(*store_, "c", "u1"), kNotFound);
+  // A registry entry whose creating script never ran (connection lost in between).
+  ASSERT_OK(server_->Command({"SADD", Options(&clock_).key_prefix + ":events", "ghost"}));
+  auto events = store_->ListEvents();
+  ASSERT_OK(events);
+  std::sort(events->begin(), events->end());
+  EXPECT_EQ(*events, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(RedisStoreTest, CorruptDataIsAnInternalErrorNotACrash) {
+  ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
+  auto t = Join(*store_, "ev", "u1");
+  ASSERT_OK(t);
+  // The store's prefix is not known here, so find the keys by their suffix.
+  std::string records, meta;
+  for (const std::string& key : Keys()) {
+    if (absl::EndsWith(key, "}:r")) records = key;
+    if (absl::EndsWith(key, "}:m")) meta = key;
+  }
+  ASSERT_FALSE(records.empty());
+  // The record's field: the token's 128 bits, raw.
+  std::string key;
+  for (size_t i = t->token.size() - kTokenRandomHexDigits; i < t->token.size(); i += 2) {
+    int byte = 0;
+    ASSERT_TRUE(absl::SimpleHexAtoi(t->token.substr(i, 2), &byte));
+    key.push_back(static_cast<char>(byte));
+  }
+  ASSERT_OK(server_->Command({"HEXISTS", records, key}));
+  EXPECT_EQ(*server_->Command({"HEXISTS", records, key}), "1");
+  ASSERT_OK(server_->Command({"HSET", records, key, "garbage"}));
+  auto status = store_->Status("ev", t->token);
+  EXPECT_STATUS_CODE(status, kInternal);
+  EXPECT_THAT(std::string(status.status().message()), HasSubstr("corrupt record"));
+
+  ASSERT_OK(server_->Command({"HSET", meta, "pol", "not a policy"}));
+  EXPECT_STATUS_CODE(store_->GetPolicy("ev"), kInternal);
+  ASSERT_OK(server_->Command({"HSET", meta, "s", "x|y"}));
+  EXPECT_STATUS_CODE(store_->Stats("ev"), kInternal);
+  ASSERT_OK(server_->Command({"DEL", meta}));
+  ASSERT_OK(server_->Command({"SET", meta, "wrong type"}));
+  EXPECT_STATUS_CODE(store_->Stats("ev"), kInternal);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+TEST_F(RedisStoreTest, SurvivesScriptFlush) {
+  ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
+  auto t = Join(*store_, "ev", "u1");
+  ASSERT_OK(t);
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  // Every script must come back by itself (NOSCRIPT -> EVAL, which caches it again).
+  EXPECT_OK(store_->Status("ev", t->token));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(store_->Enter("ev", t->token, NewToken("ev")));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(store_->Complete("ev", t->token));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(store_->Leave("ev", t->token));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(store_->Sweep("ev", 10));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(store_->GetPolicy("ev"));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(store_->Stats("ev"));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(Join(*store_, "ev", "u2"));
+  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  EXPECT_OK(store_->SetPolicy("ev", OpenPolicy()));
+  // The fallback cached the script again, so the next call goes by EVALSHA.
+  auto cached = server_->Command(
+      {"SCRIPT", "EXISTS",
+       std::string(redis_internal::GetScript(redis_internal::ScriptId::kSetPolicy).sha1)});
+  ASSERT_OK(cached);
+  EXPECT_EQ(*cached, "1");
+}
+
+TEST_F(RedisStoreTest, ReconnectsAfterTheServerRestarts) {
+  RedisStoreOptions options = Options(&clock_);
+  options.pool_size = 3;
+  auto store = NewStore(&clock_, &options);
+  ASSERT_NE(store, nullptr);
+  // Open all three connections.
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 20; ++j) EXPECT_OK(store->SetPolicy("ev", OpenPolicy()));
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  ASSERT_OK(server_->Restart());  // no persistence: the data is gone, and so are the scripts
+  // Every pooled connection saw the server close it; none of that reaches the caller.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_STATUS_CODE(store->GetPolicy("ev"), kNotFound) << i;
+  }
+  ASSERT_OK(store->SetPolicy("ev", OpenPolicy()));
+  auto t = Join(*store, "ev", "u1");
+  ASSERT_OK(t);
+  EXPECT_EQ(t->position, 1);
+}
+
+TEST_F(RedisStoreTest, UnavailableNamingTheServerWhileItIsDown) {
+  ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
+  const std::string where = absl::StrCat("127.0.0.1:", server_->port());
+  ASSERT_OK(server_->Stop());
+  for (int i = 0; i < 3; ++i) {
+    const absl::Time start = absl::Now();
+    auto stats = store_->Stats("ev");
+    EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+    EXPECT_STATUS_CODE(stats, kUnavailable);
+    EXPECT_THAT(std::string(stats.status().message()), HasSubstr(where));
+  }
+  ASSERT_OK(server_->Restart());  // same port, fresh data
+  EXPECT_OK(store_->SetPolicy("ev", OpenPolicy()));
+}
+
+TEST_F(RedisStoreTest, NewRedisStoreFailsFastWhenNobodyListens) {
+  RedisStoreOptions options = Options(&clock_);
+  ASSERT_OK(server_->Stop());
+  const absl::Time start = absl::Now();
+  auto store = NewRedisStore(options);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_STATUS_CODE(store, kUnavailable);
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr(absl::StrCat("127.0.0.1:", options.port)));
+}
+
+TEST_F(RedisStoreTest, DeadlineExceededWhenTheServerHangs) {
+  RedisStoreOptions options = Options(&clock_);
+  options.command_timeout = absl::Milliseconds(300);
+  options.pool_size = 1;
+  auto store = NewStore(&clock_, &options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->SetPolicy("ev", OpenPolicy()));
+  ASSERT_OK(server_->Pause());
+  const absl::Time start = absl::Now();
+  auto stats = store->Stats("ev");
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_OK(server_->Resume());
+  EXPECT_STATUS_CODE(stats, kDeadlineExceeded);
+  EXPECT_THAT(std::string(stats.status().message()),
+              HasSubstr(absl::StrCat("127.0.0.1:", server_->port())));
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Seconds(2));
+  // The timed-out connection was dropped (a late reply must not answer the next call).
+  auto after = store->Stats("ev");
+  ASSERT_OK(after);
+  EXPECT_EQ(after->joined_total, 0);
+}
+
+TEST_F(RedisStoreTest, ManyThreadsShareFewConnections) {
+  RedisStoreOptions options = Options(&clock_);
+  options.pool_size = 3;
+  auto store = NewStore(&clock_, &options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->SetPolicy("ev", OpenPolicy()));
+  constexpr int kThreads = 8;
+  constexpr int kJoinsPerThread = 60;
+  std::vector<std::vector<int64_t>> positions(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kJoinsPerThread; ++i) {
+        auto ticket = Join(*store, "ev", absl::StrCat("t", t, "-", i));
+        EXPECT_OK(ticket);
+        if (ticket.ok()) positions[t].push_back(ticket->position);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<int64_t> all;
+  for (const auto& p : positions) all.insert(all.end(), p.begin(), p.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), size_t{kThreads * kJoinsPerThread});
+  for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], static_cast<int64_t>(i) + 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's clock
+
+TEST_F(RedisStoreTest, ServerClockModeSharesOneLineAcrossStores) {
+  // Two stores (two gateways) on the same keys, both on the server's clock.
+  const RedisStoreOptions same = Options(nullptr);
+  auto first = NewRedisStore(same);
+  ASSERT_OK(first);
+  auto second = NewRedisStore(same);
+  ASSERT_OK(second);
+  Policy p = OpenPolicy();
+  p.wait_tiers = {{WaitTier::kUnboundedPosition, absl::Milliseconds(200)}};
+  ASSERT_OK((*first)->SetPolicy("ev", p));
+  const absl::Time before = absl::Now();
+  auto u1 = Join(**first, "ev", "u1");
+  auto u2 = Join(**second, "ev", "u2");
+  const absl::Time after = absl::Now();
+  ASSERT_OK(u1);
+  ASSERT_OK(u2);
+  EXPECT_EQ(u1->position, 1);
+  EXPECT_EQ(u2->position, 2);
+  // Redis runs on this machine, so its clock is ours (give or take the round trip).
+  EXPECT_GE(u1->now, before - absl::Milliseconds(50));
+  EXPECT_LE(u2->now, after + absl::Milliseconds(50));
+  EXPECT_GE(u2->now, u1->now);
+  auto seen = (*second)->Status("ev", u1->token);
+  ASSERT_OK(seen);
+  EXPECT_EQ(seen->position, 1);
+  EXPECT_EQ(seen->blocked_by, EntryBlock::kTierWait);
+  EXPECT_GT(seen->retry_after, absl::ZeroDuration());
+  EXPECT_LE(seen->retry_after, absl::Milliseconds(200));
+  absl::SleepFor(seen->retry_after + absl::Milliseconds(5));
+  auto entered = (*second)->Enter("ev", u1->token, NewToken("ev"));
+  ASSERT_OK(entered);
+  EXPECT_TRUE(entered->granted);
+  EXPECT_EQ(entered->ticket.left_line_at, entered->ticket.now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+TEST(RedisStoreOptionsTest, ParsesRedisUrls) {
+  RedisStoreOptions o;
+  ASSERT_OK(ParseRedisUrl("redis://10.0.0.7:6380", &o));
+  EXPECT_EQ(o.host, "10.0.0.7");
+  EXPECT_EQ(o.port, 6380);
+  ASSERT_OK(ParseRedisUrl("redis://cache.local", &o));
+  EXPECT_EQ(o.host, "cache.local");
+  EXPECT_EQ(o.port, 6379);
+  ASSERT_OK(ParseRedisUrl("localhost:7000/0", &o));
+  EXPECT_EQ(o.host, "localhost");
+  EXPECT_EQ(o.port, 7000);
+  ASSERT_OK(ParseRedisUrl("redis://[::1]:6381/", &o));
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 6381);
+  for (const char* bad :
+       {"rediss://h:1", "redis://user:pw@h:1", "redis://h:1/3", "redis://:6379", "redis://h:0",
+        "redis://h:65536", "redis://h:x", "redis://::1:5", "redis://[::1"}) {
+    EXPECT_STATUS_CODE(ParseRedisUrl(bad, &o), kInvalidArgument) << bad;
+  }
+}
+
+TEST(RedisStoreOptionsTest, RejectsBadOptionsWithoutConnecting) {
+  RedisStoreOptions o;
+  o.pool_size = 0;
+  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
+  o = RedisStoreOptions();
+  o.key_prefix = "a{b}";
+  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
+  o = RedisStoreOptions();
+  o.command_timeout = absl::ZeroDuration();
+  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
+  o = RedisStoreOptions();
+  o.port = 70000;
+  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace admission
