@@ -169,6 +169,11 @@ class MemoryStore final : public Store {
                                                           int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
 
+  // The common shape of a call on one user: finds the event, locks it, begins the call and
+  // settles the token's record, then runs `f(event, key, record, now_us)`.
+  template <typename Result, typename F>
+  absl::StatusOr<Result> OnRecord(std::string_view event_id, std::string_view token, F&& f);
+
   Ticket MakeTicket(Event& e, std::string_view token, const TokenKey& key, const Record& r,
                     int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   RateSample MakeRateSample(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
@@ -343,6 +348,18 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
   return t;
 }
 
+template <typename Result, typename F>
+absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::string_view token,
+                                             F&& f) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return absl::NotFoundError("unknown token");
+  std::lock_guard<std::mutex> lock(e->mu);
+  const int64_t now_us = Begin(*e);
+  auto found = FindRecord(*e, token, now_us);
+  if (!found.ok()) return found.status();
+  return f(*e, found->first, *found->second, now_us);
+}
+
 absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   Event* e = FindEvent(request.event_id);
   if (e == nullptr && request.create_with != nullptr) {
@@ -381,103 +398,91 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
 }
 
 absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
-  Event* e = FindEvent(event_id);
-  if (e == nullptr) return absl::NotFoundError("unknown token");
-  std::lock_guard<std::mutex> lock(e->mu);
-  const int64_t now_us = Begin(*e);
-  auto found = FindRecord(*e, token, now_us);
-  if (!found.ok()) return found.status();
-  auto [key, r] = *found;
-  if (r->state == UserState::kWaiting) {
-    SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.heartbeat_ttl));
-  }
-  return MakeTicket(*e, token, key, *r, now_us);
+  return OnRecord<Ticket>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+        if (r.state == UserState::kWaiting) {
+          SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.heartbeat_ttl));
+        }
+        return MakeTicket(e, token, key, r, now_us);
+      });
 }
 
 absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::string_view token,
                                                 std::string_view reservation_token) {
-  Event* e = FindEvent(event_id);
-  if (e == nullptr) return absl::NotFoundError("unknown token");
-  std::lock_guard<std::mutex> lock(e->mu);
-  const int64_t now_us = Begin(*e);
-  auto found = FindRecord(*e, token, now_us);
-  if (!found.ok()) return found.status();
-  auto [key, r] = *found;
+  return OnRecord<EnterOutcome>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r,
+          int64_t now_us) -> absl::StatusOr<EnterOutcome> {
+        EnterOutcome out;
+        if (r.state == UserState::kActive) {
+          out.granted = true;
+          out.repeated = true;
+          out.ticket = MakeTicket(e, token, key, r, now_us);
+          return out;
+        }
+        if (r.state != UserState::kWaiting) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cannot enter: the user is ", AbslView(UserStateName(r.state)), ", not waiting"));
+        }
 
-  EnterOutcome out;
-  if (r->state == UserState::kActive) {
-    out.granted = true;
-    out.repeated = true;
-    out.ticket = MakeTicket(*e, token, key, *r, now_us);
-    return out;
-  }
-  if (r->state != UserState::kWaiting) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot enter: the user is ", AbslView(UserStateName(r->state)), ", not waiting"));
-  }
+        const int64_t position = e.line.Rank(r.seq);
+        const rules::Readiness readiness = rules::CheckReadiness(e.policy, position, r.joined_us,
+                                                                 now_us, e.bucket.tokens, e.active);
+        if (readiness.block != EntryBlock::kNone) {
+          SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.heartbeat_ttl));
+          out.ticket = MakeTicket(e, token, key, r, now_us);
+          return out;
+        }
 
-  const int64_t position = e->line.Rank(r->seq);
-  const rules::Readiness readiness =
-      rules::CheckReadiness(e->policy, position, r->joined_us, now_us, e->bucket.tokens, e->active);
-  if (readiness.block != EntryBlock::kNone) {
-    SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.heartbeat_ttl));
-    out.ticket = MakeTicket(*e, token, key, *r, now_us);
-    return out;
-  }
+        // A bypass admission (top N, no whole token) borrows: see docs/rules.md.
+        if (e.bucket.tokens < 1.0) {
+          out.by_bypass = true;
+          ++e.counters.admitted_by_bypass;
+        }
+        e.bucket.tokens -= 1.0;
+        e.line.Remove(r.seq);
+        r.state = UserState::kActive;
+        r.left_line_us = now_us;
+        SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.active_ttl));
+        e.grants[key] = Grant{std::string(reservation_token),
+                              now_us + rules::ToMicros(e.policy.reservation_ttl)};
+        ++e.active;
+        ++e.counters.admitted;
+        if (e.first_admission_us == kNever) e.first_admission_us = now_us;
+        for (rules::WindowCounter& w : e.windows) rules::RecordAdmission(w, now_us);
 
-  // A bypass admission (top N, no whole token) borrows: see docs/rules.md.
-  if (e->bucket.tokens < 1.0) {
-    out.by_bypass = true;
-    ++e->counters.admitted_by_bypass;
-  }
-  e->bucket.tokens -= 1.0;
-  e->line.Remove(r->seq);
-  r->state = UserState::kActive;
-  r->left_line_us = now_us;
-  SetDeadline(*e, key, *r, now_us + rules::ToMicros(e->policy.active_ttl));
-  e->grants[key] =
-      Grant{std::string(reservation_token), now_us + rules::ToMicros(e->policy.reservation_ttl)};
-  ++e->active;
-  ++e->counters.admitted;
-  if (e->first_admission_us == kNever) e->first_admission_us = now_us;
-  for (rules::WindowCounter& w : e->windows) rules::RecordAdmission(w, now_us);
-
-  out.granted = true;
-  out.ticket = MakeTicket(*e, token, key, *r, now_us);
-  return out;
+        out.granted = true;
+        out.ticket = MakeTicket(e, token, key, r, now_us);
+        return out;
+      });
 }
 
 absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string_view token) {
-  Event* e = FindEvent(event_id);
-  if (e == nullptr) return absl::NotFoundError("unknown token");
-  std::lock_guard<std::mutex> lock(e->mu);
-  const int64_t now_us = Begin(*e);
-  auto found = FindRecord(*e, token, now_us);
-  if (!found.ok()) return found.status();
-  auto [key, r] = *found;
-  if (r->state == UserState::kWaiting || r->state == UserState::kActive) {
-    ++e->counters.left;
-    EndRecord(*e, key, *r, UserState::kLeft, now_us);
-  }
-  return MakeTicket(*e, token, key, *r, now_us);
+  return OnRecord<Ticket>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+        if (r.state == UserState::kWaiting || r.state == UserState::kActive) {
+          ++e.counters.left;
+          EndRecord(e, key, r, UserState::kLeft, now_us);
+        }
+        return MakeTicket(e, token, key, r, now_us);
+      });
 }
 
 absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::string_view token) {
-  Event* e = FindEvent(event_id);
-  if (e == nullptr) return absl::NotFoundError("unknown token");
-  std::lock_guard<std::mutex> lock(e->mu);
-  const int64_t now_us = Begin(*e);
-  auto found = FindRecord(*e, token, now_us);
-  if (!found.ok()) return found.status();
-  auto [key, r] = *found;
-  if (r->state == UserState::kActive) {
-    ++e->counters.completed;
-    EndRecord(*e, key, *r, UserState::kCompleted, now_us);
-  } else if (r->state != UserState::kCompleted) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot complete: the user is ", AbslView(UserStateName(r->state)), ", not admitted"));
-  }
-  return MakeTicket(*e, token, key, *r, now_us);
+  return OnRecord<Ticket>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+        if (r.state == UserState::kActive) {
+          ++e.counters.completed;
+          EndRecord(e, key, r, UserState::kCompleted, now_us);
+        } else if (r.state != UserState::kCompleted) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cannot complete: the user is ", AbslView(UserStateName(r.state)), ", not admitted"));
+        }
+        return MakeTicket(e, token, key, r, now_us);
+      });
 }
 
 absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64_t max_entries) {
