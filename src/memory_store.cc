@@ -8,6 +8,7 @@
 #include "admission/memory_store.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -49,24 +50,37 @@ struct TokenKey {
   }
 };
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+// Lowercase hex digit -> value, anything else -> -1; a table because this runs on every call.
+constexpr std::array<int8_t, 256> kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  return t;
+}();
+
+uint64_t ParseHex64(const char* hex, bool& ok) {
+  uint64_t v = 0;
+  int8_t bad = 0;
+  for (int i = 0; i < 16; ++i) {
+    const int8_t d = kHexValue[static_cast<unsigned char>(hex[i])];
+    bad |= d;  // -1 sets the sign bit
+    v = (v << 4) | static_cast<uint64_t>(d & 0xf);
+  }
+  ok = ok && bad >= 0;
+  return v;
 }
 
 // Tokens reach the store validated (WaitingRoom checks their form), but a store is also a
 // public interface, so a bad one is an error rather than undefined behaviour.
 absl::StatusOr<TokenKey> KeyOf(std::string_view token) {
   if (token.size() < kTokenRandomHexDigits) return absl::InvalidArgumentError("malformed token");
-  std::string_view hex = token.substr(token.size() - kTokenRandomHexDigits);
+  const char* hex = token.data() + token.size() - kTokenRandomHexDigits;
+  bool ok = true;
   TokenKey key;
-  for (std::size_t i = 0; i < hex.size(); ++i) {
-    const int v = HexValue(hex[i]);
-    if (v < 0) return absl::InvalidArgumentError("malformed token");
-    uint64_t& half = i < 16 ? key.hi : key.lo;
-    half = (half << 4) | static_cast<uint64_t>(v);
-  }
+  key.hi = ParseHex64(hex, ok);
+  key.lo = ParseHex64(hex + 16, ok);
+  if (!ok) return absl::InvalidArgumentError("malformed token");
   return key;
 }
 
@@ -154,7 +168,8 @@ class MemoryStore final : public Store {
       ABSL_LOCKS_EXCLUDED(events_mu_);
 
   int64_t Begin(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  // Applies passed deadlines, oldest first, at most `max` of them; returns how many.
+  // Applies passed deadlines, oldest first, looking at most `max` queue entries; returns
+  // how many were applied.
   int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void ApplyDeadline(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
@@ -236,23 +251,36 @@ int64_t MemoryStore::Begin(Event& e) {
 
 int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
   int64_t applied = 0;
-  while (applied < max && !e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) {
-    const TokenKey key = e.deadlines.begin()->key;
-    auto it = e.records.find(key);
-    if (it == e.records.end()) {  // cannot happen: every record has exactly one entry
-      e.deadlines.erase(e.deadlines.begin());
+  for (int64_t work = 0; work < max && !e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us;
+       ++work) {
+    const DeadlineEntry entry = *e.deadlines.begin();
+    e.deadlines.erase(e.deadlines.begin());
+    auto it = e.records.find(entry.key);
+    if (it == e.records.end()) continue;  // the record was forgotten on another path
+    Record& r = it->second;
+    if (r.deadline_us > entry.at_us) {
+      // Heartbeats moved the deadline on without touching the queue; catch up now.
+      e.deadlines.insert(DeadlineEntry{r.deadline_us, entry.key});
       continue;
     }
-    ApplyDeadline(e, key, it->second);
+    if (r.deadline_us < entry.at_us) continue;  // a later duplicate; an earlier entry ruled
+    ApplyDeadline(e, entry.key, r);
     ++applied;
+    // The entry just popped was the record's; it needs one for its next deadline.
+    if (auto next = e.records.find(entry.key); next != e.records.end()) {
+      e.deadlines.insert(DeadlineEntry{next->second.deadline_us, entry.key});
+    }
   }
   return applied;
 }
 
+// The deadline queue is lazy: every record has at least one entry at or before its deadline,
+// and a deadline that moves later (every heartbeat) leaves the queue alone; the entry is moved
+// when the sweep reaches it. That keeps the B-tree out of the heartbeat path. Only a deadline
+// that moves earlier (a shorter TTL) needs an entry of its own.
 void MemoryStore::SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us) {
-  e.deadlines.erase(DeadlineEntry{r.deadline_us, key});
+  if (at_us < r.deadline_us) e.deadlines.insert(DeadlineEntry{at_us, key});
   r.deadline_us = at_us;
-  e.deadlines.insert(DeadlineEntry{at_us, key});
 }
 
 void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState state,
@@ -278,8 +306,8 @@ void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
       ++e.counters.active_timed_out;
       EndRecord(e, key, r, UserState::kExpired, r.deadline_us);
       break;
-    default:  // an ended record's retention is over: forget it
-      e.deadlines.erase(DeadlineEntry{r.deadline_us, key});
+    default:  // an ended record's retention is over: forget it (queue entries left behind
+              // are dropped when the sweep reaches them)
       e.grants.erase(key);
       e.records.erase(key);
       break;
