@@ -14,8 +14,8 @@ ADMISSION_BUILD_PACKAGES=(
 ADMISSION_TEST_PACKAGES=(
   "${ADMISSION_BUILD_PACKAGES[@]}"
   libgtest-dev libgmock-dev libbenchmark-dev
-  pybind11-dev python3-dev python3-pytest
-  redis-server redis-tools clang-format
+  pybind11-dev python3-dev python3-pytest python3-matplotlib python3-numpy
+  redis-server redis-tools clang-format chromium
 )
 
 log() { printf '%s\n' "$*"; }

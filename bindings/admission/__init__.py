@@ -1,0 +1,72 @@
+"""Python bindings of the `admission` library: virtual waiting rooms.
+
+Drive the real C++ library (in-memory or Redis store) from Python::
+
+    import admission
+
+    clock = admission.SimulatedClock()
+    room = admission.WaitingRoom(clock=clock)
+    room.set_policy("sale", admission.Policy(admit_rate_per_sec=50, burst=50))
+    me = room.join("sale", "alice")          # QueueStatus with .token, .position, .eta
+    clock.advance(me.poll_after)
+    if room.status(me.token).ready_for_entry:
+        grant = room.enter(me.token)         # EnterResult; truthy when granted
+
+Durations are float seconds, instants float seconds since the epoch, enums strings. Errors
+raise :class:`admission.Error` subclasses carrying ``.code``. The GIL is released during every
+library call. ``python3 -m admission.simulate`` runs a flash sale on a simulated clock.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    AlreadyExists,
+    DeadlineExceeded,
+    Error,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    StatusCode,
+    Unavailable,
+)
+from ._admission import (
+    ENTRY_BLOCKS,
+    USER_STATES,
+    Crowd,
+    EnterResult,
+    EventStats,
+    Policy,
+    QueueStatus,
+    SimulatedClock,
+    WaitingRoom,
+    __version__,
+    has_redis,
+    validate_event_id,
+    validate_user_id,
+)
+
+__all__ = [
+    "WaitingRoom",
+    "Policy",
+    "QueueStatus",
+    "EnterResult",
+    "EventStats",
+    "SimulatedClock",
+    "Crowd",
+    "USER_STATES",
+    "ENTRY_BLOCKS",
+    "has_redis",
+    "validate_event_id",
+    "validate_user_id",
+    "Error",
+    "StatusCode",
+    "InvalidArgument",
+    "NotFound",
+    "AlreadyExists",
+    "FailedPrecondition",
+    "Unavailable",
+    "DeadlineExceeded",
+    "Internal",
+    "__version__",
+]

@@ -1,0 +1,818 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// _admission: the pybind11 layer under the Python package `admission` (bindings/admission/).
+//
+// Conventions, the same in every binding below:
+// - Durations are float seconds (an infinite absl::Duration is float('inf')); instants are float
+//   seconds since the Unix epoch, or None for "never" (absl::InfinitePast/InfiniteFuture).
+// - Enums are plain strings ("waiting", "not_your_turn", ...), as the library names them.
+// - Every library call runs with the GIL released, so Python threads can drive one room
+//   concurrently; results are converted to Python objects after the GIL is taken back.
+// - A non-OK absl::Status becomes an instance of the matching class in admission.errors
+//   (NotFound, AlreadyExists, ...), carrying the code: errors.py builds it from (code, message).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "admission/admission.h"
+#include "admission/clock.h"
+#include "admission/memory_store.h"
+#include "admission/policy.h"
+#include "admission/store.h"
+#include "admission/version.h"
+#include "admission/waiting_room.h"
+#ifdef ADMISSION_PY_WITH_REDIS
+#include "admission/redis_store.h"
+#endif
+
+namespace py = pybind11;
+
+namespace admission {
+namespace python {
+namespace {
+
+using Release = py::call_guard<py::gil_scoped_release>;
+
+// A non-OK status on its way to Python; translated into an admission.errors class.
+class StatusError : public std::runtime_error {
+ public:
+  explicit StatusError(absl::Status status)
+      : std::runtime_error(std::string(status.message())), status_(std::move(status)) {}
+  const absl::Status& status() const { return status_; }
+
+ private:
+  absl::Status status_;
+};
+
+void Check(absl::Status status) {
+  if (!status.ok()) throw StatusError(std::move(status));
+}
+
+template <typename T>
+T Unwrap(absl::StatusOr<T> result) {
+  if (!result.ok()) throw StatusError(result.status());
+  return *std::move(result);
+}
+
+// --- Time ------------------------------------------------------------------------------------
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+absl::Duration ToDuration(double seconds, const char* what) {
+  if (std::isnan(seconds)) {
+    throw StatusError(absl::InvalidArgumentError(absl::StrCat(what, " must not be NaN")));
+  }
+  if (std::isinf(seconds)) {
+    return seconds > 0 ? absl::InfiniteDuration() : -absl::InfiniteDuration();
+  }
+  return absl::Seconds(seconds);
+}
+
+// Seconds since the epoch, or None for the infinite past/future ("never").
+py::object Instant(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return py::none();
+  return py::float_(absl::ToDoubleSeconds(t - absl::UnixEpoch()));
+}
+
+absl::Time ToTime(double seconds_since_epoch) {
+  return absl::UnixEpoch() + ToDuration(seconds_since_epoch, "time");
+}
+
+std::string FormatSeconds(double s) {
+  if (std::isinf(s)) return s > 0 ? "inf" : "-inf";
+  return absl::StrFormat("%.3gs", s);
+}
+
+std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// --- The room --------------------------------------------------------------------------------
+
+// What Python holds: the room, and the simulated clock it reads (kept alive as long as the room).
+struct Room {
+  std::shared_ptr<SimulatedClock> clock;  // declared first: destroyed after the room
+  std::unique_ptr<WaitingRoom> room;
+  std::string store_name;
+
+  WaitingRoom& get() {
+    if (room == nullptr) throw StatusError(absl::FailedPreconditionError("the room is closed"));
+    return *room;
+  }
+};
+
+struct RoomArgs {
+  std::string store = "memory";
+  std::shared_ptr<SimulatedClock> clock;
+  std::optional<Policy> default_policy;
+  bool create_events_on_join = true;
+  std::optional<double> sweep_interval;
+  int64_t sweep_batch = 1000;
+  double min_poll_interval = 1.0;
+  double max_poll_interval = 30.0;
+  int64_t sweep_per_call = 64;
+  int redis_pool_size = 4;
+  double redis_connect_timeout = 1.0;
+  double redis_command_timeout = 2.0;
+  std::string redis_key_prefix = "adm";
+};
+
+// Runs without the GIL (a Redis store connects to its server here).
+std::shared_ptr<Room> MakeRoom(const RoomArgs& args) {
+  Options options;
+  if (args.default_policy) options.default_policy = *args.default_policy;
+  options.create_events_on_join = args.create_events_on_join;
+  // With a simulated clock, a background sweeper would sweep in wall-clock time while the
+  // simulation jumps: off unless asked for (call sweep_all() instead).
+  const double sweep = args.sweep_interval.value_or(args.clock ? 0.0 : 1.0);
+  options.sweep_interval = ToDuration(sweep, "sweep_interval");
+  options.sweep_batch = args.sweep_batch;
+  options.min_poll_interval = ToDuration(args.min_poll_interval, "min_poll_interval");
+  options.max_poll_interval = ToDuration(args.max_poll_interval, "max_poll_interval");
+
+  auto room = std::make_shared<Room>();
+  room->clock = args.clock;
+  Clock* clock = args.clock.get();
+  if (args.store == "memory") {
+    MemoryStoreOptions store_options;
+    store_options.clock = clock;
+    store_options.sweep_per_call = args.sweep_per_call;
+    room->room = Unwrap(WaitingRoom::Create(NewMemoryStore(store_options), options));
+    room->store_name = "memory";
+    return room;
+  }
+#ifdef ADMISSION_PY_WITH_REDIS
+  RedisStoreOptions store_options;
+  Check(ParseRedisUrl(args.store, &store_options));
+  store_options.clock = clock;
+  store_options.sweep_per_call = args.sweep_per_call;
+  store_options.pool_size = args.redis_pool_size;
+  store_options.connect_timeout = ToDuration(args.redis_connect_timeout, "redis_connect_timeout");
+  store_options.command_timeout = ToDuration(args.redis_command_timeout, "redis_command_timeout");
+  store_options.key_prefix = args.redis_key_prefix;
+  room->room = Unwrap(WaitingRoom::Create(Unwrap(NewRedisStore(store_options)), options));
+  room->store_name = absl::StrCat("redis://", store_options.host, ":", store_options.port);
+  return room;
+#else
+  throw StatusError(absl::FailedPreconditionError(absl::StrCat(
+      "store ", Quoted(args.store), ": this build has no Redis store (ADMISSION_WITH_REDIS=OFF)")));
+#endif
+}
+
+// --- Policy conversions ----------------------------------------------------------------------
+
+using PyTier = std::pair<std::optional<int64_t>, double>;
+
+std::vector<PyTier> TiersToPython(const std::vector<WaitTier>& tiers) {
+  std::vector<PyTier> out;
+  for (const WaitTier& t : tiers) {
+    std::optional<int64_t> max;
+    if (t.max_position != WaitTier::kUnboundedPosition) max = t.max_position;
+    out.emplace_back(max, Seconds(t.min_wait));
+  }
+  return out;
+}
+
+std::vector<WaitTier> TiersFromPython(const std::vector<PyTier>& tiers) {
+  std::vector<WaitTier> out;
+  for (const PyTier& t : tiers) {
+    WaitTier tier;
+    tier.max_position = t.first.value_or(WaitTier::kUnboundedPosition);
+    tier.min_wait = ToDuration(t.second, "wait_tiers wait");
+    out.push_back(tier);
+  }
+  return out;
+}
+
+std::string PolicyRepr(const Policy& p) {
+  std::string tiers;
+  for (const PyTier& t : TiersToPython(p.wait_tiers)) {
+    absl::StrAppend(&tiers, tiers.empty() ? "" : ", ", "(",
+                    t.first ? absl::StrCat(*t.first) : "None", ", ", t.second, ")");
+  }
+  std::string windows;
+  for (absl::Duration w : p.rate_windows) {
+    absl::StrAppend(&windows, windows.empty() ? "" : ", ", Seconds(w));
+  }
+  return absl::StrCat(
+      "Policy(admit_rate_per_sec=", p.admit_rate_per_sec, ", burst=", p.burst,
+      ", bypass_top_n=", p.bypass_top_n, ", active_capacity=", p.active_capacity,
+      ", heartbeat_ttl=", Seconds(p.heartbeat_ttl), ", active_ttl=", Seconds(p.active_ttl),
+      ", reservation_ttl=", Seconds(p.reservation_ttl), ", ended_ttl=", Seconds(p.ended_ttl),
+      ", wait_tiers=[", tiers, "], rate_windows=[", windows,
+      "], paused=", p.paused ? "True" : "False", ", paused_reason=", Quoted(p.paused_reason), ")");
+}
+
+// A Duration-valued Policy field as a float-seconds property.
+template <absl::Duration Policy::*Field>
+void DurationProperty(py::class_<Policy>& cls, const char* name, const char* doc) {
+  cls.def_property(
+      name, [](const Policy& p) { return Seconds(p.*Field); },
+      [name](Policy& p, double seconds) { p.*Field = ToDuration(seconds, name); }, doc);
+}
+
+// --- Batches (Crowd) -------------------------------------------------------------------------
+
+// Outcome codes of one user in a batch call, as small integers for numpy.
+constexpr int8_t kNoState = -1;
+
+int8_t StateCode(UserState s) { return static_cast<int8_t>(s); }
+int8_t BlockCode(EntryBlock b) { return static_cast<int8_t>(b); }
+
+struct BatchResult {
+  explicit BatchResult(size_t n)
+      : error(n, 0),
+        state(n, kNoState),
+        ready(n, 0),
+        position(n, 0),
+        eta(n, 0),
+        confidence(n, 0),
+        poll_after(n, 0),
+        retry_after(n, 0),
+        blocked_by(n, BlockCode(EntryBlock::kNotWaiting)),
+        granted(n, 0),
+        by_bypass(n, 0) {}
+
+  void Set(size_t i, const QueueStatus& s) {
+    state[i] = StateCode(s.state);
+    ready[i] = s.ready_for_entry;
+    position[i] = s.position;
+    eta[i] = Seconds(s.eta);
+    confidence[i] = s.eta_confidence;
+    poll_after[i] = Seconds(s.poll_after);
+    retry_after[i] = Seconds(s.retry_after);
+    blocked_by[i] = BlockCode(s.blocked_by);
+  }
+
+  std::vector<int32_t> error;  // absl::StatusCode; 0 when OK
+  std::vector<int8_t> state;   // UserState, -1 on error
+  std::vector<uint8_t> ready;
+  std::vector<int64_t> position;
+  std::vector<double> eta, confidence, poll_after, retry_after;
+  std::vector<int8_t> blocked_by;
+  std::vector<uint8_t> granted, by_bypass;
+};
+
+template <typename T>
+py::array_t<T> ToArray(const std::vector<T>& v) {
+  py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
+  if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
+
+py::dict ToDict(const BatchResult& r) {
+  py::dict d;
+  d["error"] = ToArray(r.error);
+  d["state"] = ToArray(r.state);
+  d["ready"] = ToArray(r.ready).attr("astype")("bool");
+  d["position"] = ToArray(r.position);
+  d["eta"] = ToArray(r.eta);
+  d["confidence"] = ToArray(r.confidence);
+  d["poll_after"] = ToArray(r.poll_after);
+  d["retry_after"] = ToArray(r.retry_after);
+  d["blocked_by"] = ToArray(r.blocked_by);
+  d["granted"] = ToArray(r.granted).attr("astype")("bool");
+  d["by_bypass"] = ToArray(r.by_bypass).attr("astype")("bool");
+  return d;
+}
+
+// Many users of one event addressed by small integers, driven in batches: one Python call does
+// the library calls of thousands of users (GIL released) and answers with numpy arrays. This
+// is only a loop over WaitingRoom's public calls: the rules stay in the library.
+class Crowd {
+ public:
+  Crowd(std::shared_ptr<Room> room, std::string event_id, std::string user_prefix)
+      : room_(std::move(room)), event_id_(std::move(event_id)), prefix_(std::move(user_prefix)) {}
+
+  const std::string& event_id() const { return event_id_; }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tokens_.size();
+  }
+  std::string token(int64_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (i < 0 || static_cast<size_t>(i) >= tokens_.size() || tokens_[i].empty()) {
+      throw StatusError(absl::NotFoundError(absl::StrCat("user ", i, " has not joined")));
+    }
+    return tokens_[i];
+  }
+
+  enum class Op { kJoin, kStatus, kEnter, kLeave, kComplete };
+
+  py::dict Run(Op op, const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& idx) {
+    std::vector<int64_t> users(idx.data(), idx.data() + idx.size());
+    std::unique_ptr<BatchResult> result;
+    {
+      py::gil_scoped_release release;
+      result = RunNoGil(op, users);
+    }
+    return ToDict(*result);
+  }
+
+ private:
+  std::unique_ptr<BatchResult> RunNoGil(Op op, const std::vector<int64_t>& users) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = std::make_unique<BatchResult>(users.size());
+    WaitingRoom& room = room_->get();
+    for (size_t i = 0; i < users.size(); ++i) {
+      const int64_t u = users[i];
+      if (u < 0) throw StatusError(absl::InvalidArgumentError("user indices must be >= 0"));
+      if (op == Op::kJoin) {
+        if (static_cast<size_t>(u) >= tokens_.size()) tokens_.resize(u + 1);
+        auto joined = room.Join(event_id_, absl::StrCat(prefix_, u));
+        if (!joined.ok()) {
+          r->error[i] = static_cast<int32_t>(joined.status().code());
+          continue;
+        }
+        tokens_[u] = joined->token;
+        r->Set(i, *joined);
+        continue;
+      }
+      if (static_cast<size_t>(u) >= tokens_.size() || tokens_[u].empty()) {
+        r->error[i] = static_cast<int32_t>(absl::StatusCode::kNotFound);
+        continue;
+      }
+      const std::string& token = tokens_[u];
+      if (op == Op::kEnter) {
+        auto entered = room.Enter(token);
+        if (!entered.ok()) {
+          r->error[i] = static_cast<int32_t>(entered.status().code());
+          continue;
+        }
+        r->Set(i, entered->status);
+        r->granted[i] = entered->granted;
+        r->by_bypass[i] = entered->by_bypass;
+        if (!entered->granted) {
+          r->blocked_by[i] = BlockCode(entered->reason);
+          r->retry_after[i] = Seconds(entered->retry_after);
+        }
+        continue;
+      }
+      absl::StatusOr<QueueStatus> s = op == Op::kStatus  ? room.Status(token)
+                                      : op == Op::kLeave ? room.Leave(token)
+                                                         : room.Complete(token);
+      if (!s.ok()) {
+        r->error[i] = static_cast<int32_t>(s.status().code());
+        continue;
+      }
+      r->Set(i, *s);
+    }
+    return r;
+  }
+
+  std::shared_ptr<Room> room_;
+  std::string event_id_;
+  std::string prefix_;
+  std::mutex mu_;
+  std::vector<std::string> tokens_;  // by user index; empty until joined
+};
+
+// --- Error translation -----------------------------------------------------------------------
+
+void TranslateErrors(std::exception_ptr p) {
+  try {
+    if (p) std::rethrow_exception(p);
+  } catch (const StatusError& e) {
+    // admission.errors.from_status(code, message) -> an exception instance of the right class.
+    py::object errors = py::module_::import("admission.errors");
+    py::object exc = errors.attr("from_status")(static_cast<int>(e.status().code()),
+                                                std::string(e.status().message()));
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+  }
+}
+
+}  // namespace
+
+void Bind(py::module_& m) {
+  m.doc() =
+      "Compiled core of the `admission` package (virtual waiting rooms). Import `admission`, "
+      "not this module: the package adds the exception classes and the simulator.";
+  m.attr("__version__") = ADMISSION_VERSION_STRING;
+#ifdef ADMISSION_PY_WITH_REDIS
+  m.attr("has_redis") = true;
+#else
+  m.attr("has_redis") = false;
+#endif
+  py::register_exception_translator(&TranslateErrors);
+
+  m.attr("USER_STATES") = py::make_tuple("waiting", "active", "expired", "left", "completed");
+  m.attr("ENTRY_BLOCKS") = py::make_tuple("none", "paused", "capacity_full", "not_your_turn",
+                                          "tier_wait", "not_waiting");
+
+  // --- SimulatedClock ---
+  py::class_<SimulatedClock, std::shared_ptr<SimulatedClock>>(
+      m, "SimulatedClock",
+      "A clock that only moves when told to; give it to a WaitingRoom to run the library in\n"
+      "simulated time (tests, the simulator). Times are float seconds since the Unix epoch.\n"
+      "Thread-safe. Time never goes backwards: negative steps are ignored.")
+      .def(py::init([](std::optional<double> start) {
+             if (!start) return std::make_shared<SimulatedClock>();
+             return std::make_shared<SimulatedClock>(ToTime(*start));
+           }),
+           py::arg("start") = py::none(),
+           "Starts at `start` (seconds since the epoch), by default 2026-01-01 00:00:00 UTC.")
+      .def_property_readonly(
+          "now",
+          [](SimulatedClock& c) { return absl::ToDoubleSeconds(c.Now() - absl::UnixEpoch()); },
+          "The current simulated time, in seconds since the Unix epoch.")
+      .def(
+          "advance",
+          [](SimulatedClock& c, double seconds) { c.Advance(ToDuration(seconds, "seconds")); },
+          py::arg("seconds"), "Moves time forward by `seconds` (a negative step is ignored).")
+      .def(
+          "advance_to", [](SimulatedClock& c, double t) { c.AdvanceTo(ToTime(t)); }, py::arg("t"),
+          "Jumps to `t` (seconds since the epoch) if it is later than now.")
+      .def("__repr__", [](SimulatedClock& c) {
+        return absl::StrCat("SimulatedClock(now='", absl::FormatTime(c.Now(), absl::UTCTimeZone()),
+                            "')");
+      });
+
+  // --- Policy ---
+  py::class_<Policy> policy(
+      m, "Policy",
+      "The per-event policy: every knob an operator can turn while a room runs.\n\n"
+      "Durations are float seconds. `wait_tiers` is a list of (max_position, min_wait) pairs,\n"
+      "the last one with max_position None (every position beyond). Properties return copies:\n"
+      "assign a whole new list to change tiers or windows. Policy(**fields) starts from the\n"
+      "library's defaults and sets the fields given.");
+  policy
+      .def(py::init([](const py::kwargs& kwargs) {
+             py::object obj = py::cast(Policy());
+             for (auto item : kwargs) {
+               const std::string key = py::str(item.first);
+               if (!py::hasattr(obj, key.c_str()) || key.rfind("_", 0) == 0 || key == "validate" ||
+                   key == "tier_wait" || key == "to_dict" || key == "copy") {
+                 throw py::type_error(
+                     absl::StrCat("Policy() got an unexpected keyword argument ", Quoted(key)));
+               }
+               py::setattr(obj, key.c_str(), item.second);
+             }
+             return obj.cast<Policy>();
+           }),
+           "Policy(**fields): the defaults, with the given fields set.")
+      .def_readwrite("admit_rate_per_sec", &Policy::admit_rate_per_sec,
+                     "Token-bucket refill: admissions per second. [100]")
+      .def_readwrite("burst", &Policy::burst, "Token-bucket size. [100]")
+      .def_readwrite("bypass_top_n", &Policy::bypass_top_n,
+                     "Positions 1..N may enter on credit when the bucket is empty. [10]")
+      .def_readwrite("active_capacity", &Policy::active_capacity,
+                     "Most admitted users not done yet. [50000]")
+      .def_property(
+          "wait_tiers", [](const Policy& p) { return TiersToPython(p.wait_tiers); },
+          [](Policy& p, const std::vector<PyTier>& t) { p.wait_tiers = TiersFromPython(t); },
+          "Tier waits: list of (max_position or None, min_wait seconds).")
+      .def_property(
+          "rate_windows",
+          [](const Policy& p) {
+            std::vector<double> out;
+            for (absl::Duration w : p.rate_windows) out.push_back(Seconds(w));
+            return out;
+          },
+          [](Policy& p, const std::vector<double>& windows) {
+            p.rate_windows.clear();
+            for (double w : windows) p.rate_windows.push_back(ToDuration(w, "rate_windows"));
+          },
+          "Sliding windows (seconds) over which the admission rate and ETA are measured.")
+      .def_readwrite("paused", &Policy::paused, "A paused room admits nobody.")
+      .def_readwrite("paused_reason", &Policy::paused_reason, "Shown to users while paused.")
+      .def(
+          "validate", [](const Policy& p) { Check(ValidatePolicy(p)); },
+          "Raises admission.InvalidArgument naming the first field out of range.")
+      .def(
+          "tier_wait",
+          [](const Policy& p, int64_t position) {
+            return Seconds(TierWait(p.wait_tiers, position));
+          },
+          py::arg("position"), "The wait (seconds) a user at `position` must have served.")
+      .def(
+          "copy", [](const Policy& p) { return Policy(p); }, "A copy of this policy.")
+      .def("__copy__", [](const Policy& p) { return Policy(p); })
+      .def("__deepcopy__", [](const Policy& p, py::dict) { return Policy(p); })
+      .def("__eq__", [](const Policy& a, const Policy& b) { return a == b; })
+      .def("__eq__", [](const Policy&, const py::object&) { return false; })
+      .def("__repr__", &PolicyRepr);
+  policy.attr("__hash__") = py::none();
+  DurationProperty<&Policy::heartbeat_ttl>(policy, "heartbeat_ttl",
+                                           "A waiting user silent this long is a ghost. [300 s]");
+  DurationProperty<&Policy::active_ttl>(policy, "active_ttl",
+                                        "An admitted user stops counting after this. [600 s]");
+  DurationProperty<&Policy::reservation_ttl>(policy, "reservation_ttl",
+                                             "Lifetime of the reservation token. [30 s]");
+  DurationProperty<&Policy::ended_ttl>(policy, "ended_ttl",
+                                       "How long a departed token still answers status. [600 s]");
+
+  // --- QueueStatus ---
+  py::class_<QueueStatus>(m, "QueueStatus",
+                          "What a user in line is shown (the answer to join, status, leave and "
+                          "complete). Read-only.")
+      .def_readonly("event_id", &QueueStatus::event_id)
+      .def_readonly("user_id", &QueueStatus::user_id)
+      .def_readonly("token", &QueueStatus::token, "The waiting token (keep it to poll).")
+      .def_property_readonly(
+          "state", [](const QueueStatus& s) { return std::string(UserStateName(s.state)); },
+          "'waiting', 'active', 'expired', 'left' or 'completed'.")
+      .def_property_readonly(
+          "status", [](const QueueStatus& s) { return std::string(s.status_name()); },
+          "Like `state`, but 'ready' for a waiting user who may enter now.")
+      .def_readonly("ready_for_entry", &QueueStatus::ready_for_entry)
+      .def_readonly("position", &QueueStatus::position,
+                    "1-based place in line counting live users ahead; 0 when not waiting.")
+      .def_property_readonly(
+          "eta", [](const QueueStatus& s) { return Seconds(s.eta); },
+          "Estimated seconds until the user may enter (inf when nobody is admitted).")
+      .def_readonly("eta_confidence", &QueueStatus::eta_confidence,
+                    "How much to trust the ETA, 0..1.")
+      .def_property_readonly(
+          "waited", [](const QueueStatus& s) { return Seconds(s.waited); },
+          "Seconds since the user joined.")
+      .def_property_readonly(
+          "poll_after", [](const QueueStatus& s) { return Seconds(s.poll_after); },
+          "Seconds to wait before the next status call.")
+      .def_property_readonly(
+          "blocked_by",
+          [](const QueueStatus& s) { return std::string(EntryBlockName(s.blocked_by)); },
+          "Why the user may not enter yet: 'none' when ready, 'paused', 'capacity_full', "
+          "'not_your_turn', 'tier_wait' or 'not_waiting'.")
+      .def_property_readonly(
+          "retry_after", [](const QueueStatus& s) { return Seconds(s.retry_after); },
+          "Earliest useful retry of enter, in seconds.")
+      .def_readonly("paused_reason", &QueueStatus::paused_reason)
+      .def_property_readonly(
+          "reservation_token",
+          [](const QueueStatus& s) -> py::object {
+            if (s.reservation_token.empty()) return py::none();
+            return py::str(s.reservation_token);
+          },
+          "Set once admitted, else None.")
+      .def_property_readonly(
+          "reservation_expires_at",
+          [](const QueueStatus& s) { return Instant(s.reservation_expires_at); },
+          "Seconds since the epoch, or None.")
+      .def_property_readonly(
+          "now", [](const QueueStatus& s) { return Instant(s.now); },
+          "The store's time of this answer (seconds since the epoch).")
+      .def("__repr__", [](const QueueStatus& s) {
+        return absl::StrCat("QueueStatus(status=", Quoted(s.status_name()),
+                            ", position=", s.position, ", eta=", FormatSeconds(Seconds(s.eta)),
+                            ", eta_confidence=", absl::StrFormat("%.2f", s.eta_confidence),
+                            ", poll_after=", FormatSeconds(Seconds(s.poll_after)),
+                            ", blocked_by=", Quoted(EntryBlockName(s.blocked_by)),
+                            ", user_id=", Quoted(s.user_id), ")");
+      });
+
+  // --- EnterResult ---
+  py::class_<EnterResult>(m, "EnterResult",
+                          "The answer to enter: a grant (with a reservation token) or a denial "
+                          "with a reason and a retry-after. Truthy when granted. Read-only.")
+      .def_readonly("granted", &EnterResult::granted)
+      .def_readonly("by_bypass", &EnterResult::by_bypass,
+                    "Admitted within the top-N bypass while the bucket was empty.")
+      .def_readonly("repeated", &EnterResult::repeated,
+                    "The user had already been admitted; the first grant is returned.")
+      .def_property_readonly("reservation_token",
+                             [](const EnterResult& r) -> py::object {
+                               if (r.reservation_token.empty()) return py::none();
+                               return py::str(r.reservation_token);
+                             })
+      .def_property_readonly("reservation_expires_at",
+                             [](const EnterResult& r) { return Instant(r.reservation_expires_at); })
+      .def_property_readonly(
+          "reason", [](const EnterResult& r) { return std::string(EntryBlockName(r.reason)); },
+          "On denial, why ('none' when granted).")
+      .def_readonly("message", &EnterResult::message, "On denial, words a user can be shown.")
+      .def_property_readonly("retry_after",
+                             [](const EnterResult& r) { return Seconds(r.retry_after); })
+      .def_readonly("status", &EnterResult::status, "The user's QueueStatus after the call.")
+      .def("__bool__", [](const EnterResult& r) { return r.granted; })
+      .def("__repr__", [](const EnterResult& r) {
+        if (r.granted) {
+          return absl::StrCat(
+              "EnterResult(granted=True, by_bypass=", r.by_bypass ? "True" : "False",
+              ", repeated=", r.repeated ? "True" : "False", ")");
+        }
+        return absl::StrCat("EnterResult(granted=False, reason=", Quoted(EntryBlockName(r.reason)),
+                            ", retry_after=", FormatSeconds(Seconds(r.retry_after)), ")");
+      });
+
+  // --- EventStats ---
+  py::class_<EventStats>(m, "EventStats",
+                         "Counters of one event. joined_total = admitted_total + waiting users "
+                         "who left + expired_total + waiting. Read-only.")
+      .def_readonly("event_id", &EventStats::event_id)
+      .def_readonly("waiting", &EventStats::waiting, "Users in line now (ghosts until swept).")
+      .def_readonly("active", &EventStats::active, "Admitted users not done yet.")
+      .def_readonly("joined_total", &EventStats::joined_total)
+      .def_readonly("admitted_total", &EventStats::admitted_total)
+      .def_readonly("admitted_by_bypass", &EventStats::admitted_by_bypass)
+      .def_readonly("expired_total", &EventStats::expired_total,
+                    "Waiting users lost to the heartbeat TTL (ghosts).")
+      .def_readonly("active_timed_out_total", &EventStats::active_timed_out_total)
+      .def_readonly("left_total", &EventStats::left_total,
+                    "Users who called leave (waiting or admitted).")
+      .def_readonly("completed_total", &EventStats::completed_total)
+      .def_readonly("bucket_tokens", &EventStats::bucket_tokens,
+                    "Tokens in the bucket (negative while bypass debt is repaid).")
+      .def_readonly("admission_rate_per_sec", &EventStats::admission_rate_per_sec,
+                    "Admission rate measured over the sliding windows.")
+      .def_readonly("rate_confidence", &EventStats::rate_confidence)
+      .def_property_readonly(
+          "now", [](const EventStats& s) { return Instant(s.now); }, "Seconds since the epoch.")
+      .def(
+          "to_dict",
+          [](const EventStats& s) {
+            py::dict d;
+            d["event_id"] = s.event_id;
+            d["waiting"] = s.waiting;
+            d["active"] = s.active;
+            d["joined_total"] = s.joined_total;
+            d["admitted_total"] = s.admitted_total;
+            d["admitted_by_bypass"] = s.admitted_by_bypass;
+            d["expired_total"] = s.expired_total;
+            d["active_timed_out_total"] = s.active_timed_out_total;
+            d["left_total"] = s.left_total;
+            d["completed_total"] = s.completed_total;
+            d["bucket_tokens"] = s.bucket_tokens;
+            d["admission_rate_per_sec"] = s.admission_rate_per_sec;
+            d["rate_confidence"] = s.rate_confidence;
+            d["now"] = Instant(s.now);
+            return d;
+          },
+          "The counters as a dict (for JSON).")
+      .def("__repr__", [](const EventStats& s) {
+        return absl::StrCat("EventStats(event_id=", Quoted(s.event_id), ", waiting=", s.waiting,
+                            ", active=", s.active, ", joined_total=", s.joined_total,
+                            ", admitted_total=", s.admitted_total,
+                            ", expired_total=", s.expired_total, ", left_total=", s.left_total,
+                            ", completed_total=", s.completed_total, ")");
+      });
+
+  // --- WaitingRoom ---
+  py::class_<Room, std::shared_ptr<Room>>(
+      m, "WaitingRoom",
+      "A virtual waiting room over the in-memory store or Redis. Thread-safe; every call\n"
+      "releases the GIL. Errors raise admission.Error subclasses (NotFound, ...).")
+      .def(py::init([](const std::string& store, std::shared_ptr<SimulatedClock> clock,
+                       std::optional<Policy> default_policy, bool create_events_on_join,
+                       std::optional<double> sweep_interval, int64_t sweep_batch,
+                       double min_poll_interval, double max_poll_interval, int64_t sweep_per_call,
+                       int redis_pool_size, double redis_connect_timeout,
+                       double redis_command_timeout, const std::string& redis_key_prefix) {
+             RoomArgs args;
+             args.store = store;
+             args.clock = std::move(clock);
+             args.default_policy = std::move(default_policy);
+             args.create_events_on_join = create_events_on_join;
+             args.sweep_interval = sweep_interval;
+             args.sweep_batch = sweep_batch;
+             args.min_poll_interval = min_poll_interval;
+             args.max_poll_interval = max_poll_interval;
+             args.sweep_per_call = sweep_per_call;
+             args.redis_pool_size = redis_pool_size;
+             args.redis_connect_timeout = redis_connect_timeout;
+             args.redis_command_timeout = redis_command_timeout;
+             args.redis_key_prefix = redis_key_prefix;
+             py::gil_scoped_release release;
+             return MakeRoom(args);
+           }),
+           py::arg("store") = "memory", py::kw_only(), py::arg("clock") = nullptr,
+           py::arg("default_policy") = py::none(), py::arg("create_events_on_join") = true,
+           py::arg("sweep_interval") = py::none(), py::arg("sweep_batch") = 1000,
+           py::arg("min_poll_interval") = 1.0, py::arg("max_poll_interval") = 30.0,
+           py::arg("sweep_per_call") = 64, py::arg("redis_pool_size") = 4,
+           py::arg("redis_connect_timeout") = 1.0, py::arg("redis_command_timeout") = 2.0,
+           py::arg("redis_key_prefix") = "adm",
+           "WaitingRoom(store='memory' | 'redis://host:port', *, clock=None, ...)\n\n"
+           "store: 'memory' (in-process) or a Redis URL. clock: a SimulatedClock (None: the\n"
+           "wall clock; with Redis, the server's clock). default_policy: given to events created\n"
+           "by their first join (when create_events_on_join). sweep_interval: seconds between\n"
+           "background sweeps; None means 1 s on the wall clock and off (0) with a simulated\n"
+           "clock -- call sweep_all() yourself then.")
+      .def_property_readonly(
+          "store", [](const Room& r) { return r.store_name; }, "'memory' or the Redis address.")
+      .def_property_readonly(
+          "clock", [](const Room& r) { return r.clock; }, "The SimulatedClock, or None.")
+      .def(
+          "join",
+          [](Room& r, const std::string& event_id, const std::string& user_id) {
+            return Unwrap(r.get().Join(event_id, user_id));
+          },
+          Release(), py::arg("event_id"), py::arg("user_id"),
+          "Joins the line; returns the QueueStatus with the token. AlreadyExists when the user "
+          "already waits or is active in the event.")
+      .def(
+          "status", [](Room& r, const std::string& token) { return Unwrap(r.get().Status(token)); },
+          Release(), py::arg("token"),
+          "The user's place (this is the heartbeat). NotFound for unknown tokens.")
+      .def(
+          "enter", [](Room& r, const std::string& token) { return Unwrap(r.get().Enter(token)); },
+          Release(), py::arg("token"),
+          "Admission (EnterResult.granted) or a denial with a reason and retry_after. "
+          "FailedPrecondition when the user has left the room.")
+      .def(
+          "leave", [](Room& r, const std::string& token) { return Unwrap(r.get().Leave(token)); },
+          Release(), py::arg("token"), "Leaves the room at once (waiting or admitted).")
+      .def(
+          "complete",
+          [](Room& r, const std::string& token) { return Unwrap(r.get().Complete(token)); },
+          Release(), py::arg("token"),
+          "An admitted user is done. FailedPrecondition unless admitted.")
+      .def(
+          "set_policy",
+          [](Room& r, const std::string& event_id, const Policy& policy) {
+            Check(r.get().SetPolicy(event_id, policy));
+          },
+          Release(), py::arg("event_id"), py::arg("policy"),
+          "Creates the event or changes its policy, effective at once. InvalidArgument for a "
+          "bad policy.")
+      .def(
+          "get_policy",
+          [](Room& r, const std::string& event_id) { return Unwrap(r.get().GetPolicy(event_id)); },
+          Release(), py::arg("event_id"), "The event's policy. NotFound for unknown events.")
+      .def(
+          "stats",
+          [](Room& r, const std::string& event_id) { return Unwrap(r.get().Stats(event_id)); },
+          Release(), py::arg("event_id"), "The event's counters (EventStats).")
+      .def(
+          "events", [](Room& r) { return Unwrap(r.get().Events()); }, Release(),
+          "Ids of every event the store knows, in no particular order.")
+      .def(
+          "sweep_all", [](Room& r) { return Unwrap(r.get().SweepAll()); }, Release(),
+          "Applies every passed deadline of every event; returns how many were applied.")
+      .def(
+          "close", [](Room& r) { r.room.reset(); }, Release(),
+          "Stops the sweeper and releases the store; later calls raise FailedPrecondition.")
+      .def("__enter__", [](std::shared_ptr<Room> r) { return r; })
+      .def(
+          "__exit__", [](Room& r, const py::args&) { r.room.reset(); }, Release())
+      .def("__repr__", [](const Room& r) {
+        return absl::StrCat("WaitingRoom(store=", Quoted(r.store_name),
+                            r.clock ? ", clock=SimulatedClock" : "", r.room ? "" : ", closed", ")");
+      });
+
+  // --- Crowd ---
+  py::class_<Crowd, std::shared_ptr<Crowd>>(
+      m, "Crowd",
+      "Many users of one event addressed by integers 0..n-1 (user ids are prefix + index),\n"
+      "driven in batches for simulations: each method takes an int64 array of user indices,\n"
+      "makes one library call per user with the GIL released, and returns a dict of numpy\n"
+      "arrays: error (absl status code, 0 = OK), state (index into USER_STATES, -1 on error),\n"
+      "ready, position, eta, confidence, poll_after, retry_after, blocked_by (index into\n"
+      "ENTRY_BLOCKS), granted, by_bypass. Not for concurrent use by several threads (calls\n"
+      "are serialized).")
+      .def(py::init([](std::shared_ptr<Room> room, const std::string& event_id,
+                       const std::string& user_prefix) {
+             return std::make_shared<Crowd>(std::move(room), event_id, user_prefix);
+           }),
+           py::arg("room"), py::arg("event_id"), py::arg("user_prefix") = "u")
+      .def_property_readonly("event_id", &Crowd::event_id)
+      .def("__len__", &Crowd::size, "Highest joined index + 1.")
+      .def("token", &Crowd::token, py::arg("index"), "The waiting token of user `index`.")
+      .def(
+          "join",
+          [](Crowd& c, const py::array_t<int64_t>& i) { return c.Run(Crowd::Op::kJoin, i); },
+          py::arg("indices"), "Joins these users, in this order.")
+      .def(
+          "status",
+          [](Crowd& c, const py::array_t<int64_t>& i) { return c.Run(Crowd::Op::kStatus, i); },
+          py::arg("indices"), "Status (heartbeat) of these users.")
+      .def(
+          "enter",
+          [](Crowd& c, const py::array_t<int64_t>& i) { return c.Run(Crowd::Op::kEnter, i); },
+          py::arg("indices"), "Enter for these users; see `granted`.")
+      .def(
+          "leave",
+          [](Crowd& c, const py::array_t<int64_t>& i) { return c.Run(Crowd::Op::kLeave, i); },
+          py::arg("indices"), "Leave for these users.")
+      .def(
+          "complete",
+          [](Crowd& c, const py::array_t<int64_t>& i) { return c.Run(Crowd::Op::kComplete, i); },
+          py::arg("indices"), "Complete for these (admitted) users.");
+
+  m.def(
+      "validate_event_id", [](const std::string& id) { Check(ValidateEventId(id)); },
+      py::arg("event_id"), "Raises InvalidArgument unless 1..64 characters of [A-Za-z0-9_-].");
+  m.def(
+      "validate_user_id", [](const std::string& id) { Check(ValidateUserId(id)); },
+      py::arg("user_id"), "Raises InvalidArgument unless 1..128 characters of [A-Za-z0-9_.:@-].");
+}
+
+}  // namespace python
+}  // namespace admission
+
+PYBIND11_MODULE(_admission, m) { admission::python::Bind(m); }

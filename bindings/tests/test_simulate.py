@@ -1,0 +1,77 @@
+"""A small simulator run agrees with the library's own counters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from admission import simulate
+
+
+def small(**kw) -> simulate.Config:
+    base = dict(crowd=2000, surge_sec=10, trickle_per_sec=1, duration_sec=900, rate=20, burst=20,
+                heartbeat_ttl=60, seed=7)
+    base.update(kw)
+    return simulate.Config(**base)
+
+
+def test_small_run_is_consistent() -> None:
+    sim = simulate.run(small())
+    s = sim.summary
+    lib = s["library_stats"]
+    assert s["consistent"], s["consistency"]
+    # users in = served + left + expired + still waiting
+    assert lib["joined_total"] == (lib["admitted_total"] + lib["left_total"]
+                                   + lib["expired_total"] + lib["waiting"])
+    u = s["users"]
+    assert u["arrived"] == lib["joined_total"]
+    assert u["served"] == lib["admitted_total"] and u["left"] == lib["left_total"]
+    assert s["ghosts"]["removed"] == lib["expired_total"]
+    assert u["lost"] == 0
+    w = s["wait_sec"]
+    assert 0 <= w["p50"] <= w["p95"] <= w["p99"] <= w["max"]
+    assert 0 <= s["fairness"]["overtook_share"] <= 1
+    # Ghosts are counted for about one heartbeat TTL after their last poll, never longer.
+    assert s["ghosts"]["counted_after_leaving_sec"]["max"] <= 60 + 1e-6
+    assert s["eta_error"]["at_join"]["samples"] > 0
+
+
+def test_same_seed_same_result() -> None:
+    a = simulate.run(small(crowd=500, duration_sec=300)).summary
+    b = simulate.run(small(crowd=500, duration_sec=300)).summary
+    for k in ("users", "wait_sec", "fairness", "library_stats"):
+        assert a[k] == b[k]
+
+
+def test_no_abandon_everyone_served() -> None:
+    s = simulate.run(small(crowd=1000, trickle_per_sec=0, abandon_share=0,
+                           duration_sec=600)).summary
+    assert s["consistent"]
+    assert s["users"]["served"] == 1000 and s["users"]["ghosts"] == 0
+    assert s["library_stats"]["expired_total"] == 0
+
+
+def test_command_line_writes_json_and_plots(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "admission.simulate", "--crowd", "1000", "--surge-sec", "5",
+         "--trickle-per-sec", "0.5", "--duration-sec", "300", "--rate", "20", "--burst", "20",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert proc.returncode == 0, proc.stderr
+    assert "users served" in proc.stdout and "wait p50" in proc.stdout
+    data = json.loads((out / "summary.json").read_text())
+    assert data["consistent"] and data["users"]["arrived"] > 1000
+    for name in ("line", "admissions", "eta", "wait-by-arrival"):
+        png = out / f"simulation-{name}.png"
+        assert png.stat().st_size > 1000
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_policy_is_refused() -> None:
+    assert simulate.main(["--burst", "-1", "--no-plots"]) == 2
