@@ -168,8 +168,7 @@ class MemoryStore final : public Store {
       ABSL_LOCKS_EXCLUDED(events_mu_);
 
   int64_t Begin(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  // Applies passed deadlines, oldest first, looking at most `max` queue entries; returns
-  // how many were applied.
+  // Applies passed deadlines, oldest first, at most `max` of them; returns how many.
   int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void ApplyDeadline(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
@@ -250,12 +249,17 @@ int64_t MemoryStore::Begin(Event& e) {
 }
 
 int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
+  // Only applied deadlines count against `max`, as in the Redis scripts (whose deadline index
+  // is exact). Moving a stale entry is paid for by the heartbeat that made it stale: each
+  // entry moves at most once per deadline it had.
+  // Stale entries at the head are cleared even once `max` is reached, so that afterwards the
+  // head is either in the future or a deadline that has really passed.
   int64_t applied = 0;
-  for (int64_t work = 0; work < max && !e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us;
-       ++work) {
+  while (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) {
     const DeadlineEntry entry = *e.deadlines.begin();
-    e.deadlines.erase(e.deadlines.begin());
     auto it = e.records.find(entry.key);
+    if (it != e.records.end() && it->second.deadline_us == entry.at_us && applied >= max) break;
+    e.deadlines.erase(e.deadlines.begin());
     if (it == e.records.end()) continue;  // the record was forgotten on another path
     Record& r = it->second;
     if (r.deadline_us > entry.at_us) {
@@ -521,6 +525,7 @@ absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64
   e->last_now_us = now_us;
   SweepOutcome out;
   out.removed = ApplyPassedDeadlines(*e, now_us, std::max<int64_t>(max_entries, 0));
+  // ApplyPassedDeadlines leaves no stale entry at a passed head, so this is exact.
   out.done = e->deadlines.empty() || e->deadlines.begin()->at_us > now_us;
   return out;
 }
