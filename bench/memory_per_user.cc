@@ -121,8 +121,7 @@ int Measure(int64_t n, bool uuid) {
       static_cast<double>(heap1 - heap0) / (1024.0 * 1024.0),
       static_cast<double>(rss1 - rss0) / static_cast<double>(n),
       static_cast<long long>(after->waiting),
-      static_cast<double>(heap2 - heap0) / static_cast<double>(n),
-      static_cast<long long>(*swept));
+      static_cast<double>(heap2 - heap0) / static_cast<double>(n), static_cast<long long>(*swept));
   std::fflush(stdout);
   return 0;
 }

@@ -565,10 +565,10 @@ void RegisterAll() {
       void (*fn)(benchmark::State&);
     };
     const Op ops[] = {
-        {"Facade/Join", BM_Join<Api::kFacade>},     {"Facade/Status", BM_Status<Api::kFacade>},
-        {"Facade/Enter", BM_Enter<Api::kFacade>},   {"Facade/Leave", BM_Leave<Api::kFacade>},
-        {"Store/Join", BM_Join<Api::kStore>},       {"Store/Status", BM_Status<Api::kStore>},
-        {"Store/Enter", BM_Enter<Api::kStore>},     {"Store/Leave", BM_Leave<Api::kStore>},
+        {"Facade/Join", BM_Join<Api::kFacade>},   {"Facade/Status", BM_Status<Api::kFacade>},
+        {"Facade/Enter", BM_Enter<Api::kFacade>}, {"Facade/Leave", BM_Leave<Api::kFacade>},
+        {"Store/Join", BM_Join<Api::kStore>},     {"Store/Status", BM_Status<Api::kStore>},
+        {"Store/Enter", BM_Enter<Api::kStore>},   {"Store/Leave", BM_Leave<Api::kStore>},
     };
     for (const Op& op : ops) {
       benchmark::RegisterBenchmark(op.name, op.fn)
@@ -591,8 +591,7 @@ bool ParseOwnFlags(int* argc, char** argv) {
     } else if (arg == "--admission_clock=ticking") {
       g_use_simulated_clock = false;
     } else if (arg.substr(0, 12) == "--admission_") {
-      std::fprintf(stderr,
-                   "unknown flag %s; known: --admission_clock=ticking|simulated\n",
+      std::fprintf(stderr, "unknown flag %s; known: --admission_clock=ticking|simulated\n",
                    argv[i]);
       return false;
     } else {
