@@ -92,6 +92,20 @@ void ReplyError(Response& res, int status, std::string_view code, std::string_vi
   Reply(res, status, ErrorJson(code, message));
 }
 
+// The `token` query parameter of status and leave: present and of a possible length (its form
+// is the library's to judge). Replies 400 and returns false otherwise.
+bool CheckTokenParam(const std::string& token, Response& res) {
+  if (token.empty()) {
+    ReplyError(res, 400, "invalid_argument", "query parameter 'token' is missing");
+    return false;
+  }
+  if (token.size() > kMaxTokenLength) {
+    ReplyError(res, 400, "invalid_argument", "the token is too long");
+    return false;
+  }
+  return true;
+}
+
 std::string_view Msg(const absl::Status& s) {
   return std::string_view(s.message().data(), s.message().size());
 }
@@ -569,11 +583,7 @@ void Gateway::Join(const Request& req, Response& res) {
 
 void Gateway::Status(const Request& req, Response& res) {
   const std::string token = req.get_param_value("token");
-  if (token.empty())
-    return ReplyError(res, 400, "invalid_argument", "query parameter 'token' is missing");
-  if (token.size() > kMaxTokenLength) {
-    return ReplyError(res, 400, "invalid_argument", "the token is too long");
-  }
+  if (!CheckTokenParam(token, res)) return;
   if (!Allow(token_limiter_, absl::StrCat("t:", token), res)) return;
   absl::StatusOr<QueueStatus> status = room_->Status(token);
   if (!status.ok()) return ReplyStatus(res, status.status());
@@ -631,11 +641,7 @@ void Gateway::Enter(const Request& req, Response& res) {
 
 void Gateway::Leave(const Request& req, Response& res) {
   const std::string token = req.get_param_value("token");
-  if (token.empty())
-    return ReplyError(res, 400, "invalid_argument", "query parameter 'token' is missing");
-  if (token.size() > kMaxTokenLength) {
-    return ReplyError(res, 400, "invalid_argument", "the token is too long");
-  }
+  if (!CheckTokenParam(token, res)) return;
   if (!Allow(token_limiter_, absl::StrCat("t:", token), res)) return;
   absl::StatusOr<QueueStatus> left = room_->Leave(token);
   if (!left.ok()) return ReplyStatus(res, left.status());
