@@ -58,3 +58,4 @@ install(TARGETS admission_redis EXPORT admissionTargets
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/cmake/admission-redis-deps.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/admission)
+include(${CMAKE_CURRENT_LIST_DIR}/AdmissionRedisTicketing.cmake)

@@ -13,13 +13,12 @@ if r.st ~= 'w' then
               ', not waiting')
 end
 
-local rank = redis.call('ZRANK', K_LINE, r.key)
-if not rank then error('waiting record not in line ' .. hex(r.key)) end
-local block = readiness(rank + 1, r.j, now)
+local position = line_rank(r.seq) + 1
+local block = readiness(position, r.j, now)
 if block ~= B_NONE then
   set_deadline(r, now + E.ph)
   rec_save(r)
-  return done(append_ticket({ now, 0, 0, 0 }, r, now))
+  return done(append_ticket({ now, 0, 0, 0 }, r, now, position))
 end
 
 -- A bypass admission (top N, no whole token) borrows: see docs/rules.md.
@@ -29,7 +28,7 @@ if E.bt < 1.0 then
   E.cb = E.cb + 1
 end
 E.bt = E.bt - 1.0
-redis.call('ZREM', K_LINE, r.key)
+line_remove(r.seq)
 r.st = 'a'
 r.ll = now
 set_deadline(r, now + E.pa)

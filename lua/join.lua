@@ -11,24 +11,27 @@ end
 if key == '' then return fail('INVALID_ARGUMENT malformed token') end
 
 local now = begin()
-local existing = redis.call('HGET', K_USERS, user_id)
+local users = users_bucket(user_id)
+local existing = redis.call('HGET', users, user_id)
 if existing then
   settle(existing, now)  -- a ghost's place is not a place
-  if redis.call('HEXISTS', K_USERS, user_id) == 1 then
+  if redis.call('HEXISTS', users, user_id) == 1 then
     local r = rec_load(existing)
     local what = (r ~= nil and r.st == 'a') and 'admitted to' or 'waiting in'
     return fail("ALREADY_EXISTS user '" .. user_id .. "' is already " .. what .. " event '" ..
                 EVENT_ID .. "'")
   end
 end
-if redis.call('HEXISTS', K_REC, key) == 1 then return fail('ALREADY_EXISTS token already in use') end
+if redis.call('HEXISTS', rec_bucket(key), key) == 1 then
+  return fail('ALREADY_EXISTS token already in use')
+end
 
 E.sq = E.sq + 1
 local r = { key = key, st = 'w', seq = E.sq, j = now, ll = nil, dl = now + E.ph, rx = nil,
             uid = user_id, rt = '' }
-redis.call('ZADD', K_LINE, I(r.seq), key)
+local position = line_add(r.seq)
 redis.call('ZADD', K_DL, I(r.dl), key)
-redis.call('HSET', K_USERS, user_id, key)
+redis.call('HSET', users, user_id, key)
 rec_save(r)
 E.cj = E.cj + 1
-return done(append_ticket({ now }, r, now))
+return done(append_ticket({ now }, r, now, position))

@@ -6,24 +6,64 @@
 -- conformance and differential tests compare every field, doubles included, with the in-memory
 -- store, so the arithmetic below performs the same IEEE operations in the same order.
 --
--- Keys (all of one event, sharing the hash tag {<event_id>} so that a script touches one slot):
---   KEYS[1] meta   HASH  policy, bucket, counters, windows, sequence (see event_save)
---   KEYS[2] line   ZSET  waiting users: member token key, score sequence (ZRANK = position - 1)
---   KEYS[3] dl     ZSET  every record's deadline: member token key, score deadline in us
---   KEYS[4] rec    HASH  token key -> packed record (rec_save)
---   KEYS[5] users  HASH  user id -> token key, for waiting and active users (dedupe)
--- A "token key" is the token's 128 random bits as 16 raw bytes (big-endian), which identify it
--- within its event as in the memory store; raw rather than 32 hex digits because the key is
--- stored four times per user. Deadlines sort by (score, member) in a ZSET, members compared
--- with memcmp, which is the memory store's (deadline, 128-bit key) btree order.
+-- Keys (all of one event, sharing the hash tag {<event_id>} so that a script touches one slot;
+-- src/redis/key_layout.h names them). Chosen for memory: a waiting user costs one sorted-set
+-- entry (the deadline), a bit, and two small listpack entries.
+--   KEYS[1] m       HASH    policy, bucket, counters, windows, sequence (see event_save)
+--   KEYS[2] l       STRING  the line's block counts: a Fenwick tree of u32 (BITFIELD)
+--           l:<b>   STRING  block b of the line: bit i set = sequence number 4096 b + i + 1 waits
+--   KEYS[3] d       ZSET    every record's deadline: member token key, score deadline in us
+--   KEYS[4] migrating       never written (see below)
+--           r:<n>   HASH    record bucket n (of 16381): token key -> packed record (rec_save)
+--           u:<n>   HASH    user bucket n (of 16381): user id -> token key, for waiting and
+--                           active users (dedupe)
+-- The blocks and buckets are named after KEYS[1] (its final 'm' replaced). A "token key" is the
+-- token's 128 random bits as 16 raw bytes (big-endian), which identify it within its event as in
+-- the memory store; raw rather than 32 hex digits because the key is stored several times per
+-- user. Deadlines sort by (score, member) in a ZSET, members compared with memcmp, which is the
+-- memory store's (deadline, 128-bit key) btree order.
+--
+-- The line. A user's position is 1 + the number of waiting users with a smaller sequence
+-- number (join hands out one per join, ever). Rather than a sorted set (about 130 bytes per
+-- member), the line is a bitmap over sequence numbers cut into blocks of 4096 bits (512 bytes),
+-- plus a Fenwick tree of the blocks' counts: rank = the Fenwick prefix sum of the earlier blocks
+-- (one BITFIELD GET of at most log2(blocks) counters) + BITCOUNT ... BIT of the bits before it
+-- in its own block (Redis 7.0 or later). A join sets a bit in the last block and adds one to
+-- its counter; leaving the line clears a bit and updates at most log2(blocks) counters in one
+-- BITFIELD. A block is deleted as soon as it is empty, and the counts once the whole line is (a
+-- missing string reads as zeros), so memory follows the waiting users, not the joins ever.
+--
+-- Records and users. A hash of at most 128 entries of at most 64 bytes each stays in Redis'
+-- compact listpack encoding (hash-max-listpack-entries and -value, the defaults), which costs the
+-- entries' bytes plus two or three each, against about 100 bytes of hash table per field. So
+-- both are spread over 16381 buckets (a prime): records by their token key's last six bytes,
+-- users by SHA1(user id). At 1M records per event a bucket holds 61 on average and about 100 at
+-- most; from about 1.5M some pass 128 and Redis turns them into hash tables: still correct,
+-- only bigger. Records are packed binary (rec_save); one longer than 64 bytes (an admitted
+-- user's, with its reservation token) is cut into 64-byte pieces, each a field of its own, so
+-- that no value converts its bucket (a user id is a field and is not cut: one over 64 bytes
+-- turns its user bucket into a hash table). Empty hashes and strings vanish (Redis deletes an
+-- emptied hash, the scripts an emptied block), so no user's keys outlive the user.
+--
+-- Cluster slot migrations. The blocks and buckets are not declared in KEYS (which are fixed
+-- before the script knows what it will touch). On a slot being migrated, a script that reached
+-- a key already moved would fail at that command after its earlier writes (Redis never rolls a
+-- script back), and one run on the importing node would take a key not yet moved for a missing
+-- one. KEYS[4] is declared but never exists, so that Redis refuses every script of the event
+-- (TRYAGAIN, which the store retries up to its command timeout) until the migration is over.
 --
 -- Common ARGV: [1] now in us ('' = the server's TIME), [2] sweep_per_call, [3] event id.
 -- Times are integer microseconds since the Unix epoch. Lua numbers are doubles, exact for
 -- integers below 2^53 (about 285 years of microseconds). Every number stored in Redis is
--- formatted explicitly (string.format, I, D), because Lua's tostring keeps only 14 digits;
+-- formatted explicitly (string.format, I, D) or packed (struct), because Lua's tostring keeps
+-- only 14 digits;
 -- replies carry integers as numbers (exact integer replies) and doubles as %.17g strings.
 
-local K_META, K_LINE, K_DL, K_REC, K_USERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_META, K_LINE, K_DL = KEYS[1], KEYS[2], KEYS[3]
+local K_REC = string.sub(K_META, 1, -2) .. 'r:'  -- + bucket number
+local K_USERS = string.sub(K_META, 1, -2) .. 'u:'  -- + bucket number
+-- Layout constants (see above). Changing one would need existing events migrated.
+local LINE_BLOCK, REC_BUCKETS, USER_BUCKETS, VALUE_MAX = 4096, 16381, 16381, 64
 local ARG_NOW, ARG_SWEEP, EVENT_ID = ARGV[1], tonumber(ARGV[2]) or 0, ARGV[3]
 
 -- Entry blocks and states, numbered as in include/admission/store.h.
@@ -278,25 +318,240 @@ local function readiness(position, joined, now)
 end
 
 ---------------------------------------------------------------------------------------------
--- Records: "state|seq|joined|left_line|deadline|reservation_expiry|<len>:<user id><reservation>"
--- (left_line and reservation_expiry empty when unset). The user id is length-prefixed and the
--- reservation token is the rest, so neither needs escaping.
+-- The line (see the layout above): the Fenwick tree's node i (1-based) is the u32 at index
+-- i - 1 of K_LINE and counts the waiting users of blocks i - lowbit(i) .. i - 1 (0-based).
+-- Nodes exist up to the last block a sequence number was handed out in (line_nodes), and a
+-- node is written for the first time when that block is opened.
+
+-- The lowest set bit of a positive integer (BitOp works on 32 bits; block numbers beyond 2^31
+-- would take 2^43 joins).
+local function lowbit(i)
+  if i < 2147483648 then return bit.band(i, -i) end
+  local p = 1
+  while i % (2 * p) == 0 do p = 2 * p end
+  return p
+end
+
+-- The block (0-based) of a sequence number, and its bit in the block.
+local function line_block(seq)
+  local b = floordiv(seq - 1, LINE_BLOCK)
+  return b, seq - 1 - b * LINE_BLOCK
+end
+
+local function line_block_key(b) return K_LINE .. ':' .. I(b) end
+
+local function line_nodes() return floordiv(E.sq - 1, LINE_BLOCK) + 1 end
+
+-- The sum of the nodes on the prefix path from node i down to (not including) node `stop`:
+-- with stop 0, the waiting users in blocks 0 .. i - 1.
+local function line_sum(i, stop)
+  local args = { 'BITFIELD', K_LINE }
+  while i > stop do
+    args[#args + 1] = 'GET'
+    args[#args + 1] = 'u32'
+    args[#args + 1] = '#' .. I(i - 1)
+    i = i - lowbit(i)
+  end
+  if #args == 2 then return 0 end
+  local total = 0
+  for _, v in ipairs(redis.call(unpack(args))) do total = total + v end
+  return total
+end
+
+-- Puts the newest sequence number (E.sq) in line; returns its position (the line's length,
+-- since everybody else waiting is ahead), read on the way.
+local function line_add(seq)
+  local b, offset = line_block(seq)
+  redis.call('SETBIT', line_block_key(b), offset, 1)
+  local i = b + 1
+  local args = { 'BITFIELD', K_LINE }
+  if offset == 0 then
+    -- A new last block, whose node nobody wrote yet: it counts this user and the blocks
+    -- i - lowbit(i) .. i - 2, which are the nodes on the path from i - 1 down to i - lowbit(i);
+    -- the rest of that path counts the blocks before.
+    local above, total, j = 0, 0, i - 1
+    if j > 0 then
+      while j > 0 do
+        args[#args + 1] = 'GET'
+        args[#args + 1] = 'u32'
+        args[#args + 1] = '#' .. I(j - 1)
+        j = j - lowbit(j)
+      end
+      local values = redis.call(unpack(args))
+      j = i - 1
+      for _, v in ipairs(values) do
+        if j > i - lowbit(i) then above = above + v end
+        total = total + v
+        j = j - lowbit(j)
+      end
+    end
+    redis.call('BITFIELD', K_LINE, 'SET', 'u32', '#' .. I(i - 1), above + 1)
+    return total + 1
+  end
+  -- The last block's node (no node above it exists yet), and the nodes below on its prefix
+  -- path: their sum is the whole line.
+  args[3], args[4], args[5], args[6] = 'INCRBY', 'u32', '#' .. I(i - 1), 1
+  local j = i - lowbit(i)
+  while j > 0 do
+    args[#args + 1] = 'GET'
+    args[#args + 1] = 'u32'
+    args[#args + 1] = '#' .. I(j - 1)
+    j = j - lowbit(j)
+  end
+  local total = 0
+  for _, v in ipairs(redis.call(unpack(args))) do total = total + v end
+  return total
+end
+
+-- Takes a sequence number out of the line; drops its block once empty, and the counts once
+-- the whole line is.
+local function line_remove(seq)
+  local b, offset = line_block(seq)
+  local key = line_block_key(b)
+  redis.call('SETBIT', key, offset, 0)
+  local n = line_nodes()
+  local args = { 'BITFIELD', K_LINE }
+  local i = b + 1
+  while i <= n do
+    args[#args + 1] = 'INCRBY'
+    args[#args + 1] = 'u32'
+    args[#args + 1] = '#' .. I(i - 1)
+    args[#args + 1] = -1
+    i = i + lowbit(i)
+  end
+  redis.call(unpack(args))
+  if redis.call('BITCOUNT', key) == 0 then
+    redis.call('DEL', key)
+    if line_sum(n, 0) == 0 then redis.call('DEL', K_LINE) end
+  end
+end
+
+-- The number of waiting users ahead of a waiting sequence number (position - 1).
+local function line_rank(seq)
+  local b, offset = line_block(seq)
+  local rank = line_sum(b, 0)
+  if offset > 0 then
+    rank = rank + redis.call('BITCOUNT', line_block_key(b), 0, offset - 1, 'BIT')
+  end
+  return rank
+end
+
+local function line_length()
+  if E.sq < 1 then return 0 end
+  return line_sum(line_nodes(), 0)
+end
+
+---------------------------------------------------------------------------------------------
+-- Records, packed with struct (big-endian): a flags byte (the state's code in bits 0-2; 8:
+-- left_line is set, 16: reservation_expiry is set, 32: continued), seq (6 bytes, unsigned),
+-- joined and deadline (7 bytes each, signed: +-1141 years of us), left_line and
+-- reservation_expiry when set (7 bytes each), the user id's length (1 byte, or 255 and then 4
+-- bytes), the user id, and the reservation token (the rest). A waiting user's record is 22 bytes
+-- plus the user id. A record longer than VALUE_MAX is stored continued: the flags byte gets 32
+-- and is followed by the number n of further pieces (2 bytes), then the rest of the record; the
+-- first VALUE_MAX bytes of that go in the token key's field, the others in pieces of VALUE_MAX
+-- in fields <token key>1 .. <token key>n of the same bucket (token keys are 16 bytes, pieces'
+-- fields longer, so they never collide).
+
+local CODE_STATE = { [0] = 'w', 'a', 'x', 'l', 'c' }
+local F_LEFT, F_RESERVED, F_CONTINUED = 8, 16, 32
+local MAX_PIECES = 1000  -- 64 KB per record, far above any user id and reservation token
+
+-- The last six bytes modulo a prime, so that keys that are not random (made up by hand, or by
+-- redis-benchmark from decimal digits) spread too. (Token keys are 16 bytes.)
+local function rec_bucket(key)
+  local n = #key
+  local tail = n >= 6 and struct.unpack('>I6', key, n - 5) or 0
+  return K_REC .. I(tail % REC_BUCKETS)
+end
+
+local user_buckets = {}  -- user id -> bucket, for this call (SHA1 once per user id)
+local function users_bucket(uid)
+  local bucket = user_buckets[uid]
+  if bucket == nil then
+    bucket = K_USERS .. I(tonumber(string.sub(redis.sha1hex(uid), 1, 6), 16) % USER_BUCKETS)
+    user_buckets[uid] = bucket
+  end
+  return bucket
+end
+
+-- The record in `s` (not continued), or nil if it is not a record; raises on truncation.
+local function rec_parse(key, s)
+  local flags, seq, j, dl, pos = struct.unpack('>BI6i7i7', s)
+  local r = { key = key, st = CODE_STATE[flags % 8], seq = seq, j = j, dl = dl }
+  if r.st == nil or flags >= F_CONTINUED then return nil end
+  if flags % 16 >= F_LEFT then r.ll, pos = struct.unpack('>i7', s, pos) end
+  if flags % 32 >= F_RESERVED then r.rx, pos = struct.unpack('>i7', s, pos) end
+  local n
+  n, pos = struct.unpack('>B', s, pos)
+  if n == 255 then n, pos = struct.unpack('>I4', s, pos) end
+  if pos + n - 1 > #s then return nil end
+  r.uid = string.sub(s, pos, pos + n - 1)
+  r.rt = string.sub(s, pos + n)
+  return r
+end
+
+local function piece_fields(key, from, to)
+  local fields = {}
+  for c = from, to do fields[#fields + 1] = key .. I(c) end
+  return fields
+end
 
 local function rec_load(key)
-  local s = redis.call('HGET', K_REC, key)
+  local bucket = rec_bucket(key)
+  local s = redis.call('HGET', bucket, key)
   if not s then return nil end
-  local st, seq, j, ll, dl, rx, n, rest = string.match(s,
-    '^(%a)|(%-?%d+)|(%-?%d+)|(%-?%d*)|(%-?%d+)|(%-?%d*)|(%d+):(.*)$')
-  if st == nil or STATE_CODE[st] == nil then error('corrupt record ' .. hex(key)) end
-  n = tonumber(n)
-  return { key = key, st = st, seq = tonumber(seq), j = tonumber(j), ll = tonumber(ll),
-           dl = tonumber(dl), rx = tonumber(rx), uid = string.sub(rest, 1, n),
-           rt = string.sub(rest, n + 1) }
+  local flags = string.byte(s, 1) or 0
+  local pieces = 0
+  if flags >= F_CONTINUED and flags < 2 * F_CONTINUED and #s >= 3 then
+    pieces = struct.unpack('>H', s, 2)
+    if pieces > MAX_PIECES then error('corrupt record ' .. hex(key)) end
+    local more = redis.call('HMGET', bucket, unpack(piece_fields(key, 1, pieces)))
+    for c = 1, pieces do
+      if not more[c] then error('corrupt record ' .. hex(key)) end
+    end
+    s = string.char(flags - F_CONTINUED) .. string.sub(s, 4) .. table.concat(more)
+  end
+  local ok, r = pcall(rec_parse, key, s)
+  if not ok or r == nil then error('corrupt record ' .. hex(key)) end
+  r.pieces = pieces
+  return r
+end
+
+local function rec_drop_pieces(bucket, key, from, to)
+  if from <= to then redis.call('HDEL', bucket, unpack(piece_fields(key, from, to))) end
 end
 
 local function rec_save(r)
-  redis.call('HSET', K_REC, r.key, string.format('%s|%d|%d|%s|%d|%s|%d:%s%s', r.st, r.seq, r.j,
-    OI(r.ll), r.dl, OI(r.rx), #r.uid, r.uid, r.rt))
+  local flags = STATE_CODE[r.st] + (r.ll and F_LEFT or 0) + (r.rx and F_RESERVED or 0)
+  local n = #r.uid
+  local s = struct.pack('>BI6i7i7', flags, r.seq, r.j, r.dl) ..
+    (r.ll and struct.pack('>i7', r.ll) or '') .. (r.rx and struct.pack('>i7', r.rx) or '') ..
+    (n < 255 and string.char(n) or string.char(255) .. struct.pack('>I4', n)) .. r.uid .. r.rt
+  local bucket = rec_bucket(r.key)
+  local pieces = 0
+  if #s <= VALUE_MAX then
+    redis.call('HSET', bucket, r.key, s)
+  else
+    local rest = string.sub(s, 2)
+    pieces = math.ceil((#rest + 3) / VALUE_MAX) - 1
+    if pieces > MAX_PIECES then error('record too long ' .. hex(r.key)) end
+    s = string.char(flags + F_CONTINUED) .. struct.pack('>H', pieces) .. rest
+    local args = { 'HSET', bucket, r.key, string.sub(s, 1, VALUE_MAX) }
+    for c = 1, pieces do
+      args[#args + 1] = r.key .. I(c)
+      args[#args + 1] = string.sub(s, c * VALUE_MAX + 1, (c + 1) * VALUE_MAX)
+    end
+    redis.call(unpack(args))
+  end
+  rec_drop_pieces(bucket, r.key, pieces + 1, r.pieces or 0)
+  r.pieces = pieces
+end
+
+local function rec_forget(r)
+  local bucket = rec_bucket(r.key)
+  redis.call('HDEL', bucket, r.key)
+  rec_drop_pieces(bucket, r.key, 1, r.pieces or 0)
 end
 
 local function set_deadline(r, at)
@@ -306,12 +561,12 @@ end
 
 local function end_record(r, state, at)
   if r.st == 'w' then
-    redis.call('ZREM', K_LINE, r.key)
+    line_remove(r.seq)
     r.ll = at
   elseif r.st == 'a' then
     E.ac = E.ac - 1
   end
-  redis.call('HDEL', K_USERS, r.uid)
+  redis.call('HDEL', users_bucket(r.uid), r.uid)
   r.st = state
   set_deadline(r, at + E.pe)
 end
@@ -327,7 +582,7 @@ local function apply_deadline(r)
     rec_save(r)
   else  -- an ended record's retention is over: forget it
     redis.call('ZREM', K_DL, r.key)
-    redis.call('HDEL', K_REC, r.key)
+    rec_forget(r)
   end
 end
 
@@ -402,12 +657,13 @@ end
 -- MakeTicket: user id, state, position, joined, left_line (false: never), deadline, block,
 -- retry (see readiness; false when none), tier wait (exact duration, '' zero), paused reason,
 -- reservation token, reservation expiry (false: no grant), then the rate sample.
-local function append_ticket(out, r, now)
-  local position, block, retry, tier_exact, reason = 0, B_NOT_WAITING, false, '', ''
-  if r.st == 'w' then
-    local rank = redis.call('ZRANK', K_LINE, r.key)
-    if not rank then error('waiting record not in line ' .. hex(r.key)) end
-    position = rank + 1
+-- (`position`: the waiting user's position when the caller knows it already.)
+local function append_ticket(out, r, now, position)
+  local block, retry, tier_exact, reason = B_NOT_WAITING, false, '', ''
+  if r.st ~= 'w' then
+    position = 0
+  else
+    position = position or line_rank(r.seq) + 1
     local _, exact = tier_wait(position)
     tier_exact = exact
     block, retry = readiness(position, r.j, now)

@@ -5,11 +5,20 @@
 // (a record keyed by the token's 128 random bits, a user-id index, one deadline entry and one
 // slot in the position index) because a flash sale puts hundreds of thousands of people in a
 // single line.
+//
+// The line in order is: the front (random method: drawn users, in draw order), then the pool
+// (everyone else in line: the pre-queue's users in slot order, then arrivals in arrival
+// order). Before the event opens, pre-queued users wait apart, ordered by slot, and the
+// opening appends them to the pool in that order.
 #include "admission/memory_store.h"
+
+#include <sys/random.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -19,12 +28,14 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
 #include "position_index.h"
 #include "rules.h"
+#include "shuffle.h"
 
 namespace admission {
 namespace {
@@ -92,14 +103,28 @@ struct DeadlineEntry {
   }
 };
 
+// Where a waiting record stands, and so what its `seq` numbers.
+enum class Place : uint8_t {
+  kPool,      // in Event::line; seq is its line sequence
+  kFront,     // random method, drawn: in Event::front; seq is its draw number
+  kPrequeue,  // the event has not opened: in Event::prequeue; seq is its pre-queue slot
+};
+
 struct Record {
   uint64_t seq = 0;
   int64_t joined_us = 0;
   int64_t left_line_us = kNever;
   int64_t deadline_us = 0;
   UserState state = UserState::kWaiting;
+  Place place = Place::kPool;  // while waiting
   std::string user_id;
 };
+
+// The state a ticket shows: pre-queued users are waiting records outside the line.
+UserState ReportedState(const Record& r) {
+  return r.state == UserState::kWaiting && r.place == Place::kPrequeue ? UserState::kPrequeue
+                                                                       : r.state;
+}
 
 // Kept only for users who were admitted, so waiting users do not pay for it.
 struct Grant {
@@ -115,6 +140,9 @@ struct Counters {
   int64_t active_timed_out = 0;
   int64_t left = 0;
   int64_t completed = 0;
+  int64_t safety_net = 0;
+  int64_t passthrough = 0;
+  int64_t refused = 0;
 };
 
 struct Event {
@@ -135,13 +163,50 @@ struct Event {
   // The latest time any call saw: a clock that steps back is treated as standing still.
   int64_t last_now_us ABSL_GUARDED_BY(mu) = std::numeric_limits<int64_t>::min();
   Counters counters ABSL_GUARDED_BY(mu);
+
+  // Fair openings (docs/rules.md). The secret keys the shuffle and the draws; it never leaves
+  // the store.
+  uint64_t secret ABSL_GUARDED_BY(mu) = 0;
+  bool opened ABSL_GUARDED_BY(mu) = false;
+  int64_t shuffled_at_opening ABSL_GUARDED_BY(mu) = 0;
+  uint64_t prequeue_joins ABSL_GUARDED_BY(mu) = 0;
+  absl::btree_map<uint32_t, TokenKey> prequeue ABSL_GUARDED_BY(mu);  // slot -> user
+  PositionIndex front ABSL_GUARDED_BY(mu);                           // drawn users
+  uint64_t draws ABSL_GUARDED_BY(mu) = 0;
+  // Random method: line sequence -> user, so that a draw can find whom it picked. Built at the
+  // first draw and dropped when the method changes, so other methods pay nothing for it.
+  absl::flat_hash_map<uint64_t, TokenKey> pool_keys ABSL_GUARDED_BY(mu);
+  bool pool_keys_valid ABSL_GUARDED_BY(mu) = false;
 };
+
+// A waiting user's place and readiness at one instant.
+struct Standing {
+  int64_t position = 0;
+  int64_t position_high = 0;
+  rules::Readiness readiness{EntryBlock::kNotWaiting, absl::ZeroDuration()};
+};
+
+uint64_t KernelRandom64() {
+  uint64_t v = 0;
+  auto* out = reinterpret_cast<uint8_t*>(&v);
+  std::size_t done = 0;
+  while (done < sizeof(v)) {
+    const ssize_t got = getrandom(out + done, sizeof(v) - done, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      std::abort();  // as for tokens: never run a draw on a guessable secret
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return v;
+}
 
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(const MemoryStoreOptions& options)
       : clock_(options.clock != nullptr ? options.clock : SystemClock()),
-        sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)) {}
+        sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
+        event_secret_(options.event_secret) {}
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
   absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
@@ -183,6 +248,20 @@ class MemoryStore final : public Store {
                                                           int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
 
+  // The line's structures (see the top of the file).
+  void AddToPool(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void LeaveLine(Event& e, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // The opening: pre-queued users join the pool in slot order.
+  void Open(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Random method: refills the front with draws from the pool.
+  void Draw(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  Standing StandingOf(Event& e, const Record& r, int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Makes a waiting (or new) record active: the bucket pays unless `passthrough`.
+  void Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us,
+             std::string_view reservation_token, bool passthrough, bool* by_bypass)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+
   // The common shape of a call on one user: finds the event, locks it, begins the call and
   // settles the token's record, then runs `f(event, key, record, now_us)`.
   template <typename Result, typename F>
@@ -194,6 +273,7 @@ class MemoryStore final : public Store {
 
   Clock* const clock_;
   const int64_t sweep_per_call_;
+  const std::function<uint64_t(std::string_view)> event_secret_;
 
   std::shared_mutex events_mu_;
   // Events are never removed, so an Event* stays valid for the store's lifetime.
@@ -235,6 +315,7 @@ Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& p
     event->windows = MakeWindows(policy, {});
     event->bucket.tokens = static_cast<double>(policy.burst);  // a new room starts full
     event->bucket.refilled_at_us = rules::ToMicros(clock_->Now());
+    event->secret = event_secret_ ? event_secret_(event_id) : KernelRandom64();
     slot = std::move(event);
   }
   return slot.get();
@@ -245,7 +326,131 @@ int64_t MemoryStore::Begin(Event& e) {
   e.last_now_us = now_us;
   rules::Refill(e.bucket, e.policy.admit_rate_per_sec, e.policy.burst, now_us);
   ApplyPassedDeadlines(e, now_us, sweep_per_call_);
+  if (rules::OpensNow(e.policy, e.opened, static_cast<int64_t>(e.prequeue.size()), now_us)) {
+    Open(e);
+  }
+  Draw(e, now_us);
   return now_us;
+}
+
+void MemoryStore::AddToPool(Event& e, const TokenKey& key, Record& r) {
+  r.place = Place::kPool;
+  r.seq = e.line.Append();
+  if (e.pool_keys_valid) e.pool_keys.emplace(r.seq, key);
+}
+
+void MemoryStore::LeaveLine(Event& e, Record& r) {
+  switch (r.place) {
+    case Place::kPool:
+      e.line.Remove(r.seq);
+      if (e.pool_keys_valid) e.pool_keys.erase(r.seq);
+      break;
+    case Place::kFront:
+      e.front.Remove(r.seq);
+      break;
+    case Place::kPrequeue:
+      e.prequeue.erase(static_cast<uint32_t>(r.seq));
+      break;
+  }
+}
+
+void MemoryStore::Open(Event& e) {
+  e.opened = true;
+  e.shuffled_at_opening = static_cast<int64_t>(e.prequeue.size());
+  // O(pre-queue) once. The Redis store does no work here: its line is sorted by slot from the
+  // start (docs/rules.md).
+  for (const auto& [slot, key] : e.prequeue) AddToPool(e, key, e.records.at(key));
+  e.prequeue.clear();
+}
+
+void MemoryStore::Draw(Event& e, int64_t now_us) {
+  if (!e.opened || e.policy.method != QueueMethod::kRandom) {
+    if (e.pool_keys_valid) {
+      e.pool_keys.clear();
+      e.pool_keys_valid = false;
+    }
+    return;
+  }
+  // Only among users who are still alive: no draw while a passed deadline waits to be applied
+  // (after ApplyPassedDeadlines the head of the queue is exact when it has passed).
+  if (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) return;
+  const int64_t target = rules::DrawTarget(e.policy, e.bucket.tokens, e.active);
+  for (int64_t n = 0; n < rules::kMaxDrawsPerCall && e.front.size() < target && e.line.size() > 0;
+       ++n) {
+    if (!e.pool_keys_valid) {
+      for (const auto& [key, r] : e.records) {
+        if (r.state == UserState::kWaiting && r.place == Place::kPool) e.pool_keys[r.seq] = key;
+      }
+      e.pool_keys_valid = true;
+    }
+    const int64_t k = shuffle::DrawIndex(e.secret, e.draws, e.line.size());
+    ++e.draws;
+    const uint64_t seq = e.line.Select(k);
+    const TokenKey key = e.pool_keys.at(seq);
+    Record& r = e.records.at(key);
+    e.line.Remove(seq);
+    e.pool_keys.erase(seq);
+    r.place = Place::kFront;
+    r.seq = e.front.Append();
+  }
+}
+
+Standing MemoryStore::StandingOf(Event& e, const Record& r, int64_t now_us) {
+  Standing s;
+  if (r.state != UserState::kWaiting) return s;
+  const Policy& p = e.policy;
+  const int64_t drawn = e.front.size();
+  switch (r.place) {
+    case Place::kPrequeue:
+      s.position_high = static_cast<int64_t>(e.prequeue.size());
+      s.readiness.retry_after =
+          absl::Microseconds(rules::MicrosOf(p.opens_at).value_or(now_us) - now_us);
+      return s;
+    case Place::kFront:
+      s.position = e.front.Rank(r.seq);
+      s.position_high = s.position;
+      break;
+    case Place::kPool:
+      if (p.method == QueueMethod::kRandom) {
+        s.position = drawn + 1;
+        s.position_high = drawn + e.line.size();
+        s.readiness = rules::CheckUndrawn(p, drawn, e.bucket.tokens, e.active);
+        return s;
+      }
+      s.position = drawn + e.line.Rank(r.seq);
+      s.position_high = s.position;
+      break;
+  }
+  s.readiness =
+      p.method == QueueMethod::kPassthrough
+          ? rules::CheckPassthrough(p)
+          : rules::CheckReadiness(p, s.position, r.joined_us, now_us, e.bucket.tokens, e.active);
+  return s;
+}
+
+void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us,
+                        std::string_view reservation_token, bool passthrough, bool* by_bypass) {
+  *by_bypass = false;
+  if (passthrough) {
+    ++e.counters.passthrough;  // the operator's quiet-time choice: the bucket does not pace it
+  } else {
+    // A bypass admission (top N, no whole token) borrows: see docs/rules.md.
+    if (e.bucket.tokens < 1.0) {
+      *by_bypass = true;
+      ++e.counters.admitted_by_bypass;
+    }
+    e.bucket.tokens -= 1.0;
+  }
+  if (r.state == UserState::kWaiting) LeaveLine(e, r);
+  r.state = UserState::kActive;
+  r.left_line_us = now_us;
+  SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.active_ttl));
+  e.grants[key] =
+      Grant{std::string(reservation_token), now_us + rules::ToMicros(e.policy.reservation_ttl)};
+  ++e.active;
+  ++e.counters.admitted;
+  if (e.first_admission_us == kNever) e.first_admission_us = now_us;
+  for (rules::WindowCounter& w : e.windows) rules::RecordAdmission(w, now_us);
 }
 
 int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
@@ -290,7 +495,7 @@ void MemoryStore::SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t 
 void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState state,
                             int64_t at_us) {
   if (r.state == UserState::kWaiting) {
-    e.line.Remove(r.seq);
+    LeaveLine(e, r);
     r.left_line_us = at_us;
   } else if (r.state == UserState::kActive) {
     --e.active;
@@ -363,14 +568,19 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
       r.left_line_us == kNever ? absl::InfiniteFuture() : rules::FromMicros(r.left_line_us);
   t.deadline = rules::FromMicros(r.deadline_us);
   if (r.state == UserState::kWaiting) {
-    t.position = e.line.Rank(r.seq);
-    t.tier_wait = TierWait(e.policy.wait_tiers, t.position);
-    const rules::Readiness readiness =
-        rules::CheckReadiness(e.policy, t.position, r.joined_us, now_us, e.bucket.tokens, e.active);
-    t.blocked_by = readiness.block;
-    t.retry_after = readiness.retry_after;
-    t.ready_for_entry = readiness.block == EntryBlock::kNone;
-    if (readiness.block == EntryBlock::kPaused) t.paused_reason = e.policy.paused_reason;
+    const Standing standing = StandingOf(e, r, now_us);
+    t.position = standing.position;
+    t.position_high = standing.position_high;
+    t.state = ReportedState(r);
+    if (r.place == Place::kPrequeue) {
+      t.opens_at = rules::FromMicros(*rules::MicrosOf(e.policy.opens_at));
+    } else {
+      t.tier_wait = TierWait(e.policy.wait_tiers, t.position);
+    }
+    t.blocked_by = standing.readiness.block;
+    t.retry_after = standing.readiness.retry_after;
+    t.ready_for_entry = standing.readiness.block == EntryBlock::kNone;
+    if (t.blocked_by == EntryBlock::kPaused) t.paused_reason = e.policy.paused_reason;
   }
   if (auto g = e.grants.find(key); g != e.grants.end()) {
     t.reservation_token = g->second.reservation_token;
@@ -416,16 +626,53 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   }
   if (e->records.contains(*key)) return absl::AlreadyExistsError("token already in use");
 
-  Record r;
-  r.seq = e->line.Append();
-  r.joined_us = now_us;
-  r.user_id = std::string(request.user_id);
-  auto [it, inserted] = e->records.emplace(*key, std::move(r));
+  const Policy& policy = e->policy;
+  const rules::JoinRefusal refusal = rules::CheckJoin(policy, e->opened, now_us);
+  if (refusal != rules::JoinRefusal::kNone) {
+    ++e->counters.refused;
+    return rules::JoinRefusedError(refusal, e->id, rules::RefusalTime(policy, refusal),
+                                   policy.reject_message);
+  }
+  const bool prequeue = rules::JoinsPrequeue(policy, e->opened, now_us);
+  if (prequeue && e->prequeue_joins > std::numeric_limits<uint32_t>::max()) {
+    return absl::ResourceExhaustedError("the pre-queue has taken 2^32 joins");
+  }
+  // Admission on arrival (docs/rules.md): passthrough, else the safety net into an empty line.
+  bool passthrough = false;
+  bool safety_net = false;
+  if (!prequeue) {
+    passthrough = policy.method == QueueMethod::kPassthrough && !policy.paused;
+    safety_net = !passthrough && e->line.size() + e->front.size() == 0 &&
+                 rules::SafetyNetAdmits(policy, now_us, e->bucket.tokens, e->active);
+    if ((passthrough || safety_net) && request.reservation_token.empty()) {
+      return absl::InvalidArgumentError("the join admits on arrival but has no reservation token");
+    }
+    if (!e->opened) Open(*e);  // an event without opening time opens at its first join
+  }
+
+  auto [it, inserted] = e->records.emplace(*key, Record{});
   Record& record = it->second;
-  record.deadline_us = now_us + rules::ToMicros(e->policy.heartbeat_ttl);
-  e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
+  record.joined_us = now_us;
+  record.user_id = std::string(request.user_id);
   e->by_user.emplace(record.user_id, *key);
   ++e->counters.joined;
+  if (passthrough || safety_net) {
+    record.state = UserState::kActive;  // never in line; Admit sets the active deadline
+    record.deadline_us = kNever;
+    bool by_bypass = false;
+    Admit(*e, *key, record, now_us, request.reservation_token, passthrough, &by_bypass);
+    if (safety_net) ++e->counters.safety_net;
+    return MakeTicket(*e, request.token, *key, record, now_us);
+  }
+  if (prequeue) {
+    record.place = Place::kPrequeue;
+    record.seq = shuffle::PrequeueSlot(e->secret, static_cast<uint32_t>(e->prequeue_joins++));
+    e->prequeue.emplace(static_cast<uint32_t>(record.seq), *key);
+  } else {
+    AddToPool(*e, *key, record);
+  }
+  record.deadline_us = now_us + rules::ToMicros(policy.heartbeat_ttl);
+  e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
   return MakeTicket(*e, request.token, *key, record, now_us);
 }
 
@@ -458,32 +705,14 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
               "cannot enter: the user is ", AbslView(UserStateName(r.state)), ", not waiting"));
         }
 
-        const int64_t position = e.line.Rank(r.seq);
-        const rules::Readiness readiness = rules::CheckReadiness(e.policy, position, r.joined_us,
-                                                                 now_us, e.bucket.tokens, e.active);
-        if (readiness.block != EntryBlock::kNone) {
+        // Pre-queued users are refused here too (kNotWaiting until the opening).
+        if (StandingOf(e, r, now_us).readiness.block != EntryBlock::kNone) {
           SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.heartbeat_ttl));
           out.ticket = MakeTicket(e, token, key, r, now_us);
           return out;
         }
-
-        // A bypass admission (top N, no whole token) borrows: see docs/rules.md.
-        if (e.bucket.tokens < 1.0) {
-          out.by_bypass = true;
-          ++e.counters.admitted_by_bypass;
-        }
-        e.bucket.tokens -= 1.0;
-        e.line.Remove(r.seq);
-        r.state = UserState::kActive;
-        r.left_line_us = now_us;
-        SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.active_ttl));
-        e.grants[key] = Grant{std::string(reservation_token),
-                              now_us + rules::ToMicros(e.policy.reservation_ttl)};
-        ++e.active;
-        ++e.counters.admitted;
-        if (e.first_admission_us == kNever) e.first_admission_us = now_us;
-        for (rules::WindowCounter& w : e.windows) rules::RecordAdmission(w, now_us);
-
+        Admit(e, key, r, now_us, reservation_token,
+              /*passthrough=*/e.policy.method == QueueMethod::kPassthrough, &out.by_bypass);
         out.granted = true;
         out.ticket = MakeTicket(e, token, key, r, now_us);
         return out;
@@ -510,8 +739,9 @@ absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::str
           ++e.counters.completed;
           EndRecord(e, key, r, UserState::kCompleted, now_us);
         } else if (r.state != UserState::kCompleted) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "cannot complete: the user is ", AbslView(UserStateName(r.state)), ", not admitted"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("cannot complete: the user is ",
+                           AbslView(UserStateName(ReportedState(r))), ", not admitted"));
         }
         return MakeTicket(e, token, key, r, now_us);
       });
@@ -555,7 +785,9 @@ absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
   const int64_t now_us = Begin(*e);
   EventCounters c;
   c.now = rules::FromMicros(now_us);
-  c.waiting = e->line.size();
+  c.waiting = e->line.size() + e->front.size();
+  c.prequeued = static_cast<int64_t>(e->prequeue.size());
+  c.drawn = e->front.size();
   c.active = e->active;
   c.joined_total = e->counters.joined;
   c.admitted_total = e->counters.admitted;
@@ -564,6 +796,11 @@ absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
   c.active_timed_out_total = e->counters.active_timed_out;
   c.left_total = e->counters.left;
   c.completed_total = e->counters.completed;
+  c.admitted_by_safety_net = e->counters.safety_net;
+  c.admitted_by_passthrough = e->counters.passthrough;
+  c.refused_total = e->counters.refused;
+  c.opened = e->opened;
+  c.shuffled_at_opening = e->shuffled_at_opening;
   c.bucket_tokens = e->bucket.tokens;
   c.rate = MakeRateSample(*e, now_us);
   return c;

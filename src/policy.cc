@@ -2,6 +2,8 @@
 #include "admission/policy.h"
 
 #include <cmath>
+#include <optional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
@@ -15,6 +17,27 @@ absl::Status OutOfRange(absl::string_view field, absl::string_view rule) {
 absl::Status CheckCount(absl::string_view field, int64_t value, int64_t max) {
   if (value < 0 || value > max) {
     return OutOfRange(field, absl::StrCat("must be between 0 and ", max));
+  }
+  return absl::OkStatus();
+}
+
+// Printable text shown to users: at most 200 bytes, no control characters.
+absl::Status CheckMessage(absl::string_view field, const std::string& text) {
+  if (text.size() > 200) return OutOfRange(field, "is over 200 bytes");
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return OutOfRange(field, "has a control character");
+  }
+  return absl::OkStatus();
+}
+
+// Schedule times are kept as microseconds since the Unix epoch (below 2^53, which a Lua
+// double holds exactly); this range is far inside that.
+absl::Status CheckTime(absl::string_view field, const std::optional<absl::Time>& t) {
+  if (!t.has_value()) return absl::OkStatus();
+  const absl::Time latest = absl::FromUnixSeconds(7258118400);  // 2200-01-01 00:00:00 UTC
+  if (*t < absl::UnixEpoch() || *t >= latest) {
+    return OutOfRange(field, "must be between 1970-01-01 and 2200-01-01 UTC");
   }
   return absl::OkStatus();
 }
@@ -92,12 +115,55 @@ absl::Status ValidatePolicy(const Policy& p) {
     }
   }
 
-  if (p.paused_reason.size() > 200) return OutOfRange("paused_reason", "is over 200 bytes");
-  for (char c : p.paused_reason) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return OutOfRange("paused_reason", "has a control character");
+  if (auto s = CheckMessage("paused_reason", p.paused_reason); !s.ok()) return s;
+
+  if (auto s = CheckTime("prequeue_opens_at", p.prequeue_opens_at); !s.ok()) return s;
+  if (auto s = CheckTime("opens_at", p.opens_at); !s.ok()) return s;
+  if (auto s = CheckTime("closes_at", p.closes_at); !s.ok()) return s;
+  if (p.prequeue_opens_at.has_value()) {
+    if (!p.opens_at.has_value()) return OutOfRange("prequeue_opens_at", "needs opens_at");
+    if (*p.prequeue_opens_at > *p.opens_at) {
+      return OutOfRange("prequeue_opens_at", "must not be later than opens_at");
+    }
   }
+  if (p.closes_at.has_value() && p.opens_at.has_value() && *p.closes_at <= *p.opens_at) {
+    return OutOfRange("closes_at", "must be later than opens_at");
+  }
+  switch (p.method) {
+    case QueueMethod::kFifo:
+    case QueueMethod::kRandom:
+    case QueueMethod::kPassthrough:
+    case QueueMethod::kReject:
+      break;
+    default:
+      return OutOfRange("method", "must be fifo, random, passthrough or reject");
+  }
+  if (auto s = CheckMessage("reject_message", p.reject_message); !s.ok()) return s;
   return absl::OkStatus();
+}
+
+std::string_view QueueMethodName(QueueMethod method) {
+  switch (method) {
+    case QueueMethod::kFifo:
+      return "fifo";
+    case QueueMethod::kRandom:
+      return "random";
+    case QueueMethod::kPassthrough:
+      return "passthrough";
+    case QueueMethod::kReject:
+      return "reject";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<QueueMethod> ParseQueueMethod(std::string_view name) {
+  for (QueueMethod m : {QueueMethod::kFifo, QueueMethod::kRandom, QueueMethod::kPassthrough,
+                        QueueMethod::kReject}) {
+    if (QueueMethodName(m) == name) return m;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown queueing method '",
+                                                 absl::string_view(name.data(), name.size()),
+                                                 "' (fifo, random, passthrough or reject)"));
 }
 
 bool operator==(const WaitTier& a, const WaitTier& b) {
@@ -110,7 +176,9 @@ bool operator==(const Policy& a, const Policy& b) {
          a.heartbeat_ttl == b.heartbeat_ttl && a.active_ttl == b.active_ttl &&
          a.reservation_ttl == b.reservation_ttl && a.ended_ttl == b.ended_ttl &&
          a.wait_tiers == b.wait_tiers && a.rate_windows == b.rate_windows && a.paused == b.paused &&
-         a.paused_reason == b.paused_reason;
+         a.paused_reason == b.paused_reason && a.prequeue_opens_at == b.prequeue_opens_at &&
+         a.opens_at == b.opens_at && a.closes_at == b.closes_at && a.method == b.method &&
+         a.reject_message == b.reject_message && a.safety_net == b.safety_net;
 }
 
 }  // namespace admission

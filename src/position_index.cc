@@ -43,6 +43,22 @@ int64_t PositionIndex::Rank(uint64_t seq) const {
   return sum;
 }
 
+uint64_t PositionIndex::Select(int64_t k) const {
+  // Binary lifting down the Fenwick tree: the largest slot whose prefix count is <= k, plus 1.
+  const std::size_t n = live_.size();
+  std::size_t step = 1;
+  while (step * 2 <= n) step *= 2;
+  std::size_t slot = 0;
+  int64_t remaining = k + 1;
+  for (; step > 0; step /= 2) {
+    if (slot + step <= n && tree_[slot + step] < remaining) {
+      slot += step;
+      remaining -= tree_[slot];
+    }
+  }
+  return base_ + slot + 1;
+}
+
 std::size_t PositionIndex::MemoryBytes() const {
   return tree_.capacity() * sizeof(int32_t) + live_.capacity() * sizeof(uint8_t);
 }

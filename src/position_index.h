@@ -1,10 +1,10 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // The line's order statistics: which rank a waiting user's arrival sequence has among the
-// sequences still in line. A Fenwick (binary indexed) tree over sequence numbers gives
-// O(log n) append, remove and rank in 5 bytes per slot. Slots of users who left the front of
-// the line are dropped by an occasional rebuild, so memory follows the live line, not the
-// total number of joins.
+// sequences still in line, and which sequence has a given rank. A Fenwick (binary indexed) tree
+// over sequence numbers gives O(log n) append, remove and rank in 5 bytes per slot. Slots of users
+// who left the front of the line are dropped by an occasional rebuild, so memory follows the live
+// line, not the total number of joins.
 #ifndef ADMISSION_SRC_POSITION_INDEX_H_
 #define ADMISSION_SRC_POSITION_INDEX_H_
 
@@ -22,6 +22,9 @@ class PositionIndex {
   void Remove(uint64_t seq);
   // The number of sequences in line that are <= seq (the 1-based position of `seq`).
   int64_t Rank(uint64_t seq) const;
+  // The sequence at 0-based rank `k` among those in line (Rank(Select(k)) == k + 1), in
+  // O(log n); k must be in [0, size()).
+  uint64_t Select(int64_t k) const;
   int64_t size() const { return live_count_; }
   uint64_t last_sequence() const { return base_ + live_.size(); }
 

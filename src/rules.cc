@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
 
 namespace admission::rules {
 namespace {
@@ -68,6 +72,96 @@ Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_
   if (waited_us < wait_us) return {EntryBlock::kTierWait, absl::Microseconds(wait_us - waited_us)};
 
   return {EntryBlock::kNone, absl::ZeroDuration()};
+}
+
+std::optional<int64_t> MicrosOf(const std::optional<absl::Time>& t) {
+  if (!t.has_value()) return std::nullopt;
+  return ToMicros(*t);
+}
+
+JoinRefusal CheckJoin(const Policy& policy, bool opened, int64_t now_us) {
+  if (policy.method == QueueMethod::kReject) return JoinRefusal::kRejected;
+  const std::optional<int64_t> closes = MicrosOf(policy.closes_at);
+  if (closes.has_value() && now_us >= *closes) return JoinRefusal::kClosed;
+  const std::optional<int64_t> prequeue_opens = MicrosOf(policy.prequeue_opens_at);
+  if (!opened && prequeue_opens.has_value() && now_us < *prequeue_opens) {
+    return JoinRefusal::kNotOpenYet;
+  }
+  return JoinRefusal::kNone;
+}
+
+int64_t RefusalTime(const Policy& policy, JoinRefusal refusal) {
+  switch (refusal) {
+    case JoinRefusal::kClosed:
+      return MicrosOf(policy.closes_at).value_or(0);
+    case JoinRefusal::kNotOpenYet:
+      return MicrosOf(policy.prequeue_opens_at).value_or(0);
+    default:
+      return 0;
+  }
+}
+
+absl::Status JoinRefusedError(JoinRefusal refusal, std::string_view event_id, int64_t at_us,
+                              std::string_view reject_message) {
+  const absl::string_view id(event_id.data(), event_id.size());
+  const std::string at =
+      absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", FromMicros(at_us), absl::UTCTimeZone());
+  switch (refusal) {
+    case JoinRefusal::kRejected:
+      if (!reject_message.empty()) {
+        return absl::FailedPreconditionError(
+            absl::string_view(reject_message.data(), reject_message.size()));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("event '", id, "' is not accepting new arrivals"));
+    case JoinRefusal::kClosed:
+      return absl::FailedPreconditionError(absl::StrCat("event '", id, "' closed at ", at));
+    case JoinRefusal::kNotOpenYet:
+      return absl::FailedPreconditionError(
+          absl::StrCat("event '", id, "' is not open yet: the pre-queue opens at ", at));
+    case JoinRefusal::kNone:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+bool JoinsPrequeue(const Policy& policy, bool opened, int64_t now_us) {
+  const std::optional<int64_t> opens = MicrosOf(policy.opens_at);
+  return !opened && opens.has_value() && now_us < *opens;
+}
+
+bool OpensNow(const Policy& policy, bool opened, int64_t prequeued, int64_t now_us) {
+  if (opened) return false;
+  const std::optional<int64_t> opens = MicrosOf(policy.opens_at);
+  return opens.has_value() ? now_us >= *opens : prequeued > 0;
+}
+
+int64_t DrawTarget(const Policy& policy, double tokens, int64_t active) {
+  if (policy.paused) return 0;
+  const int64_t window = policy.bypass_top_n + static_cast<int64_t>(std::floor(tokens));
+  return std::min(window, policy.active_capacity - active);
+}
+
+Readiness CheckUndrawn(const Policy& policy, int64_t drawn, double tokens, int64_t active) {
+  if (policy.paused) return {EntryBlock::kPaused, kPausedRetry};
+  if (active >= policy.active_capacity) return {EntryBlock::kCapacityFull, kCapacityRetry};
+  absl::Duration retry = absl::Seconds(60);
+  if (policy.admit_rate_per_sec > 0) {
+    const double needed =
+        static_cast<double>(std::min<int64_t>(drawn + 1 - policy.bypass_top_n, policy.burst));
+    retry = absl::Seconds((needed - tokens) / policy.admit_rate_per_sec);
+  }
+  return {EntryBlock::kNotYourTurn, std::max(retry, absl::Seconds(1))};
+}
+
+Readiness CheckPassthrough(const Policy& policy) {
+  if (policy.paused) return {EntryBlock::kPaused, kPausedRetry};
+  return {EntryBlock::kNone, absl::ZeroDuration()};
+}
+
+bool SafetyNetAdmits(const Policy& policy, int64_t now_us, double tokens, int64_t active) {
+  return policy.safety_net &&
+         CheckReadiness(policy, 1, now_us, now_us, tokens, active).block == EntryBlock::kNone;
 }
 
 }  // namespace admission::rules

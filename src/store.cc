@@ -15,6 +15,8 @@ std::string_view UserStateName(UserState state) {
       return "left";
     case UserState::kCompleted:
       return "completed";
+    case UserState::kPrequeue:
+      return "prequeue";
   }
   return "unknown";
 }

@@ -82,6 +82,11 @@ std::string DenialMessage(const QueueStatus& s) {
       return absl::StrCat("Not your turn yet: ", s.position - 1, " people are ahead of you.");
     case EntryBlock::kTierWait:
       return "Please keep waiting a little longer; your turn is close.";
+    case EntryBlock::kNotWaiting:
+      if (s.state == UserState::kPrequeue) {
+        return "The sale has not opened yet; your place in line is drawn when it opens.";
+      }
+      return "";
     default:
       return "";
   }
@@ -125,6 +130,8 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   s.state = t.state;
   s.ready_for_entry = t.ready_for_entry;
   s.position = t.position;
+  s.position_high = std::max(t.position, t.position_high);
+  s.opens_at = t.opens_at;
   s.now = t.now;
   s.waited = std::max(absl::ZeroDuration(), std::min(t.now, t.left_line_at) - t.joined_at);
   s.blocked_by = t.blocked_by;
@@ -133,8 +140,9 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   s.reservation_token = t.reservation_token;
   s.reservation_expires_at = t.reservation_expires_at;
 
-  if (t.state != UserState::kWaiting) {
+  if (t.state != UserState::kWaiting && t.state != UserState::kPrequeue) {
     s.eta = absl::ZeroDuration();
+    s.eta_low = s.eta_high = s.eta;
     s.eta_confidence = t.state == UserState::kActive || t.state == UserState::kCompleted ? 1 : 0;
     s.poll_after = options_.max_poll_interval;
     return s;
@@ -142,21 +150,35 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
 
   const RateEstimate rate = EstimateRate(t.rate, t.now);
   s.eta_confidence = rate.confidence;
-  if (t.ready_for_entry) {
-    s.eta = absl::ZeroDuration();
+  // The time for the line to move past `place - 1` users at the estimated rate.
+  auto by_rate = [&rate](int64_t place) {
+    if (rate.per_sec <= 0) return absl::InfiniteDuration();
+    return absl::Seconds(static_cast<double>(std::max<int64_t>(place - 1, 0)) / rate.per_sec);
+  };
+  if (t.state == UserState::kPrequeue) {
+    // The place is drawn at the opening, somewhere in 1..position_high.
+    const absl::Duration to_opening = std::max(absl::ZeroDuration(), t.opens_at - t.now);
+    s.eta_low = to_opening + by_rate(1);
+    s.eta_high = to_opening + by_rate(s.position_high);
+  } else if (t.ready_for_entry) {
+    s.eta_low = s.eta_high = absl::ZeroDuration();
   } else {
-    absl::Duration by_rate = absl::InfiniteDuration();
-    if (rate.per_sec > 0) {
-      by_rate = absl::Seconds(static_cast<double>(t.position - 1) / rate.per_sec);
-    }
-    s.eta = std::max(by_rate, t.tier_wait - s.waited);
-    if (s.eta == absl::InfiniteDuration()) s.eta_confidence = 0;
+    const absl::Duration tier_left = t.tier_wait - s.waited;
+    s.eta_low = std::max(by_rate(s.position), tier_left);
+    s.eta_high = std::max(by_rate(s.position_high), tier_left);
   }
+  if (s.eta_low == s.eta_high || s.eta_high == absl::InfiniteDuration()) {
+    s.eta = s.eta_high;
+  } else {
+    s.eta = s.eta_low + (s.eta_high - s.eta_low) / 2;
+  }
+  if (s.eta == absl::InfiniteDuration()) s.eta_confidence = 0;
 
-  // Poll often near the front, rarely far back, and always well within the heartbeat TTL.
+  // Poll often near the front (or the opening), rarely far back, and always well within the
+  // heartbeat TTL. A range polls by its near end: a draw may pick the user at any time.
   absl::Duration poll = options_.min_poll_interval;
-  if (!t.ready_for_entry && s.eta >= absl::Seconds(10)) {
-    poll = std::clamp(s.eta / 10, options_.min_poll_interval, options_.max_poll_interval);
+  if (!t.ready_for_entry && s.eta_low >= absl::Seconds(10)) {
+    poll = std::clamp(s.eta_low / 10, options_.min_poll_interval, options_.max_poll_interval);
   }
   const absl::Duration ttl_left = t.deadline - t.now;
   if (ttl_left > absl::ZeroDuration()) poll = std::min(poll, ttl_left / 3);
@@ -168,10 +190,13 @@ absl::StatusOr<QueueStatus> WaitingRoom::Join(std::string_view event_id, std::st
   if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
   if (absl::Status s = ValidateUserId(user_id); !s.ok()) return s;
   const std::string token = NewToken(event_id);
+  // Used only when the join admits at once (passthrough, safety net); the store decides.
+  const std::string reservation = NewToken(event_id);
   JoinRequest request;
   request.event_id = event_id;
   request.user_id = user_id;
   request.token = token;
+  request.reservation_token = reservation;
   request.create_with = options_.create_events_on_join ? &options_.default_policy : nullptr;
   absl::StatusOr<Ticket> ticket = store_->Join(request);
   if (!ticket.ok()) return ticket.status();
@@ -242,10 +267,17 @@ absl::StatusOr<EventStats> WaitingRoom::Stats(std::string_view event_id) {
   EventStats s;
   s.event_id = std::string(event_id);
   s.waiting = c->waiting;
+  s.prequeued = c->prequeued;
+  s.drawn = c->drawn;
   s.active = c->active;
   s.joined_total = c->joined_total;
   s.admitted_total = c->admitted_total;
   s.admitted_by_bypass = c->admitted_by_bypass;
+  s.admitted_by_safety_net = c->admitted_by_safety_net;
+  s.admitted_by_passthrough = c->admitted_by_passthrough;
+  s.refused_total = c->refused_total;
+  s.opened = c->opened;
+  s.shuffled_at_opening = c->shuffled_at_opening;
   s.expired_total = c->expired_total;
   s.active_timed_out_total = c->active_timed_out_total;
   s.left_total = c->left_total;

@@ -311,7 +311,7 @@ TEST_P(ConcurrencyTest, ConcurrentEntersOfOneUserGrantOnce) {
 // Workers poll and enter while the clock moves and the operator changes the policy, until the
 // simulated clock reaches `end`. A few users are abandoned right after joining: ghosts.
 void RunWorker(WaitingRoom* room, Clock* clock, absl::Time end, const std::string& event,
-               int worker, int users, std::vector<UserLog>* log) {
+               int worker, int users, std::vector<UserLog>* log, std::atomic<int>* joined) {
   std::mt19937_64 rng(static_cast<uint64_t>(worker) * 7919 + 1);
   auto coin = [&](int per_100k) {
     return std::uniform_int_distribution<int>(0, 99999)(rng) < per_100k;
@@ -328,6 +328,7 @@ void RunWorker(WaitingRoom* room, Clock* clock, absl::Time end, const std::strin
     log->push_back(u);
     abandoned.push_back(coin(10000));
   }
+  if (joined != nullptr) joined->fetch_add(1);
   while (clock->Now() < end) {
     for (size_t i = 0; i < log->size(); ++i) {
       UserLog& u = (*log)[i];
@@ -404,13 +405,17 @@ TEST_P(ConcurrencyTest, TrafficWithMovingClockAndPolicyChanges) {
 
   std::vector<std::vector<UserLog>> logs(kWorkers);
   std::atomic<bool> done{false};
+  std::atomic<int> joined{0};
   std::vector<std::thread> threads;
   const absl::Time end = clock_.Now() + absl::Seconds(60);
   for (int w = 0; w < kWorkers; ++w) {
-    threads.emplace_back(RunWorker, room.get(), &clock_, end, "ev", w, users, &logs[w]);
+    threads.emplace_back(RunWorker, room.get(), &clock_, end, "ev", w, users, &logs[w], &joined);
   }
-  // The clock: small steps, so heartbeats keep up, but active TTLs and ghosts run out.
+  // The clock: small steps, so heartbeats keep up, but active TTLs and ghosts run out. It starts
+  // once every worker has joined its users: on a remote store the joins take longer than the
+  // whole simulated minute would, and everyone would be a ghost before their first poll.
   std::thread clock_thread([&] {
+    while (joined.load() < kWorkers && !done.load()) absl::SleepFor(absl::Microseconds(200));
     while (!done.load()) {
       clock_.Advance(absl::Milliseconds(100));
       absl::SleepFor(absl::Microseconds(200));  // let the others interleave
@@ -495,7 +500,7 @@ TEST_P(ConcurrencyTest, BackgroundSweeperRacesWithTraffic) {
   const absl::Time end = clock_.Now() + absl::Seconds(30);
   for (int w = 0; w < kWorkers; ++w) {
     threads.emplace_back(RunWorker, room.get(), &clock_, end, w % 2 == 0 ? "ev-a" : "ev-b", w,
-                         users, &logs[w]);
+                         users, &logs[w], nullptr);
   }
   std::thread clock_thread([&] {
     while (!done.load()) {

@@ -4,12 +4,18 @@
 // simulated clock, compared after every step with a reference model: a plain, O(n)
 // re-statement of docs/rules.md on std containers. On top of field-by-field agreement with the
 // model it checks invariants that do not depend on the model:
-//   - ready users form a prefix of the line; positions are exactly 1..k in arrival order;
+//   - ready users form a prefix of the line; positions are exactly 1..k in arrival order (in
+//     the line's order, with a pre-queue or draws, and the pool's ready users a prefix);
 //   - no user holds two places (waiting or active) in one event;
 //   - active never exceeds the capacity right after an admission;
 //   - over any interval T of constant policy, admissions without the bypass <= rate * T + burst
 //     and all admissions <= rate * T + burst + bypass_top_n;
 //   - after the heartbeat TTL and a sweep, no ghost is counted (Stats.waiting, positions).
+// On stores with fair openings (StoreFactory::supports_schedule) the random policies also carry
+// a schedule, a queueing method and the safety net, and the model restates docs/rules.md's
+// "Fair openings" (it shares only the keyed permutation and draws of src/shuffle.h, which
+// unit_test.cc checks on their own). Positions are then checked in the model's line order, and
+// passthrough admissions are left out of the capacity and pacing checks (they ignore both).
 //
 // The model needs every per-call sweep to apply all passed deadlines; whenever more than a few
 // are pending the harness first calls SweepAll (the timer) on both, so the per-call sweep
@@ -38,6 +44,7 @@
 #include "admission/store.h"
 #include "admission/waiting_room.h"
 #include "gtest/gtest.h"
+#include "shuffle.h"
 #include "store_factory.h"
 #include "test_util.h"
 
@@ -80,8 +87,13 @@ absl::Duration ModelTierWait(const std::vector<WaitTier>& tiers, int64_t positio
 struct MRecord {
   int event = 0;
   std::string user;
-  UserState state = UserState::kWaiting;
+  UserState state = UserState::kWaiting;  // also while pre-queued (see `prequeued`)
   int64_t seq = 0;
+  // The line's order: drawn users (draw > 0) first by draw number, then the pool by `order`:
+  // a pre-queue join's slot, or 2^32 + seq for a join after the opening.
+  uint64_t order = 0;
+  bool prequeued = false;  // joined the pre-queue, and the event has not opened yet
+  int64_t draw = 0;
   absl::Time joined_at;
   absl::Time deadline;
   bool admitted = false;
@@ -98,6 +110,7 @@ struct MWindow {
 
 struct MCounters {
   int64_t joined = 0, admitted = 0, bypass = 0, expired = 0, timed_out = 0, left = 0, completed = 0;
+  int64_t safety_net = 0, passthrough = 0, refused = 0;
 };
 
 struct MEvent {
@@ -111,6 +124,12 @@ struct MEvent {
   std::map<std::string, MRecord> records;  // by token
   std::vector<MWindow> windows;
   absl::Time first_admission = absl::InfiniteFuture();
+  // Fair openings.
+  uint64_t secret = 0;
+  bool opened = false;
+  int64_t shuffled = 0;
+  int64_t prequeue_joins = 0;
+  int64_t draws = 0;
 };
 
 // What the model says a call returns.
@@ -118,6 +137,8 @@ struct MTicket {
   absl::StatusCode code = absl::StatusCode::kOk;
   UserState state = UserState::kWaiting;
   int64_t position = 0;
+  int64_t position_high = 0;
+  absl::Time opens_at = absl::InfiniteFuture();
   bool ready = false;
   EntryBlock block = EntryBlock::kNotWaiting;
   absl::Duration retry = absl::ZeroDuration();
@@ -156,7 +177,8 @@ double Estimate(MWindow w, absl::Time now) {
 
 class Model {
  public:
-  explicit Model(const Options& options) : options_(options) {}
+  // `seed`: the stores' event secrets are TestEventSecret(seed, event id) (store_factory.h).
+  Model(const Options& options, uint64_t seed) : options_(options), seed_(seed) {}
 
   MEvent& event(int e) { return events_[e]; }
   bool Exists(int e) const { return events_[e].exists; }
@@ -189,7 +211,7 @@ class Model {
     MEvent& ev = events_[e];
     if (!ev.exists) {
       if (!options_.create_events_on_join) return Error(absl::StatusCode::kNotFound);
-      Create(ev, options_.default_policy, now);
+      Create(ev, e, options_.default_policy, now);
     }
     Begin(ev, now);
     for (const auto& [token, r] : ev.records) {
@@ -197,12 +219,31 @@ class Model {
         return Error(absl::StatusCode::kAlreadyExists);
       }
     }
+    // Refused by the reject method, the closing, or before the pre-queue opens.
+    const Policy& p = ev.policy;
+    if (p.method == QueueMethod::kReject || (p.closes_at && now >= *p.closes_at) ||
+        (!ev.opened && p.prequeue_opens_at && now < *p.prequeue_opens_at)) {
+      ++ev.counters.refused;
+      return Error(absl::StatusCode::kFailedPrecondition);
+    }
+    plan_ = JoinPlan{};
+    plan_.prequeue = !ev.opened && p.opens_at && now < *p.opens_at;
+    if (!plan_.prequeue) {
+      plan_.passthrough = p.method == QueueMethod::kPassthrough && !p.paused;
+      plan_.safety_net = !plan_.passthrough && p.safety_net && Waiting(e) == 0 && !p.paused &&
+                         ev.active < p.active_capacity &&
+                         1 <= p.bypass_top_n + static_cast<int64_t>(std::floor(ev.tokens)) &&
+                         ModelTierWait(p.wait_tiers, 1) <= absl::ZeroDuration();
+      ev.opened = true;  // without an opening time, the first join opens the event
+    }
     MTicket t;
     t.code = absl::StatusCode::kOk;
     return t;  // the caller commits with CommitJoin once it knows the token
   }
 
-  MTicket CommitJoin(int e, const std::string& user, const std::string& token, absl::Time now) {
+  // Also says whether the join admitted at once, and how.
+  MTicket CommitJoin(int e, const std::string& user, const std::string& token, absl::Time now,
+                     bool* admitted, bool* by_bypass, bool* passthrough) {
     MEvent& ev = events_[e];
     MRecord r;
     r.event = e;
@@ -213,7 +254,20 @@ class Model {
     ++ev.counters.joined;
     auto [it, inserted] = ev.records.emplace(token, r);
     EXPECT_TRUE(inserted) << "token reused: " << token;
-    return Ticket(ev, it->second, now);
+    MRecord& record = it->second;
+    *admitted = plan_.passthrough || plan_.safety_net;
+    *by_bypass = false;
+    *passthrough = plan_.passthrough;
+    if (*admitted) {
+      *by_bypass = Admit(ev, record, now, plan_.passthrough);
+      if (plan_.safety_net) ++ev.counters.safety_net;
+    } else if (plan_.prequeue) {
+      record.prequeued = true;
+      record.order = shuffle::PrequeueSlot(ev.secret, static_cast<uint32_t>(ev.prequeue_joins++));
+    } else {
+      record.order = (uint64_t{1} << 32) + static_cast<uint64_t>(record.seq);
+    }
+    return Ticket(ev, record, now);
   }
 
   MTicket Status(int e, const std::string& token, absl::Time now) {
@@ -251,22 +305,39 @@ class Model {
       out.ticket = Error(absl::StatusCode::kFailedPrecondition);
       return out;
     }
-    const int64_t p = Position(ev, r);
     const MTicket before = Ticket(ev, r, now);
     if (!before.ready) {
       r.deadline = now + ev.policy.heartbeat_ttl;
       out.ticket = Ticket(ev, r, now);
       return out;
     }
-    // One token is taken; without a whole token (only possible for p <= N) it is a bypass
-    // admission on credit, and the bucket goes into debt.
-    if (ev.tokens < 1) {
-      EXPECT_LE(p, ev.policy.bypass_top_n) << "model: readiness let a bypass through beyond N";
-      out.by_bypass = true;
-      ++ev.counters.bypass;
+    if (ev.tokens < 1 && ev.policy.method != QueueMethod::kPassthrough) {
+      EXPECT_LE(before.position, ev.policy.bypass_top_n)
+          << "model: readiness let a bypass through beyond N";
     }
-    ev.tokens -= 1;
+    out.by_bypass = Admit(ev, r, now, ev.policy.method == QueueMethod::kPassthrough);
+    out.granted = true;
+    out.ticket = Ticket(ev, r, now);
+    return out;
+  }
+
+  // Makes the record active; returns whether it was a bypass admission. Passthrough takes no
+  // token. Otherwise one token is taken; without a whole token (only possible for p <= N) it
+  // is a bypass admission on credit, and the bucket goes into debt.
+  static bool Admit(MEvent& ev, MRecord& r, absl::Time now, bool passthrough) {
+    bool by_bypass = false;
+    if (passthrough) {
+      ++ev.counters.passthrough;
+    } else {
+      if (ev.tokens < 1) {
+        by_bypass = true;
+        ++ev.counters.bypass;
+      }
+      ev.tokens -= 1;
+    }
     r.state = UserState::kActive;
+    r.prequeued = false;
+    r.draw = 0;
     r.admitted = true;
     r.deadline = now + ev.policy.active_ttl;
     r.reservation_expires_at = now + ev.policy.reservation_ttl;
@@ -277,9 +348,7 @@ class Model {
       Roll(w, now);
       w.current += 1;
     }
-    out.granted = true;
-    out.ticket = Ticket(ev, r, now);
-    return out;
+    return by_bypass;
   }
 
   // The reservation token is made by the room: the model learns it from the first grant.
@@ -330,7 +399,7 @@ class Model {
   void SetPolicy(int e, const Policy& policy, absl::Time now) {
     MEvent& ev = events_[e];
     if (!ev.exists) {
-      Create(ev, policy, now);
+      Create(ev, e, policy, now);
       return;
     }
     Begin(ev, now);  // refill at the old rate
@@ -348,19 +417,25 @@ class Model {
     ev.windows = windows;
   }
 
+  // In line with a place (pre-queued users excluded).
   int64_t Waiting(int e) const {
+    return Count(events_[e], [](const MRecord&) { return true; });
+  }
+  int64_t Prequeued(int e) const {
     int64_t n = 0;
-    for (const auto& [token, r] : events_[e].records) n += r.state == UserState::kWaiting;
+    for (const auto& [token, r] : events_[e].records) {
+      n += r.state == UserState::kWaiting && r.prequeued;
+    }
     return n;
   }
+  int64_t Drawn(int e) const {
+    return Count(events_[e], [](const MRecord& r) { return r.draw > 0; });
+  }
 
-  static int64_t Position(const MEvent& ev, const MRecord& r) {
-    if (r.state != UserState::kWaiting) return 0;
-    int64_t p = 1;
-    for (const auto& [token, other] : ev.records) {
-      if (other.state == UserState::kWaiting && other.seq < r.seq) ++p;
-    }
-    return p;
+  // The model's sort key of a waiting user in the line's order.
+  static std::pair<int64_t, uint64_t> LineKey(const MRecord& r) {
+    return r.draw > 0 ? std::make_pair(int64_t{0}, static_cast<uint64_t>(r.draw))
+                      : std::make_pair(int64_t{1}, r.order);
   }
 
  private:
@@ -370,7 +445,18 @@ class Model {
     return t;
   }
 
-  static void Create(MEvent& ev, const Policy& policy, absl::Time now) {
+  // Users in line with a place (not pre-queued) for whom `pred` holds.
+  template <typename Pred>
+  static int64_t Count(const MEvent& ev, Pred pred) {
+    int64_t n = 0;
+    for (const auto& [token, r] : ev.records) {
+      n += r.state == UserState::kWaiting && !r.prequeued && pred(r);
+    }
+    return n;
+  }
+
+  void Create(MEvent& ev, int e, const Policy& policy, absl::Time now) {
+    ev.secret = TestEventSecret(seed_, kEventIds[e]);
     ev.exists = true;
     ev.policy = policy;
     ev.tokens = static_cast<double>(policy.burst);
@@ -428,18 +514,57 @@ class Model {
   static void Begin(MEvent& ev, absl::Time now) {
     Refill(ev, now);
     Sweep(ev, now, INT64_MAX);  // the harness keeps pending deadlines under any sweep budget
+    // The opening: when opens_at has passed, or when it was removed while users pre-queued.
+    if (!ev.opened) {
+      int64_t prequeued = 0;
+      for (const auto& [token, r] : ev.records) {
+        prequeued += r.state == UserState::kWaiting && r.prequeued;
+      }
+      if (ev.policy.opens_at ? now >= *ev.policy.opens_at : prequeued > 0) {
+        ev.opened = true;
+        ev.shuffled = prequeued;
+        for (auto& [token, r] : ev.records) r.prequeued = false;
+      }
+    }
+    Draw(ev);
   }
 
-  static MTicket Ticket(const MEvent& ev, const MRecord& r, absl::Time now) {
-    MTicket t;
-    t.state = r.state;
-    t.admitted = r.admitted;
-    t.reservation = r.reservation;
-    t.reservation_expires_at = r.reservation_expires_at;
-    if (r.state != UserState::kWaiting) return t;  // blocked_by kNotWaiting
+  // Random method: refill the front by uniform draws from the pool (in `order`), up to the
+  // readiness window. (Every passed deadline was applied just before.)
+  static void Draw(MEvent& ev) {
     const Policy& p = ev.policy;
-    t.position = Position(ev, r);
-    if (p.paused) {
+    if (!ev.opened || p.method != QueueMethod::kRandom) return;
+    const int64_t target =
+        p.paused ? 0
+                 : std::min(p.bypass_top_n + static_cast<int64_t>(std::floor(ev.tokens)),
+                            p.active_capacity - ev.active);
+    for (int n = 0; n < 64; ++n) {
+      std::vector<MRecord*> pool;
+      int64_t drawn = 0;
+      for (auto& [token, r] : ev.records) {
+        if (r.state != UserState::kWaiting) continue;
+        if (r.draw > 0) {
+          ++drawn;
+        } else {
+          pool.push_back(&r);
+        }
+      }
+      if (drawn >= target || pool.empty()) return;
+      std::sort(pool.begin(), pool.end(),
+                [](const MRecord* a, const MRecord* b) { return a->order < b->order; });
+      const int64_t k = shuffle::DrawIndex(ev.secret, static_cast<uint64_t>(ev.draws),
+                                           static_cast<int64_t>(pool.size()));
+      pool[static_cast<size_t>(k)]->draw = ++ev.draws;
+    }
+  }
+
+  // Readiness by the fifo rules at `position`.
+  static void Readiness(const MEvent& ev, const MRecord& r, absl::Time now, MTicket& t) {
+    const Policy& p = ev.policy;
+    if (p.method == QueueMethod::kPassthrough && !p.paused) {
+      t.block = EntryBlock::kNone;
+      t.ready = true;
+    } else if (p.paused) {
       t.block = EntryBlock::kPaused;
       t.retry = absl::Seconds(5);
       t.paused_reason = p.paused_reason;
@@ -462,11 +587,70 @@ class Model {
       t.block = EntryBlock::kNone;
       t.ready = true;
     }
+  }
+
+  static MTicket Ticket(const MEvent& ev, const MRecord& r, absl::Time now) {
+    MTicket t;
+    t.state = r.state;
+    t.admitted = r.admitted;
+    t.reservation = r.reservation;
+    t.reservation_expires_at = r.reservation_expires_at;
+    if (r.state != UserState::kWaiting) return t;  // blocked_by kNotWaiting
+    const Policy& p = ev.policy;
+    if (r.prequeued) {
+      int64_t prequeued = 0;
+      for (const auto& [token, other] : ev.records) {
+        prequeued += other.state == UserState::kWaiting && other.prequeued;
+      }
+      t.state = UserState::kPrequeue;
+      t.position_high = prequeued;
+      t.retry = *p.opens_at - now;
+      t.opens_at = *p.opens_at;
+      return t;
+    }
+    const int64_t drawn = Count(ev, [](const MRecord& o) { return o.draw > 0; });
+    if (r.draw > 0) {
+      t.position = 1 + Count(ev, [&r](const MRecord& o) { return o.draw > 0 && o.draw < r.draw; });
+    } else if (p.method == QueueMethod::kRandom) {
+      // Not drawn yet: anywhere from just behind the drawn users to the end of the pool.
+      t.position = drawn + 1;
+      t.position_high = drawn + Count(ev, [](const MRecord& o) { return o.draw == 0; });
+      if (p.paused) {
+        t.block = EntryBlock::kPaused;
+        t.retry = absl::Seconds(5);
+        t.paused_reason = p.paused_reason;
+      } else if (ev.active >= p.active_capacity) {
+        t.block = EntryBlock::kCapacityFull;
+        t.retry = absl::Seconds(1);
+      } else {
+        t.block = EntryBlock::kNotYourTurn;
+        t.retry = absl::Seconds(60);
+        if (p.admit_rate_per_sec > 0) {
+          const double needed = static_cast<double>(std::min(drawn + 1 - p.bypass_top_n, p.burst));
+          t.retry = std::max(absl::Seconds(1),
+                             absl::Seconds((needed - ev.tokens) / p.admit_rate_per_sec));
+        }
+      }
+      return t;
+    } else {
+      t.position = drawn + 1 +
+                   Count(ev, [&r](const MRecord& o) { return o.draw == 0 && o.order < r.order; });
+    }
+    t.position_high = t.position;
+    Readiness(ev, r, now, t);
     return t;
   }
 
+  struct JoinPlan {
+    bool prequeue = false;
+    bool passthrough = false;
+    bool safety_net = false;
+  };
+
   Options options_;
+  const uint64_t seed_;
   MEvent events_[kEvents];
+  JoinPlan plan_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -490,6 +674,12 @@ std::string CompareStatus(const MTicket& want, const QueueStatus& got) {
   if (want.position != got.position) {
     Mismatch(out, "position", Str(want.position), Str(got.position));
   }
+  if (std::max(want.position, want.position_high) != got.position_high) {
+    Mismatch(out, "position_high", Str(std::max(want.position, want.position_high)),
+             Str(got.position_high));
+  }
+  if (want.opens_at != got.opens_at)
+    Mismatch(out, "opens_at", Str(want.opens_at), Str(got.opens_at));
   if (want.ready != got.ready_for_entry) {
     Mismatch(out, "ready_for_entry", Str(want.ready), Str(got.ready_for_entry));
   }
@@ -497,7 +687,8 @@ std::string CompareStatus(const MTicket& want, const QueueStatus& got) {
     Mismatch(out, "blocked_by", Name(want.block), Name(got.blocked_by));
   const absl::Duration tolerance =
       want.block == EntryBlock::kNotYourTurn ? absl::Milliseconds(1) : absl::ZeroDuration();
-  if (want.block == got.blocked_by && want.state == UserState::kWaiting &&
+  if (want.block == got.blocked_by &&
+      (want.state == UserState::kWaiting || want.state == UserState::kPrequeue) &&
       absl::AbsDuration(want.retry - got.retry_after) > tolerance) {
     Mismatch(out, "retry_after", Str(want.retry), Str(got.retry_after));
   }
@@ -521,6 +712,15 @@ std::string CompareStatus(const MTicket& want, const QueueStatus& got) {
   }
   if (got.ready_for_entry && got.eta != absl::ZeroDuration()) {
     Mismatch(out, "eta when ready", "0", Str(got.eta));
+  }
+  if (!(got.eta_low <= got.eta && got.eta <= got.eta_high)) {
+    Mismatch(out, "eta range", "eta_low <= eta <= eta_high",
+             absl::StrCat(Str(got.eta_low), " / ", Str(got.eta), " / ", Str(got.eta_high)));
+  }
+  if (got.state == UserState::kWaiting && got.position == got.position_high &&
+      got.eta_low != got.eta_high) {
+    Mismatch(out, "eta range of an exact place", "one value",
+             absl::StrCat(Str(got.eta_low), " / ", Str(got.eta_high)));
   }
   if (got.poll_after <= absl::ZeroDuration())
     Mismatch(out, "poll_after", "> 0", Str(got.poll_after));
@@ -546,6 +746,7 @@ struct Admission {
   absl::Time at;
   int segment = 0;
   bool by_bypass = false;
+  bool passthrough = false;  // not paced: left out of the pacing check
 };
 
 struct Segment {
@@ -562,15 +763,17 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
     const auto& [factory, seed, bypass] = GetParam();
     rng_.seed(seed);
     bypass_ = bypass;
+    schedule_ = factory.supports_schedule && factory.make_seeded != nullptr;
     options_.sweep_interval = absl::ZeroDuration();
     options_.create_events_on_join = seed % 2 == 0;
-    options_.default_policy = RandomPolicy();
+    options_.default_policy = RandomPolicy(/*initial=*/true);
     options_.default_policy.paused = false;
     options_.default_policy.paused_reason.clear();
-    auto room = WaitingRoom::Create(factory.make(&clock_), options_);
+    auto room = WaitingRoom::Create(
+        schedule_ ? factory.make_seeded(&clock_, seed) : factory.make(&clock_), options_);
     ASSERT_OK(room);
     room_ = std::move(room).value();
-    model_ = std::make_unique<Model>(options_);
+    model_ = std::make_unique<Model>(options_, seed);
   }
 
   int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
@@ -579,7 +782,8 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
     return v[static_cast<size_t>(Uniform(0, static_cast<int>(v.size()) - 1))];
   }
 
-  Policy RandomPolicy() {
+  // `initial`: the first policy of an event, which is the one whose schedule matters most.
+  Policy RandomPolicy(bool initial = false) {
     Policy p;
     p.admit_rate_per_sec = Pick(std::vector<double>{0, 0.5, 1, 1, 2, 2, 4});
     p.burst = Pick(std::vector<int64_t>{1, 2, 3, 5});
@@ -611,7 +815,46 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
     p.rate_windows = kRateWindows;
     p.paused = Uniform(0, 9) == 0;
     p.paused_reason = p.paused ? absl::StrCat("pause ", Uniform(0, 99)) : "";
+    if (schedule_) AddFairOpening(p, initial);
     return p;
+  }
+
+  // A schedule around now, a method and the safety net. An event opens once, so the pre-queue
+  // is mostly exercised by the first policy of an event: that one gets a longer one.
+  void AddFairOpening(Policy& p, bool initial) {
+    const absl::Time now = clock_.Now();
+    if (initial && Uniform(0, 3) != 0) {
+      p.opens_at = now + absl::Milliseconds(500 * Uniform(4, 60));
+      if (Uniform(0, 1) == 0) {
+        p.prequeue_opens_at = *p.opens_at - absl::Milliseconds(500 * Uniform(0, 40));
+      }
+      if (Uniform(0, 3) == 0) p.closes_at = *p.opens_at + absl::Seconds(Uniform(1, 60));
+    }
+    switch (initial ? 5 : Uniform(0, 5)) {
+      case 0:
+      case 1: {
+        p.opens_at = now + absl::Milliseconds(500 * Uniform(0, 12));
+        if (Uniform(0, 1) == 0) {
+          p.prequeue_opens_at = *p.opens_at - absl::Milliseconds(500 * Uniform(0, 8));
+        }
+        if (Uniform(0, 2) == 0) p.closes_at = *p.opens_at + absl::Seconds(Uniform(1, 30));
+        break;
+      }
+      case 2:
+        if (Uniform(0, 2) == 0) p.closes_at = now + absl::Seconds(Uniform(1, 30));
+        break;
+      default:
+        break;
+    }
+    const int m = Uniform(0, 15);
+    p.method = m < 9    ? QueueMethod::kFifo
+               : m < 13 ? QueueMethod::kRandom
+               : m < 14 ? QueueMethod::kPassthrough
+                        : QueueMethod::kReject;
+    if (p.method == QueueMethod::kReject && Uniform(0, 1) == 0) {
+      p.reject_message = absl::StrCat("closed ", Uniform(0, 99));
+    }
+    p.safety_net = Uniform(0, 2) == 0;
   }
 
   // Fails the test with the recent history; returns false so callers can stop.
@@ -624,6 +867,12 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
                   << trace.str();
     failed_ = true;
     return false;
+  }
+
+  std::string DebugHistory() {
+    std::ostringstream trace;
+    for (const std::string& line : history_) trace << "    " << line << "\n";
+    return trace.str();
   }
 
   void Log(std::string line) {
@@ -652,7 +901,7 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
 
   // The room's answer updates the independent ghost bookkeeping.
   void Observe(TokenInfo& info, const QueueStatus& s, bool heartbeat) {
-    if (s.state != UserState::kWaiting) {
+    if (s.state != UserState::kWaiting && s.state != UserState::kPrequeue) {
       info.in_line = false;
       return;
     }
@@ -705,21 +954,44 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
       current_policy_[e] = options_.default_policy;
       segment_[e] = NewSegment(e);
     }
-    want = model_->CommitJoin(e, user, got->token, now);
+    bool admitted = false;
+    bool by_bypass = false;
+    bool passthrough = false;
+    want = model_->CommitJoin(e, user, got->token, now, &admitted, &by_bypass, &passthrough);
+    if (admitted) {
+      // Admitted on arrival (passthrough, safety net): the room made the reservation token.
+      if (!Check(!got->reservation_token.empty(), "an admitting join carries a reservation")) {
+        return false;
+      }
+      model_->SetReservation(e, got->token, got->reservation_token);
+      want.reservation = got->reservation_token;
+      admissions_[e].push_back({now, segment_[e], by_bypass, passthrough});
+    }
     if (!CheckTicket(want, *got, "Join")) return false;
     if (!Check(got->user_id == user && got->event_id == kEventIds[e], "Join echoes ids")) {
       return false;
     }
+    if (admitted && !passthrough && !CheckCapacity(e, now, "a join")) return false;
     TokenInfo info;
     info.token = got->token;
     info.event = e;
     info.user = u;
     info.join_index = next_join_index_++;
-    info.in_line = true;
+    info.in_line = !admitted;
     info.heartbeat_deadline = now + current_policy_[e].heartbeat_ttl;
     latest_[{e, u}] = static_cast<int>(tokens_.size());
     tokens_.push_back(info);
     return true;
+  }
+
+  // Active never exceeds the capacity right after an admission (passthrough excepted).
+  bool CheckCapacity(int e, absl::Time now, const char* what) {
+    auto stats = room_->Stats(kEventIds[e]);
+    model_->Stats(e, now);
+    if (!Check(stats.ok(), absl::StrCat("Stats after ", what))) return false;
+    return Check(stats->active <= current_policy_[e].active_capacity,
+                 absl::StrCat("active ", stats->active, " > capacity ",
+                              current_policy_[e].active_capacity, " after ", what));
   }
 
   bool DoStatus(int i) {
@@ -771,7 +1043,9 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
       }
       model_->SetReservation(info.event, info.token, got->reservation_token);
       want.ticket.reservation = got->reservation_token;
-      admissions_[info.event].push_back({now, segment_[info.event], got->by_bypass});
+      admissions_[info.event].push_back(
+          {now, segment_[info.event], got->by_bypass,
+           current_policy_[info.event].method == QueueMethod::kPassthrough});
     }
     if (got->granted) {
       if (!Check(got->reason == EntryBlock::kNone, "a grant has reason kNone")) return false;
@@ -785,16 +1059,9 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
     }
     Observe(info, got->status, /*heartbeat=*/!got->granted);
     if (!CheckTicket(want.ticket, got->status, "Enter")) return false;
-    if (got->granted && !got->repeated) {
-      // Active never exceeds the capacity right after an admission.
-      auto stats = room_->Stats(kEventIds[info.event]);
-      model_->Stats(info.event, now);
-      if (!Check(stats.ok(), "Stats after a grant")) return false;
-      if (!Check(stats->active <= current_policy_[info.event].active_capacity,
-                 absl::StrCat("active ", stats->active, " > capacity ",
-                              current_policy_[info.event].active_capacity))) {
-        return false;
-      }
+    if (got->granted && !got->repeated &&
+        current_policy_[info.event].method != QueueMethod::kPassthrough) {
+      return CheckCapacity(info.event, now, "a grant");
     }
     return true;
   }
@@ -861,9 +1128,10 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
       auto stats = room_->Stats(kEventIds[e]);
       model_->Stats(e, now);
       if (!Check(stats.ok(), "Stats after SweepAll")) return false;
-      if (!Check(stats->waiting == live,
-                 absl::StrCat(kEventIds[e], ": Stats.waiting after a sweep is ", stats->waiting,
-                              ", but only ", live, " users have a live heartbeat"))) {
+      if (!Check(stats->waiting + stats->prequeued == live,
+                 absl::StrCat(kEventIds[e], ": Stats.waiting + prequeued after a sweep is ",
+                              stats->waiting + stats->prequeued, ", but only ", live,
+                              " users have a live heartbeat"))) {
         return false;
       }
     }
@@ -872,20 +1140,30 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
 
   bool DoSetPolicy() {
     const int e = Uniform(0, kEvents - 1);
-    Policy p = RandomPolicy();
+    Policy p = RandomPolicy(/*initial=*/!model_->Exists(e));
     if (!DoSweepAll("before SetPolicy")) return false;
     Log(absl::StrCat("SetPolicy(", kEventIds[e], ", rate=", p.admit_rate_per_sec,
                      " burst=", p.burst, " bypass=", p.bypass_top_n, " cap=", p.active_capacity,
                      " hb=", absl::FormatDuration(p.heartbeat_ttl),
                      " active=", absl::FormatDuration(p.active_ttl),
                      " ended=", absl::FormatDuration(p.ended_ttl), " tiers=", p.wait_tiers.size(),
-                     " paused=", p.paused, ")"));
+                     " paused=", p.paused, FairOpeningLog(p), ")"));
     model_->SetPolicy(e, p, clock_.Now());
     if (!Check(room_->SetPolicy(kEventIds[e], p).ok(), "SetPolicy")) return false;
     current_policy_[e] = p;
     segment_[e] = NewSegment(e);
     auto got = room_->GetPolicy(kEventIds[e]);
     return Check(got.ok() && *got == p, "GetPolicy returns the policy just set");
+  }
+
+  std::string FairOpeningLog(const Policy& p) {
+    if (!schedule_) return "";
+    auto at = [this](const std::optional<absl::Time>& t) {
+      return t ? absl::StrCat("t+", absl::FormatDuration(*t - start_)) : std::string("-");
+    };
+    return absl::StrCat(" prequeue=", at(p.prequeue_opens_at), " opens=", at(p.opens_at),
+                        " closes=", at(p.closes_at),
+                        " method=", std::string(QueueMethodName(p.method)), " net=", p.safety_net);
   }
 
   int NewSegment(int e) {
@@ -922,6 +1200,15 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
       cmp("left_total", c.left, got->left_total);
       cmp("completed_total", c.completed, got->completed_total);
       cmp("bucket_tokens", ev.tokens, got->bucket_tokens);
+      if (schedule_) {  // fair openings' figures, on the stores that have them
+        cmp("prequeued", model_->Prequeued(e), got->prequeued);
+        cmp("drawn", model_->Drawn(e), got->drawn);
+        cmp("admitted_by_safety_net", c.safety_net, got->admitted_by_safety_net);
+        cmp("admitted_by_passthrough", c.passthrough, got->admitted_by_passthrough);
+        cmp("refused_total", c.refused, got->refused_total);
+        cmp("opened", ev.opened, got->opened);
+        cmp("shuffled_at_opening", ev.shuffled, got->shuffled_at_opening);
+      }
       if (got->now != now) Mismatch(diff, "now", Str(now), Str(got->now));
       if (got->rate.windows.size() != ev.windows.size()) {
         Mismatch(diff, "windows", Str(ev.windows.size()), Str(got->rate.windows.size()));
@@ -953,6 +1240,15 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
       cmp("left_total", c.left, got->left_total);
       cmp("completed_total", c.completed, got->completed_total);
       cmp("bucket_tokens", ev.tokens, got->bucket_tokens);
+      if (schedule_) {  // fair openings' figures, on the stores that have them
+        cmp("prequeued", model_->Prequeued(e), got->prequeued);
+        cmp("drawn", model_->Drawn(e), got->drawn);
+        cmp("admitted_by_safety_net", c.safety_net, got->admitted_by_safety_net);
+        cmp("admitted_by_passthrough", c.passthrough, got->admitted_by_passthrough);
+        cmp("refused_total", c.refused, got->refused_total);
+        cmp("opened", ev.opened, got->opened);
+        cmp("shuffled_at_opening", ev.shuffled, got->shuffled_at_opening);
+      }
       if (!(got->rate_confidence >= 0 && got->rate_confidence <= 1)) {
         Mismatch(diff, "rate_confidence", "in [0, 1]", Str(got->rate_confidence));
       }
@@ -980,35 +1276,68 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
     }
     std::shuffle(indexes.begin(), indexes.end(), rng_);
     struct Seen {
+      std::pair<int64_t, uint64_t> key;  // the model's line order
       int64_t join_index;
       int64_t position;
+      int64_t position_high;
       bool ready;
     };
     std::vector<Seen> line;
-    std::map<int, int> places;  // user -> waiting or active records
+    int64_t prequeued = 0;
+    std::map<int, int> places;  // user -> waiting, pre-queued or active records
     for (int i : indexes) {
       if (!DoStatusQuiet(i)) return false;
       const QueueStatus& s = last_status_;
       if (!last_status_ok_) continue;
       if (s.state == UserState::kWaiting) {
-        line.push_back({tokens_[i].join_index, s.position, s.ready_for_entry});
+        const MRecord& r = model_->event(e).records.at(tokens_[i].token);
+        line.push_back({Model::LineKey(r), tokens_[i].join_index, s.position, s.position_high,
+                        s.ready_for_entry});
       }
-      if (s.state == UserState::kWaiting || s.state == UserState::kActive) {
+      if (s.state == UserState::kPrequeue) {
+        ++prequeued;
+        if (!Check(s.position == 0 && !s.ready_for_entry, "a pre-queued user has no place")) {
+          return false;
+        }
+      }
+      if (s.state == UserState::kWaiting || s.state == UserState::kActive ||
+          s.state == UserState::kPrequeue) {
         if (!Check(++places[tokens_[i].user] == 1,
                    absl::StrCat("u", tokens_[i].user, " holds two places in ", kEventIds[e]))) {
           return false;
         }
       }
     }
-    std::sort(line.begin(), line.end(),
-              [](const Seen& a, const Seen& b) { return a.join_index < b.join_index; });
+    // Without a pre-queue or draws, the line's order is the arrival order.
+    const bool arrival_order =
+        !model_->Exists(e) || (model_->event(e).prequeue_joins == 0 && model_->event(e).draws == 0);
+    std::sort(line.begin(), line.end(), [arrival_order](const Seen& a, const Seen& b) {
+      return arrival_order ? a.join_index < b.join_index : a.key < b.key;
+    });
+    // Random method: users not drawn yet share the range behind the drawn ones.
+    const bool random = current_policy_[e].method == QueueMethod::kRandom;
+    int64_t drawn = 0;
+    for (const Seen& seen : line) drawn += seen.key.first == 0;
     for (size_t k = 0; k < line.size(); ++k) {
-      if (!Check(line[k].position == static_cast<int64_t>(k) + 1,
-                 absl::StrCat("the ", k + 1, "-th live arrival has position ", line[k].position))) {
+      const int64_t n = static_cast<int64_t>(line.size());
+      if (random && line[k].key.first == 1) {
+        if (!Check(line[k].position == drawn + 1 && line[k].position_high == n,
+                   absl::StrCat("an undrawn user is shown ", line[k].position, "..",
+                                line[k].position_high, ", want ", drawn + 1, "..", n))) {
+          return false;
+        }
+      } else if (!Check(line[k].position == static_cast<int64_t>(k) + 1 &&
+                            line[k].position_high == line[k].position,
+                        absl::StrCat("the ", k + 1, "-th in line has position ", line[k].position,
+                                     "..", line[k].position_high))) {
         return false;
       }
-      if (!Check(k == 0 || !line[k].ready || line[k - 1].ready,
-                 absl::StrCat("position ", k + 1, " is ready but position ", k, " is not"))) {
+      // Tier waits never decrease with the position and later arrivals have waited less, so
+      // the ready users of the pool form a prefix of it. (Drawn users stand in draw order,
+      // not arrival order: one may still serve its tier wait while the next is ready.)
+      const bool in_pool = line[k].key.first == 1 && (k == 0 || line[k - 1].key.first == 1);
+      if (!Check(k == 0 || !in_pool || !line[k].ready || line[k - 1].ready,
+                 absl::StrCat("the ", k + 1, "-th in line is ready but the ", k, "-th is not"))) {
         return false;
       }
     }
@@ -1016,6 +1345,11 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
     auto stats = room_->Stats(kEventIds[e]);
     model_->Stats(e, clock_.Now());
     if (!Check(stats.ok(), "Stats")) return false;
+    if (!Check(stats->prequeued == prequeued,
+               absl::StrCat("Stats.prequeued ", stats->prequeued, " but ", prequeued,
+                            " users are pre-queued"))) {
+      return false;
+    }
     return Check(
         stats->waiting == static_cast<int64_t>(line.size()),
         absl::StrCat("Stats.waiting ", stats->waiting, " but ", line.size(), " users are in line"));
@@ -1071,7 +1405,8 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
 
   bool Step() {
     const int r = Uniform(0, 99);
-    if (r < 18 || tokens_.empty()) return DoJoin();
+    if (r < 18 || (tokens_.empty() && r < 60)) return DoJoin();
+    if (tokens_.empty()) return r < 90 ? DoAdvance() : DoSetPolicy();  // joins may be refused
     if (r < 38) return DoStatus(RandomTokenIndex());
     if (r < 60) return DoEnter(RandomTokenIndex());
     if (r < 64) return DoLeave(RandomTokenIndex());
@@ -1095,6 +1430,7 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
         std::vector<absl::Time> paced;
         std::vector<absl::Time> every;
         for (const Admission& a : all) {
+          if (a.passthrough) continue;
           if (!a.by_bypass) paced.push_back(a.at);
           every.push_back(a.at);
         }
@@ -1127,6 +1463,7 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   const absl::Time start_ = clock_.Now();
   std::mt19937_64 rng_;
   bool bypass_ = true;
+  bool schedule_ = false;  // the store implements fair openings
   Options options_;
   std::unique_ptr<WaitingRoom> room_;
   std::unique_ptr<Model> model_;
@@ -1149,7 +1486,7 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
 TEST_P(PropertyTest, RandomOperationsMatchTheModel) {
   if (!options_.create_events_on_join) {
     // Events must be opened by the operator; ev1 only opens if a random SetPolicy picks it.
-    Policy p = RandomPolicy();
+    Policy p = RandomPolicy(/*initial=*/true);
     model_->SetPolicy(0, p, clock_.Now());
     ASSERT_OK(room_->SetPolicy(kEventIds[0], p));
     current_policy_[0] = p;
@@ -1169,12 +1506,37 @@ TEST_P(PropertyTest, RandomOperationsMatchTheModel) {
   // checked against the model above, and the full-length memory runs hold the bar.
   const int64_t expired = model_->event(0).counters.expired + model_->event(1).counters.expired;
   if (steps >= kSteps) {
-    EXPECT_GT(grants, 20);
+    EXPECT_GT(grants, 20) << DebugHistory();
     EXPECT_GT(expired, 5);
   } else if (steps >= 1000) {
     EXPECT_GT(grants, 5);
   }
   RecordProperty("admissions", static_cast<int>(grants));
+  if (schedule_) {
+    // Fair openings must have been exercised too (the seeds are fixed, so this is stable).
+    MCounters sum;
+    int64_t prequeue_joins = 0, shuffled = 0, draws = 0;
+    for (int e = 0; e < kEvents; ++e) {
+      const MEvent& ev = model_->event(e);
+      sum.safety_net += ev.counters.safety_net;
+      sum.passthrough += ev.counters.passthrough;
+      sum.refused += ev.counters.refused;
+      prequeue_joins += ev.prequeue_joins;
+      shuffled += ev.shuffled;
+      draws += ev.draws;
+    }
+    RecordProperty("prequeue_joins", static_cast<int>(prequeue_joins));
+    RecordProperty("shuffled", static_cast<int>(shuffled));
+    RecordProperty("draws", static_cast<int>(draws));
+    RecordProperty("safety_net", static_cast<int>(sum.safety_net));
+    RecordProperty("passthrough", static_cast<int>(sum.passthrough));
+    RecordProperty("refused", static_cast<int>(sum.refused));
+    if (steps >= kSteps) {
+      EXPECT_GT(draws, 20);
+      EXPECT_GT(sum.safety_net + sum.passthrough, 5);
+      EXPECT_GT(sum.refused, 5);
+    }
+  }
 }
 
 std::string ParamName(const ::testing::TestParamInfo<Param>& info) {

@@ -1,7 +1,10 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "store_factory.h"
 
+#include <cstdint>
 #include <memory>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "admission/memory_store.h"
@@ -13,6 +16,28 @@
 namespace admission {
 namespace testing {
 
+uint64_t TestEventSecret(uint64_t seed, std::string_view event_id) {
+  // FNV-1a over the id, then SplitMix64's finaliser with the seed: any fixed function would
+  // do, as long as every store made by make_seeded uses this one.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : event_id) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  uint64_t z = h + seed * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::vector<StoreFactory> ScheduleStoreFactories() {
+  // The stores that implement fair openings. Only the memory store does for now; the Redis
+  // stores join when lua/ implements docs/rules.md's "Fair openings" (set supports_schedule
+  // and make_seeded on their factories below).
+  std::vector<StoreFactory> out;
+  for (StoreFactory& f : AllStoreFactories()) {
+    if (f.supports_schedule && f.make_seeded) out.push_back(std::move(f));
+  }
+  return out;
+}
+
 std::vector<StoreFactory> AllStoreFactories() {
   std::vector<StoreFactory> factories;
 
@@ -21,6 +46,15 @@ std::vector<StoreFactory> AllStoreFactories() {
   memory.make = [](Clock* clock) -> std::unique_ptr<Store> {
     MemoryStoreOptions options;
     options.clock = clock;
+    return NewMemoryStore(options);
+  };
+  memory.supports_schedule = true;
+  memory.make_seeded = [](Clock* clock, uint64_t seed) -> std::unique_ptr<Store> {
+    MemoryStoreOptions options;
+    options.clock = clock;
+    options.event_secret = [seed](std::string_view event_id) {
+      return TestEventSecret(seed, event_id);
+    };
     return NewMemoryStore(options);
   };
   factories.push_back(memory);

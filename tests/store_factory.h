@@ -6,10 +6,12 @@
 #ifndef ADMISSION_TESTS_STORE_FACTORY_H_
 #define ADMISSION_TESTS_STORE_FACTORY_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "admission/clock.h"
@@ -26,7 +28,22 @@ struct StoreFactory {
   // Rough cost of one call relative to the memory store (a network round trip is ~100x); the
   // property test runs proportionally fewer random steps (at least a tenth) on costly stores.
   double relative_cost = 1;
+
+  // Fair openings (schedule, pre-queue, queueing methods, safety net; docs/rules.md). A store
+  // that implements them sets `supports_schedule` and `make_seeded`, and then runs
+  // tests/schedule_conformance_test.cc and the property test's schedule operations.
+  bool supports_schedule = false;
+  // Like `make`, but every event's secret is TestEventSecret(seed, event_id), so that the
+  // pre-queue's order and the draws are reproducible (and predictable by a model).
+  std::function<std::unique_ptr<admission::Store>(admission::Clock* clock, uint64_t seed)>
+      make_seeded;
 };
+
+// The deterministic event secret of stores made by StoreFactory::make_seeded.
+uint64_t TestEventSecret(uint64_t seed, std::string_view event_id);
+
+// The factories with supports_schedule, for the suites of fair openings.
+std::vector<StoreFactory> ScheduleStoreFactories();
 
 inline void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
 

@@ -3,6 +3,7 @@
 // Unit tests of the small pieces: policy validation and tiers, ids and tokens, the clocks, the
 // names of states, option validation, and how WaitingRoom presents a store's raw facts (rate,
 // ETA, confidence, poll advice) — the latter against a fake store that returns crafted tickets.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -21,6 +22,9 @@
 #include "admission/admission.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "position_index.h"
+#include "rules.h"
+#include "shuffle.h"
 #include "test_util.h"
 
 namespace admission {
@@ -113,6 +117,27 @@ TEST(PolicyTest, ValidEdgeCases) {
     p.paused_reason = std::string(200, 'x');
   });
   add([](Policy& p) { p.paused_reason = "Back soon: 10:00 (UTC) - sorry!"; });
+  const absl::Time t = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+  add([&](Policy& p) { p.opens_at = t; });                 // pre-queue from the start
+  add([&](Policy& p) {
+    p.prequeue_opens_at = t;  // no pre-queue: joins refused until the opening
+    p.opens_at = t;
+  });
+  add([&](Policy& p) {
+    p.prequeue_opens_at = t - absl::Hours(1);
+    p.opens_at = t;
+    p.closes_at = t + absl::Microseconds(1);
+  });
+  add([&](Policy& p) { p.closes_at = t; });  // closing alone is fine
+  add([](Policy& p) { p.opens_at = absl::UnixEpoch(); });
+  add([](Policy& p) { p.closes_at = absl::FromUnixSeconds(7258118400) - absl::Nanoseconds(1); });
+  add([](Policy& p) { p.method = QueueMethod::kRandom; });
+  add([](Policy& p) { p.method = QueueMethod::kPassthrough; });
+  add([](Policy& p) {
+    p.method = QueueMethod::kReject;
+    p.reject_message = std::string(200, 'r');
+  });
+  add([](Policy& p) { p.safety_net = true; });
   for (size_t i = 0; i < good.size(); ++i) EXPECT_OK(ValidatePolicy(good[i])) << "policy #" << i;
 }
 
@@ -188,6 +213,33 @@ std::vector<BadPolicyCase> BadPolicies() {
   add("paused_reason_newline", "paused_reason", [](Policy& p) { p.paused_reason = "a\nb"; });
   add("paused_reason_control", "paused_reason",
       [](Policy& p) { p.paused_reason = std::string("a\x01") + "b"; });
+  const absl::Time t = absl::FromUnixSeconds(1767225600);
+  add("prequeue_without_opening", "prequeue_opens_at", [&](Policy& p) { p.prequeue_opens_at = t; });
+  add("prequeue_after_opening", "prequeue_opens_at", [&](Policy& p) {
+    p.prequeue_opens_at = t + absl::Seconds(1);
+    p.opens_at = t;
+  });
+  add("closing_at_opening", "closes_at", [&](Policy& p) {
+    p.opens_at = t;
+    p.closes_at = t;
+  });
+  add("closing_before_opening", "closes_at", [&](Policy& p) {
+    p.opens_at = t;
+    p.closes_at = t - absl::Minutes(1);
+  });
+  add("opening_before_1970", "opens_at",
+      [](Policy& p) { p.opens_at = absl::UnixEpoch() - absl::Seconds(1); });
+  add("opening_in_2200", "opens_at",
+      [](Policy& p) { p.opens_at = absl::FromUnixSeconds(7258118400); });
+  add("opening_infinite", "opens_at", [](Policy& p) { p.opens_at = absl::InfiniteFuture(); });
+  add("prequeue_infinite_past", "prequeue_opens_at",
+      [](Policy& p) { p.prequeue_opens_at = absl::InfinitePast(); });
+  add("closing_infinite", "closes_at", [](Policy& p) { p.closes_at = absl::InfiniteFuture(); });
+  add("unknown_method", "method", [](Policy& p) { p.method = static_cast<QueueMethod>(7); });
+  add("reject_message_too_long", "reject_message",
+      [](Policy& p) { p.reject_message = std::string(201, 'x'); });
+  add("reject_message_control", "reject_message",
+      [](Policy& p) { p.reject_message = "sold\tout"; });
   return cases;
 }
 
@@ -221,6 +273,56 @@ TEST(PolicyTest, Equality) {
   b = a;
   b.ended_ttl += absl::Seconds(1);
   EXPECT_FALSE(a == b);
+  const absl::Time t = absl::FromUnixSeconds(1767225600);
+  for (auto mutate : std::vector<void (*)(Policy&, absl::Time)>{
+           [](Policy&p, absl::Time at) { p.prequeue_opens_at = at; },
+           [](Policy&p, absl::Time at) { p.opens_at = at; },
+           [](Policy&p, absl::Time at) { p.closes_at = at; },
+           [](Policy&p, absl::Time) { p.method = QueueMethod::kRandom; },
+           [](Policy&p, absl::Time) { p.reject_message = "no"; },
+           [](Policy&p, absl::Time) { p.safety_net = true; },
+       }) {
+    b = a;
+    mutate(b, t);
+    EXPECT_FALSE(a == b);
+    Policy c = b;
+    EXPECT_TRUE(c == b);
+  }
+  b = a;
+  b.opens_at = t;
+  Policy c = a;
+  c.opens_at = t + absl::Nanoseconds(1);
+  EXPECT_FALSE(b == c);
+}
+
+TEST(PolicyTest, ScheduleAndMethodDefaultsChangeNothing) {
+  const Policy p;
+  EXPECT_FALSE(p.prequeue_opens_at.has_value());
+  EXPECT_FALSE(p.opens_at.has_value());
+  EXPECT_FALSE(p.closes_at.has_value());
+  EXPECT_EQ(p.method, QueueMethod::kFifo);
+  EXPECT_TRUE(p.reject_message.empty());
+  EXPECT_FALSE(p.safety_net);
+}
+
+TEST(PolicyTest, QueueMethodNames) {
+  const std::vector<std::pair<QueueMethod, std::string_view>> names = {
+      {QueueMethod::kFifo, "fifo"},
+      {QueueMethod::kRandom, "random"},
+      {QueueMethod::kPassthrough, "passthrough"},
+      {QueueMethod::kReject, "reject"}};
+  for (const auto& [method, name] : names) {
+    EXPECT_EQ(QueueMethodName(method), name);
+    EXPECT_THAT(ParseQueueMethod(name), IsOkAndHolds(method));
+  }
+  // Stable numbers: stores and bindings carry them.
+  EXPECT_EQ(static_cast<int>(QueueMethod::kFifo), 0);
+  EXPECT_EQ(static_cast<int>(QueueMethod::kRandom), 1);
+  EXPECT_EQ(static_cast<int>(QueueMethod::kPassthrough), 2);
+  EXPECT_EQ(static_cast<int>(QueueMethod::kReject), 3);
+  EXPECT_EQ(ParseQueueMethod("FIFO").status().code(), kInvalidArgument);
+  EXPECT_EQ(ParseQueueMethod("").status().code(), kInvalidArgument);
+  EXPECT_EQ(ParseQueueMethod("lottery").status().code(), kInvalidArgument);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,11 +438,15 @@ TEST(ClockTest, SystemClockIsASingletonNearTheWallClock) {
 TEST(NamesTest, StatesAndBlocksHaveDistinctNames) {
   std::set<std::string_view> states;
   for (UserState s : {UserState::kWaiting, UserState::kActive, UserState::kExpired,
-                      UserState::kLeft, UserState::kCompleted}) {
+                      UserState::kLeft, UserState::kCompleted, UserState::kPrequeue}) {
     EXPECT_FALSE(UserStateName(s).empty());
     states.insert(UserStateName(s));
   }
-  EXPECT_EQ(states.size(), 5u);
+  EXPECT_EQ(states.size(), 6u);
+  EXPECT_EQ(UserStateName(UserState::kPrequeue), "prequeue");
+  // Appended: the numbers stores and bindings carry stay what they were.
+  EXPECT_EQ(static_cast<int>(UserState::kCompleted), 4);
+  EXPECT_EQ(static_cast<int>(UserState::kPrequeue), 5);
   EXPECT_EQ(UserStateName(UserState::kWaiting), "waiting");
   EXPECT_EQ(UserStateName(UserState::kActive), "active");
   EXPECT_EQ(UserStateName(UserState::kExpired), "expired");
@@ -371,7 +477,8 @@ TEST(NamesTest, QueueStatusName) {
        std::vector<std::pair<UserState, std::string_view>>{{UserState::kActive, "active"},
                                                            {UserState::kExpired, "expired"},
                                                            {UserState::kLeft, "left"},
-                                                           {UserState::kCompleted, "completed"}}) {
+                                                           {UserState::kCompleted, "completed"},
+                                                           {UserState::kPrequeue, "prequeue"}}) {
     s.state = state;
     EXPECT_EQ(s.status_name(), name);
   }
@@ -665,6 +772,437 @@ TEST_F(PresentationTest, DenialCarriesReasonMessageAndRetry) {
   EXPECT_EQ(r->retry_after, absl::Milliseconds(2500));
   EXPECT_FALSE(r->message.empty());
   EXPECT_EQ(r->status.position, 4);
+}
+
+TEST_F(PresentationTest, AnUndrawnUserOfTheRandomMethodIsShownARange) {
+  Measured(20, 120, 600, absl::Hours(1));  // 2/s
+  store_->ticket.position_high = 41;       // places 11..41: 10 drawn ahead, a pool of 31
+  QueueStatus s = At(11);
+  EXPECT_EQ(s.position, 11);
+  EXPECT_EQ(s.position_high, 41);
+  EXPECT_TRUE(DurationNear(s.eta_low, absl::Seconds(5), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(s.eta_high, absl::Seconds(20), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(s.eta, absl::Milliseconds(12500), absl::Microseconds(1)));
+  // Poll by the near end: a draw can pick the user at any time.
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(1), absl::Microseconds(1)));
+}
+
+TEST_F(PresentationTest, AnExactPlaceHasOneEta) {
+  Measured(20, 120, 600, absl::Hours(1));
+  store_->ticket.position_high = 0;  // a store that does not set it: same as position
+  QueueStatus s = At(21);
+  EXPECT_EQ(s.position_high, 21);
+  EXPECT_EQ(s.eta_low, s.eta);
+  EXPECT_EQ(s.eta_high, s.eta);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(10), absl::Microseconds(1)));
+}
+
+TEST_F(PresentationTest, APrequeuedUserIsShownTheOpeningAndARange) {
+  Ticket& t = store_->ticket;
+  t.state = UserState::kPrequeue;
+  t.blocked_by = EntryBlock::kNotWaiting;
+  t.opens_at = now_ + absl::Minutes(10);
+  t.retry_after = absl::Minutes(10);
+  t.position_high = 1201;  // the pre-queue's size so far
+  QueueStatus s = At(0);   // policy rate 4/s stands in
+  EXPECT_EQ(s.status_name(), "prequeue");
+  EXPECT_EQ(s.position, 0);
+  EXPECT_EQ(s.position_high, 1201);
+  EXPECT_EQ(s.opens_at, now_ + absl::Minutes(10));
+  EXPECT_EQ(s.eta_low, absl::Minutes(10));
+  EXPECT_TRUE(DurationNear(s.eta_high, absl::Minutes(15), absl::Microseconds(1)));  // 1200 at 4/s
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(750), absl::Microseconds(1)));
+  EXPECT_NEAR(s.eta_confidence, 0.1, 1e-12);
+  EXPECT_EQ(s.poll_after, absl::Seconds(30));  // a tenth of 10 min, clamped
+  t.opens_at = now_ + absl::Seconds(20);
+  EXPECT_EQ(At(0).poll_after, absl::Seconds(2));  // closer to the opening, more often
+
+  auto r = room_->Enter(token_);
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->granted);
+  EXPECT_EQ(r->reason, EntryBlock::kNotWaiting);
+  EXPECT_THAT(r->message, HasSubstr("not opened yet"));
+}
+
+TEST_F(PresentationTest, StatsCarriesTheFairOpeningCounters) {
+  EventCounters& c = store_->counters;
+  c.now = now_;
+  c.rate = store_->ticket.rate;
+  c.waiting = 7;
+  c.prequeued = 0;
+  c.drawn = 3;
+  c.admitted_by_safety_net = 4;
+  c.admitted_by_passthrough = 5;
+  c.refused_total = 6;
+  c.opened = true;
+  c.shuffled_at_opening = 8;
+  auto s = room_->Stats("ev");
+  ASSERT_OK(s);
+  EXPECT_EQ(s->waiting, 7);
+  EXPECT_EQ(s->prequeued, 0);
+  EXPECT_EQ(s->drawn, 3);
+  EXPECT_EQ(s->admitted_by_safety_net, 4);
+  EXPECT_EQ(s->admitted_by_passthrough, 5);
+  EXPECT_EQ(s->refused_total, 6);
+  EXPECT_TRUE(s->opened);
+  EXPECT_EQ(s->shuffled_at_opening, 8);
+  c.opened = false;
+  c.prequeued = 9;
+  s = room_->Stats("ev");
+  ASSERT_OK(s);
+  EXPECT_FALSE(s->opened);
+  EXPECT_EQ(s->prequeued, 9);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fair-opening rules (src/rules.h): pure decisions, one at a time
+
+class FairRulesTest : public ::testing::Test {
+ protected:
+  static int64_t Us(absl::Time t) { return rules::ToMicros(t); }
+  const absl::Time t0_ = absl::FromUnixSeconds(1767225600);
+};
+
+TEST_F(FairRulesTest, JoinRefusalsInOrder) {
+  Policy p;
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), rules::JoinRefusal::kNone);
+  p.prequeue_opens_at = t0_ + absl::Minutes(10);
+  p.opens_at = t0_ + absl::Minutes(20);
+  p.closes_at = t0_ + absl::Minutes(30);
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), rules::JoinRefusal::kNotOpenYet);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_)), rules::JoinRefusal::kNone);  // opened for good
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_ + absl::Minutes(10))), rules::JoinRefusal::kNone);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Minutes(30)) - 1), rules::JoinRefusal::kNone);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Minutes(30))), rules::JoinRefusal::kClosed);
+  p.method = QueueMethod::kReject;  // the operator's word comes first
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), rules::JoinRefusal::kRejected);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Hours(1))), rules::JoinRefusal::kRejected);
+  EXPECT_EQ(rules::RefusalTime(p, rules::JoinRefusal::kClosed), Us(t0_ + absl::Minutes(30)));
+  EXPECT_EQ(rules::RefusalTime(p, rules::JoinRefusal::kNotOpenYet), Us(t0_ + absl::Minutes(10)));
+  EXPECT_EQ(rules::RefusalTime(p, rules::JoinRefusal::kRejected), 0);
+}
+
+TEST_F(FairRulesTest, JoinRefusalMessages) {
+  const int64_t at = Us(t0_ + absl::Minutes(10));
+  absl::Status s = rules::JoinRefusedError(rules::JoinRefusal::kNotOpenYet, "ev", at, "");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "event 'ev' is not open yet: the pre-queue opens at 2026-01-01T00:10:00Z");
+  s = rules::JoinRefusedError(rules::JoinRefusal::kClosed, "ev", at + 250000, "");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "event 'ev' closed at 2026-01-01T00:10:00.25Z");
+  s = rules::JoinRefusedError(rules::JoinRefusal::kRejected, "ev", 0, "Sold out, sorry.");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "Sold out, sorry.");
+  s = rules::JoinRefusedError(rules::JoinRefusal::kRejected, "ev", 0, "");
+  EXPECT_EQ(s.message(), "event 'ev' is not accepting new arrivals");
+  EXPECT_OK(rules::JoinRefusedError(rules::JoinRefusal::kNone, "ev", 0, ""));
+}
+
+TEST_F(FairRulesTest, PrequeueAndOpening) {
+  Policy p;
+  EXPECT_FALSE(rules::JoinsPrequeue(p, false, Us(t0_)));
+  EXPECT_FALSE(rules::OpensNow(p, false, 0, Us(t0_)));  // nothing to open for yet
+  EXPECT_TRUE(rules::OpensNow(p, false, 3, Us(t0_)));   // opening time removed: open now
+  p.opens_at = t0_;
+  EXPECT_TRUE(rules::JoinsPrequeue(p, false, Us(t0_) - 1));
+  EXPECT_FALSE(rules::JoinsPrequeue(p, false, Us(t0_)));
+  EXPECT_FALSE(rules::JoinsPrequeue(p, true, Us(t0_) - 1));  // an event opens once
+  EXPECT_FALSE(rules::OpensNow(p, false, 5, Us(t0_) - 1));
+  EXPECT_TRUE(rules::OpensNow(p, false, 0, Us(t0_)));
+  EXPECT_FALSE(rules::OpensNow(p, true, 5, Us(t0_)));
+}
+
+TEST_F(FairRulesTest, DrawTargetFollowsTheReadinessWindow) {
+  Policy p;
+  p.bypass_top_n = 2;
+  p.active_capacity = 10;
+  EXPECT_EQ(rules::DrawTarget(p, 3.7, 0), 5);   // N + floor(tokens)
+  EXPECT_EQ(rules::DrawTarget(p, 3.7, 8), 2);   // room for two more
+  EXPECT_EQ(rules::DrawTarget(p, -1.5, 0), 0);  // in debt: the window shrinks below N
+  EXPECT_EQ(rules::DrawTarget(p, 0, 12), -2);
+  p.paused = true;
+  EXPECT_EQ(rules::DrawTarget(p, 3.7, 0), 0);
+}
+
+TEST_F(FairRulesTest, UndrawnUsersWaitForADraw) {
+  Policy p;
+  p.admit_rate_per_sec = 2;
+  p.burst = 10;
+  p.bypass_top_n = 1;
+  p.active_capacity = 5;
+  // As CheckReadiness at position drawn + 1: (min(drawn + 1 - N, burst) - tokens) / rate.
+  rules::Readiness r = rules::CheckUndrawn(p, 4, 1.0, 0);
+  EXPECT_EQ(r.block, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(r.retry_after, absl::Milliseconds(1500));  // (4 - 1) / 2
+  r = rules::CheckUndrawn(p, 20, 1.0, 0);
+  EXPECT_EQ(r.retry_after, absl::Milliseconds(4500));  // (min(20, 10) - 1) / 2
+  r = rules::CheckUndrawn(p, 0, 5.0, 0);               // a draw is due: at least 1 s
+  EXPECT_EQ(r.retry_after, absl::Seconds(1));
+  EXPECT_EQ(rules::CheckUndrawn(p, 0, 5.0, 5).block, EntryBlock::kCapacityFull);
+  p.admit_rate_per_sec = 0;
+  EXPECT_EQ(rules::CheckUndrawn(p, 0, 0.0, 0).retry_after, absl::Seconds(60));
+  p.paused = true;
+  EXPECT_EQ(rules::CheckUndrawn(p, 0, 5.0, 5).block, EntryBlock::kPaused);
+}
+
+TEST_F(FairRulesTest, PassthroughOnlyStopsForAPause) {
+  Policy p;
+  p.active_capacity = 0;
+  p.burst = 1;
+  EXPECT_EQ(rules::CheckPassthrough(p).block, EntryBlock::kNone);
+  p.paused = true;
+  EXPECT_EQ(rules::CheckPassthrough(p).block, EntryBlock::kPaused);
+  EXPECT_EQ(rules::CheckPassthrough(p).retry_after, rules::kPausedRetry);
+}
+
+TEST_F(FairRulesTest, SafetyNetIsReadinessAtPositionOne) {
+  Policy p;
+  p.bypass_top_n = 0;
+  p.active_capacity = 2;
+  p.wait_tiers.clear();
+  const int64_t now = Us(t0_);
+  EXPECT_FALSE(rules::SafetyNetAdmits(p, now, 5, 0));  // off by default
+  p.safety_net = true;
+  EXPECT_TRUE(rules::SafetyNetAdmits(p, now, 1.0, 0));
+  EXPECT_FALSE(rules::SafetyNetAdmits(p, now, 0.99, 0));  // no whole token, no bypass
+  EXPECT_FALSE(rules::SafetyNetAdmits(p, now, 5, 2));     // full
+  p.bypass_top_n = 1;
+  EXPECT_TRUE(rules::SafetyNetAdmits(p, now, 0.5, 0));  // position 1 may borrow
+  EXPECT_FALSE(rules::SafetyNetAdmits(p, now, -0.5, 0));
+  p.wait_tiers = {{WaitTier::kUnboundedPosition, absl::Seconds(1)}};
+  EXPECT_FALSE(rules::SafetyNetAdmits(p, now, 5, 0));  // position 1 must wait: queue
+  p.wait_tiers.clear();
+  p.paused = true;
+  EXPECT_FALSE(rules::SafetyNetAdmits(p, now, 5, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// PositionIndex::Select
+
+TEST(PositionIndexTest, SelectInvertsRankThroughRemovalsAndCompaction) {
+  PositionIndex index;
+  std::vector<uint64_t> live;  // in order
+  uint64_t state = 42;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 33;
+  };
+  for (int step = 0; step < 30000; ++step) {
+    if (live.empty() || next() % 5 < 3) {
+      live.push_back(index.Append());
+    } else {
+      // Mostly from the front, so that the dead prefix grows and compaction happens.
+      const size_t i = next() % 4 == 0 ? next() % live.size() : 0;
+      index.Remove(live[i]);
+      live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    if (step % 97 == 0 || step > 29900) {
+      ASSERT_EQ(index.size(), static_cast<int64_t>(live.size()));
+      for (size_t k = 0; k < live.size(); k += 1 + live.size() / 50) {
+        ASSERT_EQ(index.Select(static_cast<int64_t>(k)), live[k]) << "step " << step;
+        ASSERT_EQ(index.Rank(live[k]), static_cast<int64_t>(k) + 1);
+      }
+      if (!live.empty()) {
+        ASSERT_EQ(index.Select(static_cast<int64_t>(live.size()) - 1), live.back());
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shuffle: the keyed permutation and draws behind fair openings (src/shuffle.h). The
+// statistical tests use fixed seeds, so they are deterministic; their thresholds are the
+// chi-square quantiles at p = 0.001, so a sound generator passes them with any seeds.
+
+uint64_t SplitMix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+double ChiSquare(const std::vector<int64_t>& counts, double expected) {
+  double chi2 = 0;
+  for (int64_t c : counts) chi2 += (c - expected) * (c - expected) / expected;
+  return chi2;
+}
+
+// The chi-square quantile at p = 0.001 (Wilson-Hilferty; within 1% for df >= 5).
+double Chi2Critical(int df) {
+  const double k = df;
+  const double z = 3.0902;
+  return k * std::pow(1 - 2 / (9 * k) + z * std::sqrt(2 / (9 * k)), 3);
+}
+
+// The rank of each of `indexes` in slot order.
+std::vector<int> Ranks(uint64_t secret, const std::vector<uint32_t>& indexes) {
+  std::vector<std::pair<uint32_t, int>> slots;
+  for (size_t u = 0; u < indexes.size(); ++u) {
+    slots.push_back({shuffle::PrequeueSlot(secret, indexes[u]), static_cast<int>(u)});
+  }
+  std::sort(slots.begin(), slots.end());
+  std::vector<int> rank(indexes.size());
+  for (size_t r = 0; r < slots.size(); ++r) rank[static_cast<size_t>(slots[r].second)] = r;
+  return rank;
+}
+
+TEST(ShuffleTest, KnownAnswers) {
+  // Pinned values: the Lua in docs/rules.md ("Keyed randomness") computes exactly these in
+  // Redis (checked with redis-server's EVAL), and the stores must agree bit for bit.
+  EXPECT_EQ(shuffle::Mix32(0), 0u);
+  EXPECT_EQ(shuffle::Mix32(1), 1364076727u);
+  EXPECT_EQ(shuffle::Mix32(0xffffffffu), 2180083513u);
+  EXPECT_EQ(shuffle::Hash2(1, 2), 924828731u);
+  EXPECT_EQ(shuffle::PrequeueSlot(0, 0), 2529500041u);
+  EXPECT_EQ(shuffle::PrequeueSlot(0, 1), 904396402u);
+  EXPECT_EQ(shuffle::PrequeueSlot(0, 4294967295u), 1226043121u);
+  const uint64_t s = 0x0123456789abcdefull;
+  EXPECT_EQ(shuffle::PrequeueSlot(s, 0), 2998669625u);
+  EXPECT_EQ(shuffle::PrequeueSlot(s, 3), 3833695162u);
+  EXPECT_EQ(shuffle::PrequeueSlot(s, 65535), 1089535045u);
+  EXPECT_EQ(shuffle::PrequeueSlot(s, 65536), 470310231u);
+  EXPECT_EQ(shuffle::PrequeueSlot(s, 123456789), 3395594218u);
+  EXPECT_EQ(shuffle::PrequeueSlot(0xffffffffffffffffull, 2), 2375629963u);
+  EXPECT_EQ(shuffle::PrequeueSlot(0xdeadbeef00c0ffeeull, 65536), 3730026675u);
+  EXPECT_EQ(shuffle::Draw52(0, 0), 2859435249442946u);
+  EXPECT_EQ(shuffle::Draw52(s, 1), 3427884148852521u);
+  EXPECT_EQ(shuffle::Draw52(s, 4294967295u), 3800360170648129u);
+  EXPECT_EQ(shuffle::Draw52(0xdeadbeef00c0ffeeull, 1000), 46469921735648u);
+  EXPECT_EQ(shuffle::DrawIndex(s, 0, 7), 4);
+  EXPECT_EQ(shuffle::DrawIndex(s, 2, 1000003), 882672);
+  EXPECT_EQ(shuffle::DrawIndex(0xffffffffffffffffull, 1000, 1000003), 555084);
+}
+
+TEST(ShuffleTest, PrequeueSlotIsAPermutation) {
+  uint64_t seed = 1;
+  for (int k = 0; k < 20; ++k) {
+    const uint64_t secret = SplitMix64(seed);
+    for (uint32_t i = 0; i < 5000; ++i) {
+      const uint32_t x = i * 858993459u + static_cast<uint32_t>(k);  // spread over 2^32
+      ASSERT_EQ(shuffle::PrequeueIndex(secret, shuffle::PrequeueSlot(secret, x)), x);
+      ASSERT_EQ(shuffle::PrequeueSlot(secret, shuffle::PrequeueIndex(secret, x)), x);
+    }
+  }
+  // Another secret, another order.
+  EXPECT_NE(Ranks(1, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), Ranks(2, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(ShuffleTest, EveryRankIsEquallyLikelyForEveryUser) {
+  // 8 pre-queued users, 40,000 secrets: table of user x rank. Rows and columns each sum to
+  // the number of runs, so the whole table has (8 - 1)^2 degrees of freedom.
+  constexpr int kUsers = 8;
+  constexpr int kRuns = 40000;
+  for (const std::vector<uint32_t>& indexes :
+       {std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7},
+        std::vector<uint32_t>{65530, 65531, 65532, 65533, 65534, 65535, 65536, 65537},
+        std::vector<uint32_t>{7, 1000, 70000, 123456, 9999999, 16777216, 2147483648u,
+                              4294967295u}}) {
+    std::vector<std::vector<int64_t>> table(kUsers, std::vector<int64_t>(kUsers, 0));
+    uint64_t seed = 20260101;
+    for (int run = 0; run < kRuns; ++run) {
+      const std::vector<int> rank = Ranks(SplitMix64(seed), indexes);
+      for (int u = 0; u < kUsers; ++u) ++table[u][static_cast<size_t>(rank[u])];
+    }
+    std::vector<int64_t> cells;
+    for (int u = 0; u < kUsers; ++u) {
+      EXPECT_LT(ChiSquare(table[u], kRuns / kUsers), Chi2Critical(kUsers - 1))
+          << "rank of user " << u << " (join index " << indexes[u] << ")";
+      cells.insert(cells.end(), table[u].begin(), table[u].end());
+    }
+    EXPECT_LT(ChiSquare(cells, kRuns / kUsers), Chi2Critical((kUsers - 1) * (kUsers - 1)));
+  }
+}
+
+TEST(ShuffleTest, EveryOrderOfFourUsersIsEquallyLikely) {
+  constexpr int kRuns = 48000;  // 2,000 per order
+  for (const std::vector<uint32_t>& indexes :
+       {std::vector<uint32_t>{0, 1, 2, 3}, std::vector<uint32_t>{41, 42, 1u << 16, 1u << 31}}) {
+    std::vector<int64_t> counts(24, 0);
+    uint64_t seed = 7;
+    for (int run = 0; run < kRuns; ++run) {
+      const std::vector<int> rank = Ranks(SplitMix64(seed), indexes);
+      // The order's Lehmer code: a number in [0, 24), one per order.
+      int code = 0;
+      for (int i = 0; i < 4; ++i) {
+        int smaller_after = 0;
+        for (int j = i + 1; j < 4; ++j) smaller_after += rank[j] < rank[i];
+        code = code * (4 - i) + smaller_after;
+      }
+      ++counts[static_cast<size_t>(code)];
+    }
+    EXPECT_LT(ChiSquare(counts, kRuns / 24.0), Chi2Critical(23));
+  }
+}
+
+TEST(ShuffleTest, EveryPairIsOrderedByAFairCoin) {
+  constexpr int kUsers = 16;
+  constexpr int kRuns = 20000;
+  std::vector<uint32_t> indexes;
+  for (uint32_t i = 0; i < kUsers; ++i) indexes.push_back(i);
+  std::vector<std::vector<int>> before(kUsers, std::vector<int>(kUsers, 0));
+  uint64_t seed = 99;
+  for (int run = 0; run < kRuns; ++run) {
+    const std::vector<int> rank = Ranks(SplitMix64(seed), indexes);
+    for (int a = 0; a < kUsers; ++a) {
+      for (int b = a + 1; b < kUsers; ++b) before[a][b] += rank[a] < rank[b];
+    }
+  }
+  const double sd = std::sqrt(0.25 / kRuns);
+  for (int a = 0; a < kUsers; ++a) {
+    for (int b = a + 1; b < kUsers; ++b) {
+      EXPECT_NEAR(static_cast<double>(before[a][b]) / kRuns, 0.5, 4.5 * sd)
+          << "join " << a << " before join " << b;
+    }
+  }
+}
+
+TEST(ShuffleTest, DrawIndexIsUniform) {
+  for (int64_t pool : {2, 3, 7, 10, 1000}) {
+    // Over the draws of one event...
+    const int runs = pool == 1000 ? 200000 : 70000;
+    std::vector<int64_t> counts(static_cast<size_t>(pool), 0);
+    for (int c = 0; c < runs; ++c) {
+      const int64_t k = shuffle::DrawIndex(0x5eed5eed5eed5eedull, static_cast<uint64_t>(c), pool);
+      ASSERT_GE(k, 0);
+      ASSERT_LT(k, pool);
+      ++counts[static_cast<size_t>(k)];
+    }
+    EXPECT_LT(ChiSquare(counts, static_cast<double>(runs) / pool),
+              Chi2Critical(static_cast<int>(pool) - 1))
+        << "pool " << pool;
+    // ... and over events, at the same draw.
+    std::fill(counts.begin(), counts.end(), 0);
+    uint64_t seed = 3;
+    for (int run = 0; run < runs; ++run) {
+      ++counts[static_cast<size_t>(shuffle::DrawIndex(SplitMix64(seed), 5, pool))];
+    }
+    EXPECT_LT(ChiSquare(counts, static_cast<double>(runs) / pool),
+              Chi2Critical(static_cast<int>(pool) - 1))
+        << "pool " << pool << " across secrets";
+  }
+}
+
+TEST(ShuffleTest, SuccessiveDrawsAreIndependent) {
+  constexpr int64_t kPool = 6;
+  constexpr int kRuns = 72000;
+  std::vector<int64_t> counts(kPool * kPool, 0);
+  const uint64_t secret = 0x0badc0ffee0ddf00ull;
+  for (int c = 0; c < kRuns; ++c) {
+    const int64_t a = shuffle::DrawIndex(secret, static_cast<uint64_t>(c), kPool);
+    const int64_t b = shuffle::DrawIndex(secret, static_cast<uint64_t>(c) + 1, kPool);
+    ++counts[static_cast<size_t>(a * kPool + b)];
+  }
+  EXPECT_LT(ChiSquare(counts, static_cast<double>(kRuns) / (kPool * kPool)),
+            Chi2Critical(kPool * kPool - 1));
+}
+
+TEST(ShuffleTest, DrawIndexEdges) {
+  EXPECT_EQ(shuffle::DrawIndex(123, 456, 1), 0);
+  EXPECT_EQ(shuffle::DrawIndex(123, 456, 0), 0);
+  // The counter is taken modulo 2^32.
+  EXPECT_EQ(shuffle::DrawIndex(123, 456 + (uint64_t{1} << 32), 1000),
+            shuffle::DrawIndex(123, 456, 1000));
+  EXPECT_LT(shuffle::Draw52(123, 456), uint64_t{1} << 52);
 }
 
 }  // namespace

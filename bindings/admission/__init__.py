@@ -33,6 +33,7 @@ from .errors import (
 from ._admission import (
     ENTRY_BLOCKS,
     USER_STATES,
+    Calendar,
     Crowd,
     EnterResult,
     EventStats,
@@ -54,6 +55,7 @@ __all__ = [
     "EventStats",
     "SimulatedClock",
     "Crowd",
+    "Calendar",
     "USER_STATES",
     "ENTRY_BLOCKS",
     "has_redis",

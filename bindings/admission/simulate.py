@@ -10,11 +10,13 @@ close the tab and become ghosts that the heartbeat TTL must remove. Every decisi
 the token bucket, bypass, tiers, ETAs, ghosts) is the library's own: the simulator only
 schedules the calls and records what it is told.
 
-The loop is event-driven: every user's next action sits in a calendar queue (coarse buckets of
-sorted arrays, expanded into the simulator's time resolution, 100 ms by default), and each step
-hands all the actions due at that instant to the library in one batch (``admission.Crowd``,
-GIL released, answers as numpy arrays). Nothing ever loops over all users per second, so
-300,000 people and an hour of sale run in well under a minute.
+The loop is event-driven: every user's next action sits in a calendar queue
+(``admission.Calendar``: one bucket per time step of the simulation, 100 ms by default, filed
+and emptied in C++), and each step hands all the actions due at that instant to the library in
+one batch (``admission.Crowd``: one C++ loop over the library's calls, GIL released, answers as
+numpy arrays). Python only does vectorized bookkeeping on numpy arrays per batch; nothing loops
+over users in Python, nor over all users per step, so 300,000 people and an hour of sale run in
+well under a minute.
 
 Outputs: a summary table on stdout, ``summary.json`` and PNG plots (matplotlib, Agg) in --out.
 """
@@ -44,7 +46,6 @@ _KINDS = (DONE, JOIN, ABANDON, POLL)
 NOT_ARRIVED, WAITING, ADMITTED, LEFT, GHOST, COMPLETED, LOST, TIMED_OUT = range(8)
 
 _WAITING = admission.USER_STATES.index("waiting")
-_ACTIVE = admission.USER_STATES.index("active")
 
 
 @dataclass
@@ -119,74 +120,6 @@ def parse_tiers(text: str) -> List[Tuple[Optional[int], float]]:
     return tiers
 
 
-class Calendar:
-    """A calendar queue of (instant, kind, user) actions.
-
-    Actions are filed in coarse buckets (``coarse`` ticks each) as unsorted arrays, so filing a
-    batch costs a few numpy calls whatever its size. When the simulation reaches a bucket, it
-    is sorted once and cut into ticks. Actions filed into the bucket being played go straight
-    into their tick.
-    """
-
-    def __init__(self, coarse: int = 100) -> None:
-        self.coarse = coarse
-        self.buckets: Dict[int, List[Tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
-        self.current = -1
-        self.ticks: Dict[int, List[Tuple[np.ndarray, np.ndarray]]] = {}
-
-    def push(self, ticks: np.ndarray, kind: int, users: np.ndarray) -> None:
-        """Files `users` to act (`kind`) at `ticks` (one tick per user)."""
-        if len(users) == 0:
-            return
-        kinds = np.full(len(users), kind, dtype=np.int8)
-        bucket = ticks // self.coarse
-        now = bucket <= self.current
-        if now.any():
-            self._file_ticks(ticks[now], kinds[now], users[now])
-            later = ~now
-            ticks, kinds, users, bucket = ticks[later], kinds[later], users[later], bucket[later]
-        if len(users) == 0:
-            return
-        lo, hi = int(bucket.min()), int(bucket.max())
-        if lo == hi:
-            self.buckets.setdefault(lo, []).append((ticks, kinds, users))
-            return
-        order = np.argsort(bucket, kind="stable")
-        b = bucket[order]
-        starts = np.flatnonzero(np.diff(b)) + 1
-        for lo_i, hi_i in zip([0, *starts.tolist()], [*starts.tolist(), len(b)]):
-            sel = order[lo_i:hi_i]
-            self.buckets.setdefault(int(b[lo_i]), []).append((ticks[sel], kinds[sel], users[sel]))
-
-    def _file_ticks(self, ticks: np.ndarray, kinds: np.ndarray, users: np.ndarray) -> None:
-        order = np.argsort(ticks, kind="stable")
-        t = ticks[order]
-        starts = np.flatnonzero(np.diff(t)) + 1
-        for lo_i, hi_i in zip([0, *starts.tolist()], [*starts.tolist(), len(t)]):
-            sel = order[lo_i:hi_i]
-            self.ticks.setdefault(int(t[lo_i]), []).append((kinds[sel], users[sel]))
-
-    def pop(self, tick: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """(kinds, users) of every action due at `tick`, or None. Ticks must be popped in
-        increasing order."""
-        bucket = tick // self.coarse
-        if bucket != self.current:
-            self.current = bucket
-            chunks = self.buckets.pop(bucket, None)
-            if chunks:
-                self._file_ticks(
-                    np.concatenate([c[0] for c in chunks]),
-                    np.concatenate([c[1] for c in chunks]),
-                    np.concatenate([c[2] for c in chunks]),
-                )
-        due = self.ticks.pop(tick, None)
-        if due is None:
-            return None
-        if len(due) == 1:
-            return due[0]
-        return np.concatenate([d[0] for d in due]), np.concatenate([d[1] for d in due])
-
-
 def _arrivals(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     """Sorted arrival times of everyone."""
     if cfg.surge_shape == "decay":
@@ -230,7 +163,8 @@ class Simulation:
         self.policy = cfg.policy()
         self.room.set_policy("sale", self.policy)
         self.crowd = admission.Crowd(self.room, "sale", "user-")
-        self.calendar = Calendar()
+        self.end_tick = int(round(cfg.duration_sec / self.res))
+        self.calendar = admission.Calendar(self.end_tick, len(_KINDS), self.res)
 
         rng = self.rng
         self.arrival = _arrivals(cfg, rng)
@@ -247,10 +181,10 @@ class Simulation:
         nan = np.full(n, np.nan)
         self.state = np.zeros(n, dtype=np.int8)
         self.join_t, self.admit_t, self.end_t = nan.copy(), nan.copy(), nan.copy()
-        self.last_heartbeat = nan.copy()
+        self.last_heartbeat = nan.copy()  # of abandoners: their last call before giving up
         self.join_eta, self.join_conf = nan.copy(), nan.copy()
         self.join_pos = np.zeros(n, dtype=np.int64)
-        self.polls = np.zeros(n, dtype=np.int32)
+        self.polls = 0  # status calls
         self.by_bypass = np.zeros(n, dtype=bool)
         self.samples: List[Tuple[np.ndarray, ...]] = []  # (user, t, eta, confidence)
         self.series: Dict[str, List[float]] = {
@@ -265,24 +199,24 @@ class Simulation:
 
     # --- scheduling ----------------------------------------------------------------------
 
-    def _ticks(self, times: np.ndarray, now_tick: int) -> np.ndarray:
-        return np.maximum(np.ceil(times / self.res - 1e-9).astype(np.int64), now_tick + 1)
-
-    def _next_poll(self, users: np.ndarray, t: float, poll_after: np.ndarray, tick: int) -> None:
+    def _next_poll(self, users: np.ndarray, t: float, poll_after: np.ndarray) -> None:
         """Schedules each user's next poll, or their abandonment if it comes first."""
         if self.cfg.poll == "fixed":
-            wait = np.full(len(users), self.cfg.poll_fixed_sec)
+            nxt = np.full(len(users), t + self.cfg.poll_fixed_sec)
+        elif self.jitter > 0:
+            nxt = poll_after * self.rng.uniform(1 - self.jitter, 1 + self.jitter, len(users))
+            nxt += t
         else:
-            wait = poll_after
-            if self.jitter > 0:
-                wait = wait * self.rng.uniform(1 - self.jitter, 1 + self.jitter, len(users))
-        nxt = t + wait
+            nxt = poll_after + t
         quits = self.abandon_at[users] <= nxt
         if quits.any():
             q = users[quits]
-            self.calendar.push(self._ticks(self.abandon_at[q], tick), ABANDON, q)
-            users, nxt = users[~quits], nxt[~quits]
-        self.calendar.push(self._ticks(nxt, tick), POLL, users)
+            # This call at `t` is their last contact with the library: a ghost's heartbeat.
+            self.last_heartbeat[q] = t
+            self.calendar.push_times(self.abandon_at[q], ABANDON, q)
+            stay = ~quits
+            users, nxt = users[stay], nxt[stay]
+        self.calendar.push_times(nxt, POLL, users)
 
     # --- one instant ---------------------------------------------------------------------
 
@@ -294,18 +228,23 @@ class Simulation:
         # Bought for longer than active_ttl: the library timed them out (complete fails).
         self.state[users[~ok]] = TIMED_OUT
 
-    def _join(self, users: np.ndarray, t: float, tick: int) -> None:
+    def _join(self, users: np.ndarray, t: float) -> None:
         r = self.crowd.join(users)
         if (r["error"] != 0).any():
             raise RuntimeError(f"join failed: codes {set(r['error'].tolist())}")
         self.state[users] = WAITING
         self.live_waiting += len(users)
         self.join_t[users] = t
-        self.last_heartbeat[users] = t
         self.join_eta[users] = r["eta"]
         self.join_conf[users] = r["confidence"]
         self.join_pos[users] = r["position"]
-        self._after_status(users, r, t, tick)
+        ready = r["ready"]
+        if ready.any():  # at the front already: enter at once, as after any status
+            self._settle(users[ready], self.crowd.enter(users[ready]), t)
+            wait = ~ready
+            users = users[wait]
+            r = {k: r[k][wait] for k in ("error", "state", "granted", "by_bypass", "poll_after")}
+        self._settle(users, r, t)
 
     def _abandon(self, users: np.ndarray, t: float) -> None:
         users = users[self.state[users] == WAITING]
@@ -321,56 +260,49 @@ class Simulation:
             self.end_t[leavers[ok]] = t
             self.lost += int((~ok).sum())
 
-    def _poll(self, users: np.ndarray, t: float, tick: int) -> None:
-        users = users[self.state[users] == WAITING]
-        if len(users) == 0:
-            return
+    def _poll(self, users: np.ndarray, t: float) -> None:
+        # Only users in line have a poll filed: _settle files the next one of those still
+        # waiting, or their abandonment instead (never both), and nothing else changes them.
         users = self.rng.permutation(users)  # no order among clients polling in one instant
-        r = self.crowd.status(users)
-        self.polls[users] += 1
-        self.last_heartbeat[users] = t
+        # Everyone's status, then enter for whoever was ready: one library loop in C++.
+        r = self.crowd.poll(users)
+        self.polls += len(users)
         share = self.cfg.eta_sample_share
         if share > 0:
-            pick = (self.rng.random(len(users)) < share) & (r["state"] == _WAITING)
+            # A random share of the polls (the answers' ETAs are the statuses'). Users who
+            # entered at once had nothing left to wait: their samples would fall under the
+            # 5 s cut of the statistics anyway.
+            pick = self.rng.random(len(users)) < share
+            pick &= r["state"] == _WAITING
             if pick.any():
                 self.samples.append((users[pick], np.full(pick.sum(), t), r["eta"][pick],
                                      r["confidence"][pick]))
-        self._after_status(users, r, t, tick)
+        self._settle(users, r, t)
 
-    def _after_status(self, users: np.ndarray, r: Dict[str, np.ndarray], t: float,
-                      tick: int) -> None:
-        """Enters the ready users at once; everyone else still waiting polls again later."""
-        failed = (r["error"] != 0) | ((r["state"] != _WAITING) & (r["state"] != _ACTIVE))
-        if failed.any():  # a follower of poll_after should never expire: count it
-            self.state[users[failed]] = LOST
-            self.live_waiting -= int(failed.sum())
-            self.lost += int(failed.sum())
-        ready = r["ready"] & ~failed
-        waiting = ~ready & ~failed
-        if ready.any():
-            self._enter(users[ready], t, tick)
-        if waiting.any():
-            self._next_poll(users[waiting], t, r["poll_after"][waiting], tick)
-
-    def _enter(self, users: np.ndarray, t: float, tick: int) -> None:
-        r = self.crowd.enter(users)
-        self.last_heartbeat[users] = t
+    def _settle(self, users: np.ndarray, r: Dict[str, np.ndarray], t: float) -> None:
+        """After a status or an enter: admitted users buy, those still waiting poll again."""
         granted = r["granted"]
-        g = users[granted]
-        self.state[g] = ADMITTED
-        self.live_waiting -= len(g)
-        self.admit_t[g] = t
-        self.by_bypass[g] = r["by_bypass"][granted]
-        self.calendar.push(self._ticks(t + self.purchase[g], tick), DONE, g)
-        denied = ~granted
-        if denied.any():
-            failed = denied & (r["error"] != 0)
-            if failed.any():
-                self.state[users[failed]] = LOST
-                self.live_waiting -= int(failed.sum())
-                self.lost += int(failed.sum())
-            again = denied & (r["error"] == 0)
-            self._next_poll(users[again], t, r["poll_after"][again], tick)
+        again = r["state"] == _WAITING
+        again &= r["error"] == 0
+        if granted.any():
+            g = users[granted]
+            self.state[g] = ADMITTED
+            self.live_waiting -= len(g)
+            self.admit_t[g] = t
+            self.by_bypass[g] = r["by_bypass"][granted]
+            self.calendar.push_times(t + self.purchase[g], DONE, g)
+            again &= ~granted
+        n_again = int(np.count_nonzero(again))
+        failed = len(users) - n_again - int(np.count_nonzero(granted))
+        if failed:  # a follower of poll_after should never expire or error: count it
+            lost = ~again & ~granted
+            self.state[users[lost]] = LOST
+            self.live_waiting -= failed
+            self.lost += failed
+        if n_again == len(users):
+            self._next_poll(users, t, r["poll_after"])
+        elif n_again:
+            self._next_poll(users[again], t, r["poll_after"][again])
 
     def _sample_series(self, t: float) -> None:
         s = self.room.stats("sale")
@@ -394,31 +326,24 @@ class Simulation:
         """Plays the sale from the first arrival to duration_sec; returns the summary."""
         cfg = self.cfg
         start = time.perf_counter()
-        end_tick = int(round(cfg.duration_sec / self.res))
-        arrive_ticks = np.ceil(self.arrival / self.res - 1e-9).astype(np.int64)
-        keep = arrive_ticks <= end_tick
-        users = np.arange(self.n, dtype=np.int64)
-        self.calendar.push(arrive_ticks[keep], JOIN, users[keep])
+        end_tick = self.end_tick
+        self.calendar.push_times(self.arrival, JOIN, np.arange(self.n, dtype=np.int64))
         per_sec = max(1, int(round(1.0 / self.res)))
         sweep_every = max(1, int(round(cfg.sweep_interval_sec / self.res)))
+        pop, advance_to, t0, res = self.calendar.pop, self.clock.advance_to, self.t0, self.res
         for tick in range(0, end_tick + 1):
-            t = tick * self.res
-            self.clock.advance_to(self.t0 + t)
-            due = self.calendar.pop(tick)
-            if due is not None:
-                kinds, who = due
-                for kind in _KINDS:
-                    sel = who[kinds == kind] if len(_KINDS) > 1 else who
-                    if len(sel) == 0:
-                        continue
-                    if kind == DONE:
-                        self._complete(sel, t)
-                    elif kind == JOIN:
-                        self._join(np.sort(sel), t, tick)  # arrival order within the instant
-                    elif kind == ABANDON:
-                        self._abandon(sel, t)
-                    else:
-                        self._poll(sel, t, tick)
+            t = tick * res
+            advance_to(t0 + t)
+            # One instant: purchases end, arrivals join, abandoners go, pollers poll.
+            done, join, abandon, poll = pop(tick)
+            if len(done):
+                self._complete(done, t)
+            if len(join):
+                self._join(np.sort(join), t)  # arrival order within the instant
+            if len(abandon):
+                self._abandon(abandon, t)
+            if len(poll):
+                self._poll(poll, t)
             if tick % sweep_every == 0:
                 self.room.sweep_all()  # what the room's background sweeper does
             if tick % per_sec == 0:
@@ -528,7 +453,7 @@ class Simulation:
                 "ghosts": int(ghost.sum()),
                 "still_waiting": still_waiting_live,
                 "lost": self.lost,
-                "polls": int(self.polls.sum()),
+                "polls": self.polls,
             },
             "wait_sec": {"p50": w50, "p95": w95, "p99": w99,
                          "max": float(wait.max()) if len(wait) else None},

@@ -14,6 +14,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -34,11 +35,13 @@
 #include "absl/time/time.h"
 #include "admission/admission.h"
 #include "admission/clock.h"
+#include "admission/ids.h"
 #include "admission/memory_store.h"
 #include "admission/policy.h"
 #include "admission/store.h"
 #include "admission/version.h"
 #include "admission/waiting_room.h"
+#include "calendar.h"
 #ifdef ADMISSION_PY_WITH_REDIS
 #include "admission/redis_store.h"
 #endif
@@ -229,68 +232,116 @@ void DurationProperty(py::class_<Policy>& cls, const char* name, const char* doc
 
 // --- Batches (Crowd) -------------------------------------------------------------------------
 
+// A numpy copy of `v` (needs the GIL).
+py::array_t<int64_t> ToArray(const std::vector<int64_t>& v) {
+  py::array_t<int64_t> a(static_cast<py::ssize_t>(v.size()));
+  if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(int64_t));
+  return a;
+}
+
 // Outcome codes of one user in a batch call, as small integers for numpy.
 constexpr int8_t kNoState = -1;
 
 int8_t StateCode(UserState s) { return static_cast<int8_t>(s); }
 int8_t BlockCode(EntryBlock b) { return static_cast<int8_t>(b); }
 
-struct BatchResult {
-  explicit BatchResult(size_t n)
-      : error(n, 0),
-        state(n, kNoState),
-        ready(n, 0),
-        position(n, 0),
-        eta(n, 0),
-        confidence(n, 0),
-        poll_after(n, 0),
-        retry_after(n, 0),
-        blocked_by(n, BlockCode(EntryBlock::kNotWaiting)),
-        granted(n, 0),
-        by_bypass(n, 0) {}
+// One numpy array of a batch answer: made with the GIL held, then written through `data`
+// without it (nothing resizes the array in between).
+template <typename T>
+struct Column {
+  explicit Column(size_t n) : array(static_cast<py::ssize_t>(n)), data(array.mutable_data()) {}
+  void Fill(size_t n, T value) { std::fill(data, data + n, value); }
 
-  void Set(size_t i, const QueueStatus& s) {
-    state[i] = StateCode(s.state);
-    ready[i] = s.ready_for_entry;
-    position[i] = s.position;
-    eta[i] = Seconds(s.eta);
-    confidence[i] = s.eta_confidence;
-    poll_after[i] = Seconds(s.poll_after);
-    retry_after[i] = Seconds(s.retry_after);
-    blocked_by[i] = BlockCode(s.blocked_by);
-  }
-
-  std::vector<int32_t> error;  // absl::StatusCode; 0 when OK
-  std::vector<int8_t> state;   // UserState, -1 on error
-  std::vector<uint8_t> ready;
-  std::vector<int64_t> position;
-  std::vector<double> eta, confidence, poll_after, retry_after;
-  std::vector<int8_t> blocked_by;
-  std::vector<uint8_t> granted, by_bypass;
+  py::array_t<T> array;
+  T* data;
 };
 
-template <typename T>
-py::array_t<T> ToArray(const std::vector<T>& v) {
-  py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
-  if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(T));
-  return a;
-}
+// The answer to one batch call, one column per field, written in place: no per-user Python
+// object and no copy on the way out.
+struct BatchResult {
+  explicit BatchResult(size_t n)
+      : n(n),
+        error(n),
+        state(n),
+        ready(n),
+        position(n),
+        eta(n),
+        confidence(n),
+        poll_after(n),
+        retry_after(n),
+        blocked_by(n),
+        granted(n),
+        by_bypass(n) {}
 
-py::dict ToDict(const BatchResult& r) {
-  py::dict d;
-  d["error"] = ToArray(r.error);
-  d["state"] = ToArray(r.state);
-  d["ready"] = ToArray(r.ready).attr("astype")("bool");
-  d["position"] = ToArray(r.position);
-  d["eta"] = ToArray(r.eta);
-  d["confidence"] = ToArray(r.confidence);
-  d["poll_after"] = ToArray(r.poll_after);
-  d["retry_after"] = ToArray(r.retry_after);
-  d["blocked_by"] = ToArray(r.blocked_by);
-  d["granted"] = ToArray(r.granted).attr("astype")("bool");
-  d["by_bypass"] = ToArray(r.by_bypass).attr("astype")("bool");
-  return d;
-}
+  // The defaults of a user whose call failed (no GIL needed).
+  void Clear() {
+    error.Fill(n, 0);
+    state.Fill(n, kNoState);
+    ready.Fill(n, false);
+    position.Fill(n, 0);
+    eta.Fill(n, 0);
+    confidence.Fill(n, 0);
+    poll_after.Fill(n, 0);
+    retry_after.Fill(n, 0);
+    blocked_by.Fill(n, BlockCode(EntryBlock::kNotWaiting));
+    granted.Fill(n, false);
+    by_bypass.Fill(n, false);
+  }
+
+  void SetError(size_t i, absl::StatusCode code) { error.data[i] = static_cast<int32_t>(code); }
+
+  void Set(size_t i, const QueueStatus& s) {
+    state.data[i] = StateCode(s.state);
+    ready.data[i] = s.ready_for_entry;
+    position.data[i] = s.position;
+    eta.data[i] = Seconds(s.eta);
+    confidence.data[i] = s.eta_confidence;
+    poll_after.data[i] = Seconds(s.poll_after);
+    retry_after.data[i] = Seconds(s.retry_after);
+    blocked_by.data[i] = BlockCode(s.blocked_by);
+  }
+
+  void Set(size_t i, const EnterResult& r) {
+    Set(i, r.status);
+    SetEntered(i, r);
+  }
+
+  // What enter changed for a user whose status answer is already in row i: the outcome, the
+  // state and when to come back. The place and the ETA stay the status's.
+  void SetEntered(size_t i, const EnterResult& r) {
+    state.data[i] = StateCode(r.status.state);
+    poll_after.data[i] = Seconds(r.status.poll_after);
+    granted.data[i] = r.granted;
+    by_bypass.data[i] = r.by_bypass;
+    blocked_by.data[i] = BlockCode(r.granted ? r.status.blocked_by : r.reason);
+    retry_after.data[i] = Seconds(r.granted ? r.status.retry_after : r.retry_after);
+  }
+
+  py::dict ToDict() const {
+    py::dict d;
+    d["error"] = error.array;
+    d["state"] = state.array;
+    d["ready"] = ready.array;
+    d["position"] = position.array;
+    d["eta"] = eta.array;
+    d["confidence"] = confidence.array;
+    d["poll_after"] = poll_after.array;
+    d["retry_after"] = retry_after.array;
+    d["blocked_by"] = blocked_by.array;
+    d["granted"] = granted.array;
+    d["by_bypass"] = by_bypass.array;
+    return d;
+  }
+
+  size_t n;
+  Column<int32_t> error;  // absl::StatusCode; 0 when OK
+  Column<int8_t> state;   // UserState, -1 on error
+  Column<bool> ready;
+  Column<int64_t> position;
+  Column<double> eta, confidence, poll_after, retry_after;
+  Column<int8_t> blocked_by;
+  Column<bool> granted, by_bypass;
+};
 
 // Many users of one event addressed by small integers, driven in batches: one Python call does
 // the library calls of thousands of users (GIL released) and answers with numpy arrays. This
@@ -298,89 +349,149 @@ py::dict ToDict(const BatchResult& r) {
 class Crowd {
  public:
   Crowd(std::shared_ptr<Room> room, std::string event_id, std::string user_prefix)
-      : room_(std::move(room)), event_id_(std::move(event_id)), prefix_(std::move(user_prefix)) {}
+      : room_(std::move(room)),
+        event_id_(std::move(event_id)),
+        prefix_(std::move(user_prefix)),
+        stride_(event_id_.size() + 1 + kTokenRandomHexDigits) {}
 
   const std::string& event_id() const { return event_id_; }
   size_t size() {
     std::lock_guard<std::mutex> lock(mu_);
-    return tokens_.size();
+    return Slots();
   }
   std::string token(int64_t i) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (i < 0 || static_cast<size_t>(i) >= tokens_.size() || tokens_[i].empty()) {
+    const std::string_view t = Token(i);
+    if (t.empty()) {
       throw StatusError(absl::NotFoundError(absl::StrCat("user ", i, " has not joined")));
     }
-    return tokens_[i];
+    return std::string(t);
   }
 
-  enum class Op { kJoin, kStatus, kEnter, kLeave, kComplete };
+  // kPoll is what clients whose poll timers fire at one instant do: status (the heartbeat), and
+  // enter at once for those told they are ready. All the statuses come first, then the enters,
+  // in batch order.
+  enum class Op { kJoin, kStatus, kEnter, kLeave, kComplete, kPoll };
 
   py::dict Run(Op op, const py::array_t<int64_t, py::array::c_style | py::array::forcecast>& idx) {
+    // A copy, so that another thread changing the caller's array cannot race with the loop.
     std::vector<int64_t> users(idx.data(), idx.data() + idx.size());
-    std::unique_ptr<BatchResult> result;
+    for (int64_t u : users) {
+      if (u < 0) throw StatusError(absl::InvalidArgumentError("user indices must be >= 0"));
+    }
+    BatchResult result(users.size());
     {
       py::gil_scoped_release release;
-      result = RunNoGil(op, users);
+      result.Clear();
+      std::lock_guard<std::mutex> lock(mu_);
+      RunLocked(op, users, result);
     }
-    return ToDict(*result);
+    return result.ToDict();
   }
 
  private:
-  std::unique_ptr<BatchResult> RunNoGil(Op op, const std::vector<int64_t>& users) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto r = std::make_unique<BatchResult>(users.size());
+  // How many users ahead the loop prefetches tokens: a library call takes microseconds, so a
+  // few calls ahead hides the cache miss on a token among hundreds of thousands.
+  static constexpr size_t kPrefetchAhead = 8;
+
+  size_t Slots() const { return slots_; }
+
+  // User i's token, or empty if i has not joined. Tokens sit in one array, `stride_` characters
+  // each (a token's length is fixed by its event id), so finding one costs no pointer chase.
+  std::string_view Token(int64_t i) const {
+    if (i < 0 || static_cast<size_t>(i) >= Slots()) return {};
+    const char* slot = tokens_.data() + static_cast<size_t>(i) * stride_;
+    if (slot[0] == '\0') return {};
+    return std::string_view(slot, stride_);
+  }
+
+  void RunLocked(Op op, const std::vector<int64_t>& users, BatchResult& r) {
     WaitingRoom& room = room_->get();
+    if (op == Op::kJoin) {
+      JoinLocked(room, users, r);
+      return;
+    }
+    std::vector<size_t> ready;  // kPoll: the rows to enter once every status is in
+    const auto row = [](size_t i) { return i; };
+    ForEachJoined(users, users.size(), row, r, [&](size_t i, std::string_view token) {
+      if (op == Op::kEnter) {
+        absl::StatusOr<EnterResult> entered = room.Enter(token);
+        if (!entered.ok()) return r.SetError(i, entered.status().code());
+        return r.Set(i, *entered);
+      }
+      absl::StatusOr<QueueStatus> s = op == Op::kLeave      ? room.Leave(token)
+                                      : op == Op::kComplete ? room.Complete(token)
+                                                            : room.Status(token);
+      if (!s.ok()) return r.SetError(i, s.status().code());
+      r.Set(i, *s);
+      if (op == Op::kPoll && s->state == UserState::kWaiting && s->ready_for_entry) {
+        ready.push_back(i);
+      }
+    });
+    const auto ready_row = [&ready](size_t j) { return ready[j]; };
+    ForEachJoined(users, ready.size(), ready_row, r, [&](size_t i, std::string_view token) {
+      absl::StatusOr<EnterResult> entered = room.Enter(token);
+      if (!entered.ok()) {
+        r.state.data[i] = kNoState;
+        return r.SetError(i, entered.status().code());
+      }
+      r.SetEntered(i, *entered);
+    });
+  }
+
+  void JoinLocked(WaitingRoom& room, const std::vector<int64_t>& users, BatchResult& r) {
     for (size_t i = 0; i < users.size(); ++i) {
       const int64_t u = users[i];
-      if (u < 0) throw StatusError(absl::InvalidArgumentError("user indices must be >= 0"));
-      if (op == Op::kJoin) {
-        if (static_cast<size_t>(u) >= tokens_.size()) tokens_.resize(u + 1);
-        auto joined = room.Join(event_id_, absl::StrCat(prefix_, u));
-        if (!joined.ok()) {
-          r->error[i] = static_cast<int32_t>(joined.status().code());
-          continue;
-        }
-        tokens_[u] = joined->token;
-        r->Set(i, *joined);
+      absl::StatusOr<QueueStatus> joined = room.Join(event_id_, absl::StrCat(prefix_, u));
+      if (!joined.ok()) {
+        r.SetError(i, joined.status().code());
         continue;
       }
-      if (static_cast<size_t>(u) >= tokens_.size() || tokens_[u].empty()) {
-        r->error[i] = static_cast<int32_t>(absl::StatusCode::kNotFound);
+      if (joined->token.size() != stride_) {  // not "<event id>.<hex digits>"
+        r.SetError(i, absl::StatusCode::kInternal);
         continue;
       }
-      const std::string& token = tokens_[u];
-      if (op == Op::kEnter) {
-        auto entered = room.Enter(token);
-        if (!entered.ok()) {
-          r->error[i] = static_cast<int32_t>(entered.status().code());
-          continue;
-        }
-        r->Set(i, entered->status);
-        r->granted[i] = entered->granted;
-        r->by_bypass[i] = entered->by_bypass;
-        if (!entered->granted) {
-          r->blocked_by[i] = BlockCode(entered->reason);
-          r->retry_after[i] = Seconds(entered->retry_after);
-        }
-        continue;
+      if (static_cast<size_t>(u) >= slots_) {
+        slots_ = static_cast<size_t>(u) + 1;
+        tokens_.resize(slots_ * stride_, '\0');
       }
-      absl::StatusOr<QueueStatus> s = op == Op::kStatus  ? room.Status(token)
-                                      : op == Op::kLeave ? room.Leave(token)
-                                                         : room.Complete(token);
-      if (!s.ok()) {
-        r->error[i] = static_cast<int32_t>(s.status().code());
-        continue;
-      }
-      r->Set(i, *s);
+      tokens_.replace(static_cast<size_t>(u) * stride_, stride_, joined->token);
+      r.Set(i, *joined);
     }
-    return r;
+  }
+
+  // Calls f(i, token) for the rows i = row(0) .. row(n - 1) of `users`, in that order; a user
+  // who has not joined gets NotFound instead. Tokens a few rows ahead are prefetched (written
+  // out here: GCC drops the prefetches of a small helper it finds pure).
+  template <typename Row, typename F>
+  void ForEachJoined(const std::vector<int64_t>& users, size_t n, const Row& row, BatchResult& r,
+                     F&& f) {
+    for (size_t j = 0; j < n; ++j) {
+      if (j + kPrefetchAhead < n) {
+        const int64_t ahead = users[row(j + kPrefetchAhead)];
+        if (static_cast<size_t>(ahead) < slots_) {
+          const char* slot = tokens_.data() + static_cast<size_t>(ahead) * stride_;
+          __builtin_prefetch(slot);
+          __builtin_prefetch(slot + stride_ - 1);
+        }
+      }
+      const size_t i = row(j);
+      const std::string_view token = Token(users[i]);
+      if (token.empty()) {
+        r.SetError(i, absl::StatusCode::kNotFound);
+        continue;
+      }
+      f(i, token);
+    }
   }
 
   std::shared_ptr<Room> room_;
-  std::string event_id_;
-  std::string prefix_;
+  const std::string event_id_;
+  const std::string prefix_;
+  const size_t stride_;  // the length of every token of the event
   std::mutex mu_;
-  std::vector<std::string> tokens_;  // by user index; empty until joined
+  std::string tokens_;  // user i's token at [i * stride_, (i + 1) * stride_); '\0's until joined
+  size_t slots_ = 0;    // tokens_.size() / stride_
 };
 
 // --- Error translation -----------------------------------------------------------------------
@@ -802,7 +913,75 @@ void Bind(py::module_& m) {
       .def(
           "complete",
           [](Crowd& c, const py::array_t<int64_t>& i) { return c.Run(Crowd::Op::kComplete, i); },
-          py::arg("indices"), "Complete for these (admitted) users.");
+          py::arg("indices"), "Complete for these (admitted) users.")
+      .def(
+          "poll",
+          [](Crowd& c, const py::array_t<int64_t>& i) { return c.Run(Crowd::Op::kPoll, i); },
+          py::arg("indices"),
+          "What clients whose poll timers fire at one instant do: status (the heartbeat) for\n"
+          "each, in order, then enter for those it found ready, in order. The answer is the\n"
+          "status's, except for the users enter was called for: their `granted`, `by_bypass`,\n"
+          "`state`, `error`, `poll_after`, `retry_after` and `blocked_by` are enter's (their\n"
+          "`position`, `eta`, `confidence` and `ready` stay what the status said).");
+
+  // --- Calendar ---
+  using Indices = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+  py::class_<Calendar>(
+      m, "Calendar",
+      "A calendar queue of future (tick, kind, user) actions for simulations on a fixed time\n"
+      "step (tick k is k * tick_sec seconds): ticks 0..last_tick, kinds 0..kinds-1, users\n"
+      "integers. One bucket per tick and kind, made up front: filing and handing out cost\n"
+      "O(1) per action, nothing is ever sorted. Ticks are popped in increasing order. len()\n"
+      "is the number of actions pending.")
+      .def(py::init<int64_t, int, double>(), py::arg("last_tick"), py::arg("kinds") = 1,
+           py::arg("tick_sec") = 1.0)
+      .def_property_readonly("last_tick", &Calendar::last_tick)
+      .def_property_readonly("kinds", &Calendar::kinds)
+      .def_property_readonly("tick_sec", &Calendar::tick_sec, "Seconds per tick.")
+      .def_property_readonly("next_tick", &Calendar::next_tick,
+                             "The first tick that may still be filed into or popped.")
+      .def_property_readonly("dropped", &Calendar::dropped,
+                             "Actions filed after last_tick (not kept: never due).")
+      .def("__len__", &Calendar::pending)
+      .def(
+          "push",
+          [](Calendar& c, const Indices& ticks, int kind, const Indices& users) {
+            if (ticks.size() != users.size()) {
+              throw StatusError(absl::InvalidArgumentError(
+                  absl::StrCat("push: ", ticks.size(), " ticks for ", users.size(), " users")));
+            }
+            Check(c.Push(ticks.data(), users.data(), static_cast<size_t>(users.size()), kind));
+          },
+          py::arg("ticks"), py::arg("kind"), py::arg("users"),
+          "Files users[i] to act (`kind`) at ticks[i], after what is already filed there.\n"
+          "InvalidArgument (nothing filed) for a bad kind or a tick already popped.")
+      .def(
+          "push_times",
+          [](Calendar& c,
+             const py::array_t<double, py::array::c_style | py::array::forcecast>& times, int kind,
+             const Indices& users) {
+            if (times.size() != users.size()) {
+              throw StatusError(absl::InvalidArgumentError(absl::StrCat(
+                  "push_times: ", times.size(), " times for ", users.size(), " users")));
+            }
+            Check(c.PushTimes(times.data(), users.data(), static_cast<size_t>(users.size()), kind));
+          },
+          py::arg("times"), py::arg("kind"), py::arg("users"),
+          "Files users[i] to act (`kind`) at the first tick at or after times[i] seconds (tick k\n"
+          "is k * tick_sec), or at next_tick if that is later. InvalidArgument (nothing filed)\n"
+          "for a bad kind or a NaN time.")
+      .def(
+          "pop",
+          [](Calendar& c, int64_t tick) {
+            std::vector<std::vector<int64_t>> due;
+            Check(c.Pop(tick, &due));
+            py::tuple out(due.size());
+            for (size_t k = 0; k < due.size(); ++k) out[k] = ToArray(due[k]);
+            return out;
+          },
+          py::arg("tick"),
+          "Every action due by `tick` (not popped yet), as a tuple of one int64 array of users\n"
+          "per kind, in tick order and then filing order.");
 
   m.def(
       "validate_event_id", [](const std::string& id) { Check(ValidateEventId(id)); },

@@ -143,8 +143,8 @@ const std::vector<FlagSpec>& AllFlags() {
                                 "HOST:PORT to serve on; port 0 picks a free port"));
     flags->push_back(StringFlag(
         "store", &GatewayFlags::store,
-        "where the rooms live: memory or redis://HOST:PORT (redis-cluster:// is not supported "
-        "yet)"));
+        "where the rooms live: memory, redis://HOST:PORT (one server) or "
+        "redis-cluster://HOST:PORT[,HOST:PORT...] (Redis Cluster seeds, tried in order)"));
     flags->push_back(IntFlag("redis_pool_size", &GatewayFlags::redis_pool_size, 1, 1024,
                              "connections to Redis, shared by the worker threads"));
     flags->push_back(StringFlag("redis_key_prefix", &GatewayFlags::redis_key_prefix,
@@ -179,10 +179,19 @@ const std::vector<FlagSpec>& AllFlags() {
                                 1e9, "burst of the per-token bucket"));
     flags->push_back(IntFlag("rate_limit_max_clients", &GatewayFlags::rate_limit_max_clients, 16,
                              100000000, "buckets kept per limiter (memory bound)"));
-    flags->push_back(IntFlag("idempotency_ttl_sec", &GatewayFlags::idempotency_ttl_sec, 1, 86400,
-                             "how long an Idempotency-Key's response is replayed"));
-    flags->push_back(IntFlag("idempotency_max_keys", &GatewayFlags::idempotency_max_keys, 1,
-                             100000000, "Idempotency-Keys remembered (oldest dropped first)"));
+    flags->push_back(
+        IntFlag("idempotency_ttl_sec", &GatewayFlags::idempotency_ttl_sec, 1, 86400,
+                "how long an Idempotency-Key's response is replayed (kept in the store)"));
+    flags->push_back(IntFlag("hold_ttl_sec", &GatewayFlags::hold_ttl_sec, 1, 3600,
+                             "how long a seat hold lasts before its seats go back"));
+    flags->push_back(DoubleFlag("payment_delay_sec", &GatewayFlags::payment_delay_sec, 0, 3600,
+                                "a payment intent with scenario \"delay\" is approved this late"));
+    flags->push_back(BoolFlag("worker", &GatewayFlags::worker,
+                              "run the ticketing worker and the hold-expiry scan in this process"));
+    flags->push_back(DoubleFlag("worker_pace_per_sec", &GatewayFlags::worker_pace_per_sec, 0, 1e9,
+                                "ticketing events the worker applies per second; 0: full speed"));
+    flags->push_back(IntFlag("hold_expiry_scan_ms", &GatewayFlags::hold_expiry_scan_ms, 0, 3600000,
+                             "how often expired holds are looked for; 0: never"));
     flags->push_back(BoolFlag("access_log", &GatewayFlags::access_log,
                               "write one JSON access-log line per request to stderr"));
     flags->push_back(StringFlag("default_event", &GatewayFlags::default_event,

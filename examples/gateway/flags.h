@@ -51,8 +51,20 @@ struct GatewayFlags {
   double rate_limit_token_burst = 10;
   int64_t rate_limit_max_clients = 100000;
 
+  // Idempotency-Key answers are kept in the store (memory or Redis) this long.
   int64_t idempotency_ttl_sec = 300;
-  int64_t idempotency_max_keys = 100000;
+
+  // Ticketing (ticketing_routes.h). How long a seat hold lasts; how long after a "delay"
+  // payment intent its approval is applied.
+  int64_t hold_ttl_sec = 60;
+  double payment_delay_sec = 5;
+  // Run the ticketing worker (and the scan that publishes expired holds) in this process.
+  // Every gateway on a shared store may run one; each takes its share of the queue.
+  bool worker = true;
+  // Events the worker applies per second; 0 = as fast as it can.
+  double worker_pace_per_sec = 0;
+  // How often holds past their expiry are looked for; 0 disables the scan.
+  int64_t hold_expiry_scan_ms = 1000;
 
   bool access_log = true;
   // The event the waiting-room page joins when its URL names none (?event=...).

@@ -1,96 +1,87 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "idempotency.h"
 
-#include <deque>
+#include <cstdio>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "nlohmann/json.hpp"
 
 namespace admission::gateway {
 namespace {
 
-class InProcessCache final : public IdempotencyCache {
- public:
-  InProcessCache(absl::Duration ttl, std::size_t max_keys) : ttl_(ttl), max_keys_(max_keys) {}
+using Json = nlohmann::json;
 
-  Lookup Begin(std::string_view key, std::string_view fingerprint, absl::Time now) override {
-    absl::MutexLock lock(&mu_);
-    Expire(now);
-    auto it = entries_.find(std::string(key));
-    if (it != entries_.end()) {
-      const Entry& e = it->second;
-      if (e.fingerprint != fingerprint) return {Outcome::kMismatch, {}};
-      if (!e.done) return {Outcome::kInProgress, {}};
-      return {Outcome::kReplay, e.response};
-    }
-    // Abandoned keys leave records behind in order_, so it is bounded separately.
-    while ((entries_.size() >= max_keys_ || order_.size() >= 2 * max_keys_) && !order_.empty()) {
-      Evict();
-    }
-    Entry e;
-    e.fingerprint = std::string(fingerprint);
-    e.created = now;
-    e.generation = ++generation_;
-    entries_.emplace(std::string(key), std::move(e));
-    order_.push_back({std::string(key), now, generation_});
-    return {Outcome::kStarted, {}};
-  }
+absl::Status Corrupt() {
+  return absl::InvalidArgumentError("the stored idempotent response is not readable");
+}
 
-  void Finish(std::string_view key, StoredResponse response, absl::Time) override {
-    absl::MutexLock lock(&mu_);
-    auto it = entries_.find(std::string(key));
-    if (it == entries_.end()) return;  // evicted meanwhile: nothing to replay later
-    it->second.done = true;
-    it->second.response = std::move(response);
-  }
-
-  void Abandon(std::string_view key) override {
-    absl::MutexLock lock(&mu_);
-    // Its order_ record stays; Evict skips records whose generation no longer matches.
-    entries_.erase(std::string(key));
-  }
-
- private:
-  struct Entry {
-    std::string fingerprint;
-    absl::Time created;
-    uint64_t generation = 0;
-    bool done = false;
-    StoredResponse response;
-  };
-  struct OrderRecord {
-    std::string key;
-    absl::Time created;
-    uint64_t generation;
-  };
-
-  // Drops the oldest record, and its entry if the entry is still that record's.
-  void Evict() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const OrderRecord& r = order_.front();
-    auto it = entries_.find(r.key);
-    if (it != entries_.end() && it->second.generation == r.generation) entries_.erase(it);
-    order_.pop_front();
-  }
-
-  void Expire(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    // Keys are appended in time order, so the expired ones are at the front.
-    while (!order_.empty() && order_.front().created + ttl_ <= now) Evict();
-  }
-
-  const absl::Duration ttl_;
-  const std::size_t max_keys_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  std::deque<OrderRecord> order_ ABSL_GUARDED_BY(mu_);
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-};
+void Log(const char* what, std::string_view key, const absl::Status& status) {
+  // The key is the client's; it is printable ASCII without spaces (checked before Begin).
+  std::fprintf(stderr, "warning: Idempotency-Key %.*s: %s: %s\n", static_cast<int>(key.size()),
+               key.data(), what, status.ToString().c_str());
+}
 
 }  // namespace
 
-std::unique_ptr<IdempotencyCache> NewInProcessIdempotencyCache(absl::Duration ttl,
-                                                               std::size_t max_keys) {
-  return std::make_unique<InProcessCache>(ttl, max_keys == 0 ? 1 : max_keys);
+std::string EncodeStoredResponse(const StoredResponse& response) {
+  Json headers = Json::array();
+  for (const auto& [name, value] : response.headers) headers.push_back(Json::array({name, value}));
+  const Json j = {{"s", response.status},
+                  {"t", response.content_type},
+                  {"b", response.body},
+                  {"h", std::move(headers)}};
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+absl::StatusOr<StoredResponse> DecodeStoredResponse(std::string_view bytes) {
+  const Json j = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Corrupt();
+  auto s = j.find("s");
+  auto t = j.find("t");
+  auto b = j.find("b");
+  auto h = j.find("h");
+  if (s == j.end() || !s->is_number_integer() || t == j.end() || !t->is_string() || b == j.end() ||
+      !b->is_string() || h == j.end() || !h->is_array()) {
+    return Corrupt();
+  }
+  StoredResponse out;
+  out.status = s->get<int>();
+  if (out.status < 100 || out.status > 599) return Corrupt();
+  out.content_type = t->get<std::string>();
+  out.body = b->get<std::string>();
+  for (const Json& pair : *h) {
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
+      return Corrupt();
+    }
+    out.headers.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+  }
+  return out;
+}
+
+absl::StatusOr<IdempotencyKeys::Lookup> IdempotencyKeys::Begin(std::string_view key,
+                                                               std::string_view fingerprint) {
+  absl::StatusOr<IdempotencyBegin> begin = store_->Begin(kScope, key, fingerprint);
+  if (!begin.ok()) return begin.status();
+  Lookup lookup;
+  lookup.outcome = begin->outcome;
+  lookup.lease = std::move(begin->lease);
+  if (lookup.outcome == IdempotencyOutcome::kReplay) {
+    absl::StatusOr<StoredResponse> response = DecodeStoredResponse(begin->response);
+    if (!response.ok()) return absl::InternalError(response.status().message());
+    lookup.response = *std::move(response);
+  }
+  return lookup;
+}
+
+void IdempotencyKeys::Finish(std::string_view key, std::string_view lease,
+                             const StoredResponse& response) {
+  absl::Status s = store_->Finish(kScope, key, lease, EncodeStoredResponse(response));
+  if (!s.ok()) Log("the answer was not kept for replays", key, s);
+}
+
+void IdempotencyKeys::Abandon(std::string_view key, std::string_view lease) {
+  absl::Status s = store_->Abandon(kScope, key, lease);
+  // A key that is already free (or was taken over) needs nothing more.
+  if (!s.ok() && !absl::IsFailedPrecondition(s)) Log("could not free the key", key, s);
 }
 
 }  // namespace admission::gateway

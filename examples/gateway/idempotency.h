@@ -1,25 +1,27 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// Idempotency-Key support for POST requests. The first request with a key runs and its
-// response is kept for `ttl`; a retry with the same key and the same request (same fingerprint)
-// gets that response again, and a request with the same key but a different fingerprint gets
-// a conflict. While the first request is still running, a concurrent duplicate is a conflict
-// too (it must not run twice).
+// Idempotency-Key support for POST requests, over the library's IdempotencyStore
+// (admission/idempotency.h) on the gateway's own store: in memory for one process, or in Redis,
+// where every gateway sharing the Redis sees the same keys, so a retry that lands on another
+// process still replays the first answer.
 //
-// The cache is an interface so that a store-backed implementation (shared by every gateway
-// process) can replace the in-process one; the in-process one only deduplicates retries that
-// reach the same process.
+// The first request with a key runs and its answer is kept for --idempotency_ttl_sec (5 min);
+// a retry with the same key and the same request (same fingerprint) gets that answer again,
+// and a request with the same key but another fingerprint gets a conflict. While the first
+// request is still running (within the store's lease, 30 s), a duplicate is a conflict too: it
+// must not run twice. What the library keeps is opaque bytes; this file decides what they are
+// (the status, the content type, the body and a few headers, as JSON).
 #ifndef ADMISSION_EXAMPLES_GATEWAY_IDEMPOTENCY_H_
 #define ADMISSION_EXAMPLES_GATEWAY_IDEMPOTENCY_H_
 
-#include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/time/time.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "admission/idempotency.h"
 
 namespace admission::gateway {
 
@@ -31,29 +33,39 @@ struct StoredResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-class IdempotencyCache {
+// StoredResponse <-> the bytes kept in the store: {"s":status,"t":type,"b":body,"h":[[n,v]]}.
+std::string EncodeStoredResponse(const StoredResponse& response);
+// InvalidArgument for bytes that EncodeStoredResponse did not write.
+absl::StatusOr<StoredResponse> DecodeStoredResponse(std::string_view bytes);
+
+class IdempotencyKeys {
  public:
-  enum class Outcome {
-    kStarted,     // first use: run the request, then Finish (or Abandon) the key
-    kReplay,      // same request seen before: answer `response`
-    kMismatch,    // the key was used for a different request
-    kInProgress,  // the first request with this key has not finished yet
-  };
+  // All keys of the HTTP API share one scope, so that a key reused on another route is a
+  // conflict rather than a second, unrelated request.
+  static constexpr std::string_view kScope = "http";
+
   struct Lookup {
-    Outcome outcome = Outcome::kStarted;
-    StoredResponse response;  // set for kReplay
+    IdempotencyOutcome outcome = IdempotencyOutcome::kStarted;
+    StoredResponse response;  // kReplay: the first answer
+    std::string lease;        // kStarted: for Finish or Abandon
   };
 
-  virtual ~IdempotencyCache() = default;
-  virtual Lookup Begin(std::string_view key, std::string_view fingerprint, absl::Time now) = 0;
-  virtual void Finish(std::string_view key, StoredResponse response, absl::Time now) = 0;
-  // Forgets a started key whose request failed in a way worth retrying (5xx).
-  virtual void Abandon(std::string_view key) = 0;
-};
+  // `store` is not owned and must outlive this object.
+  explicit IdempotencyKeys(IdempotencyStore* store) : store_(store) {}
 
-// Keys live `ttl` from their first use; beyond `max_keys` the oldest are dropped early.
-std::unique_ptr<IdempotencyCache> NewInProcessIdempotencyCache(absl::Duration ttl,
-                                                               std::size_t max_keys);
+  // Looks `key` up and, when free, takes it for this request. Unavailable (and friends) when
+  // the store does not answer: the request must then not run.
+  absl::StatusOr<Lookup> Begin(std::string_view key, std::string_view fingerprint);
+  // Keeps the answer of the attempt named by `lease` for replays. Best effort: a failure
+  // (the lease passed and another attempt took the key; the store is down) is logged, and
+  // the answer still goes out.
+  void Finish(std::string_view key, std::string_view lease, const StoredResponse& response);
+  // Frees the key of a request whose answer is worth retrying (5xx, 429). Best effort.
+  void Abandon(std::string_view key, std::string_view lease);
+
+ private:
+  IdempotencyStore* const store_;
+};
 
 }  // namespace admission::gateway
 

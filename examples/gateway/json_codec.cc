@@ -1,8 +1,10 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "json_codec.h"
 
+#include <charconv>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -98,23 +100,99 @@ int64_t CeilSeconds(absl::Duration d, int64_t min) {
   return s < min ? min : s;
 }
 
-Json QueueStatusToJson(const QueueStatus& s) {
-  Json j = {
-      {"event_id", s.event_id},
-      {"status", std::string(s.status_name())},
-      {"position", s.position},
-      {"eta_sec", SecondsJson(s.eta)},
-      {"eta_confidence", std::round(s.eta_confidence * 1000) / 1000},
-      {"waiting_time", SecondsJson(s.waited)},
-      {"ready_for_entry", s.ready_for_entry},
-      {"poll_after_ms", absl::ToInt64Milliseconds(s.poll_after)},
-  };
+std::string QueueStatusJsonText(const QueueStatus& s) {
+  JsonObjectWriter w;
+  w.String("event_id", s.event_id)
+      .String("status", s.status_name())
+      .Int("position", s.position)
+      .Seconds("eta_sec", s.eta)
+      .Double("eta_confidence", std::round(s.eta_confidence * 1000) / 1000)
+      .Seconds("waiting_time", s.waited)
+      .Bool("ready_for_entry", s.ready_for_entry)
+      .Int("poll_after_ms", absl::ToInt64Milliseconds(s.poll_after));
   if (s.blocked_by != EntryBlock::kNone && s.blocked_by != EntryBlock::kNotWaiting) {
-    j["reason"] = std::string(EntryBlockName(s.blocked_by));
-    j["retry_after_sec"] = CeilSeconds(s.retry_after, 1);
+    w.String("reason", EntryBlockName(s.blocked_by))
+        .Int("retry_after_sec", CeilSeconds(s.retry_after, 1));
   }
-  if (s.blocked_by == EntryBlock::kPaused) j["paused_reason"] = s.paused_reason;
-  return j;
+  if (s.blocked_by == EntryBlock::kPaused) w.String("paused_reason", s.paused_reason);
+  return w.Finish();
+}
+
+Json QueueStatusToJson(const QueueStatus& s) {
+  // The writer always writes valid JSON; no exceptions all the same.
+  return Json::parse(QueueStatusJsonText(s), nullptr, /*allow_exceptions=*/false);
+}
+
+JsonObjectWriter::JsonObjectWriter() {
+  out_.reserve(320);
+  out_ += '{';
+}
+
+void JsonObjectWriter::Key(std::string_view key) {
+  if (out_.size() > 1) out_ += ',';
+  out_ += '"';
+  out_.append(key.data(), key.size());
+  out_ += "\":";
+}
+
+JsonObjectWriter& JsonObjectWriter::String(std::string_view key, std::string_view value) {
+  Key(key);
+  bool plain = true;
+  for (char c : value) plain = plain && c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+  if (plain) {
+    out_ += '"';
+    out_.append(value.data(), value.size());
+    out_ += '"';
+  } else {
+    out_ += Json(std::string(value)).dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Int(std::string_view key, int64_t value) {
+  Key(key);
+  char buf[24];
+  const auto end = std::to_chars(buf, buf + sizeof(buf), value).ptr;
+  out_.append(buf, end);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Double(std::string_view key, double value) {
+  Key(key);
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  // The shortest text that reads back as the same double, with ".0" on whole numbers so that
+  // the member stays a floating-point number for typed clients (as nlohmann writes it).
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof(buf), value).ptr;
+  const std::string_view text(buf, static_cast<std::size_t>(end - buf));
+  out_.append(text.data(), text.size());
+  if (text.find_first_of(".e") == std::string_view::npos) out_ += ".0";
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Bool(std::string_view key, bool value) {
+  Key(key);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Null(std::string_view key) {
+  Key(key);
+  out_ += "null";
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Seconds(std::string_view key, absl::Duration d) {
+  if (d == absl::InfiniteDuration() || d == -absl::InfiniteDuration()) return Null(key);
+  return Double(key, static_cast<double>(absl::ToInt64Milliseconds(d)) / 1000.0);
+}
+
+std::string JsonObjectWriter::Finish() {
+  out_ += '}';
+  return std::move(out_);
 }
 
 Json PolicyToJson(const Policy& p) {

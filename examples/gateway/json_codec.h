@@ -45,7 +45,34 @@ int64_t CeilSeconds(absl::Duration d, int64_t min = 0);
 
 // Status: {"status","position","eta_sec","eta_confidence","waiting_time","ready_for_entry",
 // "poll_after_ms"} + "reason"/"retry_after_sec" while blocked, "paused_reason" while paused.
+// QueueStatusJsonText writes it as text (the status route's answer); QueueStatusToJson parses
+// that text, so the two never differ.
+std::string QueueStatusJsonText(const QueueStatus& status);
 Json QueueStatusToJson(const QueueStatus& status);
+
+// Writes one compact JSON object straight into a string. For the answers on the hot path (join,
+// status, the access log), where building an nlohmann::json first (a std::map node and a string
+// per member, then a serialiser pass) cost more than the library call it reports. Keys must be
+// plain ASCII literals. String values that are not plain printable ASCII are escaped by
+// nlohmann (invalid UTF-8 replaced), exactly as Json::dump with error_handler_t::replace does.
+class JsonObjectWriter {
+ public:
+  JsonObjectWriter();
+  JsonObjectWriter& String(std::string_view key, std::string_view value);
+  JsonObjectWriter& Int(std::string_view key, int64_t value);
+  // Non-finite values are written as null, as nlohmann does.
+  JsonObjectWriter& Double(std::string_view key, double value);
+  JsonObjectWriter& Bool(std::string_view key, bool value);
+  JsonObjectWriter& Null(std::string_view key);
+  // SecondsJson's rules: milliseconds as fractional seconds, null when infinite.
+  JsonObjectWriter& Seconds(std::string_view key, absl::Duration d);
+  // Closes the object and hands over the text.
+  std::string Finish();
+
+ private:
+  void Key(std::string_view key);
+  std::string out_;
+};
 
 Json PolicyToJson(const Policy& policy);
 // Applies the members of `patch` (a subset of PolicyToJson's) onto `policy`. Does not

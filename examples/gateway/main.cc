@@ -1,7 +1,8 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // admission-gateway: the waiting room over HTTP. Parses the flags, opens the store, starts the
-// room (with its background sweeper) and serves until SIGINT or SIGTERM.
+// room (with its background sweeper) and the ticket sale behind it (with its worker), and
+// serves until SIGINT or SIGTERM.
 //
 //   admission-gateway --listen=127.0.0.1:8080 --store=memory --admin_token=SECRET
 //
@@ -24,6 +25,7 @@
 #include "server.h"
 #include "signer.h"
 #include "store_backend.h"
+#include "ticketing_routes.h"
 
 namespace {
 
@@ -78,6 +80,14 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Seats, holds, the event queue and the Idempotency-Keys, on the same store as the room.
+  absl::StatusOr<admission::Ticketing> ticketing = admission::gateway::OpenTicketing(flags);
+  if (!ticketing.ok()) {
+    std::fprintf(stderr, "admission-gateway: %s\n",
+                 std::string(ticketing.status().message()).c_str());
+    return 1;
+  }
+
   std::string secret = flags.token_secret;
   if (secret.empty()) {
     secret = admission::gateway::RandomSecret();
@@ -90,7 +100,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "admission-gateway: no --admin_token given: the admin API is disabled\n");
   }
 
-  admission::gateway::Gateway gateway(flags, *std::move(room), std::move(secret));
+  admission::gateway::Gateway gateway(flags, *std::move(room), *std::move(ticketing),
+                                      std::move(secret));
   absl::StatusOr<int> port = gateway.Bind();
   if (!port.ok()) {
     std::fprintf(stderr, "admission-gateway: %s\n", std::string(port.status().message()).c_str());

@@ -34,6 +34,16 @@ enum class RouteId : int {
   kAdminPolicyPut,
   kAdminStats,
   kAdminEvents,
+  // The ticket sale (ticketing_routes.h).
+  kSeats,
+  kReservationCreate,
+  kReservationGet,
+  kReservationConfirm,
+  kReservationCancel,
+  kPaymentIntent,
+  kAdminInventoryPut,
+  kAdminDeadLetters,
+  kAdminDeadLetterReplay,
   kPage,   // the HTML pages and their assets
   kOther,  // anything unmatched (404/405)
   kCount,

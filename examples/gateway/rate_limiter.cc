@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string>
 
 namespace admission::gateway {
 
@@ -15,8 +16,8 @@ RateLimiter::Decision RateLimiter::Allow(std::string_view key, absl::Time now) {
   if (!enabled()) return {};
   Shard& shard = shards_[std::hash<std::string_view>()(key) % kShards];
   absl::MutexLock lock(&shard.mu);
-  std::string k(key);
-  auto it = shard.buckets.find(k);
+  // Looked up by view: the key is copied only when a new bucket is made.
+  auto it = shard.buckets.find(absl::string_view(key.data(), key.size()));
   if (it == shard.buckets.end()) {
     if (shard.buckets.size() >= max_per_shard_) {
       // Full buckets carry no information (a new bucket starts full too), so they go first.
@@ -28,7 +29,7 @@ RateLimiter::Decision RateLimiter::Allow(std::string_view key, absl::Time now) {
       });
       if (shard.buckets.size() >= max_per_shard_) shard.buckets.clear();
     }
-    it = shard.buckets.emplace(std::move(k), Bucket{burst_, now}).first;
+    it = shard.buckets.emplace(std::string(key), Bucket{burst_, now}).first;
   }
   Bucket& b = it->second;
   // A clock step backwards adds nothing (max with zero).

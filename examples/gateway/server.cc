@@ -3,14 +3,18 @@
 
 #include <httplib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <random>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
 #include "json_codec.h"
+#include "ticketing_routes.h"
 #include "web_assets.h"
 
 namespace admission::gateway {
@@ -36,7 +41,6 @@ using httplib::Response;
 
 // Tokens are "<event id>.<32 hex digits>"; anything longer is refused before any lookup.
 constexpr std::size_t kMaxTokenLength = kMaxEventIdLength + 1 + kTokenRandomHexDigits;
-constexpr std::size_t kMaxIdempotencyKeyLength = 255;
 
 // What the pre-routing handler learns about a request, for the logger that runs after the
 // response is written. httplib serves a request start to finish on one worker thread, so a
@@ -81,11 +85,38 @@ std::string Dump(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void Reply(Response& res, int status, const Json& body) {
+// `body` is JSON text (JsonObjectWriter's, or Dump's).
+void ReplyText(Response& res, int status, std::string body) {
   res.status = status;
   // Answers carry tokens and per-user state: never cache them anywhere.
   res.set_header("Cache-Control", "no-store");
-  res.set_content(Dump(body), "application/json");
+  // With the charset parameter, because Debian's httplib compresses an answer whose type is
+  // exactly "application/json" for any client that accepts it (every browser), brotli at its
+  // slowest setting: ~2 ms of CPU per 200-byte answer, which capped status near 430/s. API
+  // answers are small and per user: they go out plain (tests/gateway/gateway_edge_test.cc).
+  res.body = std::move(body);  // set_content would copy it
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", "application/json; charset=utf-8");
+}
+
+void Reply(Response& res, int status, const Json& body) { ReplyText(res, status, Dump(body)); }
+
+// RFC 3339 in UTC with microseconds, for the access log. Formatting the date and time of day
+// is the costly part (time zone code), so each thread keeps it for the current second.
+void AppendTimestamp(std::string* out) {
+  thread_local int64_t cached_second = -1;
+  thread_local std::string cached_prefix;  // "2026-01-02T03:04:05"
+  const int64_t now_us = absl::ToUnixMicros(absl::Now());
+  const int64_t second = now_us >= 0 ? now_us / 1000000 : (now_us - 999999) / 1000000;
+  if (second != cached_second) {
+    cached_prefix =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+    cached_second = second;
+  }
+  char fraction[16];
+  std::snprintf(fraction, sizeof(fraction), ".%06lld",
+                static_cast<long long>(now_us - second * 1000000));
+  absl::StrAppend(out, cached_prefix, fraction, "+00:00");
 }
 
 void ReplyError(Response& res, int status, std::string_view code, std::string_view message) {
@@ -131,6 +162,7 @@ RouteId Classify(std::string_view method, std::string_view path) {
     if (rest == "complete" && method == "POST") return RouteId::kComplete;
     return RouteId::kOther;
   }
+  if (RouteId r = TicketingRoutes::Classify(method, path); r != RouteId::kOther) return r;
   if (path == "/api/v1/config") return get ? RouteId::kConfig : RouteId::kOther;
   if (path == "/healthz") return get ? RouteId::kHealthz : RouteId::kOther;
   if (path == "/readyz") return get ? RouteId::kReadyz : RouteId::kOther;
@@ -189,18 +221,18 @@ std::string RegexEscape(std::string_view s) {
 
 }  // namespace
 
-Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room,
-                 std::string token_secret)
+Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, Ticketing ticketing,
+                 std::string token_secret, Clock* clock)
     : flags_(flags),
       room_(std::move(room)),
+      clock_(clock != nullptr ? clock : SystemClock()),
+      ticketing_(std::make_unique<TicketingRoutes>(this, std::move(ticketing))),
       signer_(std::move(token_secret)),
       address_limiter_(flags.rate_limit_ip_per_sec, flags.rate_limit_ip_burst,
                        static_cast<std::size_t>(flags.rate_limit_max_clients)),
       token_limiter_(flags.rate_limit_token_per_sec, flags.rate_limit_token_burst,
                      static_cast<std::size_t>(flags.rate_limit_max_clients)),
-      idempotency_(
-          NewInProcessIdempotencyCache(absl::Seconds(flags.idempotency_ttl_sec),
-                                       static_cast<std::size_t>(flags.idempotency_max_keys))),
+      idempotency_(std::make_unique<IdempotencyKeys>(ticketing_->idempotency_store())),
       server_(std::make_unique<HttpServer>()) {
   HttpServer& s = *server_;
   const std::size_t threads = static_cast<std::size_t>(flags_.threads);
@@ -245,10 +277,28 @@ absl::StatusOr<int> Gateway::Bind() {
   return port;
 }
 
-bool Gateway::Run() { return server_->listen_after_bind(); }
+bool Gateway::Run() {
+  if (flags_.worker) {
+    if (absl::Status s = ticketing_->Start(); !s.ok()) {
+      std::fprintf(stderr, "error: the ticketing worker did not start: %s\n", s.ToString().c_str());
+      return false;
+    }
+  }
+  const bool served = server_->listen_after_bind();
+  ticketing_->Stop();
+  return served;
+}
 
 void Gateway::Stop() {
   if (server_ != nullptr) server_->stop();
+}
+
+void Gateway::Route(const char* method, const std::string& pattern, Method handler,
+                    bool limit_address, bool idempotent) {
+  Route(
+      method, pattern,
+      [this, handler](const Request& req, Response& res) { (this->*handler)(req, res); },
+      limit_address, idempotent);
 }
 
 void Gateway::Route(const char* method, const std::string& pattern, Handler handler,
@@ -260,7 +310,7 @@ void Gateway::Route(const char* method, const std::string& pattern, Handler hand
       if (idempotent && req.has_header("Idempotency-Key")) {
         RunIdempotent(handler, req, res);
       } else {
-        (this->*handler)(req, res);
+        handler(req, res);
       }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error: handler for %s %s threw: %s\n", req.method.c_str(),
@@ -282,7 +332,7 @@ void Gateway::Route(const char* method, const std::string& pattern, Handler hand
   }
 }
 
-void Gateway::RunIdempotent(Handler handler, const Request& req, Response& res) {
+void Gateway::RunIdempotent(const Handler& handler, const Request& req, Response& res) {
   const std::string key = req.get_header_value("Idempotency-Key");
   bool printable = !key.empty() && key.size() <= kMaxIdempotencyKeyLength;
   for (char c : key) printable = printable && c >= 0x21 && c <= 0x7e;
@@ -292,37 +342,40 @@ void Gateway::RunIdempotent(Handler handler, const Request& req, Response& res) 
     return;
   }
   // The same key must mean the same request: method, path, credentials and body.
-  const std::string fingerprint = Sha256(absl::StrCat(
-      req.method, "\n", req.path, "\n", req.get_header_value("Authorization"), "\n", req.body));
-  IdempotencyCache::Lookup lookup = idempotency_->Begin(key, fingerprint, absl::Now());
+  const std::string fingerprint = Base64UrlEncode(Sha256(absl::StrCat(
+      req.method, "\n", req.path, "\n", req.get_header_value("Authorization"), "\n", req.body)));
+  // In the store (memory or Redis), so a retry that reaches another gateway replays too.
+  absl::StatusOr<IdempotencyKeys::Lookup> begun = idempotency_->Begin(key, fingerprint);
+  if (!begun.ok()) return ReplyStatus(res, begun.status());
+  IdempotencyKeys::Lookup& lookup = *begun;
   switch (lookup.outcome) {
-    case IdempotencyCache::Outcome::kReplay:
+    case IdempotencyOutcome::kReplay:
       metrics_.CountIdempotentReplay();
       res.status = lookup.response.status;
       for (const auto& [name, value] : lookup.response.headers) res.set_header(name, value);
       res.set_header("Idempotent-Replay", "true");
       res.set_content(lookup.response.body, lookup.response.content_type);
       return;
-    case IdempotencyCache::Outcome::kMismatch:
+    case IdempotencyOutcome::kMismatch:
       ReplyError(res, 409, "conflict",
                  "this Idempotency-Key was already used for a different request");
       return;
-    case IdempotencyCache::Outcome::kInProgress:
+    case IdempotencyOutcome::kInProgress:
       ReplyError(res, 409, "conflict",
                  "a request with this Idempotency-Key is still in progress; retry shortly");
       return;
-    case IdempotencyCache::Outcome::kStarted:
+    case IdempotencyOutcome::kStarted:
       break;
   }
   try {
-    (this->*handler)(req, res);
+    handler(req, res);
   } catch (...) {
-    idempotency_->Abandon(key);
+    idempotency_->Abandon(key, lookup.lease);
     throw;
   }
   // Server-side failures and rate-limit refusals are worth retrying: forget the key.
   if (res.status >= 500 || tls_request.rate_limited) {
-    idempotency_->Abandon(key);
+    idempotency_->Abandon(key, lookup.lease);
     return;
   }
   StoredResponse stored;
@@ -332,7 +385,7 @@ void Gateway::RunIdempotent(Handler handler, const Request& req, Response& res) 
   for (const char* header : {"Retry-After", "Cache-Control", "WWW-Authenticate"}) {
     if (res.has_header(header)) stored.headers.emplace_back(header, res.get_header_value(header));
   }
-  idempotency_->Finish(key, std::move(stored), absl::Now());
+  idempotency_->Finish(key, lookup.lease, stored);
 }
 
 std::string Gateway::ClientAddress(const Request& req) const {
@@ -418,6 +471,14 @@ void Gateway::Register() {
     ctx.start = std::chrono::steady_clock::now();
     ctx.route = Classify(req.method, req.path);
     ctx.rate_limited = false;
+    if (ctx.route == RouteId::kPage) {
+      // Debian's httplib compresses every text/* answer for a client that accepts it, brotli at
+      // its slowest setting, on every request, and offers no way out per response: ~120 ms of
+      // CPU per page load (the 11 KB script alone ~85 ms), which a sale's arrival burst cannot
+      // afford. The pages (27 KB in all) go out plain; a CDN or proxy in front may compress
+      // them once. The request is httplib's own non-const object, read again only afterwards.
+      const_cast<Request&>(req).headers.erase("Accept-Encoding");
+    }
     const std::string incoming = req.get_header_value("X-Request-Id");
     bool valid = !incoming.empty() && incoming.size() <= 64;
     for (char c : incoming) valid = valid && IsRequestIdChar(c);
@@ -486,20 +547,28 @@ void Gateway::Register() {
     metrics_.ObserveRequest(route, res.status, latency);
     if (flags_.access_log) {
       // The path only: query strings carry waiting tokens, which must not land in logs.
-      Json line = {
-          {"ts", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())},
-          {"request_id", ctx.active ? ctx.request_id : ""},
-          {"method", req.method},
-          {"path", req.path.substr(0, 256)},
-          {"route", RouteInfoOf(route).pattern},
-          {"status", res.status},
-          {"duration_ms", absl::ToDoubleMilliseconds(latency)},
-          {"remote_addr", req.remote_addr},
-          {"bytes", res.body.size()},
-      };
-      if (ctx.active && !ctx.trace_id.empty()) line["trace_id"] = ctx.trace_id;
-      const std::string text = Dump(line) + "\n";
-      std::fwrite(text.data(), 1, text.size(), stderr);  // one write: lines never interleave
+      // Written by hand (JsonObjectWriter), not through nlohmann::json: one line per request
+      // made the log the largest cost of the status route.
+      std::string ts;
+      AppendTimestamp(&ts);
+      JsonObjectWriter line;
+      line.String("ts", ts)
+          .String("request_id", ctx.active ? std::string_view(ctx.request_id) : "")
+          .String("method", req.method)
+          .String("path", std::string_view(req.path).substr(0, 256))
+          .String("route", RouteInfoOf(route).pattern)
+          .Int("status", res.status)
+          .Double("duration_ms", std::round(absl::ToDoubleMicroseconds(latency)) / 1000)
+          .String("remote_addr", req.remote_addr)
+          .Int("bytes", static_cast<int64_t>(res.body.size()));
+      if (ctx.active && !ctx.trace_id.empty()) line.String("trace_id", ctx.trace_id);
+      std::string text = line.Finish();
+      text += '\n';
+      // One write(2) per line, so lines never interleave; not fwrite, whose stdio lock is held
+      // across the system call and queued every worker behind a preempted holder.
+      if (::write(STDERR_FILENO, text.data(), text.size()) < 0) {
+        // Nowhere left to report it; the request itself was served.
+      }
     }
     ctx.active = false;
   });
@@ -519,6 +588,7 @@ void Gateway::Register() {
   Route("GET", "/admin/v1/events/" + event + "/policy", &Gateway::GetPolicy, false, false);
   Route("PUT", "/admin/v1/events/" + event + "/policy", &Gateway::PutPolicy, false, false);
   Route("GET", "/admin/v1/events/" + event + "/stats", &Gateway::GetStats, false, false);
+  ticketing_->Register();
 
   // The pages, from the binary itself.
   for (std::size_t i = 0; i < kWebAssetCount; ++i) {
@@ -567,18 +637,18 @@ void Gateway::Join(const Request& req, Response& res) {
     }
     return ReplyStatus(res, joined.status());
   }
-  Reply(res, 202,
-        Json{
-            {"waiting_token", joined->token},
-            {"position_hint", joined->position},
-            {"status", "waiting"},
-            {"ready_for_entry", joined->ready_for_entry},
-            {"poll_after_ms", absl::ToInt64Milliseconds(joined->poll_after)},
-            {"eta_sec", SecondsJson(joined->eta)},
-            {"eta_confidence", joined->eta_confidence},
-            {"event_id", joined->event_id},
-            {"user_id", joined->user_id},
-        });
+  ReplyText(res, 202,
+            JsonObjectWriter()
+                .String("waiting_token", joined->token)
+                .Int("position_hint", joined->position)
+                .String("status", "waiting")
+                .Bool("ready_for_entry", joined->ready_for_entry)
+                .Int("poll_after_ms", absl::ToInt64Milliseconds(joined->poll_after))
+                .Seconds("eta_sec", joined->eta)
+                .Double("eta_confidence", joined->eta_confidence)
+                .String("event_id", joined->event_id)
+                .String("user_id", joined->user_id)
+                .Finish());
 }
 
 void Gateway::Status(const Request& req, Response& res) {
@@ -587,7 +657,7 @@ void Gateway::Status(const Request& req, Response& res) {
   if (!Allow(token_limiter_, absl::StrCat("t:", token), res)) return;
   absl::StatusOr<QueueStatus> status = room_->Status(token);
   if (!status.ok()) return ReplyStatus(res, status.status());
-  Reply(res, 200, QueueStatusToJson(*status));
+  ReplyText(res, 200, QueueStatusJsonText(*status));
 }
 
 void Gateway::Enter(const Request& req, Response& res) {
@@ -698,7 +768,8 @@ void Gateway::Readyz(const Request&, Response& res) {
 
 void Gateway::MetricsPage(const Request&, Response& res) {
   res.status = 200;
-  res.set_content(metrics_.Render(*room_, flags_.metrics_max_events),
+  res.set_content(metrics_.Render(*room_, flags_.metrics_max_events) +
+                      ticketing_->RenderMetrics(flags_.metrics_max_events),
                   "text/plain; version=0.0.4; charset=utf-8");
 }
 

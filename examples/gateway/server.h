@@ -4,14 +4,19 @@
 // makes one library call and renders the answer; the waiting-room rules all live in the
 // library. What is added here is what an HTTP edge needs: strict input checks, signed
 // reservation tokens, per-client rate limits, Idempotency-Key replays, metrics and access logs.
+// The ticket sale behind the room (seats, holds, payments, the worker) is in
+// ticketing_routes.h, which plugs into the same route wrapper.
 #ifndef ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 #define ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "admission/clock.h"
+#include "admission/ticketing.h"
 #include "admission/waiting_room.h"
 #include "flags.h"
 #include "idempotency.h"
@@ -26,31 +31,46 @@ struct Response;
 
 namespace admission::gateway {
 
+class TicketingRoutes;
+
 class Gateway {
  public:
-  // `token_secret` must not be empty (main makes a random one when the flag is).
-  Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, std::string token_secret);
+  // `token_secret` must not be empty (main makes a random one when the flag is). `ticketing`
+  // (idempotency keys, inventory, event queue) lives on the same store as `room`
+  // (OpenTicketing in ticketing_routes.h). `clock` is the time of the ticketing routes (token
+  // expiry, holds, payment delays); not owned; nullptr means SystemClock(). Tests inject a
+  // SimulatedClock, shared with the room's and the ticketing's stores.
+  Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, Ticketing ticketing,
+          std::string token_secret, Clock* clock = nullptr);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
   // Binds the listening socket; returns the port (useful with --listen=HOST:0).
   absl::StatusOr<int> Bind();
-  // Serves until Stop(); false if the server could not run.
+  // Serves until Stop(); false if the server could not run. With --worker, the ticketing
+  // worker and the hold-expiry scan run meanwhile.
   bool Run();
   // Thread-safe; Run() returns soon after.
   void Stop();
 
+  // The ticketing routes, their worker and expiry scan (tests step them by hand).
+  TicketingRoutes& ticketing() { return *ticketing_; }
+
  private:
+  friend class TicketingRoutes;
   class HttpServer;
-  using Handler = void (Gateway::*)(const httplib::Request&, httplib::Response&);
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  using Method = void (Gateway::*)(const httplib::Request&, httplib::Response&);
 
   void Register();
   // Wraps a handler with the per-address rate limit, Idempotency-Key handling and a last-resort
   // catch, so that no exception ever leaves a handler.
   void Route(const char* method, const std::string& pattern, Handler handler, bool limit_address,
              bool idempotent);
-  void RunIdempotent(Handler handler, const httplib::Request& req, httplib::Response& res);
+  void Route(const char* method, const std::string& pattern, Method handler, bool limit_address,
+             bool idempotent);
+  void RunIdempotent(const Handler& handler, const httplib::Request& req, httplib::Response& res);
 
   // The key of the per-address bucket: the peer, or --client_address_header behind a proxy.
   std::string ClientAddress(const httplib::Request& req) const;
@@ -77,10 +97,13 @@ class Gateway {
 
   const GatewayFlags flags_;
   std::unique_ptr<WaitingRoom> room_;
+  Clock* const clock_;
+  // Before idempotency_, which uses its store; after room_, which its worker calls.
+  std::unique_ptr<TicketingRoutes> ticketing_;
   TokenSigner signer_;
   RateLimiter address_limiter_;
   RateLimiter token_limiter_;
-  std::unique_ptr<IdempotencyCache> idempotency_;
+  std::unique_ptr<IdempotencyKeys> idempotency_;
   Metrics metrics_;
   std::unique_ptr<HttpServer> server_;
 };

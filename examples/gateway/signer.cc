@@ -133,11 +133,12 @@ std::string TokenSigner::Mac(std::string_view data) const {
 std::string TokenSigner::Sign(const ReservationClaims& claims) const {
   // "typ" keeps a reservation token from ever verifying as another kind of token signed with
   // the same secret later on.
-  const nlohmann::json payload = {
+  nlohmann::json payload = {
       {"typ", "reservation"},         {"ev", claims.event_id},
       {"sub", claims.user_id},        {"wt", claims.waiting_token},
       {"rid", claims.reservation_id}, {"exp", absl::ToUnixSeconds(claims.expires_at)},
   };
+  if (!claims.scope_reservation_id.empty()) payload["res"] = claims.scope_reservation_id;
   const std::string body = Base64UrlEncode(payload.dump());
   return body + "." + Base64UrlEncode(Mac(body));
 }
@@ -177,6 +178,10 @@ absl::StatusOr<ReservationClaims> TokenSigner::Verify(std::string_view token,
   if (!str("typ", &typ) || typ != "reservation" || !str("ev", &claims.event_id) ||
       !str("sub", &claims.user_id) || !str("wt", &claims.waiting_token) ||
       !str("rid", &claims.reservation_id) || exp == payload.end() || !exp->is_number_integer()) {
+    return Invalid("malformed reservation token");
+  }
+  if (payload.contains("res") &&
+      (!str("res", &claims.scope_reservation_id) || claims.scope_reservation_id.empty())) {
     return Invalid("malformed reservation token");
   }
   claims.expires_at = absl::FromUnixSeconds(exp->get<int64_t>());

@@ -5,6 +5,11 @@
 // token and the expiry, so that the ticket shop behind the room (or any gateway holding the
 // same secret) can check an admission without asking the store. The MAC is compared in
 // constant time.
+//
+// Two kinds share the format: the admission token that enter hands out (it may start a
+// purchase: hold seats), and a token scoped to one seat reservation (`scope_reservation_id`
+// set), which the hold answer hands out so that the buyer can pay, confirm, cancel and read
+// that reservation after the short-lived admission token has expired, and nothing else.
 #ifndef ADMISSION_EXAMPLES_GATEWAY_SIGNER_H_
 #define ADMISSION_EXAMPLES_GATEWAY_SIGNER_H_
 
@@ -22,6 +27,9 @@ struct ReservationClaims {
   std::string waiting_token;
   // The library's own reservation token (unique per admission).
   std::string reservation_id;
+  // Empty for an admission token; else the one seat reservation (inventory.h) this token may
+  // act on. Absent from the payload when empty, so admission tokens read as before.
+  std::string scope_reservation_id;
   // Whole seconds: the token is valid while now < expires_at.
   absl::Time expires_at;
 };

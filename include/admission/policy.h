@@ -8,10 +8,13 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace admission {
@@ -28,6 +31,26 @@ struct WaitTier {
 
 // [1-10: 0 s; 11-50: 2 s; 51 and beyond: 5 s]
 std::vector<WaitTier> DefaultWaitTiers();
+
+// How an open event treats its line (docs/rules.md, "Queueing methods" says when to use each).
+// The numbers are stable: stores and bindings may carry them.
+enum class QueueMethod : int8_t {
+  // Strict order: pre-queued users in their drawn order, then arrivals in arrival order.
+  kFifo = 0,
+  // Every admission goes to a user drawn uniformly at random among those still waiting; a user
+  // not drawn yet is shown a range of places (and of ETAs) rather than one.
+  kRandom = 1,
+  // Everyone is admitted at once, ignoring the bucket, the capacity and the tiers (but not a
+  // pause): for quiet times, when the line should exist but stay empty.
+  kPassthrough = 2,
+  // Nobody new may join (Join fails with the policy's reject_message); users already in line
+  // are still served, in line order.
+  kReject = 3,
+};
+// "fifo", "random", "passthrough", "reject".
+std::string_view QueueMethodName(QueueMethod method);
+// The inverse of QueueMethodName; InvalidArgument for any other name.
+absl::StatusOr<QueueMethod> ParseQueueMethod(std::string_view name);
 
 struct Policy {
   // Token bucket that paces admissions: whole tokens accrue at this rate up to `burst`.
@@ -69,6 +92,34 @@ struct Policy {
   bool paused = false;
   // Shown to users while paused (at most 200 printable characters).
   std::string paused_reason;
+
+  // The schedule (docs/rules.md, "Fair openings"). Unset times impose nothing, so the default
+  // is a room that is open from the start and never closes. When set they must satisfy
+  // prequeue_opens_at <= opens_at < closes_at (prequeue_opens_at needs opens_at).
+  //
+  // Joins before prequeue_opens_at are refused (FailedPrecondition, naming the time). From
+  // prequeue_opens_at (or from the start, when it is unset) until opens_at, joins enter the
+  // pre-queue: a token and the state kPrequeue, but no position and no admission. The event
+  // opens at opens_at: every pre-queued user still there gets a place drawn uniformly at
+  // random, and later arrivals queue behind all of them. An event opens once; after that, the
+  // two opening times are ignored.
+  std::optional<absl::Time> prequeue_opens_at;
+  std::optional<absl::Time> opens_at;
+  // From closes_at on, joins are refused (FailedPrecondition); users already in line are still
+  // served.
+  std::optional<absl::Time> closes_at;
+
+  // How the open event treats its line. [kFifo]
+  QueueMethod method = QueueMethod::kFifo;
+  // The message of a Join refused by kReject (at most 200 printable characters; empty: a
+  // generic one).
+  std::string reject_message;
+
+  // Safety net: when nobody waits in line, a new arrival who would be ready at once at
+  // position 1 (not paused, below capacity, a bucket token or bypass credit, no tier wait for
+  // position 1) is admitted by Join itself, so a quiet sale shows no waiting room at all. Off
+  // by default: Join then always queues, as before this option existed. [false]
+  bool safety_net = false;
 };
 
 // OK, or InvalidArgument naming the first field that is out of range.

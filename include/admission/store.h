@@ -34,6 +34,10 @@ enum class UserState {
   kExpired,    // a ghost: heartbeat (or active TTL) ran out
   kLeft,       // left by Leave
   kCompleted,  // admitted, then done by Complete
+  // In the pre-queue of an event that has not opened yet: no position until the opening draws
+  // one (Ticket::opens_at says when). Last so that the numbers above stay what stores and
+  // bindings already carry.
+  kPrequeue,
 };
 std::string_view UserStateName(UserState state);
 
@@ -44,7 +48,8 @@ enum class EntryBlock {
   kCapacityFull,  // active users are at the capacity
   kNotYourTurn,   // position is beyond bypass_top_n + whole tokens in the bucket
   kTierWait,      // has not yet waited the tier's time for this position
-  kNotWaiting,    // not in line any more (active, expired, left, completed)
+  kNotWaiting,    // not in line with a place: pre-queued (until opens_at; retry_after says
+                  // how long), active, expired, left, completed
 };
 std::string_view EntryBlockName(EntryBlock block);
 
@@ -68,8 +73,16 @@ struct Ticket {
   std::string user_id;
   std::string token;
   UserState state = UserState::kWaiting;
-  // 1 + live waiting users who joined earlier; 0 when not waiting.
+  // 1 + live waiting users ahead in line order; 0 when not waiting (and when pre-queued).
+  // Random method, users not drawn yet: the first place a draw can give, see position_high.
   int64_t position = 0;
+  // The last place the user can have: equal to `position` when the place is known, larger for
+  // a user of the random method not drawn yet (drawn users + pool size), and the pre-queue's
+  // size for a pre-queued user (whose place will be drawn in 1..position_high). 0 (stores
+  // that predate it) means the same as `position`.
+  int64_t position_high = 0;
+  // Pre-queued users: when the event opens. InfiniteFuture otherwise.
+  absl::Time opens_at = absl::InfiniteFuture();
 
   absl::Time now;        // the instant the store applied this call at
   absl::Time joined_at;  // when the user joined
@@ -99,6 +112,10 @@ struct JoinRequest {
   std::string_view event_id;
   std::string_view user_id;
   std::string_view token;  // the new waiting token, made by the caller
+  // The reservation token handed out if the join admits the user at once (passthrough, safety
+  // net), made by the caller like `token`. Required when the policy may admit on arrival: a
+  // join that would admit without one is InvalidArgument.
+  std::string_view reservation_token;
   // Used to create the event when it does not exist yet; nullptr: unknown events are NotFound.
   const Policy* create_with = nullptr;
 };
@@ -114,11 +131,22 @@ struct EnterOutcome {
 
 struct EventCounters {
   absl::Time now;
-  int64_t waiting = 0;
+  int64_t waiting = 0;    // in line with a place (pre-queued users are counted apart)
+  int64_t prequeued = 0;  // in the pre-queue of an event that has not opened yet
+  int64_t drawn = 0;      // random method: drawn users who have not entered yet (in `waiting`)
   int64_t active = 0;
-  int64_t joined_total = 0;
+  int64_t joined_total = 0;  // joins accepted (refused ones are in refused_total)
   int64_t admitted_total = 0;
   int64_t admitted_by_bypass = 0;
+  // Admitted by Join itself: by the safety net (also in admitted_by_bypass when on credit) and
+  // by the passthrough method (which also admits waiting users through Enter; counted here).
+  int64_t admitted_by_safety_net = 0;
+  int64_t admitted_by_passthrough = 0;
+  int64_t refused_total = 0;  // joins refused by the schedule or the reject method
+  // Whether the event has opened (docs/rules.md), and how many pre-queued users were in line
+  // when it did (they were placed by the shuffle).
+  bool opened = false;
+  int64_t shuffled_at_opening = 0;
   int64_t expired_total = 0;  // waiting users lost to the heartbeat TTL (ghosts)
   int64_t active_timed_out_total = 0;
   int64_t left_total = 0;
@@ -136,9 +164,11 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Puts the user at the back of the line and starts the heartbeat. AlreadyExists when the
-  // user is waiting or active in that event; NotFound for an unknown event without
-  // create_with. The token must be fresh (it never collides with 128 random bits).
+  // Puts the user at the back of the line (or in the pre-queue) and starts the heartbeat, or
+  // admits them at once (passthrough, safety net: the ticket is then active). AlreadyExists
+  // when the user is waiting, pre-queued or active in that event; NotFound for an unknown
+  // event without create_with; FailedPrecondition when the schedule or the reject method
+  // refuses new arrivals. The token must be fresh (it never collides with 128 random bits).
   virtual absl::StatusOr<Ticket> Join(const JoinRequest& request) = 0;
 
   // The user's ticket; a waiting user's heartbeat is renewed. NotFound for unknown (or
@@ -146,8 +176,9 @@ class Store {
   virtual absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) = 0;
 
   // Admits the user if ready_for_entry, handing out `reservation_token`; otherwise a denial
-  // (and the heartbeat is renewed). A user already admitted gets their first grant again.
-  // FailedPrecondition when the user is no longer in the room.
+  // (and the heartbeat is renewed; pre-queued users are denied with kNotWaiting until the
+  // opening). A user already admitted gets their first grant again. FailedPrecondition when
+  // the user is no longer in the room.
   virtual absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
                                              std::string_view reservation_token) = 0;
 

@@ -54,11 +54,22 @@ struct QueueStatus {
   std::string token;
   UserState state = UserState::kWaiting;
   bool ready_for_entry = false;
-  // 1-based, counting only live users ahead; 0 when not waiting.
+  // 1-based, counting only live users ahead; 0 when not waiting (or pre-queued).
   int64_t position = 0;
-  // Estimated time until the user may enter, and how much to trust it (0..1).
+  // The place is only known to lie in [position, position_high] for a user of the random
+  // method who has not been drawn yet, and in [1, position_high] for a pre-queued user (the
+  // pre-queue's size so far); otherwise position_high == position.
+  int64_t position_high = 0;
+  // Estimated time until the user may enter, and how much to trust it (0..1). When the place
+  // is a range, eta is the middle of [eta_low, eta_high], the ETAs of its two ends; otherwise
+  // the three are equal. Poll advice follows eta_low.
   absl::Duration eta = absl::ZeroDuration();
+  absl::Duration eta_low = absl::ZeroDuration();
+  absl::Duration eta_high = absl::ZeroDuration();
   double eta_confidence = 0;
+  // Pre-queued users: when the event opens (and their place is drawn). InfiniteFuture
+  // otherwise.
+  absl::Time opens_at = absl::InfiniteFuture();
   absl::Duration waited = absl::ZeroDuration();
   absl::Duration poll_after = absl::Seconds(1);
   // Why the user may not enter yet (kNone when ready), and the earliest useful retry.
@@ -70,7 +81,7 @@ struct QueueStatus {
   absl::Time reservation_expires_at = absl::InfinitePast();
   absl::Time now;
 
-  // "waiting", "ready", "active", "expired", "left" or "completed".
+  // "prequeue", "waiting", "ready", "active", "expired", "left" or "completed".
   std::string_view status_name() const;
 };
 
@@ -89,11 +100,18 @@ struct EnterResult {
 
 struct EventStats {
   std::string event_id;
-  int64_t waiting = 0;
+  int64_t waiting = 0;    // in line with a place
+  int64_t prequeued = 0;  // in the pre-queue, before the opening
+  int64_t drawn = 0;      // random method: drawn, not entered yet (part of `waiting`)
   int64_t active = 0;
   int64_t joined_total = 0;
   int64_t admitted_total = 0;
   int64_t admitted_by_bypass = 0;
+  int64_t admitted_by_safety_net = 0;   // admitted by Join into an empty line
+  int64_t admitted_by_passthrough = 0;  // admitted by the passthrough method
+  int64_t refused_total = 0;            // joins refused by the schedule or the reject method
+  bool opened = false;                  // see docs/rules.md, "Fair openings"
+  int64_t shuffled_at_opening = 0;      // pre-queued users placed by the opening's shuffle
   int64_t expired_total = 0;
   int64_t active_timed_out_total = 0;
   int64_t left_total = 0;
@@ -117,7 +135,10 @@ class WaitingRoom {
   WaitingRoom& operator=(const WaitingRoom&) = delete;
   ~WaitingRoom();  // stops the sweeper
 
-  // Joins the line. AlreadyExists when the user already waits or is active in the event.
+  // Joins the line (or the pre-queue), or is admitted at once by the passthrough method or the
+  // safety net (the status is then active, with its reservation token). AlreadyExists when
+  // the user already waits or is active in the event; FailedPrecondition, with a message for
+  // the user, when the event's schedule or its reject method refuses new arrivals.
   absl::StatusOr<QueueStatus> Join(std::string_view event_id, std::string_view user_id);
   // The user's place; this is the heartbeat. NotFound for unknown tokens.
   absl::StatusOr<QueueStatus> Status(std::string_view token);

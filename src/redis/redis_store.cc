@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "admission/ids.h"
 #include "redis/connection.h"
+#include "redis/key_layout.h"
 #include "redis/policy_codec.h"
 #include "redis/reply_reader.h"
 #include "redis/router.h"
@@ -39,6 +40,7 @@ namespace {
 using redis_internal::Command;
 using redis_internal::Endpoint;
 using redis_internal::ErrorReplyStatus;
+using redis_internal::EventKeys;
 using redis_internal::GetScript;
 using redis_internal::ReplyPtr;
 using redis_internal::ReplyReader;
@@ -71,11 +73,6 @@ std::string TokenKey(std::string_view token) {
 }
 
 absl::Time TimeFromMicros(int64_t us) { return rules::FromMicros(us); }
-
-// The five keys of an event, in KEYS order (see lua/lib.lua).
-struct EventKeys {
-  std::string meta, line, deadlines, records, users;
-};
 
 // Largest counts the scripts can produce and still be exact (Lua numbers are doubles).
 constexpr int64_t kMaxExact = int64_t{1} << 53;
@@ -143,8 +140,7 @@ class RedisStore final : public Store {
 };
 
 EventKeys RedisStore::KeysOf(std::string_view event_id) const {
-  const std::string base = absl::StrCat(prefix_, ":{", AbslView(event_id), "}:");
-  return {base + "m", base + "l", base + "d", base + "r", base + "u"};
+  return redis_internal::EventKeysOf(prefix_, event_id);
 }
 
 absl::Status RedisStore::LoadScripts() {
@@ -182,11 +178,15 @@ absl::StatusOr<ReplyPtr> RedisStore::Run(ScriptId id, std::string_view event_id,
   const std::string sweep = absl::StrCat(sweep_per_call_);
 
   // get_policy reads the meta key only; declaring just that one keeps it a single-key
-  // command, which a cluster serves even in the middle of a slot migration (ASK).
+  // command, which a cluster serves even in the middle of a slot migration (ASK). The others
+  // declare the event's fixed keys (key_layout.h), the last of which never exists, so that a
+  // cluster refuses them while the slot is being migrated (TRYAGAIN, retried by the router):
+  // they also touch buckets and line blocks derived inside the scripts.
+  static_assert(redis_internal::kEventKeyCount == 4, "the EVALSHA below lists four keys");
   Command eval = id == ScriptId::kGetPolicy
                      ? Command{"EVALSHA", script.sha1, "1", keys.meta, now, sweep, event_id}
-                     : Command{"EVALSHA",    script.sha1, "5", keys.meta, keys.line, keys.deadlines,
-                               keys.records, keys.users,  now, sweep,     event_id};
+                     : Command{"EVALSHA",      script.sha1,    "4", keys.meta, keys.line,
+                               keys.deadlines, keys.migrating, now, sweep,     event_id};
   for (const std::string& arg : args) eval.push_back(arg);
   // The registry entry goes first, so that an event never exists without one. On a single
   // server it rides in the same round trip as the script; on a cluster it is another slot.
@@ -343,6 +343,20 @@ absl::StatusOr<Ticket> RedisStore::RunTicketScript(ScriptId id, std::string_view
   return t;
 }
 
+// The scripts do not implement the schedule, the queueing methods other than fifo or the safety
+// net yet (docs/rules.md, "Fair openings"; the in-memory store does). Refusing such a policy
+// keeps the two stores from silently disagreeing: an event on Redis never runs by other rules
+// than the ones its operator set.
+absl::Status CheckSupportedPolicy(const Policy& policy) {
+  if (policy.prequeue_opens_at.has_value() || policy.opens_at.has_value() ||
+      policy.closes_at.has_value() || policy.method != QueueMethod::kFifo || policy.safety_net) {
+    return absl::UnimplementedError(
+        "the Redis store does not support schedules, queueing methods other than fifo or the "
+        "safety net yet; use the in-memory store for them");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
   std::vector<std::string> args = {std::string(request.user_id), TokenKey(request.token),
                                    request.create_with != nullptr ? "1" : "0"};
@@ -350,6 +364,7 @@ absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
     // The memory store trusts create_with; here a policy that does not validate could store
     // numbers the scripts cannot read back, so it is refused.
     if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
+    if (absl::Status s = CheckSupportedPolicy(*request.create_with); !s.ok()) return s;
     for (std::string& arg : redis_internal::EncodePolicyArgs(*request.create_with)) {
       args.push_back(std::move(arg));
     }
@@ -400,6 +415,7 @@ absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_
 }
 
 absl::Status RedisStore::SetPolicy(std::string_view event_id, const Policy& policy) {
+  if (absl::Status s = CheckSupportedPolicy(policy); !s.ok()) return s;
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
   absl::StatusOr<ReplyPtr> reply =
       Run(ScriptId::kSetPolicy, event_id, redis_internal::EncodePolicyArgs(policy), true);

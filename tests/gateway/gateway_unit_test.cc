@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "admission/clock.h"
+#include "admission/ticketing.h"
 #include "flags.h"
 #include "gtest/gtest.h"
 #include "idempotency.h"
@@ -115,37 +117,61 @@ TEST(RateLimiterTest, MemoryIsBounded) {
   EXPECT_LE(limiter.size(), 160u);
 }
 
+// Idempotency-Keys live in the library's IdempotencyStore (here the in-memory one, on a
+// simulated clock); the gateway adds the stored answer's encoding.
 TEST(IdempotencyTest, ReplayMismatchInProgressAndExpiry) {
-  auto cache = NewInProcessIdempotencyCache(absl::Minutes(5), 100);
-  EXPECT_EQ(cache->Begin("k", "fp1", kT0).outcome, IdempotencyCache::Outcome::kStarted);
-  EXPECT_EQ(cache->Begin("k", "fp1", kT0).outcome, IdempotencyCache::Outcome::kInProgress);
-  cache->Finish("k", StoredResponse{202, "application/json", "{\"a\":1}", {}}, kT0);
-  IdempotencyCache::Lookup replay = cache->Begin("k", "fp1", kT0 + absl::Minutes(1));
-  ASSERT_EQ(replay.outcome, IdempotencyCache::Outcome::kReplay);
-  EXPECT_EQ(replay.response.status, 202);
-  EXPECT_EQ(replay.response.body, "{\"a\":1}");
-  EXPECT_EQ(cache->Begin("k", "fp2", kT0).outcome, IdempotencyCache::Outcome::kMismatch);
-  // After the TTL the key is new again.
-  EXPECT_EQ(cache->Begin("k", "fp2", kT0 + absl::Minutes(5)).outcome,
-            IdempotencyCache::Outcome::kStarted);
+  SimulatedClock clock(kT0);
+  TicketingOptions options;
+  options.clock = &clock;
+  absl::StatusOr<Ticketing> t = NewMemoryTicketing(options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  IdempotencyKeys keys(t->idempotency.get());
+  absl::StatusOr<IdempotencyKeys::Lookup> first = keys.Begin("k", "fp1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->outcome, IdempotencyOutcome::kStarted);
+  EXPECT_EQ(keys.Begin("k", "fp1")->outcome, IdempotencyOutcome::kInProgress);
+  keys.Finish("k", first->lease,
+              StoredResponse{202, "application/json", "{\"a\":1}", {{"Retry-After", "3"}}});
+  clock.Advance(absl::Minutes(1));
+  absl::StatusOr<IdempotencyKeys::Lookup> replay = keys.Begin("k", "fp1");
+  ASSERT_EQ(replay->outcome, IdempotencyOutcome::kReplay);
+  EXPECT_EQ(replay->response.status, 202);
+  EXPECT_EQ(replay->response.content_type, "application/json");
+  EXPECT_EQ(replay->response.body, "{\"a\":1}");
+  ASSERT_EQ(replay->response.headers.size(), 1u);
+  EXPECT_EQ(replay->response.headers[0].second, "3");
+  EXPECT_EQ(keys.Begin("k", "fp2")->outcome, IdempotencyOutcome::kMismatch);
+  // Five minutes after the answer was kept, the key is new again.
+  clock.Advance(absl::Minutes(4));
+  EXPECT_EQ(keys.Begin("k", "fp2")->outcome, IdempotencyOutcome::kStarted);
 }
 
 TEST(IdempotencyTest, AbandonedKeysCanRunAgain) {
-  auto cache = NewInProcessIdempotencyCache(absl::Minutes(5), 100);
-  EXPECT_EQ(cache->Begin("k", "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
-  cache->Abandon("k");
-  EXPECT_EQ(cache->Begin("k", "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
+  absl::StatusOr<Ticketing> t = NewMemoryTicketing();
+  ASSERT_TRUE(t.ok()) << t.status();
+  IdempotencyKeys keys(t->idempotency.get());
+  absl::StatusOr<IdempotencyKeys::Lookup> first = keys.Begin("k", "fp");
+  ASSERT_EQ(first->outcome, IdempotencyOutcome::kStarted);
+  keys.Abandon("k", first->lease);
+  EXPECT_EQ(keys.Begin("k", "fp")->outcome, IdempotencyOutcome::kStarted);
 }
 
-TEST(IdempotencyTest, OldestKeysAreDroppedBeyondTheBound) {
-  auto cache = NewInProcessIdempotencyCache(absl::Minutes(5), 3);
-  for (int i = 0; i < 5; ++i) {
-    const std::string key = "k" + std::to_string(i);
-    ASSERT_EQ(cache->Begin(key, "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
-    cache->Finish(key, StoredResponse{200, "", "", {}}, kT0);
+TEST(IdempotencyTest, StoredResponsesRoundTripAndBadBytesAreRefused) {
+  const StoredResponse r{409,
+                         "application/json; charset=utf-8",
+                         "{\"x\":\"\\u00e9\"}",
+                         {{"WWW-Authenticate", "Bearer"}, {"Cache-Control", "no-store"}}};
+  absl::StatusOr<StoredResponse> back = DecodeStoredResponse(EncodeStoredResponse(r));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->status, r.status);
+  EXPECT_EQ(back->content_type, r.content_type);
+  EXPECT_EQ(back->body, r.body);
+  EXPECT_EQ(back->headers, r.headers);
+  for (const char* bad : {"", "[]", "{\"s\":200}", "{\"s\":\"200\",\"t\":\"\",\"b\":\"\",\"h\":[]}",
+                          "{\"s\":99,\"t\":\"\",\"b\":\"\",\"h\":[]}",
+                          "{\"s\":200,\"t\":\"\",\"b\":\"\",\"h\":[[1,2]]}"}) {
+    EXPECT_FALSE(DecodeStoredResponse(bad).ok()) << bad;
   }
-  EXPECT_EQ(cache->Begin("k0", "fp", kT0).outcome, IdempotencyCache::Outcome::kStarted);
-  EXPECT_EQ(cache->Begin("k4", "fp", kT0).outcome, IdempotencyCache::Outcome::kReplay);
 }
 
 TEST(FlagsTest, DefaultsAndValues) {

@@ -30,7 +30,7 @@ class DifferentialTest : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(DifferentialTest, RandomOperationsGiveIdenticalResults) {
   SimulatedClock clock;
-  auto memory = NewMemoryStore(MemoryStoreOptions{&clock, kSweepPerCall});
+  auto memory = NewMemoryStore(MemoryStoreOptions{&clock, kSweepPerCall, nullptr});
   absl::StatusOr<RedisServer*> server = SharedRedisServer();
   ASSERT_OK(server);
   RedisStoreOptions options = RedisTestOptions(**server, &clock);

@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -104,7 +107,7 @@ class RedisStoreTest : public ::testing::Test {
 // The same answers as the memory store
 
 TEST_F(RedisStoreTest, ScriptedScenarioMatchesTheMemoryStoreFieldByField) {
-  auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, 64});
+  auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, 64, nullptr});
   Store* stores[] = {memory.get(), store_.get()};
   Policy p = OpenPolicy();
   p.admit_rate_per_sec = 0.5;
@@ -247,6 +250,7 @@ TEST_F(RedisStoreTest, EveryKeyOfAnEventSharesItsHashTag) {
   std::vector<std::string> keys = Keys();
   int registry = 0;
   std::set<std::string> tags;
+  std::map<std::string, int> kinds;  // "m", "l", "d", "l:", "r:", "u:" -> keys
   for (const std::string& key : keys) {
     if (absl::EndsWith(key, ":events")) {
       ++registry;
@@ -257,10 +261,28 @@ TEST_F(RedisStoreTest, EveryKeyOfAnEventSharesItsHashTag) {
     ASSERT_NE(open, std::string::npos) << key;
     ASSERT_NE(close, std::string::npos) << key;
     tags.insert(key.substr(open + 1, close - open - 1));
+    std::string kind = key.substr(close + 2);
+    if (const size_t colon = kind.find(':'); colon != std::string::npos) {
+      kind = kind.substr(0, colon + 1);
+    }
+    ++kinds[kind];
+    if (kind == "r:" || kind == "u:") {  // small buckets: the compact encoding
+      EXPECT_EQ(*server_->Command({"OBJECT", "ENCODING", key}), "listpack") << key;
+    }
   }
   EXPECT_EQ(registry, 1);
   EXPECT_EQ(tags, (std::set<std::string>{"ev-1", "ev_2"}));
-  EXPECT_EQ(keys.size(), 1u + 2u * 5u);  // five keys per event, whatever the number of users
+  // Per event: meta, the line's counts and its one block, the deadlines, and one record bucket
+  // and one user bucket per user (five users each; two buckets may coincide).
+  EXPECT_EQ(kinds["m"], 2);
+  EXPECT_EQ(kinds["l"], 2);
+  EXPECT_EQ(kinds["l:"], 2);
+  EXPECT_EQ(kinds["d"], 2);
+  EXPECT_GE(kinds["r:"], 8);
+  EXPECT_LE(kinds["r:"], 10);
+  EXPECT_GE(kinds["u:"], 8);
+  EXPECT_LE(kinds["u:"], 10);
+  EXPECT_EQ(kinds.size(), 6u);  // nothing else (the declared "migrating" key never exists)
 }
 
 TEST_F(RedisStoreTest, ForgottenUsersLeaveNothingBehind) {
@@ -298,6 +320,190 @@ TEST_F(RedisStoreTest, ForgottenUsersLeaveNothingBehind) {
   EXPECT_EQ(stats->active_timed_out_total, 10);
 }
 
+// Records longer than a listpack value (64 bytes) are cut into pieces: they come back whole,
+// their bucket stays compact, and every piece goes when the record is forgotten.
+TEST_F(RedisStoreTest, LongRecordsComeBackWholeAndLeaveNothingBehind) {
+  auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, 64, nullptr});
+  Store* stores[] = {memory.get(), store_.get()};
+  Policy p = OpenPolicy();
+  p.ended_ttl = absl::Seconds(1);
+  for (Store* s : stores) ASSERT_OK(s->SetPolicy("ev", p));
+  const int64_t baseline = DbSize();
+  // The longest user id the facade accepts; then lengths only the Store interface passes on.
+  const std::vector<std::pair<std::string, std::string>> users = {
+      {std::string(kMaxUserIdLength, 'u'), NewToken("ev")},
+      {std::string(64, 'x'), std::string(64, 'y')},
+      {std::string(1000, 'v'), std::string(3000, 'r')},
+      {"short", std::string(200, 's')},
+      {std::string(300, 'w'), ""}};
+  std::vector<std::string> tokens;
+  for (const auto& [user, reservation] : users) {
+    JoinRequest r;
+    r.event_id = "ev";
+    r.user_id = user;
+    tokens.push_back(NewToken("ev"));
+    r.token = tokens.back();
+    EXPECT_EQ(DiffResult(memory->Join(r), store_->Join(r),
+                         [](const Ticket& a, const Ticket& b) { return DiffTicket(a, b); }),
+              "");
+  }
+  for (size_t i = 0; i < users.size(); ++i) {
+    const std::string& reservation = users[i].second;
+    EXPECT_EQ(DiffResult(memory->Enter("ev", tokens[i], reservation),
+                         store_->Enter("ev", tokens[i], reservation), DiffEnter),
+              "")
+        << i;
+    clock_.Advance(absl::Milliseconds(1));
+    EXPECT_EQ(DiffResult(memory->Status("ev", tokens[i]), store_->Status("ev", tokens[i]),
+                         [](const Ticket& a, const Ticket& b) { return DiffTicket(a, b); }),
+              "")
+        << i;
+  }
+  // Record buckets stay compact whatever the lengths. A user id is a field of its own and is
+  // not cut: one over 64 bytes turns its user bucket into a hash table (only bigger).
+  int hash_tables = 0;
+  for (const std::string& key : Keys()) {
+    const std::string encoding = *server_->Command({"OBJECT", "ENCODING", key});
+    if (absl::StrContains(key, "}:r:")) {
+      EXPECT_EQ(encoding, "listpack") << key;
+    }
+    if (absl::StrContains(key, "}:u:") && encoding != "listpack") ++hash_tables;
+  }
+  EXPECT_LE(hash_tables, 3);
+  for (size_t i = 0; i < users.size(); ++i) {
+    EXPECT_EQ(DiffResult(memory->Complete("ev", tokens[i]), store_->Complete("ev", tokens[i]),
+                         [](const Ticket& a, const Ticket& b) { return DiffTicket(a, b); }),
+              "")
+        << i;
+  }
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(DiffResult(memory->Sweep("ev", 100), store_->Sweep("ev", 100), DiffSweep), "");
+  EXPECT_EQ(DbSize(), baseline);
+}
+
+// The line is a bitmap in blocks of 4096 sequence numbers under a Fenwick tree of the blocks'
+// counts (lua/lib.lua). Positions across several blocks, with holes anywhere, a block emptied
+// and dropped, and the whole line emptied and started again, are those of a plain model: one
+// plus the number of users still waiting who joined earlier. (Joins and leaves go through
+// several threads, so that twenty thousand of them take a second or two; a user's position
+// when it joined, with nobody gone yet, tells the order Redis saw.)
+TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
+  RedisStoreOptions options = Options(&clock_);
+  options.pool_size = 4;
+  auto store_or = NewRedisStore(options);
+  ASSERT_OK(store_or);
+  Store& store = **store_or;
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1e6;
+  p.burst = 1'000'000'000;
+  ASSERT_OK(store.SetPolicy("ev", p));
+  constexpr int kBlock = 4096;
+  constexpr int kThreads = 8;
+  auto parallel = [](int from, int to, const std::function<void(int)>& fn) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = from + t; i < to; i += kThreads) fn(i);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  };
+  // order[k] = the user who joined k-th (0-based); waiting[k] = whether it still waits.
+  std::vector<std::string> tokens;
+  std::vector<int> order;
+  std::vector<bool> waiting;
+  auto join_all = [&](int from, int to) {
+    tokens.resize(to);
+    order.resize(to);
+    waiting.resize(to, true);
+    const int64_t before = std::count(waiting.begin(), waiting.begin() + from, true);
+    ASSERT_EQ(before, 0) << "joins are checked on an empty line only";
+    parallel(from, to, [&](int i) {
+      JoinRequest r;
+      r.event_id = "ev";
+      const std::string user = absl::StrCat("u", i);
+      r.user_id = user;
+      tokens[i] = NewToken("ev");
+      r.token = tokens[i];
+      auto t = store.Join(r);
+      ASSERT_OK(t);
+      ASSERT_GE(t->position, 1);
+      ASSERT_LE(t->position, to - from);
+      order[from + t->position - 1] = i;
+    });
+  };
+  // The model's position of the k-th to join (waiting), or 0.
+  auto expected_positions = [&](int to) {
+    std::vector<int64_t> position(to, 0);
+    int64_t ahead = 0;
+    for (int k = 0; k < to; ++k) {
+      if (waiting[k]) position[order[k]] = ++ahead;
+    }
+    return position;
+  };
+  auto check = [&](int to, int stride) {
+    const std::vector<int64_t> position = expected_positions(to);
+    std::vector<int> sample;
+    for (int k = 0; k < to; ++k) {
+      const int in_block = k % kBlock;
+      if (k % stride == 0 || in_block <= 1 || in_block >= kBlock - 2) sample.push_back(order[k]);
+    }
+    parallel(0, static_cast<int>(sample.size()), [&](int j) {
+      const int i = sample[j];
+      auto t = store.Status("ev", tokens[i]);
+      ASSERT_OK(t);
+      EXPECT_EQ(t->position, position[i]) << "user " << i;
+      EXPECT_EQ(t->state == UserState::kWaiting, position[i] > 0) << "user " << i;
+    });
+    auto stats = store.Stats("ev");
+    ASSERT_OK(stats);
+    EXPECT_EQ(stats->waiting, std::count(waiting.begin(), waiting.end(), true));
+  };
+  auto leave = [&](const std::vector<int>& ks) {
+    parallel(0, static_cast<int>(ks.size()),
+             [&](int j) { EXPECT_OK(store.Leave("ev", tokens[order[ks[j]]])); });
+    for (int k : ks) waiting[k] = false;
+  };
+
+  constexpr int kUsers = 5 * kBlock + 100;  // six blocks, the last one partly used
+  join_all(0, kUsers);
+  check(kUsers, 97);
+  // Holes: a pseudo-random third leaves, and all of block 2 (which is then dropped).
+  std::vector<int> gone;
+  uint64_t x = 12345;
+  for (int k = 0; k < kUsers; ++k) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    if ((k >= 2 * kBlock && k < 3 * kBlock) || (x >> 33) % 3 == 0) gone.push_back(k);
+  }
+  leave(gone);
+  check(kUsers, 7);
+  int blocks = 0;
+  for (const std::string& key : Keys()) blocks += absl::StrContains(key, "}:l:") ? 1 : 0;
+  EXPECT_EQ(blocks, 5);
+  // The front of the line enters.
+  for (int k = 0, entered = 0; k < kUsers && entered < 50; ++k) {
+    if (!waiting[k]) continue;
+    auto e = store.Enter("ev", tokens[order[k]], NewToken("ev"));
+    ASSERT_OK(e);
+    EXPECT_TRUE(e->granted);
+    waiting[k] = false;
+    ++entered;
+  }
+  check(kUsers, 7);
+
+  // Everybody still waiting leaves: the line's keys go, and the next joins start a new line.
+  std::vector<int> rest;
+  for (int k = 0; k < kUsers; ++k) {
+    if (waiting[k]) rest.push_back(k);
+  }
+  leave(rest);
+  for (const std::string& key : Keys()) {
+    EXPECT_FALSE(absl::EndsWith(key, "}:l") || absl::StrContains(key, "}:l:")) << key;
+  }
+  join_all(kUsers, kUsers + kBlock + 10);  // the rest of a block, a new one, and beyond
+  check(kUsers + kBlock + 10, 13);
+}
+
 TEST_F(RedisStoreTest, ListEventsListsEventsThatExist) {
   ASSERT_OK(store_->SetPolicy("a", OpenPolicy()));
   Policy p = OpenPolicy();
@@ -315,10 +521,11 @@ TEST_F(RedisStoreTest, CorruptDataIsAnInternalErrorNotACrash) {
   ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
   auto t = Join(*store_, "ev", "u1");
   ASSERT_OK(t);
-  // The store's prefix is not known here, so find the keys by their suffix.
+  // The store's prefix is not known here, so find the keys by their suffix (one user: one
+  // record bucket).
   std::string records, meta;
   for (const std::string& key : Keys()) {
-    if (absl::EndsWith(key, "}:r")) records = key;
+    if (absl::StrContains(key, "}:r:")) records = key;
     if (absl::EndsWith(key, "}:m")) meta = key;
   }
   ASSERT_FALSE(records.empty());

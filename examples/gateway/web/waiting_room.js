@@ -1,14 +1,17 @@
 // The waiting room a ticket buyer sees. It joins the line, polls its status at the interval the
 // server suggests (poll_after_ms), shows the position, the ETA with its confidence and a
-// progress bar, and enters as soon as the server says the user is ready. No build step, no
-// dependencies. URL parameters: ?event=ID (else the gateway's default event), ?user=ID
-// (else an anonymous id), ?auto_enter=0 to wait for a click on Enter.
+// progress bar, and enters as soon as the server says the user is ready. Once in, it offers the
+// demo sale behind the room: hold one seat and pay with the simulated provider's "approve"
+// (docs/gateway.md, "The ticket flow"). No build step, no dependencies. URL parameters:
+// ?event=ID (else the gateway's default event), ?user=ID (else an anonymous id),
+// ?auto_enter=0 to wait for a click on Enter, ?auto_buy=1 to hold and pay as soon as admitted.
 'use strict';
 
 (function () {
   const params = new URLSearchParams(window.location.search);
   const $ = (id) => document.getElementById(id);
   const autoEnter = params.get('auto_enter') !== '0';
+  const autoBuy = params.get('auto_buy') === '1';
 
   const state = {
     eventId: params.get('event'),
@@ -102,7 +105,9 @@
   }
 
   function showButtons(which) {
-    for (const id of ['enter', 'complete', 'leave', 'rejoin']) $(id).hidden = !which.includes(id);
+    for (const id of ['enter', 'buy', 'complete', 'leave', 'rejoin']) {
+      $(id).hidden = !which.includes(id);
+    }
   }
 
   function renderWaiting(s) {
@@ -164,10 +169,86 @@
     $('eta').textContent = 'now';
     $('confidence').textContent = '';
     setProgress(1);
-    showButtons(['complete', 'leave']);
+    showButtons(['buy', 'complete', 'leave']);
     $('leave').textContent = 'Give up my place';
     setView('admitted', 'Welcome in!', '');
     tickReservation();
+    if (autoBuy) buy();
+  }
+
+  function errorText(r, fallback) {
+    return (r.data && r.data.error) ? r.data.error.message : fallback;
+  }
+
+  function showOrder(title, detail) {
+    $('order').hidden = false;
+    $('order-title').textContent = title;
+    $('order-detail').textContent = detail;
+  }
+
+  function seatsText(res) {
+    return res.seat_ids && res.seat_ids.length ? 'seat ' + res.seat_ids.join(', ')
+      : res.quantity + ' place' + (res.quantity === 1 ? '' : 's');
+  }
+
+  // The demo sale: hold one seat (with the admission token), pay with the simulated provider's
+  // "approve" (with the token scoped to that reservation), then wait for the worker's outcome.
+  async function buy() {
+    if (!state.reservation || state.busy) return;
+    state.busy = true;
+    $('buy').disabled = true;
+    const held = await api('POST', '/api/v1/reservations', { event_id: state.eventId, quantity: 1 },
+      { Authorization: 'Bearer ' + state.reservation, 'Idempotency-Key': uuid() });
+    state.busy = false;
+    if (held.status !== 201) {
+      $('buy').disabled = false;
+      if (held.status === 410) return renderEnded('gone');
+      const why = {
+        404: 'Nothing is on sale for this event yet (the organiser sets the seats).',
+        409: 'Sold out: ' + errorText(held, 'no seat is left.'),
+        401: 'Your reservation token expired; join the line again.',
+      }[held.status] || errorText(held, 'Could not hold a seat.');
+      $('message').textContent = why;
+      return;
+    }
+    const res = held.data;
+    clearTimeout(state.timer);
+    $('admitted').hidden = true;
+    showButtons([]);
+    showOrder('Held: ' + seatsText(res), 'Paying…');
+    setView('admitted', 'Paying…', '');
+    const paid = await api('POST', '/api/v1/payment/intent',
+      { reservation_id: res.reservation_id, amount: 1000, currency: 'EUR', scenario: 'approve' },
+      { Authorization: 'Bearer ' + res.reservation_token, 'Idempotency-Key': uuid() });
+    if (paid.status !== 202) {
+      showOrder('Held: ' + seatsText(res), errorText(paid, 'The payment did not go through.'));
+      return;
+    }
+    state.reservation = null;
+    forget();
+    awaitOutcome(res.reservation_id, res.reservation_token, 0);
+  }
+
+  async function awaitOutcome(id, token, tries) {
+    const r = await api('GET', '/api/v1/reservations/' + encodeURIComponent(id), undefined,
+      { Authorization: 'Bearer ' + token });
+    const res = r.status === 200 ? r.data : null;
+    if (res && res.status === 'CONFIRMED') {
+      const what = seatsText(res);
+      showOrder('Order confirmed',
+        what.charAt(0).toUpperCase() + what.slice(1) + ' is yours. Reservation ' + id + '.');
+      return setView('purchased', 'Order confirmed', 'Thank you!');
+    }
+    if (res && res.status !== 'HOLD') {
+      showOrder('No order', 'The reservation ended ' + res.status.toLowerCase() +
+        '; its seats went back on sale.');
+      showButtons(['rejoin']);
+      return setView('not-purchased', 'The purchase did not complete', '');
+    }
+    if (tries >= 60) {
+      return showOrder('Payment pending', 'The result has not arrived yet; check again later.');
+    }
+    schedule(() => awaitOutcome(id, token, tries + 1), 500);
   }
 
   function tickReservation() {
@@ -285,8 +366,13 @@
     document.title = 'Waiting room · ' + state.eventId;
     $('enter').addEventListener('click', enter);
     $('complete').addEventListener('click', complete);
+    $('buy').addEventListener('click', buy);
     $('leave').addEventListener('click', leave);
-    $('rejoin').addEventListener('click', () => { $('admitted').hidden = true; join(); });
+    $('rejoin').addEventListener('click', () => {
+      $('admitted').hidden = true;
+      $('order').hidden = true;
+      join();
+    });
     let saved = null;
     try {
       saved = JSON.parse(sessionStorage.getItem(storageKey()) || 'null');

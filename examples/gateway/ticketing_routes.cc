@@ -1,0 +1,847 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "ticketing_routes.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "admission/ids.h"
+#include "json_codec.h"
+#include "server.h"
+
+#if defined(ADMISSION_GATEWAY_WITH_REDIS)
+#include "admission/redis_store.h"
+#include "admission/redis_ticketing.h"
+#endif
+
+namespace admission::gateway {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+
+// Holds past expiry published per event and scan; the rest come at the next scan.
+constexpr int64_t kExpiryBatch = 1000;
+// Dead letters listed at most per call.
+constexpr int64_t kMaxDeadLettersListed = 1000;
+// A reservation id is "<event id>.<32 hex digits>"; a dead letter's id at most 200 characters.
+// Route patterns take a little more and leave the judgement to the library, so that a
+// malformed id is a 400 naming the problem rather than a bare 404.
+constexpr std::size_t kMaxReservationIdLength = kMaxEventIdLength + 1 + 32;
+// The per-payment lock: one payment intent per reservation, across every gateway.
+constexpr std::string_view kPaymentScope = "payment_intent";
+
+// The same answer shape as the rest of the gateway (server.cc): JSON with its charset (so that
+// httplib never compresses it) and never cached.
+void ReplyText(Response& res, int status, std::string body) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.body = std::move(body);
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", "application/json; charset=utf-8");
+}
+
+void Reply(Response& res, int status, const Json& body) {
+  ReplyText(res, status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+void ReplyError(Response& res, int status, std::string_view code, std::string_view message) {
+  Reply(res, status, ErrorJson(code, message));
+}
+
+std::string_view Msg(const absl::Status& s) {
+  return std::string_view(s.message().data(), s.message().size());
+}
+
+// "Bearer <token>" (scheme case-insensitive); empty if absent or of another scheme.
+std::string BearerToken(const Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  if (auth.size() < 7 || !absl::EqualsIgnoreCase(absl::string_view(auth.data(), 7), "bearer ")) {
+    return "";
+  }
+  return std::string(absl::StripAsciiWhitespace(absl::string_view(auth).substr(7)));
+}
+
+// RFC 3339 in UTC with milliseconds.
+std::string TimeText(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+// An integer member in [min, max]. NotFound when absent (or null); InvalidArgument otherwise.
+absl::StatusOr<int64_t> GetInt(const Json& object, const std::string& key, int64_t min,
+                               int64_t max) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    return absl::NotFoundError(absl::StrCat("field '", key, "' is missing"));
+  }
+  if (!it->is_number_integer()) {
+    return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be an integer"));
+  }
+  const int64_t v = it->get<int64_t>();
+  if (v < min || v > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", key, "' must be between ", min, " and ", max));
+  }
+  return v;
+}
+
+// An array of strings, each at most `max_length` long, at most `max_items` of them.
+absl::StatusOr<std::vector<std::string>> GetStringArray(const Json& object, const std::string& key,
+                                                        std::size_t max_items,
+                                                        std::size_t max_length) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    return absl::NotFoundError(absl::StrCat("field '", key, "' is missing"));
+  }
+  if (!it->is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must be an array"));
+  }
+  if (it->size() > max_items) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", key, "' holds more than ", max_items, " items"));
+  }
+  std::vector<std::string> out;
+  out.reserve(it->size());
+  for (const Json& item : *it) {
+    if (!item.is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat("field '", key, "' must hold strings"));
+    }
+    std::string s = item.get<std::string>();
+    if (s.size() > max_length) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("an item of '", key, "' is longer than ", max_length, " characters"));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Json ReservationJson(const Reservation& r) {
+  return Json{
+      {"reservation_id", r.reservation_id},
+      {"event_id", r.event_id},
+      {"user_id", r.user_id},
+      {"status", std::string(ReservationStatusName(r.status))},
+      {"seat_ids", r.seat_ids},
+      {"quantity", r.quantity},
+      {"hold_expires_at", TimeText(r.hold_expires_at)},
+      {"created_at", TimeText(r.created_at)},
+      {"updated_at", TimeText(r.updated_at)},
+  };
+}
+
+Json AvailabilityJson(const Availability& a) {
+  Json j = {
+      {"event_id", a.event_id},  {"kind", a.general_admission ? "general_admission" : "seats"},
+      {"total", a.counts.total}, {"available", a.counts.available},
+      {"held", a.counts.held},   {"sold", a.counts.sold},
+  };
+  if (!a.general_admission && !a.seats.empty()) {
+    Json seats = Json::array();
+    for (const SeatInfo& seat : a.seats) {
+      seats.push_back(
+          {{"seat_id", seat.seat_id}, {"state", std::string(SeatStateName(seat.state))}});
+    }
+    j["seats"] = std::move(seats);
+  }
+  return j;
+}
+
+// The text form of a query flag: true/false/1/0; nullopt for anything else.
+std::optional<bool> QueryBool(const std::string& v) {
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  return std::nullopt;
+}
+
+// "/<prefix><id><suffix>" -> id, if it has that shape and the id is 1..max characters without
+// a slash.
+std::optional<std::string_view> Between(std::string_view path, std::string_view prefix,
+                                        std::string_view suffix, std::size_t max) {
+  if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
+      path.substr(path.size() - suffix.size()) != suffix) {
+    return std::nullopt;
+  }
+  std::string_view id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (id.empty() || id.size() > max || id.find('/') != std::string_view::npos) return std::nullopt;
+  return id;
+}
+
+}  // namespace
+
+TicketingOptions TicketingOptionsFromFlags(const GatewayFlags& flags, Clock* clock) {
+  TicketingOptions options;
+  options.clock = clock;
+  options.idempotency_ttl = absl::Seconds(flags.idempotency_ttl_sec);
+  options.default_hold_ttl = absl::Seconds(flags.hold_ttl_sec);
+  return options;
+}
+
+absl::StatusOr<Ticketing> OpenTicketing(const GatewayFlags& flags, Clock* clock) {
+  const TicketingOptions options = TicketingOptionsFromFlags(flags, clock);
+  if (flags.store == "memory") return NewMemoryTicketing(options);
+#if defined(ADMISSION_GATEWAY_WITH_REDIS)
+  // The room's store was opened first (OpenStore), so the URL is known to be well formed and
+  // a cluster's seeds to be cluster nodes; the seeds are tried in the same order.
+  constexpr char kCluster[] = "redis-cluster://";
+  std::vector<std::string> urls;
+  if (absl::StartsWith(flags.store, kCluster)) {
+    for (absl::string_view seed : absl::StrSplit(flags.store.substr(sizeof(kCluster) - 1), ',')) {
+      urls.push_back(absl::StrCat("redis://", seed));
+    }
+  } else {
+    urls.push_back(flags.store);
+  }
+  std::vector<std::string> failures;
+  for (const std::string& url : urls) {
+    RedisStoreOptions redis;
+    if (absl::Status s = ParseRedisUrl(url, &redis); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--store=", flags.store, ": ", s.message()));
+    }
+    redis.pool_size = flags.redis_pool_size;
+    redis.key_prefix = flags.redis_key_prefix;
+    absl::StatusOr<Ticketing> ticketing = NewRedisTicketing(redis, options);
+    if (ticketing.ok() || absl::IsInvalidArgument(ticketing.status())) return ticketing;
+    failures.push_back(absl::StrCat(url, ": ", ticketing.status().message()));
+  }
+  return absl::UnavailableError(absl::StrCat("--store=", flags.store,
+                                             ": the ticketing store did not open (",
+                                             absl::StrJoin(failures, "; "), ")"));
+#else
+  return absl::UnimplementedError(
+      absl::StrCat("--store=", flags.store, ": this admission-gateway has no Redis store"));
+#endif
+}
+
+TicketingRoutes::TicketingRoutes(Gateway* gateway, Ticketing ticketing)
+    : gateway_(gateway),
+      flags_(gateway->flags_),
+      clock_(gateway->clock_),
+      ticketing_(std::move(ticketing)) {
+  TicketingHandlerOptions handler_options;
+  handler_options.on_applied = [this](const Delivery&, const ReservationChange& change) {
+    CountChange(change);
+  };
+  WorkerOptions worker_options;
+  worker_options.clock = clock_;
+  // Unique per process: every gateway on a shared store takes its share of the queue.
+  worker_options.consumer = "gateway-" + RandomHex(8);
+  worker_options.events_per_sec = flags_.worker_pace_per_sec;
+  worker_ = std::make_unique<Worker>(
+      ticketing_.events.get(),
+      MakeTicketingHandler(ticketing_.inventory.get(), std::move(handler_options)), worker_options);
+}
+
+TicketingRoutes::~TicketingRoutes() { Stop(); }
+
+RouteId TicketingRoutes::Classify(std::string_view method, std::string_view path) {
+  const bool get = method == "GET" || method == "HEAD";
+  const bool post = method == "POST";
+  if (path.substr(0, 8) == "/api/v1/") {
+    std::string_view rest = path.substr(8);
+    if (rest == "reservations") return post ? RouteId::kReservationCreate : RouteId::kOther;
+    if (rest == "payment/intent") return post ? RouteId::kPaymentIntent : RouteId::kOther;
+    if (Between(path, "/api/v1/reservations/", "/confirm", 200)) {
+      return post ? RouteId::kReservationConfirm : RouteId::kOther;
+    }
+    if (Between(path, "/api/v1/reservations/", "/cancel", 200)) {
+      return post ? RouteId::kReservationCancel : RouteId::kOther;
+    }
+    if (rest.substr(0, 13) == "reservations/") {
+      std::string_view id = rest.substr(13);
+      if (!id.empty() && id.size() <= 200 && id.find('/') == std::string_view::npos) {
+        return get ? RouteId::kReservationGet : RouteId::kOther;
+      }
+      return RouteId::kOther;
+    }
+    if (auto event = Between(path, "/api/v1/events/", "/seats", kMaxEventIdLength);
+        event && ValidateEventId(*event).ok()) {
+      return get ? RouteId::kSeats : RouteId::kOther;
+    }
+    return RouteId::kOther;
+  }
+  if (path.substr(0, 10) == "/admin/v1/") {
+    if (auto event = Between(path, "/admin/v1/events/", "/inventory", kMaxEventIdLength);
+        event && ValidateEventId(*event).ok()) {
+      return method == "PUT" ? RouteId::kAdminInventoryPut : RouteId::kOther;
+    }
+    if (path == "/admin/v1/dead-letters") return get ? RouteId::kAdminDeadLetters : RouteId::kOther;
+    if (Between(path, "/admin/v1/dead-letters/", "/replay", 200)) {
+      return post ? RouteId::kAdminDeadLetterReplay : RouteId::kOther;
+    }
+  }
+  return RouteId::kOther;
+}
+
+void TicketingRoutes::Register() {
+  auto bind = [this](void (TicketingRoutes::*handler)(const Request&, Response&)) {
+    return [this, handler](const Request& req, Response& res) { (this->*handler)(req, res); };
+  };
+  Gateway& g = *gateway_;
+  // Bounded repetitions only (std::regex recursion grows with the input).
+  const std::string event = "([A-Za-z0-9_-]{1,64})";
+  const std::string id = "([^/]{1,200})";
+  g.Route("PUT", "/admin/v1/events/" + event + "/inventory", bind(&TicketingRoutes::PutInventory),
+          false, false);
+  g.Route("GET", "/api/v1/events/" + event + "/seats", bind(&TicketingRoutes::GetSeats), true,
+          false);
+  g.Route("POST", "/api/v1/reservations", bind(&TicketingRoutes::CreateReservation), true, true);
+  g.Route("GET", "/api/v1/reservations/" + id, bind(&TicketingRoutes::GetReservation), true, false);
+  g.Route("POST", "/api/v1/reservations/" + id + "/confirm",
+          bind(&TicketingRoutes::ConfirmReservation), true, true);
+  g.Route("POST", "/api/v1/reservations/" + id + "/cancel",
+          bind(&TicketingRoutes::CancelReservation), true, true);
+  g.Route("POST", "/api/v1/payment/intent", bind(&TicketingRoutes::PaymentIntent), true, true);
+  g.Route("GET", "/admin/v1/dead-letters", bind(&TicketingRoutes::ListDeadLetters), false, false);
+  g.Route("POST", "/admin/v1/dead-letters/" + id + "/replay",
+          bind(&TicketingRoutes::ReplayDeadLetter), false, false);
+}
+
+absl::Status TicketingRoutes::Start() {
+  if (absl::Status s = worker_->Start(); !s.ok()) return s;
+  if (flags_.hold_expiry_scan_ms > 0) {
+    std::lock_guard<std::mutex> lock(scan_mu_);
+    if (!scan_thread_.joinable()) {
+      scan_stop_ = false;
+      scan_thread_ = std::thread([this] { ScanLoop(); });
+    }
+  }
+  return absl::OkStatus();
+}
+
+void TicketingRoutes::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(scan_mu_);
+    scan_stop_ = true;
+  }
+  scan_wake_.notify_all();
+  if (scan_thread_.joinable()) scan_thread_.join();
+  worker_->Stop();
+}
+
+void TicketingRoutes::ScanLoop() {
+  const auto interval = std::chrono::milliseconds(flags_.hold_expiry_scan_ms);
+  std::unique_lock<std::mutex> lock(scan_mu_);
+  while (!scan_stop_) {
+    lock.unlock();
+    if (absl::StatusOr<int64_t> n = PublishExpiredHolds(); !n.ok()) {
+      std::fprintf(stderr, "warning: hold-expiry scan: %s\n", n.status().ToString().c_str());
+    }
+    lock.lock();
+    scan_wake_.wait_for(lock, interval, [this] { return scan_stop_; });
+  }
+}
+
+absl::StatusOr<int64_t> TicketingRoutes::PublishExpiredHolds() {
+  absl::StatusOr<std::vector<std::string>> events = ticketing_.inventory->ListEvents();
+  if (!events.ok()) {
+    scan_errors_.fetch_add(1, std::memory_order_relaxed);
+    return events.status();
+  }
+  int64_t published = 0;
+  absl::Status first_error;
+  for (const std::string& event_id : *events) {
+    absl::StatusOr<int64_t> n = admission::PublishExpiredHolds(
+        *ticketing_.inventory, *ticketing_.events, event_id, kExpiryBatch);
+    if (n.ok()) {
+      published += *n;
+    } else {
+      // One event's failure must not stop the others' expiries.
+      scan_errors_.fetch_add(1, std::memory_order_relaxed);
+      if (first_error.ok()) first_error = n.status();
+    }
+  }
+  expiries_published_.fetch_add(static_cast<uint64_t>(published), std::memory_order_relaxed);
+  if (!first_error.ok() && published == 0) return first_error;
+  return published;
+}
+
+absl::StatusOr<WorkerStep> TicketingRoutes::StepWorker() { return worker_->Step(); }
+
+void TicketingRoutes::CountChange(const ReservationChange& change) {
+  if (!change.changed) return;
+  switch (change.reservation.status) {
+    case ReservationStatus::kConfirmed:
+      confirmed_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case ReservationStatus::kCancelled:
+      cancelled_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case ReservationStatus::kExpired:
+      expired_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case ReservationStatus::kHold:
+      break;
+  }
+}
+
+std::optional<ReservationClaims> TicketingRoutes::Authenticate(const Request& req, Response& res) {
+  const std::string bearer = BearerToken(req);
+  if (bearer.empty()) {
+    res.set_header("WWW-Authenticate", "Bearer realm=\"admission\"");
+    ReplyError(res, 401, "unauthorized",
+               "send the reservation token as Authorization: Bearer <token>");
+    return std::nullopt;
+  }
+  absl::StatusOr<ReservationClaims> claims = gateway_->signer_.Verify(bearer, clock_->Now());
+  if (!claims.ok()) {
+    res.set_header("WWW-Authenticate", "Bearer realm=\"admission\", error=\"invalid_token\"");
+    ReplyError(res, 401, "unauthorized", Msg(claims.status()));
+    return std::nullopt;
+  }
+  return *std::move(claims);
+}
+
+std::optional<Reservation> TicketingRoutes::OwnReservation(const ReservationClaims& claims,
+                                                           std::string_view id, Response& res) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(id);
+  if (!event_id.ok()) {
+    ReplyError(res, 400, "invalid_argument", Msg(event_id.status()));
+    return std::nullopt;
+  }
+  if (!claims.scope_reservation_id.empty() && claims.scope_reservation_id != id) {
+    ReplyError(res, 403, "forbidden", "this token is for another reservation");
+    return std::nullopt;
+  }
+  // Another user's reservation is "not found" rather than "forbidden": ids are secrets, and
+  // the answer must not confirm that one exists.
+  constexpr std::string_view kNotYours = "no such reservation for this user";
+  if (*event_id != claims.event_id) {
+    ReplyError(res, 404, "not_found", kNotYours);
+    return std::nullopt;
+  }
+  absl::StatusOr<Reservation> r = ticketing_.inventory->Get(id);
+  if (!r.ok()) {
+    if (absl::IsNotFound(r.status())) {
+      ReplyError(res, 404, "not_found", kNotYours);
+    } else {
+      ReplyLibraryError(res, r.status());
+    }
+    return std::nullopt;
+  }
+  if (r->user_id != claims.user_id) {
+    ReplyError(res, 404, "not_found", kNotYours);
+    return std::nullopt;
+  }
+  return *std::move(r);
+}
+
+void TicketingRoutes::ReplyLibraryError(Response& res, const absl::Status& status) {
+  const InventoryError error = InventoryErrorOf(status);
+  if (error != InventoryError::kNone) {
+    return ReplyError(res, 409, InventoryErrorName(error), Msg(status));
+  }
+  gateway_->ReplyStatus(res, status);
+}
+
+void TicketingRoutes::EndAdmission(const ReservationClaims& claims) {
+  absl::StatusOr<QueueStatus> done = gateway_->room_->Complete(claims.waiting_token);
+  // Already over (completed, left, timed out) or forgotten: nothing left to end.
+  if (done.ok() || absl::IsFailedPrecondition(done.status()) || absl::IsNotFound(done.status())) {
+    return;
+  }
+  gateway_->metrics_.CountStoreError();
+  std::fprintf(stderr, "warning: could not end the admission of a buyer in %s: %s\n",
+               claims.event_id.c_str(), done.status().ToString().c_str());
+}
+
+void TicketingRoutes::PutInventory(const Request& req, Response& res) {
+  if (!gateway_->CheckAdmin(req, res)) return;
+  const std::string event_id = req.matches[1];
+  absl::StatusOr<Json> body = ParseObject(req.body);
+  if (!body.ok()) return ReplyLibraryError(res, body.status());
+  if (absl::Status s = CheckFields(*body, {"seat_ids", "general_admission"}); !s.ok()) {
+    return ReplyLibraryError(res, s);
+  }
+  InventorySpec spec;
+  absl::StatusOr<std::vector<std::string>> seats =
+      GetStringArray(*body, "seat_ids", kMaxNamedSeats, kMaxSeatIdLength);
+  absl::StatusOr<int64_t> places = GetInt(*body, "general_admission", 1, kMaxGeneralAdmission);
+  const bool has_seats = !absl::IsNotFound(seats.status());
+  const bool has_places = !absl::IsNotFound(places.status());
+  if (has_seats == has_places) {
+    return ReplyError(res, 400, "invalid_argument",
+                      "give either 'seat_ids' (named seats) or 'general_admission' (a number)");
+  }
+  if (has_seats) {
+    if (!seats.ok()) return ReplyError(res, 400, "invalid_argument", Msg(seats.status()));
+    if (seats->empty()) return ReplyError(res, 400, "invalid_argument", "'seat_ids' is empty");
+    spec.seat_ids = *std::move(seats);
+  } else {
+    if (!places.ok()) return ReplyError(res, 400, "invalid_argument", Msg(places.status()));
+    spec.general_admission = *places;
+  }
+  if (absl::Status s = ticketing_.inventory->SetInventory(event_id, spec); !s.ok()) {
+    return ReplyLibraryError(res, s);
+  }
+  absl::StatusOr<Availability> now = ticketing_.inventory->GetAvailability(event_id, false);
+  if (!now.ok()) return ReplyLibraryError(res, now.status());
+  Reply(res, 200, AvailabilityJson(*now));
+}
+
+void TicketingRoutes::GetSeats(const Request& req, Response& res) {
+  const std::string event_id = req.matches[1];
+  bool with_seats = true;
+  if (req.has_param("seats")) {
+    std::optional<bool> v = QueryBool(req.get_param_value("seats"));
+    if (!v) return ReplyError(res, 400, "invalid_argument", "'seats' must be true or false");
+    with_seats = *v;
+  }
+  absl::StatusOr<Availability> a = ticketing_.inventory->GetAvailability(event_id, with_seats);
+  if (!a.ok()) {
+    if (absl::IsNotFound(a.status())) {
+      return ReplyError(res, 404, "not_found", "this event has no inventory");
+    }
+    return ReplyLibraryError(res, a.status());
+  }
+  Reply(res, 200, AvailabilityJson(*a));
+}
+
+void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
+  std::optional<ReservationClaims> claims = Authenticate(req, res);
+  if (!claims) return;
+  if (!claims->scope_reservation_id.empty()) {
+    return ReplyError(res, 403, "forbidden",
+                      "this token is for one reservation; a hold needs the admission token "
+                      "from /api/v1/queue/enter");
+  }
+  // Required here (it is optional elsewhere): a retried hold must never take seats twice.
+  // When present, the route wrapper has already made this request the key's first one.
+  if (!req.has_header("Idempotency-Key")) {
+    return ReplyError(res, 400, "invalid_argument",
+                      "an Idempotency-Key header is required (a fresh UUID per hold attempt)");
+  }
+  if (!gateway_->Allow(gateway_->token_limiter_, absl::StrCat("t:", claims->waiting_token), res)) {
+    return;
+  }
+  absl::StatusOr<Json> body = ParseObject(req.body);
+  if (!body.ok()) return ReplyLibraryError(res, body.status());
+  if (absl::Status s = CheckFields(*body, {"event_id", "seat_ids", "quantity"}); !s.ok()) {
+    return ReplyLibraryError(res, s);
+  }
+  absl::StatusOr<std::string> event_id = GetString(*body, "event_id", kMaxEventIdLength);
+  if (!event_id.ok()) return ReplyError(res, 400, "invalid_argument", Msg(event_id.status()));
+  HoldRequest hold;
+  hold.event_id = *event_id;
+  hold.user_id = claims->user_id;
+  hold.hold_ttl = absl::Seconds(flags_.hold_ttl_sec);
+  absl::StatusOr<std::vector<std::string>> seats =
+      GetStringArray(*body, "seat_ids", kMaxSeatsPerHold, kMaxSeatIdLength);
+  if (seats.ok()) {
+    hold.seat_ids = *std::move(seats);
+  } else if (!absl::IsNotFound(seats.status())) {
+    return ReplyError(res, 400, "invalid_argument", Msg(seats.status()));
+  }
+  absl::StatusOr<int64_t> quantity = GetInt(*body, "quantity", 1, kMaxSeatsPerHold);
+  if (quantity.ok()) {
+    hold.quantity = *quantity;
+  } else if (!absl::IsNotFound(quantity.status())) {
+    return ReplyError(res, 400, "invalid_argument", Msg(quantity.status()));
+  }
+  if (hold.seat_ids.empty() && hold.quantity == 0) {
+    return ReplyError(res, 400, "invalid_argument", "give 'seat_ids' or a 'quantity'");
+  }
+  if (hold.event_id != claims->event_id) {
+    return ReplyError(res, 403, "forbidden",
+                      absl::StrCat("the reservation token is for event ", claims->event_id));
+  }
+  // The token proves an admission without a store lookup; whether that admission is still
+  // running (not completed, left or timed out) is the room's to say. Without this check a
+  // buyer who already paid could keep holding seats for as long as the token lives.
+  absl::StatusOr<QueueStatus> place = gateway_->room_->Status(claims->waiting_token);
+  if (!place.ok() && !absl::IsNotFound(place.status())) {
+    return ReplyLibraryError(res, place.status());
+  }
+  if (!place.ok() || place->state != UserState::kActive) {
+    return ReplyError(res, 410, "gone",
+                      "this admission is over (completed, left or timed out); join the line "
+                      "again");
+  }
+  absl::StatusOr<Reservation> held = ticketing_.inventory->Hold(hold);
+  if (!held.ok()) {
+    if (absl::IsNotFound(held.status())) {
+      return ReplyError(res, 404, "not_found", "this event has no inventory");
+    }
+    return ReplyLibraryError(res, held.status());
+  }
+  holds_.fetch_add(1, std::memory_order_relaxed);
+  ReservationClaims scoped = *claims;
+  scoped.scope_reservation_id = held->reservation_id;
+  scoped.expires_at = held->hold_expires_at + kScopedTokenGrace;
+  Json j = ReservationJson(*held);
+  j["reservation_token"] = gateway_->signer_.Sign(scoped);
+  Reply(res, 201, j);
+}
+
+void TicketingRoutes::GetReservation(const Request& req, Response& res) {
+  std::optional<ReservationClaims> claims = Authenticate(req, res);
+  if (!claims) return;
+  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[1]), res);
+  if (!r) return;
+  Reply(res, 200, ReservationJson(*r));
+}
+
+void TicketingRoutes::ConfirmReservation(const Request& req, Response& res) {
+  std::optional<ReservationClaims> claims = Authenticate(req, res);
+  if (!claims) return;
+  absl::StatusOr<Json> body = ParseObject(req.body, /*empty_ok=*/true);
+  if (!body.ok()) return ReplyLibraryError(res, body.status());
+  if (absl::Status s = CheckFields(*body, {}); !s.ok()) return ReplyLibraryError(res, s);
+  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[1]), res);
+  if (!r) return;
+  absl::StatusOr<ReservationChange> change = ticketing_.inventory->Confirm(r->reservation_id);
+  if (!change.ok()) return ReplyLibraryError(res, change.status());
+  CountChange(*change);
+  EndAdmission(*claims);
+  Reply(res, 200, ReservationJson(change->reservation));
+}
+
+void TicketingRoutes::CancelReservation(const Request& req, Response& res) {
+  std::optional<ReservationClaims> claims = Authenticate(req, res);
+  if (!claims) return;
+  absl::StatusOr<Json> body = ParseObject(req.body, /*empty_ok=*/true);
+  if (!body.ok()) return ReplyLibraryError(res, body.status());
+  if (absl::Status s = CheckFields(*body, {}); !s.ok()) return ReplyLibraryError(res, s);
+  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[1]), res);
+  if (!r) return;
+  absl::StatusOr<ReservationChange> change = ticketing_.inventory->Cancel(r->reservation_id);
+  if (!change.ok()) return ReplyLibraryError(res, change.status());
+  CountChange(*change);
+  EndAdmission(*claims);
+  Reply(res, 200, ReservationJson(change->reservation));
+}
+
+void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
+  std::optional<ReservationClaims> claims = Authenticate(req, res);
+  if (!claims) return;
+  absl::StatusOr<Json> body = ParseObject(req.body);
+  if (!body.ok()) return ReplyLibraryError(res, body.status());
+  if (absl::Status s = CheckFields(*body, {"reservation_id", "amount", "currency", "scenario"});
+      !s.ok()) {
+    return ReplyLibraryError(res, s);
+  }
+  absl::StatusOr<std::string> id = GetString(*body, "reservation_id", kMaxReservationIdLength);
+  if (!id.ok()) return ReplyError(res, 400, "invalid_argument", Msg(id.status()));
+  // Minor units (cents), as payment providers take them; no price list here to check it
+  // against.
+  absl::StatusOr<int64_t> amount = GetInt(*body, "amount", 1, 1'000'000'000'000);
+  if (!amount.ok()) return ReplyError(res, 400, "invalid_argument", Msg(amount.status()));
+  absl::StatusOr<std::string> currency = GetString(*body, "currency", 3);
+  if (!currency.ok()) return ReplyError(res, 400, "invalid_argument", Msg(currency.status()));
+  if (currency->size() != 3 || !std::all_of(currency->begin(), currency->end(),
+                                            [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return ReplyError(res, 400, "invalid_argument",
+                      "'currency' must be three capital letters (ISO 4217, e.g. EUR)");
+  }
+  absl::StatusOr<std::string> scenario = GetString(*body, "scenario", 16);
+  if (!scenario.ok()) return ReplyError(res, 400, "invalid_argument", Msg(scenario.status()));
+  if (*scenario != "approve" && *scenario != "fail" && *scenario != "delay") {
+    return ReplyError(res, 400, "invalid_argument",
+                      "'scenario' must be \"approve\", \"fail\" or \"delay\"");
+  }
+  std::optional<Reservation> r = OwnReservation(*claims, *id, res);
+  if (!r) return;
+  const absl::Time now = clock_->Now();
+  if (r->status != ReservationStatus::kHold) {
+    return ReplyError(
+        res, 409, "invalid_transition",
+        absl::StrCat("the reservation is ", std::string(ReservationStatusName(r->status)),
+                     ", not HOLD: there is nothing to pay for"));
+  }
+  if (now >= r->hold_expires_at) {
+    return ReplyError(res, 409, "hold_expired", "the hold has expired; its seats are going back");
+  }
+
+  // One payment per reservation, whichever gateway the intents reach: the idempotency store
+  // keyed by the reservation. The same intent again is answered as the first time; another
+  // one (say, "fail" after "approve") is refused, so the worker never sees two outcomes.
+  const std::string fingerprint = absl::StrCat(*scenario, "|", *amount, "|", *currency);
+  absl::StatusOr<IdempotencyBegin> lock =
+      ticketing_.idempotency->Begin(kPaymentScope, r->reservation_id, fingerprint);
+  if (!lock.ok()) return ReplyLibraryError(res, lock.status());
+  switch (lock->outcome) {
+    case IdempotencyOutcome::kReplay:
+      return ReplyText(res, 202, lock->response);
+    case IdempotencyOutcome::kMismatch:
+      return ReplyError(res, 409, "payment_exists",
+                        "another payment intent was already made for this reservation");
+    case IdempotencyOutcome::kInProgress:
+      return ReplyError(res, 409, "conflict",
+                        "a payment intent for this reservation is in progress; retry shortly");
+    case IdempotencyOutcome::kStarted:
+      break;
+  }
+  // The outcome a real provider would report later, as an event for the worker. "delay" is an
+  // approval that arrives --payment_delay_sec later (not_before), while the hold still runs
+  // unless the delay outlasts it (then the approval is parked as a dead letter: money taken
+  // for seats that went back needs a refund, not a retry).
+  QueuedEvent event;
+  absl::Time apply_after = now;
+  if (*scenario == "fail") {
+    event = PaymentFailedEvent(r->reservation_id);
+  } else if (*scenario == "approve") {
+    event = PaymentApprovedEvent(r->reservation_id);
+  } else {
+    apply_after = now + absl::Seconds(flags_.payment_delay_sec);
+    event = PaymentApprovedEvent(r->reservation_id, apply_after);
+  }
+  if (absl::StatusOr<bool> published = ticketing_.events->Publish(event); !published.ok()) {
+    if (absl::Status s =
+            ticketing_.idempotency->Abandon(kPaymentScope, r->reservation_id, lock->lease);
+        !s.ok() && !absl::IsFailedPrecondition(s)) {
+      std::fprintf(stderr, "warning: payment lock of %s not freed: %s\n", r->reservation_id.c_str(),
+                   s.ToString().c_str());
+    }
+    return ReplyLibraryError(res, published.status());
+  }
+  payment_intents_.fetch_add(1, std::memory_order_relaxed);
+  const std::string answer =
+      Json{
+          {"reservation_id", r->reservation_id},
+          {"status", "processing"},
+          {"scenario", *scenario},
+          {"amount", *amount},
+          {"currency", *currency},
+          {"payment_event_id", event.id},
+          {"payment_event_type", event.type},
+          {"apply_after", TimeText(apply_after)},
+      }
+          .dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (absl::Status s =
+          ticketing_.idempotency->Finish(kPaymentScope, r->reservation_id, lock->lease, answer);
+      !s.ok()) {
+    std::fprintf(stderr, "warning: payment lock of %s not finished: %s\n",
+                 r->reservation_id.c_str(), s.ToString().c_str());
+  }
+  // The buyer's interactive part is over: the result comes from the worker.
+  EndAdmission(*claims);
+  ReplyText(res, 202, answer);
+}
+
+void TicketingRoutes::ListDeadLetters(const Request& req, Response& res) {
+  if (!gateway_->CheckAdmin(req, res)) return;
+  int64_t limit = 100;
+  if (req.has_param("limit")) {
+    const std::string v = req.get_param_value("limit");
+    if (!absl::SimpleAtoi(v, &limit) || limit < 1 || limit > kMaxDeadLettersListed) {
+      return ReplyError(res, 400, "invalid_argument",
+                        absl::StrCat("'limit' must be 1..", kMaxDeadLettersListed));
+    }
+  }
+  absl::StatusOr<std::vector<DeadLetter>> dead = ticketing_.events->ListDeadLetters(limit);
+  if (!dead.ok()) return ReplyLibraryError(res, dead.status());
+  absl::StatusOr<QueueStats> stats = ticketing_.events->Stats();
+  if (!stats.ok()) return ReplyLibraryError(res, stats.status());
+  Json list = Json::array();
+  for (const DeadLetter& d : *dead) {
+    list.push_back({
+        {"id", d.event.id},
+        {"type", d.event.type},
+        {"payload", d.event.payload},
+        {"attempts", d.attempts},
+        {"error", d.error},
+        {"published_at", TimeText(d.published_at)},
+        {"parked_at", TimeText(d.parked_at)},
+    });
+  }
+  Reply(res, 200,
+        Json{{"dead_letters", std::move(list)},
+             {"queue",
+              {{"ready", stats->ready},
+               {"delayed", stats->delayed},
+               {"in_flight", stats->in_flight},
+               {"dead", stats->dead}}}});
+}
+
+void TicketingRoutes::ReplayDeadLetter(const Request& req, Response& res) {
+  if (!gateway_->CheckAdmin(req, res)) return;
+  const std::string id = req.matches[1];
+  if (absl::Status s = ValidateQueueEventId(id); !s.ok()) return ReplyLibraryError(res, s);
+  if (absl::Status s = ticketing_.events->ReplayDeadLetter(id); !s.ok()) {
+    return ReplyLibraryError(res, s);
+  }
+  Reply(res, 200, Json{{"id", id}, {"status", "ready"}});
+}
+
+std::string TicketingRoutes::RenderMetrics(int64_t max_events) {
+  std::string out;
+  auto counter = [&out](const char* name, const char* help, uint64_t value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ",
+                    value, "\n");
+  };
+  counter("admission_ticketing_holds_total", "Seat holds made through this gateway.",
+          holds_.load(std::memory_order_relaxed));
+  counter("admission_ticketing_confirmed_total",
+          "Reservations confirmed by this gateway (routes and worker).",
+          confirmed_.load(std::memory_order_relaxed));
+  counter("admission_ticketing_cancelled_total",
+          "Reservations cancelled by this gateway (routes and worker).",
+          cancelled_.load(std::memory_order_relaxed));
+  counter("admission_ticketing_expired_total", "Holds expired by this gateway (routes and worker).",
+          expired_.load(std::memory_order_relaxed));
+  counter("admission_ticketing_payment_intents_total", "Payment intents accepted.",
+          payment_intents_.load(std::memory_order_relaxed));
+  counter("admission_ticketing_expiries_published_total",
+          "hold_expired events published by the expiry scan.",
+          expiries_published_.load(std::memory_order_relaxed));
+  const WorkerCounts w = worker_->totals();
+  counter("admission_ticketing_worker_applied_total", "Events the worker applied (acked).",
+          static_cast<uint64_t>(w.succeeded));
+  counter("admission_ticketing_worker_retried_total", "Events the worker handed back for a retry.",
+          static_cast<uint64_t>(w.retried));
+  counter("admission_ticketing_worker_parked_total",
+          "Events the worker parked in the dead-letter list.", static_cast<uint64_t>(w.parked));
+
+  // From the store, so every gateway on a shared store reports the same.
+  absl::StatusOr<QueueStats> q = ticketing_.events->Stats();
+  if (q.ok()) {
+    out +=
+        "# HELP admission_ticketing_queue_events Events in the ticketing queue by state.\n"
+        "# TYPE admission_ticketing_queue_events gauge\n";
+    for (const auto& [state, n] : {std::pair<const char*, int64_t>{"ready", q->ready},
+                                   {"delayed", q->delayed},
+                                   {"in_flight", q->in_flight},
+                                   {"dead", q->dead}}) {
+      absl::StrAppend(&out, "admission_ticketing_queue_events{state=\"", state, "\"} ", n, "\n");
+    }
+  } else {
+    gateway_->metrics_.CountStoreError();
+  }
+  absl::StatusOr<std::vector<std::string>> events = ticketing_.inventory->ListEvents();
+  if (events.ok()) {
+    std::sort(events->begin(), events->end());
+    if (static_cast<int64_t>(events->size()) > max_events) events->resize(max_events);
+    out +=
+        "# HELP admission_event_seats Seats (or general-admission places) by state.\n"
+        "# TYPE admission_event_seats gauge\n";
+    for (const std::string& e : *events) {
+      absl::StatusOr<Availability> a = ticketing_.inventory->GetAvailability(e, false);
+      if (!a.ok()) continue;
+      // Event ids are [A-Za-z0-9_-]: nothing to escape in the label.
+      for (const auto& [state, n] :
+           {std::pair<const char*, int64_t>{"available", a->counts.available},
+            {"held", a->counts.held},
+            {"sold", a->counts.sold}}) {
+        absl::StrAppend(&out, "admission_event_seats{event=\"", e, "\",state=\"", state, "\"} ", n,
+                        "\n");
+      }
+    }
+  } else {
+    gateway_->metrics_.CountStoreError();
+  }
+  return out;
+}
+
+}  // namespace admission::gateway

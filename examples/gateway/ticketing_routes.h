@@ -1,0 +1,153 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The ticket sale behind the waiting room, over HTTP: seats, holds, confirm and cancel,
+// payment intents, the worker that applies payment outcomes and hold expiries, and the
+// dead-letter admin routes. Like the rest of the gateway it is a shell: the rules (no
+// oversell, hold TTLs, idempotent transitions, retries, dead letters) are the library's
+// (admission/ticketing.h); this file parses, authenticates, calls and renders.
+//
+//   PUT  /admin/v1/events/{event_id}/inventory      {"seat_ids":[...]} | {"general_admission":N}
+//   GET  /api/v1/events/{event_id}/seats            counts, and per seat where seats are named
+//   POST /api/v1/reservations                       hold (admission token, Idempotency-Key)
+//   GET  /api/v1/reservations/{id}
+//   POST /api/v1/reservations/{id}/confirm | /cancel
+//   POST /api/v1/payment/intent                     approve | fail | delay -> an event
+//   GET  /admin/v1/dead-letters, POST /admin/v1/dead-letters/{id}/replay
+//
+// Who may act on a reservation: the bearer of a signed token (signer.h) naming its user and
+// event. A hold needs the admission token that enter hands out, and a place that is still
+// active in the waiting room; the 201 answer carries a token scoped to that one reservation
+// that outlives the hold, for paying, confirming, cancelling and reading it. Confirming,
+// cancelling and making a payment intent end the buyer's place in the waiting room
+// (WaitingRoom::Complete), which lets the next buyer in; a hold that just expires leaves the
+// place to the room's active TTL (see docs/gateway.md, "The ticket flow").
+#ifndef ADMISSION_EXAMPLES_GATEWAY_TICKETING_ROUTES_H_
+#define ADMISSION_EXAMPLES_GATEWAY_TICKETING_ROUTES_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "admission/clock.h"
+#include "admission/ticketing.h"
+#include "admission/worker.h"
+#include "flags.h"
+#include "metrics.h"
+#include "signer.h"
+
+namespace httplib {
+class Request;
+struct Response;
+}  // namespace httplib
+
+namespace admission::gateway {
+
+class Gateway;
+
+// The options the gateway gives the ticketing bundle: its flags' TTLs and `clock`.
+TicketingOptions TicketingOptionsFromFlags(const GatewayFlags& flags, Clock* clock);
+
+// Opens the ticketing bundle on the store named by --store, next to the room's (OpenStore in
+// store_backend.h): in memory, or on the same Redis (or cluster: the seeds are tried in
+// order) with the same key prefix. `clock` is not owned; nullptr means SystemClock().
+absl::StatusOr<Ticketing> OpenTicketing(const GatewayFlags& flags, Clock* clock = nullptr);
+
+// How long after its hold ends a reservation-scoped token still reads the reservation (the
+// outcome of a payment, say). [15 min]
+inline constexpr absl::Duration kScopedTokenGrace = absl::Minutes(15);
+
+class TicketingRoutes {
+ public:
+  // Made by the Gateway, which it serves; `gateway` must outlive it.
+  TicketingRoutes(Gateway* gateway, Ticketing ticketing);
+  ~TicketingRoutes();  // Stop()s
+  TicketingRoutes(const TicketingRoutes&) = delete;
+  TicketingRoutes& operator=(const TicketingRoutes&) = delete;
+
+  // Which ticketing route a method and path name; RouteId::kOther for none.
+  static RouteId Classify(std::string_view method, std::string_view path);
+  // Adds the routes through the gateway's route wrapper (rate limit, Idempotency-Key, catch).
+  void Register();
+
+  // Starts the worker thread (at --worker_pace_per_sec) and the hold-expiry scan (every
+  // --hold_expiry_scan_ms). Stop is idempotent.
+  absl::Status Start();
+  void Stop();
+
+  // One pass of the expiry scan: a hold_expired event for every hold past its expiry, in every
+  // event with an inventory (up to 1,000 per event). Returns how many were published.
+  absl::StatusOr<int64_t> PublishExpiredHolds();
+  // One step of the worker (tests that do not Start() step it after moving their clock).
+  absl::StatusOr<WorkerStep> StepWorker();
+
+  // The ticketing series of /metrics: this process's counters, the queue's state and the
+  // seat counts of up to `max_events` events (sorted by id), both from the store.
+  std::string RenderMetrics(int64_t max_events);
+
+  IdempotencyStore* idempotency_store() { return ticketing_.idempotency.get(); }
+  Inventory& inventory() { return *ticketing_.inventory; }
+  EventQueue& events() { return *ticketing_.events; }
+
+ private:
+  // Handlers.
+  void PutInventory(const httplib::Request& req, httplib::Response& res);
+  void GetSeats(const httplib::Request& req, httplib::Response& res);
+  void CreateReservation(const httplib::Request& req, httplib::Response& res);
+  void GetReservation(const httplib::Request& req, httplib::Response& res);
+  void ConfirmReservation(const httplib::Request& req, httplib::Response& res);
+  void CancelReservation(const httplib::Request& req, httplib::Response& res);
+  void PaymentIntent(const httplib::Request& req, httplib::Response& res);
+  void ListDeadLetters(const httplib::Request& req, httplib::Response& res);
+  void ReplayDeadLetter(const httplib::Request& req, httplib::Response& res);
+
+  // The claims of the request's bearer token; 401 written and nullopt when it is missing,
+  // tampered with or expired.
+  std::optional<ReservationClaims> Authenticate(const httplib::Request& req,
+                                                httplib::Response& res);
+  // Reservation `id` if the claims may act on it (their user's, in their event, and the
+  // token's own reservation when the token is scoped); the error written and nullopt else.
+  std::optional<Reservation> OwnReservation(const ReservationClaims& claims, std::string_view id,
+                                            httplib::Response& res);
+  // Writes the error of a failed library call: inventory refusals as 409 with their own code
+  // (sold_out, seat_unavailable, hold_expired, ...), the rest as the gateway does.
+  void ReplyLibraryError(httplib::Response& res, const absl::Status& status);
+  // Ends the buyer's place in the waiting room. Best effort: the purchase step it follows
+  // has happened whatever the room answers.
+  void EndAdmission(const ReservationClaims& claims);
+  // Counts a transition that changed a reservation.
+  void CountChange(const ReservationChange& change);
+  void ScanLoop();
+
+  Gateway* const gateway_;
+  const GatewayFlags& flags_;
+  Clock* const clock_;
+  Ticketing ticketing_;
+  std::unique_ptr<Worker> worker_;
+
+  std::mutex scan_mu_;
+  std::condition_variable scan_wake_;
+  bool scan_stop_ = false;  // guarded by scan_mu_
+  std::thread scan_thread_;
+
+  // This process's counters (the store's truth is in the queue stats and seat counts).
+  std::atomic<uint64_t> holds_{0};
+  std::atomic<uint64_t> confirmed_{0};
+  std::atomic<uint64_t> cancelled_{0};
+  std::atomic<uint64_t> expired_{0};
+  std::atomic<uint64_t> payment_intents_{0};
+  std::atomic<uint64_t> expiries_published_{0};
+  std::atomic<uint64_t> scan_errors_{0};
+};
+
+}  // namespace admission::gateway
+
+#endif  // ADMISSION_EXAMPLES_GATEWAY_TICKETING_ROUTES_H_
