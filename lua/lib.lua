@@ -10,7 +10,7 @@
 -- src/redis/key_layout.h names them). Chosen for memory: a waiting user costs one sorted-set
 -- entry (the deadline), a bit, and two small listpack entries.
 --   KEYS[1] m       HASH    policy, bucket, counters, windows, sequence (see event_save)
---   KEYS[2] l       STRING  the line's block counts: a Fenwick tree of u32 (BITFIELD)
+--   KEYS[2] l       STRING  the line's block counts: a Fenwick tree of u32
 --           l:<b>   STRING  block b of the line: bit i set = sequence number 4096 b + i + 1 waits
 --   KEYS[3] d       ZSET    every record's deadline: member token key, score deadline in us
 --   KEYS[4] migrating       never written (see below)
@@ -26,11 +26,12 @@
 -- The line. A user's position is 1 + the number of waiting users with a smaller sequence
 -- number (join hands out one per join, ever). Rather than a sorted set (about 130 bytes per
 -- member), the line is a bitmap over sequence numbers cut into blocks of 4096 bits (512 bytes),
--- plus a Fenwick tree of the blocks' counts: rank = the Fenwick prefix sum of the earlier blocks
--- (one BITFIELD GET of at most log2(blocks) counters) + BITCOUNT ... BIT of the bits before it
--- in its own block (Redis 7.0 or later). A join sets a bit in the last block and adds one to
--- its counter; leaving the line clears a bit and updates at most log2(blocks) counters in one
--- BITFIELD. A block is deleted as soon as it is empty, and the counts once the whole line is (a
+-- plus a Fenwick tree of the blocks' counts (u32, big-endian): rank = the Fenwick prefix sum
+-- of the earlier blocks (one GETRANGE of the tree's first nodes, at most log2(blocks) of them
+-- summed) + BITCOUNT ... BIT of the bits before it in its own block (Redis 7.0 or later). A join
+-- sets a bit in the last block and one counter (SETRANGE); leaving the line clears a bit and
+-- updates at most log2(blocks) counters in one BITFIELD INCRBY. (Reading through BITFIELD GET
+-- costs about 1 us per counter; GETRANGE costs the same for the lot.) A block is deleted as soon as it is empty, and the counts once the whole line is (a
 -- missing string reads as zeros), so memory follows the waiting users, not the joins ever.
 --
 -- Records and users. A hash of at most 128 entries of at most 64 bytes each stays in Redis'
@@ -60,10 +61,6 @@
 -- replies carry integers as numbers (exact integer replies) and doubles as %.17g strings.
 
 local K_META, K_LINE, K_DL = KEYS[1], KEYS[2], KEYS[3]
-local K_REC = string.sub(K_META, 1, -2) .. 'r:'  -- + bucket number
-local K_USERS = string.sub(K_META, 1, -2) .. 'u:'  -- + bucket number
--- Layout constants (see above). Changing one would need existing events migrated.
-local LINE_BLOCK, REC_BUCKETS, USER_BUCKETS, VALUE_MAX = 4096, 16381, 16381, 64
 local ARG_NOW, ARG_SWEEP, EVENT_ID = ARGV[1], tonumber(ARGV[2]) or 0, ARGV[3]
 
 -- Entry blocks and states, numbered as in include/admission/store.h.
@@ -318,6 +315,15 @@ local function readiness(position, joined, now)
 end
 
 ---------------------------------------------------------------------------------------------
+-- The prelude runs on every call, closures and all, and Lua 5.1 finds each local a closure
+-- captures by walking past every captured local declared after it: capturing locals declared
+-- long before costs. So the helpers used below are declared again here, near the closures.
+local I, floordiv, hex, STATE_CODE, K_LINE = I, floordiv, hex, STATE_CODE, K_LINE
+local K_REC = string.sub(K_META, 1, -2) .. 'r:'  -- + bucket number
+local K_USERS = string.sub(K_META, 1, -2) .. 'u:'  -- + bucket number
+-- Layout constants (see above). Changing one would need existing events migrated.
+local LINE_BLOCK, REC_BUCKETS, USER_BUCKETS, VALUE_MAX = 4096, 16381, 16381, 64
+
 -- The line (see the layout above): the Fenwick tree's node i (1-based) is the u32 at index
 -- i - 1 of K_LINE and counts the waiting users of blocks i - lowbit(i) .. i - 1 (0-based).
 -- Nodes exist up to the last block a sequence number was handed out in (line_nodes), and a
@@ -342,21 +348,37 @@ local function line_block_key(b) return K_LINE .. ':' .. I(b) end
 
 local function line_nodes() return floordiv(E.sq - 1, LINE_BLOCK) + 1 end
 
+-- The first i nodes, for node() and path_sum(): one GETRANGE (reading from the front, it is
+-- short for the users at the front of the line; a missing key reads as '').
+local function line_read(i)
+  if i < 1 then return '' end
+  return redis.call('GETRANGE', K_LINE, 0, 4 * i - 1)
+end
+
+-- Node j in `counts` (as line_read returned them); 0 beyond their end.
+local function node(counts, j)
+  local at = 4 * (j - 1) + 1
+  if at + 3 > #counts then return 0 end
+  return (struct.unpack('>I4', counts, at))
+end
+
+local function put_node(j, count)
+  redis.call('SETRANGE', K_LINE, 4 * (j - 1), struct.pack('>I4', count))
+end
+
 -- The sum of the nodes on the prefix path from node i down to (not including) node `stop`:
 -- with stop 0, the waiting users in blocks 0 .. i - 1.
-local function line_sum(i, stop)
-  local args = { 'BITFIELD', K_LINE }
+local function path_sum(counts, i, stop)
+  local total = 0
   while i > stop do
-    args[#args + 1] = 'GET'
-    args[#args + 1] = 'u32'
-    args[#args + 1] = '#' .. I(i - 1)
+    total = total + node(counts, i)
     i = i - lowbit(i)
   end
-  if #args == 2 then return 0 end
-  local total = 0
-  for _, v in ipairs(redis.call(unpack(args))) do total = total + v end
   return total
 end
+
+-- The waiting users in blocks 0 .. i - 1.
+local function line_sum(i) return path_sum(line_read(i), i, 0) end
 
 -- Puts the newest sequence number (E.sq) in line; returns its position (the line's length,
 -- since everybody else waiting is ahead), read on the way.
@@ -364,43 +386,19 @@ local function line_add(seq)
   local b, offset = line_block(seq)
   redis.call('SETBIT', line_block_key(b), offset, 1)
   local i = b + 1
-  local args = { 'BITFIELD', K_LINE }
+  local counts = line_read(i)
   if offset == 0 then
     -- A new last block, whose node nobody wrote yet: it counts this user and the blocks
     -- i - lowbit(i) .. i - 2, which are the nodes on the path from i - 1 down to i - lowbit(i);
     -- the rest of that path counts the blocks before.
-    local above, total, j = 0, 0, i - 1
-    if j > 0 then
-      while j > 0 do
-        args[#args + 1] = 'GET'
-        args[#args + 1] = 'u32'
-        args[#args + 1] = '#' .. I(j - 1)
-        j = j - lowbit(j)
-      end
-      local values = redis.call(unpack(args))
-      j = i - 1
-      for _, v in ipairs(values) do
-        if j > i - lowbit(i) then above = above + v end
-        total = total + v
-        j = j - lowbit(j)
-      end
-    end
-    redis.call('BITFIELD', K_LINE, 'SET', 'u32', '#' .. I(i - 1), above + 1)
-    return total + 1
+    put_node(i, 1 + path_sum(counts, i - 1, i - lowbit(i)))
+    return 1 + path_sum(counts, i - 1, 0)
   end
-  -- The last block's node (no node above it exists yet), and the nodes below on its prefix
-  -- path: their sum is the whole line.
-  args[3], args[4], args[5], args[6] = 'INCRBY', 'u32', '#' .. I(i - 1), 1
-  local j = i - lowbit(i)
-  while j > 0 do
-    args[#args + 1] = 'GET'
-    args[#args + 1] = 'u32'
-    args[#args + 1] = '#' .. I(j - 1)
-    j = j - lowbit(j)
-  end
-  local total = 0
-  for _, v in ipairs(redis.call(unpack(args))) do total = total + v end
-  return total
+  -- The last block's node (no node above it exists yet); with the nodes below it on its prefix
+  -- path, it counts the whole line.
+  local count = node(counts, i) + 1
+  put_node(i, count)
+  return count + path_sum(counts, i - lowbit(i), 0)
 end
 
 -- Takes a sequence number out of the line; drops its block once empty, and the counts once
@@ -422,14 +420,14 @@ local function line_remove(seq)
   redis.call(unpack(args))
   if redis.call('BITCOUNT', key) == 0 then
     redis.call('DEL', key)
-    if line_sum(n, 0) == 0 then redis.call('DEL', K_LINE) end
+    if line_sum(n) == 0 then redis.call('DEL', K_LINE) end
   end
 end
 
 -- The number of waiting users ahead of a waiting sequence number (position - 1).
 local function line_rank(seq)
   local b, offset = line_block(seq)
-  local rank = line_sum(b, 0)
+  local rank = line_sum(b)
   if offset > 0 then
     rank = rank + redis.call('BITCOUNT', line_block_key(b), 0, offset - 1, 'BIT')
   end
@@ -438,7 +436,7 @@ end
 
 local function line_length()
   if E.sq < 1 then return 0 end
-  return line_sum(line_nodes(), 0)
+  return line_sum(line_nodes())
 end
 
 ---------------------------------------------------------------------------------------------

@@ -269,11 +269,10 @@ class Simulation:
         self.polls += len(users)
         share = self.cfg.eta_sample_share
         if share > 0:
-            # A random share of the polls (the answers' ETAs are the statuses'). Users who
-            # entered at once had nothing left to wait: their samples would fall under the
-            # 5 s cut of the statistics anyway.
+            # A random share of the polls that found the user waiting (the answers' ETAs are
+            # the statuses'; `ready` is the status's too, so those who entered count).
             pick = self.rng.random(len(users)) < share
-            pick &= r["state"] == _WAITING
+            pick &= (r["state"] == _WAITING) | r["ready"]
             if pick.any():
                 self.samples.append((users[pick], np.full(pick.sum(), t), r["eta"][pick],
                                      r["confidence"][pick]))

@@ -881,11 +881,11 @@ void Bind(py::module_& m) {
       m, "Crowd",
       "Many users of one event addressed by integers 0..n-1 (user ids are prefix + index),\n"
       "driven in batches for simulations: each method takes an int64 array of user indices,\n"
-      "makes one library call per user with the GIL released, and returns a dict of numpy\n"
-      "arrays: error (absl status code, 0 = OK), state (index into USER_STATES, -1 on error),\n"
-      "ready, position, eta, confidence, poll_after, retry_after, blocked_by (index into\n"
-      "ENTRY_BLOCKS), granted, by_bypass. Not for concurrent use by several threads (calls\n"
-      "are serialized).")
+      "makes the library calls of every user (one each; poll: one or two) in a C++ loop with\n"
+      "the GIL released, and returns a dict of numpy arrays: error (absl status code, 0 = OK),\n"
+      "state (index into USER_STATES, -1 on error), ready, position, eta, confidence,\n"
+      "poll_after, retry_after, blocked_by (index into ENTRY_BLOCKS), granted, by_bypass.\n"
+      "Not for concurrent use by several threads (calls are serialized).")
       .def(py::init([](std::shared_ptr<Room> room, const std::string& event_id,
                        const std::string& user_prefix) {
              return std::make_shared<Crowd>(std::move(room), event_id, user_prefix);

@@ -15,7 +15,7 @@ def test_package_layout() -> None:
     assert admission.USER_STATES[0] == "waiting"
     assert "not_your_turn" in admission.ENTRY_BLOCKS
     for name in ("WaitingRoom", "Policy", "QueueStatus", "EnterResult", "EventStats",
-                 "SimulatedClock", "Crowd"):
+                 "SimulatedClock", "Crowd", "Calendar"):
         assert getattr(admission, name).__doc__, name
 
 
