@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "admission/join_refusal.h"
 
 namespace admission::rules {
 namespace {
@@ -106,23 +107,32 @@ absl::Status JoinRefusedError(JoinRefusal refusal, std::string_view event_id, in
   const absl::string_view id(event_id.data(), event_id.size());
   const std::string at =
       absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", FromMicros(at_us), absl::UTCTimeZone());
+  absl::Status status;
+  admission::JoinRefusal facts;
   switch (refusal) {
     case JoinRefusal::kRejected:
-      if (!reject_message.empty()) {
-        return absl::FailedPreconditionError(
-            absl::string_view(reject_message.data(), reject_message.size()));
-      }
-      return absl::FailedPreconditionError(
-          absl::StrCat("event '", id, "' is not accepting new arrivals"));
-    case JoinRefusal::kClosed:
-      return absl::FailedPreconditionError(absl::StrCat("event '", id, "' closed at ", at));
-    case JoinRefusal::kNotOpenYet:
-      return absl::FailedPreconditionError(
-          absl::StrCat("event '", id, "' is not open yet: the pre-queue opens at ", at));
-    case JoinRefusal::kNone:
+      status = absl::FailedPreconditionError(
+          reject_message.empty() ? absl::StrCat("event '", id, "' is not accepting new arrivals")
+                                 : std::string(reject_message));
+      facts.reason = admission::JoinRefusal::kRejected;
       break;
+    case JoinRefusal::kClosed:
+      status = absl::FailedPreconditionError(absl::StrCat("event '", id, "' closed at ", at));
+      facts.reason = admission::JoinRefusal::kClosed;
+      facts.at = FromMicros(at_us);
+      break;
+    case JoinRefusal::kNotOpenYet:
+      status = absl::FailedPreconditionError(
+          absl::StrCat("event '", id, "' is not open yet: the pre-queue opens at ", at));
+      facts.reason = admission::JoinRefusal::kNotOpenYet;
+      facts.at = FromMicros(at_us);
+      break;
+    case JoinRefusal::kNone:
+      return absl::OkStatus();
   }
-  return absl::OkStatus();
+  // The facts travel with the status, so that shells need not parse the message.
+  admission::AttachJoinRefusal(facts, &status);
+  return status;
 }
 
 bool JoinsPrequeue(const Policy& policy, bool opened, int64_t now_us) {

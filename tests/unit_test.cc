@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
@@ -323,6 +325,58 @@ TEST(PolicyTest, QueueMethodNames) {
   EXPECT_EQ(ParseQueueMethod("FIFO").status().code(), kInvalidArgument);
   EXPECT_EQ(ParseQueueMethod("").status().code(), kInvalidArgument);
   EXPECT_EQ(ParseQueueMethod("lottery").status().code(), kInvalidArgument);
+}
+
+// The facts of a refused join travel with its status (both stores build it with
+// rules::JoinRefusedError), so that shells answer without parsing messages.
+TEST(JoinRefusalTest, EachRefusalCarriesItsReasonAndTime) {
+  SimulatedClock clock;
+  Options options;
+  options.sweep_interval = absl::ZeroDuration();
+  auto room = WaitingRoom::CreateInMemory(options, &clock).value();
+  const absl::Time now = clock.Now();
+
+  Policy p;
+  p.prequeue_opens_at = now + absl::Minutes(5);
+  p.opens_at = now + absl::Minutes(10);
+  ASSERT_TRUE(room->SetPolicy("ev", p).ok());
+  absl::Status refused = room->Join("ev", "u1").status();
+  std::optional<JoinRefusal> r = JoinRefusalOf(refused);
+  ASSERT_TRUE(r.has_value()) << refused;
+  EXPECT_EQ(r->reason, JoinRefusal::kNotOpenYet);
+  EXPECT_EQ(r->at, now + absl::Minutes(5));
+  EXPECT_EQ(JoinRefusalName(r->reason), "not_open_yet");
+
+  p = Policy();
+  p.closes_at = now - absl::Seconds(1);
+  ASSERT_TRUE(room->SetPolicy("ev", p).ok());
+  r = JoinRefusalOf(room->Join("ev", "u1").status());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->reason, JoinRefusal::kClosed);
+  EXPECT_EQ(r->at, now - absl::Seconds(1));
+
+  p = Policy();
+  p.method = QueueMethod::kReject;
+  p.reject_message = "Sold out, thank you!";
+  ASSERT_TRUE(room->SetPolicy("ev", p).ok());
+  refused = room->Join("ev", "u1").status();
+  EXPECT_EQ(refused.message(), "Sold out, thank you!");
+  r = JoinRefusalOf(refused);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->reason, JoinRefusal::kRejected);
+  EXPECT_EQ(r->at, absl::InfinitePast());
+  EXPECT_EQ(JoinRefusalName(r->reason), "rejected");
+}
+
+TEST(JoinRefusalTest, OtherStatusesCarryNone) {
+  EXPECT_FALSE(JoinRefusalOf(absl::OkStatus()).has_value());
+  EXPECT_FALSE(JoinRefusalOf(absl::FailedPreconditionError("left")).has_value());
+  absl::Status wrong_code = absl::NotFoundError("x");
+  AttachJoinRefusal(JoinRefusal{}, &wrong_code);
+  EXPECT_FALSE(JoinRefusalOf(wrong_code).has_value());
+  absl::Status garbled = absl::FailedPreconditionError("x");
+  garbled.SetPayload("type.admission/JoinRefusal", absl::Cord("closed soon"));
+  EXPECT_FALSE(JoinRefusalOf(garbled).has_value());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -236,6 +236,27 @@ const std::vector<FlagSpec>& AllFlags() {
           f->default_policy.wait_tiers = *std::move(tiers);
           return absl::OkStatus();
         }});
+    flags->push_back(FlagSpec{
+        "method",
+        "default policy: queueing method, fifo | random | passthrough | reject (per event "
+        "schedules and methods: PUT /api/v1/admin/events/ID/policy)",
+        false,
+        [](const GatewayFlags& f) { return std::string(QueueMethodName(f.default_policy.method)); },
+        [](std::string_view v, GatewayFlags* f) {
+          absl::StatusOr<QueueMethod> method = ParseQueueMethod(v);
+          if (!method.ok()) return Bad("method", "expected fifo, random, passthrough or reject");
+          f->default_policy.method = *method;
+          return absl::OkStatus();
+        }});
+    flags->push_back(FlagSpec{
+        "safety_net", "default policy: admit new arrivals at once while nobody waits", true,
+        [](const GatewayFlags& f) { return f.default_policy.safety_net ? "true" : "false"; },
+        [](std::string_view v, GatewayFlags* f) {
+          if (!ParseBool(v, &f->default_policy.safety_net)) {
+            return Bad("safety_net", "expected true or false");
+          }
+          return absl::OkStatus();
+        }});
     return flags;
   }();
   return *kFlags;

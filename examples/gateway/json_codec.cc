@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -47,7 +49,34 @@ absl::Status GetSeconds(const Json& v, std::string_view key, absl::Duration* out
   return absl::OkStatus();
 }
 
+// An optional instant of the schedule: an RFC 3339 string ("2026-12-01T10:00:00Z"), or null
+// for none.
+absl::Status GetOptionalTime(const Json& v, std::string_view key, std::optional<absl::Time>* out) {
+  if (v.is_null()) {
+    out->reset();
+    return absl::OkStatus();
+  }
+  if (!v.is_string())
+    return BadField(key, "must be an RFC 3339 time (\"2026-12-01T10:00:00Z\") or null");
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, v.get_ref<const std::string&>(), &t, &error)) {
+    return BadField(key, "must be an RFC 3339 time (\"2026-12-01T10:00:00Z\") or null");
+  }
+  *out = t;
+  return absl::OkStatus();
+}
+
+Json OptionalTimeJson(const std::optional<absl::Time>& t) {
+  if (!t.has_value()) return nullptr;
+  return TimeText(*t);
+}
+
 }  // namespace
+
+std::string TimeText(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
 
 Json ErrorJson(std::string_view code, std::string_view message) {
   return Json{{"error", {{"code", code}, {"message", message}}}};
@@ -102,10 +131,19 @@ int64_t CeilSeconds(absl::Duration d, int64_t min) {
 
 std::string QueueStatusJsonText(const QueueStatus& s) {
   JsonObjectWriter w;
-  w.String("event_id", s.event_id)
-      .String("status", s.status_name())
-      .Int("position", s.position)
-      .Seconds("eta_sec", s.eta)
+  w.String("event_id", s.event_id).String("status", s.status_name()).Int("position", s.position);
+  // A place known only as a range (random method, or the pre-queue before its draw): its
+  // bounds and their ETAs. Written only then, to keep the common answer short.
+  if (s.position_high != s.position) {
+    w.Int("position_high", s.position_high)
+        .Seconds("eta_low_sec", s.eta_low)
+        .Seconds("eta_high_sec", s.eta_high);
+  }
+  if (s.opens_at != absl::InfiniteFuture()) {
+    w.String("opens_at", TimeText(s.opens_at))
+        .Int("opens_in_sec", CeilSeconds(s.opens_at - s.now, 0));
+  }
+  w.Seconds("eta_sec", s.eta)
       .Double("eta_confidence", std::round(s.eta_confidence * 1000) / 1000)
       .Seconds("waiting_time", s.waited)
       .Bool("ready_for_entry", s.ready_for_entry)
@@ -217,6 +255,12 @@ Json PolicyToJson(const Policy& p) {
       {"rate_windows_sec", windows},
       {"paused", p.paused},
       {"paused_reason", p.paused_reason},
+      {"prequeue_opens_at", OptionalTimeJson(p.prequeue_opens_at)},
+      {"opens_at", OptionalTimeJson(p.opens_at)},
+      {"closes_at", OptionalTimeJson(p.closes_at)},
+      {"method", std::string(QueueMethodName(p.method))},
+      {"reject_message", p.reject_message},
+      {"safety_net", p.safety_net},
   };
 }
 
@@ -225,7 +269,8 @@ absl::Status MergePolicyJson(const Json& patch, Policy* policy) {
   if (absl::Status s = CheckFields(
           patch, {"admit_rate_per_sec", "burst", "bypass_top_n", "active_capacity",
                   "heartbeat_ttl_sec", "active_ttl_sec", "reservation_ttl_sec", "ended_ttl_sec",
-                  "wait_tiers", "rate_windows_sec", "paused", "paused_reason"});
+                  "wait_tiers", "rate_windows_sec", "paused", "paused_reason", "prequeue_opens_at",
+                  "opens_at", "closes_at", "method", "reject_message", "safety_net"});
       !s.ok()) {
     return s;
   }
@@ -257,6 +302,23 @@ absl::Status MergePolicyJson(const Json& patch, Policy* policy) {
     } else if (key == "paused_reason") {
       if (!v.is_string()) return BadField(key, "must be a string");
       p.paused_reason = v.get<std::string>();
+    } else if (key == "prequeue_opens_at") {
+      s = GetOptionalTime(v, key, &p.prequeue_opens_at);
+    } else if (key == "opens_at") {
+      s = GetOptionalTime(v, key, &p.opens_at);
+    } else if (key == "closes_at") {
+      s = GetOptionalTime(v, key, &p.closes_at);
+    } else if (key == "method") {
+      if (!v.is_string()) return BadField(key, "must be a string");
+      absl::StatusOr<QueueMethod> method = ParseQueueMethod(v.get_ref<const std::string&>());
+      if (!method.ok()) return BadField(key, "must be fifo, random, passthrough or reject");
+      p.method = *method;
+    } else if (key == "reject_message") {
+      if (!v.is_string()) return BadField(key, "must be a string");
+      p.reject_message = v.get<std::string>();
+    } else if (key == "safety_net") {
+      if (!v.is_boolean()) return BadField(key, "must be true or false");
+      p.safety_net = v.get<bool>();
     } else if (key == "wait_tiers") {
       if (!v.is_array()) return BadField(key, "must be a list");
       if (v.size() > 64) return BadField(key, "has too many tiers");
@@ -297,10 +359,17 @@ Json StatsToJson(const EventStats& s) {
   return Json{
       {"event_id", s.event_id},
       {"waiting", s.waiting},
+      {"prequeued", s.prequeued},
+      {"drawn", s.drawn},
       {"active", s.active},
+      {"opened", s.opened},
       {"joined_total", s.joined_total},
       {"admitted_total", s.admitted_total},
       {"admitted_by_bypass", s.admitted_by_bypass},
+      {"admitted_by_safety_net", s.admitted_by_safety_net},
+      {"admitted_by_passthrough", s.admitted_by_passthrough},
+      {"refused_total", s.refused_total},
+      {"shuffled_at_opening", s.shuffled_at_opening},
       {"expired_total", s.expired_total},
       {"active_timed_out_total", s.active_timed_out_total},
       {"left_total", s.left_total},

@@ -44,10 +44,15 @@ Json SecondsJson(absl::Duration d);
 int64_t CeilSeconds(absl::Duration d, int64_t min = 0);
 
 // Status: {"status","position","eta_sec","eta_confidence","waiting_time","ready_for_entry",
-// "poll_after_ms"} + "reason"/"retry_after_sec" while blocked, "paused_reason" while paused.
+// "poll_after_ms"} + "reason"/"retry_after_sec" while blocked, "paused_reason" while paused,
+// "position_high"/"eta_low_sec"/"eta_high_sec" while the place is a range (random method,
+// pre-queue), "opens_at"/"opens_in_sec" in the pre-queue.
 // QueueStatusJsonText writes it as text (the status route's answer); QueueStatusToJson parses
 // that text, so the two never differ.
 std::string QueueStatusJsonText(const QueueStatus& status);
+// An instant as the API writes it: RFC 3339 in UTC with milliseconds
+// ("2026-12-01T10:00:00.000Z").
+std::string TimeText(absl::Time t);
 Json QueueStatusToJson(const QueueStatus& status);
 
 // Writes one compact JSON object straight into a string. For the answers on the hot path (join,

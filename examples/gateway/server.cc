@@ -449,6 +449,9 @@ void Gateway::ReplyStatus(Response& res, const absl::Status& s) {
       return ReplyError(res, 403, "forbidden", Msg(s));
     case absl::StatusCode::kResourceExhausted:
       return ReplyError(res, 429, "rate_limited", Msg(s));
+    case absl::StatusCode::kUnimplemented:
+      // A feature the configured store lacks: the operator must hear which.
+      return ReplyError(res, 501, "unimplemented", Msg(s));
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
       metrics_.CountStoreError();
@@ -635,20 +638,48 @@ void Gateway::Join(const Request& req, Response& res) {
       return ReplyError(res, 409, "already_exists",
                         "this user is already in the line (or admitted) for this event");
     }
+    if (std::optional<JoinRefusal> refusal = JoinRefusalOf(joined.status())) {
+      return ReplyJoinRefused(res, *refusal, joined.status());
+    }
     return ReplyStatus(res, joined.status());
   }
-  ReplyText(res, 202,
-            JsonObjectWriter()
-                .String("waiting_token", joined->token)
-                .Int("position_hint", joined->position)
-                .String("status", "waiting")
-                .Bool("ready_for_entry", joined->ready_for_entry)
-                .Int("poll_after_ms", absl::ToInt64Milliseconds(joined->poll_after))
-                .Seconds("eta_sec", joined->eta)
-                .Double("eta_confidence", joined->eta_confidence)
-                .String("event_id", joined->event_id)
-                .String("user_id", joined->user_id)
-                .Finish());
+  const QueueStatus& st = *joined;
+  JsonObjectWriter w;
+  // status: "waiting", "prequeue" (no place until the opening), or "active" when the
+  // passthrough method or the safety net admitted the user at once (POST /enter then hands
+  // over the grant).
+  w.String("waiting_token", st.token)
+      .Int("position_hint", st.position)
+      .String("status", st.status_name())
+      .Bool("ready_for_entry", st.ready_for_entry)
+      .Int("poll_after_ms", absl::ToInt64Milliseconds(st.poll_after))
+      .Seconds("eta_sec", st.eta)
+      .Double("eta_confidence", st.eta_confidence)
+      .String("event_id", st.event_id)
+      .String("user_id", st.user_id);
+  if (st.position_high != st.position) w.Int("position_high", st.position_high);
+  if (st.opens_at != absl::InfiniteFuture()) {
+    w.String("opens_at", TimeText(st.opens_at))
+        .Int("opens_in_sec", CeilSeconds(st.opens_at - st.now, 0));
+  }
+  ReplyText(res, 202, w.Finish());
+}
+
+void Gateway::ReplyJoinRefused(Response& res, const JoinRefusal& refusal,
+                               const absl::Status& status) {
+  // 409 like every answer about the event's state, with a code a client can branch on.
+  Json body = ErrorJson(JoinRefusalName(refusal.reason), Msg(status));
+  if (refusal.reason == JoinRefusal::kNotOpenYet) {
+    // Come back when the pre-queue opens (not before: it would only be refused again).
+    const absl::Time now = clock_->Now();
+    const int64_t retry = CeilSeconds(refusal.at - now, 1);
+    res.set_header("Retry-After", std::to_string(retry));
+    body["error"]["opens_at"] = TimeText(refusal.at);
+    body["error"]["retry_after_sec"] = retry;
+  } else if (refusal.reason == JoinRefusal::kClosed) {
+    body["error"]["closed_at"] = TimeText(refusal.at);
+  }
+  Reply(res, 409, body);
 }
 
 void Gateway::Status(const Request& req, Response& res) {

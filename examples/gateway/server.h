@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "admission/clock.h"
+#include "admission/join_refusal.h"
 #include "admission/ticketing.h"
 #include "admission/waiting_room.h"
 #include "flags.h"
@@ -80,6 +81,10 @@ class Gateway {
   bool CheckAdmin(const httplib::Request& req, httplib::Response& res);
   // Writes the JSON error for a failed library call (and counts store failures).
   void ReplyStatus(httplib::Response& res, const absl::Status& status);
+  // A join refused by the event's schedule or its reject method: 409 with the reason as the
+  // error code ("not_open_yet" with opens_at and Retry-After, "closed", "rejected").
+  void ReplyJoinRefused(httplib::Response& res, const JoinRefusal& refusal,
+                        const absl::Status& status);
 
   void Join(const httplib::Request& req, httplib::Response& res);
   void Status(const httplib::Request& req, httplib::Response& res);

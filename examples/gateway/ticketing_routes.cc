@@ -74,11 +74,6 @@ std::string BearerToken(const Request& req) {
   return std::string(absl::StripAsciiWhitespace(absl::string_view(auth).substr(7)));
 }
 
-// RFC 3339 in UTC with milliseconds.
-std::string TimeText(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 // An integer member in [min, max]. NotFound when absent (or null); InvalidArgument otherwise.
 absl::StatusOr<int64_t> GetInt(const Json& object, const std::string& key, int64_t min,
                                int64_t max) {

@@ -6,6 +6,7 @@
 
 #include "admission/clock.h"
 #include "admission/ids.h"
+#include "admission/join_refusal.h"
 #include "admission/memory_store.h"
 #include "admission/policy.h"
 #include "admission/store.h"

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -266,7 +267,7 @@ TEST_F(GatewayTest, JoinStatusEnterComplete) {
   const std::string token = j["waiting_token"];
   EXPECT_EQ(token.rfind("flow.", 0), 0u);
   EXPECT_EQ(j["position_hint"], 1);
-  EXPECT_EQ(j["status"], "waiting");
+  EXPECT_EQ(j["status"], "ready");  // as the status route says: a bucket of 1000
   EXPECT_GT(j["poll_after_ms"].get<int>(), 0);
 
   r = Get("/api/v1/queue/status?token=" + token);
@@ -604,6 +605,52 @@ TEST_F(GatewayTest, BrowserPageJoinsAndIsAdmitted) {
   auto r = Get("/admin/v1/events/browser-ev/stats", Admin());
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["admitted_total"], 1) << r->body;
+}
+
+// The page before a scheduled opening: in the pre-queue it says when the sale opens; before
+// the pre-queue opens it waits to join by itself. (Real time here: the times are an hour off.)
+TEST_F(GatewayTest, BrowserPageShowsThePrequeueAndTheOpeningTime) {
+  if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "chromium is not installed";
+  // RFC 3339 (UTC) of now + `hours`.
+  auto rfc3339 = [](int hours) {
+    const std::time_t t = std::time(nullptr) + hours * 3600;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  auto r = client_->Put("/admin/v1/events/pre-ev/policy", Admin(),
+                        Json{{"opens_at", rfc3339(1)}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  r = client_->Put("/admin/v1/events/later-ev/policy", Admin(),
+                   Json{{"prequeue_opens_at", rfc3339(1)}, {"opens_at", rfc3339(2)}}.dump(),
+                   "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  char profile[] = "/tmp/admission-gateway-chromium-XXXXXX";
+  ASSERT_NE(mkdtemp(profile), nullptr);
+  auto page = [&](const std::string& query) {
+    int code = -1;
+    return BinaryOutput(
+        std::string("timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu "
+                    "--disable-background-networking --disable-dev-shm-usage --user-data-dir=") +
+            profile + " --virtual-time-budget=3000 --dump-dom 'http://127.0.0.1:" +
+            std::to_string(gateway_->port()) + "/?" + query + "' 2>/dev/null",
+        &code);
+  };
+  const std::string prequeue = page("event=pre-ev&user=early-bird");
+  const std::string later = page("event=later-ev&user=too-early");
+  int code = -1;
+  BinaryOutput(std::string("rm -rf ") + profile, &code);
+  EXPECT_NE(prequeue.find("data-state=\"prequeue\""), std::string::npos) << prequeue;
+  EXPECT_NE(prequeue.find("pre-queue"), std::string::npos) << prequeue;
+  EXPECT_NE(later.find("data-state=\"closed\""), std::string::npos) << later;
+  EXPECT_NE(later.find("The waiting room opens at"), std::string::npos) << later;
+  r = Get("/admin/v1/events/pre-ev/stats", Admin());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["prequeued"], 1) << r->body;
 }
 
 // A gateway of its own: tight per-client limits, clients named by a proxy header, and no

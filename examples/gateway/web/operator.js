@@ -53,6 +53,21 @@
     });
   }
 
+  // The schedule is edited in local time (datetime-local) and sent as RFC 3339 UTC, in the
+  // exact form the gateway writes, so that an untouched field never shows up as a change.
+  function isoToLocal(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    const pad = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' +
+      pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  }
+  function localToIso(value) {
+    if (!value) return null;
+    const d = new Date(value);
+    return isNaN(d) ? value : d.toISOString();
+  }
+
   function fillPolicy(p) {
     state.policy = p;
     $('p-rate').value = p.admit_rate_per_sec;
@@ -65,6 +80,12 @@
     $('p-tiers').value = tiersToText(p.wait_tiers);
     $('p-paused').checked = p.paused;
     $('p-paused-reason').value = p.paused_reason;
+    $('p-method').value = p.method;
+    $('p-reject-message').value = p.reject_message;
+    $('p-safety-net').checked = p.safety_net;
+    $('p-prequeue-opens').value = isoToLocal(p.prequeue_opens_at);
+    $('p-opens').value = isoToLocal(p.opens_at);
+    $('p-closes').value = isoToLocal(p.closes_at);
   }
 
   function formPolicy() {
@@ -79,6 +100,12 @@
       wait_tiers: textToTiers($('p-tiers').value),
       paused: $('p-paused').checked,
       paused_reason: $('p-paused-reason').value,
+      method: $('p-method').value,
+      reject_message: $('p-reject-message').value,
+      safety_net: $('p-safety-net').checked,
+      prequeue_opens_at: localToIso($('p-prequeue-opens').value),
+      opens_at: localToIso($('p-opens').value),
+      closes_at: localToIso($('p-closes').value),
     };
   }
 
@@ -106,6 +133,13 @@
       $('s-bypass').textContent = s.admitted_by_bypass.toLocaleString() + ' by bypass';
       $('s-expired').textContent = s.expired_total.toLocaleString();
       $('s-left').textContent = s.left_total.toLocaleString() + ' / ' + s.completed_total.toLocaleString();
+      $('s-prequeued').textContent = s.prequeued.toLocaleString();
+      $('s-opened').textContent = s.opened
+        ? 'opened; ' + s.shuffled_at_opening.toLocaleString() + ' drawn at the opening'
+        : 'not open yet';
+      $('s-refused').textContent = s.refused_total.toLocaleString();
+      $('s-instant').textContent = (s.admitted_by_safety_net + s.admitted_by_passthrough)
+        .toLocaleString() + ' admitted without waiting';
       $('s-updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
     } else if (r.status !== 404) {
       say(errorText(r), true);

@@ -110,17 +110,47 @@
     }
   }
 
+  function formatClock(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  // Before the opening: no place yet. Everyone here before the opening gets a place drawn at
+  // random when it opens, so there is nothing to gain by hurrying or refreshing.
+  function renderPrequeue(s) {
+    $('position').textContent = 'drawn at ' + formatClock(s.opens_at);
+    $('eta').textContent = 'opens in ' + formatDuration(s.opens_in_sec);
+    $('confidence').textContent = '';
+    $('waited').textContent = formatDuration(s.waiting_time);
+    setProgress(0);
+    $('enter').disabled = true;
+    showButtons(['enter', 'leave']);
+    const others = Math.max(0, (s.position_high || 1) - 1);
+    setView('prequeue', 'You’re in the pre-queue',
+      'The sale opens at ' + formatClock(s.opens_at) + '. Everyone who arrives before then ' +
+      'gets a place in line drawn at random at the opening' +
+      (others > 0 ? ' (' + others.toLocaleString() + ' others so far)' : '') +
+      ', so there is no need to hurry. Keep this tab open.');
+  }
+
   function renderWaiting(s) {
+    if (s.status === 'prequeue') return renderPrequeue(s);
     if (state.firstPosition === null || s.position > state.firstPosition) {
       state.firstPosition = s.position;
       save();
     }
-    $('position').textContent = s.position > 0 ? '#' + s.position.toLocaleString() : '–';
+    // A place known only as a range (random method): show both ends.
+    const ranged = s.position_high && s.position_high > s.position;
+    $('position').textContent = s.position <= 0 ? '–'
+      : '#' + s.position.toLocaleString() + (ranged ? '–' + s.position_high.toLocaleString() : '');
     if (s.ready_for_entry) {
       $('eta').textContent = 'now';
       $('confidence').textContent = '';
     } else {
-      $('eta').textContent = s.eta_sec === null ? 'unknown' : 'about ' + formatDuration(s.eta_sec);
+      $('eta').textContent = s.eta_sec === null ? 'unknown'
+        : ranged && s.eta_high_sec !== null && s.eta_high_sec !== undefined
+          ? formatDuration(s.eta_low_sec) + ' to ' + formatDuration(s.eta_high_sec)
+          : 'about ' + formatDuration(s.eta_sec);
       const c = s.eta_confidence || 0;
       $('confidence').textContent =
         'confidence: ' + confidenceWords(c) + ' (' + Math.round(c * 100) + '%)';
@@ -137,6 +167,9 @@
     } else if (s.reason === 'capacity_full') {
       setView('waiting', 'You’re in line',
         'The sale is full right now; places free up as other buyers finish.');
+    } else if (ranged) {
+      setView('waiting', 'You’re in line',
+        'Places are drawn at random among everyone waiting, so yours lies in this range.');
     } else {
       const ahead = Math.max(0, s.position - 1);
       setView('waiting', 'You’re in line',
@@ -271,16 +304,31 @@
       state.token = r.data.waiting_token;
       state.firstPosition = r.data.position_hint;
       save();
+      if (r.data.status === 'active') return enter();  // admitted at once: no line today
       renderWaiting({
-        position: r.data.position_hint, eta_sec: r.data.eta_sec,
+        status: r.data.status, position: r.data.position_hint,
+        position_high: r.data.position_high, eta_sec: r.data.eta_sec,
         eta_confidence: r.data.eta_confidence, waiting_time: 0,
         ready_for_entry: r.data.ready_for_entry,
+        opens_at: r.data.opens_at, opens_in_sec: r.data.opens_in_sec,
       });
       schedule(poll, r.data.ready_for_entry ? 0 : r.data.poll_after_ms);
     } else if (r.status === 409) {
-      setView('error', 'You are already in this line',
-        'This account already holds a place (perhaps in another tab or device).');
+      const error = (r.data && r.data.error) || {};
       showButtons([]);
+      if (error.code === 'not_open_yet') {
+        // Come back by ourselves when the pre-queue opens.
+        setView('closed', 'The waiting room opens at ' + formatClock(error.opens_at),
+          'Keep this page open: it joins by itself when the waiting room opens.');
+        schedule(join, (error.retry_after_sec || r.retryAfter || 5) * 1000);
+      } else if (error.code === 'closed') {
+        setView('closed', 'This sale has closed', 'No new arrivals are accepted.');
+      } else if (error.code === 'rejected') {
+        setView('closed', 'The waiting room is not accepting visitors', error.message || '');
+      } else {
+        setView('error', 'You are already in this line',
+          'This account already holds a place (perhaps in another tab or device).');
+      }
     } else {
       const retry = r.retryAfter || 5;
       setView('error', 'Joining the line…',
@@ -295,7 +343,7 @@
     const r = await api('GET', '/api/v1/queue/status?token=' + encodeURIComponent(state.token));
     if (r.status === 200) {
       const s = r.data;
-      if (s.status === 'waiting' || s.status === 'ready') {
+      if (s.status === 'waiting' || s.status === 'ready' || s.status === 'prequeue') {
         renderWaiting(s);
         if (s.ready_for_entry && autoEnter) return enter();
         schedule(poll, s.poll_after_ms);
