@@ -4,10 +4,6 @@
 // (it prints the port it bound), the suite waits for /healthz with a bounded poll, and every
 // route and error code of the API is exercised. The process is stopped at the end, and killed
 // if this test process dies first (PR_SET_PDEATHSIG).
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,13 +11,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "gateway_process.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -29,129 +24,22 @@
 namespace {
 
 using Json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr char kAdminToken[] = "test-admin-token";
 
-// One admission-gateway process.
-class GatewayProcess {
- public:
-  // Starts the binary with `flags` (plus --listen=127.0.0.1:0) and waits until /healthz
-  // answers. nullptr, with `error` set, if it does not come up within 10 s.
-  static std::unique_ptr<GatewayProcess> Start(const std::vector<std::string>& flags,
-                                               std::string* error) {
-    auto p = std::unique_ptr<GatewayProcess>(new GatewayProcess);
-    char path[] = "/tmp/admission-gateway-test-XXXXXX";
-    const int err_fd = mkstemp(path);
-    if (err_fd < 0) return *error = "mkstemp failed", nullptr;
-    p->stderr_path_ = path;
-    int out[2];
-    if (pipe(out) != 0) return *error = "pipe failed", nullptr;
+using admission::gateway::testing::GatewayProcess;
 
-    std::vector<std::string> args = {ADMISSION_GATEWAY_BINARY, "--listen=127.0.0.1:0"};
-    // ADMISSION_GATEWAY_TEST_STORE=redis://HOST:PORT runs the suite against Redis, under a key
-    // prefix of its own so that runs never see each other's users.
-    if (const char* store = std::getenv("ADMISSION_GATEWAY_TEST_STORE"); store != nullptr) {
-      args.push_back(std::string("--store=") + store);
-      args.push_back("--redis_key_prefix=gwtest-" + std::to_string(getpid()) + "-" +
-                     std::to_string(++started_));
-    }
-    args.insert(args.end(), flags.begin(), flags.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    const pid_t parent = getpid();
-    p->pid_ = fork();
-    if (p->pid_ < 0) return *error = "fork failed", nullptr;
-    if (p->pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-      if (getppid() != parent) _exit(127);
-      dup2(out[1], STDOUT_FILENO);
-      dup2(err_fd, STDERR_FILENO);
-      close(out[0]);
-      close(out[1]);
-      close(err_fd);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    close(err_fd);
-    p->stdout_fd_ = out[0];
-
-    // The first stdout line names the address: "... listening on http://127.0.0.1:PORT/".
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    std::string seen;
-    while (p->port_ == 0 && Clock::now() < deadline) {
-      pollfd pfd{p->stdout_fd_, POLLIN, 0};
-      if (poll(&pfd, 1, 100) <= 0) continue;
-      char buf[512];
-      const ssize_t n = read(p->stdout_fd_, buf, sizeof(buf));
-      if (n <= 0) break;  // the process exited
-      seen.append(buf, static_cast<std::size_t>(n));
-      const std::size_t at = seen.find("listening on http://127.0.0.1:");
-      if (at != std::string::npos && seen.find('/', at + 30) != std::string::npos) {
-        p->port_ = std::atoi(seen.c_str() + at + 30);
-      }
-    }
-    if (p->port_ == 0) {
-      *error = "the gateway did not print its address; stderr:\n" + p->Stderr();
-      return nullptr;
-    }
-    // Bounded startup poll: the socket is bound before the line is printed, but the server
-    // loop may not accept yet.
-    httplib::Client client("127.0.0.1", p->port_);
-    client.set_connection_timeout(std::chrono::milliseconds(200));
-    while (Clock::now() < deadline) {
-      if (auto r = client.Get("/healthz"); r && r->status == 200) return p;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    *error = "/healthz did not answer; stderr:\n" + p->Stderr();
-    return nullptr;
+// Starts a gateway with `flags`. ADMISSION_GATEWAY_TEST_STORE=redis://HOST:PORT runs the suite
+// against Redis, under a key prefix of its own so that runs never see each other's users.
+std::unique_ptr<GatewayProcess> StartGateway(std::vector<std::string> flags, std::string* error) {
+  static int started = 0;
+  if (const char* store = std::getenv("ADMISSION_GATEWAY_TEST_STORE"); store != nullptr) {
+    flags.insert(flags.begin(), {std::string("--store=") + store,
+                                 "--redis_key_prefix=gwtest-" + std::to_string(getpid()) + "-" +
+                                     std::to_string(++started)});
   }
-
-  ~GatewayProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      const auto deadline = Clock::now() + std::chrono::seconds(5);
-      while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() > deadline) {
-          kill(pid_, SIGKILL);
-          waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
-    if (stdout_fd_ >= 0) close(stdout_fd_);
-    if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
-  }
-
-  int port() const { return port_; }
-
-  std::unique_ptr<httplib::Client> Client() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    c->set_connection_timeout(std::chrono::seconds(2));
-    c->set_read_timeout(std::chrono::seconds(5));
-    return c;
-  }
-
-  std::string Stderr() const {
-    std::ifstream in(stderr_path_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  GatewayProcess() = default;
-  static inline int started_ = 0;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int stdout_fd_ = -1;
-  std::string stderr_path_;
-};
+  return GatewayProcess::Start(flags, error);
+}
 
 Json Body(const httplib::Result& r) { return Json::parse(r->body, nullptr, false); }
 
@@ -185,12 +73,12 @@ class GatewayTest : public ::testing::Test {
     std::string error;
     // A room that admits at once: a large bucket and no tier waits; the client limits are
     // off here (RateLimitTest starts a gateway of its own with tight ones).
-    gateway_ = GatewayProcess::Start(
-                   {std::string("--admin_token=") + kAdminToken, "--token_secret=test-secret",
-                    "--admit_rate_per_sec=1000", "--burst=1000", "--wait_tiers=", "--threads=8",
-                    "--rate_limit_ip_per_sec=0", "--rate_limit_token_per_sec=0"},
-                   &error)
-                   .release();
+    gateway_ =
+        StartGateway({std::string("--admin_token=") + kAdminToken, "--token_secret=test-secret",
+                      "--admit_rate_per_sec=1000", "--burst=1000", "--wait_tiers=", "--threads=8",
+                      "--rate_limit_ip_per_sec=0", "--rate_limit_token_per_sec=0"},
+                     &error)
+            .release();
     if (gateway_ == nullptr) start_error_ = new std::string(error);
   }
   static void TearDownTestSuite() {
@@ -657,9 +545,9 @@ TEST_F(GatewayTest, BrowserPageShowsThePrequeueAndTheOpeningTime) {
 // admin token.
 TEST(GatewayRateLimitTest, HammeringGets429WithRetryAfter) {
   std::string error;
-  auto gateway = GatewayProcess::Start({"--rate_limit_ip_per_sec=0.5", "--rate_limit_ip_burst=3",
-                                        "--client_address_header=X-Real-IP", "--access_log=false"},
-                                       &error);
+  auto gateway = StartGateway({"--rate_limit_ip_per_sec=0.5", "--rate_limit_ip_burst=3",
+                               "--client_address_header=X-Real-IP", "--access_log=false"},
+                              &error);
   ASSERT_NE(gateway, nullptr) << error;
   auto client = gateway->Client();
   const std::string path = "/api/v1/queue/status?token=x.0123456789abcdef0123456789abcdef";
