@@ -8,7 +8,8 @@ if r.st == 'a' then
   end_record(r, 'c', now)
   rec_save(r)
 elseif r.st ~= 'c' then
-  return fail('FAILED_PRECONDITION cannot complete: the user is ' .. STATE_NAME[r.st] ..
-              ', not admitted')
+  local name = STATE_NAME[r.st] or 'waiting'  -- the state as the ticket shows it
+  if r.st == 'p' and not E.op then name = 'prequeue' end
+  return fail('FAILED_PRECONDITION cannot complete: the user is ' .. name .. ', not admitted')
 end
 return done(append_ticket({ now }, r, now))

@@ -14,10 +14,14 @@
 --           l:<b>   STRING  block b of the line: bit i set = sequence number 4096 b + i + 1 waits
 --   KEYS[3] d       ZSET    every record's deadline: member token key, score deadline in us
 --   KEYS[4] migrating       never written (see below)
+--           l:<b>:k STRING  block b's token keys: 16 bytes at 16 i for sequence 4096 b + i + 1
+--           q       ZSET    fair openings: the pre-queue, member token key, score its slot
+--           f       ZSET    random method: the drawn users (the front), score the draw number
 --           r:<n>   HASH    record bucket n (of 16381): token key -> packed record (rec_save)
 --           u:<n>   HASH    user bucket n (of 16381): user id -> token key, for waiting and
 --                           active users (dedupe)
--- The blocks and buckets are named after KEYS[1] (its final 'm' replaced). A "token key" is the
+-- The blocks, the two sorted sets and the buckets are named after KEYS[1] (its final 'm'
+-- replaced). A "token key" is the
 -- token's 128 random bits as 16 raw bytes (big-endian), which identify it within its event as in
 -- the memory store; raw rather than 32 hex digits because the key is stored several times per
 -- user. Deadlines sort by (score, member) in a ZSET, members compared with memcmp, which is the
@@ -33,6 +37,21 @@
 -- updates at most log2(blocks) counters in one BITFIELD INCRBY. (Reading through BITFIELD GET
 -- costs about 1 us per counter; GETRANGE costs the same for the lot.) A block is deleted as soon as it is empty, and the counts once the whole line is (a
 -- missing string reads as zeros), so memory follows the waiting users, not the joins ever.
+--
+-- A draw of the random method must find the user with a given sequence number, so each block
+-- has a companion string of token keys (a join writes its 16 bytes with SETRANGE; it is
+-- deleted with its block). That is 16 bytes per join in the block's span, kept for every method
+-- because a method can change at any time and a draw cannot wait for an index to be built.
+--
+-- Fair openings (docs/rules.md). The line in order is the front (drawn users, ZSET f by draw
+-- number), then the pool: the users the opening placed (ZSET q by pre-queue slot), then the
+-- bitmap's users by sequence. Before the opening q holds the pre-queue, outside the line; the
+-- opening only sets a flag, because a slot is fixed at join (PrequeueSlot, a keyed
+-- permutation), so q is already in the order the shuffle draws. Their sizes are kept in the
+-- event's state (E.nf, E.nq) so that positions cost no extra command. A waiting record's state
+-- says where it stands: 'w' in the bitmap (seq: its sequence number), 'p' in q (seq: its slot),
+-- 'f' in f (seq: its draw number). A draw picks the k-th user of the pool: ZRANGE q k k, or the
+-- (k - #q)-th bit of the bitmap (a Fenwick descent, then a scan of one 512-byte block).
 --
 -- Records and users. A hash of at most 128 entries of at most 64 bytes each stays in Redis'
 -- compact listpack encoding (hash-max-listpack-entries and -value, the defaults), which costs the
@@ -54,6 +73,8 @@
 -- (TRYAGAIN, which the store retries up to its command timeout) until the migration is over.
 --
 -- Common ARGV: [1] now in us ('' = the server's TIME), [2] sweep_per_call, [3] event id.
+-- The scripts that may create an event (join, set_policy) also get its secret, two u32 halves
+-- made by the C++ side, and store them only when they create it.
 -- Times are integer microseconds since the Unix epoch. Lua numbers are doubles, exact for
 -- integers below 2^53 (about 285 years of microseconds). Every number stored in Redis is
 -- formatted explicitly (string.format, I, D) or packed (struct), because Lua's tostring keeps
@@ -65,8 +86,14 @@ local ARG_NOW, ARG_SWEEP, EVENT_ID = ARGV[1], tonumber(ARGV[2]) or 0, ARGV[3]
 
 -- Entry blocks and states, numbered as in include/admission/store.h.
 local B_NONE, B_PAUSED, B_CAPACITY, B_NOT_YOUR_TURN, B_TIER, B_NOT_WAITING = 0, 1, 2, 3, 4, 5
-local STATE_CODE = { w = 0, a = 1, x = 2, l = 3, c = 4 }
+-- A record's state: as a ticket shows it, except the waiting places 'p' (pre-queue, then the
+-- pool's placed users) and 'f' (drawn), which records pack as 5 and 6.
+local STATE_CODE = { w = 0, a = 1, x = 2, l = 3, c = 4, p = 5, f = 6 }
 local STATE_NAME = { w = 'waiting', a = 'active', x = 'expired', l = 'left', c = 'completed' }
+local WAITING = { w = true, p = true, f = true }
+local S_PREQUEUE = 5  -- UserState::kPrequeue
+-- QueueMethod numbers (include/admission/policy.h).
+local M_FIFO, M_RANDOM, M_PASSTHROUGH, M_REJECT = 0, 1, 2, 3
 
 local function I(n) return string.format('%d', n) end
 local function D(x) return string.format('%.17g', x) end
@@ -97,15 +124,19 @@ local function clock_now()
 end
 
 ---------------------------------------------------------------------------------------------
--- The event: loaded once per call into E, written back by event_save.
+-- The event: loaded once per call into E, written back by event_save. E is filled in place,
+-- never replaced, so that it can be declared again near the closures that capture it (see the
+-- note on closures below: capturing a local declared long before costs, and E is captured by
+-- almost every closure).
 
-local E = nil
+local E = {}
 local policy_changed = false
 
--- Policy ARGV (written by the C++ side, src/redis/policy_codec.cc EncodePolicyArgs), 13 of
+-- Policy ARGV (written by the C++ side, src/redis/policy_codec.cc EncodePolicyArgs), 19 of
 -- them from index i: blob, rate, burst, bypass, capacity, heartbeat_us, active_us,
 -- reservation_us, ended_us, tiers ("max,wait_us,exact;..." with max 'inf' for the unbounded
--- tier), window lengths ("us,us"), paused ('1'/'0'), paused reason.
+-- tier), window lengths ("us,us"), paused ('1'/'0'), paused reason, prequeue_opens_at,
+-- opens_at, closes_at (us, '' unset), method (M_*), safety net ('1'/'0'), reject message.
 
 local function parse_tiers(s)
   local tiers = {}
@@ -172,6 +203,13 @@ local function set_policy_fields(args, i)
   E.lengths = parse_lengths(args[i + 10])
   E.pp = args[i + 11] == '1'
   E.pz = args[i + 12]
+  E.pqo = tonumber(args[i + 13])
+  E.po = tonumber(args[i + 14])
+  E.pcl = tonumber(args[i + 15])
+  E.pm = tonumber(args[i + 16])
+  E.psn = args[i + 17] == '1'
+  E.prm = args[i + 18]
+  E.plain = E.pqo == nil and E.pcl == nil and not E.psn  -- Join need not look further
   policy_changed = true
 end
 
@@ -179,13 +217,23 @@ end
 -- a few strings rather than dozens of hash fields (HGETALL/HSET of ~30 fields cost more than
 -- the rest of a typical script):
 --   s    state: tokens|refilled_at|sequence|first_admission|active|last_now|joined|admitted|
---        admitted_by_bypass|expired|active_timed_out|left|completed|windows
+--        admitted_by_bypass|expired|active_timed_out|left|completed|opened|q size|f size|
+--        windows|secret_hi|secret_lo|shuffled_at_opening|prequeue_joins|draws|
+--        admitted_by_safety_net|admitted_by_passthrough|refused
 --        (first_admission and last_now empty when unset; windows as in format_windows)
 --   p    policy for the scripts: rate|burst|bypass|capacity|heartbeat_us|active_us|
---        reservation_us|ended_us|tiers|paused|reason (the reason last: it may contain '|')
+--        reservation_us|ended_us|tiers|paused|method|opens_at|plain|prequeue_opens_at|
+--        closes_at|safety_net|reason length|reason and reject message (opens_at and the other
+--        times in us, empty when unset; plain '1' when neither of those two times nor the
+--        safety net is set; the texts last: they may contain '|')
 --   pol  the C++ side's exact encoding of the Policy, returned by get_policy untouched
-local STATE_PATTERN = '^' .. string.rep('([^|]*)|', 13) .. '(.*)$'
-local POLICY_PATTERN = '^' .. string.rep('([^|]*)|', 10) .. '(.*)$'
+-- The fields after `windows` (in s) and after `plain` (in p) are what only fair openings
+-- need: they are parsed by xs() and xp() when a call needs them, and written back as loaded
+-- otherwise, so that the plain fifo calls pay little for them.
+local STATE_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
+  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
+  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local loaded_state = nil  -- the state string as loaded, to skip writing it back unchanged
 
 -- Loads the event into E; false when it does not exist.
@@ -194,21 +242,24 @@ local function event_load()
   local s, p = fields[1], fields[2]
   if not s and not p then return false end
   if not s or not p then error('corrupt event meta ' .. K_META) end
-  local bt, br, sq, fa, ac, ln, cj, ca, cb, ce, ct, cl, cc, w = string.match(s, STATE_PATTERN)
-  local pr, pb, pn, pc, ph, pa, pv, pe, pt, pp, pz = string.match(p, POLICY_PATTERN)
-  E = {
-    pr = tonumber(pr), pb = tonumber(pb), pn = tonumber(pn), pc = tonumber(pc),
-    ph = tonumber(ph), pa = tonumber(pa), pv = tonumber(pv), pe = tonumber(pe),
-    pt = pt, pp = pp == '1', pz = pz,
-    bt = tonumber(bt), br = tonumber(br), sq = tonumber(sq), fa = tonumber(fa),
-    ac = tonumber(ac), ln = tonumber(ln), cj = tonumber(cj), ca = tonumber(ca),
-    cb = tonumber(cb), ce = tonumber(ce), ct = tonumber(ct), cl = tonumber(cl),
-    cc = tonumber(cc), windows = parse_windows(w),
-  }
+  local bt, br, sq, fa, ac, ln, cj, ca, cb, ce, ct, cl, cc, op, nq, nf, w, xs =
+    string.match(s, STATE_PATTERN)
+  local pr, pb, pn, pc, ph, pa, pv, pe, pt, pp, pm, po, plain, xp =
+    string.match(p, POLICY_PATTERN)
+  E.pr, E.pb, E.pn, E.pc = tonumber(pr), tonumber(pb), tonumber(pn), tonumber(pc)
+  E.ph, E.pa, E.pv, E.pe = tonumber(ph), tonumber(pa), tonumber(pv), tonumber(pe)
+  E.pt, E.pp, E.pm, E.po, E.plain = pt, pp == '1', tonumber(pm), tonumber(po), plain == '1'
+  E.xp_text = xp
+  E.bt, E.br, E.sq, E.fa = tonumber(bt), tonumber(br), tonumber(sq), tonumber(fa)
+  E.ac, E.ln, E.cj, E.ca = tonumber(ac), tonumber(ln), tonumber(cj), tonumber(ca)
+  E.cb, E.ce, E.ct, E.cl = tonumber(cb), tonumber(ce), tonumber(ct), tonumber(cl)
+  E.cc, E.op, E.nq, E.nf = tonumber(cc), op == '1', tonumber(nq), tonumber(nf)
+  E.windows, E.xs_text = parse_windows(w), xs
   if E.pr == nil or E.pb == nil or E.pn == nil or E.pc == nil or E.ph == nil or
-     E.pa == nil or E.pv == nil or E.pe == nil or E.pt == nil or E.bt == nil or
-     E.br == nil or E.sq == nil or E.ac == nil or E.cj == nil or E.ca == nil or
-     E.cb == nil or E.ce == nil or E.ct == nil or E.cl == nil or E.cc == nil then
+     E.pa == nil or E.pv == nil or E.pe == nil or E.pt == nil or E.pm == nil or xp == nil or
+     E.bt == nil or E.br == nil or E.sq == nil or E.ac == nil or E.cj == nil or E.ca == nil or
+     E.cb == nil or E.ce == nil or E.ct == nil or E.cl == nil or E.cc == nil or E.nq == nil or
+     E.nf == nil or xs == nil then
     error('corrupt event meta ' .. K_META)
   end
   E.tiers = parse_tiers(E.pt)
@@ -216,23 +267,59 @@ local function event_load()
   return true
 end
 
--- FindOrCreateEvent: a new event with the given policy and a full bucket.
-local function event_create(args, i, now)
-  E = { bt = 0, br = now, sq = 0, fa = nil, ac = 0, ln = nil,
-        cj = 0, ca = 0, cb = 0, ce = 0, ct = 0, cl = 0, cc = 0 }
+-- The rest of the state (see above), parsed on first use.
+local function xs()
+  if E.hi ~= nil then return end
+  local hi, lo, so, pj, dc, csn, cpt, cr =
+    string.match(E.xs_text, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  E.hi, E.lo, E.so, E.pj, E.dc = tonumber(hi), tonumber(lo), tonumber(so), tonumber(pj),
+    tonumber(dc)
+  E.csn, E.cpt, E.cr = tonumber(csn), tonumber(cpt), tonumber(cr)
+  if E.hi == nil or E.lo == nil or E.so == nil or E.pj == nil or E.dc == nil or E.csn == nil or
+     E.cpt == nil or E.cr == nil then
+    error('corrupt event meta ' .. K_META)
+  end
+end
+
+-- The rest of the policy (see above), parsed on first use.
+local function xp()
+  if E.pz ~= nil then return end
+  local pqo, pcl, psn, zn, texts =
+    string.match(E.xp_text, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  zn = tonumber(zn)
+  if zn == nil then error('corrupt event meta ' .. K_META) end
+  E.pqo, E.pcl, E.psn = tonumber(pqo), tonumber(pcl), psn == '1'
+  E.pz, E.prm = string.sub(texts, 1, zn), string.sub(texts, zn + 1)
+end
+
+-- FindOrCreateEvent: a new event with the given policy, a full bucket and the secret (two u32
+-- halves as decimal strings, from the C++ side).
+local function event_create(args, i, now, secret_hi, secret_lo)
+  E.bt, E.br, E.sq, E.fa, E.ac, E.ln = 0, now, 0, nil, 0, nil
+  E.cj, E.ca, E.cb, E.ce, E.ct, E.cl, E.cc = 0, 0, 0, 0, 0, 0, 0
+  E.op, E.nq, E.nf = false, 0, 0
+  E.hi, E.lo, E.so, E.pj, E.dc = tonumber(secret_hi), tonumber(secret_lo), 0, 0, 0
+  E.csn, E.cpt, E.cr = 0, 0, 0
+  if E.hi == nil or E.lo == nil then error('no event secret') end
   set_policy_fields(args, i)
   E.windows = make_windows(E.lengths, {})
   E.bt = E.pb
 end
 
 local function event_save()
-  if E == nil then return end
-  local s = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s', E.bt, E.br, E.sq,
-    OI(E.fa), E.ac, OI(E.ln), E.cj, E.ca, E.cb, E.ce, E.ct, E.cl, E.cc,
-    format_windows(E.windows))
+  if E.bt == nil then return end  -- no event loaded
+  local rest = E.xs_text
+  if E.hi ~= nil then
+    rest = string.format('%d|%d|%d|%d|%d|%d|%d|%d', E.hi, E.lo, E.so, E.pj, E.dc, E.csn, E.cpt,
+                         E.cr)
+  end
+  local s = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%s|%s', E.bt,
+    E.br, E.sq, OI(E.fa), E.ac, OI(E.ln), E.cj, E.ca, E.cb, E.ce, E.ct, E.cl, E.cc,
+    E.op and '1' or '0', E.nq, E.nf, format_windows(E.windows), rest)
   if policy_changed then
-    local p = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%s', E.pr, E.pb, E.pn, E.pc,
-      E.ph, E.pa, E.pv, E.pe, E.pt, E.pp and '1' or '0', E.pz)
+    local p = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s', E.pr,
+      E.pb, E.pn, E.pc, E.ph, E.pa, E.pv, E.pe, E.pt, E.pp and '1' or '0', E.pm, OI(E.po),
+      E.plain and '1' or '0', OI(E.pqo), OI(E.pcl), E.psn and '1' or '0', #E.pz, E.pz, E.prm)
     redis.call('HSET', K_META, 's', s, 'p', p, 'pol', E.pol)
   elseif s ~= loaded_state then
     redis.call('HSET', K_META, 's', s)
@@ -253,6 +340,7 @@ end
 
 ---------------------------------------------------------------------------------------------
 -- rules.cc: bucket, windows, readiness.
+local E = E
 
 local function refill(now)
   if now > E.br then
@@ -318,7 +406,7 @@ end
 -- The prelude runs on every call, closures and all, and Lua 5.1 finds each local a closure
 -- captures by walking past every captured local declared after it: capturing locals declared
 -- long before costs. So the helpers used below are declared again here, near the closures.
-local I, floordiv, hex, STATE_CODE, K_LINE = I, floordiv, hex, STATE_CODE, K_LINE
+local I, floordiv, hex, STATE_CODE, K_LINE, E = I, floordiv, hex, STATE_CODE, K_LINE, E
 local K_REC = string.sub(K_META, 1, -2) .. 'r:'  -- + bucket number
 local K_USERS = string.sub(K_META, 1, -2) .. 'u:'  -- + bucket number
 -- Layout constants (see above). Changing one would need existing events migrated.
@@ -380,11 +468,14 @@ end
 -- The waiting users in blocks 0 .. i - 1.
 local function line_sum(i) return path_sum(line_read(i), i, 0) end
 
--- Puts the newest sequence number (E.sq) in line; returns its position (the line's length,
--- since everybody else waiting is ahead), read on the way.
-local function line_add(seq)
+-- Puts the newest sequence number (E.sq), for token key `key`, in line; returns the bitmap's
+-- length (everybody else in it is ahead), read on the way.
+local function line_add(seq, key)
   local b, offset = line_block(seq)
-  redis.call('SETBIT', line_block_key(b), offset, 1)
+  local block = line_block_key(b)
+  redis.call('SETBIT', block, offset, 1)
+  -- (Token keys are 16 bytes; the benchmarks' made-up ones are not, and never drawn.)
+  if #key == 16 then redis.call('SETRANGE', block .. ':k', 16 * offset, key) end
   local i = b + 1
   local counts = line_read(i)
   if offset == 0 then
@@ -419,7 +510,7 @@ local function line_remove(seq)
   end
   redis.call(unpack(args))
   if redis.call('BITCOUNT', key) == 0 then
-    redis.call('DEL', key)
+    redis.call('DEL', key, key .. ':k')
     if line_sum(n) == 0 then redis.call('DEL', K_LINE) end
   end
 end
@@ -451,7 +542,8 @@ end
 -- in fields <token key>1 .. <token key>n of the same bucket (token keys are 16 bytes, pieces'
 -- fields longer, so they never collide).
 
-local CODE_STATE = { [0] = 'w', 'a', 'x', 'l', 'c' }
+local CODE_STATE = { [0] = 'w', 'a', 'x', 'l', 'c', 'p', 'f' }
+local E, WAITING = E, WAITING
 local F_LEFT, F_RESERVED, F_CONTINUED = 8, 16, 32
 local MAX_PIECES = 1000  -- 64 KB per record, far above any user id and reservation token
 
@@ -557,9 +649,22 @@ local function set_deadline(r, at)
   redis.call('ZADD', K_DL, I(at), r.key)
 end
 
-local function end_record(r, state, at)
+-- Takes a waiting record out of its place (the bitmap, q or f).
+local function leave_line(r)
   if r.st == 'w' then
     line_remove(r.seq)
+  elseif r.st == 'p' then
+    redis.call('ZREM', string.sub(K_REC, 1, -3) .. 'q', r.key)
+    E.nq = E.nq - 1
+  else
+    redis.call('ZREM', string.sub(K_REC, 1, -3) .. 'f', r.key)
+    E.nf = E.nf - 1
+  end
+end
+
+local function end_record(r, state, at)
+  if WAITING[r.st] then
+    leave_line(r)
     r.ll = at
   elseif r.st == 'a' then
     E.ac = E.ac - 1
@@ -570,7 +675,7 @@ local function end_record(r, state, at)
 end
 
 local function apply_deadline(r)
-  if r.st == 'w' then
+  if WAITING[r.st] then
     E.ce = E.ce + 1
     end_record(r, 'x', r.dl)
     rec_save(r)
@@ -611,13 +716,182 @@ local function settle(key, now)
   end
 end
 
--- The event's time for this call, with the bucket refilled and a few deadlines applied.
+---------------------------------------------------------------------------------------------
+-- Fair openings (docs/rules.md). What only schedules and the random method need is built by
+-- the first call of fair() in a script, not by every script: the prelude's closures are made
+-- on every call (see the note above), and the plain fifo join and status are the hot path.
+-- (fair() captures the locals it needs where they are: declaring them again here, as above,
+-- measured slower, because every closure below would then walk past them.)
+local E = E
+local F = nil
+local function fair()
+  if F ~= nil then return F end
+  F = {}
+  local K_PRE = string.sub(K_REC, 1, -3) .. 'q'
+  local K_FRONT = string.sub(K_REC, 1, -3) .. 'f'
+  F.K_PRE, F.K_FRONT = K_PRE, K_FRONT
+
+  -- The keyed randomness of src/shuffle.cc, exactly (docs/rules.md, "Keyed randomness,
+  -- exactly", which pins this code; the unit test's known answers hold for it). Numbers are
+  -- doubles and the bit library answers signed 32-bit values, so every bit result is brought
+  -- back to [0, 2^32) and 32-bit products are split into 16-bit halves to stay exact.
+  local M32 = 4294967296
+  local function mul32(a, b)  -- (a * b) mod 2^32, a and b in [0, 2^32)
+    local al, bl = a % 65536, b % 65536
+    local ah, bh = (a - al) / 65536, (b - bl) / 65536
+    return (al * bl + ((ah * bl + al * bh) % 65536) * 65536) % M32
+  end
+  local function mix32(x)
+    x = bit.bxor(x, bit.rshift(x, 16)) % M32
+    x = mul32(x, 0x85ebca6b)
+    x = bit.bxor(x, bit.rshift(x, 13)) % M32
+    x = mul32(x, 0xc2b2ae35)
+    return bit.bxor(x, bit.rshift(x, 16)) % M32
+  end
+  local function hash2(a, b) return mix32(bit.bxor(a, mix32(b)) % M32) end
+
+  -- PrequeueSlot(secret, i): an 8-round Feistel network over 16-bit halves.
+  function F.prequeue_slot(i)
+    xs()
+    local left, right = math.floor(i / 65536), i % 65536
+    for r = 0, 7 do
+      local f = hash2(hash2(bit.bxor(E.hi, r) % M32, E.lo), right) % 65536
+      left, right = right, bit.bxor(left, f) % M32
+    end
+    return left * 65536 + right
+  end
+
+  -- DrawIndex(secret, c, n): Draw52 modulo n, with C's fmod (exact; Lua's % is not near 2^52).
+  local function draw_index(c, n)
+    if n <= 1 then return 0 end
+    local d0 = hash2(bit.bxor(E.hi, 0x100) % M32, E.lo)
+    local d1 = hash2(bit.bxor(E.hi, 0x101) % M32, E.lo)
+    c = c % M32
+    local x = math.floor(hash2(d0, c) / 64) * 67108864 + math.floor(hash2(d1, c) / 64)
+    return math.fmod(x, n)
+  end
+
+  -- The sequence number of the j-th (0-based) user of the bitmap, j below its length: a
+  -- Fenwick descent to the block, then a scan of its 512 bytes (bit 0 is the first byte's high
+  -- bit).
+  local popcount = nil  -- bits set in each byte value, built by the first draw from the bitmap
+  local function line_select(j)
+    if popcount == nil then
+      popcount = { [0] = 0 }
+      for v = 1, 255 do popcount[v] = popcount[floordiv(v, 2)] + v % 2 end
+    end
+    local n = line_nodes()
+    local counts = line_read(n)
+    local b, rest = 0, j + 1
+    local step = 1
+    while 2 * step <= n do step = 2 * step end
+    while step >= 1 do
+      if b + step <= n then
+        local c = node(counts, b + step)
+        if c < rest then
+          b = b + step
+          rest = rest - c
+        end
+      end
+      step = step / 2
+    end
+    local bits = redis.call('GET', line_block_key(b)) or ''
+    for i = 1, #bits do
+      local v = string.byte(bits, i)
+      if popcount[v] >= rest then
+        for offset = 0, 7 do
+          local mask = 2 ^ (7 - offset)
+          if v % (2 * mask) >= mask then
+            rest = rest - 1
+            if rest == 0 then return b * LINE_BLOCK + 8 * (i - 1) + offset + 1 end
+          end
+        end
+      end
+      rest = rest - popcount[v]
+    end
+    error('corrupt line: no user ' .. I(j) .. ' in block ' .. I(b))
+  end
+
+  -- The token key of a sequence number in the bitmap.
+  local function line_key(seq)
+    local b, offset = line_block(seq)
+    return redis.call('GETRANGE', line_block_key(b) .. ':k', 16 * offset, 16 * offset + 15)
+  end
+
+  -- Begin's last two steps. The opening (rules::OpensNow, then MemoryStore::Open) is only a
+  -- latch: q is in slot order already. Then the random method's draws refill the front
+  -- (MemoryStore::Draw): at most kMaxDrawsPerCall, and only when no passed deadline is pending
+  -- (only live users are drawn).
+  local MAX_DRAWS = 64
+  function F.begin(now)
+    xs()
+    if not E.op then
+      if E.po ~= nil then
+        if now < E.po then return end
+      elseif E.nq == 0 then
+        return
+      end
+      E.op = true
+      E.so = E.nq
+    end
+    if E.pm ~= M_RANDOM then return end
+    local target = 0  -- rules::DrawTarget
+    if not E.pp then target = math.min(E.pn + math.floor(E.bt), E.pc - E.ac) end
+    if E.nf >= target then return end
+    local first = redis.call('ZRANGE', K_DL, 0, 0, 'WITHSCORES')
+    if #first > 0 and tonumber(first[2]) <= now then return end
+    local line = line_length()
+    for _ = 1, MAX_DRAWS do
+      local pool = E.nq + line
+      if E.nf >= target or pool <= 0 then break end
+      local k = draw_index(E.dc, pool)
+      local key
+      if k < E.nq then
+        key = redis.call('ZRANGE', K_PRE, k, k)[1]
+        redis.call('ZREM', K_PRE, key)
+        E.nq = E.nq - 1
+      else
+        local seq = line_select(k - E.nq)
+        key = line_key(seq)
+        line_remove(seq)
+        line = line - 1
+      end
+      local r = rec_load(key)
+      if r == nil or not WAITING[r.st] then error('corrupt line: drew ' .. hex(key)) end
+      r.st = 'f'
+      r.seq = E.dc
+      redis.call('ZADD', K_FRONT, I(E.dc), key)
+      E.nf = E.nf + 1
+      E.dc = E.dc + 1
+      rec_save(r)
+    end
+  end
+
+  -- StandingOf for a user of the random method's pool, not drawn yet: rules::CheckUndrawn at
+  -- D + 1, and the range D + 1 .. D + pool.
+  function F.undrawn()
+    local position = E.nf + 1
+    local high = E.nf + E.nq + line_length()
+    if E.pp then return position, high, B_PAUSED, false end
+    if E.ac >= E.pc then return position, high, B_CAPACITY, false end
+    if E.pr > 0 then
+      local needed = math.min(position - E.pn, E.pb)
+      return position, high, B_NOT_YOUR_TURN, D((needed - E.bt) / E.pr)
+    end
+    return position, high, B_NOT_YOUR_TURN, false
+  end
+  return F
+end
+
+-- The event's time for this call (Begin): the bucket refilled, a few deadlines applied, the
+-- opening if due and the random method's draws.
 local function begin()
   local now = clock_now()
   if E.ln ~= nil and E.ln > now then now = E.ln end
   E.ln = now
   refill(now)
   apply_passed(now, ARG_SWEEP)
+  if not E.op or E.pm == M_RANDOM then fair().begin(now) end
   return now
 end
 
@@ -630,6 +904,9 @@ local function find_record(key, now)
 end
 
 ---------------------------------------------------------------------------------------------
+local E, WAITING, STATE_CODE, M_RANDOM, M_PASSTHROUGH, S_PREQUEUE =
+  E, WAITING, STATE_CODE, M_RANDOM, M_PASSTHROUGH, S_PREQUEUE
+local B_NONE, B_PAUSED, B_NOT_WAITING = B_NONE, B_PAUSED, B_NOT_WAITING
 -- Replies. The C++ side (src/redis/redis_store.cc) reads them field by field. Integers go back
 -- as Lua numbers (Redis turns them into integer replies, exact below 2^53: no formatting
 -- cost), "none" as false (a nil reply), doubles as %.17g strings (Redis would truncate them).
@@ -652,24 +929,55 @@ local function append_rate(out, now)
   return out
 end
 
+-- StandingOf, for a waiting record: position, position_high, block and retry (as readiness
+-- returns it; for a pre-queued user the us until the opening). `position`: the waiting user's
+-- position when the caller knows it already.
+local function standing(r, now, position)
+  if r.st == 'p' and not E.op then return 0, E.nq, B_NOT_WAITING, (E.po or now) - now end
+  if r.st == 'f' then
+    position = position or redis.call('ZRANK', fair().K_FRONT, r.key) + 1
+  elseif E.pm == M_RANDOM then
+    return fair().undrawn()
+  elseif r.st == 'p' then
+    position = position or E.nf + redis.call('ZRANK', fair().K_PRE, r.key) + 1
+  else
+    position = position or E.nf + E.nq + line_rank(r.seq) + 1
+  end
+  if E.pm == M_PASSTHROUGH then
+    if E.pp then return position, position, B_PAUSED, false end
+    return position, position, B_NONE, false
+  end
+  local block, retry = readiness(position, r.j, now)
+  return position, position, block, retry
+end
+
 -- MakeTicket: user id, state, position, joined, left_line (false: never), deadline, block,
--- retry (see readiness; false when none), tier wait (exact duration, '' zero), paused reason,
--- reservation token, reservation expiry (false: no grant), then the rate sample.
--- (`position`: the waiting user's position when the caller knows it already.)
+-- retry (see standing; false when none), tier wait (exact duration, '' zero), paused reason,
+-- reservation token, reservation expiry (false: no grant), position_high, opens_at (false:
+-- not pre-queued), then the rate sample.
 local function append_ticket(out, r, now, position)
   local block, retry, tier_exact, reason = B_NOT_WAITING, false, '', ''
-  if r.st ~= 'w' then
+  local state, high, opens = STATE_CODE[r.st], 0, false
+  if not WAITING[r.st] then
     position = 0
   else
-    position = position or line_rank(r.seq) + 1
-    local _, exact = tier_wait(position)
-    tier_exact = exact
-    block, retry = readiness(position, r.j, now)
-    if block == B_PAUSED then reason = E.pz end
+    position, high, block, retry = standing(r, now, position)
+    if r.st == 'p' and not E.op then
+      state = S_PREQUEUE
+      opens = E.po
+    else
+      state = 0
+      local _, exact = tier_wait(position)
+      tier_exact = exact
+    end
+    if block == B_PAUSED then
+      xp()
+      reason = E.pz
+    end
   end
   local n = #out
   out[n + 1] = r.uid
-  out[n + 2] = STATE_CODE[r.st]
+  out[n + 2] = state
   out[n + 3] = position
   out[n + 4] = r.j
   out[n + 5] = r.ll or false
@@ -680,5 +988,36 @@ local function append_ticket(out, r, now, position)
   out[n + 10] = reason
   out[n + 11] = r.rt
   out[n + 12] = r.rx or false
+  out[n + 13] = high
+  out[n + 14] = opens
   return append_rate(out, now)
+end
+
+-- Admit: a waiting record (or a new one, state 'a' already) becomes active, handing out the
+-- reservation. The bucket pays unless `passthrough`. Returns 1 for a bypass admission.
+local function admit(r, now, reservation, passthrough)
+  local by_bypass = 0
+  if passthrough then
+    xs()
+    E.cpt = E.cpt + 1  -- the operator's quiet-time choice: the bucket does not pace it
+  else
+    -- A bypass admission (top N, no whole token) borrows: see docs/rules.md.
+    if E.bt < 1.0 then
+      by_bypass = 1
+      E.cb = E.cb + 1
+    end
+    E.bt = E.bt - 1.0
+  end
+  if WAITING[r.st] then leave_line(r) end
+  r.st = 'a'
+  r.ll = now
+  set_deadline(r, now + E.pa)
+  r.rt = reservation
+  r.rx = now + E.pv
+  rec_save(r)
+  E.ac = E.ac + 1
+  E.ca = E.ca + 1
+  if E.fa == nil then E.fa = now end
+  for _, w in ipairs(E.windows) do record_admission(w, now) end
+  return by_bypass
 end

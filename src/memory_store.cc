@@ -12,11 +12,8 @@
 // opening appends them to the pool in that order.
 #include "admission/memory_store.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -186,21 +183,6 @@ struct Standing {
   rules::Readiness readiness{EntryBlock::kNotWaiting, absl::ZeroDuration()};
 };
 
-uint64_t KernelRandom64() {
-  uint64_t v = 0;
-  auto* out = reinterpret_cast<uint8_t*>(&v);
-  std::size_t done = 0;
-  while (done < sizeof(v)) {
-    const ssize_t got = getrandom(out + done, sizeof(v) - done, 0);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      std::abort();  // as for tokens: never run a draw on a guessable secret
-    }
-    done += static_cast<std::size_t>(got);
-  }
-  return v;
-}
-
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(const MemoryStoreOptions& options)
@@ -315,7 +297,7 @@ Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& p
     event->windows = MakeWindows(policy, {});
     event->bucket.tokens = static_cast<double>(policy.burst);  // a new room starts full
     event->bucket.refilled_at_us = rules::ToMicros(clock_->Now());
-    event->secret = event_secret_ ? event_secret_(event_id) : KernelRandom64();
+    event->secret = event_secret_ ? event_secret_(event_id) : shuffle::NewEventSecret();
     slot = std::move(event);
   }
   return slot.get();

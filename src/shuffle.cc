@@ -1,6 +1,12 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "shuffle.h"
 
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+
 namespace admission::shuffle {
 namespace {
 
@@ -61,6 +67,21 @@ uint64_t Draw52(uint64_t secret, uint64_t c) {
 int64_t DrawIndex(uint64_t secret, uint64_t c, int64_t pool_size) {
   if (pool_size <= 1) return 0;
   return static_cast<int64_t>(Draw52(secret, c) % static_cast<uint64_t>(pool_size));
+}
+
+uint64_t NewEventSecret() {
+  uint64_t v = 0;
+  auto* out = reinterpret_cast<unsigned char*>(&v);
+  std::size_t done = 0;
+  while (done < sizeof(v)) {
+    const ssize_t got = getrandom(out + done, sizeof(v) - done, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      std::abort();
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return v;
 }
 
 }  // namespace admission::shuffle

@@ -45,6 +45,10 @@ uint64_t Draw52(uint64_t secret, uint64_t c);
 // pool_size / 2^52.
 int64_t DrawIndex(uint64_t secret, uint64_t c, int64_t pool_size);
 
+// A new event's secret: 64 bits from the kernel's CSPRNG (getrandom). Aborts rather than ever
+// returning a guessable value, as token generation does.
+uint64_t NewEventSecret();
+
 }  // namespace admission::shuffle
 
 #endif  // ADMISSION_SRC_SHUFFLE_H_

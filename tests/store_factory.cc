@@ -28,9 +28,8 @@ uint64_t TestEventSecret(uint64_t seed, std::string_view event_id) {
 }
 
 std::vector<StoreFactory> ScheduleStoreFactories() {
-  // The stores that implement fair openings. Only the memory store does for now; the Redis
-  // stores join when lua/ implements docs/rules.md's "Fair openings" (set supports_schedule
-  // and make_seeded on their factories below).
+  // The stores that implement fair openings: all of them now (a new store would join by
+  // setting supports_schedule and make_seeded on its factory below).
   std::vector<StoreFactory> out;
   for (StoreFactory& f : AllStoreFactories()) {
     if (f.supports_schedule && f.make_seeded) out.push_back(std::move(f));
@@ -67,6 +66,11 @@ std::vector<StoreFactory> AllStoreFactories() {
   redis.name = "Redis";
   redis.make = [](Clock* clock) -> std::unique_ptr<Store> { return MakeRedisStoreForTest(clock); };
   redis.relative_cost = 10;
+  redis.supports_schedule = true;
+  redis.make_seeded = [](Clock* clock, uint64_t seed) -> std::unique_ptr<Store> {
+    return MakeSeededRedisStoreForTest(
+        clock, [seed](std::string_view event_id) { return TestEventSecret(seed, event_id); });
+  };
   factories.push_back(redis);
 
   // The same suites on a local 3-master Redis Cluster (events spread over the masters).
@@ -76,6 +80,11 @@ std::vector<StoreFactory> AllStoreFactories() {
     return MakeRedisClusterStoreForTest(clock);
   };
   cluster.relative_cost = 30;
+  cluster.supports_schedule = true;
+  cluster.make_seeded = [](Clock* clock, uint64_t seed) -> std::unique_ptr<Store> {
+    return MakeSeededRedisClusterStoreForTest(
+        clock, [seed](std::string_view event_id) { return TestEventSecret(seed, event_id); });
+  };
   factories.push_back(cluster);
 #endif
 

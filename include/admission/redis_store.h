@@ -8,12 +8,15 @@
 // Link admission::redis (it needs hiredis; admission::admission does not).
 //
 // Keys: every key of an event carries the hash tag {<event_id>}:
-//   <prefix>:{<event>}:m  HASH  policy, bucket, counters, rate windows
-//   <prefix>:{<event>}:l  ZSET  the line (waiting users by sequence)
-//   <prefix>:{<event>}:d  ZSET  deadlines (heartbeat, active TTL, retention of ended users)
-//   <prefix>:{<event>}:r  HASH  one record per token
-//   <prefix>:{<event>}:u  HASH  user id -> token, for users waiting or admitted
-// so a script touches a single hash slot and runs unchanged on Redis Cluster. The registry of
+//   <prefix>:{<event>}:m      HASH     policy, bucket, counters, rate windows, the secret
+//   <prefix>:{<event>}:l...   STRINGs  the line (a bitmap over join sequence numbers)
+//   <prefix>:{<event>}:q      ZSET     the pre-queue, by its shuffled slot (fair openings)
+//   <prefix>:{<event>}:f      ZSET     the random method's drawn users, by draw number
+//   <prefix>:{<event>}:d      ZSET     deadlines (heartbeat, active TTL, retention of ended users)
+//   <prefix>:{<event>}:r:<n>  HASHes   the records, by token
+//   <prefix>:{<event>}:u:<n>  HASHes   user id -> token, for users waiting or admitted
+// (src/redis/key_layout.h and lua/lib.lua have the details), so a script touches a single hash
+// slot and runs unchanged on Redis Cluster. The registry of
 // events, <prefix>:events (a SET), is written next to the scripts (pipelined in the same round
 // trip), not by them, because on a cluster it lives in another slot. A user's data is removed
 // when the user's record is forgotten (ended_ttl after they left), so memory follows the live
@@ -36,6 +39,7 @@
 #define ADMISSION_REDIS_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +68,12 @@ struct RedisStoreOptions {
   int64_t sweep_per_call = 64;
   // Prefix of every key; lets several stores share one Redis. Must not contain '{' or '}'.
   std::string key_prefix = "adm";
+  // The per-event secret behind the pre-queue shuffle and the random method's draws, as
+  // MemoryStoreOptions::event_secret: asked for by the calls that may create an event, and
+  // stored in Redis only by the one that creates it (so every process sharing the event uses
+  // the same). Unset: 64 bits from the kernel's CSPRNG (getrandom). Tests set it to get
+  // reproducible orders; a service should leave it unset.
+  std::function<uint64_t(std::string_view event_id)> event_secret;
 };
 
 // Connects (one connection, to fail early when the server is unreachable) and loads the

@@ -2,6 +2,7 @@
 #include "redis/policy_codec.h"
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,7 +13,7 @@
 namespace admission::redis_internal {
 namespace {
 
-constexpr absl::string_view kBlobVersion = "p1";
+constexpr absl::string_view kBlobVersion = "p2";
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 std::string_view StdView(absl::string_view s) { return std::string_view(s.data(), s.size()); }
@@ -28,6 +29,27 @@ absl::Status Corrupt(absl::string_view what) {
 }
 
 std::string Micros(absl::Duration d) { return absl::StrCat(absl::ToInt64Microseconds(d)); }
+
+// A schedule time, exactly: its distance from the epoch as EncodeDuration writes it; "" unset.
+std::string EncodeTime(const std::optional<absl::Time>& t) {
+  return t.has_value() ? EncodeDuration(*t - absl::UnixEpoch()) : std::string();
+}
+
+absl::Status DecodeTime(absl::string_view text, std::optional<absl::Time>* t) {
+  if (text.empty()) {
+    t->reset();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<absl::Duration> d = DecodeDuration(StdView(text));
+  if (!d.ok()) return d.status();
+  *t = absl::UnixEpoch() + *d;
+  return absl::OkStatus();
+}
+
+// A schedule time for the scripts: whole microseconds, floored (rules::MicrosOf); "" unset.
+std::string MicrosOf(const std::optional<absl::Time>& t) {
+  return t.has_value() ? absl::StrCat(absl::ToUnixMicros(*t)) : std::string();
+}
 
 }  // namespace
 
@@ -62,17 +84,20 @@ std::string EncodePolicyBlob(const Policy& p) {
   }
   std::vector<std::string> windows;
   for (absl::Duration w : p.rate_windows) windows.push_back(EncodeDuration(w));
-  return absl::StrCat(kBlobVersion, "|", ExactDouble(p.admit_rate_per_sec), "|", p.burst, "|",
-                      p.bypass_top_n, "|", p.active_capacity, "|", EncodeDuration(p.heartbeat_ttl),
-                      "|", EncodeDuration(p.active_ttl), "|", EncodeDuration(p.reservation_ttl),
-                      "|", EncodeDuration(p.ended_ttl), "|", absl::StrJoin(tiers, ","), "|",
-                      absl::StrJoin(windows, ","), "|", p.paused ? "1" : "0", "|", p.paused_reason);
+  return absl::StrCat(
+      kBlobVersion, "|", ExactDouble(p.admit_rate_per_sec), "|", p.burst, "|", p.bypass_top_n, "|",
+      p.active_capacity, "|", EncodeDuration(p.heartbeat_ttl), "|", EncodeDuration(p.active_ttl),
+      "|", EncodeDuration(p.reservation_ttl), "|", EncodeDuration(p.ended_ttl), "|",
+      absl::StrJoin(tiers, ","), "|", absl::StrJoin(windows, ","), "|", p.paused ? "1" : "0", "|",
+      EncodeTime(p.prequeue_opens_at), "|", EncodeTime(p.opens_at), "|", EncodeTime(p.closes_at),
+      "|", static_cast<int>(p.method), "|", p.safety_net ? "1" : "0", "|", p.paused_reason.size(),
+      "|", p.paused_reason, p.reject_message);
 }
 
 absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob) {
-  // The reason is last and may itself contain '|'.
-  std::vector<absl::string_view> f = absl::StrSplit(AbslView(blob), absl::MaxSplits('|', 12));
-  if (f.size() != 13 || f[0] != kBlobVersion) return Corrupt("unknown format");
+  // The two texts are last, the paused reason's length first: either may contain '|'.
+  std::vector<absl::string_view> f = absl::StrSplit(AbslView(blob), absl::MaxSplits('|', 17));
+  if (f.size() != 18 || f[0] != kBlobVersion) return Corrupt("unknown format");
   Policy p;
   if (!absl::SimpleAtod(f[1], &p.admit_rate_per_sec) || !absl::SimpleAtoi(f[2], &p.burst) ||
       !absl::SimpleAtoi(f[3], &p.bypass_top_n) || !absl::SimpleAtoi(f[4], &p.active_capacity)) {
@@ -104,7 +129,25 @@ absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob) {
   }
   if (f[11] != "0" && f[11] != "1") return Corrupt("bad paused flag");
   p.paused = f[11] == "1";
-  p.paused_reason = std::string(f[12]);
+  if (absl::Status s = DecodeTime(f[12], &p.prequeue_opens_at); !s.ok()) return s;
+  if (absl::Status s = DecodeTime(f[13], &p.opens_at); !s.ok()) return s;
+  if (absl::Status s = DecodeTime(f[14], &p.closes_at); !s.ok()) return s;
+  int method = 0;
+  if (!absl::SimpleAtoi(f[15], &method) || method < static_cast<int>(QueueMethod::kFifo) ||
+      method > static_cast<int>(QueueMethod::kReject)) {
+    return Corrupt("bad method");
+  }
+  p.method = static_cast<QueueMethod>(method);
+  if (f[16] != "0" && f[16] != "1") return Corrupt("bad safety net flag");
+  p.safety_net = f[16] == "1";
+  const std::size_t bar = f[17].find('|');
+  std::size_t reason_size = 0;
+  if (bar == absl::string_view::npos || !absl::SimpleAtoi(f[17].substr(0, bar), &reason_size) ||
+      reason_size > f[17].size() - bar - 1) {
+    return Corrupt("bad texts");
+  }
+  p.paused_reason = std::string(f[17].substr(bar + 1, reason_size));
+  p.reject_message = std::string(f[17].substr(bar + 1 + reason_size));
   return p;
 }
 
@@ -132,7 +175,13 @@ std::vector<std::string> EncodePolicyArgs(const Policy& p) {
           absl::StrJoin(tiers, ";"),
           absl::StrJoin(windows, ","),
           p.paused ? "1" : "0",
-          p.paused_reason};
+          p.paused_reason,
+          MicrosOf(p.prequeue_opens_at),
+          MicrosOf(p.opens_at),
+          MicrosOf(p.closes_at),
+          absl::StrCat(static_cast<int>(p.method)),
+          p.safety_net ? "1" : "0",
+          p.reject_message};
 }
 
 }  // namespace admission::redis_internal

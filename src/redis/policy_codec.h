@@ -22,13 +22,16 @@ namespace admission::redis_internal {
 std::string EncodeDuration(absl::Duration d);
 absl::StatusOr<absl::Duration> DecodeDuration(std::string_view text);
 
-// The 13 policy arguments of join.lua and set_policy.lua (see lua/lib.lua,
+// The 19 policy arguments of join.lua and set_policy.lua (see lua/lib.lua,
 // set_policy_fields): blob, rate, burst, bypass_top_n, active_capacity, heartbeat_ttl us,
-// active_ttl us, reservation_ttl us, ended_ttl us, tiers, window lengths, paused, reason.
+// active_ttl us, reservation_ttl us, ended_ttl us, tiers, window lengths, paused, reason,
+// then fair openings: prequeue_opens_at, opens_at and closes_at in us ("" unset), the method's
+// number (QueueMethod), safety net ('1'/'0'), reject message.
 std::vector<std::string> EncodePolicyArgs(const Policy& policy);
-inline constexpr int kPolicyArgCount = 13;
+inline constexpr int kPolicyArgCount = 19;
 
-// The blob (the first of the arguments above) back into a Policy.
+// The blob (the first of the arguments above) back into a Policy. Every field round-trips
+// exactly (times and durations to the quarter nanosecond).
 std::string EncodePolicyBlob(const Policy& policy);
 absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob);
 

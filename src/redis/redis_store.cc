@@ -11,8 +11,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +26,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "admission/ids.h"
@@ -33,6 +37,7 @@
 #include "redis/router.h"
 #include "redis/scripts.h"
 #include "rules.h"
+#include "shuffle.h"
 
 namespace admission {
 namespace {
@@ -77,6 +82,28 @@ absl::Time TimeFromMicros(int64_t us) { return rules::FromMicros(us); }
 // Largest counts the scripts can produce and still be exact (Lua numbers are doubles).
 constexpr int64_t kMaxExact = int64_t{1} << 53;
 
+// The errors of our own the scripts answer that ErrorReplyStatus does not know; nullopt for
+// any other.
+std::optional<absl::Status> OwnScriptError(std::string_view event_id, std::string_view error) {
+  const absl::string_view e = AbslView(error);
+  if (absl::StartsWith(e, "RESOURCE_EXHAUSTED ")) {
+    return absl::ResourceExhaustedError(e.substr(sizeof("RESOURCE_EXHAUSTED ") - 1));
+  }
+  if (!absl::StartsWith(e, "JOIN_REFUSED ")) return std::nullopt;
+  // JOIN_REFUSED <kind> <time in us> <reject message> (see lua/join.lua).
+  std::vector<absl::string_view> parts = absl::StrSplit(e, absl::MaxSplits(' ', 3));
+  int64_t at_us = 0;
+  if (parts.size() < 3 || !absl::SimpleAtoi(parts[2], &at_us)) return std::nullopt;
+  rules::JoinRefusal refusal = rules::JoinRefusal::kNone;
+  if (parts[1] == "rejected") refusal = rules::JoinRefusal::kRejected;
+  if (parts[1] == "closed") refusal = rules::JoinRefusal::kClosed;
+  if (parts[1] == "not_open_yet") refusal = rules::JoinRefusal::kNotOpenYet;
+  if (refusal == rules::JoinRefusal::kNone) return std::nullopt;
+  const absl::string_view message = parts.size() > 3 ? parts[3] : absl::string_view();
+  return rules::JoinRefusedError(refusal, event_id, at_us,
+                                 std::string_view(message.data(), message.size()));
+}
+
 class RedisStore final : public Store {
  public:
   RedisStore(const RedisStoreOptions& options, std::unique_ptr<Router> router)
@@ -84,7 +111,8 @@ class RedisStore final : public Store {
         clock_(options.clock),
         sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
         prefix_(options.key_prefix),
-        events_key_(absl::StrCat(options.key_prefix, ":events")) {}
+        events_key_(absl::StrCat(options.key_prefix, ":events")),
+        event_secret_(options.event_secret) {}
 
   // Loads every script (on the seed node; other cluster nodes get them on first use through
   // the NOSCRIPT fallback), checking that Redis hashes each one to the SHA1 computed at build
@@ -105,6 +133,9 @@ class RedisStore final : public Store {
 
  private:
   EventKeys KeysOf(std::string_view event_id) const;
+  // The secret for the event should this call create it, as the two u32 halves the scripts
+  // take (see lua/lib.lua, event_create).
+  std::vector<std::string> SecretArgs(std::string_view event_id) const;
   std::string Context(ScriptId id) const {
     return absl::StrCat(router_->name(), " (", AbslView(GetScript(id).name), ")");
   }
@@ -129,6 +160,7 @@ class RedisStore final : public Store {
   const int64_t sweep_per_call_;
   const std::string prefix_;
   const std::string events_key_;
+  const std::function<uint64_t(std::string_view)> event_secret_;
 
   // Cluster mode: events this process added to the registry, and when. The registry lives in
   // another slot than the event, so adding it costs a round trip of its own; one every
@@ -141,6 +173,11 @@ class RedisStore final : public Store {
 
 EventKeys RedisStore::KeysOf(std::string_view event_id) const {
   return redis_internal::EventKeysOf(prefix_, event_id);
+}
+
+std::vector<std::string> RedisStore::SecretArgs(std::string_view event_id) const {
+  const uint64_t secret = event_secret_ ? event_secret_(event_id) : shuffle::NewEventSecret();
+  return {absl::StrCat(secret >> 32), absl::StrCat(secret & 0xffffffffu)};
 }
 
 absl::Status RedisStore::LoadScripts() {
@@ -214,7 +251,9 @@ absl::StatusOr<ReplyPtr> RedisStore::Run(ScriptId id, std::string_view event_id,
     reply = std::move(again).value();
   }
   if (reply->type == REDIS_REPLY_ERROR) {
-    return ErrorReplyStatus(router_->name(), script.name, std::string_view(reply->str, reply->len));
+    const std::string_view error(reply->str, reply->len);
+    if (std::optional<absl::Status> own = OwnScriptError(event_id, error)) return *own;
+    return ErrorReplyStatus(router_->name(), script.name, error);
   }
   if (commands.size() > 1) {
     const redisReply* added = replies->front().get();
@@ -269,7 +308,7 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->user_id = std::string(r.String("user_id"));
   t->token = std::string(token);
   t->state = static_cast<UserState>(r.IntIn("state", static_cast<int>(UserState::kWaiting),
-                                            static_cast<int>(UserState::kCompleted)));
+                                            static_cast<int>(UserState::kPrequeue)));
   t->position = r.IntIn("position", 0, kMaxExact);
   t->now = TimeFromMicros(now_us);
   t->joined_at = TimeFromMicros(r.Int("joined_at"));
@@ -302,8 +341,13 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
       r.OptionalInt("retry");
       t->retry_after = rules::kCapacityRetry;
       break;
+    case EntryBlock::kNotWaiting: {
+      // Pre-queued: the us until the opening.
+      const std::optional<int64_t> us = r.OptionalInt("retry");
+      if (us.has_value()) t->retry_after = absl::Microseconds(*us);
+      break;
+    }
     case EntryBlock::kNone:
-    case EntryBlock::kNotWaiting:
       r.OptionalInt("retry");
       break;
   }
@@ -311,6 +355,9 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->paused_reason = std::string(r.String("paused_reason"));
   const std::string_view reservation = r.String("reservation_token");
   const std::optional<int64_t> reservation_expiry = r.OptionalInt("reservation_expires_at");
+  t->position_high = r.IntIn("position_high", 0, kMaxExact);
+  const std::optional<int64_t> opens_at = r.OptionalInt("opens_at");
+  t->opens_at = opens_at.has_value() ? TimeFromMicros(*opens_at) : absl::InfiniteFuture();
   ReadRate(r, &t->rate);
   if (!r.ok()) return;
 
@@ -343,28 +390,15 @@ absl::StatusOr<Ticket> RedisStore::RunTicketScript(ScriptId id, std::string_view
   return t;
 }
 
-// The scripts do not implement the schedule, the queueing methods other than fifo or the safety
-// net yet (docs/rules.md, "Fair openings"; the in-memory store does). Refusing such a policy
-// keeps the two stores from silently disagreeing: an event on Redis never runs by other rules
-// than the ones its operator set.
-absl::Status CheckSupportedPolicy(const Policy& policy) {
-  if (policy.prequeue_opens_at.has_value() || policy.opens_at.has_value() ||
-      policy.closes_at.has_value() || policy.method != QueueMethod::kFifo || policy.safety_net) {
-    return absl::UnimplementedError(
-        "the Redis store does not support schedules, queueing methods other than fifo or the "
-        "safety net yet; use the in-memory store for them");
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
   std::vector<std::string> args = {std::string(request.user_id), TokenKey(request.token),
-                                   request.create_with != nullptr ? "1" : "0"};
+                                   request.create_with != nullptr ? "1" : "0",
+                                   std::string(request.reservation_token)};
   if (request.create_with != nullptr) {
     // The memory store trusts create_with; here a policy that does not validate could store
     // numbers the scripts cannot read back, so it is refused.
     if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
-    if (absl::Status s = CheckSupportedPolicy(*request.create_with); !s.ok()) return s;
+    for (std::string& arg : SecretArgs(request.event_id)) args.push_back(std::move(arg));
     for (std::string& arg : redis_internal::EncodePolicyArgs(*request.create_with)) {
       args.push_back(std::move(arg));
     }
@@ -415,10 +449,10 @@ absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_
 }
 
 absl::Status RedisStore::SetPolicy(std::string_view event_id, const Policy& policy) {
-  if (absl::Status s = CheckSupportedPolicy(policy); !s.ok()) return s;
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
-  absl::StatusOr<ReplyPtr> reply =
-      Run(ScriptId::kSetPolicy, event_id, redis_internal::EncodePolicyArgs(policy), true);
+  std::vector<std::string> args = SecretArgs(event_id);
+  for (std::string& arg : redis_internal::EncodePolicyArgs(policy)) args.push_back(std::move(arg));
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kSetPolicy, event_id, args, true);
   if (!reply.ok()) return reply.status();
   ReplyReader r(reply->get(), Context(ScriptId::kSetPolicy));
   r.Int("now");
@@ -455,6 +489,13 @@ absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
   c.left_total = r.IntIn("left", 0, kMaxExact);
   c.completed_total = r.IntIn("completed", 0, kMaxExact);
   c.bucket_tokens = r.Double("bucket_tokens");
+  c.prequeued = r.IntIn("prequeued", 0, kMaxExact);
+  c.drawn = r.IntIn("drawn", 0, kMaxExact);
+  c.admitted_by_safety_net = r.IntIn("admitted_by_safety_net", 0, kMaxExact);
+  c.admitted_by_passthrough = r.IntIn("admitted_by_passthrough", 0, kMaxExact);
+  c.refused_total = r.IntIn("refused", 0, kMaxExact);
+  c.opened = r.IntIn("opened", 0, 1) == 1;
+  c.shuffled_at_opening = r.IntIn("shuffled_at_opening", 0, kMaxExact);
   ReadRate(r, &c.rate);
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   return c;

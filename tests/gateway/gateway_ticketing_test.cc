@@ -756,11 +756,6 @@ TEST_P(TicketingGatewayTest, ApprovalAfterTheHoldIsADeadLetterThatCanBeReplayed)
 // ---------------------------------------------------------------------------------------------
 // Fair openings through the admin API and the queue routes (docs/rules.md, "Fair openings").
 
-// TODO(issue 7): remove once the Redis store implements fair openings (it answers 501 until
-// then, which the gateway maps from Unimplemented).
-#define SkipWithoutFairOpenings(r) \
-  if ((r)->status == 501) GTEST_SKIP() << "store lacks fair openings: " << (r)->body
-
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
@@ -775,7 +770,6 @@ TEST_P(TicketingGatewayTest, ScheduledOpeningPrequeuesDrawsAndCloses) {
                    .dump(),
                Admin());
   ASSERT_TRUE(r);
-  SkipWithoutFairOpenings(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["opens_at"], Rfc3339(t0 + absl::Minutes(5)));
   EXPECT_EQ(Body(r)["method"], "fifo");
@@ -860,7 +854,6 @@ TEST_P(TicketingGatewayTest, QueueingMethodsAndTheSafetyNetOverHttp) {
       Put("/admin/v1/events/m/policy",
           R"({"method":"reject","reject_message":"Sold out. Thank you for coming!"})", Admin());
   ASSERT_TRUE(r);
-  SkipWithoutFairOpenings(r);
   ASSERT_EQ(r->status, 200) << r->body;
   r = Post("/api/v1/queue/join", Json{{"event_id", "m"}, {"user_id", "a"}}.dump());
   ExpectError(r, 409, "rejected");

@@ -37,9 +37,28 @@ class Rng {
   std::mt19937_64 gen_;
 };
 
+// Fair openings: a schedule around `now` (times off whole microseconds too, which the rules
+// floor), a method (mostly fifo and random) and the safety net.
+void AddFairOpenings(Rng& rng, absl::Time now, Policy& p) {
+  if (rng.Chance(0.5)) {
+    const absl::Time opens =
+        now + absl::Seconds(rng.Uniform(1, 40)) + absl::Nanoseconds(1) / 4 * rng.Uniform(0, 5000);
+    p.opens_at = opens;
+    if (rng.Chance(0.5)) p.prequeue_opens_at = opens - absl::Seconds(rng.Uniform(0, 20));
+    if (rng.Chance(0.4)) p.closes_at = opens + absl::Seconds(rng.Uniform(1, 200));
+  } else if (rng.Chance(0.2)) {
+    p.closes_at = now + absl::Seconds(rng.Uniform(1, 60)) + absl::Microseconds(1) / 3;
+  }
+  p.method = rng.Pick<QueueMethod>({QueueMethod::kFifo, QueueMethod::kFifo, QueueMethod::kRandom,
+                                    QueueMethod::kRandom, QueueMethod::kRandom,
+                                    QueueMethod::kPassthrough, QueueMethod::kReject});
+  if (p.method == QueueMethod::kReject && rng.Chance(0.5)) p.reject_message = "sold out | bye";
+  p.safety_net = rng.Chance(0.3);
+}
+
 // Small numbers so that buckets run dry, capacities fill, tiers matter and TTLs expire within
 // a few thousand operations.
-Policy RandomPolicy(Rng& rng) {
+Policy RandomPolicy(Rng& rng, bool fair_openings, absl::Time now) {
   Policy p;
   p.admit_rate_per_sec = rng.Pick<double>({0, 0.3, 0.3, 1, 1, 2.5, 7, 1000});
   p.burst = rng.Uniform(1, 6);
@@ -81,24 +100,34 @@ Policy RandomPolicy(Rng& rng) {
   }
   p.paused = rng.Chance(0.1);
   p.paused_reason = p.paused ? "back soon | maintenance; 100% sure" : "";
+  if (fair_openings) AddFairOpenings(rng, now, p);
   EXPECT_OK(ValidatePolicy(p));
   return p;
 }
 
 }  // namespace
 
+uint64_t DifferentialSecret(std::string_view event_id) {
+  uint64_t h = 0x6a09e667f3bcc909ull;  // any fixed function of the id
+  for (char c : event_id) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
 EventCounters RunDifferential(Store& reference, Store& subject, SimulatedClock& clock,
-                              uint64_t seed, int operations,
-                              const std::vector<std::string>& events) {
+                              uint64_t seed, int operations, const std::vector<std::string>& events,
+                              bool fair_openings) {
   Rng rng(seed);
   std::vector<std::string> users;
   for (int i = 0; i < 24; ++i) users.push_back(absl::StrCat("user", i));
   std::vector<std::pair<std::string, std::string>> tokens;  // (event, token) ever handed out
-  const Policy create_policy = RandomPolicy(rng);
+  const Policy create_policy = RandomPolicy(rng, fair_openings, clock.Now());
 
+  // With fair openings, new events keep coming (each opens once), named after the first.
+  std::vector<std::string> live = events;
   int checked = 0;
   for (int op = 0; op < operations && !::testing::Test::HasFailure(); ++op) {
-    const std::string& event = rng.Pick(events);
+    if (fair_openings && rng.Chance(0.01)) live.push_back(absl::StrCat(events[0], "-", op));
+    const std::string event = rng.Pick(live);
     // A token to act on: mostly known ones, sometimes unknown, malformed or of another event.
     auto pick_token = [&]() -> std::pair<std::string, std::string> {
       const int64_t r = rng.Uniform(0, 99);
@@ -108,7 +137,7 @@ EventCounters RunDifferential(Store& reference, Store& subject, SimulatedClock& 
       // Mostly recent tokens (users still around), sometimes any token ever handed out.
       const int64_t n = static_cast<int64_t>(tokens.size());
       auto t = r < 30 ? rng.Pick(tokens) : tokens[rng.Uniform(std::max<int64_t>(0, n - 20), n - 1)];
-      if (r < 8) t.first = rng.Pick(events);  // the token's random bits, another event
+      if (r < 8) t.first = rng.Pick(live);  // the token's random bits, another event
       return t;
     };
     std::string what;
@@ -123,7 +152,17 @@ EventCounters RunDifferential(Store& reference, Store& subject, SimulatedClock& 
       if (!tokens.empty() && rng.Chance(0.03)) token = rng.Pick(tokens).second;  // reused
       if (rng.Chance(0.02)) token = "bad-token";
       request.token = token;
+      // Needed when the join admits at once (passthrough, safety net).
+      const std::string reservation = fair_openings && rng.Chance(0.1) ? "" : NewToken(event);
+      request.reservation_token = reservation;
       request.create_with = rng.Chance(0.7) ? &create_policy : nullptr;
+      // With fair openings, events are created with a policy of their time (so that new ones
+      // get a pre-queue ahead of their opening).
+      Policy fresh;
+      if (fair_openings && request.create_with != nullptr) {
+        fresh = RandomPolicy(rng, true, clock.Now());
+        request.create_with = &fresh;
+      }
       what = absl::StrCat("Join(", event, ", ", user, ")");
       auto e = reference.Join(request);
       auto a = subject.Join(request);
@@ -155,7 +194,7 @@ EventCounters RunDifferential(Store& reference, Store& subject, SimulatedClock& 
       what = absl::StrCat("Sweep(", event, ", ", max, ")");
       diff = DiffResult(reference.Sweep(event, max), subject.Sweep(event, max), DiffSweep);
     } else if (kind < 77) {
-      const Policy p = RandomPolicy(rng);
+      const Policy p = RandomPolicy(rng, fair_openings, clock.Now());
       what = absl::StrCat("SetPolicy(", event, ")");
       diff = DiffStatus(reference.SetPolicy(event, p), subject.SetPolicy(event, p));
     } else if (kind < 79) {
@@ -188,14 +227,14 @@ EventCounters RunDifferential(Store& reference, Store& subject, SimulatedClock& 
   EXPECT_GT(checked, operations / 2);
 
   // Final state of every event, after sweeping everything that is due.
-  for (const std::string& event : events) {
+  for (const std::string& event : live) {
     auto e = reference.Sweep(event, 1'000'000);
     auto a = subject.Sweep(event, 1'000'000);
     EXPECT_EQ(DiffResult(e, a, DiffSweep), "") << event;
     EXPECT_EQ(DiffResult(reference.Stats(event), subject.Stats(event), DiffCounters), "") << event;
   }
   EventCounters total;
-  for (const std::string& event : events) {
+  for (const std::string& event : live) {
     if (auto c = reference.Stats(event); c.ok()) {
       total.joined_total += c->joined_total;
       total.admitted_total += c->admitted_total;
@@ -204,6 +243,12 @@ EventCounters RunDifferential(Store& reference, Store& subject, SimulatedClock& 
       total.active_timed_out_total += c->active_timed_out_total;
       total.left_total += c->left_total;
       total.completed_total += c->completed_total;
+      total.prequeued += c->prequeued;
+      total.drawn += c->drawn;
+      total.admitted_by_safety_net += c->admitted_by_safety_net;
+      total.admitted_by_passthrough += c->admitted_by_passthrough;
+      total.refused_total += c->refused_total;
+      total.shuffled_at_opening += c->shuffled_at_opening;
     }
   }
   return total;

@@ -53,6 +53,30 @@ TEST_P(DifferentialTest, RandomOperationsGiveIdenticalResults) {
   EXPECT_GT(total.completed_total, 0);
 }
 
+// The same with fair openings in the random policies: schedules (pre-queue, opening, closing),
+// the four queueing methods and the safety net, both stores drawing with the same secrets.
+TEST_P(DifferentialTest, FairOpeningsGiveIdenticalResults) {
+  SimulatedClock clock;
+  auto memory = NewMemoryStore(MemoryStoreOptions{&clock, kSweepPerCall, DifferentialSecret});
+  absl::StatusOr<RedisServer*> server = SharedRedisServer();
+  ASSERT_OK(server);
+  RedisStoreOptions options = RedisTestOptions(**server, &clock);
+  options.sweep_per_call = kSweepPerCall;
+  options.event_secret = DifferentialSecret;
+  auto redis = NewRedisStore(options);
+  ASSERT_OK(redis);
+
+  const EventCounters total = RunDifferential(*memory, **redis, clock, GetParam() + 100, 4000,
+                                              {"e1", "e2", "e-3"}, /*fair_openings=*/true);
+  std::cout << "joined " << total.joined_total << " admitted " << total.admitted_total
+            << " (bypass " << total.admitted_by_bypass << ", safety net "
+            << total.admitted_by_safety_net << ", passthrough " << total.admitted_by_passthrough
+            << ") refused " << total.refused_total << " shuffled " << total.shuffled_at_opening
+            << " expired " << total.expired_total << "\n";
+  EXPECT_GT(total.admitted_total, 10);
+  EXPECT_GT(total.expired_total, 10);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialTest, ::testing::Values(1, 2, 3, 4));
 
 }  // namespace

@@ -76,12 +76,19 @@ RedisStoreOptions RedisTestOptions(const RedisServer& server, Clock* clock) {
 }
 
 std::unique_ptr<Store> MakeRedisStoreForTest(Clock* clock) {
+  return MakeSeededRedisStoreForTest(clock, nullptr);
+}
+
+std::unique_ptr<Store> MakeSeededRedisStoreForTest(
+    Clock* clock, std::function<uint64_t(std::string_view)> event_secret) {
   absl::StatusOr<RedisServer*> server = SharedRedisServer();
   if (!server.ok()) {
     ADD_FAILURE() << "no Redis server for the Redis store: " << server.status();
     return nullptr;
   }
-  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisStore(RedisTestOptions(**server, clock));
+  RedisStoreOptions options = RedisTestOptions(**server, clock);
+  options.event_secret = std::move(event_secret);
+  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisStore(options);
   if (!store.ok()) {
     ADD_FAILURE() << "NewRedisStore: " << store.status();
     return nullptr;
@@ -90,14 +97,20 @@ std::unique_ptr<Store> MakeRedisStoreForTest(Clock* clock) {
 }
 
 std::unique_ptr<Store> MakeRedisClusterStoreForTest(Clock* clock) {
+  return MakeSeededRedisClusterStoreForTest(clock, nullptr);
+}
+
+std::unique_ptr<Store> MakeSeededRedisClusterStoreForTest(
+    Clock* clock, std::function<uint64_t(std::string_view)> event_secret) {
   absl::StatusOr<RedisCluster*> cluster = SharedRedisCluster();
   if (!cluster.ok()) {
     ADD_FAILURE() << "no Redis Cluster for the Redis store: " << cluster.status();
     return nullptr;
   }
   // Any node will do as the seed: the store reads the slot map from it.
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      NewRedisStore(RedisTestOptions((*cluster)->node(0), clock));
+  RedisStoreOptions options = RedisTestOptions((*cluster)->node(0), clock);
+  options.event_secret = std::move(event_secret);
+  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisStore(options);
   if (!store.ok()) {
     ADD_FAILURE() << "NewRedisStore (cluster): " << store.status();
     return nullptr;

@@ -14,8 +14,11 @@
 #ifndef ADMISSION_TESTS_REDIS_REDIS_STORE_FACTORY_H_
 #define ADMISSION_TESTS_REDIS_REDIS_STORE_FACTORY_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "admission/clock.h"
@@ -38,10 +41,15 @@ RedisStoreOptions RedisTestOptions(const RedisServer& server, Clock* clock);
 // redis-server installed, server did not start) it records a test failure with the reason and
 // returns nullptr.
 std::unique_ptr<Store> MakeRedisStoreForTest(Clock* clock);
+// The same with every event's secret fixed by `event_secret` (RedisStoreOptions::event_secret).
+std::unique_ptr<Store> MakeSeededRedisStoreForTest(
+    Clock* clock, std::function<uint64_t(std::string_view)> event_secret);
 
 // The same on a process-wide 3-master Redis Cluster (started on first use).
 absl::StatusOr<RedisCluster*> SharedRedisCluster();
 std::unique_ptr<Store> MakeRedisClusterStoreForTest(Clock* clock);
+std::unique_ptr<Store> MakeSeededRedisClusterStoreForTest(
+    Clock* clock, std::function<uint64_t(std::string_view)> event_secret);
 
 }  // namespace testing
 }  // namespace admission

@@ -272,6 +272,81 @@ AdmissionRun RunAdmissions(const RedisStoreOptions& options, std::string_view ev
   return run;
 }
 
+// Fair openings (issue 7): the order the opening's shuffle and the random method's draws give
+// is fixed once drawn, and the same from every process. Each process makes its own store
+// (with a secret of its own: only the one stored with the event counts) and polls everyone.
+TEST_F(RedisSystemTest, TheDrawnOrderIsTheSameFromEveryProcess) {
+  SimulatedClock clock;  // forked children read copies of it, all at the same instant
+  RedisStoreOptions options = RedisTestOptions(*server_, &clock);
+  auto store = NewRedisStore(options);
+  ASSERT_OK(store);
+  Policy p = OpenPolicy();
+  p.opens_at = clock.Now() + absl::Minutes(1);
+  p.method = QueueMethod::kRandom;
+  p.admit_rate_per_sec = 0;
+  p.burst = 5;  // five draws at the opening, then the bucket is empty
+  p.bypass_top_n = 0;
+  ASSERT_OK((*store)->SetPolicy("ev", p));
+  constexpr int kUsers = 30;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < kUsers; ++i) {
+    auto t = JoinUser(**store, "ev", absl::StrCat("u", i));
+    ASSERT_OK(t);
+    EXPECT_EQ(t->state, UserState::kPrequeue);
+    tokens.push_back(t->token);
+  }
+  clock.Advance(absl::Minutes(1));
+  auto stats = (*store)->Stats("ev");  // opens the event and makes the draws
+  ASSERT_OK(stats);
+  EXPECT_TRUE(stats->opened);
+  EXPECT_EQ(stats->shuffled_at_opening, kUsers);
+  EXPECT_EQ(stats->drawn, 5);
+
+  // "position position_high" per token, in token order.
+  auto poll = [&](Store& s) {
+    std::string out;
+    for (const std::string& token : tokens) {
+      auto t = s.Status("ev", token);
+      if (!t.ok()) return absl::StrCat("ERR ", t.status().ToString(), "\n");
+      absl::StrAppend(&out, t->position, " ", t->position_high, "\n");
+    }
+    return out;
+  };
+  const std::string here = poll(**store);
+  std::vector<Child> children;
+  for (int c = 0; c < 2; ++c) {
+    children.push_back(Spawn([&]() -> std::string {
+      RedisStoreOptions mine = options;
+      mine.pool_size = 1;
+      auto own = NewRedisStore(mine);
+      if (!own.ok()) return absl::StrCat("ERR ", own.status().ToString(), "\n");
+      return poll(**own);
+    }));
+    ASSERT_GE(children.back().pid, 0);
+  }
+  for (const Child& child : children) EXPECT_EQ(Collect(child), here);
+  EXPECT_EQ(poll(**store), here);  // and again: fixed once drawn
+
+  // The drawn users hold places 1..5, once each; everybody else sees the range 6..30.
+  std::multiset<int64_t> drawn;
+  int undrawn = 0;
+  for (const auto& line : Lines(here)) {
+    ASSERT_EQ(line.size(), 2u) << absl::StrJoin(line, " ");
+    int64_t position = 0;
+    int64_t high = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(line[0], &position) && absl::SimpleAtoi(line[1], &high));
+    if (position == high) {
+      drawn.insert(position);
+    } else {
+      EXPECT_EQ(position, 6);
+      EXPECT_EQ(high, kUsers);
+      ++undrawn;
+    }
+  }
+  EXPECT_EQ(drawn, (std::multiset<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(undrawn, kUsers - 5);
+}
+
 TEST_F(RedisSystemTest, SeveralProcessesShareOneBucket) {
   const RedisStoreOptions options = RedisTestOptions(*server_, nullptr);
   auto store = NewRedisStore(options);

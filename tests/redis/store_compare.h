@@ -63,6 +63,8 @@ inline void DiffTicket(FieldDiff& d, const Ticket& e, const Ticket& a) {
   d.Check("token", e.token, a.token);
   d.Check("state", e.state, a.state);
   d.Check("position", e.position, a.position);
+  d.Check("position_high", e.position_high, a.position_high);
+  d.Check("opens_at", e.opens_at, a.opens_at);
   d.Check("now", e.now, a.now);
   d.Check("joined_at", e.joined_at, a.joined_at);
   d.Check("left_line_at", e.left_line_at, a.left_line_at);
@@ -104,6 +106,13 @@ inline std::string DiffCounters(const EventCounters& e, const EventCounters& a) 
   d.Check("active_timed_out_total", e.active_timed_out_total, a.active_timed_out_total);
   d.Check("left_total", e.left_total, a.left_total);
   d.Check("completed_total", e.completed_total, a.completed_total);
+  d.Check("prequeued", e.prequeued, a.prequeued);
+  d.Check("drawn", e.drawn, a.drawn);
+  d.Check("admitted_by_safety_net", e.admitted_by_safety_net, a.admitted_by_safety_net);
+  d.Check("admitted_by_passthrough", e.admitted_by_passthrough, a.admitted_by_passthrough);
+  d.Check("refused_total", e.refused_total, a.refused_total);
+  d.Check("opened", e.opened, a.opened);
+  d.Check("shuffled_at_opening", e.shuffled_at_opening, a.shuffled_at_opening);
   d.Check("bucket_tokens", e.bucket_tokens, a.bucket_tokens);
   DiffRate(d, e.rate, a.rate);
   return d.Result();
