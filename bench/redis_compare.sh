@@ -7,12 +7,16 @@
 # own redis-server (no persistence) on a free loopback port and stops it at the end. Figures go
 # in docs/benchmarks.md (section "Redis store").
 #
-#   bench/redis_compare.sh [BUILD_DIR]      # default build/release; about 5 minutes
+#   bench/redis_compare.sh [BUILD_DIR]      # default build/release; about 15 minutes
 #
 # Environment: CONNECTIONS (4) pooled connections = redis-benchmark clients, THREADS (64)
-# calling threads, RUN_SECONDS (5) per store run, REQUESTS (200000) per redis-benchmark run, LINE
-# (100000) waiting users for status, REPEAT (3) rounds (the table shows medians), MEMORY_USERS
-# (300000, 0 to skip) for the memory measurement.
+# calling threads, RUN_SECONDS (5) per store run, OPS ("noop join status": noop is EVALSHA of
+# "return 1" through the store's connection pool, see admission_redis_bench),
+# NOOP_REQUESTS (1000000), JOIN_REQUESTS (30000) and STATUS_REQUESTS (30000) per
+# redis-benchmark run, LINE (100000) waiting users for status, REPEAT (3) rounds (the table shows medians), MEMORY_USERS (300000,
+# 0 to skip; about 5 minutes) for the memory measurement. OTHER_BENCH: the
+# admission_redis_bench of another build (say, with another connection pool); each round then
+# also runs its store, THREADS threads over CONNECTIONS connections, for a same-run comparison.
 set -euo pipefail
 shopt -s inherit_errexit  # a failing step inside $(...) stops the script too
 
@@ -21,12 +25,20 @@ BENCH=$BUILD/bench/admission_redis_bench
 C=${CONNECTIONS:-4}
 T=${THREADS:-64}
 SECONDS_PER_RUN=${RUN_SECONDS:-5}
-N=${REQUESTS:-200000}
+OPS=${OPS:-noop join status}
+NOOP_N=${NOOP_REQUESTS:-1000000}
+JOIN_N=${JOIN_REQUESTS:-30000}
+STATUS_N=${STATUS_REQUESTS:-30000}
+OTHER=${OTHER_BENCH:-}
 LINE=${LINE:-100000}
 REPEAT=${REPEAT:-3}
 MEMORY_USERS=${MEMORY_USERS:-300000}
 if [[ ! -x $BENCH ]]; then
   echo "redis_compare.sh: $BENCH not built (ninja -C $BUILD admission_redis_bench)" >&2
+  exit 2
+fi
+if [[ -n $OTHER && ! -x $OTHER ]]; then
+  echo "redis_compare.sh: OTHER_BENCH=$OTHER is not an executable" >&2
   exit 2
 fi
 if (( T % C != 0 )); then
@@ -49,43 +61,58 @@ for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep
 
 echo "# $(date -u +%FT%TZ) $(redis-server --version | cut -d' ' -f3) port $PORT"
 echo "# nproc $(nproc); load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# connections $C, threads $T, store runs ${SECONDS_PER_RUN}s, redis-benchmark -n $N," \
-  "status line $LINE, $REPEAT rounds"
+echo "# connections $C, threads $T, store runs ${SECONDS_PER_RUN}s, redis-benchmark -n" \
+  "$NOOP_N (noop) / $JOIN_N (join) / $STATUS_N (status), status line $LINE, $REPEAT rounds" \
+  "${OTHER:+, other: $OTHER}"
 
 RESULTS=$DIR/results
 : >"$RESULTS"
 record() { echo "$1 $2 $3" >>"$RESULTS"; printf '  %-7s %-34s %9.0f/s\n' "$1" "$2" "$3"; }
 
+# Creates EVENT for OP (a join event is fresh each time; the status line is prepared once,
+# before the rounds; noop needs none) and leaves the EVALSHA arguments in $DIR/args.
+prepare() {
+  local op=$1 event=$2
+  if [[ $op != status ]]; then
+    "$BENCH" --port="$PORT" prepare --op="$op" --event="$event" >"$DIR/args"
+  fi
+}
+
 # redis-benchmark running the store's EVALSHA for OP on EVENT; prints requests/s.
 rb() {
-  local op=$1 event=$2 clients=$3 pipeline=$4 args
-  "$BENCH" --port="$PORT" prepare --op="$op" --event="$event" --line="$LINE" >"$DIR/args"
+  local op=$1 event=$2 clients=$3 pipeline=$4 n args
+  prepare "$op" "$event"
   mapfile -t args <"$DIR/args"
-  redis-benchmark -p "$PORT" -c "$clients" -P "$pipeline" -n "$N" -r "$RANGE" --csv "${args[@]}" \
+  case $op in join) n=$JOIN_N ;; status) n=$STATUS_N ;; *) n=$NOOP_N ;; esac
+  redis-benchmark -p "$PORT" -c "$clients" -P "$pipeline" -n "$n" -r "$RANGE" --csv "${args[@]}" \
     2>/dev/null | tail -1 | awk -F'","' '{print $2}'
 }
 
-# The store: THREADS threads over POOL connections for SECONDS_PER_RUN; prints calls/s.
+# The store (of BENCH_BIN, default this build's): THREADS threads over POOL connections for
+# SECONDS_PER_RUN; prints calls/s. A failed call fails the run (and the script).
 store() {
-  local op=$1 event=$2 threads=$3 pool=$4
-  "$BENCH" --port="$PORT" prepare --op="$op" --event="$event" --line="$LINE" >/dev/null
-  "$BENCH" --port="$PORT" run --op="$op" --event="$event" --threads="$threads" --pool="$pool" \
+  local op=$1 event=$2 threads=$3 pool=$4 bin=${5:-$BENCH}
+  prepare "$op" "$event"
+  "$bin" --port="$PORT" run --op="$op" --event="$event" --threads="$threads" --pool="$pool" \
     --seconds="$SECONDS_PER_RUN" --line="$LINE" | sed -n 's/.*ops_per_sec=\([0-9.]*\).*/\1/p'
 }
 
-for op in join status; do
-  if [[ $op == join ]]; then
-    RANGE=2147483647  # fresh users: see admission_redis_bench prepare
+for op in $OPS; do
+  if [[ $op != status ]]; then
+    RANGE=2147483647  # fresh users: see admission_redis_bench prepare (noop ignores it)
   else
     RANGE=$LINE  # the prepared users
-    "$BENCH" --port="$PORT" prepare --op=status --event=status --line="$LINE" >/dev/null
+    "$BENCH" --port="$PORT" prepare --op=status --event=status --line="$LINE" >"$DIR/args"
   fi
   for round in $(seq "$REPEAT"); do
     echo "$op, round $round (load $(cut -d' ' -f1 /proc/loadavg))"
-    e() { if [[ $op == join ]]; then echo "$op-$round-$1"; else echo status; fi; }
+    e() { if [[ $op != status ]]; then echo "$op-$round-$1"; else echo status; fi; }
     # Interleaved, so that a burst of load elsewhere on the machine hits both sides.
     v=$(rb "$op" "$(e rbP)" "$C" "$PIPELINE"); record "$op" "redis-benchmark -c $C -P $PIPELINE" "$v"
     v=$(store "$op" "$(e st)" "$T" "$C"); record "$op" "store $T threads / $C conns" "$v"
+    if [[ -n $OTHER ]]; then
+      v=$(store "$op" "$(e sto)" "$T" "$C" "$OTHER"); record "$op" "other store $T threads / $C conns" "$v"
+    fi
     v=$(rb "$op" "$(e rb1)" "$C" 1); record "$op" "redis-benchmark -c $C -P 1" "$v"
     v=$(rb "$op" "$(e rbT)" "$T" 1); record "$op" "redis-benchmark -c $T -P 1" "$v"
     v=$(store "$op" "$(e stC)" "$C" "$C"); record "$op" "store $C threads / $C conns" "$v"
@@ -111,7 +138,7 @@ for (op, what), m in med.items():
     ref = med[(op, 'redis-benchmark -c %s -P %s' % (c, p))]
     lo, hi = spread[(op, what)]
     print('| %s | %s | %.0f | %.0f-%.0f | %.2f |' % (op, what, m, lo, hi, m / ref))
-for op in ('join', 'status'):
+for op in dict.fromkeys(op for op, _ in med):
     s = med[(op, 'store %s threads / %s conns' % (t, c))]
     print('%s: store / redis-benchmark (-c %s -P %s) = %.2f; / (-c %s -P 1) = %.2f; '
           '/ (-c %s -P 1) = %.2f; / unpipelined store (%s threads, %s conns) = %.1fx; '
@@ -121,6 +148,9 @@ for op in ('join', 'status'):
               s / med[(op, 'redis-benchmark -c %s -P 1' % t)], c, c,
               s / med[(op, 'store %s threads / %s conns' % (c, c))],
               s / med[(op, 'store 1 thread / 1 conn')]))
+    other = med.get((op, 'other store %s threads / %s conns' % (t, c)))
+    if other:
+        print('%s: store / other store (both %s threads, %s conns) = %.2f' % (op, t, c, s / other))
 EOF
 
 if (( MEMORY_USERS > 0 )); then

@@ -10,18 +10,21 @@
 //       record/user buckets are still in the compact listpack encoding), then makes everybody
 //       leave, forgets them and reports what is left. Uses a simulated clock. Needs an
 //       otherwise idle server.
-//   admission_redis_bench --port=P prepare --op=join|status --event=E [--line=N]
+//   admission_redis_bench --port=P prepare --op=join|status|noop --event=E [--line=N]
 //       Creates event E (and for status, N waiting users whose token keys are "tk__%012d"),
 //       then prints, one per line, the arguments of the EVALSHA command that redis-benchmark
 //       should run to do the same work as the store: the store's own script, KEYS and ARGV,
 //       with __rand_int__ where each call needs a fresh user (join) or a random waiting user
-//       (status, with -r N).
-//   admission_redis_bench --port=P run --op=join|status --event=E --threads=T --pool=C
+//       (status, with -r N). For noop: EVALSHA of "return 1" (loaded here), no event.
+//   admission_redis_bench --port=P run --op=join|status|noop --event=E --threads=T --pool=C
 //                         [--seconds=5] [--line=N]
 //       T threads call the store (C pooled, pipelined connections) for S seconds: joins of
 //       fresh users, or heartbeats of random users among the N prepared ones. Prints ops/s.
 //       With T == C every connection carries one request per round trip (the unpipelined
-//       baseline). The server's clock, as in production (and as the EVALSHA run).
+//       baseline). The server's clock, as in production (and as the EVALSHA run). noop runs
+//       EVALSHA of "return 1" through the store's connection pool itself: what the pool costs
+//       and gains when the script costs Redis next to nothing (the store's scripts cost it
+//       far more than a loopback round trip, which hides the pool's share).
 #include <hiredis.h>
 
 #include <atomic>
@@ -43,6 +46,7 @@
 #include "admission/admission.h"
 #include "admission/redis_store.h"
 #include "redis/connection.h"
+#include "redis/connection_pool.h"
 #include "redis/key_layout.h"
 #include "redis/scripts.h"
 
@@ -50,6 +54,7 @@ namespace {
 
 using admission::redis_internal::Command;
 using admission::redis_internal::Connection;
+using admission::redis_internal::ConnectionPool;
 using admission::redis_internal::Endpoint;
 using admission::redis_internal::ReplyPtr;
 
@@ -58,6 +63,7 @@ constexpr std::string_view kPrefix = "admbench";
 // Abseil here is 20220623 as Debian ships it, whose string_view is not std::string_view.
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 constexpr int64_t kSweepPerCall = 64;  // RedisStoreOptions' default, also in the EVALSHA run
+constexpr std::string_view kNoopScript = "return 1";
 
 struct Flags {
   std::string mode;
@@ -81,9 +87,9 @@ struct Flags {
 [[noreturn]] void Usage() {
   std::fprintf(stderr,
                "usage: admission_redis_bench --port=P memory [--users=N] [--ids=short|uuid]\n"
-               "       admission_redis_bench --port=P prepare --op=join|status --event=E "
+               "       admission_redis_bench --port=P prepare --op=join|status|noop --event=E "
                "[--line=N]\n"
-               "       admission_redis_bench --port=P run --op=join|status --event=E "
+               "       admission_redis_bench --port=P run --op=join|status|noop --event=E "
                "--threads=T --pool=C [--seconds=S] [--line=N]\n");
   std::exit(2);
 }
@@ -125,8 +131,8 @@ Flags ParseFlags(int argc, char** argv) {
     }
     if (!ok) Usage();
   }
-  if (f.mode.empty() || (f.op != "join" && f.op != "status") || f.threads < 1 || f.pool < 1 ||
-      f.users < 1 || f.line < 1 || (f.ids != "short" && f.ids != "uuid")) {
+  if (f.mode.empty() || (f.op != "join" && f.op != "status" && f.op != "noop") || f.threads < 1 ||
+      f.pool < 1 || f.users < 1 || f.line < 1 || (f.ids != "short" && f.ids != "uuid")) {
     Usage();
   }
   return f;
@@ -364,7 +370,16 @@ int Memory(const Flags& f) {
 // ---------------------------------------------------------------------------------------------
 // prepare / run
 
+// Loads kNoopScript and returns its SHA1.
+std::string LoadNoop(const Flags& f) { return Run1(*Admin(f), {"SCRIPT", "LOAD", kNoopScript}); }
+
 int Prepare(const Flags& f) {
+  if (f.op == "noop") {
+    for (const std::string& a : {std::string("EVALSHA"), LoadNoop(f), std::string("0")}) {
+      std::printf("%s\n", a.c_str());
+    }
+    return 0;
+  }
   std::unique_ptr<admission::Store> store = OpenStore(f, 4, nullptr);
   if (absl::Status s = store->SetPolicy(f.event, BenchPolicy()); !s.ok()) Die("SetPolicy", s);
   if (f.op == "status") {
@@ -413,6 +428,10 @@ int Prepare(const Flags& f) {
 
 int RunOps(const Flags& f) {
   std::unique_ptr<admission::Store> store = OpenStore(f, f.pool, nullptr);
+  // For noop, a pool like the store's (same endpoint settings as OpenStore's).
+  ConnectionPool pool(Endpoint{"127.0.0.1", f.port, absl::Seconds(1), absl::Seconds(10)}, f.pool);
+  const std::string noop_sha = f.op == "noop" ? LoadNoop(f) : "";
+  const Command noop = {"EVALSHA", noop_sha, "0"};  // views: noop_sha outlives it
   std::atomic<bool> stop{false};
   std::atomic<int64_t> ops{0}, errors{0};
   std::vector<std::thread> threads;
@@ -432,6 +451,9 @@ int RunOps(const Flags& f) {
           request.user_id = user;
           request.token = token;
           ok = store->Join(request).ok();
+        } else if (f.op == "noop") {
+          auto reply = pool.Execute(noop);
+          ok = reply.ok() && (*reply)->type == REDIS_REPLY_INTEGER;
         } else {
           state = state * 6364136223846793005ULL + 1442695040888963407ULL;
           const int64_t i = static_cast<int64_t>((state >> 33) % static_cast<uint64_t>(f.line));
@@ -449,9 +471,18 @@ int RunOps(const Flags& f) {
   for (std::thread& t : threads) t.join();
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("op=%s threads=%d pool=%d seconds=%.2f calls=%lld errors=%lld ops_per_sec=%.0f\n",
+  // Only noop calls go through `pool`; the store's own pool is not visible from here.
+  std::string sharing;
+  if (f.op == "noop") {
+    const ConnectionPool::Counters c = pool.counters();
+    sharing = absl::StrCat(" requests_per_round_trip=",
+                           static_cast<double>(c.requests) /
+                               static_cast<double>(std::max<uint64_t>(1, c.round_trips)));
+  }
+  std::printf("op=%s threads=%d pool=%d seconds=%.2f calls=%lld errors=%lld ops_per_sec=%.0f%s\n",
               f.op.c_str(), f.threads, f.pool, elapsed, static_cast<long long>(ops.load()),
-              static_cast<long long>(errors.load()), static_cast<double>(ops.load()) / elapsed);
+              static_cast<long long>(errors.load()), static_cast<double>(ops.load()) / elapsed,
+              sharing.c_str());
   return errors.load() == 0 ? 0 : 1;
 }
 

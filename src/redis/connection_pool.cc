@@ -22,24 +22,35 @@ absl::StatusOr<std::vector<ReplyPtr>> ConnectionPool::Execute(
 
   std::unique_lock<std::mutex> lock(slot.mu);
   slot.queue.push_back(&request);
+  if (slot.busy) {
+    // Somebody leads: wait until that leader has carried this request, or hands over.
+    request.wake.wait(lock, [&request] { return request.done || request.lead; });
+    if (request.done) return std::move(request.result);
+  }
+  // Lead: take what is queued (this request first: see Slot::busy) and run it while new
+  // requests queue up behind, then wake the callers it carried, each alone.
+  slot.busy = true;
+  std::vector<Request*> batch;
   while (!request.done) {
-    if (slot.busy) {
-      slot.finished.wait(lock);
-      continue;
-    }
-    // Lead: take what is queued (this request included, unless an earlier leader already
-    // carried it) and run it while new requests queue up behind.
-    slot.busy = true;
-    std::vector<Request*> batch;
     const std::size_t n = std::min(slot.queue.size(), kMaxBatch);
     batch.assign(slot.queue.begin(), slot.queue.begin() + static_cast<std::ptrdiff_t>(n));
     slot.queue.erase(slot.queue.begin(), slot.queue.begin() + static_cast<std::ptrdiff_t>(n));
     lock.unlock();
     RunBatch(slot, batch);
     lock.lock();
-    for (Request* r : batch) r->done = true;  // results are written; publish them
+    for (Request* r : batch) {  // results are written; publish them
+      r->done = true;
+      if (r != &request) r->wake.notify_one();
+    }
+  }
+  // Hand over to the oldest queued caller, if any (the slot stays busy meanwhile), rather than
+  // carry its request too: this call returns as soon as its own reply is in, even if the next
+  // round trip would hang until the command timeout.
+  if (slot.queue.empty()) {
     slot.busy = false;
-    slot.finished.notify_all();
+  } else {
+    slot.queue.front()->lead = true;
+    slot.queue.front()->wake.notify_one();
   }
   return std::move(request.result);
 }

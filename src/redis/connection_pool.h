@@ -6,7 +6,11 @@
 // its own. While that round trip is in flight the next requests queue up and go out together
 // in the next one. A round trip on loopback costs about as much as a script, so with more
 // callers than connections this multiplies throughput; with a single caller it costs nothing
-// (a batch of one). No extra thread: callers take turns leading.
+// (a batch of one). No extra thread: callers take turns leading. When its round trip is over,
+// the leader wakes each caller it carried, and hands over to the oldest caller still queued
+// (if any), waking it alone: a round trip costs a thread switch per caller and no stampede on
+// the mutex (waking every waiter after each round trip, most of them to sleep again, cost
+// about 10% of the calls per second with 64 callers on 4 connections; docs/benchmarks.md).
 //
 // Connections are opened lazily and re-opened after they break, so a Redis restart costs
 // nothing but the reconnect: before each round trip the leader checks (one non-blocking peek)
@@ -55,16 +59,21 @@ class ConnectionPool {
   static constexpr std::size_t kMaxBatch = 128;
 
  private:
+  // A caller's request, on its stack. The leader writes `result` without the lock and then
+  // sets `done` under the slot's mu, which guards `done` and `lead`.
   struct Request {
     const std::vector<Command>* commands = nullptr;
     absl::StatusOr<std::vector<ReplyPtr>> result;
-    bool done = false;
+    bool done = false;             // `result` is set
+    bool lead = false;             // the previous leader handed over to this caller
+    std::condition_variable wake;  // done or lead became true
   };
   struct Slot {
     std::mutex mu;
-    std::condition_variable finished;  // a round trip ended: followers check `done`
-    std::vector<Request*> queue ABSL_GUARDED_BY(mu);
-    bool busy ABSL_GUARDED_BY(mu) = false;  // a leader is running a round trip
+    std::vector<Request*> queue ABSL_GUARDED_BY(mu);  // not sent yet, oldest first
+    // Somebody leads (or has just been told to). While false the queue is empty, so a caller
+    // who finds it false, and one handed the lead (the queue's front), is first in the queue.
+    bool busy ABSL_GUARDED_BY(mu) = false;
     // Touched only by the leader, i.e. while busy is true.
     std::unique_ptr<Connection> connection;
   };
