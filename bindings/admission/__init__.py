@@ -12,9 +12,17 @@ Drive the real C++ library (in-memory or Redis store) from Python::
     if room.status(me.token).ready_for_entry:
         grant = room.enter(me.token)         # EnterResult; truthy when granted
 
-Durations are float seconds, instants float seconds since the epoch, enums strings. Errors
-raise :class:`admission.Error` subclasses carrying ``.code``. The GIL is released during every
-library call. ``python3 -m admission.simulate`` runs a flash sale on a simulated clock.
+Durations are float seconds, instants float seconds since the epoch (None for "never" or
+"unset"), enums strings. Errors raise :class:`admission.Error` subclasses carrying ``.code``.
+
+Fair openings (docs/rules.md): a Policy's ``prequeue_opens_at`` / ``opens_at`` /
+``closes_at`` schedule a sale whose pre-queue is drawn at random at the opening, ``method``
+is ``"fifo"``, ``"random"``, ``"passthrough"`` or ``"reject"``, and ``safety_net`` admits
+arrivals into an empty line at once. A join the schedule or the method refuses raises
+:class:`admission.JoinRefused` (a FailedPrecondition with ``.refusal`` and ``.at``).
+
+The GIL is released during every library call. ``python3 -m admission.simulate`` runs a flash
+sale on a simulated clock.
 """
 
 from __future__ import annotations
@@ -26,12 +34,16 @@ from .errors import (
     FailedPrecondition,
     Internal,
     InvalidArgument,
+    JoinRefused,
     NotFound,
+    ResourceExhausted,
     StatusCode,
     Unavailable,
+    Unimplemented,
 )
 from ._admission import (
     ENTRY_BLOCKS,
+    QUEUE_METHODS,
     USER_STATES,
     Calendar,
     Crowd,
@@ -58,6 +70,7 @@ __all__ = [
     "Calendar",
     "USER_STATES",
     "ENTRY_BLOCKS",
+    "QUEUE_METHODS",
     "has_redis",
     "validate_event_id",
     "validate_user_id",
@@ -67,6 +80,9 @@ __all__ = [
     "NotFound",
     "AlreadyExists",
     "FailedPrecondition",
+    "JoinRefused",
+    "ResourceExhausted",
+    "Unimplemented",
     "Unavailable",
     "DeadlineExceeded",
     "Internal",

@@ -1,6 +1,6 @@
 """Type hints of the `admission` package (the compiled part lives in _admission)."""
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Literal, Optional, Tuple
 
 import numpy as np
 
@@ -11,15 +11,22 @@ from .errors import (
     FailedPrecondition as FailedPrecondition,
     Internal as Internal,
     InvalidArgument as InvalidArgument,
+    JoinRefused as JoinRefused,
     NotFound as NotFound,
+    ResourceExhausted as ResourceExhausted,
     StatusCode as StatusCode,
     Unavailable as Unavailable,
+    Unimplemented as Unimplemented,
 )
 
 __version__: str
 has_redis: bool
 USER_STATES: Tuple[str, ...]
 ENTRY_BLOCKS: Tuple[str, ...]
+QUEUE_METHODS: Tuple[str, ...]
+
+QueueMethod = Literal["fifo", "random", "passthrough", "reject"]
+UserState = Literal["prequeue", "waiting", "active", "expired", "left", "completed"]
 
 WaitTier = Tuple[Optional[int], float]
 
@@ -35,7 +42,8 @@ class SimulatedClock:
     def advance_to(self, t: float) -> None: ...
 
 class Policy:
-    """The per-event policy; durations in float seconds."""
+    """The per-event policy; durations in float seconds, the schedule's instants in float
+    seconds since the epoch (None: unset)."""
     admit_rate_per_sec: float
     burst: int
     bypass_top_n: int
@@ -48,6 +56,12 @@ class Policy:
     rate_windows: List[float]
     paused: bool
     paused_reason: str
+    prequeue_opens_at: Optional[float]
+    opens_at: Optional[float]
+    closes_at: Optional[float]
+    method: QueueMethod
+    reject_message: str
+    safety_net: bool
     def __init__(
         self,
         *,
@@ -63,6 +77,12 @@ class Policy:
         rate_windows: List[float] = ...,
         paused: bool = ...,
         paused_reason: str = ...,
+        prequeue_opens_at: Optional[float] = ...,
+        opens_at: Optional[float] = ...,
+        closes_at: Optional[float] = ...,
+        method: QueueMethod = ...,
+        reject_message: str = ...,
+        safety_net: bool = ...,
     ) -> None: ...
     def validate(self) -> None: ...
     def tier_wait(self, position: int) -> float: ...
@@ -78,7 +98,7 @@ class QueueStatus:
     @property
     def token(self) -> str: ...
     @property
-    def state(self) -> str: ...
+    def state(self) -> UserState: ...
     @property
     def status(self) -> str: ...
     @property
@@ -86,7 +106,15 @@ class QueueStatus:
     @property
     def position(self) -> int: ...
     @property
+    def position_high(self) -> int: ...
+    @property
     def eta(self) -> float: ...
+    @property
+    def eta_low(self) -> float: ...
+    @property
+    def eta_high(self) -> float: ...
+    @property
+    def opens_at(self) -> Optional[float]: ...
     @property
     def eta_confidence(self) -> float: ...
     @property
@@ -132,10 +160,17 @@ class EventStats:
     """Counters of one event. Read-only."""
     event_id: str
     waiting: int
+    prequeued: int
+    drawn: int
     active: int
     joined_total: int
     admitted_total: int
     admitted_by_bypass: int
+    admitted_by_safety_net: int
+    admitted_by_passthrough: int
+    refused_total: int
+    opened: bool
+    shuffled_at_opening: int
     expired_total: int
     active_timed_out_total: int
     left_total: int
@@ -165,6 +200,7 @@ class WaitingRoom:
         redis_connect_timeout: float = 1.0,
         redis_command_timeout: float = 2.0,
         redis_key_prefix: str = "adm",
+        event_secret_seed: Optional[int] = None,
     ) -> None: ...
     @property
     def store(self) -> str: ...

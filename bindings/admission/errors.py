@@ -22,6 +22,9 @@ __all__ = [
     "NotFound",
     "AlreadyExists",
     "FailedPrecondition",
+    "JoinRefused",
+    "ResourceExhausted",
+    "Unimplemented",
     "Unavailable",
     "DeadlineExceeded",
     "Internal",
@@ -96,6 +99,40 @@ class FailedPrecondition(Error):
     default_code = StatusCode.FAILED_PRECONDITION
 
 
+class JoinRefused(FailedPrecondition):
+    """A join the event's schedule or its queueing method refused (see docs/rules.md, "Fair
+    openings"); the message is meant for the person joining.
+
+    Attributes:
+        refusal: why: ``"not_open_yet"`` (before ``prequeue_opens_at``), ``"closed"`` (from
+            ``closes_at`` on) or ``"rejected"`` (the ``reject`` method).
+        at: the time the refusal names, in seconds since the epoch (``prequeue_opens_at`` or
+            ``closes_at``); None for ``"rejected"``.
+    """
+
+    def __init__(self, message: str = "", code: Optional[int] = None,
+                 refusal: str = "rejected", at: Optional[float] = None) -> None:
+        super().__init__(message, code)
+        self.refusal = refusal
+        self.at = at
+
+    def __repr__(self) -> str:
+        return f"JoinRefused({self.message!r}, refusal={self.refusal!r}, at={self.at!r})"
+
+
+class ResourceExhausted(Error):
+    """A limit of the store was reached (e.g. 2**32 pre-queue joins in one event)."""
+
+    default_code = StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unimplemented(Error, NotImplementedError):
+    """The store does not implement what was asked (e.g. a policy feature a store version
+    predates)."""
+
+    default_code = StatusCode.UNIMPLEMENTED
+
+
 class Unavailable(Error, ConnectionError):
     """The store (Redis) cannot be reached or refused service for now; retry later."""
 
@@ -121,6 +158,8 @@ _BY_CODE: Dict[StatusCode, Type[Error]] = {
         NotFound,
         AlreadyExists,
         FailedPrecondition,
+        ResourceExhausted,
+        Unimplemented,
         Unavailable,
         DeadlineExceeded,
         Internal,
@@ -128,8 +167,10 @@ _BY_CODE: Dict[StatusCode, Type[Error]] = {
 }
 
 
-def from_status(code: int, message: str) -> Error:
-    """The exception for a non-OK status: the subclass for `code`, else :class:`Error`.
+def from_status(code: int, message: str, refusal: Optional[str] = None,
+                at: Optional[float] = None) -> Error:
+    """The exception for a non-OK status: the subclass for `code`, else :class:`Error`; a
+    :class:`JoinRefused` when the status carries a join refusal (`refusal`, `at`).
 
     Called by the compiled module for every failed library call.
     """
@@ -137,5 +178,7 @@ def from_status(code: int, message: str) -> Error:
         status_code = StatusCode(code)
     except ValueError:
         status_code = StatusCode.UNKNOWN
+    if refusal is not None and status_code == StatusCode.FAILED_PRECONDITION:
+        return JoinRefused(message, status_code, refusal, at)
     cls = _BY_CODE.get(status_code, Error)
     return cls(message, status_code)

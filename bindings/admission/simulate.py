@@ -18,6 +18,11 @@ numpy arrays). Python only does vectorized bookkeeping on numpy arrays per batch
 over users in Python, nor over all users per step, so 300,000 people and an hour of sale run in
 well under a minute.
 
+With ``--opens-at-sec S`` the sale has a scheduled opening: everyone who arrives before S joins
+the pre-queue (polling, no place yet) and gets a place drawn at random at S; ``--method random``
+draws every admission at random among those waiting. The summary then says how admission order
+followed arrival order (the fairness of the opening).
+
 Outputs: a summary table on stdout, ``summary.json`` and PNG plots (matplotlib, Agg) in --out.
 """
 
@@ -29,7 +34,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -46,6 +51,7 @@ _KINDS = (DONE, JOIN, ABANDON, POLL)
 NOT_ARRIVED, WAITING, ADMITTED, LEFT, GHOST, COMPLETED, LOST, TIMED_OUT = range(8)
 
 _WAITING = admission.USER_STATES.index("waiting")
+_PREQUEUE = admission.USER_STATES.index("prequeue")
 
 
 @dataclass
@@ -86,6 +92,11 @@ class Config:
     active_ttl: float = 600.0
     reservation_ttl: float = 30.0
     ended_ttl: float = 600.0
+    # Fair openings (docs/rules.md): with `opens_at_sec`, the event opens at that second and
+    # everyone who arrives before joins the pre-queue, whose order is drawn at the opening;
+    # `method` is the queueing method, "fifo" or "random".
+    opens_at_sec: Optional[float] = None
+    method: str = "fifo"
     # Room options.
     min_poll_sec: float = 1.0
     max_poll_sec: float = 30.0
@@ -95,8 +106,10 @@ class Config:
     eta_sample_share: float = 0.05
     seed: int = 1
 
-    def policy(self) -> admission.Policy:
-        """The library Policy these knobs describe."""
+    def policy(self, start: float = 0.0) -> admission.Policy:
+        """The library Policy these knobs describe, for a sale that starts at `start` (seconds
+        since the epoch: the schedule's times are absolute)."""
+        opens_at = None if self.opens_at_sec is None else start + self.opens_at_sec
         return admission.Policy(
             admit_rate_per_sec=self.rate,
             burst=self.burst,
@@ -107,6 +120,8 @@ class Config:
             reservation_ttl=self.reservation_ttl,
             ended_ttl=self.ended_ttl,
             wait_tiers=parse_tiers(self.tiers),
+            opens_at=opens_at,
+            method=self.method,
         )
 
 
@@ -159,8 +174,13 @@ class Simulation:
             min_poll_interval=cfg.min_poll_sec,
             max_poll_interval=cfg.max_poll_sec,
             create_events_on_join=False,
+            # The pre-queue's shuffle and the random draws follow the seed, like the crowd.
+            event_secret_seed=cfg.seed % 2**64,
         )
-        self.policy = cfg.policy()
+        self.policy = cfg.policy(self.t0)
+        # With a scheduled opening, arrivals before it are pre-queued until then.
+        self.scheduled = cfg.opens_at_sec is not None
+        self.opens_at_sec = cfg.opens_at_sec if self.scheduled else 0.0
         self.room.set_policy("sale", self.policy)
         self.crowd = admission.Crowd(self.room, "sale", "user-")
         self.end_tick = int(round(cfg.duration_sec / self.res))
@@ -282,6 +302,8 @@ class Simulation:
         """After a status or an enter: admitted users buy, those still waiting poll again."""
         granted = r["granted"]
         again = r["state"] == _WAITING
+        if self.scheduled:  # pre-queued users poll until the opening gives them a place
+            again |= r["state"] == _PREQUEUE
         again &= r["error"] == 0
         if granted.any():
             g = users[granted]
@@ -309,10 +331,11 @@ class Simulation:
         live = self.live_waiting
         prev = ser["admitted"][-1] if ser["admitted"] else 0
         dt = t - ser["t"][-1] if ser["t"] else 1.0
+        waiting = s.waiting + s.prequeued  # the simulator counts pre-queued users as waiting
         ser["t"].append(t)
-        ser["waiting"].append(s.waiting)
+        ser["waiting"].append(waiting)
         ser["live_waiting"].append(live)
-        ser["ghosts_counted"].append(s.waiting - live)
+        ser["ghosts_counted"].append(waiting - live)
         ser["active"].append(s.active)
         ser["admitted"].append(s.admitted_total)
         ser["admissions_per_sec"].append((s.admitted_total - prev) / dt if dt > 0 else 0.0)
@@ -354,6 +377,35 @@ class Simulation:
 
     # --- results -------------------------------------------------------------------------
 
+    def _arrival_order(self, admitted: np.ndarray) -> Dict[str, object]:
+        """How admission order follows arrival order among the early arrivals: those who
+        joined before the opening (the pre-queue, with --opens-at-sec), else during the surge.
+        A pre-queue shuffled at the opening leaves no trace of who came first (rank
+        correlation near 0, the same admission times for every fifth of the arrivals); strict
+        arrival order gives a correlation near 1 and admission times rising fifth by fifth."""
+        cut = self.opens_at_sec if self.scheduled else self.cfg.surge_sec
+        early = self.join_t < cut  # NaN (never joined) compares False
+        idx = np.flatnonzero(early & admitted)  # user index = arrival order
+        at = self.admit_t[idx] - self.opens_at_sec  # seconds after the opening (or the start)
+        corr = None
+        if len(idx) >= 2 and np.ptp(at) > 0:
+            rank = np.empty(len(idx), dtype=np.int64)
+            rank[np.argsort(at, kind="stable")] = np.arange(len(idx))
+            corr = float(np.corrcoef(rank, np.arange(len(idx)))[0, 1])
+        fifths = [_quantiles(part, (0.5,))[0] for part in np.array_split(at, 5)] if len(idx) else []
+        later = admitted & (self.join_t >= cut)
+        last_early = float(self.admit_t[idx].max()) if len(idx) else -np.inf
+        return {
+            "group": "prequeued" if self.scheduled else "surge",
+            "before_sec": cut,
+            "users": int(np.count_nonzero(early)),
+            "admitted": int(len(idx)),
+            "rank_correlation": corr,
+            "admitted_at_p50_by_fifth_sec": fifths,
+            "later_admitted_before_last_early": int(
+                np.count_nonzero(self.admit_t[later] < last_early)),
+        }
+
     def _summarize(self) -> Dict[str, object]:
         cfg = self.cfg
         stats = self.room.stats("sale")
@@ -376,7 +428,8 @@ class Simulation:
         # Seconds in which users who were still polling waited but nobody was admitted.
         series_live = np.asarray(self.series["live_waiting"], dtype=float)
         series_aps = np.asarray(self.series["admissions_per_sec"], dtype=float)
-        stalled = int(np.count_nonzero((series_live > 0) & (series_aps == 0)))
+        opened = np.asarray(self.series["t"], dtype=float) >= self.opens_at_sec  # nobody before
+        stalled = int(np.count_nonzero((series_live > 0) & (series_aps == 0) & opened))
 
         # ETA error: |predicted - actual| / actual for users who were admitted, sampled at
         # join and along the wait. Samples with less than 5 s to go are left out (a relative
@@ -428,12 +481,13 @@ class Simulation:
         ghosts_pending = int((ghost & ~ghost_removed).sum())
         consistency = {
             "library_joined_eq_admitted_left_expired_waiting": stats.joined_total
-            == stats.admitted_total + stats.left_total + stats.expired_total + stats.waiting,
+            == stats.admitted_total + stats.left_total + stats.expired_total + stats.waiting
+            + stats.prequeued,
             "joined": stats.joined_total == int(joined.sum()),
             "served": stats.admitted_total == served,
             "left": stats.left_total == left,
             "expired": stats.expired_total == int(ghost_removed.sum()),
-            "waiting": stats.waiting == still_waiting_live + ghosts_pending,
+            "waiting": stats.waiting + stats.prequeued == still_waiting_live + ghosts_pending,
             "completed": stats.completed_total == int(np.count_nonzero(self.state == COMPLETED)),
             "active_timed_out": stats.active_timed_out_total
             >= int(np.count_nonzero(self.state == TIMED_OUT)),
@@ -472,6 +526,7 @@ class Simulation:
                 "displacement_p99": _quantiles(displacement, (0.99,))[0],
                 "displacement_max": int(displacement.max()) if len(a) else 0,
             },
+            "arrival_order": self._arrival_order(admitted),
             "library_stats": stats.to_dict(),
             "consistency": consistency,
             "consistent": all(consistency.values()),
@@ -512,9 +567,24 @@ def format_summary(s: Dict[str, object]) -> str:
         ("admitted before an earlier joiner", f"{100 * fair['overtook_share']:.2f} %"),
         ("order displacement p99 / max", f"{f(fair['displacement_p99'], '', 0)} / "
                                          f"{f(fair['displacement_max'])}"),
+    ]
+    cfg = s["config"]
+    if cfg.get("opens_at_sec") is not None or cfg.get("method", "fifo") != "fifo":
+        o = s["arrival_order"]
+        who = ("pre-queued (joined before the opening)" if o["group"] == "prequeued"
+               else f"early (joined in the first {o['before_sec']:g} s)")
+        fifths = " / ".join(f(v, "", 0) for v in o["admitted_at_p50_by_fifth_sec"])
+        rows += [
+            (who, f"{f(o['users'])}, {f(o['admitted'])} admitted"),
+            ("  admitted at p50, by fifth of arrival", f"{fifths} s"
+             + (" after the opening" if o["group"] == "prequeued" else "")),
+            ("  admission vs arrival order, rank corr.", f(o["rank_correlation"], "", 3)),
+            ("  later arrivals admitted before the last", f(o["later_admitted_before_last_early"])),
+        ]
+    rows += [
         ("library: joined = admitted+left+expired+waiting",
          f"{lib['joined_total']:,} = {lib['admitted_total']:,} + {lib['left_total']:,} + "
-         f"{lib['expired_total']:,} + {lib['waiting']:,}"),
+         f"{lib['expired_total']:,} + {lib['waiting'] + lib.get('prequeued', 0):,}"),
         ("consistent with the library's stats", "yes" if s["consistent"] else
          "NO: " + ", ".join(k for k, v in s["consistency"].items() if not v)),
         ("wall time", f"{s['wall_sec']:.1f} s"),
@@ -695,6 +765,11 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--active-ttl", type=float, default=d.active_ttl)
     q.add_argument("--reservation-ttl", type=float, default=d.reservation_ttl)
     q.add_argument("--ended-ttl", type=float, default=d.ended_ttl)
+    q.add_argument("--opens-at-sec", type=float, default=None,
+                   help="schedule the opening at this second: earlier arrivals join the "
+                        "pre-queue and get places drawn at random at the opening")
+    q.add_argument("--method", choices=("fifo", "random"), default=d.method,
+                   help="queueing method: strict order, or every admission drawn at random")
     q.add_argument("--min-poll-sec", type=float, default=d.min_poll_sec)
     q.add_argument("--max-poll-sec", type=float, default=d.max_poll_sec)
     q.add_argument("--sweep-interval-sec", type=float, default=d.sweep_interval_sec)
@@ -715,7 +790,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out, no_plots = args.pop("out"), args.pop("no_plots")
     cfg = Config(**args)
     try:
-        cfg.policy().validate()
+        cfg.policy(admission.SimulatedClock().now).validate()
     except admission.InvalidArgument as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

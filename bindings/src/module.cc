@@ -5,7 +5,8 @@
 // Conventions, the same in every binding below:
 // - Durations are float seconds (an infinite absl::Duration is float('inf')); instants are float
 //   seconds since the Unix epoch, or None for "never" (absl::InfinitePast/InfiniteFuture).
-// - Enums are plain strings ("waiting", "not_your_turn", ...), as the library names them.
+// - Enums are plain strings ("waiting", "not_your_turn", "fifo", ...), as the library names
+//   them; each has a tuple of its names in the module (USER_STATES, ...), in the enum's order.
 // - Every library call runs with the GIL released, so Python threads can drive one room
 //   concurrently; results are converted to Python objects after the GIL is taken back.
 // - A non-OK absl::Status becomes an instance of the matching class in admission.errors
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -36,6 +38,7 @@
 #include "admission/admission.h"
 #include "admission/clock.h"
 #include "admission/ids.h"
+#include "admission/join_refusal.h"
 #include "admission/memory_store.h"
 #include "admission/policy.h"
 #include "admission/store.h"
@@ -89,22 +92,53 @@ absl::Duration ToDuration(double seconds, const char* what) {
   return absl::Seconds(seconds);
 }
 
+// Seconds since the epoch as a float, the whole seconds and the fraction converted apart:
+// ToDoubleSeconds of the whole span counts in quarter-nanosecond ticks beyond 2^53 and would
+// turn 1767225700.25 into 1767225700.2499998.
+double EpochSeconds(absl::Time t) {
+  const int64_t whole = absl::ToUnixSeconds(t);  // floor
+  return static_cast<double>(whole) + absl::ToDoubleSeconds(t - absl::FromUnixSeconds(whole));
+}
+
 // Seconds since the epoch, or None for the infinite past/future ("never").
 py::object Instant(absl::Time t) {
   if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return py::none();
-  return py::float_(absl::ToDoubleSeconds(t - absl::UnixEpoch()));
+  return py::float_(EpochSeconds(t));
 }
 
 absl::Time ToTime(double seconds_since_epoch) {
   return absl::UnixEpoch() + ToDuration(seconds_since_epoch, "time");
 }
 
+std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// An optional instant of a Policy: None when unset.
+py::object OptionalInstant(const std::optional<absl::Time>& t) {
+  if (!t) return py::none();
+  return py::float_(EpochSeconds(*t));
+}
+
+std::optional<absl::Time> ToOptionalTime(const std::optional<double>& seconds_since_epoch) {
+  if (!seconds_since_epoch) return std::nullopt;
+  return ToTime(*seconds_since_epoch);
+}
+
+// An optional instant for an eval-able repr: "None", or Python's repr of the float seconds
+// (all their digits). Needs the GIL.
+std::string InstantRepr(const std::optional<absl::Time>& t) {
+  return py::repr(OptionalInstant(t)).cast<std::string>();
+}
+
+// An instant for people: UTC, with as many fractional digits as it has (the library's format).
+std::string FormatInstant(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return "never";
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", t, absl::UTCTimeZone());
+}
+
 std::string FormatSeconds(double s) {
   if (std::isinf(s)) return s > 0 ? "inf" : "-inf";
   return absl::StrFormat("%.3gs", s);
 }
-
-std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // --- The room --------------------------------------------------------------------------------
 
@@ -134,7 +168,33 @@ struct RoomArgs {
   double redis_connect_timeout = 1.0;
   double redis_command_timeout = 2.0;
   std::string redis_key_prefix = "adm";
+  std::optional<uint64_t> event_secret_seed;
 };
+
+// The per-event secret behind the pre-queue shuffle and the random method's draws, derived
+// from a seed given from Python (tests and simulations only: whoever knows the seed can
+// predict every draw). A hash of the seed and the event id, so that two stores given one seed
+// draw the same orders while two events of one store still draw different ones; computed in
+// C++ so that the store never calls back into Python (it asks under its own locks).
+uint64_t SeededEventSecret(uint64_t seed, std::string_view event_id) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ seed;  // FNV-1a over the id, from the seed
+  for (unsigned char c : event_id) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  // SplitMix64's finalizer: every bit of the seed and of the id reaches every bit.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return h;
+}
+
+std::function<uint64_t(std::string_view)> EventSecretOf(const std::optional<uint64_t>& seed) {
+  if (!seed) return nullptr;  // the store's default: the kernel's CSPRNG
+  return [seed = *seed](std::string_view event_id) { return SeededEventSecret(seed, event_id); };
+}
 
 // Runs without the GIL (a Redis store connects to its server here).
 std::shared_ptr<Room> MakeRoom(const RoomArgs& args) {
@@ -156,6 +216,7 @@ std::shared_ptr<Room> MakeRoom(const RoomArgs& args) {
     MemoryStoreOptions store_options;
     store_options.clock = clock;
     store_options.sweep_per_call = args.sweep_per_call;
+    store_options.event_secret = EventSecretOf(args.event_secret_seed);
     room->room = Unwrap(WaitingRoom::Create(NewMemoryStore(store_options), options));
     room->store_name = "memory";
     return room;
@@ -169,6 +230,7 @@ std::shared_ptr<Room> MakeRoom(const RoomArgs& args) {
   store_options.connect_timeout = ToDuration(args.redis_connect_timeout, "redis_connect_timeout");
   store_options.command_timeout = ToDuration(args.redis_command_timeout, "redis_command_timeout");
   store_options.key_prefix = args.redis_key_prefix;
+  store_options.event_secret = EventSecretOf(args.event_secret_seed);
   room->room = Unwrap(WaitingRoom::Create(Unwrap(NewRedisStore(store_options)), options));
   room->store_name = absl::StrCat("redis://", store_options.host, ":", store_options.port);
   return room;
@@ -219,7 +281,20 @@ std::string PolicyRepr(const Policy& p) {
       ", heartbeat_ttl=", Seconds(p.heartbeat_ttl), ", active_ttl=", Seconds(p.active_ttl),
       ", reservation_ttl=", Seconds(p.reservation_ttl), ", ended_ttl=", Seconds(p.ended_ttl),
       ", wait_tiers=[", tiers, "], rate_windows=[", windows,
-      "], paused=", p.paused ? "True" : "False", ", paused_reason=", Quoted(p.paused_reason), ")");
+      "], paused=", p.paused ? "True" : "False", ", paused_reason=", Quoted(p.paused_reason),
+      ", prequeue_opens_at=", InstantRepr(p.prequeue_opens_at),
+      ", opens_at=", InstantRepr(p.opens_at), ", closes_at=", InstantRepr(p.closes_at),
+      ", method=", Quoted(QueueMethodName(p.method)), ", reject_message=", Quoted(p.reject_message),
+      ", safety_net=", p.safety_net ? "True" : "False", ")");
+}
+
+// An optional instant of the schedule as a property: float seconds since the epoch, or None
+// when unset.
+template <std::optional<absl::Time> Policy::*Field>
+void ScheduleProperty(py::class_<Policy>& cls, const char* name, const char* doc) {
+  cls.def_property(
+      name, [](const Policy& p) { return OptionalInstant(p.*Field); },
+      [](Policy& p, std::optional<double> t) { p.*Field = ToOptionalTime(t); }, doc);
 }
 
 // A Duration-valued Policy field as a float-seconds property.
@@ -494,6 +569,10 @@ class Crowd {
   size_t slots_ = 0;    // tokens_.size() / stride_
 };
 
+// How many values the library's enums have (the last one + 1), for the name tuples.
+constexpr int kUserStates = static_cast<int>(UserState::kPrequeue) + 1;
+constexpr int kQueueMethods = static_cast<int>(QueueMethod::kReject) + 1;
+
 // --- Error translation -----------------------------------------------------------------------
 
 void TranslateErrors(std::exception_ptr p) {
@@ -501,9 +580,15 @@ void TranslateErrors(std::exception_ptr p) {
     if (p) std::rethrow_exception(p);
   } catch (const StatusError& e) {
     // admission.errors.from_status(code, message) -> an exception instance of the right class.
+    // A join refused by the schedule or the method also carries why, and the time.
     py::object errors = py::module_::import("admission.errors");
+    py::dict refusal;
+    if (std::optional<JoinRefusal> r = JoinRefusalOf(e.status())) {
+      refusal["refusal"] = std::string(JoinRefusalName(r->reason));
+      refusal["at"] = Instant(r->at);
+    }
     py::object exc = errors.attr("from_status")(static_cast<int>(e.status().code()),
-                                                std::string(e.status().message()));
+                                                std::string(e.status().message()), **refusal);
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
   }
 }
@@ -522,9 +607,19 @@ void Bind(py::module_& m) {
 #endif
   py::register_exception_translator(&TranslateErrors);
 
-  m.attr("USER_STATES") = py::make_tuple("waiting", "active", "expired", "left", "completed");
+  // The library's names, in the order of its enums, so that Crowd's integer columns index them.
+  py::tuple user_states(kUserStates);
+  for (int i = 0; i < kUserStates; ++i) {
+    user_states[i] = py::str(std::string(UserStateName(static_cast<UserState>(i))));
+  }
+  m.attr("USER_STATES") = user_states;
   m.attr("ENTRY_BLOCKS") = py::make_tuple("none", "paused", "capacity_full", "not_your_turn",
                                           "tier_wait", "not_waiting");
+  py::tuple methods(kQueueMethods);
+  for (int i = 0; i < kQueueMethods; ++i) {
+    methods[i] = py::str(std::string(QueueMethodName(static_cast<QueueMethod>(i))));
+  }
+  m.attr("QUEUE_METHODS") = methods;
 
   // --- SimulatedClock ---
   py::class_<SimulatedClock, std::shared_ptr<SimulatedClock>>(
@@ -539,8 +634,7 @@ void Bind(py::module_& m) {
            py::arg("start") = py::none(),
            "Starts at `start` (seconds since the epoch), by default 2026-01-01 00:00:00 UTC.")
       .def_property_readonly(
-          "now",
-          [](SimulatedClock& c) { return absl::ToDoubleSeconds(c.Now() - absl::UnixEpoch()); },
+          "now", [](SimulatedClock& c) { return EpochSeconds(c.Now()); },
           "The current simulated time, in seconds since the Unix epoch.")
       .def(
           "advance",
@@ -558,7 +652,9 @@ void Bind(py::module_& m) {
   py::class_<Policy> policy(
       m, "Policy",
       "The per-event policy: every knob an operator can turn while a room runs.\n\n"
-      "Durations are float seconds. `wait_tiers` is a list of (max_position, min_wait) pairs,\n"
+      "Durations are float seconds; the schedule's instants (prequeue_opens_at, opens_at,\n"
+      "closes_at) float seconds since the epoch, or None when unset; `method` a string.\n"
+      "`wait_tiers` is a list of (max_position, min_wait) pairs,\n"
       "the last one with max_position None (every position beyond). Properties return copies:\n"
       "assign a whole new list to change tiers or windows. Policy(**fields) starts from the\n"
       "library's defaults and sets the fields given.");
@@ -602,6 +698,18 @@ void Bind(py::module_& m) {
           "Sliding windows (seconds) over which the admission rate and ETA are measured.")
       .def_readwrite("paused", &Policy::paused, "A paused room admits nobody.")
       .def_readwrite("paused_reason", &Policy::paused_reason, "Shown to users while paused.")
+      .def_property(
+          "method", [](const Policy& p) { return std::string(QueueMethodName(p.method)); },
+          [](Policy& p, const std::string& name) { p.method = Unwrap(ParseQueueMethod(name)); },
+          "How the open event treats its line: 'fifo' (strict order), 'random' (each admission\n"
+          "drawn among those waiting; ETAs become ranges), 'passthrough' (everyone admitted at\n"
+          "once) or 'reject' (no new arrivals; the line is still served). InvalidArgument for\n"
+          "any other name. ['fifo']")
+      .def_readwrite("reject_message", &Policy::reject_message,
+                     "The message of a join refused by the 'reject' method ('' : a generic one).")
+      .def_readwrite("safety_net", &Policy::safety_net,
+                     "Admit an arrival at once when nobody waits and they would be ready at\n"
+                     "position 1, so that a quiet sale shows no waiting room. [False]")
       .def(
           "validate", [](const Policy& p) { Check(ValidatePolicy(p)); },
           "Raises admission.InvalidArgument naming the first field out of range.")
@@ -627,6 +735,18 @@ void Bind(py::module_& m) {
                                              "Lifetime of the reservation token. [30 s]");
   DurationProperty<&Policy::ended_ttl>(policy, "ended_ttl",
                                        "How long a departed token still answers status. [600 s]");
+  ScheduleProperty<&Policy::prequeue_opens_at>(
+      policy, "prequeue_opens_at",
+      "Joins before this are refused (JoinRefused, reason 'not_open_yet'); from it until\n"
+      "opens_at they enter the pre-queue. Seconds since the epoch, or None. [None]");
+  ScheduleProperty<&Policy::opens_at>(
+      policy, "opens_at",
+      "The opening: every pre-queued user gets a place drawn at random, later arrivals\n"
+      "queue behind them. Seconds since the epoch, or None (open from the start). [None]");
+  ScheduleProperty<&Policy::closes_at>(
+      policy, "closes_at",
+      "From this on, joins are refused (JoinRefused, reason 'closed'); the line is still\n"
+      "served. Seconds since the epoch, or None (never closes). [None]");
 
   // --- QueueStatus ---
   py::class_<QueueStatus>(m, "QueueStatus",
@@ -637,16 +757,32 @@ void Bind(py::module_& m) {
       .def_readonly("token", &QueueStatus::token, "The waiting token (keep it to poll).")
       .def_property_readonly(
           "state", [](const QueueStatus& s) { return std::string(UserStateName(s.state)); },
-          "'waiting', 'active', 'expired', 'left' or 'completed'.")
+          "'prequeue', 'waiting', 'active', 'expired', 'left' or 'completed'.")
       .def_property_readonly(
           "status", [](const QueueStatus& s) { return std::string(s.status_name()); },
           "Like `state`, but 'ready' for a waiting user who may enter now.")
       .def_readonly("ready_for_entry", &QueueStatus::ready_for_entry)
       .def_readonly("position", &QueueStatus::position,
-                    "1-based place in line counting live users ahead; 0 when not waiting.")
+                    "1-based place in line counting live users ahead; 0 when not waiting (and\n"
+                    "when pre-queued).")
+      .def_readonly("position_high", &QueueStatus::position_high,
+                    "The last place the user can have: position, except for a user of the\n"
+                    "'random' method not drawn yet (the place lies in position..position_high)\n"
+                    "and a pre-queued one (the opening draws it in 1..position_high).")
       .def_property_readonly(
           "eta", [](const QueueStatus& s) { return Seconds(s.eta); },
-          "Estimated seconds until the user may enter (inf when nobody is admitted).")
+          "Estimated seconds until the user may enter (inf when nobody is admitted); the\n"
+          "middle of eta_low..eta_high when the place is a range.")
+      .def_property_readonly(
+          "eta_low", [](const QueueStatus& s) { return Seconds(s.eta_low); },
+          "The ETA of the nearest place the user can have (poll advice follows it).")
+      .def_property_readonly(
+          "eta_high", [](const QueueStatus& s) { return Seconds(s.eta_high); },
+          "The ETA of the farthest place (position_high).")
+      .def_property_readonly(
+          "opens_at", [](const QueueStatus& s) { return Instant(s.opens_at); },
+          "Pre-queued users: when the event opens and their place is drawn (seconds since\n"
+          "the epoch); None otherwise.")
       .def_readonly("eta_confidence", &QueueStatus::eta_confidence,
                     "How much to trust the ETA, 0..1.")
       .def_property_readonly(
@@ -679,8 +815,25 @@ void Bind(py::module_& m) {
           "now", [](const QueueStatus& s) { return Instant(s.now); },
           "The store's time of this answer (seconds since the epoch).")
       .def("__repr__", [](const QueueStatus& s) {
-        return absl::StrCat("QueueStatus(status=", Quoted(s.status_name()),
-                            ", position=", s.position, ", eta=", FormatSeconds(Seconds(s.eta)),
+        // A range of places reads "low..high"; a pre-queued user has position 0 and the
+        // opening draws their place in 1..position_high.
+        std::string place = absl::StrCat(s.position);
+        if (s.state == UserState::kPrequeue) {
+          place = absl::StrCat(s.position, ", position_high=", s.position_high);
+        } else if (s.position_high > s.position) {
+          absl::StrAppend(&place, "..", s.position_high);
+        }
+        std::string eta = FormatSeconds(Seconds(s.eta));
+        if (s.eta_high > s.eta_low) {
+          eta = absl::StrCat(FormatSeconds(Seconds(s.eta_low)), "..",
+                             FormatSeconds(Seconds(s.eta_high)));
+        }
+        std::string opens;
+        if (s.state == UserState::kPrequeue) {
+          opens = absl::StrCat(", opens_at=", Quoted(FormatInstant(s.opens_at)));
+        }
+        return absl::StrCat("QueueStatus(status=", Quoted(s.status_name()), opens,
+                            ", position=", place, ", eta=", eta,
                             ", eta_confidence=", absl::StrFormat("%.2f", s.eta_confidence),
                             ", poll_after=", FormatSeconds(Seconds(s.poll_after)),
                             ", blocked_by=", Quoted(EntryBlockName(s.blocked_by)),
@@ -724,13 +877,28 @@ void Bind(py::module_& m) {
   // --- EventStats ---
   py::class_<EventStats>(m, "EventStats",
                          "Counters of one event. joined_total = admitted_total + waiting users "
-                         "who left + expired_total + waiting. Read-only.")
+                         "who left + expired_total + waiting + prequeued. Read-only.")
       .def_readonly("event_id", &EventStats::event_id)
-      .def_readonly("waiting", &EventStats::waiting, "Users in line now (ghosts until swept).")
+      .def_readonly("waiting", &EventStats::waiting,
+                    "Users in line with a place now (ghosts until swept).")
+      .def_readonly("prequeued", &EventStats::prequeued,
+                    "Users in the pre-queue (before the opening), not in `waiting`.")
+      .def_readonly("drawn", &EventStats::drawn,
+                    "'random' method: users drawn who have not entered yet (part of `waiting`).")
       .def_readonly("active", &EventStats::active, "Admitted users not done yet.")
-      .def_readonly("joined_total", &EventStats::joined_total)
+      .def_readonly("joined_total", &EventStats::joined_total,
+                    "Joins accepted (refused ones are in refused_total).")
       .def_readonly("admitted_total", &EventStats::admitted_total)
       .def_readonly("admitted_by_bypass", &EventStats::admitted_by_bypass)
+      .def_readonly("admitted_by_safety_net", &EventStats::admitted_by_safety_net,
+                    "Admitted by join itself, into an empty line.")
+      .def_readonly("admitted_by_passthrough", &EventStats::admitted_by_passthrough,
+                    "Admitted by the 'passthrough' method.")
+      .def_readonly("refused_total", &EventStats::refused_total,
+                    "Joins refused by the schedule or the 'reject' method.")
+      .def_readonly("opened", &EventStats::opened, "Whether the event has opened (a latch).")
+      .def_readonly("shuffled_at_opening", &EventStats::shuffled_at_opening,
+                    "Pre-queued users placed by the opening's shuffle.")
       .def_readonly("expired_total", &EventStats::expired_total,
                     "Waiting users lost to the heartbeat TTL (ghosts).")
       .def_readonly("active_timed_out_total", &EventStats::active_timed_out_total)
@@ -750,10 +918,17 @@ void Bind(py::module_& m) {
             py::dict d;
             d["event_id"] = s.event_id;
             d["waiting"] = s.waiting;
+            d["prequeued"] = s.prequeued;
+            d["drawn"] = s.drawn;
             d["active"] = s.active;
             d["joined_total"] = s.joined_total;
             d["admitted_total"] = s.admitted_total;
             d["admitted_by_bypass"] = s.admitted_by_bypass;
+            d["admitted_by_safety_net"] = s.admitted_by_safety_net;
+            d["admitted_by_passthrough"] = s.admitted_by_passthrough;
+            d["refused_total"] = s.refused_total;
+            d["opened"] = s.opened;
+            d["shuffled_at_opening"] = s.shuffled_at_opening;
             d["expired_total"] = s.expired_total;
             d["active_timed_out_total"] = s.active_timed_out_total;
             d["left_total"] = s.left_total;
@@ -766,11 +941,12 @@ void Bind(py::module_& m) {
           },
           "The counters as a dict (for JSON).")
       .def("__repr__", [](const EventStats& s) {
-        return absl::StrCat("EventStats(event_id=", Quoted(s.event_id), ", waiting=", s.waiting,
-                            ", active=", s.active, ", joined_total=", s.joined_total,
-                            ", admitted_total=", s.admitted_total,
-                            ", expired_total=", s.expired_total, ", left_total=", s.left_total,
-                            ", completed_total=", s.completed_total, ")");
+        return absl::StrCat(
+            "EventStats(event_id=", Quoted(s.event_id), ", opened=", s.opened ? "True" : "False",
+            ", prequeued=", s.prequeued, ", waiting=", s.waiting, ", active=", s.active,
+            ", joined_total=", s.joined_total, ", admitted_total=", s.admitted_total,
+            ", expired_total=", s.expired_total, ", left_total=", s.left_total,
+            ", completed_total=", s.completed_total, ", refused_total=", s.refused_total, ")");
       });
 
   // --- WaitingRoom ---
@@ -783,7 +959,8 @@ void Bind(py::module_& m) {
                        std::optional<double> sweep_interval, int64_t sweep_batch,
                        double min_poll_interval, double max_poll_interval, int64_t sweep_per_call,
                        int redis_pool_size, double redis_connect_timeout,
-                       double redis_command_timeout, const std::string& redis_key_prefix) {
+                       double redis_command_timeout, const std::string& redis_key_prefix,
+                       std::optional<uint64_t> event_secret_seed) {
              RoomArgs args;
              args.store = store;
              args.clock = std::move(clock);
@@ -798,6 +975,7 @@ void Bind(py::module_& m) {
              args.redis_connect_timeout = redis_connect_timeout;
              args.redis_command_timeout = redis_command_timeout;
              args.redis_key_prefix = redis_key_prefix;
+             args.event_secret_seed = event_secret_seed;
              py::gil_scoped_release release;
              return MakeRoom(args);
            }),
@@ -807,13 +985,19 @@ void Bind(py::module_& m) {
            py::arg("min_poll_interval") = 1.0, py::arg("max_poll_interval") = 30.0,
            py::arg("sweep_per_call") = 64, py::arg("redis_pool_size") = 4,
            py::arg("redis_connect_timeout") = 1.0, py::arg("redis_command_timeout") = 2.0,
-           py::arg("redis_key_prefix") = "adm",
+           py::arg("redis_key_prefix") = "adm", py::arg("event_secret_seed") = py::none(),
            "WaitingRoom(store='memory' | 'redis://host:port', *, clock=None, ...)\n\n"
            "store: 'memory' (in-process) or a Redis URL. clock: a SimulatedClock (None: the\n"
            "wall clock; with Redis, the server's clock). default_policy: given to events created\n"
            "by their first join (when create_events_on_join). sweep_interval: seconds between\n"
            "background sweeps; None means 1 s on the wall clock and off (0) with a simulated\n"
-           "clock -- call sweep_all() yourself then.")
+           "clock -- call sweep_all() yourself then.\n\n"
+           "event_secret_seed (tests and simulations only): an int in [0, 2**64) from which\n"
+           "each event's secret is derived (a hash of the seed and the event id), instead of\n"
+           "the kernel's CSPRNG. The secret decides the pre-queue's shuffle at the opening and\n"
+           "the 'random' method's draws: with one seed, two stores draw the same orders. Never\n"
+           "in a service: anyone who knows the seed can predict every draw. With Redis, only\n"
+           "the store that creates an event sets its secret.")
       .def_property_readonly(
           "store", [](const Room& r) { return r.store_name; }, "'memory' or the Redis address.")
       .def_property_readonly(

@@ -10,15 +10,23 @@ from admission import StatusCode
 
 def test_hierarchy() -> None:
     for cls in (admission.InvalidArgument, admission.NotFound, admission.AlreadyExists,
-                admission.FailedPrecondition, admission.Unavailable,
+                admission.FailedPrecondition, admission.JoinRefused,
+                admission.ResourceExhausted, admission.Unimplemented, admission.Unavailable,
                 admission.DeadlineExceeded, admission.Internal):
         assert issubclass(cls, admission.Error)
+    assert issubclass(admission.JoinRefused, admission.FailedPrecondition)
+    assert issubclass(admission.Unimplemented, NotImplementedError)
     assert issubclass(admission.InvalidArgument, ValueError)
     assert issubclass(admission.NotFound, LookupError)
     assert issubclass(admission.Unavailable, ConnectionError)
     assert issubclass(admission.DeadlineExceeded, TimeoutError)
     e = admission.errors.from_status(8, "too many")
-    assert type(e) is admission.Error and e.code == StatusCode.RESOURCE_EXHAUSTED
+    assert type(e) is admission.ResourceExhausted and e.code == StatusCode.RESOURCE_EXHAUSTED
+    e = admission.errors.from_status(10, "aborted")
+    assert type(e) is admission.Error and e.code == StatusCode.ABORTED
+    assert type(admission.errors.from_status(12, "later")) is admission.Unimplemented
+    e = admission.errors.from_status(9, "closed", refusal="closed", at=5.0)
+    assert type(e) is admission.JoinRefused and (e.refusal, e.at) == ("closed", 5.0)
     assert type(admission.errors.from_status(99, "?")) is admission.Error
 
 

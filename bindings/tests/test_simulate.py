@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from admission import simulate
@@ -75,3 +76,34 @@ def test_command_line_writes_json_and_plots(tmp_path) -> None:
 
 def test_bad_policy_is_refused() -> None:
     assert simulate.main(["--burst", "-1", "--no-plots"]) == 2
+
+
+def test_scheduled_opening_shuffles_the_early_arrivals() -> None:
+    # Everyone in the 10 s surge (and the trickle until 20 s) arrives before the opening at
+    # 20 s: pre-queued, then placed at random, so admission order no longer follows arrival
+    # order among them.
+    sim = simulate.run(small(crowd=1000, trickle_per_sec=0.5, duration_sec=300,
+                             opens_at_sec=20))
+    s = sim.summary
+    assert s["consistent"], s["consistency"]
+    o = s["arrival_order"]
+    assert o["group"] == "prequeued" and o["users"] >= 1000 and o["admitted"] > 500
+    assert abs(o["rank_correlation"]) < 0.2
+    lib = s["library_stats"]
+    assert lib["opened"] and lib["prequeued"] == 0
+    assert lib["shuffled_at_opening"] > 0.9 * o["users"]
+    assert s["stalled_sec"] == 0  # waiting for the opening is not a stall
+    assert np.nanmin(sim.admit_t) >= 20  # nobody is admitted before the opening
+    # Without the opening, the surge is served in arrival order.
+    base = simulate.run(small(crowd=1000, trickle_per_sec=0.5, duration_sec=300)).summary
+    assert base["arrival_order"]["group"] == "surge"
+    assert base["arrival_order"]["rank_correlation"] > 0.9
+
+
+def test_random_method_and_command_line_options() -> None:
+    s = simulate.run(small(crowd=500, duration_sec=300, method="random")).summary
+    assert s["consistent"], s["consistency"]
+    assert s["config"]["method"] == "random" and s["users"]["served"] > 0
+    assert simulate.main(["--crowd", "300", "--surge-sec", "5", "--duration-sec", "120",
+                          "--rate", "20", "--burst", "20", "--opens-at-sec", "10",
+                          "--method", "random", "--no-plots"]) == 0
