@@ -266,11 +266,14 @@ absl::Status RedisServer::Resume() {
 }
 
 absl::StatusOr<std::string> RedisServer::Command(const std::vector<std::string>& args) const {
-  struct timeval tv = {2, 0};
+  // Generous: on a loaded 2-core CI machine a node that just started (or is loading scripts)
+  // can take seconds to answer; this bounds only the failure case.
+  struct timeval tv = {10, 0};
+  const std::string name = absl::StrCat(host_, ":", port_, " (", args.empty() ? "" : args[0], ")");
   std::unique_ptr<redisContext, ContextDeleter> c(
       redisConnectWithTimeout(host_.c_str(), port_, tv));
   if (c == nullptr) return absl::ResourceExhaustedError("redisConnect");
-  if (c->err != 0) return absl::UnavailableError(c->errstr);
+  if (c->err != 0) return absl::UnavailableError(absl::StrCat(name, ": ", c->errstr));
   redisSetTimeout(c.get(), tv);
   std::vector<const char*> argv;
   std::vector<size_t> lens;
@@ -280,7 +283,7 @@ absl::StatusOr<std::string> RedisServer::Command(const std::vector<std::string>&
   }
   std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(
       redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-  if (reply == nullptr) return absl::UnavailableError(c->errstr);
+  if (reply == nullptr) return absl::UnavailableError(absl::StrCat(name, ": ", c->errstr));
   if (reply->type == REDIS_REPLY_ERROR) {
     return absl::InternalError(std::string(reply->str, reply->len));
   }
