@@ -20,6 +20,13 @@ absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start(int masters) {
     options.cluster = true;
     auto node = RedisServer::Start(options);
     if (!node.ok()) return node.status();
+    // Distinct config epochs from the start, as redis-cli --cluster create sets them: nodes
+    // that all start at epoch 0 resolve the collision by gossip a while later, and a slot
+    // moved before that could be handed back to its old owner (seen as a flaky
+    // FollowsASlotThatMoved on a loaded machine).
+    if (auto r = (*node)->Command({"CLUSTER", "SET-CONFIG-EPOCH", absl::StrCat(i + 1)}); !r.ok()) {
+      return r.status();
+    }
     cluster->nodes_.push_back(std::move(node).value());
   }
   for (int i = 0; i < masters; ++i) {
