@@ -68,7 +68,7 @@ if not prequeue then
   end
 end
 
-local r = { key = key, st = 'w', seq = 0, j = now, ll = nil, dl = 0, rx = nil, uid = user_id,
+local r = { key = key, st = 'w', seq = 0, j = now, ll = nil, dl = nil, rx = nil, uid = user_id,
             rt = '' }
 redis.call('HSET', users, user_id, key)
 E.cj = E.cj + 1
@@ -94,7 +94,6 @@ else
   position = line_add(r.seq, key)
   if E.pm ~= M_RANDOM then position = E.nf + E.nq + position end
 end
-r.dl = now + E.ph
-redis.call('ZADD', K_DL, I(r.dl), key)
+set_deadline(r, now + E.ph)
 rec_save(r)
 return done(append_ticket({ now }, r, now, position))

@@ -7,12 +7,14 @@
 -- store, so the arithmetic below performs the same IEEE operations in the same order.
 --
 -- Keys (all of one event, sharing the hash tag {<event_id>} so that a script touches one slot;
--- src/redis/key_layout.h names them). Chosen for memory: a waiting user costs one sorted-set
--- entry (the deadline), a bit, and two small listpack entries.
+-- src/redis/key_layout.h names them). Chosen for memory: a waiting user costs a bit, 16 bytes
+-- of token key, and three small listpack entries (deadline, record, user).
 --   KEYS[1] m       HASH    policy, bucket, counters, windows, sequence (see event_save)
 --   KEYS[2] l       STRING  the line's block counts: a Fenwick tree of u32
 --           l:<b>   STRING  block b of the line: bit i set = sequence number 4096 b + i + 1 waits
---   KEYS[3] d       ZSET    every record's deadline: member token key, score deadline in us
+--   KEYS[3] d       ZSET    the deadline chunks' index, by head (see "Deadlines" below)
+--           d:<hex> ZSET    a chunk of at most 128 deadlines: member token key, score deadline
+--                           in us; <hex> is the chunk's head in hex
 --   KEYS[4] migrating       never written (see below)
 --           l:<b>:k STRING  block b's token keys: 16 bytes at 16 i for sequence 4096 b + i + 1
 --           q       ZSET    fair openings: the pre-queue, member token key, score its slot
@@ -20,12 +22,12 @@
 --           r:<n>   HASH    record bucket n (of 16381): token key -> packed record (rec_save)
 --           u:<n>   HASH    user bucket n (of 16381): user id -> token key, for waiting and
 --                           active users (dedupe)
--- The blocks, the two sorted sets and the buckets are named after KEYS[1] (its final 'm'
--- replaced). A "token key" is the
+-- The blocks, the chunks, the two sorted sets and the buckets are named after KEYS[1] (its
+-- final 'm' replaced) or KEYS[3]. A "token key" is the
 -- token's 128 random bits as 16 raw bytes (big-endian), which identify it within its event as in
 -- the memory store; raw rather than 32 hex digits because the key is stored several times per
--- user. Deadlines sort by (score, member) in a ZSET, members compared with memcmp, which is the
--- memory store's (deadline, 128-bit key) btree order.
+-- user. Deadlines sort by (score, member), members compared with memcmp (as within a ZSET),
+-- which is the memory store's (deadline, 128-bit key) btree order.
 --
 -- The line. A user's position is 1 + the number of waiting users with a smaller sequence
 -- number (join hands out one per join, ever). Rather than a sorted set (about 130 bytes per
@@ -53,13 +55,13 @@
 -- 'f' in f (seq: its draw number). A draw picks the k-th user of the pool: ZRANGE q k k, or the
 -- (k - #q)-th bit of the bitmap (a Fenwick descent, then a scan of one 512-byte block).
 --
--- Records and users. A hash of at most 128 entries of at most 64 bytes each stays in Redis'
+-- Records and users. A hash of at most 512 entries of at most 64 bytes each stays in Redis'
 -- compact listpack encoding (hash-max-listpack-entries and -value, the defaults), which costs the
 -- entries' bytes plus two or three each, against about 100 bytes of hash table per field. So
 -- both are spread over 16381 buckets (a prime): records by their token key's last six bytes,
 -- users by SHA1(user id). At 1M records per event a bucket holds 61 on average and about 100 at
--- most; from about 1.5M some pass 128 and Redis turns them into hash tables: still correct,
--- only bigger. Records are packed binary (rec_save); one longer than 64 bytes (an admitted
+-- most; from about 7M some pass 512 and Redis turns them into hash tables: still correct, only
+-- bigger (a listpack is searched linearly, so fewer, fuller buckets would cost time). Records are packed binary (rec_save); one longer than 64 bytes (an admitted
 -- user's, with its reservation token) is cut into 64-byte pieces, each a field of its own, so
 -- that no value converts its bucket (a user id is a field and is not cut: one over 64 bytes
 -- turns its user bucket into a hash table). Empty hashes and strings vanish (Redis deletes an
@@ -644,9 +646,118 @@ local function rec_forget(r)
   rec_drop_pieces(bucket, r.key, 1, r.pieces or 0)
 end
 
+---------------------------------------------------------------------------------------------
+-- Deadlines: every record's (deadline, token key) entry, in that order, kept in small sorted
+-- sets ("chunks") of at most DL_CHUNK entries, which Redis stores as listpacks
+-- (zset-max-listpack-entries, 128 by default): about 30 bytes an entry, against about 130 in
+-- one big sorted set (skiplist and dict), the largest item of a waiting user's memory before.
+-- K_DL indexes the chunks by their lower bound, compared as strings (all scores 0): a "head"
+-- is the deadline in 7 big-endian bytes (offset, so that string order is numeric order) and
+-- the token key's first 16 bytes, padded with zero bytes. Heads never decrease with the entry
+-- (token keys are 16 bytes; longer or shorter keys only make heads of different entries
+-- equal), and equal heads are never split between chunks. A chunk's index member is its head
+-- followed by the chunk's name, a number from the event's counter 'dn'. A chunk holds the
+-- entries from its head to the next chunk's head (excluded), so an entry's chunk is one
+-- ZREVRANGEBYLEX away; an entry below every head goes into the first chunk, whose head comes
+-- down to it. An emptied chunk goes (with its index member), a full one is cut in two before
+-- it grows past DL_CHUNK. (Heads are compared only by Redis: Lua's < on strings is strcoll.)
+local DL_CHUNK = 128
+local DL_OFFSET = 4503599627370496  -- 2^52: deadlines within +-142 years of 1970 are exact
+
+local function dl_head(at, key)
+  local n = at + DL_OFFSET
+  if n < 0 or n >= 2 * DL_OFFSET then error('deadline out of range: ' .. I(at)) end
+  local k = string.sub(key, 1, 16)
+  if #k < 16 then k = k .. string.rep('\0', 16 - #k) end
+  return struct.pack('>I7', n) .. k
+end
+
+-- The index member and key of the chunk with the greatest head at or below h, or nil.
+local function dl_find(h)
+  local m = redis.call('ZREVRANGEBYLEX', K_DL, '[' .. h .. '\255', '-', 'LIMIT', 0, 1)[1]
+  if m == nil then return nil end
+  return m, K_DL .. ':' .. string.sub(m, 24)
+end
+
+local function dl_index(h, name)
+  redis.call('ZADD', K_DL, 0, h .. name)
+  return K_DL .. ':' .. name
+end
+
+-- Moves the upper half of a full chunk into a new one; false if all its entries share one head
+-- (then it grows: only bigger, still correct).
+local function dl_split(chunk)
+  local all = redis.call('ZRANGE', chunk, 0, -1, 'WITHSCORES')
+  local n = #all / 2
+  local function head(i) return dl_head(tonumber(all[2 * i]), all[2 * i - 1]) end
+  local half = math.floor(n / 2) + 1
+  for d = 0, n do  -- the cut nearest the middle; entry `from` starts the upper half
+    for _, from in ipairs({ half + d, half - d }) do
+      if from > 1 and from <= n then
+        local h = head(from)
+        if h ~= head(from - 1) then
+          local args = { 'ZADD', dl_index(h, I(redis.call('HINCRBY', K_META, 'dn', 1))) }
+          for i = from, n do
+            args[#args + 1] = all[2 * i]
+            args[#args + 1] = all[2 * i - 1]
+          end
+          redis.call(unpack(args))
+          redis.call('ZREMRANGEBYRANK', chunk, from - 1, -1)
+          return true
+        end
+      end
+    end
+  end
+  return false
+end
+
+local function dl_add(at, key)
+  local h = dl_head(at, key)
+  local _, chunk = dl_find(h)
+  if chunk == nil then  -- below every head: the first chunk's head comes down to h
+    local first = redis.call('ZRANGE', K_DL, 0, 0)[1]
+    local name
+    if first == nil then
+      name = I(redis.call('HINCRBY', K_META, 'dn', 1))
+    else
+      name = string.sub(first, 24)
+      redis.call('ZREM', K_DL, first)
+    end
+    chunk = dl_index(h, name)
+  end
+  if redis.call('ZCARD', chunk) >= DL_CHUNK and dl_split(chunk) then _, chunk = dl_find(h) end
+  redis.call('ZADD', chunk, I(at), key)
+end
+
+-- Removes an entry; false if there was none.
+local function dl_remove(at, key)
+  local m, chunk = dl_find(dl_head(at, key))
+  if m == nil or redis.call('ZREM', chunk, key) == 0 then return false end
+  if redis.call('ZCARD', chunk) == 0 then redis.call('ZREM', K_DL, m) end
+  return true
+end
+
+-- The first entry: token key and deadline, or nil.
+local function dl_first()
+  local m = redis.call('ZRANGE', K_DL, 0, 0)[1]
+  if m == nil then return nil end
+  local e = redis.call('ZRANGE', K_DL .. ':' .. string.sub(m, 24), 0, 0, 'WITHSCORES')
+  if e[1] == nil then error('corrupt deadlines: empty chunk') end
+  return e[1], tonumber(e[2])
+end
+
+-- Whether a deadline at or before `now` is pending.
+local function dl_passed(now)
+  local key, at = dl_first()
+  return key ~= nil and at <= now
+end
+
+-- A record's deadline; r.dl is its entry's (nil for a record not yet saved).
 local function set_deadline(r, at)
+  if r.dl == at then return end
+  if r.dl ~= nil then dl_remove(r.dl, r.key) end
+  dl_add(at, r.key)
   r.dl = at
-  redis.call('ZADD', K_DL, I(at), r.key)
 end
 
 -- Takes a waiting record out of its place (the bitmap, q or f).
@@ -684,7 +795,7 @@ local function apply_deadline(r)
     end_record(r, 'x', r.dl)
     rec_save(r)
   else  -- an ended record's retention is over: forget it
-    redis.call('ZREM', K_DL, r.key)
+    dl_remove(r.dl, r.key)
     rec_forget(r)
   end
 end
@@ -693,11 +804,11 @@ end
 local function apply_passed(now, max)
   local applied = 0
   while applied < max do
-    local first = redis.call('ZRANGE', K_DL, 0, 0, 'WITHSCORES')
-    if #first == 0 or tonumber(first[2]) > now then break end
-    local r = rec_load(first[1])
-    if r == nil then  -- cannot happen: every record has exactly one entry
-      redis.call('ZREM', K_DL, first[1])
+    local key, at = dl_first()
+    if key == nil or at > now then break end
+    local r = rec_load(key)
+    if r == nil or r.dl ~= at then  -- cannot happen: every record has exactly one entry
+      if not dl_remove(at, key) then error('corrupt deadlines at ' .. hex(key)) end
     else
       apply_deadline(r)
       applied = applied + 1
@@ -838,8 +949,7 @@ local function fair()
     local target = 0  -- rules::DrawTarget
     if not E.pp then target = math.min(E.pn + math.floor(E.bt), E.pc - E.ac) end
     if E.nf >= target then return end
-    local first = redis.call('ZRANGE', K_DL, 0, 0, 'WITHSCORES')
-    if #first > 0 and tonumber(first[2]) <= now then return end
+    if dl_passed(now) then return end
     local line = line_length()
     for _ = 1, MAX_DRAWS do
       local pool = E.nq + line

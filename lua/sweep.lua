@@ -8,6 +8,5 @@ E.ln = now
 local max = tonumber(ARGV[4]) or 0
 if max < 0 then max = 0 end
 local removed = apply_passed(now, max)
-local first = redis.call('ZRANGE', K_DL, 0, 0, 'WITHSCORES')
-local finished = (#first == 0 or tonumber(first[2]) > now) and 1 or 0
+local finished = dl_passed(now) and 0 or 1
 return done({ now, removed, finished })

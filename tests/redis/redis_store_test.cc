@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -275,24 +276,25 @@ TEST_F(RedisStoreTest, EveryKeyOfAnEventSharesItsHashTag) {
       kind = kind.substr(0, colon + 1);
     }
     ++kinds[kind];
-    if (kind == "r:" || kind == "u:") {  // small buckets: the compact encoding
+    if (kind == "r:" || kind == "u:" || kind == "d:") {  // small: the compact encoding
       EXPECT_EQ(*server_->Command({"OBJECT", "ENCODING", key}), "listpack") << key;
     }
   }
   EXPECT_EQ(registry, 1);
   EXPECT_EQ(tags, (std::set<std::string>{"ev-1", "ev_2"}));
   // Per event: meta, the line's counts, its one block and the block's token keys, the
-  // deadlines, and one record bucket and one user bucket per user (five users each; two buckets
-  // may coincide).
+  // deadlines' index and its one chunk, and one record bucket and one user bucket per user
+  // (five users each; two buckets may coincide).
   EXPECT_EQ(kinds["m"], 2);
   EXPECT_EQ(kinds["l"], 2);
   EXPECT_EQ(kinds["l:"], 4);
   EXPECT_EQ(kinds["d"], 2);
+  EXPECT_EQ(kinds["d:"], 2);
   EXPECT_GE(kinds["r:"], 8);
   EXPECT_LE(kinds["r:"], 10);
   EXPECT_GE(kinds["u:"], 8);
   EXPECT_LE(kinds["u:"], 10);
-  EXPECT_EQ(kinds.size(), 6u);  // nothing else (the declared "migrating" key never exists)
+  EXPECT_EQ(kinds.size(), 7u);  // nothing else (the declared "migrating" key never exists)
 }
 
 TEST_F(RedisStoreTest, ForgottenUsersLeaveNothingBehind) {
@@ -522,6 +524,92 @@ TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
 // Random draws pick the k-th user of the pool: of the pre-queue's sorted set, or of the bitmap
 // through the Fenwick descent and a scan of one block. Over a line of several blocks with holes
 // (and a whole block gone), the drawn users and every position equal the memory store's.
+// The deadlines live in chunks of at most 128 entries (lua/lib.lua, "Deadlines"). Thousands of
+// records whose deadlines land everywhere (at the end after a heartbeat, below every chunk
+// after a leave, since retention is shorter than the heartbeat TTL, many on one instant),
+// with sweeps of small budgets, must pass in exactly the memory store's order.
+TEST_F(RedisStoreTest, DeadlineChunksKeepTheMemoryStoresOrder) {
+  constexpr int64_t kSweepPerCall = 3;
+  auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, kSweepPerCall, nullptr});
+  RedisStoreOptions options = Options(&clock_);
+  options.sweep_per_call = kSweepPerCall;
+  std::unique_ptr<Store> redis = NewStore(&clock_, &options);
+  ASSERT_NE(redis, nullptr);
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 5;
+  p.burst = 20;
+  p.heartbeat_ttl = absl::Seconds(60);
+  p.active_ttl = absl::Seconds(30);
+  p.ended_ttl = absl::Seconds(10);
+  Store* stores[] = {memory.get(), redis.get()};
+  for (Store* s : stores) ASSERT_OK(s->SetPolicy("ev", p));
+  const int64_t keys_before = DbSize();
+
+  std::mt19937_64 rng(7);
+  auto below = [&](uint64_t n) { return static_cast<int64_t>(rng() % n); };
+  std::vector<std::string> tokens;
+  auto same_ticket = [](const absl::StatusOr<Ticket>& e, const absl::StatusOr<Ticket>& a) {
+    return DiffResult(e, a, [](const Ticket& x, const Ticket& y) { return DiffTicket(x, y); });
+  };
+  int64_t most_chunks = 0;
+  for (int step = 0; step < 6000; ++step) {
+    const int64_t what = below(100);
+    if (what < 35 || tokens.empty()) {
+      JoinRequest request;
+      const std::string token = NewToken("ev");
+      const std::string user = absl::StrCat("u", tokens.size());
+      request.event_id = "ev";
+      request.user_id = user;
+      request.token = token;
+      ASSERT_EQ(same_ticket(memory->Join(request), redis->Join(request)), "") << step;
+      tokens.push_back(token);
+    } else if (what < 75) {  // a heartbeat, mostly of the newer half
+      const int64_t n = static_cast<int64_t>(tokens.size());
+      const int64_t i = below(4) == 0 ? below(n) : n / 2 + below(n - n / 2);
+      ASSERT_EQ(same_ticket(memory->Status("ev", tokens[i]), redis->Status("ev", tokens[i])), "")
+          << step;
+    } else if (what < 85) {
+      const std::string& token = tokens[below(tokens.size())];
+      ASSERT_EQ(same_ticket(memory->Leave("ev", token), redis->Leave("ev", token)), "") << step;
+    } else if (what < 90) {
+      const std::string& token = tokens[below(tokens.size())];
+      const std::string reservation = NewToken("ev");
+      ASSERT_EQ(DiffResult(memory->Enter("ev", token, reservation),
+                           redis->Enter("ev", token, reservation), DiffEnter),
+                "")
+          << step;
+    } else if (what < 95) {
+      const int64_t budget = below(20);
+      ASSERT_EQ(DiffResult(memory->Sweep("ev", budget), redis->Sweep("ev", budget), DiffSweep), "")
+          << step;
+    } else {
+      const int64_t ms = below(3) == 0 ? 0 : below(4000);  // often many on one instant
+      clock_.Advance(absl::Milliseconds(ms));
+    }
+    if (step % 500 == 0) {
+      ASSERT_EQ(DiffResult(memory->Stats("ev"), redis->Stats("ev"), DiffCounters), "") << step;
+      int64_t chunks = 0;
+      for (const std::string& key : Keys()) chunks += absl::StrContains(key, "}:d:") ? 1 : 0;
+      most_chunks = std::max(most_chunks, chunks);
+    }
+  }
+  EXPECT_GE(most_chunks, 8);  // the chunks were split (and emptied) many times over
+  for (const std::string& token : tokens) {
+    ASSERT_EQ(same_ticket(memory->Status("ev", token), redis->Status("ev", token)), "");
+  }
+  // Everybody's deadlines pass: the sweeps drain both stores in the same order, and no chunk is
+  // left behind.
+  clock_.Advance(p.heartbeat_ttl + p.active_ttl + p.ended_ttl);
+  for (int call = 0;; ++call) {
+    auto e = memory->Sweep("ev", 97);
+    ASSERT_EQ(DiffResult(e, redis->Sweep("ev", 97), DiffSweep), "") << call;
+    ASSERT_OK(e);
+    if (e->done) break;
+    ASSERT_EQ(DiffResult(memory->Stats("ev"), redis->Stats("ev"), DiffCounters), "") << call;
+  }
+  EXPECT_EQ(DbSize(), keys_before);
+}
+
 TEST_F(RedisStoreTest, RandomDrawsAcrossManyBlocksMatchTheMemoryStore) {
   constexpr int kBlock = 4096;
   constexpr uint64_t kSecret = 0x0123456789abcdefull;
