@@ -13,8 +13,8 @@
 --   KEYS[2] l       STRING  the line's block counts: a Fenwick tree of u32
 --           l:<b>   STRING  block b of the line: bit i set = sequence number 4096 b + i + 1 waits
 --   KEYS[3] d       ZSET    the deadline chunks' index, by head (see "Deadlines" below)
---           d:<hex> ZSET    a chunk of at most 128 deadlines: member token key, score deadline
---                           in us; <hex> is the chunk's head in hex
+--           d:<n>   ZSET    a chunk of at most 64 deadlines: member token key, score deadline
+--                           in us; <n> is the chunk's number (see "Deadlines" below)
 --   KEYS[4] migrating       never written (see below)
 --           l:<b>:k STRING  block b's token keys: 16 bytes at 16 i for sequence 4096 b + i + 1
 --           q       ZSET    fair openings: the pre-queue, member token key, score its slot
@@ -649,8 +649,10 @@ end
 ---------------------------------------------------------------------------------------------
 -- Deadlines: every record's (deadline, token key) entry, in that order, kept in small sorted
 -- sets ("chunks") of at most DL_CHUNK entries, which Redis stores as listpacks
--- (zset-max-listpack-entries, 128 by default): about 30 bytes an entry, against about 130 in
+-- (zset-max-listpack-entries, 128 by default): about 33 bytes an entry, against about 130 in
 -- one big sorted set (skiplist and dict), the largest item of a waiting user's memory before.
+-- 64 rather than 128: a listpack is searched linearly, and with half as many entries a
+-- heartbeat (which moves its entry) cost 0.87x the server time in paired runs.
 -- K_DL indexes the chunks by their lower bound, compared as strings (all scores 0): a "head"
 -- is the deadline in 7 big-endian bytes (offset, so that string order is numeric order) and
 -- the token key's first 16 bytes, padded with zero bytes. Heads never decrease with the entry
@@ -661,7 +663,7 @@ end
 -- ZREVRANGEBYLEX away; an entry below every head goes into the first chunk, whose head comes
 -- down to it. An emptied chunk goes (with its index member), a full one is cut in two before
 -- it grows past DL_CHUNK. (Heads are compared only by Redis: Lua's < on strings is strcoll.)
-local DL_CHUNK = 128
+local DL_CHUNK = 64
 local DL_OFFSET = 4503599627370496  -- 2^52: deadlines within +-142 years of 1970 are exact
 
 local function dl_head(at, key)
