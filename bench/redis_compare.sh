@@ -67,7 +67,21 @@ echo "# connections $C, threads $T, store runs ${SECONDS_PER_RUN}s, redis-benchm
 
 RESULTS=$DIR/results
 : >"$RESULTS"
-record() { echo "$1 $2 $3" >>"$RESULTS"; printf '  %-7s %-34s %9.0f/s\n' "$1" "$2" "$3"; }
+# Redis' own time per EVALSHA during the last run (INFO commandstats, reset by resetstat): the
+# same script costs the same on both sides, unless one side's client takes the server's CPU.
+resetstat() { redis-cli -p "$PORT" config resetstat >/dev/null; }
+server_us() {
+  redis-cli -p "$PORT" info commandstats | tr -d '\r' |
+    sed -n 's/^cmdstat_evalsha:.*usec_per_call=\([0-9.]*\).*/\1/p'
+}
+record() {
+  local us
+  us=$(server_us)
+  echo "$1 $2 $3" >>"$RESULTS"
+  local cpu=""
+  if [[ $2 == store* || $2 == other* ]]; then cpu=", client $(cat "$DIR/cpu") us/call"; fi
+  printf '  %-7s %-34s %9.0f/s  (server %s us/call%s)\n' "$1" "$2" "$3" "${us:-?}" "$cpu"
+}
 
 # Creates EVENT for OP (a join event is fresh each time; the status line is prepared once,
 # before the rounds; noop needs none) and leaves the EVALSHA arguments in $DIR/args.
@@ -82,6 +96,7 @@ prepare() {
 rb() {
   local op=$1 event=$2 clients=$3 pipeline=$4 n args
   prepare "$op" "$event"
+  resetstat
   mapfile -t args <"$DIR/args"
   case $op in join) n=$JOIN_N ;; status) n=$STATUS_N ;; *) n=$NOOP_N ;; esac
   redis-benchmark -p "$PORT" -c "$clients" -P "$pipeline" -n "$n" -r "$RANGE" --csv "${args[@]}" \
@@ -93,8 +108,11 @@ rb() {
 store() {
   local op=$1 event=$2 threads=$3 pool=$4 bin=${5:-$BENCH}
   prepare "$op" "$event"
+  resetstat
   "$bin" --port="$PORT" run --op="$op" --event="$event" --threads="$threads" --pool="$pool" \
-    --seconds="$SECONDS_PER_RUN" --line="$LINE" | sed -n 's/.*ops_per_sec=\([0-9.]*\).*/\1/p'
+    --seconds="$SECONDS_PER_RUN" --line="$LINE" >"$DIR/run"
+  sed -n 's/.*client_cpu_us_per_call=\([0-9.]*\).*/\1/p' "$DIR/run" >"$DIR/cpu"
+  sed -n 's/.*ops_per_sec=\([0-9.]*\).*/\1/p' "$DIR/run"
 }
 
 for op in $OPS; do
@@ -103,10 +121,18 @@ for op in $OPS; do
   else
     RANGE=$LINE  # the prepared users
     "$BENCH" --port="$PORT" prepare --op=status --event=status --line="$LINE" >"$DIR/args"
+    # The other build's scripts may keep another layout: its own line, made by itself.
+    if [[ -n $OTHER ]]; then
+      "$OTHER" --port="$PORT" prepare --op=status --event=status-other --line="$LINE" >/dev/null
+    fi
   fi
   for round in $(seq "$REPEAT"); do
     echo "$op, round $round (load $(cut -d' ' -f1 /proc/loadavg))"
-    e() { if [[ $op != status ]]; then echo "$op-$round-$1"; else echo status; fi; }
+    e() {
+      if [[ $op != status ]]; then echo "$op-$round-$1"
+      elif [[ $1 == sto ]]; then echo status-other
+      else echo status; fi
+    }
     # Interleaved, so that a burst of load elsewhere on the machine hits both sides.
     v=$(rb "$op" "$(e rbP)" "$C" "$PIPELINE"); record "$op" "redis-benchmark -c $C -P $PIPELINE" "$v"
     v=$(store "$op" "$(e st)" "$T" "$C"); record "$op" "store $T threads / $C conns" "$v"
@@ -148,9 +174,19 @@ for op in dict.fromkeys(op for op, _ in med):
               s / med[(op, 'redis-benchmark -c %s -P 1' % t)], c, c,
               s / med[(op, 'store %s threads / %s conns' % (c, c))],
               s / med[(op, 'store 1 thread / 1 conn')]))
+    # Each round's runs are adjacent in time, so a round's own ratio is less exposed to the
+    # machine's other load than the ratio of the medians.
+    def per_round(name, ref):
+        ratios = [a / b for a, b in zip(runs[(op, name)], runs[(op, ref)])]
+        return '%s; median %.2f' % (' '.join('%.2f' % r for r in ratios),
+                                    statistics.median(ratios))
+    store_run, rb_run = 'store %s threads / %s conns' % (t, c), 'redis-benchmark -c %s -P %s' % (c, p)
+    print('%s: store / redis-benchmark (-c %s -P %s), round by round: %s' % (
+        op, c, p, per_round(store_run, rb_run)))
     other = med.get((op, 'other store %s threads / %s conns' % (t, c)))
     if other:
-        print('%s: store / other store (both %s threads, %s conns) = %.2f' % (op, t, c, s / other))
+        print('%s: store / other store (both %s threads, %s conns) = %.2f; round by round: %s' % (
+            op, t, c, s / other, per_round(store_run, 'other store %s threads / %s conns' % (t, c))))
 EOF
 
 if (( MEMORY_USERS > 0 )); then

@@ -26,6 +26,7 @@
 //       and gains when the script costs Redis next to nothing (the store's scripts cost it
 //       far more than a loopback round trip, which hides the pool's share).
 #include <hiredis.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -426,6 +427,16 @@ int Prepare(const Flags& f) {
   return 0;
 }
 
+// User and system CPU time of this process so far.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
 int RunOps(const Flags& f) {
   std::unique_ptr<admission::Store> store = OpenStore(f, f.pool, nullptr);
   // For noop, a pool like the store's (same endpoint settings as OpenStore's).
@@ -466,11 +477,16 @@ int RunOps(const Flags& f) {
     });
   }
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = CpuSeconds();
   std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
   stop = true;
   for (std::thread& t : threads) t.join();
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The client's own CPU (user + system, all threads) per call: on a machine whose cores the
+  // client shares with redis-server, what the client takes the server cannot use.
+  const double cpu_us_per_call =
+      (CpuSeconds() - cpu_start) * 1e6 / static_cast<double>(std::max<int64_t>(1, ops.load()));
   // Only noop calls go through `pool`; the store's own pool is not visible from here.
   std::string sharing;
   if (f.op == "noop") {
@@ -479,10 +495,12 @@ int RunOps(const Flags& f) {
                            static_cast<double>(c.requests) /
                                static_cast<double>(std::max<uint64_t>(1, c.round_trips)));
   }
-  std::printf("op=%s threads=%d pool=%d seconds=%.2f calls=%lld errors=%lld ops_per_sec=%.0f%s\n",
-              f.op.c_str(), f.threads, f.pool, elapsed, static_cast<long long>(ops.load()),
-              static_cast<long long>(errors.load()), static_cast<double>(ops.load()) / elapsed,
-              sharing.c_str());
+  std::printf(
+      "op=%s threads=%d pool=%d seconds=%.2f calls=%lld errors=%lld ops_per_sec=%.0f "
+      "client_cpu_us_per_call=%.1f%s\n",
+      f.op.c_str(), f.threads, f.pool, elapsed, static_cast<long long>(ops.load()),
+      static_cast<long long>(errors.load()), static_cast<double>(ops.load()) / elapsed,
+      cpu_us_per_call, sharing.c_str());
   return errors.load() == 0 ? 0 : 1;
 }
 
