@@ -652,7 +652,9 @@ end
 -- (zset-max-listpack-entries, 128 by default): about 33 bytes an entry, against about 130 in
 -- one big sorted set (skiplist and dict), the largest item of a waiting user's memory before.
 -- 64 rather than 128: a listpack is searched linearly, and with half as many entries a
--- heartbeat (which moves its entry) cost 0.87x the server time in paired runs.
+-- heartbeat (which moves its entry) cost 0.87x the server time in paired runs. Moving an
+-- entry takes about six commands instead of one ZADD: a status costs about 1.2x the server
+-- time it did with one sorted set (docs/benchmarks.md), the price of 100 bytes per user.
 -- K_DL indexes the chunks by their lower bound, compared as strings (all scores 0): a "head"
 -- is the deadline in 7 big-endian bytes (offset, so that string order is numeric order) and
 -- the token key's first 16 bytes, padded with zero bytes. Heads never decrease with the entry
