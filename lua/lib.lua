@@ -9,7 +9,8 @@
 -- Keys (all of one event, sharing the hash tag {<event_id>} so that a script touches one slot;
 -- src/redis/key_layout.h names them). Chosen for memory: a waiting user costs a bit, 16 bytes
 -- of token key, and three small listpack entries (deadline, record, user).
---   KEYS[1] m       HASH    policy, bucket, counters, windows, sequence (see event_save)
+--   KEYS[1] m       HASH    policy, bucket, counters, windows, sequence (see event_save),
+--                           the data layout 'v' (LAYOUT), the deadline chunks' counter 'dn'
 --   KEYS[2] l       STRING  the line's block counts: a Fenwick tree of u32
 --           l:<b>   STRING  block b of the line: bit i set = sequence number 4096 b + i + 1 waits
 --   KEYS[3] d       ZSET    the deadline chunks' index, by head (see "Deadlines" below)
@@ -239,10 +240,21 @@ local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)
 local loaded_state = nil  -- the state string as loaded, to skip writing it back unchanged
 
 -- Loads the event into E; false when it does not exist.
+-- The layout of an event's keys (meta field 'v'), raised whenever scripts change how they
+-- store an event: 3 since the deadline chunks. An event of another layout (none: written by
+-- the scripts before them) is refused rather than misread, so that an upgrade in the middle of
+-- an event fails loudly. (Scripts of an older version cannot check; see docs/design.md.)
+local LAYOUT = '3'
+
 local function event_load()
-  local fields = redis.call('HMGET', K_META, 's', 'p')
+  local fields = redis.call('HMGET', K_META, 's', 'p', 'v')
   local s, p = fields[1], fields[2]
   if not s and not p then return false end
+  if fields[3] ~= LAYOUT then
+    error({ err = "FAILED_PRECONDITION event '" .. EVENT_ID .. "' was written by another " ..
+      "version of the store (data layout " .. (fields[3] or 'before 3') .. '; this one reads ' ..
+      LAYOUT .. '): every process serving an event must run the same version' })
+  end
   if not s or not p then error('corrupt event meta ' .. K_META) end
   local bt, br, sq, fa, ac, ln, cj, ca, cb, ce, ct, cl, cc, op, nq, nf, w, xs =
     string.match(s, STATE_PATTERN)
@@ -322,7 +334,7 @@ local function event_save()
     local p = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s', E.pr,
       E.pb, E.pn, E.pc, E.ph, E.pa, E.pv, E.pe, E.pt, E.pp and '1' or '0', E.pm, OI(E.po),
       E.plain and '1' or '0', OI(E.pqo), OI(E.pcl), E.psn and '1' or '0', #E.pz, E.pz, E.prm)
-    redis.call('HSET', K_META, 's', s, 'p', p, 'pol', E.pol)
+    redis.call('HSET', K_META, 's', s, 'p', p, 'pol', E.pol, 'v', LAYOUT)
   elseif s ~= loaded_state then
     redis.call('HSET', K_META, 's', s)
   end

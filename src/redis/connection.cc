@@ -207,7 +207,15 @@ absl::Status ErrorReplyStatus(std::string_view server, std::string_view what,
   };
   for (const OwnCode& own : kOwnCodes) {
     if (absl::StartsWith(e, own.prefix)) {
-      return absl::Status(own.code, e.substr(own.prefix.size()));
+      absl::string_view message = e.substr(own.prefix.size());
+      // An error a script raises (rather than returns) comes with Redis' " script: <sha1>, on
+      // @user_script:<line>." after it, which says nothing to the caller.
+      if (const size_t at = message.rfind(" script: ");
+          at != absl::string_view::npos && absl::EndsWith(message, ".") &&
+          absl::StrContains(message.substr(at), ", on @")) {
+        message = message.substr(0, at);
+      }
+      return absl::Status(own.code, message);
     }
   }
   const std::string context = absl::StrCat(AbslView(server), " refused ", AbslView(what), ": ", e);

@@ -260,6 +260,14 @@ TEST(RedisErrorTest, MapsOurCodesAndServerStates) {
   }
   EXPECT_EQ(ErrorReplyStatus(e.Name(), "status", "NOT_FOUND unknown token").message(),
             "unknown token");
+  // Raised by a script (error({err = ...})): Redis' trailer is dropped, the message kept whole.
+  EXPECT_EQ(ErrorReplyStatus(e.Name(), "status",
+                             "FAILED_PRECONDITION event 'e' is old script: 6296c0b6b77f1672d114e0c9"
+                             "dd5d6beb07dea8e1, on @user_script:1.")
+                .message(),
+            "event 'e' is old");
+  EXPECT_EQ(ErrorReplyStatus(e.Name(), "status", "FAILED_PRECONDITION see script: x.").message(),
+            "see script: x.");
 }
 
 // ---------------------------------------------------------------------------------------------

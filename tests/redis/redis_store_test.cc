@@ -528,6 +528,53 @@ TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
 // records whose deadlines land everywhere (at the end after a heartbeat, below every chunk
 // after a leave, since retention is shorter than the heartbeat TTL, many on one instant),
 // with sweeps of small budgets, must pass in exactly the memory store's order.
+// An event whose keys were written by scripts of another data layout (lua/lib.lua, LAYOUT) is
+// refused by every call that would read them, and left as it was, rather than misread.
+TEST_F(RedisStoreTest, EventsOfAnotherDataLayoutAreRefused) {
+  ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
+  auto joined = Join(*store_, "ev", "u1");
+  ASSERT_OK(joined);
+  std::string meta;
+  for (const std::string& key : Keys()) {
+    if (absl::EndsWith(key, ":{ev}:m")) meta = key;
+  }
+  ASSERT_FALSE(meta.empty());
+  for (const char* layout : {"", "2"}) {
+    SCOPED_TRACE(layout);
+    if (*layout == '\0') {
+      ASSERT_OK(server_->Command({"HDEL", meta, "v"}));  // as the scripts before layouts wrote it
+    } else {
+      ASSERT_OK(server_->Command({"HSET", meta, "v", layout}));
+    }
+    // Field -> value (the meta hash may be a hash table: HGETALL's order can change).
+    auto fields = [&] {
+      std::map<std::string, std::string> out;
+      auto all = server_->Command({"HGETALL", meta});
+      EXPECT_OK(all);
+      if (!all.ok()) return out;
+      std::vector<std::string> items = absl::StrSplit(*all, '\n');
+      for (size_t i = 0; i + 1 < items.size(); i += 2) out[items[i]] = items[i + 1];
+      return out;
+    };
+    const std::map<std::string, std::string> before = fields();
+    const int64_t keys = DbSize();
+    auto expect_refused = [](const absl::Status& s) {
+      EXPECT_EQ(s.code(), kFailedPrecondition) << s;
+      EXPECT_THAT(s.message(), HasSubstr("another version of the store"));
+      EXPECT_TRUE(absl::EndsWith(s.message(), "must run the same version")) << s;
+    };
+    expect_refused(store_->Status("ev", joined->token).status());
+    expect_refused(Join(*store_, "ev", "u2").status());
+    expect_refused(store_->Leave("ev", joined->token).status());
+    expect_refused(store_->Stats("ev").status());
+    expect_refused(store_->Sweep("ev", 10).status());
+    expect_refused(store_->SetPolicy("ev", OpenPolicy()));
+    EXPECT_OK(store_->GetPolicy("ev"));  // the policy blob is the same in every layout
+    EXPECT_EQ(fields(), before);
+    EXPECT_EQ(DbSize(), keys);
+  }
+}
+
 TEST_F(RedisStoreTest, DeadlineChunksKeepTheMemoryStoresOrder) {
   constexpr int64_t kSweepPerCall = 3;
   auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, kSweepPerCall, nullptr});
