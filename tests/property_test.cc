@@ -39,6 +39,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "admission/clock.h"
+#include "admission/event_secret.h"
 #include "admission/ids.h"
 #include "admission/policy.h"
 #include "admission/store.h"
@@ -177,7 +178,7 @@ double Estimate(MWindow w, absl::Time now) {
 
 class Model {
  public:
-  // `seed`: the stores' event secrets are TestEventSecret(seed, event id) (store_factory.h).
+  // `seed`: the stores' event secrets are SeededEventSecret(seed, event id) (event_secret.h).
   Model(const Options& options, uint64_t seed) : options_(options), seed_(seed) {}
 
   MEvent& event(int e) { return events_[e]; }
@@ -456,7 +457,7 @@ class Model {
   }
 
   void Create(MEvent& ev, int e, const Policy& policy, absl::Time now) {
-    ev.secret = TestEventSecret(seed_, kEventIds[e]);
+    ev.secret = SeededEventSecret(seed_, kEventIds[e]);
     ev.exists = true;
     ev.policy = policy;
     ev.tokens = static_cast<double>(policy.burst);

@@ -380,7 +380,7 @@ TEST_P(ScheduleTest, TheStoresShuffleIsUniform) {
   std::vector<int64_t> first(kUsers, 0);
   std::vector<int64_t> last(kUsers, 0);
   std::vector<int64_t> table(kUsers * kUsers, 0);
-  // One event per run, all in one store: each event has its own secret (TestEventSecret of
+  // One event per run, all in one store: each event has its own secret (SeededEventSecret of
   // the store's seed and the event id), and a store per run would cost a script load each.
   for (int run = 0; run < kRuns; ++run) {
     const std::string event = absl::StrCat("shuffle", run);

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "admission/event_secret.h"
 #include "admission/memory_store.h"
 
 #if defined(ADMISSION_TEST_REDIS)
@@ -15,17 +16,6 @@
 
 namespace admission {
 namespace testing {
-
-uint64_t TestEventSecret(uint64_t seed, std::string_view event_id) {
-  // FNV-1a over the id, then SplitMix64's finaliser with the seed: any fixed function would
-  // do, as long as every store made by make_seeded uses this one.
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : event_id) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-  uint64_t z = h + seed * 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 std::vector<StoreFactory> ScheduleStoreFactories() {
   // The stores that implement fair openings: all of them now (a new store would join by
@@ -51,9 +41,7 @@ std::vector<StoreFactory> AllStoreFactories() {
   memory.make_seeded = [](Clock* clock, uint64_t seed) -> std::unique_ptr<Store> {
     MemoryStoreOptions options;
     options.clock = clock;
-    options.event_secret = [seed](std::string_view event_id) {
-      return TestEventSecret(seed, event_id);
-    };
+    options.event_secret = SeededEventSecrets(seed);
     return NewMemoryStore(options);
   };
   factories.push_back(memory);
@@ -68,8 +56,7 @@ std::vector<StoreFactory> AllStoreFactories() {
   redis.relative_cost = 10;
   redis.supports_schedule = true;
   redis.make_seeded = [](Clock* clock, uint64_t seed) -> std::unique_ptr<Store> {
-    return MakeSeededRedisStoreForTest(
-        clock, [seed](std::string_view event_id) { return TestEventSecret(seed, event_id); });
+    return MakeSeededRedisStoreForTest(clock, SeededEventSecrets(seed));
   };
   factories.push_back(redis);
 
@@ -82,8 +69,7 @@ std::vector<StoreFactory> AllStoreFactories() {
   cluster.relative_cost = 30;
   cluster.supports_schedule = true;
   cluster.make_seeded = [](Clock* clock, uint64_t seed) -> std::unique_ptr<Store> {
-    return MakeSeededRedisClusterStoreForTest(
-        clock, [seed](std::string_view event_id) { return TestEventSecret(seed, event_id); });
+    return MakeSeededRedisClusterStoreForTest(clock, SeededEventSecrets(seed));
   };
   factories.push_back(cluster);
 #endif

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "admission/clock.h"
+#include "admission/event_secret.h"
 #include "admission/store.h"
 
 namespace admission {
@@ -33,14 +34,12 @@ struct StoreFactory {
   // that implements them sets `supports_schedule` and `make_seeded`, and then runs
   // tests/schedule_conformance_test.cc and the property test's schedule operations.
   bool supports_schedule = false;
-  // Like `make`, but every event's secret is TestEventSecret(seed, event_id), so that the
+  // Like `make`, but every event's secret is SeededEventSecret(seed, event_id)
+  // (admission/event_secret.h), so that the
   // pre-queue's order and the draws are reproducible (and predictable by a model).
   std::function<std::unique_ptr<admission::Store>(admission::Clock* clock, uint64_t seed)>
       make_seeded;
 };
-
-// The deterministic event secret of stores made by StoreFactory::make_seeded.
-uint64_t TestEventSecret(uint64_t seed, std::string_view event_id);
 
 // The factories with supports_schedule, for the suites of fair openings.
 std::vector<StoreFactory> ScheduleStoreFactories();

@@ -173,27 +173,12 @@ struct RoomArgs {
 
 // The per-event secret behind the pre-queue shuffle and the random method's draws, derived
 // from a seed given from Python (tests and simulations only: whoever knows the seed can
-// predict every draw). A hash of the seed and the event id, so that two stores given one seed
-// draw the same orders while two events of one store still draw different ones; computed in
-// C++ so that the store never calls back into Python (it asks under its own locks).
-uint64_t SeededEventSecret(uint64_t seed, std::string_view event_id) {
-  uint64_t h = 0xcbf29ce484222325ULL ^ seed;  // FNV-1a over the id, from the seed
-  for (unsigned char c : event_id) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  // SplitMix64's finalizer: every bit of the seed and of the id reaches every bit.
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h;
-}
-
+// predict every draw). The library's SeededEventSecret, so that a Python run and a C++ one
+// with one seed draw alike; computed in C++ so that the store never calls back into Python
+// (it asks under its own locks).
 std::function<uint64_t(std::string_view)> EventSecretOf(const std::optional<uint64_t>& seed) {
   if (!seed) return nullptr;  // the store's default: the kernel's CSPRNG
-  return [seed = *seed](std::string_view event_id) { return SeededEventSecret(seed, event_id); };
+  return SeededEventSecrets(*seed);
 }
 
 // Runs without the GIL (a Redis store connects to its server here).

@@ -5,6 +5,7 @@
 #define ADMISSION_ADMISSION_H_
 
 #include "admission/clock.h"
+#include "admission/event_secret.h"
 #include "admission/ids.h"
 #include "admission/join_refusal.h"
 #include "admission/memory_store.h"

@@ -11,6 +11,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "admission/event_secret.h"
 #include "admission/ids.h"
 #include "admission/policy.h"
 #include "gtest/gtest.h"
@@ -108,9 +109,7 @@ Policy RandomPolicy(Rng& rng, bool fair_openings, absl::Time now) {
 }  // namespace
 
 uint64_t DifferentialSecret(std::string_view event_id) {
-  uint64_t h = 0x6a09e667f3bcc909ull;  // any fixed function of the id
-  for (char c : event_id) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
-  return h ^ (h >> 29);
+  return SeededEventSecret(0x6a09e667f3bcc909ull, event_id);  // any fixed seed
 }
 
 EventCounters RunDifferential(Store& reference, Store& subject, SimulatedClock& clock,
