@@ -57,16 +57,17 @@
 -- (k - #q)-th bit of the bitmap (a Fenwick descent, then a scan of one 512-byte block).
 --
 -- Records and users. A hash of at most 512 entries of at most 64 bytes each stays in Redis'
--- compact listpack encoding (hash-max-listpack-entries and -value, the defaults), which costs the
--- entries' bytes plus two or three each, against about 100 bytes of hash table per field. So
--- both are spread over 16381 buckets (a prime): records by their token key's last six bytes,
--- users by SHA1(user id). At 1M records per event a bucket holds 61 on average and about 100 at
--- most; from about 7M some pass 512 and Redis turns them into hash tables: still correct, only
--- bigger (a listpack is searched linearly, so fewer, fuller buckets would cost time). Records are packed binary (rec_save); one longer than 64 bytes (an admitted
--- user's, with its reservation token) is cut into 64-byte pieces, each a field of its own, so
--- that no value converts its bucket (a user id is a field and is not cut: one over 64 bytes
--- turns its user bucket into a hash table). Empty hashes and strings vanish (Redis deletes an
--- emptied hash, the scripts an emptied block), so no user's keys outlive the user.
+-- compact listpack encoding (hash-max-listpack-entries and -value, the defaults), which costs
+-- the entries' bytes plus two or three each, against about 100 bytes of hash table per field.
+-- So both are spread over 16381 buckets (a prime): records by their token key's last six
+-- bytes, users by SHA1(user id). At 1M records per event a bucket holds 61 on average and
+-- about 100 at most; from about 7M some pass 512 and Redis turns them into hash tables: still
+-- correct, only bigger (a listpack is searched linearly, so fewer, fuller buckets would cost
+-- time). Records are packed binary (rec_save); one longer than 64 bytes (an admitted user's,
+-- with its reservation token) is cut into 64-byte pieces, each a field of its own, so that no
+-- value converts its bucket (a user id is a field and is not cut: one over 64 bytes turns its
+-- user bucket into a hash table). Empty hashes and strings vanish (Redis deletes an emptied
+-- hash, the scripts an emptied block), so no user's keys outlive the user.
 --
 -- Cluster slot migrations. The blocks and buckets are not declared in KEYS (which are fixed
 -- before the script knows what it will touch). On a slot being migrated, a script that reached
@@ -239,13 +240,13 @@ local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)
   '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local loaded_state = nil  -- the state string as loaded, to skip writing it back unchanged
 
--- Loads the event into E; false when it does not exist.
 -- The layout of an event's keys (meta field 'v'), raised whenever scripts change how they
 -- store an event: 3 since the deadline chunks. An event of another layout (none: written by
 -- the scripts before them) is refused rather than misread, so that an upgrade in the middle of
 -- an event fails loudly. (Scripts of an older version cannot check; see docs/design.md.)
 local LAYOUT = '3'
 
+-- Loads the event into E; false when it does not exist.
 local function event_load()
   local fields = redis.call('HMGET', K_META, 's', 'p', 'v')
   local s, p = fields[1], fields[2]

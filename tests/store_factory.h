@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "admission/clock.h"
-#include "admission/event_secret.h"
 #include "admission/store.h"
 
 namespace admission {
@@ -35,8 +34,8 @@ struct StoreFactory {
   // tests/schedule_conformance_test.cc and the property test's schedule operations.
   bool supports_schedule = false;
   // Like `make`, but every event's secret is SeededEventSecret(seed, event_id)
-  // (admission/event_secret.h), so that the
-  // pre-queue's order and the draws are reproducible (and predictable by a model).
+  // (admission/event_secret.h), so that the pre-queue's order and the draws are reproducible
+  // (and predictable by a model).
   std::function<std::unique_ptr<admission::Store>(admission::Clock* clock, uint64_t seed)>
       make_seeded;
 };
