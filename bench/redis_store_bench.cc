@@ -45,11 +45,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "admission/admission.h"
-#include "admission/redis_store.h"
-#include "redis/connection.h"
-#include "redis/connection_pool.h"
-#include "redis/key_layout.h"
-#include "redis/scripts.h"
+#include "admission/redis/room_store.h"
+#include "redis/client/connection.h"
+#include "redis/client/connection_pool.h"
+#include "redis/room/key_layout.h"
+#include "redis/room/scripts.h"
 
 namespace {
 

@@ -34,9 +34,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "admission/ticketing.h"
+#include "admission/ticketing/ticketing.h"
 #if !defined(ADMISSION_NO_REDIS)
-#include "admission/redis_ticketing.h"
+#include "admission/redis/ticketing.h"
 #endif
 
 namespace {
@@ -171,14 +171,14 @@ double ThroughWorker(Ticketing& t, const std::string& event, int64_t n, int prod
     o.burst = std::max<int64_t>(1, static_cast<int64_t>(pace / 20));
     o.idle_sleep = absl::Milliseconds(1);
     pool.push_back(std::make_unique<admission::Worker>(
-        t.events.get(), admission::MakeTicketingHandler(t.inventory.get()), o));
+        t.outcomes.get(), admission::MakeTicketingHandler(t.inventory.get()), o));
   }
   const auto start = std::chrono::steady_clock::now();
   for (auto& w : pool) Check(w->Start(), "Worker::Start");
   Produce(n, producers, [&](int64_t i) {
     absl::StatusOr<admission::Reservation> r = t.inventory->Hold(OnePlace(event, i));
     Check(r.status(), "Hold");
-    Check(t.events->Publish(admission::PaymentApprovedEvent(r->reservation_id)).status(),
+    Check(t.outcomes->Publish(admission::PaymentApprovedMessage(r->reservation_id)).status(),
           "Publish");
   });
   for (;;) {

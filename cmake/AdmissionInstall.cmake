@@ -2,10 +2,7 @@
 # admission:: targets, with a version file, so consumers can find_package(admission).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS admission EXPORT admissionTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# (The targets install themselves into the export set admissionTargets: src/CMakeLists.txt.)
 install(DIRECTORY include/admission DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h")
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/include/admission/version.h

@@ -38,15 +38,15 @@
 #include "admission/admission.h"
 #include "admission/clock.h"
 #include "admission/ids.h"
-#include "admission/join_refusal.h"
-#include "admission/memory_store.h"
-#include "admission/policy.h"
-#include "admission/store.h"
+#include "admission/room/join_refusal.h"
+#include "admission/room/memory_store.h"
+#include "admission/room/policy.h"
+#include "admission/room/store.h"
+#include "admission/room/waiting_room.h"
 #include "admission/version.h"
-#include "admission/waiting_room.h"
 #include "calendar.h"
 #ifdef ADMISSION_PY_WITH_REDIS
-#include "admission/redis_store.h"
+#include "admission/redis/room_store.h"
 #endif
 
 namespace py = pybind11;

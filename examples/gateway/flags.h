@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "admission/policy.h"
+#include "admission/room/policy.h"
 
 namespace admission::gateway {
 

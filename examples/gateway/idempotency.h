@@ -21,7 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "admission/idempotency.h"
+#include "admission/ticketing/idempotency.h"
 
 namespace admission::gateway {
 

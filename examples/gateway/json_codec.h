@@ -16,8 +16,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "admission/policy.h"
-#include "admission/waiting_room.h"
+#include "admission/room/policy.h"
+#include "admission/room/waiting_room.h"
 #include "nlohmann/json.hpp"
 
 namespace admission::gateway {

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "admission/room/waiting_room.h"
 #include "admission/version.h"
-#include "admission/waiting_room.h"
 #include "flags.h"
 #include "server.h"
 #include "signer.h"

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "admission/waiting_room.h"
+#include "admission/room/waiting_room.h"
 
 namespace admission::gateway {
 

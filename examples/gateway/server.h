@@ -16,9 +16,9 @@
 
 #include "absl/status/statusor.h"
 #include "admission/clock.h"
-#include "admission/join_refusal.h"
-#include "admission/ticketing.h"
-#include "admission/waiting_room.h"
+#include "admission/room/join_refusal.h"
+#include "admission/room/waiting_room.h"
+#include "admission/ticketing/ticketing.h"
 #include "flags.h"
 #include "idempotency.h"
 #include "metrics.h"

@@ -10,13 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "admission/memory_store.h"
+#include "admission/room/memory_store.h"
 
 #if defined(ADMISSION_GATEWAY_WITH_REDIS)
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
-#include "admission/redis_store.h"
+#include "admission/redis/room_store.h"
 #endif
 
 namespace admission::gateway {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "admission/store.h"
+#include "admission/room/store.h"
 #include "flags.h"
 
 namespace admission::gateway {

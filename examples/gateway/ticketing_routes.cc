@@ -22,8 +22,8 @@
 #include "server.h"
 
 #if defined(ADMISSION_GATEWAY_WITH_REDIS)
-#include "admission/redis_store.h"
-#include "admission/redis_ticketing.h"
+#include "admission/redis/room_store.h"
+#include "admission/redis/ticketing.h"
 #endif
 
 namespace admission::gateway {
@@ -235,7 +235,7 @@ TicketingRoutes::TicketingRoutes(Gateway* gateway, Ticketing ticketing)
   worker_options.consumer = "gateway-" + RandomHex(8);
   worker_options.events_per_sec = flags_.worker_pace_per_sec;
   worker_ = std::make_unique<Worker>(
-      ticketing_.events.get(),
+      ticketing_.outcomes.get(),
       MakeTicketingHandler(ticketing_.inventory.get(), std::move(handler_options)), worker_options);
 }
 
@@ -349,7 +349,7 @@ absl::StatusOr<int64_t> TicketingRoutes::PublishExpiredHolds() {
   absl::Status first_error;
   for (const std::string& event_id : *events) {
     absl::StatusOr<int64_t> n = admission::PublishExpiredHolds(
-        *ticketing_.inventory, *ticketing_.events, event_id, kExpiryBatch);
+        *ticketing_.inventory, *ticketing_.outcomes, event_id, kExpiryBatch);
     if (n.ok()) {
       published += *n;
     } else {
@@ -682,17 +682,17 @@ void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
   // approval that arrives --payment_delay_sec later (not_before), while the hold still runs
   // unless the delay outlasts it (then the approval is parked as a dead letter: money taken
   // for seats that went back needs a refund, not a retry).
-  QueuedEvent event;
+  OutcomeMessage event;
   absl::Time apply_after = now;
   if (*scenario == "fail") {
-    event = PaymentFailedEvent(r->reservation_id);
+    event = PaymentFailedMessage(r->reservation_id);
   } else if (*scenario == "approve") {
-    event = PaymentApprovedEvent(r->reservation_id);
+    event = PaymentApprovedMessage(r->reservation_id);
   } else {
     apply_after = now + absl::Seconds(flags_.payment_delay_sec);
-    event = PaymentApprovedEvent(r->reservation_id, apply_after);
+    event = PaymentApprovedMessage(r->reservation_id, apply_after);
   }
-  if (absl::StatusOr<bool> published = ticketing_.events->Publish(event); !published.ok()) {
+  if (absl::StatusOr<bool> published = ticketing_.outcomes->Publish(event); !published.ok()) {
     if (absl::Status s =
             ticketing_.idempotency->Abandon(kPaymentScope, r->reservation_id, lock->lease);
         !s.ok() && !absl::IsFailedPrecondition(s)) {
@@ -735,16 +735,16 @@ void TicketingRoutes::ListDeadLetters(const Request& req, Response& res) {
                         absl::StrCat("'limit' must be 1..", kMaxDeadLettersListed));
     }
   }
-  absl::StatusOr<std::vector<DeadLetter>> dead = ticketing_.events->ListDeadLetters(limit);
+  absl::StatusOr<std::vector<DeadLetter>> dead = ticketing_.outcomes->ListDeadLetters(limit);
   if (!dead.ok()) return ReplyLibraryError(res, dead.status());
-  absl::StatusOr<QueueStats> stats = ticketing_.events->Stats();
+  absl::StatusOr<QueueStats> stats = ticketing_.outcomes->Stats();
   if (!stats.ok()) return ReplyLibraryError(res, stats.status());
   Json list = Json::array();
   for (const DeadLetter& d : *dead) {
     list.push_back({
-        {"id", d.event.id},
-        {"type", d.event.type},
-        {"payload", d.event.payload},
+        {"id", d.message.id},
+        {"type", d.message.type},
+        {"payload", d.message.payload},
         {"attempts", d.attempts},
         {"error", d.error},
         {"published_at", TimeText(d.published_at)},
@@ -763,8 +763,8 @@ void TicketingRoutes::ListDeadLetters(const Request& req, Response& res) {
 void TicketingRoutes::ReplayDeadLetter(const Request& req, Response& res) {
   if (!gateway_->CheckAdmin(req, res)) return;
   const std::string id = req.matches[1];
-  if (absl::Status s = ValidateQueueEventId(id); !s.ok()) return ReplyLibraryError(res, s);
-  if (absl::Status s = ticketing_.events->ReplayDeadLetter(id); !s.ok()) {
+  if (absl::Status s = ValidateMessageId(id); !s.ok()) return ReplyLibraryError(res, s);
+  if (absl::Status s = ticketing_.outcomes->ReplayDeadLetter(id); !s.ok()) {
     return ReplyLibraryError(res, s);
   }
   Reply(res, 200, Json{{"id", id}, {"status", "ready"}});
@@ -800,7 +800,7 @@ std::string TicketingRoutes::RenderMetrics(int64_t max_events) {
           "Events the worker parked in the dead-letter list.", static_cast<uint64_t>(w.parked));
 
   // From the store, so every gateway on a shared store reports the same.
-  absl::StatusOr<QueueStats> q = ticketing_.events->Stats();
+  absl::StatusOr<QueueStats> q = ticketing_.outcomes->Stats();
   if (q.ok()) {
     out +=
         "# HELP admission_ticketing_queue_events Events in the ticketing queue by state.\n"

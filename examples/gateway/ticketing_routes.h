@@ -38,8 +38,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "admission/clock.h"
-#include "admission/ticketing.h"
-#include "admission/worker.h"
+#include "admission/ticketing/ticketing.h"
+#include "admission/ticketing/worker.h"
 #include "flags.h"
 #include "metrics.h"
 #include "signer.h"
@@ -95,7 +95,7 @@ class TicketingRoutes {
 
   IdempotencyStore* idempotency_store() { return ticketing_.idempotency.get(); }
   Inventory& inventory() { return *ticketing_.inventory; }
-  EventQueue& events() { return *ticketing_.events; }
+  OutcomeQueue& events() { return *ticketing_.outcomes; }
 
  private:
   // Handlers.

@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gateway_process.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
-#include "redis_cluster.h"
-#include "redis_server.h"
+#include "support/gateway_process.h"
+#include "support/redis/redis_cluster.h"
+#include "support/redis/redis_server.h"
 
 namespace admission::gateway::testing {
 namespace {

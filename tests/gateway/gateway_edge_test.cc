@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "gateway_process.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "support/gateway_process.h"
 
 namespace admission::gateway::testing {
 namespace {

@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include "gateway_process.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "support/gateway_process.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "admission/waiting_room.h"
+#include "admission/room/waiting_room.h"
 #include "gtest/gtest.h"
 #include "json_codec.h"
 

@@ -19,13 +19,13 @@
 #include <thread>
 #include <vector>
 
-#include "gateway_process.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "support/gateway_process.h"
 
 #if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
-#include "redis_server.h"
+#include "support/redis/redis_server.h"
 #endif
 
 namespace admission::gateway::testing {

@@ -20,8 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "admission/clock.h"
-#include "admission/ticketing.h"
-#include "admission/waiting_room.h"
+#include "admission/room/waiting_room.h"
+#include "admission/ticketing/ticketing.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -30,9 +30,9 @@
 #include "ticketing_routes.h"
 
 #if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
-#include "admission/redis_store.h"
-#include "admission/redis_ticketing.h"
-#include "redis_server.h"
+#include "admission/redis/room_store.h"
+#include "admission/redis/ticketing.h"
+#include "support/redis/redis_server.h"
 #endif
 
 namespace admission::gateway {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "admission/clock.h"
-#include "admission/ticketing.h"
+#include "admission/ticketing/ticketing.h"
 #include "flags.h"
 #include "gtest/gtest.h"
 #include "idempotency.h"

@@ -69,55 +69,74 @@ echo "--- cmake --install ${build_dir} --prefix ${prefix}"
   fail "cmake --install failed"
 
 # What a consumer needs must be there.
-[[ -f "${prefix}/include/admission/waiting_room.h" ]] || fail "waiting_room.h not installed"
+[[ -f "${prefix}/include/admission/room/waiting_room.h" ]] || fail "room/waiting_room.h not installed"
 [[ -f "${prefix}/include/admission/admission.h" ]] || fail "admission.h not installed"
 [[ -f "${prefix}/include/admission/version.h" ]] || fail "generated version.h not installed"
 config_file="$(find "${prefix}" -name admission-config.cmake -print -quit)"
 [[ -n "${config_file}" ]] || fail "admission-config.cmake not installed"
 [[ -n "$(find "${prefix}" -name admission-config-version.cmake -print -quit)" ]] ||
   fail "admission-config-version.cmake not installed"
-[[ -n "$(find "${prefix}" -name 'libadmission.*' -print -quit)" ]] ||
-  fail "libadmission not installed"
+for component in common room ticketing; do
+  [[ -n "$(find "${prefix}" -name "libadmission_${component}.*" -print -quit)" ]] ||
+    fail "libadmission_${component} not installed"
+done
 # Installed headers must not point back into the source or build tree.
 if grep -rlF -e "${source_dir%/tests/install}" -e "${build_dir}" "${prefix}/include" >/dev/null 2>&1; then
   fail "installed headers mention the source or build tree"
 fi
 
-configure_args=(-S "${source_dir}/consumer" -B "${consumer_build}"
-  "-DCMAKE_PREFIX_PATH=${prefix}"
-  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
-  -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
-[[ -n "${generator}" ]] && configure_args+=(-G "${generator}")
-[[ -n "${cxx}" ]] && configure_args+=("-DCMAKE_CXX_COMPILER=${cxx}")
-[[ -n "${config}" ]] && configure_args+=("-DCMAKE_BUILD_TYPE=${config}")
+# build_and_run_consumer DIR BINARY EXPECTED_REGEX: configure, build and run one consumer
+# project against the prefix.
+build_and_run_consumer() {
+  local dir="$1" name="$2" expected="$3"
+  local build="${consumer_build}/${name}"
+  local configure_args=(-S "${source_dir}/${dir}" -B "${build}"
+    "-DCMAKE_PREFIX_PATH=${prefix}"
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+    -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
+  [[ -n "${generator}" ]] && configure_args+=(-G "${generator}")
+  [[ -n "${cxx}" ]] && configure_args+=("-DCMAKE_CXX_COMPILER=${cxx}")
+  [[ -n "${config}" ]] && configure_args+=("-DCMAKE_BUILD_TYPE=${config}")
 
-echo "--- configure the consumer"
-"${cmake}" "${configure_args[@]}" || fail "configuring the consumer failed"
+  echo "--- configure ${dir}"
+  "${cmake}" "${configure_args[@]}" || fail "configuring ${dir} failed"
 
-found_dir="$(sed -n 's/^admission_DIR:PATH=//p' "${consumer_build}/CMakeCache.txt")"
-case "$(cd "${found_dir}" 2>/dev/null && pwd -P)/" in
-  "$(cd "${prefix}" && pwd -P)"/*) echo "found admission in ${found_dir}" ;;
-  *) fail "find_package(admission) found '${found_dir}', not the scratch prefix ${prefix}" ;;
-esac
+  local found_dir
+  found_dir="$(sed -n 's/^admission_DIR:PATH=//p' "${build}/CMakeCache.txt")"
+  case "$(cd "${found_dir}" 2>/dev/null && pwd -P)/" in
+    "$(cd "${prefix}" && pwd -P)"/*) echo "found admission in ${found_dir}" ;;
+    *) fail "find_package(admission) found '${found_dir}', not the scratch prefix ${prefix}" ;;
+  esac
 
-echo "--- build the consumer"
-"${cmake}" --build "${consumer_build}" "${config_args[@]}" || fail "building the consumer failed"
+  echo "--- build ${dir}"
+  "${cmake}" --build "${build}" "${config_args[@]}" || fail "building ${dir} failed"
 
-binary="$(find "${consumer_build}" -type f -name admission-install-consumer -perm -u+x -print -quit)"
-[[ -n "${binary}" ]] || fail "consumer binary not found under ${consumer_build}"
+  local binary
+  binary="$(find "${build}" -type f -name "${name}" -perm -u+x -print -quit)"
+  [[ -n "${binary}" ]] || fail "${name} not found under ${build}"
 
-echo "--- run ${binary}"
-set +e
-output="$("${binary}" 2>&1)"
-rc=$?
-set -e
-echo "${output}"
-[[ ${rc} -eq 0 ]] || fail "the consumer exited with ${rc}"
-grep -qE '^admission [0-9]+\.[0-9]+\.[0-9]+: joined event install-test as user-1 at position 1$' \
-  <<<"${output}" || fail "unexpected consumer output"
-if [[ -n "${expect_version}" ]]; then
-  grep -qF "admission ${expect_version}:" <<<"${output}" ||
-    fail "the consumer was built against another version (expected ${expect_version})"
+  echo "--- run ${binary}"
+  local output rc
+  set +e
+  output="$("${binary}" 2>&1)"
+  rc=$?
+  set -e
+  echo "${output}"
+  [[ ${rc} -eq 0 ]] || fail "${name} exited with ${rc}"
+  grep -qE "${expected}" <<<"${output}" || fail "unexpected output from ${name}"
+  if [[ -n "${expect_version}" ]]; then
+    grep -qF "admission ${expect_version}:" <<<"${output}" ||
+      fail "${name} was built against another version (expected ${expect_version})"
+  fi
+}
+
+# An embedder of the room, linking admission::admission.
+build_and_run_consumer consumer admission-install-consumer \
+  '^admission [0-9]+\.[0-9]+\.[0-9]+: joined event install-test as user-1 at position 1$'
+# A sale-only embedder, linking admission::ticketing and admission::redis (when installed).
+if [[ -n "$(find "${prefix}" -name 'libadmission_redis.*' -print -quit)" ]]; then
+  build_and_run_consumer sale_consumer admission-install-sale-consumer \
+    '^admission [0-9]+\.[0-9]+\.[0-9]+: held A-1 as user-1; redis: UNAVAILABLE'
 fi
 
 rm -rf -- "${work_dir}"

@@ -4,7 +4,7 @@
 // owns its hash slot, gives the same answers as the memory store, spreads events over the
 // masters, and follows the cluster when a slot moves (MOVED), is being moved (ASK) or is
 // split between two nodes for a moment (TRYAGAIN).
-#include "redis_cluster.h"
+#include "support/redis/redis_cluster.h"
 
 #include <memory>
 #include <random>
@@ -20,15 +20,15 @@
 #include "absl/time/time.h"
 #include "admission/clock.h"
 #include "admission/ids.h"
-#include "admission/memory_store.h"
-#include "admission/policy.h"
-#include "admission/redis_store.h"
-#include "admission/store.h"
-#include "differential.h"
+#include "admission/redis/room_store.h"
+#include "admission/room/memory_store.h"
+#include "admission/room/policy.h"
+#include "admission/room/store.h"
 #include "gtest/gtest.h"
-#include "redis/router.h"
-#include "redis_store_factory.h"
-#include "test_util.h"
+#include "redis/client/router.h"
+#include "support/redis/differential.h"
+#include "support/redis/redis_store_factory.h"
+#include "support/test_util.h"
 
 namespace admission {
 namespace testing {

@@ -16,15 +16,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "admission/policy.h"
+#include "admission/room/policy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "redis/connection.h"
-#include "redis/connection_pool.h"
-#include "redis/policy_codec.h"
-#include "redis/reply_reader.h"
-#include "redis_server.h"
-#include "test_util.h"
+#include "redis/client/connection.h"
+#include "redis/client/connection_pool.h"
+#include "redis/client/reply_reader.h"
+#include "redis/room/policy_codec.h"
+#include "support/redis/redis_server.h"
+#include "support/test_util.h"
 
 namespace admission {
 namespace testing {

@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "admission/clock.h"
-#include "admission/memory_store.h"
-#include "admission/redis_store.h"
-#include "admission/store.h"
-#include "differential.h"
+#include "admission/redis/room_store.h"
+#include "admission/room/memory_store.h"
+#include "admission/room/store.h"
 #include "gtest/gtest.h"
-#include "redis_server.h"
-#include "redis_store_factory.h"
-#include "test_util.h"
+#include "support/redis/differential.h"
+#include "support/redis/redis_server.h"
+#include "support/redis/redis_store_factory.h"
+#include "support/test_util.h"
 
 namespace admission {
 namespace testing {

@@ -19,13 +19,13 @@
 #include "absl/time/time.h"
 #include "admission/clock.h"
 #include "admission/ids.h"
-#include "admission/policy.h"
-#include "admission/redis_store.h"
-#include "admission/store.h"
+#include "admission/redis/room_store.h"
+#include "admission/room/policy.h"
+#include "admission/room/store.h"
 #include "gtest/gtest.h"
-#include "redis_server.h"
-#include "redis_store_factory.h"
-#include "test_util.h"
+#include "support/redis/redis_server.h"
+#include "support/redis/redis_store_factory.h"
+#include "support/test_util.h"
 
 namespace admission {
 namespace testing {

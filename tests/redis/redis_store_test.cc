@@ -3,8 +3,6 @@
 // The Redis store against a real redis-server: the same answers as the memory store, the key
 // layout, memory that follows the live line, and everything about connections (script cache
 // loss, restarts, a server that is down or hangs, many threads on few connections).
-#include "admission/redis_store.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -27,16 +25,17 @@
 #include "absl/time/time.h"
 #include "admission/clock.h"
 #include "admission/ids.h"
-#include "admission/memory_store.h"
-#include "admission/policy.h"
-#include "admission/store.h"
+#include "admission/redis/room_store.h"
+#include "admission/room/memory_store.h"
+#include "admission/room/policy.h"
+#include "admission/room/store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "redis/scripts.h"
-#include "redis_server.h"
-#include "redis_store_factory.h"
-#include "store_compare.h"
-#include "test_util.h"
+#include "redis/room/scripts.h"
+#include "support/redis/redis_server.h"
+#include "support/redis/redis_store_factory.h"
+#include "support/redis/store_compare.h"
+#include "support/test_util.h"
 
 namespace admission {
 namespace testing {

@@ -4,8 +4,6 @@
 // Stream and consumer group behind the queue, idempotency keys that expire by themselves, and
 // scripts that survive the server losing its script cache. The behaviour shared with the
 // memory bundle is in tests/ticketing_*_test.cc.
-#include "admission/redis_ticketing.h"
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,13 +14,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "admission/clock.h"
-#include "admission/ticketing.h"
+#include "admission/redis/ticketing.h"
+#include "admission/ticketing/ticketing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "redis/router.h"
-#include "redis_server.h"
-#include "redis_store_factory.h"
-#include "test_util.h"
+#include "redis/client/router.h"
+#include "support/redis/redis_server.h"
+#include "support/redis/redis_store_factory.h"
+#include "support/test_util.h"
 
 namespace admission {
 namespace testing {
@@ -75,9 +74,9 @@ TEST_F(RedisTicketingTest, KeysAreHashTaggedPerEventKeyAndQueue) {
   ASSERT_OK_AND_ASSIGN(Reservation r, t_.inventory->Hold(hold));
   ASSERT_OK(t_.inventory->Cancel(r.reservation_id));
   ASSERT_OK_AND_ASSIGN(IdempotencyBegin b, t_.idempotency->Begin("res", "{key}%", "fp"));
-  ASSERT_OK(t_.events->Publish(PaymentFailedEvent(r.reservation_id)));
-  ASSERT_OK(t_.events->Claim("w", 1, absl::Seconds(30)));
-  ASSERT_OK(t_.events->Ack(PaymentFailedEvent(r.reservation_id).id));
+  ASSERT_OK(t_.outcomes->Publish(PaymentFailedMessage(r.reservation_id)));
+  ASSERT_OK(t_.outcomes->Claim("w", 1, absl::Seconds(30)));
+  ASSERT_OK(t_.outcomes->Ack(PaymentFailedMessage(r.reservation_id).id));
   const std::string ev = prefix_ + ":tk:{show}:";
   const std::string q = prefix_ + ":q:{ticketing}:";
   EXPECT_THAT(Keys(),
@@ -90,33 +89,33 @@ TEST_F(RedisTicketingTest, KeysAreHashTaggedPerEventKeyAndQueue) {
 }
 
 TEST_F(RedisTicketingTest, TheQueueIsAStreamWithAConsumerGroup) {
-  ASSERT_OK(t_.events->Publish(HoldExpiredEvent("show.0123456789abcdef0123456789abcdef")));
+  ASSERT_OK(t_.outcomes->Publish(HoldExpiredMessage("show.0123456789abcdef0123456789abcdef")));
   const std::string stream = prefix_ + ":q:{ticketing}:s";
   EXPECT_EQ(Int({"XLEN", stream}), 1);
-  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> got, t_.events->Claim("w1", 10, absl::Seconds(30)));
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> got, t_.outcomes->Claim("w1", 10, absl::Seconds(30)));
   ASSERT_EQ(got.size(), 1u);
   // Delivered through the group "workers": pending for consumer w1 until acked.
   EXPECT_THAT(Command({"XINFO", "GROUPS", stream}), ::testing::HasSubstr("workers"));
   EXPECT_THAT(Command({"XPENDING", stream, "workers"}), ::testing::HasSubstr("w1"));
   // An expired lease moves the entry to the next consumer (XCLAIM).
   clock_.Advance(absl::Seconds(30));
-  ASSERT_OK_AND_ASSIGN(got, t_.events->Claim("w2", 10, absl::Seconds(30)));
+  ASSERT_OK_AND_ASSIGN(got, t_.outcomes->Claim("w2", 10, absl::Seconds(30)));
   ASSERT_EQ(got.size(), 1u);
   EXPECT_THAT(Command({"XPENDING", stream, "workers"}), ::testing::HasSubstr("w2"));
-  ASSERT_OK(t_.events->Ack(got[0].event.id));
+  ASSERT_OK(t_.outcomes->Ack(got[0].message.id));
   EXPECT_EQ(Int({"XLEN", stream}), 0);
   EXPECT_THAT(Command({"XPENDING", stream, "workers"}), ::testing::StartsWith("0"));
 }
 
 TEST_F(RedisTicketingTest, DeadLettersAreAStream) {
-  ASSERT_OK(t_.events->Publish(HoldExpiredEvent("show.0123456789abcdef0123456789abcdef")));
-  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> got, t_.events->Claim("w", 1, absl::Seconds(30)));
+  ASSERT_OK(t_.outcomes->Publish(HoldExpiredMessage("show.0123456789abcdef0123456789abcdef")));
+  ASSERT_OK_AND_ASSIGN(std::vector<Delivery> got, t_.outcomes->Claim("w", 1, absl::Seconds(30)));
   ASSERT_EQ(got.size(), 1u);
-  ASSERT_OK(t_.events->Park(got[0].event.id, 1, "broken"));
+  ASSERT_OK(t_.outcomes->Park(got[0].message.id, 1, "broken"));
   const std::string dead = prefix_ + ":q:{ticketing}:x";
   EXPECT_EQ(Int({"XLEN", dead}), 1);
-  EXPECT_THAT(Command({"XRANGE", dead, "-", "+"}), ::testing::HasSubstr(got[0].event.id));
-  ASSERT_OK(t_.events->ReplayDeadLetter(got[0].event.id));
+  EXPECT_THAT(Command({"XRANGE", dead, "-", "+"}), ::testing::HasSubstr(got[0].message.id));
+  ASSERT_OK(t_.outcomes->ReplayDeadLetter(got[0].message.id));
   EXPECT_EQ(Int({"XLEN", dead}), 0);
 }
 
@@ -145,7 +144,7 @@ TEST_F(RedisTicketingTest, ScriptsSurviveAFlushedScriptCache) {
   ASSERT_OK(t_.inventory->Hold(hold));  // NOSCRIPT -> EVAL, which caches it again
   EXPECT_EQ(InventoryErrorOf(t_.inventory->Hold(hold).status()), InventoryError::kSoldOut);
   ASSERT_OK(t_.idempotency->Begin("s", "k", "fp"));
-  ASSERT_OK(t_.events->Publish(HoldExpiredEvent("gig.0123456789abcdef0123456789abcdef")));
+  ASSERT_OK(t_.outcomes->Publish(HoldExpiredMessage("gig.0123456789abcdef0123456789abcdef")));
 }
 
 }  // namespace

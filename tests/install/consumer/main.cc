@@ -8,7 +8,7 @@
 
 #include "absl/time/time.h"
 #include "admission/admission.h"
-#include "admission/waiting_room.h"
+#include "admission/room/waiting_room.h"
 
 int main() {
   admission::Options options;

@@ -1,0 +1,58 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The ticketing bundle (ticketing.h) on Redis: any number of gateway processes share one
+// inventory, one idempotency store and one event queue. Every call is one Lua script
+// (lua/ticketing/), run atomically by EVALSHA (EVAL when the server lost its script cache),
+// so a Hold takes all its seats or none even with many processes at once. Works on a single
+// server and on Redis Cluster: the keys of one sale event, of one idempotency key and of one
+// queue share a hash tag, so each script touches one slot.
+//
+// Keys (<p> is RedisStoreOptions::key_prefix; braces are the hash tag). Every key a script
+// touches is one of its declared KEYS:
+//   <p>:tk:{<event>}:inv           HASH   kind (named | ga), total, held, sold
+//   <p>:tk:{<event>}:seats         HASH   seat id -> state (A, H or S) and position
+//   <p>:tk:{<event>}:avail         ZSET   available named seats by position (first-available)
+//   <p>:tk:{<event>}:holds         ZSET   reservation id -> hold expiry (us): the expiry sweep
+//   <p>:tk:{<event>}:res           HASH   reservation id -> its record
+//   <p>:tk:{<event>}:ended         ZSET   reservation id -> when it ended (us): dropped from
+//                                         res after reservation_retention, bounded per call
+//   <p>:tk:events                  SET    events with an inventory (another slot on a cluster:
+//                                         written before the script, like <p>:events)
+//   <p>:idem:{<scope>|<key>}       HASH   one idempotency entry (fingerprint, state, lease,
+//                                         expiry, response); PEXPIREs by itself. The key's
+//                                         characters '{', '}' and '%' are %-escaped (scopes
+//                                         hold none of them, nor '|').
+//   <p>:q:{<queue>}:s              STREAM ready and in-flight events; consumer group "workers"
+//   <p>:q:{<queue>}:e              HASH   event id -> its record (MessagePack: type, payload,
+//                                         state, attempts, times, last error)
+//   <p>:q:{<queue>}:d              ZSET   delayed events (not-before time, retries) -> due (us)
+//   <p>:q:{<queue>}:l              ZSET   in-flight events -> lease expiry (us)
+//   <p>:q:{<queue>}:x              STREAM dead letters, oldest first
+//   <p>:q:{<queue>}:c              ZSET   completed event ids -> completion time, for dedupe
+//   <p>:q:{<queue>}:n              HASH   counters (published, completed, ...)
+// Logical time (expiries, leases, due times, retention) comes from TicketingOptions::clock and
+// is stored in the values, so both stores agree under a SimulatedClock; the idempotency keys'
+// Redis TTLs (PEXPIRE) are only garbage collection, set a little longer.
+//
+// Errors: as for the Redis store (redis_store.h): Unavailable when the server cannot be
+// reached (the call may have taken effect if the connection broke after sending),
+// DeadlineExceeded after command_timeout, Internal for replies the library cannot read;
+// otherwise the same statuses as the in-memory bundle.
+#ifndef ADMISSION_REDIS_TICKETING_H_
+#define ADMISSION_REDIS_TICKETING_H_
+
+#include "absl/status/statusor.h"
+#include "admission/redis/room_store.h"
+#include "admission/ticketing/ticketing.h"
+
+namespace admission {
+
+// Connects to the server (or cluster) named by `redis` and loads the scripts. From `redis`
+// only the connection settings and key_prefix are used (host, port, pool_size, timeouts,
+// key_prefix); time comes from options.clock, not redis.clock. Link admission::redis.
+absl::StatusOr<Ticketing> NewRedisTicketing(const RedisStoreOptions& redis,
+                                            const TicketingOptions& options = {});
+
+}  // namespace admission
+
+#endif  // ADMISSION_REDIS_TICKETING_H_

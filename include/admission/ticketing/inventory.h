@@ -1,0 +1,229 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// Seat inventory with holds: what a ticket sale sells once the waiting room lets a buyer in.
+//
+// Each sale event has an inventory, either
+//   - named seats ("A-1", "A-2", ...), each AVAILABLE, HELD (by one reservation) or SOLD; or
+//   - general admission: N interchangeable places, counted as available, held and sold.
+// A buyer's Hold takes seats for a short time (60 s by default) as a reservation in status
+// HOLD; Confirm sells them (CONFIRMED, after payment), Cancel gives them back (CANCELLED), and
+// a hold whose time ran out is given back by Expire (EXPIRED). A reservation is never
+// half-applied: a Hold takes ALL the requested seats or none, in one atomic conditional update
+// (the event's lock in memory, one Lua script on Redis), so no seat is ever held or sold twice
+// and an event never sells more than it has, whatever the concurrency.
+//
+//        Hold            Confirm
+//   ---------> HOLD ------------------> CONFIRMED      seats SOLD
+//               |  \------ Cancel -----> CANCELLED     seats back to AVAILABLE
+//               \--- (hold_expires_at) -> EXPIRED      seats back to AVAILABLE
+//
+// Every transition can be applied again without effect, so that events delivered twice
+// (outcome_queue.h) change nothing: confirming a CONFIRMED reservation returns it unchanged
+// (changed == false), cancelling a CANCELLED or EXPIRED one too, and expiring anything but a
+// HOLD past its expiry does nothing. A transition that contradicts the reservation's state
+// (confirming a CANCELLED one, cancelling a CONFIRMED one) is FailedPrecondition.
+//
+// Time comes from the store's Clock. A hold is live while now < hold_expires_at. Past that
+// instant it can no longer be confirmed: Confirm (and Cancel) apply the expiry first, so the
+// reservation ends EXPIRED either way. Holds past expiry are found by ListExpiredHolds (oldest
+// first, bounded work per call; ticketing.h's PublishExpiredHolds turns them into hold_expired
+// events for the worker) or given back directly by SweepExpiredHolds. Every Hold, SetInventory
+// and GetAvailability call on an event also gives back up to
+// TicketingOptions::expire_per_call of its holds past expiry first, so that expired holds
+// seldom stand in a buyer's way even before the worker gets to them.
+//
+// Errors: InvalidArgument for malformed ids and requests (ValidateSeatId, HoldRequest rules,
+// a seat the event does not have, seat ids for a general-admission event);
+// NotFound for an event without inventory or an unknown reservation; FailedPrecondition for
+// a Hold that cannot be served and for transitions the state forbids, with an
+// InventoryError (InventoryErrorOf) that says which, so that a shell can answer 409 with the
+// right code; Unavailable / DeadlineExceeded from a remote store.
+//
+// Implementations: NewMemoryTicketing (ticketing.h) and NewRedisTicketing (redis_ticketing.h).
+// Both are thread-safe and behave the same (tests/ticketing_*_test.cc run against both).
+#ifndef ADMISSION_TICKETING_INVENTORY_H_
+#define ADMISSION_TICKETING_INVENTORY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace admission {
+
+// Seat ids: 1..64 characters of [A-Za-z0-9_.:-].
+inline constexpr std::size_t kMaxSeatIdLength = 64;
+// Named seats per event: at most 100,000. General admission: at most 10,000,000 places.
+inline constexpr int64_t kMaxNamedSeats = 100000;
+inline constexpr int64_t kMaxGeneralAdmission = 10000000;
+// Seats per reservation: 1..100.
+inline constexpr int64_t kMaxSeatsPerHold = 100;
+// A reservation's external reference: 0..200 characters of [A-Za-z0-9_.:@-].
+inline constexpr std::size_t kMaxExternalRefLength = 200;
+
+absl::Status ValidateSeatId(std::string_view seat_id);
+absl::Status ValidateExternalRef(std::string_view ref);
+
+// A reservation id is "<event_id>.<32 lowercase hex digits>", like a waiting token (ids.h):
+// the event rides along, so any process routes it to its event (and on Redis Cluster to its
+// shard) without a lookup, and 128 random bits make it unguessable.
+std::string NewReservationId(std::string_view event_id);
+// The event id inside a well-formed reservation id; InvalidArgument otherwise.
+absl::StatusOr<std::string_view> EventIdOfReservation(std::string_view reservation_id);
+
+enum class ReservationStatus { kHold, kConfirmed, kCancelled, kExpired };
+// "HOLD", "CONFIRMED", "CANCELLED", "EXPIRED".
+std::string_view ReservationStatusName(ReservationStatus status);
+
+enum class SeatState { kAvailable, kHeld, kSold };
+// "AVAILABLE", "HELD", "SOLD".
+std::string_view SeatStateName(SeatState state);
+
+// Why a Hold could not be served or a transition was refused: the payload of the
+// FailedPrecondition status, for a shell that maps each to its own error code.
+enum class InventoryError {
+  kNone,               // not an inventory refusal (OK, or another kind of error)
+  kSoldOut,            // fewer places available than requested ("sold_out")
+  kSeatUnavailable,    // a requested named seat is held or sold ("seat_unavailable")
+  kHoldExpired,        // Confirm after hold_expires_at: the hold is now EXPIRED ("hold_expired")
+  kInvalidTransition,  // the reservation's status forbids it ("invalid_transition")
+  kInventoryInUse,     // SetInventory would drop or shrink below held or sold seats
+                       // ("inventory_in_use")
+};
+// "sold_out", "seat_unavailable", ... ("" for kNone): usable as API error codes.
+std::string_view InventoryErrorName(InventoryError error);
+// The InventoryError a status carries (kNone if none).
+InventoryError InventoryErrorOf(const absl::Status& status);
+// A FailedPrecondition status carrying `error` (for implementations).
+absl::Status InventoryErrorStatus(InventoryError error, std::string_view message);
+
+// What SetInventory installs: named seats (seat_ids, in display order, no duplicates) or, when
+// seat_ids is empty, general_admission places.
+struct InventorySpec {
+  std::vector<std::string> seat_ids;
+  int64_t general_admission = 0;
+};
+
+struct SeatCounts {
+  int64_t total = 0;
+  int64_t available = 0;
+  int64_t held = 0;
+  int64_t sold = 0;
+};
+
+struct SeatInfo {
+  std::string seat_id;
+  SeatState state = SeatState::kAvailable;
+};
+
+struct Availability {
+  std::string event_id;
+  bool general_admission = false;
+  SeatCounts counts;
+  // Named seats only, in the order SetInventory gave them (empty unless asked for).
+  std::vector<SeatInfo> seats;
+  absl::Time now;  // the store's time of the reading
+};
+
+struct HoldRequest {
+  std::string event_id;
+  std::string user_id;  // ValidateUserId (ids.h)
+  // Either the named seats wanted (1..kMaxSeatsPerHold distinct ids; quantity 0 or equal to
+  // their number) or, with seat_ids empty, a quantity (1..kMaxSeatsPerHold). A quantity on a
+  // named-seat event takes the first available seats in inventory order; seat ids on a
+  // general-admission event are InvalidArgument.
+  std::vector<std::string> seat_ids;
+  int64_t quantity = 0;
+  // How long the hold lasts; zero means TicketingOptions::default_hold_ttl (60 s). At most
+  // one hour.
+  absl::Duration hold_ttl = absl::ZeroDuration();
+  // Optional, opaque to the library, kept with the reservation (ValidateExternalRef): e.g.
+  // the buyer's waiting-room token, so that whoever sees the reservation end (an event
+  // handler's on_applied) can end the buyer's place in the waiting room.
+  std::string external_ref;
+};
+
+struct Reservation {
+  std::string reservation_id;
+  std::string event_id;
+  std::string user_id;
+  std::string external_ref;  // as given to Hold
+  ReservationStatus status = ReservationStatus::kHold;
+  // The seats taken: their ids on a named-seat event (in inventory order), empty for general
+  // admission.
+  std::vector<std::string> seat_ids;
+  int64_t quantity = 0;
+  absl::Time created_at;
+  absl::Time hold_expires_at;
+  absl::Time updated_at;  // the last transition (created_at while HOLD)
+};
+
+// The answer to a transition: the reservation after it, and whether this call changed it
+// (false when the transition had already been applied, or Expire found a live hold).
+struct ReservationChange {
+  Reservation reservation;
+  bool changed = false;
+};
+
+struct HoldSweep {
+  int64_t expired = 0;  // holds given back by this call
+  bool done = false;    // no hold past expiry is left in the event
+};
+
+class Inventory {
+ public:
+  virtual ~Inventory() = default;
+
+  // Installs or replaces an event's inventory. Replacing keeps every held and sold seat as it
+  // is: for named seats the new list must contain every seat that is held or sold (the others
+  // are AVAILABLE, new ones come in AVAILABLE, missing available ones are removed); for
+  // general admission the new N must be at least held + sold. Switching between named seats
+  // and general admission needs nothing held or sold. Otherwise FailedPrecondition with
+  // kInventoryInUse and nothing changes. InvalidArgument for bad or duplicate seat ids, an
+  // empty spec or one over the limits.
+  virtual absl::Status SetInventory(std::string_view event_id, const InventorySpec& spec) = 0;
+
+  // Counts, and the per-seat states of a named-seat event when `with_seats`. NotFound for an
+  // event without inventory.
+  virtual absl::StatusOr<Availability> GetAvailability(std::string_view event_id,
+                                                       bool with_seats) = 0;
+
+  // Takes the seats for a new reservation in status HOLD, all or none. FailedPrecondition
+  // with kSoldOut when fewer places are available than asked for, kSeatUnavailable when a
+  // named seat asked for is held or sold (the message names them).
+  virtual absl::StatusOr<Reservation> Hold(const HoldRequest& request) = 0;
+
+  // HOLD -> CONFIRMED (seats SOLD). CONFIRMED: unchanged. A HOLD past its expiry becomes
+  // EXPIRED (seats back) and the call fails with kHoldExpired; CANCELLED or EXPIRED:
+  // kInvalidTransition.
+  virtual absl::StatusOr<ReservationChange> Confirm(std::string_view reservation_id) = 0;
+  // HOLD -> CANCELLED (seats back); a HOLD past its expiry becomes EXPIRED instead (the seats
+  // come back either way). CANCELLED or EXPIRED: unchanged. CONFIRMED: kInvalidTransition.
+  virtual absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id) = 0;
+  // A HOLD past its expiry -> EXPIRED (seats back). Anything else: unchanged (a live hold is
+  // left alone; a CONFIRMED reservation stays sold).
+  virtual absl::StatusOr<ReservationChange> Expire(std::string_view reservation_id) = 0;
+
+  // A reservation as it is now. Ended reservations (CONFIRMED, CANCELLED, EXPIRED) stay
+  // readable for at least TicketingOptions::reservation_retention; then NotFound.
+  virtual absl::StatusOr<Reservation> Get(std::string_view reservation_id) = 0;
+
+  // Up to `max` reservations of the event whose hold has expired but that are still HOLD,
+  // earliest expiry first. Read-only: the same ids come back until they are expired.
+  virtual absl::StatusOr<std::vector<std::string>> ListExpiredHolds(std::string_view event_id,
+                                                                    int64_t max) = 0;
+  // Expires up to `max` holds past expiry, earliest first.
+  virtual absl::StatusOr<HoldSweep> SweepExpiredHolds(std::string_view event_id, int64_t max) = 0;
+
+  // Events that have an inventory, in no particular order.
+  virtual absl::StatusOr<std::vector<std::string>> ListEvents() = 0;
+};
+
+}  // namespace admission
+
+#endif  // ADMISSION_TICKETING_INVENTORY_H_

@@ -1,0 +1,70 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "redis/client/script_runner.h"
+
+#include <hiredis.h>
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace admission::redis_internal {
+namespace {
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+std::string_view ReplyText(const redisReply* reply) {
+  return std::string_view(reply->str, reply->len);
+}
+
+}  // namespace
+
+absl::Status ScriptRunner::Load(const std::vector<LuaScript>& scripts) {
+  std::vector<Command> commands;
+  commands.reserve(scripts.size());
+  for (const LuaScript& script : scripts) commands.push_back({"SCRIPT", "LOAD", script.source});
+  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->seed().Execute(commands);
+  if (!replies.ok()) return replies.status();
+  for (std::size_t i = 0; i < scripts.size(); ++i) {
+    const redisReply* reply = (*replies)[i].get();
+    const std::string what = absl::StrCat("SCRIPT LOAD of ", AbslView(scripts[i].name));
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return ErrorReplyStatus(router_->seed().endpoint().Name(), what, ReplyText(reply));
+    }
+    if (reply->type != REDIS_REPLY_STRING || ReplyText(reply) != scripts[i].sha1) {
+      return absl::InternalError(absl::StrCat(what, " on ", router_->name(),
+                                              " did not answer the build-time SHA1 ",
+                                              AbslView(scripts[i].sha1)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplyPtr> ScriptRunner::Run(const LuaScript& script,
+                                           const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& args) {
+  if (keys.empty()) {
+    return absl::InternalError(absl::StrCat("script ", AbslView(script.name), " run without keys"));
+  }
+  const std::string key_count = absl::StrCat(keys.size());
+  Command eval = {"EVALSHA", script.sha1, key_count};
+  eval.reserve(3 + keys.size() + args.size());
+  for (const std::string& key : keys) eval.push_back(key);
+  for (const std::string& arg : args) eval.push_back(arg);
+
+  absl::StatusOr<ReplyPtr> reply = router_->Execute(keys.front(), eval);
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type == REDIS_REPLY_ERROR &&
+      absl::StartsWith(AbslView(ReplyText(reply->get())), "NOSCRIPT")) {
+    eval[0] = "EVAL";
+    eval[1] = script.source;
+    reply = router_->Execute(keys.front(), eval);
+    if (!reply.ok()) return reply.status();
+  }
+  if ((*reply)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(router_->name(), script.name, ReplyText(reply->get()));
+  }
+  return reply;
+}
+
+}  // namespace admission::redis_internal

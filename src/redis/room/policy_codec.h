@@ -1,0 +1,40 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// How a Policy travels to the scripts and back. The scripts need plain numbers (rates, counts,
+// microseconds); GetPolicy must give back exactly the Policy that was set, and an
+// absl::Duration can hold quarter nanoseconds, which microseconds would round away. So the
+// scripts get both: the numbers they compute with, and a blob they store and return untouched,
+// which only this codec reads.
+#ifndef ADMISSION_SRC_REDIS_ROOM_POLICY_CODEC_H_
+#define ADMISSION_SRC_REDIS_ROOM_POLICY_CODEC_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "admission/room/policy.h"
+
+namespace admission::redis_internal {
+
+// Exact text form of a duration: "<seconds>:<quarter nanoseconds>" ("inf", "-inf").
+std::string EncodeDuration(absl::Duration d);
+absl::StatusOr<absl::Duration> DecodeDuration(std::string_view text);
+
+// The 19 policy arguments of join.lua and set_policy.lua (see lua/lib.lua,
+// set_policy_fields): blob, rate, burst, bypass_top_n, active_capacity, heartbeat_ttl us,
+// active_ttl us, reservation_ttl us, ended_ttl us, tiers, window lengths, paused, reason,
+// then fair openings: prequeue_opens_at, opens_at and closes_at in us ("" unset), the method's
+// number (QueueMethod), safety net ('1'/'0'), reject message.
+std::vector<std::string> EncodePolicyArgs(const Policy& policy);
+inline constexpr int kPolicyArgCount = 19;
+
+// The blob (the first of the arguments above) back into a Policy. Every field round-trips
+// exactly (times and durations to the quarter nanosecond).
+std::string EncodePolicyBlob(const Policy& policy);
+absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob);
+
+}  // namespace admission::redis_internal
+
+#endif  // ADMISSION_SRC_REDIS_ROOM_POLICY_CODEC_H_

@@ -1,0 +1,617 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The Redis store. Each Store call is one script (lua/<action>.lua) run by EVALSHA on one
+// pooled connection; the scripts do all the work and answer with flat arrays that this file
+// turns into the same Ticket / EnterOutcome / EventCounters / SweepOutcome the memory store
+// builds. Everything about the rules lives in the scripts (mirroring src/rules.cc and
+// src/memory_store.cc); this side only encodes arguments, decodes replies and maps errors.
+#include <hiredis.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "admission/ids.h"
+#include "admission/redis/room_store.h"
+#include "redis/client/connection.h"
+#include "redis/client/reply_reader.h"
+#include "redis/client/router.h"
+#include "redis/room/key_layout.h"
+#include "redis/room/policy_codec.h"
+#include "redis/room/scripts.h"
+#include "room/rules.h"
+#include "room/shuffle.h"
+
+namespace admission {
+namespace {
+
+using redis_internal::Command;
+using redis_internal::Endpoint;
+using redis_internal::ErrorReplyStatus;
+using redis_internal::EventKeys;
+using redis_internal::GetScript;
+using redis_internal::ReplyPtr;
+using redis_internal::ReplyReader;
+using redis_internal::Router;
+using redis_internal::ScriptId;
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The token's 128 random bits as the scripts key records by them (16 raw bytes, big-endian, so
+// that memcmp order is numeric order), or "" when the token is malformed; the scripts then fail
+// with InvalidArgument at the point where the memory store would (after finding the event, and
+// after Begin for all but Join). Like the memory store, only the last 32 characters count.
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string TokenKey(std::string_view token) {
+  if (token.size() < kTokenRandomHexDigits) return "";
+  const std::string_view hex = token.substr(token.size() - kTokenRandomHexDigits);
+  std::string key(kTokenRandomHexDigits / 2, '\0');
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const int high = HexValue(hex[2 * i]);
+    const int low = HexValue(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return "";
+    key[i] = static_cast<char>((high << 4) | low);
+  }
+  return key;
+}
+
+absl::Time TimeFromMicros(int64_t us) { return rules::FromMicros(us); }
+
+// Largest counts the scripts can produce and still be exact (Lua numbers are doubles).
+constexpr int64_t kMaxExact = int64_t{1} << 53;
+
+// The errors of our own the scripts answer that ErrorReplyStatus does not know; nullopt for
+// any other.
+std::optional<absl::Status> OwnScriptError(std::string_view event_id, std::string_view error) {
+  const absl::string_view e = AbslView(error);
+  if (absl::StartsWith(e, "RESOURCE_EXHAUSTED ")) {
+    return absl::ResourceExhaustedError(e.substr(sizeof("RESOURCE_EXHAUSTED ") - 1));
+  }
+  if (!absl::StartsWith(e, "JOIN_REFUSED ")) return std::nullopt;
+  // JOIN_REFUSED <kind> <time in us> <reject message> (see lua/join.lua).
+  std::vector<absl::string_view> parts = absl::StrSplit(e, absl::MaxSplits(' ', 3));
+  int64_t at_us = 0;
+  if (parts.size() < 3 || !absl::SimpleAtoi(parts[2], &at_us)) return std::nullopt;
+  rules::JoinRefusal refusal = rules::JoinRefusal::kNone;
+  if (parts[1] == "rejected") refusal = rules::JoinRefusal::kRejected;
+  if (parts[1] == "closed") refusal = rules::JoinRefusal::kClosed;
+  if (parts[1] == "not_open_yet") refusal = rules::JoinRefusal::kNotOpenYet;
+  if (refusal == rules::JoinRefusal::kNone) return std::nullopt;
+  const absl::string_view message = parts.size() > 3 ? parts[3] : absl::string_view();
+  return rules::JoinRefusedError(refusal, event_id, at_us,
+                                 std::string_view(message.data(), message.size()));
+}
+
+class RedisStore final : public Store {
+ public:
+  RedisStore(const RedisStoreOptions& options, std::unique_ptr<Router> router)
+      : router_(std::move(router)),
+        clock_(options.clock),
+        sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
+        prefix_(options.key_prefix),
+        events_key_(absl::StrCat(options.key_prefix, ":events")),
+        event_secret_(options.event_secret) {}
+
+  // Loads every script (on the seed node; other cluster nodes get them on first use through
+  // the NOSCRIPT fallback), checking that Redis hashes each one to the SHA1 computed at build
+  // time, which is what EVALSHA will ask for.
+  absl::Status LoadScripts();
+
+  absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
+  absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
+                                     std::string_view reservation_token) override;
+  absl::StatusOr<Ticket> Leave(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<Ticket> Complete(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<SweepOutcome> Sweep(std::string_view event_id, int64_t max_entries) override;
+  absl::Status SetPolicy(std::string_view event_id, const Policy& policy) override;
+  absl::StatusOr<Policy> GetPolicy(std::string_view event_id) override;
+  absl::StatusOr<EventCounters> Stats(std::string_view event_id) override;
+  absl::StatusOr<std::vector<std::string>> ListEvents() override;
+
+ private:
+  EventKeys KeysOf(std::string_view event_id) const;
+  // The secret for the event should this call create it, as the two u32 halves the scripts
+  // take (see lua/lib.lua, event_create).
+  std::vector<std::string> SecretArgs(std::string_view event_id) const;
+  std::string Context(ScriptId id) const {
+    return absl::StrCat(router_->name(), " (", AbslView(GetScript(id).name), ")");
+  }
+
+  // Adds the event to the registry unless this process did so recently (see Run).
+  absl::Status Register(std::string_view event_id);
+
+  // Runs one script on the event, with `args` after the common ones (now, sweep_per_call,
+  // event id). With `register_event` (the calls that may create the event), first adds the
+  // event to the registry: in the same round trip on a single server, by Register on a
+  // cluster. An error reply comes back as its status (our own codes, or Internal/Unavailable).
+  absl::StatusOr<ReplyPtr> Run(ScriptId id, std::string_view event_id,
+                               const std::vector<std::string>& args, bool register_event);
+
+  // The scripts that answer with a ticket: now, then the ticket.
+  absl::StatusOr<Ticket> RunTicketScript(ScriptId id, std::string_view event_id,
+                                         std::string_view token,
+                                         const std::vector<std::string>& args, bool register_event);
+
+  const std::unique_ptr<Router> router_;
+  Clock* const clock_;  // nullptr: the server's TIME
+  const int64_t sweep_per_call_;
+  const std::string prefix_;
+  const std::string events_key_;
+  const std::function<uint64_t(std::string_view)> event_secret_;
+
+  // Cluster mode: events this process added to the registry, and when. The registry lives in
+  // another slot than the event, so adding it costs a round trip of its own; one every
+  // kRegistryRefresh per event and process is plenty (it only matters after the registry was
+  // lost, e.g. a restart without persistence, and the event re-created).
+  static constexpr absl::Duration kRegistryRefresh = absl::Minutes(1);
+  std::mutex registered_mu_;
+  absl::flat_hash_map<std::string, absl::Time> registered_ ABSL_GUARDED_BY(registered_mu_);
+};
+
+EventKeys RedisStore::KeysOf(std::string_view event_id) const {
+  return redis_internal::EventKeysOf(prefix_, event_id);
+}
+
+std::vector<std::string> RedisStore::SecretArgs(std::string_view event_id) const {
+  const uint64_t secret = event_secret_ ? event_secret_(event_id) : shuffle::NewEventSecret();
+  return {absl::StrCat(secret >> 32), absl::StrCat(secret & 0xffffffffu)};
+}
+
+absl::Status RedisStore::LoadScripts() {
+  std::vector<Command> commands;
+  for (int i = 0; i < redis_internal::kScriptCount; ++i) {
+    commands.push_back({"SCRIPT", "LOAD", GetScript(static_cast<ScriptId>(i)).source});
+  }
+  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->seed().Execute(commands);
+  if (!replies.ok()) return replies.status();
+  for (int i = 0; i < redis_internal::kScriptCount; ++i) {
+    const redisReply* reply = (*replies)[i].get();
+    const std::string context = Context(static_cast<ScriptId>(i));
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return ErrorReplyStatus(router_->seed().endpoint().Name(),
+                              absl::StrCat("SCRIPT LOAD of ", context),
+                              std::string_view(reply->str, reply->len));
+    }
+    const std::string_view expected = GetScript(static_cast<ScriptId>(i)).sha1;
+    if (reply->type != REDIS_REPLY_STRING || std::string_view(reply->str, reply->len) != expected) {
+      return absl::InternalError(absl::StrCat(
+          "SCRIPT LOAD of ", context, " did not answer the build-time SHA1 ", AbslView(expected)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplyPtr> RedisStore::Run(ScriptId id, std::string_view event_id,
+                                         const std::vector<std::string>& args,
+                                         bool register_event) {
+  const redis_internal::EmbeddedScript& script = GetScript(id);
+  const EventKeys keys = KeysOf(event_id);
+  // The time is read once per call (and reused if the script must be re-sent).
+  const std::string now =
+      clock_ != nullptr ? absl::StrCat(rules::ToMicros(clock_->Now())) : std::string();
+  const std::string sweep = absl::StrCat(sweep_per_call_);
+
+  // get_policy reads the meta key only; declaring just that one keeps it a single-key
+  // command, which a cluster serves even in the middle of a slot migration (ASK). The others
+  // declare the event's fixed keys (key_layout.h), the last of which never exists, so that a
+  // cluster refuses them while the slot is being migrated (TRYAGAIN, retried by the router):
+  // they also touch buckets and line blocks derived inside the scripts.
+  static_assert(redis_internal::kEventKeyCount == 4, "the EVALSHA below lists four keys");
+  Command eval = id == ScriptId::kGetPolicy
+                     ? Command{"EVALSHA", script.sha1, "1", keys.meta, now, sweep, event_id}
+                     : Command{"EVALSHA",      script.sha1,    "4", keys.meta, keys.line,
+                               keys.deadlines, keys.migrating, now, sweep,     event_id};
+  for (const std::string& arg : args) eval.push_back(arg);
+  // The registry entry goes first, so that an event never exists without one. On a single
+  // server it rides in the same round trip as the script; on a cluster it is another slot.
+  std::vector<Command> commands;
+  if (register_event) {
+    if (router_->cluster()) {
+      if (absl::Status s = Register(event_id); !s.ok()) return s;
+    } else {
+      commands.push_back({"SADD", events_key_, event_id});
+    }
+  }
+  commands.push_back(eval);
+
+  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->Execute(keys.meta, commands);
+  if (!replies.ok()) return replies.status();
+  ReplyPtr reply = std::move(replies->back());
+  if (reply->type == REDIS_REPLY_ERROR &&
+      absl::StartsWith(absl::string_view(reply->str, reply->len), "NOSCRIPT")) {
+    // Redis lost its script cache (restart, failover, SCRIPT FLUSH), or this cluster node
+    // never had it. EVAL runs the script and caches it, so the next EVALSHA finds it.
+    eval[0] = "EVAL";
+    eval[1] = script.source;
+    absl::StatusOr<ReplyPtr> again = router_->Execute(keys.meta, eval);
+    if (!again.ok()) return again.status();
+    reply = std::move(again).value();
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    const std::string_view error(reply->str, reply->len);
+    if (std::optional<absl::Status> own = OwnScriptError(event_id, error)) return *own;
+    return ErrorReplyStatus(router_->name(), script.name, error);
+  }
+  if (commands.size() > 1) {
+    const redisReply* added = replies->front().get();
+    if (added->type == REDIS_REPLY_ERROR) {
+      return ErrorReplyStatus(router_->name(), absl::StrCat("SADD ", events_key_),
+                              std::string_view(added->str, added->len));
+    }
+  }
+  return reply;
+}
+
+absl::Status RedisStore::Register(std::string_view event_id) {
+  const absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(registered_mu_);
+    auto it = registered_.find(AbslView(event_id));
+    if (it != registered_.end() && now - it->second < kRegistryRefresh) return absl::OkStatus();
+  }
+  absl::StatusOr<ReplyPtr> added =
+      router_->Execute(events_key_, Command{"SADD", events_key_, event_id});
+  if (!added.ok()) return added.status();
+  if ((*added)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(router_->name(), absl::StrCat("SADD ", events_key_),
+                            std::string_view((*added)->str, (*added)->len));
+  }
+  std::lock_guard<std::mutex> lock(registered_mu_);
+  registered_[AbslView(event_id)] = now;
+  return absl::OkStatus();
+}
+
+// The rate sample at the end of ticket and stats replies (see append_rate in lua/lib.lua).
+void ReadRate(ReplyReader& r, RateSample* rate) {
+  const std::optional<int64_t> first = r.OptionalInt("first_admission");
+  rate->first_admission = first.has_value() ? TimeFromMicros(*first) : absl::InfiniteFuture();
+  rate->policy_rate_per_sec = r.Double("policy_rate");
+  rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExact);
+  rate->paused = r.IntIn("paused", 0, 1) == 1;
+  const int64_t windows = r.IntIn("window_count", 0, 64);
+  rate->windows.clear();
+  for (int64_t i = 0; i < windows && r.ok(); ++i) {
+    RateSample::Window w;
+    w.length = absl::Microseconds(r.IntIn("window_length", 1, kMaxExact));
+    w.admissions = r.Double("window_admissions");
+    rate->windows.push_back(w);
+  }
+}
+
+// A ticket (see append_ticket in lua/lib.lua); the same fields MakeTicket fills.
+void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view token, int64_t now_us,
+                Ticket* t) {
+  t->event_id = std::string(event_id);
+  t->user_id = std::string(r.String("user_id"));
+  t->token = std::string(token);
+  t->state = static_cast<UserState>(r.IntIn("state", static_cast<int>(UserState::kWaiting),
+                                            static_cast<int>(UserState::kPrequeue)));
+  t->position = r.IntIn("position", 0, kMaxExact);
+  t->now = TimeFromMicros(now_us);
+  t->joined_at = TimeFromMicros(r.Int("joined_at"));
+  const std::optional<int64_t> left = r.OptionalInt("left_line_at");
+  t->left_line_at = left.has_value() ? TimeFromMicros(*left) : absl::InfiniteFuture();
+  t->deadline = TimeFromMicros(r.Int("deadline"));
+  t->blocked_by = static_cast<EntryBlock>(r.IntIn("blocked_by", static_cast<int>(EntryBlock::kNone),
+                                                  static_cast<int>(EntryBlock::kNotWaiting)));
+  t->ready_for_entry = t->blocked_by == EntryBlock::kNone;
+  // retry_after as rules::CheckReadiness computes it, from the raw figure the script returns:
+  // (needed - tokens) / rate in seconds for not_your_turn (none when the rate is 0), the
+  // remaining wait in us for tier_wait, none otherwise.
+  t->retry_after = absl::ZeroDuration();
+  switch (t->blocked_by) {
+    case EntryBlock::kNotYourTurn: {
+      const std::optional<double> seconds = r.OptionalDouble("retry");
+      const absl::Duration retry =
+          seconds.has_value() ? absl::Seconds(*seconds) : absl::Seconds(60);
+      t->retry_after = std::max(retry, absl::Seconds(1));
+      break;
+    }
+    case EntryBlock::kTierWait:
+      t->retry_after = absl::Microseconds(r.IntIn("retry", 1, kMaxExact));
+      break;
+    case EntryBlock::kPaused:
+      r.OptionalInt("retry");
+      t->retry_after = rules::kPausedRetry;
+      break;
+    case EntryBlock::kCapacityFull:
+      r.OptionalInt("retry");
+      t->retry_after = rules::kCapacityRetry;
+      break;
+    case EntryBlock::kNotWaiting: {
+      // Pre-queued: the us until the opening.
+      const std::optional<int64_t> us = r.OptionalInt("retry");
+      if (us.has_value()) t->retry_after = absl::Microseconds(*us);
+      break;
+    }
+    case EntryBlock::kNone:
+      r.OptionalInt("retry");
+      break;
+  }
+  const std::string_view tier_wait = r.String("tier_wait");
+  t->paused_reason = std::string(r.String("paused_reason"));
+  const std::string_view reservation = r.String("reservation_token");
+  const std::optional<int64_t> reservation_expiry = r.OptionalInt("reservation_expires_at");
+  t->position_high = r.IntIn("position_high", 0, kMaxExact);
+  const std::optional<int64_t> opens_at = r.OptionalInt("opens_at");
+  t->opens_at = opens_at.has_value() ? TimeFromMicros(*opens_at) : absl::InfiniteFuture();
+  ReadRate(r, &t->rate);
+  if (!r.ok()) return;
+
+  t->tier_wait = absl::ZeroDuration();
+  if (!tier_wait.empty()) {
+    absl::StatusOr<absl::Duration> d = redis_internal::DecodeDuration(tier_wait);
+    if (!d.ok()) {
+      r.Invalid("tier_wait", "is not a duration");
+      return;
+    }
+    t->tier_wait = *d;
+  }
+  if (reservation_expiry.has_value()) {
+    t->reservation_token = std::string(reservation);
+    t->reservation_expires_at = TimeFromMicros(*reservation_expiry);
+  }
+}
+
+absl::StatusOr<Ticket> RedisStore::RunTicketScript(ScriptId id, std::string_view event_id,
+                                                   std::string_view token,
+                                                   const std::vector<std::string>& args,
+                                                   bool register_event) {
+  absl::StatusOr<ReplyPtr> reply = Run(id, event_id, args, register_event);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(id));
+  const int64_t now_us = r.Int("now");
+  Ticket t;
+  ReadTicket(r, event_id, token, now_us, &t);
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return t;
+}
+
+absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
+  std::vector<std::string> args = {std::string(request.user_id), TokenKey(request.token),
+                                   request.create_with != nullptr ? "1" : "0",
+                                   std::string(request.reservation_token)};
+  if (request.create_with != nullptr) {
+    // The memory store trusts create_with; here a policy that does not validate could store
+    // numbers the scripts cannot read back, so it is refused.
+    if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
+    for (std::string& arg : SecretArgs(request.event_id)) args.push_back(std::move(arg));
+    for (std::string& arg : redis_internal::EncodePolicyArgs(*request.create_with)) {
+      args.push_back(std::move(arg));
+    }
+  }
+  return RunTicketScript(ScriptId::kJoin, request.event_id, request.token, args,
+                         /*register_event=*/request.create_with != nullptr);
+}
+
+absl::StatusOr<Ticket> RedisStore::Status(std::string_view event_id, std::string_view token) {
+  return RunTicketScript(ScriptId::kStatus, event_id, token, {TokenKey(token)}, false);
+}
+
+absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::string_view token,
+                                               std::string_view reservation_token) {
+  absl::StatusOr<ReplyPtr> reply =
+      Run(ScriptId::kEnter, event_id, {TokenKey(token), std::string(reservation_token)}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kEnter));
+  const int64_t now_us = r.Int("now");
+  EnterOutcome out;
+  out.granted = r.IntIn("granted", 0, 1) == 1;
+  out.by_bypass = r.IntIn("by_bypass", 0, 1) == 1;
+  out.repeated = r.IntIn("repeated", 0, 1) == 1;
+  ReadTicket(r, event_id, token, now_us, &out.ticket);
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<Ticket> RedisStore::Leave(std::string_view event_id, std::string_view token) {
+  return RunTicketScript(ScriptId::kLeave, event_id, token, {TokenKey(token)}, false);
+}
+
+absl::StatusOr<Ticket> RedisStore::Complete(std::string_view event_id, std::string_view token) {
+  return RunTicketScript(ScriptId::kComplete, event_id, token, {TokenKey(token)}, false);
+}
+
+absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_t max_entries) {
+  absl::StatusOr<ReplyPtr> reply =
+      Run(ScriptId::kSweep, event_id, {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kSweep));
+  r.Int("now");
+  SweepOutcome out;
+  out.removed = r.IntIn("removed", 0, std::max<int64_t>(max_entries, 0));
+  out.done = r.IntIn("done", 0, 1) == 1;
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return out;
+}
+
+absl::Status RedisStore::SetPolicy(std::string_view event_id, const Policy& policy) {
+  if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
+  std::vector<std::string> args = SecretArgs(event_id);
+  for (std::string& arg : redis_internal::EncodePolicyArgs(policy)) args.push_back(std::move(arg));
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kSetPolicy, event_id, args, true);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kSetPolicy));
+  r.Int("now");
+  return r.Finish();
+}
+
+absl::StatusOr<Policy> RedisStore::GetPolicy(std::string_view event_id) {
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kGetPolicy, event_id, {}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kGetPolicy));
+  const std::string blob(r.String("policy"));
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  absl::StatusOr<Policy> policy = redis_internal::DecodePolicyBlob(blob);
+  if (!policy.ok()) {
+    return absl::InternalError(absl::StrCat("event '", AbslView(event_id), "' on ", router_->name(),
+                                            ": ", policy.status().message()));
+  }
+  return policy;
+}
+
+absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
+  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kStats, event_id, {}, false);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context(ScriptId::kStats));
+  EventCounters c;
+  c.now = TimeFromMicros(r.Int("now"));
+  c.waiting = r.IntIn("waiting", 0, kMaxExact);
+  c.active = r.IntIn("active", 0, kMaxExact);
+  c.joined_total = r.IntIn("joined", 0, kMaxExact);
+  c.admitted_total = r.IntIn("admitted", 0, kMaxExact);
+  c.admitted_by_bypass = r.IntIn("admitted_by_bypass", 0, kMaxExact);
+  c.expired_total = r.IntIn("expired", 0, kMaxExact);
+  c.active_timed_out_total = r.IntIn("active_timed_out", 0, kMaxExact);
+  c.left_total = r.IntIn("left", 0, kMaxExact);
+  c.completed_total = r.IntIn("completed", 0, kMaxExact);
+  c.bucket_tokens = r.Double("bucket_tokens");
+  c.prequeued = r.IntIn("prequeued", 0, kMaxExact);
+  c.drawn = r.IntIn("drawn", 0, kMaxExact);
+  c.admitted_by_safety_net = r.IntIn("admitted_by_safety_net", 0, kMaxExact);
+  c.admitted_by_passthrough = r.IntIn("admitted_by_passthrough", 0, kMaxExact);
+  c.refused_total = r.IntIn("refused", 0, kMaxExact);
+  c.opened = r.IntIn("opened", 0, 1) == 1;
+  c.shuffled_at_opening = r.IntIn("shuffled_at_opening", 0, kMaxExact);
+  ReadRate(r, &c.rate);
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return c;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisStore::ListEvents() {
+  absl::StatusOr<ReplyPtr> members =
+      router_->Execute(events_key_, Command{"SMEMBERS", events_key_});
+  if (!members.ok()) return members.status();
+  if ((*members)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(router_->name(), "SMEMBERS",
+                            std::string_view((*members)->str, (*members)->len));
+  }
+  ReplyReader r(members->get(), absl::StrCat(router_->name(), " (SMEMBERS)"));
+  std::vector<std::string> ids;
+  while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("event_id"));
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+
+  // The registry is written just before the script that creates an event, so an entry whose
+  // script never ran (a connection lost in between) names no event: list only events whose
+  // meta exists. One pipeline on a single server; one request per event on a cluster.
+  std::vector<std::string> meta_keys;
+  meta_keys.reserve(ids.size());
+  for (const std::string& id : ids) meta_keys.push_back(KeysOf(id).meta);
+  std::vector<ReplyPtr> found;
+  if (router_->cluster()) {
+    for (const std::string& key : meta_keys) {
+      absl::StatusOr<ReplyPtr> one = router_->Execute(key, Command{"EXISTS", key});
+      if (!one.ok()) return one.status();
+      found.push_back(std::move(one).value());
+    }
+  } else if (!ids.empty()) {
+    std::vector<Command> exists;
+    exists.reserve(ids.size());
+    for (const std::string& key : meta_keys) exists.push_back({"EXISTS", key});
+    absl::StatusOr<std::vector<ReplyPtr>> all = router_->Execute(events_key_, exists);
+    if (!all.ok()) return all.status();
+    found = std::move(all).value();
+  }
+  std::vector<std::string> events;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const redisReply* reply = found[i].get();
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return ErrorReplyStatus(router_->name(), "EXISTS", std::string_view(reply->str, reply->len));
+    }
+    if (reply->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError(
+          absl::StrCat("malformed reply from ", router_->name(), " to EXISTS"));
+    }
+    if (reply->integer == 1) events.push_back(std::move(ids[i]));
+  }
+  return events;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> NewRedisStore(const RedisStoreOptions& options) {
+  if (options.host.empty()) return absl::InvalidArgumentError("redis host is empty");
+  if (options.port < 1 || options.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis port ", options.port, " is out of range"));
+  }
+  if (options.pool_size < 1) return absl::InvalidArgumentError("pool_size must be at least 1");
+  if (options.connect_timeout <= absl::ZeroDuration() ||
+      options.command_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("redis timeouts must be positive");
+  }
+  if (options.key_prefix.empty() || options.key_prefix.find_first_of("{}") != std::string::npos) {
+    // Braces would change the keys' hash tag and split an event over several slots.
+    return absl::InvalidArgumentError("key_prefix must be non-empty and contain no '{' or '}'");
+  }
+  const Endpoint seed{options.host, options.port, options.connect_timeout, options.command_timeout};
+  absl::StatusOr<std::unique_ptr<Router>> router = Router::Connect(seed, options.pool_size);
+  if (!router.ok()) return router.status();
+  auto store = std::make_unique<RedisStore>(options, std::move(router).value());
+  if (absl::Status s = store->LoadScripts(); !s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+absl::Status ParseRedisUrl(std::string_view url, RedisStoreOptions* options) {
+  absl::string_view rest = AbslView(url);
+  const absl::string_view original = rest;
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("redis url '", original, "': ", why));
+  };
+  if (absl::ConsumePrefix(&rest, "rediss://")) return bad("TLS (rediss://) is not supported");
+  absl::ConsumePrefix(&rest, "redis://");
+  // An optional path: "/" or "/0" (the only database a cluster has).
+  if (const std::size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+    const absl::string_view path = rest.substr(slash);
+    if (path != "/" && path != "/0") return bad("only database 0 is supported");
+    rest = rest.substr(0, slash);
+  }
+  if (rest.find('@') != absl::string_view::npos) return bad("credentials are not supported");
+  std::string host;
+  absl::string_view port_text;
+  if (absl::ConsumePrefix(&rest, "[")) {  // [IPv6]
+    const std::size_t close = rest.find(']');
+    if (close == absl::string_view::npos) return bad("unterminated '['");
+    host = std::string(rest.substr(0, close));
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && !absl::ConsumePrefix(&rest, ":")) return bad("junk after ']'");
+    port_text = rest;
+  } else {
+    const std::size_t colon = rest.rfind(':');
+    host = std::string(rest.substr(0, colon));
+    if (colon != absl::string_view::npos) port_text = rest.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return bad("put an IPv6 address in brackets");
+  }
+  if (host.empty()) return bad("no host");
+  int port = 6379;
+  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535)) {
+    return bad("bad port");
+  }
+  options->host = std::move(host);
+  options->port = port;
+  return absl::OkStatus();
+}
+
+}  // namespace admission

@@ -1,0 +1,323 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The Redis Inventory: every call is one run of lua/ticketing/inventory.lua on the event's
+// keys; this side validates input (the same checks as the memory store), encodes arguments and
+// decodes replies.
+#include <hiredis.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "admission/ids.h"
+#include "redis/client/reply_reader.h"
+#include "redis/ticketing/redis_ticketing_internal.h"
+#include "redis/ticketing/scripts.h"
+#include "ticketing/ticketing_internal.h"
+
+namespace admission::redis_internal {
+namespace {
+
+using ticketing_internal::DurationMicros;
+using ticketing_internal::FromMicros;
+using ticketing_internal::kMaxExact;
+using ticketing_internal::ToMicros;
+
+constexpr InventoryError kErrors[] = {
+    InventoryError::kSoldOut,        InventoryError::kSeatUnavailable,
+    InventoryError::kHoldExpired,    InventoryError::kInvalidTransition,
+    InventoryError::kInventoryInUse,
+};
+
+// The script reports refusals as FailedPrecondition("<inventory error>: message").
+absl::Status MapError(absl::Status status) {
+  if (status.code() != absl::StatusCode::kFailedPrecondition) return status;
+  const absl::string_view message = status.message();
+  for (InventoryError error : kErrors) {
+    const std::string prefix = absl::StrCat(AbslView(InventoryErrorName(error)), ": ");
+    if (absl::StartsWith(message, prefix)) {
+      const absl::string_view rest = message.substr(prefix.size());
+      return InventoryErrorStatus(error, std::string_view(rest.data(), rest.size()));
+    }
+  }
+  return status;
+}
+
+absl::StatusOr<ReservationStatus> StatusOfLetter(std::string_view letter) {
+  if (letter == "H") return ReservationStatus::kHold;
+  if (letter == "C") return ReservationStatus::kConfirmed;
+  if (letter == "X") return ReservationStatus::kCancelled;
+  if (letter == "E") return ReservationStatus::kExpired;
+  return absl::InternalError("unknown reservation status");
+}
+
+class RedisInventory final : public Inventory {
+ public:
+  explicit RedisInventory(std::shared_ptr<TicketingContext> c)
+      : c_(std::move(c)), registry_(absl::StrCat(c_->prefix, ":tk:events")) {}
+
+  absl::Status SetInventory(std::string_view event_id, const InventorySpec& spec) override;
+  absl::StatusOr<Availability> GetAvailability(std::string_view event_id, bool with_seats) override;
+  absl::StatusOr<Reservation> Hold(const HoldRequest& request) override;
+  absl::StatusOr<ReservationChange> Confirm(std::string_view reservation_id) override {
+    return Transition("confirm", reservation_id);
+  }
+  absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id) override {
+    return Transition("cancel", reservation_id);
+  }
+  absl::StatusOr<ReservationChange> Expire(std::string_view reservation_id) override {
+    return Transition("expire", reservation_id);
+  }
+  absl::StatusOr<Reservation> Get(std::string_view reservation_id) override;
+  absl::StatusOr<std::vector<std::string>> ListExpiredHolds(std::string_view event_id,
+                                                            int64_t max) override;
+  absl::StatusOr<HoldSweep> SweepExpiredHolds(std::string_view event_id, int64_t max) override;
+  absl::StatusOr<std::vector<std::string>> ListEvents() override;
+
+ private:
+  std::string Base(std::string_view event_id) const {
+    return absl::StrCat(c_->prefix, ":tk:{", AbslView(event_id), "}:");
+  }
+  std::string Context() const { return absl::StrCat(c_->runner->router().name(), " (inventory)"); }
+
+  // One run of the script on the event: operation, then the common arguments, then `args`.
+  // The time given to the script goes to *now_us when asked for.
+  absl::StatusOr<ReplyPtr> Run(std::string_view op, std::string_view event_id,
+                               std::vector<std::string> args, int64_t* now_us = nullptr);
+  // A reservation reply; *changed gets its flag.
+  absl::StatusOr<ReservationChange> ReadReservation(const redisReply* reply,
+                                                    std::string_view event_id);
+  absl::StatusOr<ReservationChange> Transition(std::string_view op,
+                                               std::string_view reservation_id);
+
+  const std::shared_ptr<TicketingContext> c_;
+  const std::string registry_;
+};
+
+absl::StatusOr<ReplyPtr> RedisInventory::Run(std::string_view op, std::string_view event_id,
+                                             std::vector<std::string> args, int64_t* now_us) {
+  const std::string base = Base(event_id);
+  const int64_t now = ToMicros(c_->clock->Now());
+  if (now_us != nullptr) *now_us = now;
+  std::vector<std::string> keys = {base + "inv",   base + "seats", base + "avail",
+                                   base + "holds", base + "res",   base + "ended"};
+  std::vector<std::string> all = {std::string(op), absl::StrCat(now),
+                                  absl::StrCat(std::max<int64_t>(c_->options.expire_per_call, 0)),
+                                  absl::StrCat(DurationMicros(c_->options.reservation_retention)),
+                                  std::string(event_id)};
+  all.reserve(all.size() + args.size());
+  for (std::string& arg : args) all.push_back(std::move(arg));
+  absl::StatusOr<ReplyPtr> reply =
+      c_->runner->Run(GetTicketingScript(TicketingScript::kInventory), keys, all);
+  if (!reply.ok()) return MapError(reply.status());
+  return reply;
+}
+
+absl::StatusOr<ReservationChange> RedisInventory::ReadReservation(const redisReply* reply,
+                                                                  std::string_view event_id) {
+  ReplyReader r(reply, Context());
+  ReservationChange out;
+  Reservation& res = out.reservation;
+  out.changed = r.IntIn("changed", 0, 1) == 1;
+  res.reservation_id = std::string(r.String("reservation_id"));
+  res.event_id = std::string(event_id);
+  res.user_id = std::string(r.String("user_id"));
+  res.external_ref = std::string(r.String("external_ref"));
+  const std::string_view letter = r.String("status");
+  const std::string_view seats = r.String("seats");
+  res.quantity = r.IntIn("quantity", 0, kMaxSeatsPerHold);
+  res.created_at = FromMicros(r.IntIn("created", 0, kMaxExact));
+  res.hold_expires_at = FromMicros(r.IntIn("expires", 0, kMaxExact));
+  res.updated_at = FromMicros(r.IntIn("updated", 0, kMaxExact));
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  absl::StatusOr<ReservationStatus> status = StatusOfLetter(letter);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("malformed reply from ", Context(), ": status"));
+  }
+  res.status = *status;
+  if (!seats.empty()) {
+    res.seat_ids = absl::StrSplit(AbslView(seats), ',');
+  }
+  return out;
+}
+
+absl::Status RedisInventory::SetInventory(std::string_view event_id, const InventorySpec& spec) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  if (absl::Status s = ticketing_internal::ValidateInventorySpec(spec); !s.ok()) return s;
+  // The registry first, so an inventory never exists without its entry (ListEvents skips
+  // entries whose script never ran). On a cluster it lives in another slot than the event.
+  absl::StatusOr<ReplyPtr> added =
+      c_->runner->router().Execute(registry_, Command{"SADD", registry_, event_id});
+  if (!added.ok()) return added.status();
+  if ((*added)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(c_->runner->router().name(), "SADD",
+                            std::string_view((*added)->str, (*added)->len));
+  }
+  std::vector<std::string> args;
+  args.reserve(2 + spec.seat_ids.size());
+  args.push_back(spec.seat_ids.empty() ? "ga" : "named");
+  args.push_back(absl::StrCat(spec.general_admission));
+  for (const std::string& seat : spec.seat_ids) args.push_back(seat);
+  absl::StatusOr<ReplyPtr> reply = Run("set", event_id, std::move(args));
+  if (!reply.ok()) return reply.status();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Availability> RedisInventory::GetAvailability(std::string_view event_id,
+                                                             bool with_seats) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  int64_t now_us = 0;
+  absl::StatusOr<ReplyPtr> reply = Run("avail", event_id, {with_seats ? "1" : "0"}, &now_us);
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context());
+  Availability out;
+  out.event_id = std::string(event_id);
+  const std::string_view kind = r.String("kind");
+  out.general_admission = kind == "ga";
+  if (r.ok() && kind != "ga" && kind != "named") r.Invalid("kind", "is unknown");
+  out.counts.total = r.IntIn("total", 0, kMaxGeneralAdmission);
+  out.counts.held = r.IntIn("held", 0, kMaxGeneralAdmission);
+  out.counts.sold = r.IntIn("sold", 0, kMaxGeneralAdmission);
+  out.counts.available = out.counts.total - out.counts.held - out.counts.sold;
+  while (r.ok() && r.remaining() > 0) {
+    SeatInfo seat;
+    seat.seat_id = std::string(r.String("seat_id"));
+    const std::string_view state = r.String("seat_state");
+    if (state == "A") {
+      seat.state = SeatState::kAvailable;
+    } else if (state == "H") {
+      seat.state = SeatState::kHeld;
+    } else if (state == "S") {
+      seat.state = SeatState::kSold;
+    } else {
+      r.Invalid("seat_state", "is unknown");
+    }
+    out.seats.push_back(std::move(seat));
+  }
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  out.now = FromMicros(now_us);
+  return out;
+}
+
+absl::StatusOr<Reservation> RedisInventory::Hold(const HoldRequest& request) {
+  int64_t quantity = 0;
+  absl::Duration ttl;
+  if (absl::Status s = ticketing_internal::ValidateHoldRequest(
+          request, c_->options.default_hold_ttl, &quantity, &ttl);
+      !s.ok()) {
+    return s;
+  }
+  std::vector<std::string> args = {NewReservationId(request.event_id), request.user_id,
+                                   absl::StrCat(quantity), absl::StrCat(DurationMicros(ttl)),
+                                   request.external_ref};
+  for (const std::string& seat : request.seat_ids) args.push_back(seat);
+  absl::StatusOr<ReplyPtr> reply = Run("hold", request.event_id, std::move(args));
+  if (!reply.ok()) return reply.status();
+  absl::StatusOr<ReservationChange> change = ReadReservation(reply->get(), request.event_id);
+  if (!change.ok()) return change.status();
+  return std::move(change->reservation);
+}
+
+absl::StatusOr<ReservationChange> RedisInventory::Transition(std::string_view op,
+                                                             std::string_view reservation_id) {
+  absl::StatusOr<std::string_view> event_id = ticketing_internal::ReservationEvent(reservation_id);
+  if (!event_id.ok()) return event_id.status();
+  absl::StatusOr<ReplyPtr> reply = Run(op, *event_id, {std::string(reservation_id)});
+  if (!reply.ok()) return reply.status();
+  return ReadReservation(reply->get(), *event_id);
+}
+
+absl::StatusOr<Reservation> RedisInventory::Get(std::string_view reservation_id) {
+  absl::StatusOr<ReservationChange> change = Transition("get", reservation_id);
+  if (!change.ok()) return change.status();
+  return std::move(change->reservation);
+}
+
+absl::StatusOr<std::vector<std::string>> RedisInventory::ListExpiredHolds(std::string_view event_id,
+                                                                          int64_t max) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  // At least one, so that an event without inventory is NotFound here too.
+  const int64_t limit = std::clamp<int64_t>(max, 0, kMaxExact);
+  absl::StatusOr<ReplyPtr> reply =
+      Run("list_expired", event_id, {absl::StrCat(std::max<int64_t>(limit, 1))});
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context());
+  std::vector<std::string> ids;
+  while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("reservation_id"));
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  if (static_cast<int64_t>(ids.size()) > limit) ids.resize(static_cast<std::size_t>(limit));
+  return ids;
+}
+
+absl::StatusOr<HoldSweep> RedisInventory::SweepExpiredHolds(std::string_view event_id,
+                                                            int64_t max) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  const int64_t limit = std::clamp<int64_t>(max, 0, kMaxExact);
+  absl::StatusOr<ReplyPtr> reply = Run("sweep", event_id, {absl::StrCat(limit)});
+  if (!reply.ok()) return reply.status();
+  ReplyReader r(reply->get(), Context());
+  HoldSweep out;
+  out.expired = r.IntIn("expired", 0, limit);
+  out.done = r.IntIn("done", 0, 1) == 1;
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisInventory::ListEvents() {
+  Router& router = c_->runner->router();
+  absl::StatusOr<ReplyPtr> members = router.Execute(registry_, Command{"SMEMBERS", registry_});
+  if (!members.ok()) return members.status();
+  if ((*members)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(router.name(), "SMEMBERS",
+                            std::string_view((*members)->str, (*members)->len));
+  }
+  ReplyReader r(members->get(), absl::StrCat(router.name(), " (SMEMBERS)"));
+  std::vector<std::string> ids;
+  while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("event_id"));
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  // Only events whose inventory exists (an entry whose script never ran names none). One
+  // pipeline on a single server; one request per event on a cluster.
+  std::vector<std::string> inv_keys;
+  inv_keys.reserve(ids.size());
+  for (const std::string& id : ids) inv_keys.push_back(Base(id) + "inv");
+  std::vector<ReplyPtr> found;
+  if (router.cluster()) {
+    for (const std::string& key : inv_keys) {
+      absl::StatusOr<ReplyPtr> one = router.Execute(key, Command{"EXISTS", key});
+      if (!one.ok()) return one.status();
+      found.push_back(std::move(one).value());
+    }
+  } else if (!ids.empty()) {
+    std::vector<Command> exists;
+    exists.reserve(ids.size());
+    for (const std::string& key : inv_keys) exists.push_back({"EXISTS", key});
+    absl::StatusOr<std::vector<ReplyPtr>> all = router.Execute(registry_, exists);
+    if (!all.ok()) return all.status();
+    found = std::move(all).value();
+  }
+  std::vector<std::string> events;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const redisReply* reply = found[i].get();
+    if (reply->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError(
+          absl::StrCat("malformed reply from ", router.name(), " to EXISTS"));
+    }
+    if (reply->integer == 1) events.push_back(std::move(ids[i]));
+  }
+  return events;
+}
+
+}  // namespace
+
+std::unique_ptr<Inventory> NewRedisInventory(std::shared_ptr<TicketingContext> c) {
+  return std::make_unique<RedisInventory>(std::move(c));
+}
+
+}  // namespace admission::redis_internal

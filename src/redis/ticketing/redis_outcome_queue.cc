@@ -1,0 +1,167 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The Redis OutcomeQueue: a Stream with a consumer group plus a few sorted sets, all under the
+// queue's hash tag, each call one run of lua/ticketing/queue.lua.
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "redis/client/reply_reader.h"
+#include "redis/ticketing/redis_ticketing_internal.h"
+#include "redis/ticketing/scripts.h"
+#include "ticketing/ticketing_internal.h"
+
+namespace admission::redis_internal {
+namespace {
+
+using ticketing_internal::DurationMicros;
+using ticketing_internal::FromMicros;
+using ticketing_internal::kMaxExact;
+using ticketing_internal::ToMicros;
+
+// Dead letters listed at most per call (as the memory queue).
+constexpr int64_t kMaxListed = 1000;
+
+absl::Time NotBefore(int64_t us) { return us == 0 ? absl::InfinitePast() : FromMicros(us); }
+
+class RedisOutcomeQueue final : public OutcomeQueue {
+ public:
+  explicit RedisOutcomeQueue(std::shared_ptr<TicketingContext> c) : c_(std::move(c)) {
+    const std::string base = absl::StrCat(c_->prefix, ":q:{", c_->options.queue_name, "}:");
+    for (const char* suffix : {"s", "e", "d", "l", "x", "c", "n"}) keys_.push_back(base + suffix);
+  }
+
+  absl::StatusOr<bool> Publish(const OutcomeMessage& event) override {
+    if (absl::Status s = ticketing_internal::ValidateOutcomeMessage(event); !s.ok()) return s;
+    absl::StatusOr<ReplyPtr> reply =
+        Run({"publish", Now(), event.id, event.type, event.payload,
+             absl::StrCat(ToMicros(event.not_before)), DedupeWindow()});
+    if (!reply.ok()) return reply.status();
+    ReplyReader r(reply->get(), Context());
+    const bool queued = r.IntIn("queued", 0, 1) == 1;
+    if (absl::Status s = r.Finish(); !s.ok()) return s;
+    return queued;
+  }
+
+  absl::StatusOr<std::vector<Delivery>> Claim(std::string_view consumer, int64_t max_events,
+                                              absl::Duration lease) override {
+    if (absl::Status s = ValidateConsumerName(consumer); !s.ok()) return s;
+    if (lease <= absl::ZeroDuration()) return absl::InvalidArgumentError("lease must be positive");
+    std::vector<Delivery> out;
+    if (max_events <= 0) return out;
+    absl::StatusOr<ReplyPtr> reply = Run({"claim", Now(), std::string(consumer),
+                                          absl::StrCat(std::min<int64_t>(max_events, kMaxExact)),
+                                          absl::StrCat(DurationMicros(lease))});
+    if (!reply.ok()) return reply.status();
+    ReplyReader r(reply->get(), Context());
+    while (r.ok() && r.remaining() > 0) {
+      Delivery d;
+      d.message.id = std::string(r.String("id"));
+      d.message.type = std::string(r.String("type"));
+      d.message.payload = std::string(r.String("payload"));
+      d.message.not_before = NotBefore(r.IntIn("not_before", 0, kMaxExact));
+      d.published_at = FromMicros(r.IntIn("published", 0, kMaxExact));
+      d.attempts = r.IntIn("attempts", 1, kMaxExact);
+      d.last_error = std::string(r.String("last_error"));
+      d.lease_expires_at = FromMicros(r.IntIn("lease", 0, kMaxExact));
+      out.push_back(std::move(d));
+    }
+    if (absl::Status s = r.Finish(); !s.ok()) return s;
+    return out;
+  }
+
+  absl::Status Ack(std::string_view event_id) override {
+    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
+    return Done(Run({"ack", Now(), std::string(event_id), DedupeWindow()}));
+  }
+
+  absl::Status Retry(std::string_view event_id, int64_t attempts, absl::Time not_before,
+                     std::string_view error) override {
+    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
+    return Done(
+        Run({"retry", Now(), std::string(event_id), absl::StrCat(attempts),
+             absl::StrCat(ToMicros(not_before)), ticketing_internal::TruncateError(error)}));
+  }
+
+  absl::Status Park(std::string_view event_id, int64_t attempts, std::string_view error) override {
+    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
+    return Done(Run({"park", Now(), std::string(event_id), absl::StrCat(attempts),
+                     ticketing_internal::TruncateError(error)}));
+  }
+
+  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(int64_t max) override {
+    std::vector<DeadLetter> out;
+    max = std::min(max, kMaxListed);
+    if (max <= 0) return out;
+    absl::StatusOr<ReplyPtr> reply = Run({"list_dead", Now(), absl::StrCat(max)});
+    if (!reply.ok()) return reply.status();
+    ReplyReader r(reply->get(), Context());
+    while (r.ok() && r.remaining() > 0) {
+      DeadLetter d;
+      d.message.id = std::string(r.String("id"));
+      d.message.type = std::string(r.String("type"));
+      d.message.payload = std::string(r.String("payload"));
+      d.message.not_before = NotBefore(r.IntIn("not_before", 0, kMaxExact));
+      d.attempts = r.IntIn("attempts", 0, kMaxExact);
+      d.error = std::string(r.String("error"));
+      d.published_at = FromMicros(r.IntIn("published", 0, kMaxExact));
+      d.parked_at = FromMicros(r.IntIn("parked", 0, kMaxExact));
+      out.push_back(std::move(d));
+    }
+    if (absl::Status s = r.Finish(); !s.ok()) return s;
+    return out;
+  }
+
+  absl::Status ReplayDeadLetter(std::string_view event_id) override {
+    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
+    return Done(Run({"replay", Now(), std::string(event_id)}));
+  }
+
+  absl::StatusOr<QueueStats> Stats() override {
+    absl::StatusOr<ReplyPtr> reply = Run({"stats", Now()});
+    if (!reply.ok()) return reply.status();
+    ReplyReader r(reply->get(), Context());
+    QueueStats s;
+    for (int64_t* field : {&s.ready, &s.delayed, &s.in_flight, &s.dead, &s.published, &s.duplicates,
+                           &s.completed, &s.retried, &s.parked, &s.redelivered}) {
+      *field = r.IntIn("count", 0, kMaxExact);
+    }
+    if (absl::Status st = r.Finish(); !st.ok()) return st;
+    return s;
+  }
+
+ private:
+  std::string Now() const { return absl::StrCat(ToMicros(c_->clock->Now())); }
+  std::string DedupeWindow() const {
+    return absl::StrCat(DurationMicros(c_->options.queue_dedupe_window));
+  }
+  std::string Context() const { return absl::StrCat(c_->runner->router().name(), " (queue)"); }
+
+  absl::StatusOr<ReplyPtr> Run(const std::vector<std::string>& args) {
+    return c_->runner->Run(GetTicketingScript(TicketingScript::kQueue), keys_, args);
+  }
+
+  // Operations that answer {1}.
+  absl::Status Done(absl::StatusOr<ReplyPtr> reply) {
+    if (!reply.ok()) return reply.status();
+    ReplyReader r(reply->get(), Context());
+    r.IntIn("done", 1, 1);
+    return r.Finish();
+  }
+
+  const std::shared_ptr<TicketingContext> c_;
+  std::vector<std::string> keys_;
+};
+
+}  // namespace
+
+std::unique_ptr<OutcomeQueue> NewRedisEventQueue(std::shared_ptr<TicketingContext> c) {
+  return std::make_unique<RedisOutcomeQueue>(std::move(c));
+}
+
+}  // namespace admission::redis_internal

@@ -1,0 +1,40 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// What the three Redis ticketing parts share: the script runner (and through it the
+// connections), the key prefix, the clock and the options. Each part turns its calls into one
+// run of its script (lua/ticketing/) and decodes the reply; the rules live in the scripts.
+#ifndef ADMISSION_SRC_REDIS_TICKETING_REDIS_TICKETING_INTERNAL_H_
+#define ADMISSION_SRC_REDIS_TICKETING_REDIS_TICKETING_INTERNAL_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "admission/clock.h"
+#include "admission/ticketing/idempotency.h"
+#include "admission/ticketing/inventory.h"
+#include "admission/ticketing/outcome_queue.h"
+#include "admission/ticketing/ticketing.h"
+#include "redis/client/script_runner.h"
+
+namespace admission::redis_internal {
+
+struct TicketingContext {
+  std::shared_ptr<ScriptRunner> runner;
+  std::string prefix;  // RedisStoreOptions::key_prefix
+  Clock* clock = nullptr;
+  TicketingOptions options;
+};
+
+std::unique_ptr<IdempotencyStore> NewRedisIdempotencyStore(std::shared_ptr<TicketingContext> c);
+std::unique_ptr<Inventory> NewRedisInventory(std::shared_ptr<TicketingContext> c);
+std::unique_ptr<OutcomeQueue> NewRedisEventQueue(std::shared_ptr<TicketingContext> c);
+
+inline absl::string_view AbslView(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+}  // namespace admission::redis_internal
+
+#endif  // ADMISSION_SRC_REDIS_TICKETING_REDIS_TICKETING_INTERNAL_H_

@@ -1,0 +1,805 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The in-memory store. Each event is an independent shard with its own lock; a call locks the
+// one event it touches, applies docs/rules.md, and unlocks. The per-user state is kept compact
+// (a record keyed by the token's 128 random bits, a user-id index, one deadline entry and one
+// slot in the position index) because a flash sale puts hundreds of thousands of people in a
+// single line.
+//
+// The line in order is: the front (random method: drawn users, in draw order), then the pool
+// (everyone else in line: the pre-queue's users in slot order, then arrivals in arrival
+// order). Before the event opens, pre-queued users wait apart, ordered by slot, and the
+// opening appends them to the pool in that order.
+#include "admission/room/memory_store.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "admission/ids.h"
+#include "room/position_index.h"
+#include "room/rules.h"
+#include "room/shuffle.h"
+
+namespace admission {
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The 128 random bits of a token, which identify it within its event.
+struct TokenKey {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+
+  friend bool operator==(const TokenKey& a, const TokenKey& b) {
+    return a.hi == b.hi && a.lo == b.lo;
+  }
+  friend bool operator<(const TokenKey& a, const TokenKey& b) {
+    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const TokenKey& k) {
+    return H::combine(std::move(h), k.hi, k.lo);
+  }
+};
+
+// Lowercase hex digit -> value, anything else -> -1; a table because this runs on every call.
+constexpr std::array<int8_t, 256> kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  return t;
+}();
+
+uint64_t ParseHex64(const char* hex, bool& ok) {
+  uint64_t v = 0;
+  int8_t bad = 0;
+  for (int i = 0; i < 16; ++i) {
+    const int8_t d = kHexValue[static_cast<unsigned char>(hex[i])];
+    bad |= d;  // -1 sets the sign bit
+    v = (v << 4) | static_cast<uint64_t>(d & 0xf);
+  }
+  ok = ok && bad >= 0;
+  return v;
+}
+
+// Tokens reach the store validated (WaitingRoom checks their form), but a store is also a
+// public interface, so a bad one is an error rather than undefined behaviour.
+absl::StatusOr<TokenKey> KeyOf(std::string_view token) {
+  if (token.size() < kTokenRandomHexDigits) return absl::InvalidArgumentError("malformed token");
+  const char* hex = token.data() + token.size() - kTokenRandomHexDigits;
+  bool ok = true;
+  TokenKey key;
+  key.hi = ParseHex64(hex, ok);
+  key.lo = ParseHex64(hex + 16, ok);
+  if (!ok) return absl::InvalidArgumentError("malformed token");
+  return key;
+}
+
+struct DeadlineEntry {
+  int64_t at_us;
+  TokenKey key;
+  friend bool operator<(const DeadlineEntry& a, const DeadlineEntry& b) {
+    return a.at_us != b.at_us ? a.at_us < b.at_us : a.key < b.key;
+  }
+};
+
+// Where a waiting record stands, and so what its `seq` numbers.
+enum class Place : uint8_t {
+  kPool,      // in Event::line; seq is its line sequence
+  kFront,     // random method, drawn: in Event::front; seq is its draw number
+  kPrequeue,  // the event has not opened: in Event::prequeue; seq is its pre-queue slot
+};
+
+struct Record {
+  uint64_t seq = 0;
+  int64_t joined_us = 0;
+  int64_t left_line_us = kNever;
+  int64_t deadline_us = 0;
+  UserState state = UserState::kWaiting;
+  Place place = Place::kPool;  // while waiting
+  std::string user_id;
+};
+
+// The state a ticket shows: pre-queued users are waiting records outside the line.
+UserState ReportedState(const Record& r) {
+  return r.state == UserState::kWaiting && r.place == Place::kPrequeue ? UserState::kPrequeue
+                                                                       : r.state;
+}
+
+// Kept only for users who were admitted, so waiting users do not pay for it.
+struct Grant {
+  std::string reservation_token;
+  int64_t reservation_expires_us = 0;
+};
+
+struct Counters {
+  int64_t joined = 0;
+  int64_t admitted = 0;
+  int64_t admitted_by_bypass = 0;
+  int64_t expired = 0;
+  int64_t active_timed_out = 0;
+  int64_t left = 0;
+  int64_t completed = 0;
+  int64_t safety_net = 0;
+  int64_t passthrough = 0;
+  int64_t refused = 0;
+};
+
+struct Event {
+  explicit Event(std::string event_id) : id(std::move(event_id)) {}
+
+  const std::string id;
+  std::mutex mu;
+  Policy policy ABSL_GUARDED_BY(mu);
+  PositionIndex line ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<TokenKey, Record> records ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, TokenKey> by_user ABSL_GUARDED_BY(mu);  // waiting or active
+  absl::flat_hash_map<TokenKey, Grant> grants ABSL_GUARDED_BY(mu);
+  absl::btree_set<DeadlineEntry> deadlines ABSL_GUARDED_BY(mu);
+  rules::Bucket bucket ABSL_GUARDED_BY(mu);
+  std::vector<rules::WindowCounter> windows ABSL_GUARDED_BY(mu);
+  int64_t first_admission_us ABSL_GUARDED_BY(mu) = kNever;
+  int64_t active ABSL_GUARDED_BY(mu) = 0;
+  // The latest time any call saw: a clock that steps back is treated as standing still.
+  int64_t last_now_us ABSL_GUARDED_BY(mu) = std::numeric_limits<int64_t>::min();
+  Counters counters ABSL_GUARDED_BY(mu);
+
+  // Fair openings (docs/rules.md). The secret keys the shuffle and the draws; it never leaves
+  // the store.
+  uint64_t secret ABSL_GUARDED_BY(mu) = 0;
+  bool opened ABSL_GUARDED_BY(mu) = false;
+  int64_t shuffled_at_opening ABSL_GUARDED_BY(mu) = 0;
+  uint64_t prequeue_joins ABSL_GUARDED_BY(mu) = 0;
+  absl::btree_map<uint32_t, TokenKey> prequeue ABSL_GUARDED_BY(mu);  // slot -> user
+  PositionIndex front ABSL_GUARDED_BY(mu);                           // drawn users
+  uint64_t draws ABSL_GUARDED_BY(mu) = 0;
+  // Random method: line sequence -> user, so that a draw can find whom it picked. Built at the
+  // first draw and dropped when the method changes, so other methods pay nothing for it.
+  absl::flat_hash_map<uint64_t, TokenKey> pool_keys ABSL_GUARDED_BY(mu);
+  bool pool_keys_valid ABSL_GUARDED_BY(mu) = false;
+};
+
+// A waiting user's place and readiness at one instant.
+struct Standing {
+  int64_t position = 0;
+  int64_t position_high = 0;
+  rules::Readiness readiness{EntryBlock::kNotWaiting, absl::ZeroDuration()};
+};
+
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(const MemoryStoreOptions& options)
+      : clock_(options.clock != nullptr ? options.clock : SystemClock()),
+        sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
+        event_secret_(options.event_secret) {}
+
+  absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
+  absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
+                                     std::string_view reservation_token) override;
+  absl::StatusOr<Ticket> Leave(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<Ticket> Complete(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<SweepOutcome> Sweep(std::string_view event_id, int64_t max_entries) override;
+  absl::Status SetPolicy(std::string_view event_id, const Policy& policy) override;
+  absl::StatusOr<Policy> GetPolicy(std::string_view event_id) override;
+  absl::StatusOr<EventCounters> Stats(std::string_view event_id) override;
+  absl::StatusOr<std::vector<std::string>> ListEvents() override;
+
+ private:
+  // One locked call on an event: the time it runs at, with the bucket refilled and the first
+  // few passed deadlines applied.
+  struct Call {
+    Event& event;
+    int64_t now_us;
+  };
+
+  Event* FindEvent(std::string_view event_id) ABSL_LOCKS_EXCLUDED(events_mu_);
+  Event* FindOrCreateEvent(std::string_view event_id, const Policy& policy)
+      ABSL_LOCKS_EXCLUDED(events_mu_);
+
+  int64_t Begin(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Applies passed deadlines, oldest first, at most `max` of them; returns how many.
+  int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void ApplyDeadline(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Applies the record's own deadline if it has passed; false if the record was forgotten.
+  bool SettleRecord(Event& e, const TokenKey& key, int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void EndRecord(Event& e, const TokenKey& key, Record& r, UserState state, int64_t at_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  absl::StatusOr<std::pair<TokenKey, Record*>> FindRecord(Event& e, std::string_view token,
+                                                          int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+
+  // The line's structures (see the top of the file).
+  void AddToPool(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void LeaveLine(Event& e, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // The opening: pre-queued users join the pool in slot order.
+  void Open(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Random method: refills the front with draws from the pool.
+  void Draw(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  Standing StandingOf(Event& e, const Record& r, int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Makes a waiting (or new) record active: the bucket pays unless `passthrough`.
+  void Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us,
+             std::string_view reservation_token, bool passthrough, bool* by_bypass)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+
+  // The common shape of a call on one user: finds the event, locks it, begins the call and
+  // settles the token's record, then runs `f(event, key, record, now_us)`.
+  template <typename Result, typename F>
+  absl::StatusOr<Result> OnRecord(std::string_view event_id, std::string_view token, F&& f);
+
+  Ticket MakeTicket(Event& e, std::string_view token, const TokenKey& key, const Record& r,
+                    int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  RateSample MakeRateSample(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+
+  Clock* const clock_;
+  const int64_t sweep_per_call_;
+  const std::function<uint64_t(std::string_view)> event_secret_;
+
+  std::shared_mutex events_mu_;
+  // Events are never removed, so an Event* stays valid for the store's lifetime.
+  absl::flat_hash_map<std::string, std::unique_ptr<Event>> events_ ABSL_GUARDED_BY(events_mu_);
+};
+
+std::vector<rules::WindowCounter> MakeWindows(const Policy& policy,
+                                              const std::vector<rules::WindowCounter>& old) {
+  std::vector<rules::WindowCounter> windows;
+  for (absl::Duration length : policy.rate_windows) {
+    rules::WindowCounter w;
+    w.length_us = rules::ToMicros(length);
+    for (const rules::WindowCounter& o : old) {
+      if (o.length_us == w.length_us) w = o;  // keep what a window of the same length counted
+    }
+    windows.push_back(w);
+  }
+  return windows;
+}
+
+absl::Status UnknownEvent(std::string_view event_id) {
+  return absl::NotFoundError(absl::StrCat("unknown event '", AbslView(event_id), "'"));
+}
+
+Event* MemoryStore::FindEvent(std::string_view event_id) {
+  std::shared_lock<std::shared_mutex> lock(events_mu_);
+  auto it = events_.find(AbslView(event_id));
+  return it == events_.end() ? nullptr : it->second.get();
+}
+
+Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& policy) {
+  if (Event* e = FindEvent(event_id)) return e;
+  std::lock_guard<std::shared_mutex> lock(events_mu_);
+  auto& slot = events_[AbslView(event_id)];
+  if (slot == nullptr) {
+    auto event = std::make_unique<Event>(std::string(event_id));
+    std::lock_guard<std::mutex> event_lock(event->mu);
+    event->policy = policy;
+    event->windows = MakeWindows(policy, {});
+    event->bucket.tokens = static_cast<double>(policy.burst);  // a new room starts full
+    event->bucket.refilled_at_us = rules::ToMicros(clock_->Now());
+    event->secret = event_secret_ ? event_secret_(event_id) : shuffle::NewEventSecret();
+    slot = std::move(event);
+  }
+  return slot.get();
+}
+
+int64_t MemoryStore::Begin(Event& e) {
+  const int64_t now_us = std::max(rules::ToMicros(clock_->Now()), e.last_now_us);
+  e.last_now_us = now_us;
+  rules::Refill(e.bucket, e.policy.admit_rate_per_sec, e.policy.burst, now_us);
+  ApplyPassedDeadlines(e, now_us, sweep_per_call_);
+  if (rules::OpensNow(e.policy, e.opened, static_cast<int64_t>(e.prequeue.size()), now_us)) {
+    Open(e);
+  }
+  Draw(e, now_us);
+  return now_us;
+}
+
+void MemoryStore::AddToPool(Event& e, const TokenKey& key, Record& r) {
+  r.place = Place::kPool;
+  r.seq = e.line.Append();
+  if (e.pool_keys_valid) e.pool_keys.emplace(r.seq, key);
+}
+
+void MemoryStore::LeaveLine(Event& e, Record& r) {
+  switch (r.place) {
+    case Place::kPool:
+      e.line.Remove(r.seq);
+      if (e.pool_keys_valid) e.pool_keys.erase(r.seq);
+      break;
+    case Place::kFront:
+      e.front.Remove(r.seq);
+      break;
+    case Place::kPrequeue:
+      e.prequeue.erase(static_cast<uint32_t>(r.seq));
+      break;
+  }
+}
+
+void MemoryStore::Open(Event& e) {
+  e.opened = true;
+  e.shuffled_at_opening = static_cast<int64_t>(e.prequeue.size());
+  // O(pre-queue) once. The Redis store does no work here: its line is sorted by slot from the
+  // start (docs/rules.md).
+  for (const auto& [slot, key] : e.prequeue) AddToPool(e, key, e.records.at(key));
+  e.prequeue.clear();
+}
+
+void MemoryStore::Draw(Event& e, int64_t now_us) {
+  if (!e.opened || e.policy.method != QueueMethod::kRandom) {
+    if (e.pool_keys_valid) {
+      e.pool_keys.clear();
+      e.pool_keys_valid = false;
+    }
+    return;
+  }
+  // Only among users who are still alive: no draw while a passed deadline waits to be applied
+  // (after ApplyPassedDeadlines the head of the queue is exact when it has passed).
+  if (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) return;
+  const int64_t target = rules::DrawTarget(e.policy, e.bucket.tokens, e.active);
+  for (int64_t n = 0; n < rules::kMaxDrawsPerCall && e.front.size() < target && e.line.size() > 0;
+       ++n) {
+    if (!e.pool_keys_valid) {
+      for (const auto& [key, r] : e.records) {
+        if (r.state == UserState::kWaiting && r.place == Place::kPool) e.pool_keys[r.seq] = key;
+      }
+      e.pool_keys_valid = true;
+    }
+    const int64_t k = shuffle::DrawIndex(e.secret, e.draws, e.line.size());
+    ++e.draws;
+    const uint64_t seq = e.line.Select(k);
+    const TokenKey key = e.pool_keys.at(seq);
+    Record& r = e.records.at(key);
+    e.line.Remove(seq);
+    e.pool_keys.erase(seq);
+    r.place = Place::kFront;
+    r.seq = e.front.Append();
+  }
+}
+
+Standing MemoryStore::StandingOf(Event& e, const Record& r, int64_t now_us) {
+  Standing s;
+  if (r.state != UserState::kWaiting) return s;
+  const Policy& p = e.policy;
+  const int64_t drawn = e.front.size();
+  switch (r.place) {
+    case Place::kPrequeue:
+      s.position_high = static_cast<int64_t>(e.prequeue.size());
+      s.readiness.retry_after =
+          absl::Microseconds(rules::MicrosOf(p.opens_at).value_or(now_us) - now_us);
+      return s;
+    case Place::kFront:
+      s.position = e.front.Rank(r.seq);
+      s.position_high = s.position;
+      break;
+    case Place::kPool:
+      if (p.method == QueueMethod::kRandom) {
+        s.position = drawn + 1;
+        s.position_high = drawn + e.line.size();
+        s.readiness = rules::CheckUndrawn(p, drawn, e.bucket.tokens, e.active);
+        return s;
+      }
+      s.position = drawn + e.line.Rank(r.seq);
+      s.position_high = s.position;
+      break;
+  }
+  s.readiness =
+      p.method == QueueMethod::kPassthrough
+          ? rules::CheckPassthrough(p)
+          : rules::CheckReadiness(p, s.position, r.joined_us, now_us, e.bucket.tokens, e.active);
+  return s;
+}
+
+void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us,
+                        std::string_view reservation_token, bool passthrough, bool* by_bypass) {
+  *by_bypass = false;
+  if (passthrough) {
+    ++e.counters.passthrough;  // the operator's quiet-time choice: the bucket does not pace it
+  } else {
+    // A bypass admission (top N, no whole token) borrows: see docs/rules.md.
+    if (e.bucket.tokens < 1.0) {
+      *by_bypass = true;
+      ++e.counters.admitted_by_bypass;
+    }
+    e.bucket.tokens -= 1.0;
+  }
+  if (r.state == UserState::kWaiting) LeaveLine(e, r);
+  r.state = UserState::kActive;
+  r.left_line_us = now_us;
+  SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.active_ttl));
+  e.grants[key] =
+      Grant{std::string(reservation_token), now_us + rules::ToMicros(e.policy.reservation_ttl)};
+  ++e.active;
+  ++e.counters.admitted;
+  if (e.first_admission_us == kNever) e.first_admission_us = now_us;
+  for (rules::WindowCounter& w : e.windows) rules::RecordAdmission(w, now_us);
+}
+
+int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
+  // Only applied deadlines count against `max`, as in the Redis scripts (whose deadline index
+  // is exact). Moving a stale entry is paid for by the heartbeat that made it stale: each
+  // entry moves at most once per deadline it had.
+  // Stale entries at the head are cleared even once `max` is reached, so that afterwards the
+  // head is either in the future or a deadline that has really passed.
+  int64_t applied = 0;
+  while (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) {
+    const DeadlineEntry entry = *e.deadlines.begin();
+    auto it = e.records.find(entry.key);
+    if (it != e.records.end() && it->second.deadline_us == entry.at_us && applied >= max) break;
+    e.deadlines.erase(e.deadlines.begin());
+    if (it == e.records.end()) continue;  // the record was forgotten on another path
+    Record& r = it->second;
+    if (r.deadline_us > entry.at_us) {
+      // Heartbeats moved the deadline on without touching the queue; catch up now.
+      e.deadlines.insert(DeadlineEntry{r.deadline_us, entry.key});
+      continue;
+    }
+    if (r.deadline_us < entry.at_us) continue;  // a later duplicate; an earlier entry ruled
+    ApplyDeadline(e, entry.key, r);
+    ++applied;
+    // The entry just popped was the record's; it needs one for its next deadline.
+    if (auto next = e.records.find(entry.key); next != e.records.end()) {
+      e.deadlines.insert(DeadlineEntry{next->second.deadline_us, entry.key});
+    }
+  }
+  return applied;
+}
+
+// The deadline queue is lazy: every record has at least one entry at or before its deadline,
+// and a deadline that moves later (every heartbeat) leaves the queue alone; the entry is moved
+// when the sweep reaches it. That keeps the B-tree out of the heartbeat path. Only a deadline
+// that moves earlier (a shorter TTL) needs an entry of its own.
+void MemoryStore::SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us) {
+  if (at_us < r.deadline_us) e.deadlines.insert(DeadlineEntry{at_us, key});
+  r.deadline_us = at_us;
+}
+
+void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState state,
+                            int64_t at_us) {
+  if (r.state == UserState::kWaiting) {
+    LeaveLine(e, r);
+    r.left_line_us = at_us;
+  } else if (r.state == UserState::kActive) {
+    --e.active;
+  }
+  e.by_user.erase(r.user_id);
+  r.state = state;
+  SetDeadline(e, key, r, at_us + rules::ToMicros(e.policy.ended_ttl));
+}
+
+void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
+  switch (r.state) {
+    case UserState::kWaiting:
+      ++e.counters.expired;
+      EndRecord(e, key, r, UserState::kExpired, r.deadline_us);
+      break;
+    case UserState::kActive:
+      ++e.counters.active_timed_out;
+      EndRecord(e, key, r, UserState::kExpired, r.deadline_us);
+      break;
+    default:  // an ended record's retention is over: forget it (queue entries left behind
+              // are dropped when the sweep reaches them)
+      e.grants.erase(key);
+      e.records.erase(key);
+      break;
+  }
+}
+
+bool MemoryStore::SettleRecord(Event& e, const TokenKey& key, int64_t now_us) {
+  for (;;) {  // at most twice: a ghost whose record is also past its retention
+    auto it = e.records.find(key);
+    if (it == e.records.end()) return false;
+    if (it->second.deadline_us > now_us) return true;
+    ApplyDeadline(e, key, it->second);
+  }
+}
+
+absl::StatusOr<std::pair<TokenKey, Record*>> MemoryStore::FindRecord(Event& e,
+                                                                     std::string_view token,
+                                                                     int64_t now_us) {
+  absl::StatusOr<TokenKey> key = KeyOf(token);
+  if (!key.ok()) return key.status();
+  if (!SettleRecord(e, *key, now_us)) return absl::NotFoundError("unknown token");
+  return std::make_pair(*key, &e.records.find(*key)->second);
+}
+
+RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
+  RateSample rate;
+  for (const rules::WindowCounter& w : e.windows) {
+    rate.windows.push_back(
+        {absl::Microseconds(w.length_us), rules::EstimatedAdmissions(w, now_us)});
+  }
+  rate.first_admission = e.first_admission_us == kNever ? absl::InfiniteFuture()
+                                                        : rules::FromMicros(e.first_admission_us);
+  rate.policy_rate_per_sec = e.policy.admit_rate_per_sec;
+  rate.bypass_top_n = e.policy.bypass_top_n;
+  rate.paused = e.policy.paused;
+  return rate;
+}
+
+Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey& key,
+                               const Record& r, int64_t now_us) {
+  Ticket t;
+  t.event_id = e.id;
+  t.user_id = r.user_id;
+  t.token = std::string(token);
+  t.state = r.state;
+  t.now = rules::FromMicros(now_us);
+  t.joined_at = rules::FromMicros(r.joined_us);
+  t.left_line_at =
+      r.left_line_us == kNever ? absl::InfiniteFuture() : rules::FromMicros(r.left_line_us);
+  t.deadline = rules::FromMicros(r.deadline_us);
+  if (r.state == UserState::kWaiting) {
+    const Standing standing = StandingOf(e, r, now_us);
+    t.position = standing.position;
+    t.position_high = standing.position_high;
+    t.state = ReportedState(r);
+    if (r.place == Place::kPrequeue) {
+      t.opens_at = rules::FromMicros(*rules::MicrosOf(e.policy.opens_at));
+    } else {
+      t.tier_wait = TierWait(e.policy.wait_tiers, t.position);
+    }
+    t.blocked_by = standing.readiness.block;
+    t.retry_after = standing.readiness.retry_after;
+    t.ready_for_entry = standing.readiness.block == EntryBlock::kNone;
+    if (t.blocked_by == EntryBlock::kPaused) t.paused_reason = e.policy.paused_reason;
+  }
+  if (auto g = e.grants.find(key); g != e.grants.end()) {
+    t.reservation_token = g->second.reservation_token;
+    t.reservation_expires_at = rules::FromMicros(g->second.reservation_expires_us);
+  }
+  t.rate = MakeRateSample(e, now_us);
+  return t;
+}
+
+template <typename Result, typename F>
+absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::string_view token,
+                                             F&& f) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return absl::NotFoundError("unknown token");
+  std::lock_guard<std::mutex> lock(e->mu);
+  const int64_t now_us = Begin(*e);
+  auto found = FindRecord(*e, token, now_us);
+  if (!found.ok()) return found.status();
+  return f(*e, found->first, *found->second, now_us);
+}
+
+absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
+  Event* e = FindEvent(request.event_id);
+  if (e == nullptr && request.create_with != nullptr) {
+    if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
+    e = FindOrCreateEvent(request.event_id, *request.create_with);
+  }
+  if (e == nullptr) return UnknownEvent(request.event_id);
+  absl::StatusOr<TokenKey> key = KeyOf(request.token);
+  if (!key.ok()) return key.status();
+
+  std::lock_guard<std::mutex> lock(e->mu);
+  const int64_t now_us = Begin(*e);
+  if (auto it = e->by_user.find(AbslView(request.user_id)); it != e->by_user.end()) {
+    const TokenKey existing = it->second;
+    SettleRecord(*e, existing, now_us);  // a ghost's place is not a place
+    if (e->by_user.contains(AbslView(request.user_id))) {
+      const bool active = e->records.at(existing).state == UserState::kActive;
+      return absl::AlreadyExistsError(
+          absl::StrCat("user '", AbslView(request.user_id), "' is already ",
+                       active ? "admitted to" : "waiting in", " event '", e->id, "'"));
+    }
+  }
+  if (e->records.contains(*key)) return absl::AlreadyExistsError("token already in use");
+
+  const Policy& policy = e->policy;
+  const rules::JoinRefusal refusal = rules::CheckJoin(policy, e->opened, now_us);
+  if (refusal != rules::JoinRefusal::kNone) {
+    ++e->counters.refused;
+    return rules::JoinRefusedError(refusal, e->id, rules::RefusalTime(policy, refusal),
+                                   policy.reject_message);
+  }
+  const bool prequeue = rules::JoinsPrequeue(policy, e->opened, now_us);
+  if (prequeue && e->prequeue_joins > std::numeric_limits<uint32_t>::max()) {
+    return absl::ResourceExhaustedError("the pre-queue has taken 2^32 joins");
+  }
+  // Admission on arrival (docs/rules.md): passthrough, else the safety net into an empty line.
+  bool passthrough = false;
+  bool safety_net = false;
+  if (!prequeue) {
+    passthrough = policy.method == QueueMethod::kPassthrough && !policy.paused;
+    safety_net = !passthrough && e->line.size() + e->front.size() == 0 &&
+                 rules::SafetyNetAdmits(policy, now_us, e->bucket.tokens, e->active);
+    if ((passthrough || safety_net) && request.reservation_token.empty()) {
+      return absl::InvalidArgumentError("the join admits on arrival but has no reservation token");
+    }
+    if (!e->opened) Open(*e);  // an event without opening time opens at its first join
+  }
+
+  auto [it, inserted] = e->records.emplace(*key, Record{});
+  Record& record = it->second;
+  record.joined_us = now_us;
+  record.user_id = std::string(request.user_id);
+  e->by_user.emplace(record.user_id, *key);
+  ++e->counters.joined;
+  if (passthrough || safety_net) {
+    record.state = UserState::kActive;  // never in line; Admit sets the active deadline
+    record.deadline_us = kNever;
+    bool by_bypass = false;
+    Admit(*e, *key, record, now_us, request.reservation_token, passthrough, &by_bypass);
+    if (safety_net) ++e->counters.safety_net;
+    return MakeTicket(*e, request.token, *key, record, now_us);
+  }
+  if (prequeue) {
+    record.place = Place::kPrequeue;
+    record.seq = shuffle::PrequeueSlot(e->secret, static_cast<uint32_t>(e->prequeue_joins++));
+    e->prequeue.emplace(static_cast<uint32_t>(record.seq), *key);
+  } else {
+    AddToPool(*e, *key, record);
+  }
+  record.deadline_us = now_us + rules::ToMicros(policy.heartbeat_ttl);
+  e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
+  return MakeTicket(*e, request.token, *key, record, now_us);
+}
+
+absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
+  return OnRecord<Ticket>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+        if (r.state == UserState::kWaiting) {
+          SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.heartbeat_ttl));
+        }
+        return MakeTicket(e, token, key, r, now_us);
+      });
+}
+
+absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::string_view token,
+                                                std::string_view reservation_token) {
+  return OnRecord<EnterOutcome>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r,
+          int64_t now_us) -> absl::StatusOr<EnterOutcome> {
+        EnterOutcome out;
+        if (r.state == UserState::kActive) {
+          out.granted = true;
+          out.repeated = true;
+          out.ticket = MakeTicket(e, token, key, r, now_us);
+          return out;
+        }
+        if (r.state != UserState::kWaiting) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cannot enter: the user is ", AbslView(UserStateName(r.state)), ", not waiting"));
+        }
+
+        // Pre-queued users are refused here too (kNotWaiting until the opening).
+        if (StandingOf(e, r, now_us).readiness.block != EntryBlock::kNone) {
+          SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.heartbeat_ttl));
+          out.ticket = MakeTicket(e, token, key, r, now_us);
+          return out;
+        }
+        Admit(e, key, r, now_us, reservation_token,
+              /*passthrough=*/e.policy.method == QueueMethod::kPassthrough, &out.by_bypass);
+        out.granted = true;
+        out.ticket = MakeTicket(e, token, key, r, now_us);
+        return out;
+      });
+}
+
+absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string_view token) {
+  return OnRecord<Ticket>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+        if (r.state == UserState::kWaiting || r.state == UserState::kActive) {
+          ++e.counters.left;
+          EndRecord(e, key, r, UserState::kLeft, now_us);
+        }
+        return MakeTicket(e, token, key, r, now_us);
+      });
+}
+
+absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::string_view token) {
+  return OnRecord<Ticket>(
+      event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+        if (r.state == UserState::kActive) {
+          ++e.counters.completed;
+          EndRecord(e, key, r, UserState::kCompleted, now_us);
+        } else if (r.state != UserState::kCompleted) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("cannot complete: the user is ",
+                           AbslView(UserStateName(ReportedState(r))), ", not admitted"));
+        }
+        return MakeTicket(e, token, key, r, now_us);
+      });
+}
+
+absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64_t max_entries) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return UnknownEvent(event_id);
+  std::lock_guard<std::mutex> lock(e->mu);
+  const int64_t now_us = std::max(rules::ToMicros(clock_->Now()), e->last_now_us);
+  e->last_now_us = now_us;
+  SweepOutcome out;
+  out.removed = ApplyPassedDeadlines(*e, now_us, std::max<int64_t>(max_entries, 0));
+  // ApplyPassedDeadlines leaves no stale entry at a passed head, so this is exact.
+  out.done = e->deadlines.empty() || e->deadlines.begin()->at_us > now_us;
+  return out;
+}
+
+absl::Status MemoryStore::SetPolicy(std::string_view event_id, const Policy& policy) {
+  if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
+  Event* e = FindOrCreateEvent(event_id, policy);
+  std::lock_guard<std::mutex> lock(e->mu);
+  Begin(*e);  // refills with the old rate up to now
+  e->policy = policy;
+  e->windows = MakeWindows(policy, e->windows);
+  e->bucket.tokens = std::min(e->bucket.tokens, static_cast<double>(policy.burst));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Policy> MemoryStore::GetPolicy(std::string_view event_id) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return UnknownEvent(event_id);
+  std::lock_guard<std::mutex> lock(e->mu);
+  return e->policy;
+}
+
+absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return UnknownEvent(event_id);
+  std::lock_guard<std::mutex> lock(e->mu);
+  const int64_t now_us = Begin(*e);
+  EventCounters c;
+  c.now = rules::FromMicros(now_us);
+  c.waiting = e->line.size() + e->front.size();
+  c.prequeued = static_cast<int64_t>(e->prequeue.size());
+  c.drawn = e->front.size();
+  c.active = e->active;
+  c.joined_total = e->counters.joined;
+  c.admitted_total = e->counters.admitted;
+  c.admitted_by_bypass = e->counters.admitted_by_bypass;
+  c.expired_total = e->counters.expired;
+  c.active_timed_out_total = e->counters.active_timed_out;
+  c.left_total = e->counters.left;
+  c.completed_total = e->counters.completed;
+  c.admitted_by_safety_net = e->counters.safety_net;
+  c.admitted_by_passthrough = e->counters.passthrough;
+  c.refused_total = e->counters.refused;
+  c.opened = e->opened;
+  c.shuffled_at_opening = e->shuffled_at_opening;
+  c.bucket_tokens = e->bucket.tokens;
+  c.rate = MakeRateSample(*e, now_us);
+  return c;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryStore::ListEvents() {
+  std::shared_lock<std::shared_mutex> lock(events_mu_);
+  std::vector<std::string> ids;
+  ids.reserve(events_.size());
+  for (const auto& [id, event] : events_) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options) {
+  return std::make_unique<MemoryStore>(options);
+}
+
+}  // namespace admission

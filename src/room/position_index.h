@@ -1,0 +1,46 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The line's order statistics: which rank a waiting user's arrival sequence has among the
+// sequences still in line, and which sequence has a given rank. A Fenwick (binary indexed) tree
+// over sequence numbers gives O(log n) append, remove and rank in 5 bytes per slot. Slots of users
+// who left the front of the line are dropped by an occasional rebuild, so memory follows the live
+// line, not the total number of joins.
+#ifndef ADMISSION_SRC_ROOM_POSITION_INDEX_H_
+#define ADMISSION_SRC_ROOM_POSITION_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace admission {
+
+class PositionIndex {
+ public:
+  // Adds the next sequence number (1, 2, 3, ...) to the line and returns it.
+  uint64_t Append();
+  // Takes `seq` out of the line; a sequence that is not in line is ignored.
+  void Remove(uint64_t seq);
+  // The number of sequences in line that are <= seq (the 1-based position of `seq`).
+  int64_t Rank(uint64_t seq) const;
+  // The sequence at 0-based rank `k` among those in line (Rank(Select(k)) == k + 1), in
+  // O(log n); k must be in [0, size()).
+  uint64_t Select(int64_t k) const;
+  int64_t size() const { return live_count_; }
+  uint64_t last_sequence() const { return base_ + live_.size(); }
+
+  // Approximate heap bytes held (for the benchmarks' bytes-per-user figure).
+  std::size_t MemoryBytes() const;
+
+ private:
+  void MaybeCompact();
+
+  uint64_t base_ = 0;          // slot i (0-based) holds sequence base_ + i + 1
+  std::vector<int32_t> tree_;  // Fenwick tree, 1-based over slots; tree_[0] unused
+  std::vector<uint8_t> live_;  // 1 when the slot's sequence is in line
+  std::size_t head_ = 0;       // slots before head_ are all out of line
+  int64_t live_count_ = 0;
+};
+
+}  // namespace admission
+
+#endif  // ADMISSION_SRC_ROOM_POSITION_INDEX_H_

@@ -1,0 +1,53 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "room/rate_estimate.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace admission {
+
+RateEstimate EstimateRate(const RateSample& sample, absl::Time now) {
+  RateEstimate estimate;
+  std::vector<double> rates;
+  double longest_samples = 0;
+  double coverage = 0;  // how much of the longest window has history behind it
+  if (sample.first_admission != absl::InfiniteFuture()) {
+    // A window that reaches back before the first admission would dilute the rate with time
+    // in which nobody could have been admitted: measure over the part that has history.
+    const absl::Duration history = now - sample.first_admission;
+    for (const RateSample::Window& w : sample.windows) {
+      const absl::Duration span = std::max(absl::Seconds(1), std::min(w.length, history));
+      rates.push_back(w.admissions / absl::ToDoubleSeconds(span));
+      longest_samples = w.admissions;  // windows are ordered by length
+      coverage = std::min(1.0, absl::ToDoubleSeconds(history) / absl::ToDoubleSeconds(w.length));
+    }
+  }
+  double median = 0;
+  if (!rates.empty()) {
+    std::vector<double> sorted = rates;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t mid = sorted.size() / 2;
+    median = sorted.size() % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  }
+  if (median > 0) {
+    const auto [lo, hi] = std::minmax_element(rates.begin(), rates.end());
+    const double agreement = *hi > 0 ? *lo / *hi : 0;
+    // Over time admissions cannot outrun the bucket (only the bounded burst and bypass debt
+    // can), so a measurement above the policy's rate is the opening burst talking.
+    estimate.per_sec =
+        sample.policy_rate_per_sec > 0 ? std::min(median, sample.policy_rate_per_sec) : median;
+    // Young history (the first burst of a sale) makes all windows agree for the wrong reason:
+    // until the longest window is full, confidence is scaled down towards one half.
+    estimate.confidence =
+        agreement * (longest_samples / (longest_samples + 10.0)) * (0.5 + 0.5 * coverage);
+    estimate.measured = true;
+  } else {
+    estimate.per_sec = sample.policy_rate_per_sec;
+    estimate.confidence = kUnmeasuredConfidence;
+  }
+  if (sample.paused) estimate.confidence = 0;
+  estimate.confidence = std::clamp(estimate.confidence, 0.0, 1.0);
+  return estimate;
+}
+
+}  // namespace admission

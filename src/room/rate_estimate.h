@@ -1,0 +1,27 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// How fast the line moves, and how sure we are: the basis of every ETA a user is shown.
+#ifndef ADMISSION_SRC_ROOM_RATE_ESTIMATE_H_
+#define ADMISSION_SRC_ROOM_RATE_ESTIMATE_H_
+
+#include "absl/time/time.h"
+#include "admission/room/store.h"
+
+namespace admission {
+
+struct RateEstimate {
+  double per_sec = 0;     // admissions per second
+  double confidence = 0;  // 0..1
+  bool measured = false;  // false: the policy's rate stands in for a measurement
+};
+
+// The median of the windows' rates; confidence is how well the windows agree times how many
+// admissions they rest on. Before any admission (or when the line has stalled) the policy's
+// rate stands in, with low confidence; a paused room gets confidence 0. See docs/rules.md.
+RateEstimate EstimateRate(const RateSample& sample, absl::Time now);
+
+inline constexpr double kUnmeasuredConfidence = 0.1;
+
+}  // namespace admission
+
+#endif  // ADMISSION_SRC_ROOM_RATE_ESTIMATE_H_

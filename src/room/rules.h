@@ -1,0 +1,112 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The waiting-room rules that are pure arithmetic: the token bucket, the sliding-window
+// admission counters and the readiness decision. docs/rules.md states them in prose; the
+// in-memory store calls these functions and the Lua scripts in lua/ mirror them line by line,
+// so a change here is a change there too (the conformance tests hold the two together).
+//
+// Times are integer microseconds since the Unix epoch, as in the Redis scripts.
+#ifndef ADMISSION_SRC_ROOM_RULES_H_
+#define ADMISSION_SRC_ROOM_RULES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "admission/room/policy.h"
+#include "admission/room/store.h"
+
+namespace admission::rules {
+
+inline int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
+inline absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+inline int64_t ToMicros(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+
+// Token bucket: `tokens` in [0, burst], refilled lazily at `rate` per second.
+struct Bucket {
+  double tokens = 0;
+  int64_t refilled_at_us = 0;
+};
+void Refill(Bucket& bucket, double rate_per_sec, int64_t burst, int64_t now_us);
+
+// Two-period sliding-window counter of admissions for one window length.
+struct WindowCounter {
+  int64_t length_us = 0;
+  int64_t period = 0;  // floor(now / length) of the current period
+  double current = 0;
+  double previous = 0;
+};
+void RecordAdmission(WindowCounter& window, int64_t now_us);
+// Estimated admissions in the window of `length_us` ending at `now_us`.
+double EstimatedAdmissions(const WindowCounter& window, int64_t now_us);
+
+struct Readiness {
+  EntryBlock block = EntryBlock::kNone;
+  absl::Duration retry_after = absl::ZeroDuration();
+};
+// Whether a waiting user at `position` who joined at `joined_us` may enter at `now_us`, given
+// the refilled bucket's `tokens` and the number of `active` users.
+Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us,
+                         double tokens, int64_t active);
+
+// Retry-after when the room is paused or full: no better estimate exists.
+inline constexpr absl::Duration kPausedRetry = absl::Seconds(5);
+inline constexpr absl::Duration kCapacityRetry = absl::Seconds(1);
+
+// ---------------------------------------------------------------------------------------------
+// Fair openings: the schedule, the queueing methods and the safety net (docs/rules.md).
+
+// A policy time in microseconds (floored, as ToMicros), or nullopt when unset.
+std::optional<int64_t> MicrosOf(const std::optional<absl::Time>& t);
+
+// Why a Join is refused, checked in this order.
+enum class JoinRefusal {
+  kNone,        // the join may go ahead
+  kRejected,    // method kReject
+  kClosed,      // closes_at has passed
+  kNotOpenYet,  // before prequeue_opens_at
+};
+JoinRefusal CheckJoin(const Policy& policy, bool opened, int64_t now_us);
+// The FailedPrecondition a refused Join returns. `at_us` is the time the message names
+// (closes_at for kClosed, prequeue_opens_at for kNotOpenYet; unused for kRejected). A store
+// that cannot format times (a Lua script) returns the refusal and the time, and its C++ side
+// calls this, so both stores say exactly the same.
+absl::Status JoinRefusedError(JoinRefusal refusal, std::string_view event_id, int64_t at_us,
+                              std::string_view reject_message);
+// The time JoinRefusedError names for `refusal` under `policy` (0 when none).
+int64_t RefusalTime(const Policy& policy, JoinRefusal refusal);
+
+// Whether an accepted join goes to the pre-queue: the event has not opened and opens_at is
+// set and still ahead.
+bool JoinsPrequeue(const Policy& policy, bool opened, int64_t now_us);
+
+// Whether the event opens at this call (applied after the call's sweep): it has not opened,
+// and opens_at has passed, or opens_at is unset and somebody is pre-queued (a policy change
+// removed the opening time). An event without schedule also opens at its first accepted join.
+bool OpensNow(const Policy& policy, bool opened, int64_t prequeued, int64_t now_us);
+
+// Random method: how many drawn users the front of the line is refilled to, as the readiness
+// window would let in now: 0 while paused, else min(bypass_top_n + floor(tokens),
+// active_capacity - active) (may be negative: no draw).
+int64_t DrawTarget(const Policy& policy, double tokens, int64_t active);
+// The most draws one call makes, so that every call does bounded work (a larger target is
+// reached over the next calls).
+inline constexpr int64_t kMaxDrawsPerCall = 64;
+
+// Random method, a waiting user not drawn yet with `drawn` drawn users ahead: never ready.
+// Blocked by a pause or a full room as anyone; otherwise not_your_turn, retrying when the
+// bucket could admit position drawn + 1 (as CheckReadiness computes it, at least 1 s).
+Readiness CheckUndrawn(const Policy& policy, int64_t drawn, double tokens, int64_t active);
+
+// Passthrough method: every waiting user is ready unless the room is paused.
+Readiness CheckPassthrough(const Policy& policy);
+
+// Safety net: a new arrival into an empty line is admitted by Join when the policy asks for it
+// and they would be ready at once at position 1 (CheckReadiness with joined_us == now_us).
+bool SafetyNetAdmits(const Policy& policy, int64_t now_us, double tokens, int64_t active);
+
+}  // namespace admission::rules
+
+#endif  // ADMISSION_SRC_ROOM_RULES_H_

@@ -1,0 +1,315 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "admission/room/waiting_room.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "admission/ids.h"
+#include "admission/room/memory_store.h"
+#include "room/rate_estimate.h"
+
+namespace admission {
+
+// Sweeps every event each interval on a thread of its own, so that ghosts leave the line even
+// when nobody calls. Ticks on the real clock: the store's clock (possibly simulated) only
+// decides what has expired.
+class WaitingRoom::Sweeper {
+ public:
+  Sweeper(WaitingRoom* room, absl::Duration interval)
+      : room_(room), interval_(absl::ToChronoMicroseconds(interval)), thread_([this] { Run(); }) {}
+
+  ~Sweeper() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!wake_.wait_for(lock, interval_, [this] { return stop_; })) {
+      lock.unlock();
+      // A failed sweep (say, Redis unreachable) is retried on the next tick; calls made in
+      // the meantime sweep a little themselves.
+      (void)room_->SweepAll();
+      lock.lock();
+    }
+  }
+
+  WaitingRoom* const room_;
+  const std::chrono::microseconds interval_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it reads
+};
+
+namespace {
+
+absl::Status ValidateOptions(const Options& options) {
+  if (absl::Status s = ValidatePolicy(options.default_policy); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("default_policy: ", s.message()));
+  }
+  if (options.sweep_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("sweep_interval must not be negative");
+  }
+  if (options.sweep_batch < 1) return absl::InvalidArgumentError("sweep_batch must be positive");
+  if (options.min_poll_interval <= absl::ZeroDuration() ||
+      options.max_poll_interval < options.min_poll_interval) {
+    return absl::InvalidArgumentError(
+        "poll intervals must satisfy 0 < min_poll_interval <= max_poll_interval");
+  }
+  return absl::OkStatus();
+}
+
+std::string DenialMessage(const QueueStatus& s) {
+  switch (s.blocked_by) {
+    case EntryBlock::kPaused:
+      return s.paused_reason.empty() ? "Admissions are paused for the moment." : s.paused_reason;
+    case EntryBlock::kCapacityFull:
+      return "The event is at capacity; places free up as others finish.";
+    case EntryBlock::kNotYourTurn:
+      return absl::StrCat("Not your turn yet: ", s.position - 1, " people are ahead of you.");
+    case EntryBlock::kTierWait:
+      return "Please keep waiting a little longer; your turn is close.";
+    case EntryBlock::kNotWaiting:
+      if (s.state == UserState::kPrequeue) {
+        return "The sale has not opened yet; your place in line is drawn when it opens.";
+      }
+      return "";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::string_view QueueStatus::status_name() const {
+  if (state == UserState::kWaiting && ready_for_entry) return "ready";
+  return UserStateName(state);
+}
+
+WaitingRoom::WaitingRoom(std::unique_ptr<Store> store, Options options)
+    : store_(std::move(store)), options_(std::move(options)) {}
+
+WaitingRoom::~WaitingRoom() { sweeper_.reset(); }
+
+absl::StatusOr<std::unique_ptr<WaitingRoom>> WaitingRoom::Create(std::unique_ptr<Store> store,
+                                                                 Options options) {
+  if (store == nullptr) return absl::InvalidArgumentError("store is null");
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  std::unique_ptr<WaitingRoom> room(new WaitingRoom(std::move(store), std::move(options)));
+  if (room->options_.sweep_interval > absl::ZeroDuration()) {
+    room->sweeper_ = std::make_unique<Sweeper>(room.get(), room->options_.sweep_interval);
+  }
+  return room;
+}
+
+absl::StatusOr<std::unique_ptr<WaitingRoom>> WaitingRoom::CreateInMemory(Options options,
+                                                                         Clock* clock) {
+  MemoryStoreOptions store_options;
+  store_options.clock = clock;
+  return Create(NewMemoryStore(store_options), std::move(options));
+}
+
+QueueStatus WaitingRoom::Present(const Ticket& t) const {
+  QueueStatus s;
+  s.event_id = t.event_id;
+  s.user_id = t.user_id;
+  s.token = t.token;
+  s.state = t.state;
+  s.ready_for_entry = t.ready_for_entry;
+  s.position = t.position;
+  s.position_high = std::max(t.position, t.position_high);
+  s.opens_at = t.opens_at;
+  s.now = t.now;
+  s.waited = std::max(absl::ZeroDuration(), std::min(t.now, t.left_line_at) - t.joined_at);
+  s.blocked_by = t.blocked_by;
+  s.retry_after = t.retry_after;
+  s.paused_reason = t.paused_reason;
+  s.reservation_token = t.reservation_token;
+  s.reservation_expires_at = t.reservation_expires_at;
+
+  if (t.state != UserState::kWaiting && t.state != UserState::kPrequeue) {
+    s.eta = absl::ZeroDuration();
+    s.eta_low = s.eta_high = s.eta;
+    s.eta_confidence = t.state == UserState::kActive || t.state == UserState::kCompleted ? 1 : 0;
+    s.poll_after = options_.max_poll_interval;
+    return s;
+  }
+
+  const RateEstimate rate = EstimateRate(t.rate, t.now);
+  s.eta_confidence = rate.confidence;
+  // The time for the line to move past `place - 1` users at the estimated rate.
+  auto by_rate = [&rate](int64_t place) {
+    if (rate.per_sec <= 0) return absl::InfiniteDuration();
+    return absl::Seconds(static_cast<double>(std::max<int64_t>(place - 1, 0)) / rate.per_sec);
+  };
+  if (t.state == UserState::kPrequeue) {
+    // The place is drawn at the opening, somewhere in 1..position_high.
+    const absl::Duration to_opening = std::max(absl::ZeroDuration(), t.opens_at - t.now);
+    s.eta_low = to_opening + by_rate(1);
+    s.eta_high = to_opening + by_rate(s.position_high);
+  } else if (t.ready_for_entry) {
+    s.eta_low = s.eta_high = absl::ZeroDuration();
+  } else {
+    const absl::Duration tier_left = t.tier_wait - s.waited;
+    s.eta_low = std::max(by_rate(s.position), tier_left);
+    s.eta_high = std::max(by_rate(s.position_high), tier_left);
+  }
+  if (s.eta_low == s.eta_high || s.eta_high == absl::InfiniteDuration()) {
+    s.eta = s.eta_high;
+  } else {
+    s.eta = s.eta_low + (s.eta_high - s.eta_low) / 2;
+  }
+  if (s.eta == absl::InfiniteDuration()) s.eta_confidence = 0;
+
+  // Poll often near the front (or the opening), rarely far back, and always well within the
+  // heartbeat TTL. A range polls by its near end: a draw may pick the user at any time.
+  absl::Duration poll = options_.min_poll_interval;
+  if (!t.ready_for_entry && s.eta_low >= absl::Seconds(10)) {
+    poll = std::clamp(s.eta_low / 10, options_.min_poll_interval, options_.max_poll_interval);
+  }
+  const absl::Duration ttl_left = t.deadline - t.now;
+  if (ttl_left > absl::ZeroDuration()) poll = std::min(poll, ttl_left / 3);
+  s.poll_after = std::max(poll, absl::Milliseconds(100));
+  return s;
+}
+
+absl::StatusOr<QueueStatus> WaitingRoom::Join(std::string_view event_id, std::string_view user_id) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  if (absl::Status s = ValidateUserId(user_id); !s.ok()) return s;
+  const std::string token = NewToken(event_id);
+  // Used only when the join admits at once (passthrough, safety net); the store decides.
+  const std::string reservation = NewToken(event_id);
+  JoinRequest request;
+  request.event_id = event_id;
+  request.user_id = user_id;
+  request.token = token;
+  request.reservation_token = reservation;
+  request.create_with = options_.create_events_on_join ? &options_.default_policy : nullptr;
+  absl::StatusOr<Ticket> ticket = store_->Join(request);
+  if (!ticket.ok()) return ticket.status();
+  return Present(*ticket);
+}
+
+absl::StatusOr<QueueStatus> WaitingRoom::Status(std::string_view token) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
+  if (!event_id.ok()) return event_id.status();
+  absl::StatusOr<Ticket> ticket = store_->Status(*event_id, token);
+  if (!ticket.ok()) return ticket.status();
+  return Present(*ticket);
+}
+
+absl::StatusOr<EnterResult> WaitingRoom::Enter(std::string_view token) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
+  if (!event_id.ok()) return event_id.status();
+  const std::string reservation = NewToken(*event_id);
+  absl::StatusOr<EnterOutcome> outcome = store_->Enter(*event_id, token, reservation);
+  if (!outcome.ok()) return outcome.status();
+  EnterResult r;
+  r.granted = outcome->granted;
+  r.by_bypass = outcome->by_bypass;
+  r.repeated = outcome->repeated;
+  r.status = Present(outcome->ticket);
+  if (r.granted) {
+    r.reservation_token = r.status.reservation_token;
+    r.reservation_expires_at = r.status.reservation_expires_at;
+  } else {
+    r.reason = r.status.blocked_by;
+    r.retry_after = r.status.retry_after;
+    r.message = DenialMessage(r.status);
+  }
+  return r;
+}
+
+absl::StatusOr<QueueStatus> WaitingRoom::Leave(std::string_view token) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
+  if (!event_id.ok()) return event_id.status();
+  absl::StatusOr<Ticket> ticket = store_->Leave(*event_id, token);
+  if (!ticket.ok()) return ticket.status();
+  return Present(*ticket);
+}
+
+absl::StatusOr<QueueStatus> WaitingRoom::Complete(std::string_view token) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
+  if (!event_id.ok()) return event_id.status();
+  absl::StatusOr<Ticket> ticket = store_->Complete(*event_id, token);
+  if (!ticket.ok()) return ticket.status();
+  return Present(*ticket);
+}
+
+absl::Status WaitingRoom::SetPolicy(std::string_view event_id, const Policy& policy) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
+  return store_->SetPolicy(event_id, policy);
+}
+
+absl::StatusOr<Policy> WaitingRoom::GetPolicy(std::string_view event_id) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  return store_->GetPolicy(event_id);
+}
+
+absl::StatusOr<EventStats> WaitingRoom::Stats(std::string_view event_id) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  absl::StatusOr<EventCounters> c = store_->Stats(event_id);
+  if (!c.ok()) return c.status();
+  EventStats s;
+  s.event_id = std::string(event_id);
+  s.waiting = c->waiting;
+  s.prequeued = c->prequeued;
+  s.drawn = c->drawn;
+  s.active = c->active;
+  s.joined_total = c->joined_total;
+  s.admitted_total = c->admitted_total;
+  s.admitted_by_bypass = c->admitted_by_bypass;
+  s.admitted_by_safety_net = c->admitted_by_safety_net;
+  s.admitted_by_passthrough = c->admitted_by_passthrough;
+  s.refused_total = c->refused_total;
+  s.opened = c->opened;
+  s.shuffled_at_opening = c->shuffled_at_opening;
+  s.expired_total = c->expired_total;
+  s.active_timed_out_total = c->active_timed_out_total;
+  s.left_total = c->left_total;
+  s.completed_total = c->completed_total;
+  s.bucket_tokens = c->bucket_tokens;
+  const RateEstimate rate = EstimateRate(c->rate, c->now);
+  s.admission_rate_per_sec = rate.measured ? rate.per_sec : 0;
+  s.rate_confidence = rate.measured ? rate.confidence : 0;
+  s.now = c->now;
+  return s;
+}
+
+absl::StatusOr<std::vector<std::string>> WaitingRoom::Events() { return store_->ListEvents(); }
+
+absl::StatusOr<int64_t> WaitingRoom::SweepAll() {
+  absl::StatusOr<std::vector<std::string>> events = store_->ListEvents();
+  if (!events.ok()) return events.status();
+  int64_t removed = 0;
+  absl::Status first_error;
+  for (const std::string& event_id : *events) {
+    for (;;) {
+      absl::StatusOr<SweepOutcome> outcome = store_->Sweep(event_id, options_.sweep_batch);
+      if (!outcome.ok()) {
+        first_error.Update(outcome.status());
+        break;
+      }
+      removed += outcome->removed;
+      if (outcome->done) break;
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return removed;
+}
+
+}  // namespace admission

@@ -1,0 +1,220 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The inventory's vocabulary (ids, names, error payloads) and the checks both stores run on
+// a request before touching any state.
+#include "admission/ticketing/inventory.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "admission/ids.h"
+#include "ticketing/ticketing_internal.h"
+
+namespace admission {
+namespace {
+
+// The payload type of an inventory refusal; its value is InventoryErrorName.
+constexpr absl::string_view kInventoryErrorPayload = "admission.InventoryError";
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+bool IsSeatIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '-';
+}
+
+constexpr InventoryError kAllErrors[] = {
+    InventoryError::kSoldOut,        InventoryError::kSeatUnavailable,
+    InventoryError::kHoldExpired,    InventoryError::kInvalidTransition,
+    InventoryError::kInventoryInUse,
+};
+
+// Seat ids are validated one by one and checked for duplicates.
+absl::Status ValidateSeatList(const std::vector<std::string>& seat_ids, std::size_t max) {
+  if (seat_ids.size() > max) {
+    return absl::InvalidArgumentError(absl::StrCat("more than ", max, " seats"));
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  seen.reserve(seat_ids.size());
+  for (const std::string& seat : seat_ids) {
+    if (absl::Status s = ValidateSeatId(seat); !s.ok()) return s;
+    if (!seen.insert(seat).second) {
+      return absl::InvalidArgumentError(absl::StrCat("seat '", seat, "' is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateSeatId(std::string_view seat_id) {
+  if (seat_id.empty() || seat_id.size() > kMaxSeatIdLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seat id must be 1 to ", kMaxSeatIdLength, " characters"));
+  }
+  for (char c : seat_id) {
+    if (!IsSeatIdChar(c)) {
+      return absl::InvalidArgumentError("seat id may only contain [A-Za-z0-9_.:-]");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateExternalRef(std::string_view ref) {
+  if (ref.size() > kMaxExternalRefLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("external_ref is longer than ", kMaxExternalRefLength, " characters"));
+  }
+  for (char c : ref) {
+    if (!IsSeatIdChar(c) && c != '@') {
+      return absl::InvalidArgumentError("external_ref may only contain [A-Za-z0-9_.:@-]");
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string NewReservationId(std::string_view event_id) { return NewToken(event_id); }
+
+absl::StatusOr<std::string_view> EventIdOfReservation(std::string_view reservation_id) {
+  absl::StatusOr<std::string_view> event = EventIdOfToken(reservation_id);
+  if (!event.ok()) return absl::InvalidArgumentError("malformed reservation id");
+  return event;
+}
+
+std::string_view ReservationStatusName(ReservationStatus status) {
+  switch (status) {
+    case ReservationStatus::kHold:
+      return "HOLD";
+    case ReservationStatus::kConfirmed:
+      return "CONFIRMED";
+    case ReservationStatus::kCancelled:
+      return "CANCELLED";
+    case ReservationStatus::kExpired:
+      return "EXPIRED";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view SeatStateName(SeatState state) {
+  switch (state) {
+    case SeatState::kAvailable:
+      return "AVAILABLE";
+    case SeatState::kHeld:
+      return "HELD";
+    case SeatState::kSold:
+      return "SOLD";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view InventoryErrorName(InventoryError error) {
+  switch (error) {
+    case InventoryError::kNone:
+      return "";
+    case InventoryError::kSoldOut:
+      return "sold_out";
+    case InventoryError::kSeatUnavailable:
+      return "seat_unavailable";
+    case InventoryError::kHoldExpired:
+      return "hold_expired";
+    case InventoryError::kInvalidTransition:
+      return "invalid_transition";
+    case InventoryError::kInventoryInUse:
+      return "inventory_in_use";
+  }
+  return "";
+}
+
+InventoryError InventoryErrorOf(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kFailedPrecondition) return InventoryError::kNone;
+  const absl::optional<absl::Cord> payload = status.GetPayload(kInventoryErrorPayload);
+  if (!payload.has_value()) return InventoryError::kNone;
+  for (InventoryError error : kAllErrors) {
+    if (*payload == AbslView(InventoryErrorName(error))) return error;
+  }
+  return InventoryError::kNone;
+}
+
+absl::Status InventoryErrorStatus(InventoryError error, std::string_view message) {
+  absl::Status status = absl::FailedPreconditionError(AbslView(message));
+  if (error != InventoryError::kNone) {
+    status.SetPayload(kInventoryErrorPayload, absl::Cord(AbslView(InventoryErrorName(error))));
+  }
+  return status;
+}
+
+namespace ticketing_internal {
+
+int64_t ToMicros(absl::Time t) {
+  if (t <= absl::UnixEpoch()) return 0;
+  if (t >= absl::FromUnixMicros(kMaxExact)) return kMaxExact;
+  return absl::ToUnixMicros(t);
+}
+
+absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+
+int64_t DurationMicros(absl::Duration d) {
+  if (d <= absl::ZeroDuration()) return 0;
+  if (d >= absl::Microseconds(kMaxExact)) return kMaxExact;
+  return absl::ToInt64Microseconds(d);
+}
+
+std::string RandomHex() {
+  // A token is "<event>.<32 hex digits>"; its random part is what is wanted here.
+  const std::string token = NewToken("x");
+  return token.substr(token.size() - kTokenRandomHexDigits);
+}
+
+absl::Status ValidateHoldRequest(const HoldRequest& request, absl::Duration default_ttl,
+                                 int64_t* quantity, absl::Duration* ttl) {
+  if (absl::Status s = ValidateEventId(request.event_id); !s.ok()) return s;
+  if (absl::Status s = ValidateUserId(request.user_id); !s.ok()) return s;
+  if (absl::Status s = ValidateExternalRef(request.external_ref); !s.ok()) return s;
+  if (!request.seat_ids.empty()) {
+    if (absl::Status s = ValidateSeatList(request.seat_ids, kMaxSeatsPerHold); !s.ok()) return s;
+    const auto wanted = static_cast<int64_t>(request.seat_ids.size());
+    if (request.quantity != 0 && request.quantity != wanted) {
+      return absl::InvalidArgumentError("quantity must match the number of seat ids");
+    }
+    *quantity = wanted;
+  } else {
+    if (request.quantity < 1 || request.quantity > kMaxSeatsPerHold) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ask for seat ids or a quantity of 1 to ", kMaxSeatsPerHold));
+    }
+    *quantity = request.quantity;
+  }
+  if (request.hold_ttl < absl::ZeroDuration() || request.hold_ttl > absl::Hours(1)) {
+    return absl::InvalidArgumentError("hold_ttl must be between 0 (the default) and 1 hour");
+  }
+  *ttl = request.hold_ttl == absl::ZeroDuration() ? default_ttl : request.hold_ttl;
+  // Below a microsecond a hold would expire the instant it is made.
+  *ttl = std::max(*ttl, absl::Microseconds(1));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateInventorySpec(const InventorySpec& spec) {
+  if (!spec.seat_ids.empty()) {
+    if (spec.general_admission != 0) {
+      return absl::InvalidArgumentError("give either seat ids or general admission, not both");
+    }
+    return ValidateSeatList(spec.seat_ids, static_cast<std::size_t>(kMaxNamedSeats));
+  }
+  if (spec.general_admission < 1 || spec.general_admission > kMaxGeneralAdmission) {
+    return absl::InvalidArgumentError(absl::StrCat("give seat ids or a general admission of 1 to ",
+                                                   kMaxGeneralAdmission, " places"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string_view> ReservationEvent(std::string_view reservation_id) {
+  return EventIdOfReservation(reservation_id);
+}
+
+}  // namespace ticketing_internal
+}  // namespace admission

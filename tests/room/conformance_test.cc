@@ -1,0 +1,1209 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// Conformance: the rules of docs/rules.md, one example at a time, with exact expectations on a
+// simulated clock. Every store returned by AllStoreFactories() must pass all of them.
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "admission/clock.h"
+#include "admission/ids.h"
+#include "admission/room/policy.h"
+#include "admission/room/store.h"
+#include "admission/room/waiting_room.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "support/store_factory.h"
+#include "support/test_util.h"
+
+namespace admission {
+namespace testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+constexpr absl::StatusCode kAlreadyExists = absl::StatusCode::kAlreadyExists;
+constexpr absl::StatusCode kFailedPrecondition = absl::StatusCode::kFailedPrecondition;
+constexpr absl::StatusCode kInvalidArgument = absl::StatusCode::kInvalidArgument;
+constexpr absl::StatusCode kNotFound = absl::StatusCode::kNotFound;
+
+std::string User(int i) { return absl::StrCat("u", i); }
+
+class ConformanceTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    t0_ = clock_.Now();
+    room_ = MakeRoom(TestOptions());
+    ASSERT_NE(room_, nullptr);
+  }
+
+  static Options TestOptions() {
+    Options options;
+    options.sweep_interval = absl::ZeroDuration();  // the tests call SweepAll() themselves
+    return options;
+  }
+
+  std::unique_ptr<WaitingRoom> MakeRoom(Options options) {
+    auto room = WaitingRoom::Create(GetParam().make(&clock_), std::move(options));
+    EXPECT_OK(room);
+    return room.ok() ? std::move(room).value() : nullptr;
+  }
+
+  // Thin wrappers that fail the test (without aborting it) on an unexpected error.
+  QueueStatus Join(std::string_view event, std::string_view user) {
+    auto s = room_->Join(event, user);
+    EXPECT_OK(s) << "Join(" << event << ", " << user << ")";
+    return s.ok() ? *s : QueueStatus{};
+  }
+  QueueStatus Status(std::string_view token) {
+    auto s = room_->Status(token);
+    EXPECT_OK(s) << "Status(" << token << ")";
+    return s.ok() ? *s : QueueStatus{};
+  }
+  EnterResult Enter(std::string_view token) {
+    auto s = room_->Enter(token);
+    EXPECT_OK(s) << "Enter(" << token << ")";
+    return s.ok() ? *s : EnterResult{};
+  }
+  QueueStatus Leave(std::string_view token) {
+    auto s = room_->Leave(token);
+    EXPECT_OK(s) << "Leave(" << token << ")";
+    return s.ok() ? *s : QueueStatus{};
+  }
+  QueueStatus Complete(std::string_view token) {
+    auto s = room_->Complete(token);
+    EXPECT_OK(s) << "Complete(" << token << ")";
+    return s.ok() ? *s : QueueStatus{};
+  }
+  EventStats Stats(std::string_view event) {
+    auto s = room_->Stats(event);
+    EXPECT_OK(s) << "Stats(" << event << ")";
+    return s.ok() ? *s : EventStats{};
+  }
+  void SetPolicy(std::string_view event, const Policy& policy) {
+    EXPECT_OK(room_->SetPolicy(event, policy)) << "SetPolicy(" << event << ")";
+  }
+  // Joins users u1..un and returns their tokens (index 0 is u1).
+  std::vector<std::string> JoinMany(std::string_view event, int n, int first = 1) {
+    std::vector<std::string> tokens;
+    for (int i = first; i < first + n; ++i) tokens.push_back(Join(event, User(i)).token);
+    return tokens;
+  }
+
+  SimulatedClock clock_;
+  absl::Time t0_;
+  std::unique_ptr<WaitingRoom> room_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Join, positions, duplicates
+
+TEST_P(ConformanceTest, JoinReturnsPositionsInArrivalOrder) {
+  SetPolicy("ev", OpenPolicy());
+  std::vector<std::string> tokens;
+  for (int i = 1; i <= 3; ++i) {
+    QueueStatus s = Join("ev", User(i));
+    EXPECT_EQ(s.position, i);
+    EXPECT_EQ(s.state, UserState::kWaiting);
+    EXPECT_EQ(s.event_id, "ev");
+    EXPECT_EQ(s.user_id, User(i));
+    EXPECT_EQ(s.now, t0_);
+    EXPECT_TRUE(s.ready_for_entry);  // open policy: everybody may enter
+    EXPECT_EQ(s.blocked_by, EntryBlock::kNone);
+    EXPECT_EQ(s.status_name(), "ready");
+    ASSERT_EQ(s.token.size(), 2 + 1 + kTokenRandomHexDigits);
+    auto event = EventIdOfToken(s.token);
+    ASSERT_OK(event);
+    EXPECT_EQ(*event, "ev");
+    tokens.push_back(s.token);
+  }
+  EXPECT_NE(tokens[0], tokens[1]);
+  EXPECT_NE(tokens[1], tokens[2]);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Status(tokens[i]).position, i + 1);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.event_id, "ev");
+  EXPECT_EQ(stats.waiting, 3);
+  EXPECT_EQ(stats.joined_total, 3);
+  EXPECT_EQ(stats.active, 0);
+  EXPECT_EQ(stats.now, t0_);
+}
+
+TEST_P(ConformanceTest, PositionCountsOnlyLiveWaitingUsersAhead) {
+  SetPolicy("ev", OpenPolicy());
+  std::vector<std::string> t = JoinMany("ev", 5);
+  Leave(t[1]);                       // u2 leaves
+  ASSERT_TRUE(Enter(t[0]).granted);  // u1 is admitted: no longer in line
+  EXPECT_EQ(Status(t[2]).position, 1);
+  EXPECT_EQ(Status(t[3]).position, 2);
+  EXPECT_EQ(Status(t[4]).position, 3);
+  QueueStatus active = Status(t[0]);
+  EXPECT_EQ(active.state, UserState::kActive);
+  EXPECT_EQ(active.position, 0);
+  EXPECT_FALSE(active.ready_for_entry);
+  EXPECT_EQ(active.blocked_by, EntryBlock::kNotWaiting);
+  EXPECT_EQ(active.status_name(), "active");
+  QueueStatus left = Status(t[1]);
+  EXPECT_EQ(left.state, UserState::kLeft);
+  EXPECT_EQ(left.position, 0);
+  EXPECT_EQ(left.status_name(), "left");
+}
+
+TEST_P(ConformanceTest, DuplicateJoinIsAlreadyExistsWhileWaitingOrActive) {
+  SetPolicy("ev", OpenPolicy());
+  QueueStatus u1 = Join("ev", "u1");
+  Join("ev", "u2");
+  EXPECT_STATUS_CODE(room_->Join("ev", "u1"), kAlreadyExists);
+  EXPECT_EQ(Status(u1.token).position, 1);  // the failed join changed nothing
+  ASSERT_TRUE(Enter(u1.token).granted);
+  EXPECT_STATUS_CODE(room_->Join("ev", "u1"), kAlreadyExists);  // active counts too
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.joined_total, 2);
+  EXPECT_EQ(stats.waiting, 1);
+  EXPECT_EQ(stats.active, 1);
+}
+
+TEST_P(ConformanceTest, RejoinAfterLeaveGoesToTheBack) {
+  SetPolicy("ev", OpenPolicy());
+  std::vector<std::string> t = JoinMany("ev", 3);
+  Leave(t[0]);
+  EXPECT_EQ(Status(t[1]).position, 1);
+  EXPECT_EQ(Status(t[2]).position, 2);
+  QueueStatus again = Join("ev", "u1");
+  EXPECT_EQ(again.position, 3);
+  EXPECT_NE(again.token, t[0]);
+  EXPECT_EQ(Status(t[0]).state, UserState::kLeft);  // the old token still tells its story
+  EXPECT_EQ(Status(again.token).state, UserState::kWaiting);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.joined_total, 4);
+  EXPECT_EQ(stats.left_total, 1);
+  EXPECT_EQ(stats.waiting, 3);
+}
+
+TEST_P(ConformanceTest, RejoinAfterCompleteAndAfterExpiryIsAllowed) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.active_ttl = absl::Seconds(20);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  QueueStatus b = Join("ev", "b");
+  ASSERT_TRUE(Enter(a.token).granted);
+  Complete(a.token);
+  EXPECT_EQ(Join("ev", "a").position, 2);  // completed users may come back
+  clock_.Advance(absl::Seconds(10));       // b (and the new a) become ghosts
+  EXPECT_EQ(Status(b.token).state, UserState::kExpired);
+  EXPECT_EQ(Join("ev", "b").position, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heartbeats, ghosts, forgotten tokens
+
+TEST_P(ConformanceTest, StatusRenewsTheHeartbeat) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");  // deadline t0+10
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_EQ(Status(a.token).state, UserState::kWaiting);  // deadline t0+19
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_EQ(Status(a.token).state, UserState::kWaiting);  // t0+18; deadline t0+28
+  clock_.AdvanceTo(t0_ + absl::Seconds(28) - absl::Milliseconds(1));
+  EXPECT_EQ(Stats("ev").waiting, 1);
+  clock_.Advance(absl::Milliseconds(1));
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.waiting, 0);
+  EXPECT_EQ(stats.expired_total, 1);
+  QueueStatus expired = Status(a.token);
+  EXPECT_EQ(expired.state, UserState::kExpired);
+  EXPECT_EQ(expired.position, 0);
+  EXPECT_FALSE(expired.ready_for_entry);
+  EXPECT_EQ(expired.blocked_by, EntryBlock::kNotWaiting);
+  EXPECT_EQ(expired.status_name(), "expired");
+}
+
+TEST_P(ConformanceTest, DeniedEnterRenewsTheHeartbeat) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.paused = true;
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_FALSE(Enter(a.token).granted);  // deadline t0+19
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_EQ(Stats("ev").waiting, 1);
+  EXPECT_EQ(Status(a.token).state, UserState::kWaiting);
+}
+
+TEST_P(ConformanceTest, GhostExpiresExactlyAtHeartbeatTtlAndOthersMoveUp) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");  // deadline t0+10
+  clock_.Advance(absl::Seconds(4));
+  QueueStatus b = Join("ev", "b");
+  QueueStatus c = Join("ev", "c");
+  clock_.AdvanceTo(t0_ + absl::Seconds(10) - absl::Milliseconds(1));
+  EXPECT_EQ(Stats("ev").waiting, 3);
+  EXPECT_EQ(Status(b.token).position, 2);
+  EXPECT_EQ(Status(c.token).position, 3);
+  clock_.Advance(absl::Milliseconds(1));  // t0+10: a's deadline has passed (deadline <= now)
+  EXPECT_EQ(Status(b.token).position, 1);
+  EXPECT_EQ(Status(c.token).position, 2);
+  EXPECT_EQ(Status(a.token).state, UserState::kExpired);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.waiting, 2);
+  EXPECT_EQ(stats.expired_total, 1);
+  // A ghost cannot enter any more.
+  EXPECT_STATUS_CODE(room_->Enter(a.token), kFailedPrecondition);
+}
+
+TEST_P(ConformanceTest, ReturningGhostIsToldItExpiredEvenWithManyPendingDeadlines) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  SetPolicy("ev", p);
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 200; ++i) {  // more than any per-call sweep budget
+    tokens.push_back(Join("ev", User(i)).token);
+    clock_.Advance(absl::Milliseconds(1));
+  }
+  clock_.Advance(absl::Seconds(20));
+  // The newest ghost has the youngest deadline, so an oldest-first per-call sweep would reach
+  // it last; its own deadline is applied anyway.
+  QueueStatus last = Status(tokens.back());
+  EXPECT_EQ(last.state, UserState::kExpired);
+  EXPECT_EQ(last.position, 0);
+  EXPECT_STATUS_CODE(room_->Enter(tokens.back()), kFailedPrecondition);
+  ASSERT_OK(room_->SweepAll());
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.waiting, 0);
+  EXPECT_EQ(stats.expired_total, 200);
+}
+
+TEST_P(ConformanceTest, EndedTokensAreForgottenAfterEndedTtl) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.ended_ttl = absl::Seconds(60);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 4);  // a=u1 leaves, b=u2 ghost, c=u3 completes
+  ASSERT_TRUE(Enter(t[2]).granted);
+  ASSERT_TRUE(Enter(t[3]).granted);
+  Leave(t[0]);
+  Complete(t[2]);
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(Stats("ev").expired_total, 1);  // b expires at t0+10, forgotten at t0+70
+  clock_.AdvanceTo(t0_ + absl::Seconds(60) - absl::Milliseconds(1));
+  EXPECT_EQ(Status(t[0]).state, UserState::kLeft);
+  EXPECT_EQ(Status(t[2]).state, UserState::kCompleted);
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_STATUS_CODE(room_->Status(t[0]), kNotFound);
+  EXPECT_STATUS_CODE(room_->Status(t[2]), kNotFound);
+  EXPECT_STATUS_CODE(room_->Leave(t[0]), kNotFound);
+  EXPECT_STATUS_CODE(room_->Enter(t[0]), kNotFound);
+  EXPECT_STATUS_CODE(room_->Complete(t[2]), kNotFound);
+  EXPECT_EQ(Status(t[1]).state, UserState::kExpired);
+  EXPECT_EQ(Status(t[3]).state, UserState::kActive);
+  clock_.AdvanceTo(t0_ + absl::Seconds(70) - absl::Milliseconds(1));
+  EXPECT_EQ(Status(t[1]).state, UserState::kExpired);
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_STATUS_CODE(room_->Status(t[1]), kNotFound);
+}
+
+TEST_P(ConformanceTest, SweepAllAppliesEveryPassedDeadline) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.active_ttl = absl::Seconds(10);
+  p.ended_ttl = absl::Seconds(5);
+  SetPolicy("ev", p);
+  SetPolicy("other", p);
+  std::vector<std::string> t = JoinMany("ev", 3);
+  QueueStatus o = Join("other", "x");
+  ASSERT_TRUE(Enter(o.token).granted);
+  EXPECT_THAT(room_->SweepAll(), IsOkAndHolds(0));
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_THAT(room_->SweepAll(), IsOkAndHolds(4));  // 3 ghosts + 1 active timeout
+  EXPECT_THAT(room_->SweepAll(), IsOkAndHolds(0));
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_THAT(room_->SweepAll(), IsOkAndHolds(4));  // 4 tombstones forgotten
+  EXPECT_STATUS_CODE(room_->Status(t[0]), kNotFound);
+  EXPECT_STATUS_CODE(room_->Status(o.token), kNotFound);
+  EventStats other = Stats("other");
+  EXPECT_EQ(other.active, 0);
+  EXPECT_EQ(other.active_timed_out_total, 1);
+  EXPECT_EQ(other.expired_total, 0);
+  EXPECT_EQ(Stats("ev").expired_total, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input validation
+
+TEST_P(ConformanceTest, UnknownAndGarbageTokens) {
+  SetPolicy("ev", OpenPolicy());
+  Join("ev", "u1");
+  const std::string unknown = "ev." + std::string(32, 'a');
+  const std::string unknown_event = "nope." + std::string(32, '0');
+  for (const std::string& token : {unknown, unknown_event}) {
+    EXPECT_STATUS_CODE(room_->Status(token), kNotFound) << token;
+    EXPECT_STATUS_CODE(room_->Enter(token), kNotFound) << token;
+    EXPECT_STATUS_CODE(room_->Leave(token), kNotFound) << token;
+    EXPECT_STATUS_CODE(room_->Complete(token), kNotFound) << token;
+  }
+  const std::vector<std::string> garbage = {
+      "",
+      "garbage",
+      "ev",
+      "ev.",
+      "ev." + std::string(31, 'a'),
+      "ev." + std::string(33, 'a'),
+      "ev." + std::string(32, 'A'),  // upper case hex is not ours
+      "ev." + std::string(31, 'a') + "g",
+      "." + std::string(32, 'a'),
+      "bad event." + std::string(32, 'a'),
+      std::string(65, 'e') + "." + std::string(32, 'a'),
+  };
+  for (const std::string& token : garbage) {
+    EXPECT_STATUS_CODE(room_->Status(token), kInvalidArgument) << token;
+    EXPECT_STATUS_CODE(room_->Enter(token), kInvalidArgument) << token;
+    EXPECT_STATUS_CODE(room_->Leave(token), kInvalidArgument) << token;
+    EXPECT_STATUS_CODE(room_->Complete(token), kInvalidArgument) << token;
+  }
+  EXPECT_EQ(Stats("ev").waiting, 1);
+}
+
+TEST_P(ConformanceTest, InvalidEventAndUserIds) {
+  const std::vector<std::string> bad_events = {
+      "", "has space", "dot.ted", "slash/", "ümlaut", std::string(kMaxEventIdLength + 1, 'e')};
+  const std::vector<std::string> bad_users = {"", "has space", "semi;colon", "new\nline",
+                                              std::string(kMaxUserIdLength + 1, 'u')};
+  for (const std::string& event : bad_events) {
+    EXPECT_STATUS_CODE(room_->Join(event, "u1"), kInvalidArgument) << event;
+    EXPECT_STATUS_CODE(room_->SetPolicy(event, OpenPolicy()), kInvalidArgument) << event;
+    EXPECT_STATUS_CODE(room_->GetPolicy(event), kInvalidArgument) << event;
+    EXPECT_STATUS_CODE(room_->Stats(event), kInvalidArgument) << event;
+  }
+  for (const std::string& user : bad_users) {
+    EXPECT_STATUS_CODE(room_->Join("ev", user), kInvalidArgument) << user;
+  }
+  // The longest valid ids are fine, and so are the extra user-id characters.
+  const std::string long_event(kMaxEventIdLength, 'e');
+  EXPECT_OK(room_->Join(long_event, std::string(kMaxUserIdLength, 'u')));
+  EXPECT_OK(room_->Join("Ev_1-x", "a.b:c@d-e_F9"));
+  auto events = room_->Events();
+  ASSERT_OK(events);
+  EXPECT_THAT(*events, UnorderedElementsAre(long_event, "Ev_1-x"));
+}
+
+TEST_P(ConformanceTest, UnknownEventIsNotFound) {
+  EXPECT_STATUS_CODE(room_->Stats("nope"), kNotFound);
+  EXPECT_STATUS_CODE(room_->GetPolicy("nope"), kNotFound);
+  auto events = room_->Events();
+  ASSERT_OK(events);
+  EXPECT_TRUE(events->empty());
+}
+
+TEST_P(ConformanceTest, InvalidPolicyIsRejected) {
+  Policy good = OpenPolicy();
+  good.burst = 7;
+  SetPolicy("ev", good);
+  std::vector<Policy> bad;
+  {
+    Policy p = good;
+    p.admit_rate_per_sec = -1;
+    bad.push_back(p);
+  }
+  {
+    Policy p = good;
+    p.burst = -1;
+    bad.push_back(p);
+  }
+  {
+    Policy p = good;
+    p.bypass_top_n = -1;
+    bad.push_back(p);
+  }
+  {
+    Policy p = good;
+    p.heartbeat_ttl = -absl::Seconds(1);
+    bad.push_back(p);
+  }
+  {
+    Policy p = good;  // positions not increasing
+    p.wait_tiers = {{10, absl::ZeroDuration()},
+                    {5, absl::Seconds(1)},
+                    {WaitTier::kUnboundedPosition, absl::Seconds(2)}};
+    bad.push_back(p);
+  }
+  {
+    Policy p = good;  // waits decreasing
+    p.wait_tiers = {{10, absl::Seconds(3)}, {WaitTier::kUnboundedPosition, absl::Seconds(1)}};
+    bad.push_back(p);
+  }
+  {
+    Policy p = good;
+    p.rate_windows.clear();
+    bad.push_back(p);
+  }
+  {
+    Policy p = good;
+    p.rate_windows = {absl::Seconds(60), absl::Seconds(10)};
+    bad.push_back(p);
+  }
+  for (size_t i = 0; i < bad.size(); ++i) {
+    EXPECT_STATUS_CODE(room_->SetPolicy("ev", bad[i]), kInvalidArgument) << "bad policy #" << i;
+    EXPECT_STATUS_CODE(room_->SetPolicy("fresh", bad[i]), kInvalidArgument) << "bad policy #" << i;
+  }
+  // Nothing changed: the old policy stands and no event was created.
+  EXPECT_THAT(room_->GetPolicy("ev"), IsOkAndHolds(good));
+  EXPECT_STATUS_CODE(room_->GetPolicy("fresh"), kNotFound);
+
+  // A room whose default policy is invalid is refused.
+  Options options = TestOptions();
+  options.default_policy.rate_windows.clear();
+  EXPECT_STATUS_CODE(WaitingRoom::Create(GetParam().make(&clock_), options), kInvalidArgument);
+}
+
+TEST_P(ConformanceTest, CreateEventsOnJoinFalse) {
+  Options options = TestOptions();
+  options.create_events_on_join = false;
+  room_ = MakeRoom(options);
+  ASSERT_NE(room_, nullptr);
+  EXPECT_STATUS_CODE(room_->Join("new-ev", "u1"), kNotFound);
+  EXPECT_STATUS_CODE(room_->Stats("new-ev"), kNotFound);
+  auto events = room_->Events();
+  ASSERT_OK(events);
+  EXPECT_TRUE(events->empty());
+  Policy p = OpenPolicy();
+  p.burst = 3;
+  SetPolicy("new-ev", p);
+  EXPECT_EQ(Join("new-ev", "u1").position, 1);
+  EXPECT_THAT(room_->GetPolicy("new-ev"), IsOkAndHolds(p));
+}
+
+TEST_P(ConformanceTest, JoinCreatesEventWithDefaultPolicyAndFullBucket) {
+  Options options = TestOptions();
+  options.default_policy.burst = 42;
+  options.default_policy.admit_rate_per_sec = 3;
+  room_ = MakeRoom(options);
+  ASSERT_NE(room_, nullptr);
+  EXPECT_EQ(Join("ev", "u1").position, 1);
+  EXPECT_THAT(room_->GetPolicy("ev"), IsOkAndHolds(options.default_policy));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 42);
+  auto events = room_->Events();
+  ASSERT_OK(events);
+  EXPECT_THAT(*events, ElementsAre("ev"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readiness: tier waits, token bucket, bypass, capacity, pause
+
+TEST_P(ConformanceTest, TierWaitBlocksUntilTheExactInstant) {
+  Policy p = OpenPolicy();
+  p.wait_tiers = DefaultWaitTiers();  // 1-10: 0 s; 11-50: 2 s; 51+: 5 s
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 51);
+  QueueStatus s10 = Status(t[9]);
+  EXPECT_TRUE(s10.ready_for_entry);
+  EXPECT_EQ(s10.blocked_by, EntryBlock::kNone);
+  QueueStatus s11 = Status(t[10]);
+  EXPECT_EQ(s11.position, 11);
+  EXPECT_FALSE(s11.ready_for_entry);
+  EXPECT_EQ(s11.blocked_by, EntryBlock::kTierWait);
+  EXPECT_EQ(s11.retry_after, absl::Seconds(2));
+  EXPECT_EQ(s11.status_name(), "waiting");
+  QueueStatus s51 = Status(t[50]);
+  EXPECT_EQ(s51.blocked_by, EntryBlock::kTierWait);
+  EXPECT_EQ(s51.retry_after, absl::Seconds(5));
+
+  EnterResult denied = Enter(t[10]);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.reason, EntryBlock::kTierWait);
+  EXPECT_EQ(denied.retry_after, absl::Seconds(2));
+  EXPECT_FALSE(denied.message.empty());
+  EXPECT_EQ(denied.status.state, UserState::kWaiting);
+  EXPECT_EQ(denied.status.position, 11);
+
+  clock_.Advance(absl::Milliseconds(1500));
+  EXPECT_EQ(Status(t[10]).retry_after, absl::Milliseconds(500));
+  clock_.Advance(absl::Milliseconds(499));
+  denied = Enter(t[10]);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.retry_after, absl::Milliseconds(1));
+  clock_.Advance(absl::Milliseconds(1));  // exactly 2 s after joining
+  EXPECT_TRUE(Status(t[10]).ready_for_entry);
+  EnterResult granted = Enter(t[10]);
+  EXPECT_TRUE(granted.granted);
+  EXPECT_EQ(granted.reason, EntryBlock::kNone);
+  // u51 moved up to position 50: the 2 s tier now applies, and it has waited 2 s.
+  QueueStatus moved = Status(t[50]);
+  EXPECT_EQ(moved.position, 50);
+  EXPECT_TRUE(moved.ready_for_entry);
+}
+
+TEST_P(ConformanceTest, TierWaitCountsFromJoinNotFromPosition) {
+  Policy p = OpenPolicy();
+  p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(3)}};
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  QueueStatus b = Join("ev", "b");  // t0, position 2
+  clock_.Advance(absl::Seconds(1));
+  QueueStatus c = Join("ev", "c");  // t0+1, position 3
+  EXPECT_EQ(Status(b.token).retry_after, absl::Seconds(2));
+  EXPECT_EQ(Status(c.token).retry_after, absl::Seconds(3));
+  clock_.Advance(absl::Seconds(2));  // t0+3
+  QueueStatus sa = Status(a.token);
+  QueueStatus sb = Status(b.token);
+  QueueStatus sc = Status(c.token);
+  EXPECT_TRUE(sa.ready_for_entry);
+  EXPECT_TRUE(sb.ready_for_entry);
+  EXPECT_FALSE(sc.ready_for_entry);  // ready users form a prefix of the line
+  EXPECT_EQ(sc.retry_after, absl::Seconds(1));
+}
+
+TEST_P(ConformanceTest, TokenBucketPacesAdmissions) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 2;
+  p.burst = 2;
+  p.bypass_top_n = 0;
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 20);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  size_t next = 0;
+  for (int second = 0; second < 5; ++second) {
+    int granted = 0;
+    while (next < t.size()) {
+      EnterResult r = Enter(t[next]);
+      if (!r.granted) {
+        EXPECT_EQ(r.reason, EntryBlock::kNotYourTurn);
+        // One token at 2/s takes 0.5 s; the advice is at least 1 s.
+        EXPECT_EQ(r.retry_after, absl::Seconds(1));
+        EXPECT_EQ(r.status.position, 1);
+        break;
+      }
+      EXPECT_FALSE(r.by_bypass);
+      ++granted;
+      ++next;
+    }
+    EXPECT_EQ(granted, 2) << "second " << second;
+    EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
+    clock_.Advance(absl::Seconds(1));
+  }
+  clock_.Advance(absl::Milliseconds(-1000));  // ignored: time never goes back
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  ASSERT_TRUE(Enter(t[next++]).granted);
+  ASSERT_TRUE(Enter(t[next++]).granted);
+  // Half a second is one token: exactly one more admission.
+  clock_.Advance(absl::Milliseconds(500));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 1);
+  EXPECT_TRUE(Enter(t[next++]).granted);
+  EXPECT_FALSE(Enter(t[next]).granted);
+  // The bucket never holds more than the burst.
+  clock_.Advance(absl::Seconds(100));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.admitted_total, 13);
+  EXPECT_EQ(stats.admitted_by_bypass, 0);
+}
+
+TEST_P(ConformanceTest, NotYourTurnRetryAfterIsTimeToRefill) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 2;
+  p.burst = 10;
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 15);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Enter(t[i]).granted);  // drain the bucket
+  QueueStatus s = Status(t[14]);                                  // position 5
+  EXPECT_EQ(s.position, 5);
+  EXPECT_EQ(s.blocked_by, EntryBlock::kNotYourTurn);
+  // 5 tokens at 2/s.
+  EXPECT_TRUE(DurationNear(s.retry_after, absl::Milliseconds(2500), absl::Milliseconds(1)));
+  clock_.Advance(absl::Seconds(1));  // 2 tokens: positions 1 and 2 are ready
+  EXPECT_TRUE(Status(t[11]).ready_for_entry);
+  QueueStatus third = Status(t[12]);
+  EXPECT_FALSE(third.ready_for_entry);
+  // 3 tokens needed, 2 there: 0.5 s, raised to 1 s.
+  EXPECT_EQ(third.retry_after, absl::Seconds(1));
+  // With rate 0, the bucket never refills: retry after 60 s.
+  p.admit_rate_per_sec = 0;
+  SetPolicy("ev", p);
+  for (int i = 10; i < 12; ++i) ASSERT_TRUE(Enter(t[i]).granted);
+  QueueStatus never = Status(t[12]);
+  EXPECT_EQ(never.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(never.retry_after, absl::Seconds(60));
+  clock_.Advance(absl::Hours(1));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
+}
+
+TEST_P(ConformanceTest, BypassAdmitsTopNOnCreditAndTheDebtIsRepaid) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  p.bypass_top_n = 2;
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 6);
+  // Position 3 is within N + floor(tokens) = 2 + 1: ready, and takes the whole token.
+  QueueStatus s3 = Status(t[2]);
+  EXPECT_EQ(s3.position, 3);
+  EXPECT_TRUE(s3.ready_for_entry);
+  EnterResult r3 = Enter(t[2]);
+  EXPECT_TRUE(r3.granted);
+  EXPECT_FALSE(r3.by_bypass);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
+  // Now u4 is at position 3 > 2 + 0; one token (3 - 2) at 1/s.
+  QueueStatus s4 = Status(t[3]);
+  EXPECT_EQ(s4.position, 3);
+  EXPECT_EQ(s4.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(s4.retry_after, absl::Seconds(1));
+  // Position 1 enters with an empty bucket, on credit: the bucket goes into debt.
+  QueueStatus s1 = Status(t[0]);
+  EXPECT_TRUE(s1.ready_for_entry);
+  EnterResult r1 = Enter(t[0]);
+  EXPECT_TRUE(r1.granted);
+  EXPECT_TRUE(r1.by_bypass);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, -1);
+  // The window N + floor(tokens) = 2 - 1 = 1 still holds u2 (position 1) ...
+  EnterResult r2 = Enter(t[1]);
+  EXPECT_TRUE(r2.granted);
+  EXPECT_TRUE(r2.by_bypass);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, -2);  // the debt never exceeds N
+  // ... but now it is empty: u4, at position 1, waits until the debt is down to 1.
+  QueueStatus head = Status(t[3]);
+  EXPECT_EQ(head.position, 1);
+  EXPECT_FALSE(head.ready_for_entry);
+  EXPECT_EQ(head.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(head.retry_after, absl::Seconds(1));
+  EnterResult denied = Enter(t[3]);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.reason, EntryBlock::kNotYourTurn);
+  clock_.AdvanceTo(t0_ + absl::Seconds(1) - absl::Milliseconds(1));
+  EXPECT_FALSE(Status(t[3]).ready_for_entry);
+  clock_.Advance(absl::Milliseconds(1));  // tokens -1: the window is 1 again
+  EnterResult r4 = Enter(t[3]);
+  EXPECT_TRUE(r4.granted);
+  EXPECT_TRUE(r4.by_bypass);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.admitted_total, 4);
+  EXPECT_EQ(stats.admitted_by_bypass, 3);
+  EXPECT_DOUBLE_EQ(stats.bucket_tokens, -2);
+  // Three seconds repay the debt and refill the bucket (capped at the burst): the next
+  // admission takes a whole token, no bypass.
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 1);
+  EnterResult r5 = Enter(t[4]);
+  EXPECT_TRUE(r5.granted);
+  EXPECT_FALSE(r5.by_bypass);
+  stats = Stats("ev");
+  EXPECT_EQ(stats.admitted_by_bypass, 3);
+  EXPECT_DOUBLE_EQ(stats.bucket_tokens, 0);
+}
+
+TEST_P(ConformanceTest, BypassPacesWithinRatePlusBurstPlusN) {
+  // Clients hammering Enter at the head of the line: the bypass does not open the gates.
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 2;
+  p.burst = 3;
+  p.bypass_top_n = 4;
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 200);
+  size_t next = 0;
+  int64_t admitted = 0;
+  for (int tick = 0; tick <= 40; ++tick) {  // 10 s in steps of 250 ms
+    for (size_t i = next; i < std::min(t.size(), next + 8); ++i) {
+      EnterResult r = Enter(t[i]);
+      if (r.granted && !r.repeated) ++admitted;
+    }
+    while (next < t.size() && Status(t[next]).state != UserState::kWaiting) ++next;
+    clock_.Advance(absl::Milliseconds(250));
+  }
+  // Over the 10 s: rate * T + burst + N = 20 + 3 + 4.
+  EXPECT_LE(admitted, 27);
+  EXPECT_GE(admitted, 20);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.admitted_total, admitted);
+  EXPECT_GE(stats.bucket_tokens, -4);
+}
+
+TEST_P(ConformanceTest, CapacityFullUntilCompleteLeaveOrActiveTtl) {
+  Policy p = OpenPolicy();
+  p.active_capacity = 2;
+  p.active_ttl = absl::Seconds(30);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 5);
+  ASSERT_TRUE(Enter(t[0]).granted);
+  ASSERT_TRUE(Enter(t[1]).granted);
+  QueueStatus s = Status(t[2]);
+  EXPECT_FALSE(s.ready_for_entry);
+  EXPECT_EQ(s.blocked_by, EntryBlock::kCapacityFull);
+  EXPECT_EQ(s.retry_after, absl::Seconds(1));
+  EnterResult denied = Enter(t[2]);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.reason, EntryBlock::kCapacityFull);
+  EXPECT_EQ(denied.retry_after, absl::Seconds(1));
+
+  EXPECT_EQ(Complete(t[0]).state, UserState::kCompleted);
+  EXPECT_TRUE(Enter(t[2]).granted);
+  EXPECT_EQ(Enter(t[3]).reason, EntryBlock::kCapacityFull);
+  EXPECT_EQ(Leave(t[1]).state, UserState::kLeft);
+  EXPECT_TRUE(Enter(t[3]).granted);
+  EXPECT_EQ(Enter(t[4]).reason, EntryBlock::kCapacityFull);
+  EXPECT_EQ(Stats("ev").active, 2);
+
+  // u3 and u4 were admitted at t0: their active time ends at t0+30.
+  clock_.AdvanceTo(t0_ + absl::Seconds(30) - absl::Milliseconds(1));
+  EXPECT_EQ(Stats("ev").active, 2);
+  EXPECT_EQ(Enter(t[4]).reason, EntryBlock::kCapacityFull);
+  clock_.Advance(absl::Milliseconds(1));
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.active, 0);
+  EXPECT_EQ(stats.active_timed_out_total, 2);
+  EXPECT_EQ(stats.expired_total, 0);  // ghosts only
+  EXPECT_EQ(Status(t[2]).state, UserState::kExpired);
+  EXPECT_STATUS_CODE(room_->Complete(t[2]), kFailedPrecondition);
+  EXPECT_STATUS_CODE(room_->Enter(t[2]), kFailedPrecondition);
+  EXPECT_TRUE(Enter(t[4]).granted);
+  // A timed-out user may join again.
+  EXPECT_EQ(Join("ev", "u3").position, 1);
+}
+
+TEST_P(ConformanceTest, PausedRoomDeniesWithReasonAndUnpauseResumes) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.active_capacity = 1;
+  p.paused = true;
+  p.paused_reason = "Back at 10:00";
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  EXPECT_FALSE(a.ready_for_entry);
+  EXPECT_EQ(a.blocked_by, EntryBlock::kPaused);
+  EXPECT_EQ(a.retry_after, absl::Seconds(5));
+  EXPECT_EQ(a.paused_reason, "Back at 10:00");
+  EnterResult denied = Enter(a.token);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.reason, EntryBlock::kPaused);
+  EXPECT_EQ(denied.retry_after, absl::Seconds(5));
+  EXPECT_EQ(denied.status.paused_reason, "Back at 10:00");
+  EXPECT_FALSE(denied.message.empty());
+  // The line keeps its order and heartbeats still count.
+  QueueStatus b = Join("ev", "b");
+  EXPECT_EQ(b.position, 2);
+  clock_.Advance(absl::Seconds(9));
+  Status(a.token);
+  Status(b.token);
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_EQ(Stats("ev").waiting, 2);
+
+  p.paused = false;
+  p.paused_reason.clear();
+  SetPolicy("ev", p);
+  QueueStatus ready = Status(a.token);
+  EXPECT_TRUE(ready.ready_for_entry);
+  EXPECT_EQ(ready.paused_reason, "");
+  EXPECT_TRUE(Enter(a.token).granted);
+  EXPECT_EQ(Status(b.token).blocked_by, EntryBlock::kCapacityFull);
+  // A pause is reported before a full capacity.
+  p.paused = true;
+  p.paused_reason = "maintenance";
+  SetPolicy("ev", p);
+  QueueStatus paused = Status(b.token);
+  EXPECT_EQ(paused.blocked_by, EntryBlock::kPaused);
+  EXPECT_EQ(paused.paused_reason, "maintenance");
+  EXPECT_EQ(Stats("ev").admitted_total, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enter, Leave, Complete
+
+TEST_P(ConformanceTest, EnterTwiceReturnsTheSameReservation) {
+  Policy p = OpenPolicy();
+  p.reservation_ttl = absl::Seconds(30);
+  p.admit_rate_per_sec = 1;
+  p.burst = 5;
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  EnterResult first = Enter(a.token);
+  ASSERT_TRUE(first.granted);
+  EXPECT_FALSE(first.repeated);
+  EXPECT_EQ(first.reason, EntryBlock::kNone);
+  EXPECT_EQ(first.reservation_expires_at, t0_ + absl::Seconds(30));
+  auto event = EventIdOfToken(first.reservation_token);
+  ASSERT_OK(event);
+  EXPECT_EQ(*event, "ev");
+  EXPECT_NE(first.reservation_token, a.token);
+  EXPECT_EQ(first.status.state, UserState::kActive);
+  EXPECT_EQ(first.status.reservation_token, first.reservation_token);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 4);
+
+  EnterResult again = Enter(a.token);  // same instant: bucket unchanged
+  EXPECT_TRUE(again.granted);
+  EXPECT_TRUE(again.repeated);
+  EXPECT_EQ(again.reservation_token, first.reservation_token);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 4);
+  clock_.Advance(absl::Seconds(1));
+  again = Enter(a.token);
+  EXPECT_TRUE(again.granted);
+  EXPECT_TRUE(again.repeated);
+  EXPECT_EQ(again.reservation_token, first.reservation_token);
+  EXPECT_EQ(again.reservation_expires_at, first.reservation_expires_at);
+  QueueStatus s = Status(a.token);
+  EXPECT_EQ(s.state, UserState::kActive);
+  EXPECT_EQ(s.reservation_token, first.reservation_token);
+  EXPECT_EQ(s.reservation_expires_at, first.reservation_expires_at);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.admitted_total, 1);
+  EXPECT_EQ(stats.active, 1);
+  EXPECT_DOUBLE_EQ(stats.bucket_tokens, 5);
+}
+
+TEST_P(ConformanceTest, EnterLeaveCompleteOnEndedRecords) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 4);
+  // Complete while waiting.
+  EXPECT_STATUS_CODE(room_->Complete(t[0]), kFailedPrecondition);
+  EXPECT_EQ(Status(t[0]).state, UserState::kWaiting);  // unchanged
+  // Leave a waiting user; repeating it is harmless.
+  EXPECT_EQ(Leave(t[0]).state, UserState::kLeft);
+  EXPECT_EQ(Leave(t[0]).state, UserState::kLeft);
+  EXPECT_STATUS_CODE(room_->Enter(t[0]), kFailedPrecondition);
+  EXPECT_STATUS_CODE(room_->Complete(t[0]), kFailedPrecondition);
+  // Complete an active user; repeating it is harmless; leaving afterwards changes nothing.
+  ASSERT_TRUE(Enter(t[1]).granted);
+  EXPECT_EQ(Complete(t[1]).state, UserState::kCompleted);
+  EXPECT_EQ(Complete(t[1]).state, UserState::kCompleted);
+  EXPECT_EQ(Leave(t[1]).state, UserState::kCompleted);
+  EXPECT_STATUS_CODE(room_->Enter(t[1]), kFailedPrecondition);
+  // Leave an active user.
+  ASSERT_TRUE(Enter(t[2]).granted);
+  EXPECT_EQ(Leave(t[2]).state, UserState::kLeft);
+  EXPECT_STATUS_CODE(room_->Complete(t[2]), kFailedPrecondition);
+  // Ghost.
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(Leave(t[3]).state, UserState::kExpired);
+  EXPECT_STATUS_CODE(room_->Complete(t[3]), kFailedPrecondition);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.left_total, 2);
+  EXPECT_EQ(stats.completed_total, 1);
+  EXPECT_EQ(stats.expired_total, 1);
+  EXPECT_EQ(stats.active, 0);
+  EXPECT_EQ(stats.waiting, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live policy changes
+
+TEST_P(ConformanceTest, SetPolicyRefillsWithOldRateThenCapsAtNewBurst) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 10;
+  SetPolicy("ev", p);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 10);  // a new event starts full
+  p.burst = 3;
+  SetPolicy("ev", p);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 3);
+  EXPECT_THAT(room_->GetPolicy("ev"), IsOkAndHolds(p));
+  std::vector<std::string> t = JoinMany("ev", 20);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Enter(t[i]).granted);
+  EXPECT_FALSE(Enter(t[3]).granted);
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  p.admit_rate_per_sec = 4;
+  p.burst = 5;
+  SetPolicy("ev", p);  // raising the burst adds nothing by itself
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  clock_.Advance(absl::Milliseconds(500));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 4);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 5);
+  for (int i = 3; i < 8; ++i) ASSERT_TRUE(Enter(t[i]).granted);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
+  // Half a second at the old rate (4/s) is accounted before the rate drops to 1/s.
+  clock_.Advance(absl::Milliseconds(500));
+  p.admit_rate_per_sec = 1;
+  SetPolicy("ev", p);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 3);
+  EXPECT_THAT(room_->GetPolicy("ev"), IsOkAndHolds(p));
+}
+
+TEST_P(ConformanceTest, NewHeartbeatTtlAppliesFromTheNextHeartbeat) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");  // deadline t0+10
+  QueueStatus b = Join("ev", "b");  // deadline t0+10
+  p.heartbeat_ttl = absl::Seconds(60);
+  SetPolicy("ev", p);
+  clock_.Advance(absl::Seconds(5));
+  Status(b.token);  // deadline t0+65
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_EQ(Status(a.token).state, UserState::kExpired);
+  EXPECT_EQ(Status(b.token).position, 1);
+  clock_.AdvanceTo(t0_ + absl::Seconds(69));  // b renewed at t0+10: deadline t0+70
+  EXPECT_EQ(Stats("ev").waiting, 1);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(Stats("ev").waiting, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counters
+
+TEST_P(ConformanceTest, StatsCounters) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  p.active_ttl = absl::Seconds(20);
+  p.admit_rate_per_sec = 1;
+  p.burst = 2;
+  p.bypass_top_n = 1;
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 6);
+  EXPECT_FALSE(Enter(t[0]).by_bypass);  // token
+  EXPECT_FALSE(Enter(t[1]).by_bypass);  // token
+  EXPECT_TRUE(Enter(t[2]).by_bypass);   // empty bucket, position 1
+  Complete(t[0]);
+  Leave(t[1]);  // active -> left
+  Leave(t[3]);  // waiting -> left
+  clock_.Advance(absl::Seconds(5));
+  Status(t[4]);  // u5 heartbeats (deadline t0+15); u6 becomes a ghost at t0+10
+  clock_.Advance(absl::Seconds(5));
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.now, t0_ + absl::Seconds(10));
+  EXPECT_EQ(stats.waiting, 1);
+  EXPECT_EQ(stats.active, 1);
+  EXPECT_EQ(stats.joined_total, 6);
+  EXPECT_EQ(stats.admitted_total, 3);
+  EXPECT_EQ(stats.admitted_by_bypass, 1);
+  EXPECT_EQ(stats.expired_total, 1);
+  EXPECT_EQ(stats.active_timed_out_total, 0);
+  EXPECT_EQ(stats.left_total, 2);
+  EXPECT_EQ(stats.completed_total, 1);
+  EXPECT_DOUBLE_EQ(stats.bucket_tokens, 2);
+  clock_.Advance(absl::Seconds(10));  // t0+20: u5 expired at t0+15, u3's active time ends
+  stats = Stats("ev");
+  EXPECT_EQ(stats.waiting, 0);
+  EXPECT_EQ(stats.active, 0);
+  EXPECT_EQ(stats.expired_total, 2);
+  EXPECT_EQ(stats.active_timed_out_total, 1);
+  EXPECT_EQ(stats.left_total, 2);
+  EXPECT_EQ(stats.completed_total, 1);
+  EXPECT_EQ(stats.joined_total, 6);
+  EXPECT_EQ(stats.admitted_total, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ETA and poll advice
+
+TEST_P(ConformanceTest, EtaBeforeAnyAdmissionUsesPolicyRate) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 2;
+  p.burst = 1;
+  p.heartbeat_ttl = absl::Minutes(10);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 100);
+  QueueStatus first = Status(t[0]);
+  EXPECT_TRUE(first.ready_for_entry);
+  EXPECT_EQ(first.eta, absl::ZeroDuration());
+  EXPECT_EQ(first.poll_after, absl::Seconds(1));
+  QueueStatus fifth = Status(t[4]);
+  EXPECT_FALSE(fifth.ready_for_entry);
+  EXPECT_TRUE(DurationNear(fifth.eta, absl::Seconds(2), absl::Milliseconds(1)));  // 4 / 2/s
+  EXPECT_DOUBLE_EQ(fifth.eta_confidence, 0.1);
+  EXPECT_EQ(fifth.poll_after, absl::Seconds(1));  // ETA under 10 s
+  QueueStatus last = Status(t[99]);
+  EXPECT_TRUE(DurationNear(last.eta, absl::Seconds(49.5), absl::Milliseconds(1)));
+  EXPECT_DOUBLE_EQ(last.eta_confidence, 0.1);
+  // A tenth of the ETA, within [1 s, 30 s] and a third of the heartbeat TTL.
+  EXPECT_TRUE(DurationNear(last.poll_after, absl::Seconds(4.95), absl::Milliseconds(1)));
+}
+
+TEST_P(ConformanceTest, EtaCoversTheRemainingTierWait) {
+  Policy p = OpenPolicy();
+  p.wait_tiers = {{10, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(20)}};
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 11);
+  clock_.Advance(absl::Seconds(5));
+  QueueStatus s = Status(t[10]);
+  EXPECT_EQ(s.blocked_by, EntryBlock::kTierWait);
+  EXPECT_EQ(s.eta, absl::Seconds(15));  // max(10 / 1000/s, 15 s left)
+  EXPECT_EQ(s.retry_after, absl::Seconds(15));
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(1500), absl::Milliseconds(1)));
+  EXPECT_EQ(s.waited, absl::Seconds(5));
+}
+
+TEST_P(ConformanceTest, PollAfterIsClampedByMaxAndHeartbeat) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  p.heartbeat_ttl = absl::Minutes(10);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 1001);
+  QueueStatus last = Status(t[1000]);  // ETA 1000 s: a tenth is 100 s, clamped to 30 s
+  EXPECT_TRUE(DurationNear(last.eta, absl::Seconds(1000), absl::Milliseconds(1)));
+  EXPECT_EQ(last.poll_after, absl::Seconds(30));
+  p.heartbeat_ttl = absl::Seconds(45);  // a third is 15 s
+  SetPolicy("ev", p);
+  last = Status(t[1000]);
+  EXPECT_GT(last.poll_after, absl::Seconds(1));
+  EXPECT_LE(last.poll_after, absl::Seconds(15));
+}
+
+TEST_P(ConformanceTest, PausedRoomHasZeroEtaConfidence) {
+  Policy p = OpenPolicy();
+  p.paused = true;
+  SetPolicy("ev", p);
+  JoinMany("ev", 3);
+  QueueStatus s = Join("ev", "late");
+  EXPECT_EQ(s.blocked_by, EntryBlock::kPaused);
+  EXPECT_DOUBLE_EQ(s.eta_confidence, 0);
+}
+
+TEST_P(ConformanceTest, EtaAfterSteadyAdmissionsFollowsMeasuredRate) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 2;
+  p.burst = 2;
+  p.heartbeat_ttl = absl::Hours(1);
+  p.active_ttl = absl::Hours(1);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 700);
+  size_t next = 0;
+  for (int second = 0; second <= 300; ++second) {  // 2 admissions a second, t0 .. t0+300
+    ASSERT_TRUE(Enter(t[next++]).granted) << second;
+    ASSERT_TRUE(Enter(t[next++]).granted) << second;
+    clock_.Advance(absl::Seconds(1));
+  }
+  // t0+301, 602 admitted. Every window measures 2/s; the 300 s window holds about 600.
+  QueueStatus s = Status(t[next + 20]);
+  EXPECT_EQ(s.position, 21);
+  EXPECT_FALSE(s.ready_for_entry);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(10), absl::Milliseconds(100))) << s.eta;
+  EXPECT_GT(s.eta_confidence, 0.5);
+  EXPECT_NEAR(s.eta_confidence, 600.0 / 610.0, 0.01);
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(1), absl::Milliseconds(1)));
+  EventStats stats = Stats("ev");
+  EXPECT_NEAR(stats.admission_rate_per_sec, 2.0, 0.02);
+  EXPECT_NEAR(stats.rate_confidence, 600.0 / 610.0, 0.01);
+  EXPECT_EQ(stats.admitted_total, 602);
+  QueueStatus far = Status(t[next + 90]);  // position 91: 90 / 2/s
+  EXPECT_EQ(far.position, 91);
+  EXPECT_TRUE(DurationNear(far.eta, absl::Seconds(45), absl::Milliseconds(100))) << far.eta;
+  EXPECT_TRUE(DurationNear(far.poll_after, absl::Milliseconds(4500), absl::Milliseconds(10)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readiness is what Enter checks
+
+TEST_P(ConformanceTest, ReadyForEntryEqualsWhetherEnterSucceeds) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 3;
+  p.bypass_top_n = 1;
+  p.active_capacity = 4;
+  p.wait_tiers = {{3, absl::ZeroDuration()},
+                  {6, absl::Seconds(2)},
+                  {WaitTier::kUnboundedPosition, absl::Seconds(4)}};
+  SetPolicy("ev", p);
+  std::vector<std::string> tokens = JoinMany("ev", 10);
+  int checked = 0;
+  int granted = 0;
+  for (int round = 0; round < 24; ++round) {
+    if (round % 4 == 1) {
+      std::vector<std::string> more = JoinMany("ev", 2, 100 + 2 * round);
+      tokens.insert(tokens.end(), more.begin(), more.end());
+    }
+    if (round == 10 || round == 12) {
+      p.paused = !p.paused;
+      SetPolicy("ev", p);
+    }
+    // Free capacity now and then.
+    if (round % 3 == 2) {
+      for (const std::string& token : tokens) {
+        if (Status(token).state == UserState::kActive) {
+          Complete(token);
+          break;
+        }
+      }
+    }
+    // The ready users form a prefix of the line.
+    std::vector<QueueStatus> line;
+    for (const std::string& token : tokens) {
+      QueueStatus s = Status(token);
+      if (s.state == UserState::kWaiting) line.push_back(s);
+    }
+    std::sort(line.begin(), line.end(),
+              [](const QueueStatus& a, const QueueStatus& b) { return a.position < b.position; });
+    for (size_t i = 0; i < line.size(); ++i) {
+      EXPECT_EQ(line[i].position, static_cast<int64_t>(i) + 1);
+      if (i > 0 && line[i].ready_for_entry) {
+        EXPECT_TRUE(line[i - 1].ready_for_entry);
+      }
+    }
+    // Each user: Status, then Enter at the same instant; they must agree.
+    for (const std::string& token : tokens) {
+      QueueStatus s = Status(token);
+      if (s.state != UserState::kWaiting) continue;
+      EnterResult r = Enter(token);
+      EXPECT_EQ(r.granted, s.ready_for_entry) << "round " << round << " position " << s.position;
+      if (!r.granted) {
+        EXPECT_EQ(r.reason, s.blocked_by);
+        EXPECT_EQ(r.retry_after, s.retry_after);
+      }
+      ++checked;
+      granted += r.granted ? 1 : 0;
+    }
+    clock_.Advance(absl::Milliseconds(round % 2 == 0 ? 500 : 1250));
+  }
+  EXPECT_GT(checked, 100);
+  EXPECT_GT(granted, 5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events are independent
+
+TEST_P(ConformanceTest, EventsAreIndependent) {
+  Policy a = OpenPolicy();
+  a.admit_rate_per_sec = 1;
+  a.burst = 1;
+  Policy b = OpenPolicy();
+  b.paused = true;
+  b.paused_reason = "b is paused";
+  SetPolicy("ev-a", a);
+  SetPolicy("ev-b", b);
+  QueueStatus a1 = Join("ev-a", "u1");
+  QueueStatus b1 = Join("ev-b", "u1");  // the same user in another event is fine
+  QueueStatus a2 = Join("ev-a", "u2");
+  EXPECT_EQ(a1.position, 1);
+  EXPECT_EQ(b1.position, 1);
+  EXPECT_EQ(a2.position, 2);
+  EXPECT_EQ(b1.event_id, "ev-b");
+  EXPECT_EQ(b1.blocked_by, EntryBlock::kPaused);
+  EXPECT_TRUE(a1.ready_for_entry);
+  ASSERT_TRUE(Enter(a1.token).granted);
+  EXPECT_FALSE(Enter(b1.token).granted);
+  EXPECT_EQ(Status(a2.token).blocked_by, EntryBlock::kNotYourTurn);
+  EventStats sa = Stats("ev-a");
+  EventStats sb = Stats("ev-b");
+  EXPECT_EQ(sa.admitted_total, 1);
+  EXPECT_EQ(sb.admitted_total, 0);
+  EXPECT_EQ(sa.joined_total, 2);
+  EXPECT_EQ(sb.joined_total, 1);
+  EXPECT_DOUBLE_EQ(sa.bucket_tokens, 0);
+  EXPECT_DOUBLE_EQ(sb.bucket_tokens, 1000);
+  Leave(b1.token);
+  EXPECT_EQ(Status(a1.token).state, UserState::kActive);
+  EXPECT_THAT(room_->GetPolicy("ev-b"), IsOkAndHolds(b));
+  auto events = room_->Events();
+  ASSERT_OK(events);
+  EXPECT_THAT(*events, UnorderedElementsAre("ev-a", "ev-b"));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStores, ConformanceTest, ::testing::ValuesIn(AllStoreFactories()),
+                         StoreFactoryName());
+
+}  // namespace
+}  // namespace testing
+}  // namespace admission
