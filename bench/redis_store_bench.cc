@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "admission/admission.h"
 #include "admission/redis/room_store.h"
+#include "common/strings.h"
 #include "redis/client/connection.h"
 #include "redis/client/connection_pool.h"
 #include "redis/room/key_layout.h"
@@ -62,7 +63,7 @@ using admission::redis_internal::ReplyPtr;
 constexpr std::string_view kPrefix = "admbench";
 
 // Abseil here is 20220623 as Debian ships it, whose string_view is not std::string_view.
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using admission::internal::AbslView;
 constexpr int64_t kSweepPerCall = 64;  // RedisStoreOptions' default, also in the EVALSHA run
 constexpr std::string_view kNoopScript = "return 1";
 

@@ -127,8 +127,7 @@ class ResourceExhausted(Error):
 
 
 class Unimplemented(Error, NotImplementedError):
-    """The store does not implement what was asked (e.g. a policy feature a store version
-    predates)."""
+    """The store does not implement what was asked (e.g. a policy feature this store lacks)."""
 
     default_code = StatusCode.UNIMPLEMENTED
 

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "room/join_refusal_internal.h"
 
 namespace admission {
 namespace {
@@ -29,12 +30,24 @@ std::string_view JoinRefusalName(JoinRefusal::Reason reason) {
   return "rejected";
 }
 
+namespace internal {
+
+std::optional<JoinRefusal::Reason> ParseJoinRefusalName(std::string_view name) {
+  for (JoinRefusal::Reason r :
+       {JoinRefusal::kRejected, JoinRefusal::kClosed, JoinRefusal::kNotOpenYet}) {
+    if (JoinRefusalName(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
 void AttachJoinRefusal(const JoinRefusal& refusal, absl::Status* status) {
   const std::string_view name = JoinRefusalName(refusal.reason);
   const int64_t at_us = refusal.at == absl::InfinitePast() ? 0 : absl::ToUnixMicros(refusal.at);
   status->SetPayload(kPayloadType, absl::Cord(absl::StrCat(
                                        absl::string_view(name.data(), name.size()), " ", at_us)));
 }
+
+}  // namespace internal
 
 std::optional<JoinRefusal> JoinRefusalOf(const absl::Status& status) {
   if (!absl::IsFailedPrecondition(status)) return std::nullopt;
@@ -44,16 +57,10 @@ std::optional<JoinRefusal> JoinRefusalOf(const absl::Status& status) {
   std::pair<std::string, std::string> parts = absl::StrSplit(text, absl::MaxSplits(' ', 1));
   int64_t at_us = 0;
   if (!absl::SimpleAtoi(parts.second, &at_us)) return std::nullopt;
+  const std::optional<JoinRefusal::Reason> reason = internal::ParseJoinRefusalName(parts.first);
+  if (!reason.has_value()) return std::nullopt;
   JoinRefusal refusal;
-  if (parts.first == "closed") {
-    refusal.reason = JoinRefusal::kClosed;
-  } else if (parts.first == "not_open_yet") {
-    refusal.reason = JoinRefusal::kNotOpenYet;
-  } else if (parts.first == "rejected") {
-    refusal.reason = JoinRefusal::kRejected;
-  } else {
-    return std::nullopt;
-  }
+  refusal.reason = *reason;
   if (at_us != 0) refusal.at = absl::FromUnixMicros(at_us);
   return refusal;
 }

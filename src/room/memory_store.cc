@@ -30,6 +30,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
+#include "common/strings.h"
 #include "room/position_index.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
@@ -39,7 +40,7 @@ namespace {
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 // The 128 random bits of a token, which identify it within its event.
 struct TokenKey {
@@ -267,7 +268,7 @@ std::vector<rules::WindowCounter> MakeWindows(const Policy& policy,
   std::vector<rules::WindowCounter> windows;
   for (absl::Duration length : policy.rate_windows) {
     rules::WindowCounter w;
-    w.length_us = rules::ToMicros(length);
+    w.length_us = rules::DurationToMicros(length);
     for (const rules::WindowCounter& o : old) {
       if (o.length_us == w.length_us) w = o;  // keep what a window of the same length counted
     }
@@ -296,7 +297,7 @@ Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& p
     event->policy = policy;
     event->windows = MakeWindows(policy, {});
     event->bucket.tokens = static_cast<double>(policy.burst);  // a new room starts full
-    event->bucket.refilled_at_us = rules::ToMicros(clock_->Now());
+    event->bucket.refilled_at_us = rules::TimeToMicros(clock_->Now());
     event->secret = event_secret_ ? event_secret_(event_id) : shuffle::NewEventSecret();
     slot = std::move(event);
   }
@@ -304,7 +305,7 @@ Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& p
 }
 
 int64_t MemoryStore::Begin(Event& e) {
-  const int64_t now_us = std::max(rules::ToMicros(clock_->Now()), e.last_now_us);
+  const int64_t now_us = std::max(rules::TimeToMicros(clock_->Now()), e.last_now_us);
   e.last_now_us = now_us;
   rules::Refill(e.bucket, e.policy.admit_rate_per_sec, e.policy.burst, now_us);
   ApplyPassedDeadlines(e, now_us, sweep_per_call_);
@@ -426,9 +427,9 @@ void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us
   if (r.state == UserState::kWaiting) LeaveLine(e, r);
   r.state = UserState::kActive;
   r.left_line_us = now_us;
-  SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.active_ttl));
-  e.grants[key] =
-      Grant{std::string(reservation_token), now_us + rules::ToMicros(e.policy.reservation_ttl)};
+  SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.active_ttl));
+  e.grants[key] = Grant{std::string(reservation_token),
+                        now_us + rules::DurationToMicros(e.policy.reservation_ttl)};
   ++e.active;
   ++e.counters.admitted;
   if (e.first_admission_us == kNever) e.first_admission_us = now_us;
@@ -484,7 +485,7 @@ void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState 
   }
   e.by_user.erase(r.user_id);
   r.state = state;
-  SetDeadline(e, key, r, at_us + rules::ToMicros(e.policy.ended_ttl));
+  SetDeadline(e, key, r, at_us + rules::DurationToMicros(e.policy.ended_ttl));
 }
 
 void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
@@ -530,7 +531,7 @@ RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
         {absl::Microseconds(w.length_us), rules::EstimatedAdmissions(w, now_us)});
   }
   rate.first_admission = e.first_admission_us == kNever ? absl::InfiniteFuture()
-                                                        : rules::FromMicros(e.first_admission_us);
+                                                        : rules::MicrosToTime(e.first_admission_us);
   rate.policy_rate_per_sec = e.policy.admit_rate_per_sec;
   rate.bypass_top_n = e.policy.bypass_top_n;
   rate.paused = e.policy.paused;
@@ -544,18 +545,18 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
   t.user_id = r.user_id;
   t.token = std::string(token);
   t.state = r.state;
-  t.now = rules::FromMicros(now_us);
-  t.joined_at = rules::FromMicros(r.joined_us);
+  t.now = rules::MicrosToTime(now_us);
+  t.joined_at = rules::MicrosToTime(r.joined_us);
   t.left_line_at =
-      r.left_line_us == kNever ? absl::InfiniteFuture() : rules::FromMicros(r.left_line_us);
-  t.deadline = rules::FromMicros(r.deadline_us);
+      r.left_line_us == kNever ? absl::InfiniteFuture() : rules::MicrosToTime(r.left_line_us);
+  t.deadline = rules::MicrosToTime(r.deadline_us);
   if (r.state == UserState::kWaiting) {
     const Standing standing = StandingOf(e, r, now_us);
     t.position = standing.position;
     t.position_high = standing.position_high;
     t.state = ReportedState(r);
     if (r.place == Place::kPrequeue) {
-      t.opens_at = rules::FromMicros(*rules::MicrosOf(e.policy.opens_at));
+      t.opens_at = rules::MicrosToTime(*rules::MicrosOf(e.policy.opens_at));
     } else {
       t.tier_wait = TierWait(e.policy.wait_tiers, t.position);
     }
@@ -566,7 +567,7 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
   }
   if (auto g = e.grants.find(key); g != e.grants.end()) {
     t.reservation_token = g->second.reservation_token;
-    t.reservation_expires_at = rules::FromMicros(g->second.reservation_expires_us);
+    t.reservation_expires_at = rules::MicrosToTime(g->second.reservation_expires_us);
   }
   t.rate = MakeRateSample(e, now_us);
   return t;
@@ -609,10 +610,10 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   if (e->records.contains(*key)) return absl::AlreadyExistsError("token already in use");
 
   const Policy& policy = e->policy;
-  const rules::JoinRefusal refusal = rules::CheckJoin(policy, e->opened, now_us);
-  if (refusal != rules::JoinRefusal::kNone) {
+  if (const std::optional<JoinRefusal::Reason> refusal =
+          rules::CheckJoin(policy, e->opened, now_us)) {
     ++e->counters.refused;
-    return rules::JoinRefusedError(refusal, e->id, rules::RefusalTime(policy, refusal),
+    return rules::JoinRefusedError(*refusal, e->id, rules::RefusalTime(policy, *refusal),
                                    policy.reject_message);
   }
   const bool prequeue = rules::JoinsPrequeue(policy, e->opened, now_us);
@@ -653,7 +654,7 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   } else {
     AddToPool(*e, *key, record);
   }
-  record.deadline_us = now_us + rules::ToMicros(policy.heartbeat_ttl);
+  record.deadline_us = now_us + rules::DurationToMicros(policy.heartbeat_ttl);
   e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
   return MakeTicket(*e, request.token, *key, record, now_us);
 }
@@ -663,7 +664,7 @@ absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::strin
       event_id, token,
       [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
         if (r.state == UserState::kWaiting) {
-          SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.heartbeat_ttl));
+          SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
         }
         return MakeTicket(e, token, key, r, now_us);
       });
@@ -689,7 +690,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
 
         // Pre-queued users are refused here too (kNotWaiting until the opening).
         if (StandingOf(e, r, now_us).readiness.block != EntryBlock::kNone) {
-          SetDeadline(e, key, r, now_us + rules::ToMicros(e.policy.heartbeat_ttl));
+          SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
           out.ticket = MakeTicket(e, token, key, r, now_us);
           return out;
         }
@@ -733,7 +734,7 @@ absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64
   Event* e = FindEvent(event_id);
   if (e == nullptr) return UnknownEvent(event_id);
   std::lock_guard<std::mutex> lock(e->mu);
-  const int64_t now_us = std::max(rules::ToMicros(clock_->Now()), e->last_now_us);
+  const int64_t now_us = std::max(rules::TimeToMicros(clock_->Now()), e->last_now_us);
   e->last_now_us = now_us;
   SweepOutcome out;
   out.removed = ApplyPassedDeadlines(*e, now_us, std::max<int64_t>(max_entries, 0));
@@ -766,7 +767,7 @@ absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
   std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   EventCounters c;
-  c.now = rules::FromMicros(now_us);
+  c.now = rules::MicrosToTime(now_us);
   c.waiting = e->line.size() + e->front.size();
   c.prequeued = static_cast<int64_t>(e->prequeue.size());
   c.drawn = e->front.size();

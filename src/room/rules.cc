@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "admission/room/join_refusal.h"
+#include "room/join_refusal_internal.h"
 
 namespace admission::rules {
 namespace {
@@ -68,7 +69,7 @@ Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_
     return {EntryBlock::kNotYourTurn, std::max(retry, absl::Seconds(1))};
   }
 
-  const int64_t wait_us = ToMicros(TierWait(policy.wait_tiers, position));
+  const int64_t wait_us = DurationToMicros(TierWait(policy.wait_tiers, position));
   const int64_t waited_us = now_us - joined_us;
   if (waited_us < wait_us) return {EntryBlock::kTierWait, absl::Microseconds(wait_us - waited_us)};
 
@@ -77,10 +78,10 @@ Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_
 
 std::optional<int64_t> MicrosOf(const std::optional<absl::Time>& t) {
   if (!t.has_value()) return std::nullopt;
-  return ToMicros(*t);
+  return TimeToMicros(*t);
 }
 
-JoinRefusal CheckJoin(const Policy& policy, bool opened, int64_t now_us) {
+std::optional<JoinRefusal::Reason> CheckJoin(const Policy& policy, bool opened, int64_t now_us) {
   if (policy.method == QueueMethod::kReject) return JoinRefusal::kRejected;
   const std::optional<int64_t> closes = MicrosOf(policy.closes_at);
   if (closes.has_value() && now_us >= *closes) return JoinRefusal::kClosed;
@@ -88,10 +89,10 @@ JoinRefusal CheckJoin(const Policy& policy, bool opened, int64_t now_us) {
   if (!opened && prequeue_opens.has_value() && now_us < *prequeue_opens) {
     return JoinRefusal::kNotOpenYet;
   }
-  return JoinRefusal::kNone;
+  return std::nullopt;
 }
 
-int64_t RefusalTime(const Policy& policy, JoinRefusal refusal) {
+int64_t RefusalTime(const Policy& policy, JoinRefusal::Reason refusal) {
   switch (refusal) {
     case JoinRefusal::kClosed:
       return MicrosOf(policy.closes_at).value_or(0);
@@ -102,36 +103,33 @@ int64_t RefusalTime(const Policy& policy, JoinRefusal refusal) {
   }
 }
 
-absl::Status JoinRefusedError(JoinRefusal refusal, std::string_view event_id, int64_t at_us,
-                              std::string_view reject_message) {
+absl::Status JoinRefusedError(std::optional<JoinRefusal::Reason> refusal, std::string_view event_id,
+                              int64_t at_us, std::string_view reject_message) {
   const absl::string_view id(event_id.data(), event_id.size());
   const std::string at =
-      absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", FromMicros(at_us), absl::UTCTimeZone());
+      absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", MicrosToTime(at_us), absl::UTCTimeZone());
+  if (!refusal.has_value()) return absl::OkStatus();
   absl::Status status;
-  admission::JoinRefusal facts;
-  switch (refusal) {
+  JoinRefusal facts;
+  facts.reason = *refusal;
+  switch (*refusal) {
     case JoinRefusal::kRejected:
       status = absl::FailedPreconditionError(
           reject_message.empty() ? absl::StrCat("event '", id, "' is not accepting new arrivals")
                                  : std::string(reject_message));
-      facts.reason = admission::JoinRefusal::kRejected;
       break;
     case JoinRefusal::kClosed:
       status = absl::FailedPreconditionError(absl::StrCat("event '", id, "' closed at ", at));
-      facts.reason = admission::JoinRefusal::kClosed;
-      facts.at = FromMicros(at_us);
+      facts.at = MicrosToTime(at_us);
       break;
     case JoinRefusal::kNotOpenYet:
       status = absl::FailedPreconditionError(
           absl::StrCat("event '", id, "' is not open yet: the pre-queue opens at ", at));
-      facts.reason = admission::JoinRefusal::kNotOpenYet;
-      facts.at = FromMicros(at_us);
+      facts.at = MicrosToTime(at_us);
       break;
-    case JoinRefusal::kNone:
-      return absl::OkStatus();
   }
   // The facts travel with the status, so that shells need not parse the message.
-  admission::AttachJoinRefusal(facts, &status);
+  internal::AttachJoinRefusal(facts, &status);
   return status;
 }
 

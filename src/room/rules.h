@@ -15,14 +15,16 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "admission/room/join_refusal.h"
 #include "admission/room/policy.h"
 #include "admission/room/store.h"
+#include "common/micros.h"
 
 namespace admission::rules {
 
-inline int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
-inline absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-inline int64_t ToMicros(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+using internal::DurationToMicros;
+using internal::MicrosToTime;
+using internal::TimeToMicros;
 
 // Token bucket: `tokens` in [0, burst], refilled lazily at `rate` per second.
 struct Bucket {
@@ -58,25 +60,20 @@ inline constexpr absl::Duration kCapacityRetry = absl::Seconds(1);
 // ---------------------------------------------------------------------------------------------
 // Fair openings: the schedule, the queueing methods and the safety net (docs/rules.md).
 
-// A policy time in microseconds (floored, as ToMicros), or nullopt when unset.
+// A policy time in microseconds (floored, as TimeToMicros), or nullopt when unset.
 std::optional<int64_t> MicrosOf(const std::optional<absl::Time>& t);
 
-// Why a Join is refused, checked in this order.
-enum class JoinRefusal {
-  kNone,        // the join may go ahead
-  kRejected,    // method kReject
-  kClosed,      // closes_at has passed
-  kNotOpenYet,  // before prequeue_opens_at
-};
-JoinRefusal CheckJoin(const Policy& policy, bool opened, int64_t now_us);
-// The FailedPrecondition a refused Join returns. `at_us` is the time the message names
-// (closes_at for kClosed, prequeue_opens_at for kNotOpenYet; unused for kRejected). A store
-// that cannot format times (a Lua script) returns the refusal and the time, and its C++ side
-// calls this, so both stores say exactly the same.
-absl::Status JoinRefusedError(JoinRefusal refusal, std::string_view event_id, int64_t at_us,
-                              std::string_view reject_message);
+// Why a Join is refused (checked in the order rejected, closed, not open yet), or nullopt when
+// the join may go ahead.
+std::optional<JoinRefusal::Reason> CheckJoin(const Policy& policy, bool opened, int64_t now_us);
+// The FailedPrecondition a refused Join returns (OK when `refusal` is nullopt). `at_us` is the time
+// the message names (closes_at for kClosed, prequeue_opens_at for kNotOpenYet; unused for
+// kRejected). A store that cannot format times (a Lua script) returns the refusal and the time, and
+// its C++ side calls this, so both stores say exactly the same.
+absl::Status JoinRefusedError(std::optional<JoinRefusal::Reason> refusal, std::string_view event_id,
+                              int64_t at_us, std::string_view reject_message);
 // The time JoinRefusedError names for `refusal` under `policy` (0 when none).
-int64_t RefusalTime(const Policy& policy, JoinRefusal refusal);
+int64_t RefusalTime(const Policy& policy, JoinRefusal::Reason refusal);
 
 // Whether an accepted join goes to the pre-queue: the event has not opened and opens_at is
 // set and still ahead.

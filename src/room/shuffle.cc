@@ -1,11 +1,10 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "room/shuffle.h"
 
-#include <sys/random.h>
-
-#include <cerrno>
 #include <cstddef>
-#include <cstdlib>
+#include <cstdint>
+
+#include "common/random.h"
 
 namespace admission::shuffle {
 namespace {
@@ -71,16 +70,7 @@ int64_t DrawIndex(uint64_t secret, uint64_t c, int64_t pool_size) {
 
 uint64_t NewEventSecret() {
   uint64_t v = 0;
-  auto* out = reinterpret_cast<unsigned char*>(&v);
-  std::size_t done = 0;
-  while (done < sizeof(v)) {
-    const ssize_t got = getrandom(out + done, sizeof(v) - done, 0);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      std::abort();
-    }
-    done += static_cast<std::size_t>(got);
-  }
+  internal::KernelRandomBytes(reinterpret_cast<uint8_t*>(&v), sizeof(v));
   return v;
 }
 

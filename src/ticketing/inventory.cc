@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "admission/ids.h"
+#include "common/strings.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission {
@@ -21,7 +22,7 @@ namespace {
 // The payload type of an inventory refusal; its value is InventoryErrorName.
 constexpr absl::string_view kInventoryErrorPayload = "admission.InventoryError";
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 bool IsSeatIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

@@ -25,12 +25,13 @@
 #include "admission/clock.h"
 #include "admission/ids.h"
 #include "admission/ticketing/inventory.h"
+#include "common/strings.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission::ticketing_internal {
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 // Ended reservations dropped per call once past the retention.
 constexpr int kPruneEndedPerCall = 16;

@@ -18,12 +18,13 @@
 #include "absl/strings/str_cat.h"
 #include "admission/clock.h"
 #include "admission/ticketing/outcome_queue.h"
+#include "common/strings.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission::ticketing_internal {
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 // Completed ids past the dedupe window forgotten per Publish or Ack.
 constexpr int kPruneCompletedPerCall = 64;

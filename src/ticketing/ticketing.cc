@@ -4,12 +4,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission {
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 OutcomeMessage MakeEvent(std::string_view type, std::string_view reservation_id,
                          absl::Time not_before) {

@@ -19,6 +19,7 @@
 #include "admission/room/waiting_room.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/room_test.h"
 #include "support/store_factory.h"
 #include "support/test_util.h"
 
@@ -34,72 +35,12 @@ constexpr absl::StatusCode kFailedPrecondition = absl::StatusCode::kFailedPrecon
 constexpr absl::StatusCode kInvalidArgument = absl::StatusCode::kInvalidArgument;
 constexpr absl::StatusCode kNotFound = absl::StatusCode::kNotFound;
 
-std::string User(int i) { return absl::StrCat("u", i); }
-
-class ConformanceTest : public ::testing::TestWithParam<StoreFactory> {
+class ConformanceTest : public RoomTest {
  protected:
   void SetUp() override {
-    t0_ = clock_.Now();
-    room_ = MakeRoom(TestOptions());
+    room_ = MakeRoom();
     ASSERT_NE(room_, nullptr);
   }
-
-  static Options TestOptions() {
-    Options options;
-    options.sweep_interval = absl::ZeroDuration();  // the tests call SweepAll() themselves
-    return options;
-  }
-
-  std::unique_ptr<WaitingRoom> MakeRoom(Options options) {
-    auto room = WaitingRoom::Create(GetParam().make(&clock_), std::move(options));
-    EXPECT_OK(room);
-    return room.ok() ? std::move(room).value() : nullptr;
-  }
-
-  // Thin wrappers that fail the test (without aborting it) on an unexpected error.
-  QueueStatus Join(std::string_view event, std::string_view user) {
-    auto s = room_->Join(event, user);
-    EXPECT_OK(s) << "Join(" << event << ", " << user << ")";
-    return s.ok() ? *s : QueueStatus{};
-  }
-  QueueStatus Status(std::string_view token) {
-    auto s = room_->Status(token);
-    EXPECT_OK(s) << "Status(" << token << ")";
-    return s.ok() ? *s : QueueStatus{};
-  }
-  EnterResult Enter(std::string_view token) {
-    auto s = room_->Enter(token);
-    EXPECT_OK(s) << "Enter(" << token << ")";
-    return s.ok() ? *s : EnterResult{};
-  }
-  QueueStatus Leave(std::string_view token) {
-    auto s = room_->Leave(token);
-    EXPECT_OK(s) << "Leave(" << token << ")";
-    return s.ok() ? *s : QueueStatus{};
-  }
-  QueueStatus Complete(std::string_view token) {
-    auto s = room_->Complete(token);
-    EXPECT_OK(s) << "Complete(" << token << ")";
-    return s.ok() ? *s : QueueStatus{};
-  }
-  EventStats Stats(std::string_view event) {
-    auto s = room_->Stats(event);
-    EXPECT_OK(s) << "Stats(" << event << ")";
-    return s.ok() ? *s : EventStats{};
-  }
-  void SetPolicy(std::string_view event, const Policy& policy) {
-    EXPECT_OK(room_->SetPolicy(event, policy)) << "SetPolicy(" << event << ")";
-  }
-  // Joins users u1..un and returns their tokens (index 0 is u1).
-  std::vector<std::string> JoinMany(std::string_view event, int n, int first = 1) {
-    std::vector<std::string> tokens;
-    for (int i = first; i < first + n; ++i) tokens.push_back(Join(event, User(i)).token);
-    return tokens;
-  }
-
-  SimulatedClock clock_;
-  absl::Time t0_;
-  std::unique_ptr<WaitingRoom> room_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@
 #include "admission/room/waiting_room.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "support/room_test.h"
 #include "support/store_factory.h"
 #include "support/test_util.h"
 
@@ -41,8 +42,6 @@ constexpr absl::StatusCode kInvalidArgument = absl::StatusCode::kInvalidArgument
 
 constexpr uint64_t kSeed = 20260101;
 
-std::string User(int i) { return absl::StrCat("u", i); }
-
 // The chi-square quantile at p = 0.001 (Wilson-Hilferty; within 1% for df >= 5).
 double Chi2Critical(int df) {
   const double k = df;
@@ -55,20 +54,11 @@ double ChiSquare(const std::vector<int64_t>& counts, double expected) {
   return chi2;
 }
 
-class ScheduleTest : public ::testing::TestWithParam<StoreFactory> {
+class ScheduleTest : public RoomTest {
  protected:
   void SetUp() override {
-    t0_ = clock_.Now();
-    room_ = MakeRoom(kSeed);
+    room_ = MakeRoom(TestOptions(), kSeed);
     ASSERT_NE(room_, nullptr);
-  }
-
-  std::unique_ptr<WaitingRoom> MakeRoom(uint64_t seed) {
-    Options options;
-    options.sweep_interval = absl::ZeroDuration();  // the tests sweep themselves
-    auto room = WaitingRoom::Create(GetParam().make_seeded(&clock_, seed), options);
-    EXPECT_OK(room);
-    return room.ok() ? std::move(room).value() : nullptr;
   }
 
   // A policy that never gets in the way (test_util.h), with a schedule: the pre-queue opens
@@ -82,43 +72,11 @@ class ScheduleTest : public ::testing::TestWithParam<StoreFactory> {
     return p;
   }
 
-  QueueStatus Join(std::string_view event, std::string_view user) {
-    auto s = room_->Join(event, user);
-    EXPECT_OK(s) << "Join(" << event << ", " << user << ")";
-    return s.ok() ? *s : QueueStatus{};
-  }
-  QueueStatus Status(std::string_view token) {
-    auto s = room_->Status(token);
-    EXPECT_OK(s) << "Status(" << token << ")";
-    return s.ok() ? *s : QueueStatus{};
-  }
-  EnterResult Enter(std::string_view token) {
-    auto s = room_->Enter(token);
-    EXPECT_OK(s) << "Enter(" << token << ")";
-    return s.ok() ? *s : EnterResult{};
-  }
-  EventStats Stats(std::string_view event) {
-    auto s = room_->Stats(event);
-    EXPECT_OK(s) << "Stats(" << event << ")";
-    return s.ok() ? *s : EventStats{};
-  }
-  void SetPolicy(std::string_view event, const Policy& policy) {
-    EXPECT_OK(room_->SetPolicy(event, policy)) << "SetPolicy(" << event << ")";
-  }
-  std::vector<std::string> JoinMany(std::string_view event, int n, int first = 1) {
-    std::vector<std::string> tokens;
-    for (int i = first; i < first + n; ++i) tokens.push_back(Join(event, User(i)).token);
-    return tokens;
-  }
   std::vector<int64_t> Positions(const std::vector<std::string>& tokens) {
     std::vector<int64_t> positions;
     for (const std::string& t : tokens) positions.push_back(Status(t).position);
     return positions;
   }
-
-  SimulatedClock clock_;
-  absl::Time t0_;
-  std::unique_ptr<WaitingRoom> room_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@
 #include "admission/admission.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "room/join_refusal_internal.h"
 #include "room/position_index.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
@@ -372,7 +373,7 @@ TEST(JoinRefusalTest, OtherStatusesCarryNone) {
   EXPECT_FALSE(JoinRefusalOf(absl::OkStatus()).has_value());
   EXPECT_FALSE(JoinRefusalOf(absl::FailedPreconditionError("left")).has_value());
   absl::Status wrong_code = absl::NotFoundError("x");
-  AttachJoinRefusal(JoinRefusal{}, &wrong_code);
+  internal::AttachJoinRefusal(JoinRefusal{}, &wrong_code);
   EXPECT_FALSE(JoinRefusalOf(wrong_code).has_value());
   absl::Status garbled = absl::FailedPreconditionError("x");
   garbled.SetPayload("type.admission/JoinRefusal", absl::Cord("closed soon"));
@@ -913,43 +914,43 @@ TEST_F(PresentationTest, StatsCarriesTheFairOpeningCounters) {
 
 class FairRulesTest : public ::testing::Test {
  protected:
-  static int64_t Us(absl::Time t) { return rules::ToMicros(t); }
+  static int64_t Us(absl::Time t) { return rules::TimeToMicros(t); }
   const absl::Time t0_ = absl::FromUnixSeconds(1767225600);
 };
 
 TEST_F(FairRulesTest, JoinRefusalsInOrder) {
   Policy p;
-  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), rules::JoinRefusal::kNone);
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), std::nullopt);
   p.prequeue_opens_at = t0_ + absl::Minutes(10);
   p.opens_at = t0_ + absl::Minutes(20);
   p.closes_at = t0_ + absl::Minutes(30);
-  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), rules::JoinRefusal::kNotOpenYet);
-  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_)), rules::JoinRefusal::kNone);  // opened for good
-  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_ + absl::Minutes(10))), rules::JoinRefusal::kNone);
-  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Minutes(30)) - 1), rules::JoinRefusal::kNone);
-  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Minutes(30))), rules::JoinRefusal::kClosed);
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), JoinRefusal::kNotOpenYet);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_)), std::nullopt);  // opened for good
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_ + absl::Minutes(10))), std::nullopt);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Minutes(30)) - 1), std::nullopt);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Minutes(30))), JoinRefusal::kClosed);
   p.method = QueueMethod::kReject;  // the operator's word comes first
-  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), rules::JoinRefusal::kRejected);
-  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Hours(1))), rules::JoinRefusal::kRejected);
-  EXPECT_EQ(rules::RefusalTime(p, rules::JoinRefusal::kClosed), Us(t0_ + absl::Minutes(30)));
-  EXPECT_EQ(rules::RefusalTime(p, rules::JoinRefusal::kNotOpenYet), Us(t0_ + absl::Minutes(10)));
-  EXPECT_EQ(rules::RefusalTime(p, rules::JoinRefusal::kRejected), 0);
+  EXPECT_EQ(rules::CheckJoin(p, false, Us(t0_)), JoinRefusal::kRejected);
+  EXPECT_EQ(rules::CheckJoin(p, true, Us(t0_ + absl::Hours(1))), JoinRefusal::kRejected);
+  EXPECT_EQ(rules::RefusalTime(p, JoinRefusal::kClosed), Us(t0_ + absl::Minutes(30)));
+  EXPECT_EQ(rules::RefusalTime(p, JoinRefusal::kNotOpenYet), Us(t0_ + absl::Minutes(10)));
+  EXPECT_EQ(rules::RefusalTime(p, JoinRefusal::kRejected), 0);
 }
 
 TEST_F(FairRulesTest, JoinRefusalMessages) {
   const int64_t at = Us(t0_ + absl::Minutes(10));
-  absl::Status s = rules::JoinRefusedError(rules::JoinRefusal::kNotOpenYet, "ev", at, "");
+  absl::Status s = rules::JoinRefusedError(JoinRefusal::kNotOpenYet, "ev", at, "");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(), "event 'ev' is not open yet: the pre-queue opens at 2026-01-01T00:10:00Z");
-  s = rules::JoinRefusedError(rules::JoinRefusal::kClosed, "ev", at + 250000, "");
+  s = rules::JoinRefusedError(JoinRefusal::kClosed, "ev", at + 250000, "");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(), "event 'ev' closed at 2026-01-01T00:10:00.25Z");
-  s = rules::JoinRefusedError(rules::JoinRefusal::kRejected, "ev", 0, "Sold out, sorry.");
+  s = rules::JoinRefusedError(JoinRefusal::kRejected, "ev", 0, "Sold out, sorry.");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(), "Sold out, sorry.");
-  s = rules::JoinRefusedError(rules::JoinRefusal::kRejected, "ev", 0, "");
+  s = rules::JoinRefusedError(JoinRefusal::kRejected, "ev", 0, "");
   EXPECT_EQ(s.message(), "event 'ev' is not accepting new arrivals");
-  EXPECT_OK(rules::JoinRefusedError(rules::JoinRefusal::kNone, "ev", 0, ""));
+  EXPECT_OK(rules::JoinRefusedError(std::nullopt, "ev", 0, ""));
 }
 
 TEST_F(FairRulesTest, PrequeueAndOpening) {

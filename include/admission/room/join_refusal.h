@@ -37,9 +37,6 @@ std::string_view JoinRefusalName(JoinRefusal::Reason reason);
 // The refusal a Join's status carries, or nullopt when `status` is not such a refusal.
 std::optional<JoinRefusal> JoinRefusalOf(const absl::Status& status);
 
-// Attaches `refusal` to `status` (for stores; WaitingRoom users only read it).
-void AttachJoinRefusal(const JoinRefusal& refusal, absl::Status* status);
-
 }  // namespace admission
 
 #endif  // ADMISSION_ROOM_JOIN_REFUSAL_H_

@@ -78,8 +78,8 @@ struct Ticket {
   int64_t position = 0;
   // The last place the user can have: equal to `position` when the place is known, larger for
   // a user of the random method not drawn yet (drawn users + pool size), and the pre-queue's
-  // size for a pre-queued user (whose place will be drawn in 1..position_high). 0 (stores
-  // that predate it) means the same as `position`.
+  // size for a pre-queued user (whose place will be drawn in 1..position_high). 0 means the
+  // same as `position`.
   int64_t position_high = 0;
   // Pre-queued users: when the event opens. InfiniteFuture otherwise.
   absl::Time opens_at = absl::InfiniteFuture();

@@ -8,11 +8,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace admission::redis_internal {
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 }  // namespace
 

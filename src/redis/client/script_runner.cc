@@ -7,11 +7,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace admission::redis_internal {
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 std::string_view ReplyText(const redisReply* reply) {
   return std::string_view(reply->str, reply->len);

@@ -9,13 +9,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/strings.h"
 
 namespace admission::redis_internal {
 namespace {
 
 constexpr absl::string_view kBlobVersion = "p2";
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 std::string_view StdView(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 // %.17g prints every double so that strtod (Lua's tonumber, absl::SimpleAtod) reads back the

@@ -29,12 +29,14 @@
 #include "absl/time/clock.h"
 #include "admission/ids.h"
 #include "admission/redis/room_store.h"
+#include "common/strings.h"
 #include "redis/client/connection.h"
 #include "redis/client/reply_reader.h"
 #include "redis/client/router.h"
 #include "redis/room/key_layout.h"
 #include "redis/room/policy_codec.h"
 #include "redis/room/scripts.h"
+#include "room/join_refusal_internal.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
 
@@ -51,7 +53,7 @@ using redis_internal::ReplyReader;
 using redis_internal::Router;
 using redis_internal::ScriptId;
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 // The token's 128 random bits as the scripts key records by them (16 raw bytes, big-endian, so
 // that memcmp order is numeric order), or "" when the token is malformed; the scripts then fail
@@ -76,7 +78,7 @@ std::string TokenKey(std::string_view token) {
   return key;
 }
 
-absl::Time TimeFromMicros(int64_t us) { return rules::FromMicros(us); }
+absl::Time TimeFromMicros(int64_t us) { return rules::MicrosToTime(us); }
 
 // Largest counts the scripts can produce and still be exact (Lua numbers are doubles).
 constexpr int64_t kMaxExact = int64_t{1} << 53;
@@ -93,13 +95,11 @@ std::optional<absl::Status> OwnScriptError(std::string_view event_id, std::strin
   std::vector<absl::string_view> parts = absl::StrSplit(e, absl::MaxSplits(' ', 3));
   int64_t at_us = 0;
   if (parts.size() < 3 || !absl::SimpleAtoi(parts[2], &at_us)) return std::nullopt;
-  rules::JoinRefusal refusal = rules::JoinRefusal::kNone;
-  if (parts[1] == "rejected") refusal = rules::JoinRefusal::kRejected;
-  if (parts[1] == "closed") refusal = rules::JoinRefusal::kClosed;
-  if (parts[1] == "not_open_yet") refusal = rules::JoinRefusal::kNotOpenYet;
-  if (refusal == rules::JoinRefusal::kNone) return std::nullopt;
+  const std::optional<JoinRefusal::Reason> refusal =
+      internal::ParseJoinRefusalName(std::string_view(parts[1].data(), parts[1].size()));
+  if (!refusal.has_value()) return std::nullopt;
   const absl::string_view message = parts.size() > 3 ? parts[3] : absl::string_view();
-  return rules::JoinRefusedError(refusal, event_id, at_us,
+  return rules::JoinRefusedError(*refusal, event_id, at_us,
                                  std::string_view(message.data(), message.size()));
 }
 
@@ -210,7 +210,7 @@ absl::StatusOr<ReplyPtr> RedisStore::Run(ScriptId id, std::string_view event_id,
   const EventKeys keys = KeysOf(event_id);
   // The time is read once per call (and reused if the script must be re-sent).
   const std::string now =
-      clock_ != nullptr ? absl::StrCat(rules::ToMicros(clock_->Now())) : std::string();
+      clock_ != nullptr ? absl::StrCat(rules::TimeToMicros(clock_->Now())) : std::string();
   const std::string sweep = absl::StrCat(sweep_per_call_);
 
   // get_policy reads the meta key only; declaring just that one keeps it a single-key

@@ -16,6 +16,7 @@
 #include "admission/ticketing/inventory.h"
 #include "admission/ticketing/outcome_queue.h"
 #include "admission/ticketing/ticketing.h"
+#include "common/strings.h"
 #include "redis/client/script_runner.h"
 
 namespace admission::redis_internal {
@@ -31,9 +32,7 @@ std::unique_ptr<IdempotencyStore> NewRedisIdempotencyStore(std::shared_ptr<Ticke
 std::unique_ptr<Inventory> NewRedisInventory(std::shared_ptr<TicketingContext> c);
 std::unique_ptr<OutcomeQueue> NewRedisEventQueue(std::shared_ptr<TicketingContext> c);
 
-inline absl::string_view AbslView(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
+using internal::AbslView;
 
 }  // namespace admission::redis_internal
 
