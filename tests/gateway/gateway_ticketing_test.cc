@@ -935,22 +935,32 @@ INSTANTIATE_TEST_SUITE_P(Stores, TicketingGatewayTest,
 // --- Pieces without a server -----------------------------------------------------------------
 
 TEST(TicketingRoutesTest, ClassifyNamesEveryRoute) {
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations"), RouteId::kReservationCreate);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/reservations"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/reservations/e.1"), RouteId::kReservationGet);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations/e.1/confirm"),
+  // The sale's routes alone, in a table of their own.
+  GatewayFlags flags;
+  Options options;
+  options.sweep_interval = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<WaitingRoom>> room = WaitingRoom::CreateInMemory(options);
+  ASSERT_TRUE(room.ok()) << room.status();
+  absl::StatusOr<Ticketing> ticketing =
+      NewMemoryTicketing(TicketingOptionsFromFlags(flags, nullptr));
+  ASSERT_TRUE(ticketing.ok()) << ticketing.status();
+  Gateway gateway(flags, *std::move(room), *std::move(ticketing), kSecret);
+  RouteTable table;
+  gateway.ticketing().AddRoutes(table);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations"), RouteId::kReservationCreate);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/reservations"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/reservations/e.1"), RouteId::kReservationGet);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations/e.1/confirm"),
             RouteId::kReservationConfirm);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations/e.1/cancel"),
-            RouteId::kReservationCancel);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations//cancel"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/payment/intent"), RouteId::kPaymentIntent);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/events/e-1/seats"), RouteId::kSeats);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/events/e 1/seats"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("PUT", "/admin/v1/events/e-1/inventory"),
-            RouteId::kAdminInventoryPut);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/admin/v1/events/e-1/policy"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/admin/v1/dead-letters"), RouteId::kAdminDeadLetters);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/admin/v1/dead-letters/x:y/replay"),
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations/e.1/cancel"), RouteId::kReservationCancel);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations//cancel"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/payment/intent"), RouteId::kPaymentIntent);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/events/e-1/seats"), RouteId::kSeats);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/events/e 1/seats"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("PUT", "/admin/v1/events/e-1/inventory"), RouteId::kAdminInventoryPut);
+  EXPECT_EQ(table.Classify("GET", "/admin/v1/events/e-1/policy"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("GET", "/admin/v1/dead-letters"), RouteId::kAdminDeadLetters);
+  EXPECT_EQ(table.Classify("POST", "/admin/v1/dead-letters/x:y/replay"),
             RouteId::kAdminDeadLetterReplay);
 }
 
