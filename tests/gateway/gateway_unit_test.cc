@@ -227,6 +227,9 @@ TEST(FlagsTest, HelpShowsEveryDefault) {
   EXPECT_NE(help.find("--admin_token=\"\""), std::string::npos);
   EXPECT_NE(help.find("--wait_tiers=10:0,50:2,inf:5"), std::string::npos);
   EXPECT_NE(help.find("--heartbeat_ttl_sec=300"), std::string::npos);
+  // Routes named in the help are routes the gateway serves.
+  EXPECT_NE(help.find("PUT /admin/v1/events/ID/policy"), std::string::npos);
+  EXPECT_EQ(help.find("/api/v1/admin/"), std::string::npos);
 }
 
 TEST(JsonCodecTest, ParseObject) {
