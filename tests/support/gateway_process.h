@@ -5,7 +5,8 @@
 // poll), stopped with SIGTERM at the end and killed if the test process dies first
 // (PR_SET_PDEATHSIG). Its stderr (the JSON access log) goes to a file the test can read.
 //
-// The binary's path comes from the ADMISSION_GATEWAY_BINARY compile definition.
+// The binary's path comes from the ADMISSION_GATEWAY_BINARY compile definition. Also: the flags
+// of a room that admits at once, and a shell command's output.
 #ifndef ADMISSION_TESTS_SUPPORT_GATEWAY_PROCESS_H_
 #define ADMISSION_TESTS_SUPPORT_GATEWAY_PROCESS_H_
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -27,6 +29,27 @@
 #include "httplib.h"
 
 namespace admission::gateway::testing {
+
+// A room that admits at once (a large bucket, no tier waits), with the per-client rate limits
+// off: the flags of suites that test routes rather than the room's pace.
+inline std::vector<std::string> OpenRoomFlags() {
+  return {"--admit_rate_per_sec=1000", "--burst=1000", "--wait_tiers=", "--rate_limit_ip_per_sec=0",
+          "--rate_limit_token_per_sec=0"};
+}
+
+// Runs `command` in a shell: its stdout, and its exit code in `*exit_code` (-1 if it did not
+// exit normally).
+inline std::string CommandOutput(const std::string& command, int* exit_code) {
+  std::string out;
+  FILE* f = popen(command.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  const int status = pclose(f);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
 
 class GatewayProcess {
  public:
