@@ -32,10 +32,10 @@ using admission::gateway::testing::Bearer;
 using admission::gateway::testing::Body;
 using admission::gateway::testing::CommandOutput;
 using admission::gateway::testing::ExpectError;
-using admission::gateway::testing::GatewayClient;
 using admission::gateway::testing::GatewayProcess;
 using admission::gateway::testing::Join;
 using admission::gateway::testing::OpenRoomFlags;
+using admission::gateway::testing::SharedGatewayTest;
 
 // Starts a gateway with `flags`. ADMISSION_GATEWAY_TEST_STORE=redis://HOST:PORT runs the suite
 // against Redis, under a key prefix of its own so that runs never see each other's users.
@@ -49,34 +49,17 @@ std::unique_ptr<GatewayProcess> StartGateway(std::vector<std::string> flags, std
   return GatewayProcess::Start(flags, error);
 }
 
-class GatewayTest : public ::testing::Test, protected GatewayClient {
- protected:
-  static void SetUpTestSuite() {
-    std::string error;
+class GatewayTest : public SharedGatewayTest<GatewayTest> {
+ public:
+  static std::unique_ptr<GatewayProcess> StartSharedGateway(std::string* error) {
     // A room that admits at once; the client limits are off here (RateLimitTest starts a
     // gateway of its own with tight ones).
     std::vector<std::string> flags = OpenRoomFlags();
     flags.insert(flags.end(), {std::string("--admin_token=") + kAdminToken,
                                "--token_secret=test-secret", "--threads=8"});
-    gateway_ = StartGateway(flags, &error).release();
-    if (gateway_ == nullptr) start_error_ = new std::string(error);
+    return StartGateway(flags, error);
   }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    gateway_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(gateway_, nullptr) << (start_error_ ? *start_error_ : "");
-    client_ = gateway_->Client();
-  }
-
-  static GatewayProcess* gateway_;
-  static std::string* start_error_;
 };
-
-GatewayProcess* GatewayTest::gateway_ = nullptr;
-std::string* GatewayTest::start_error_ = nullptr;
 
 TEST_F(GatewayTest, HealthReadyAndRequestIds) {
   auto r =

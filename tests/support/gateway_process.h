@@ -6,7 +6,8 @@
 // (PR_SET_PDEATHSIG). Its stderr (the JSON access log) goes to a file the test can read.
 //
 // The binary's path comes from the ADMISSION_GATEWAY_BINARY compile definition. Also: the flags
-// of a room that admits at once, and a shell command's output.
+// of a room that admits at once, a shell command's output, and the fixture of suites that share
+// one gateway process.
 #ifndef ADMISSION_TESTS_SUPPORT_GATEWAY_PROCESS_H_
 #define ADMISSION_TESTS_SUPPORT_GATEWAY_PROCESS_H_
 
@@ -26,7 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "httplib.h"
+#include "support/gateway_client.h"
 
 namespace admission::gateway::testing {
 
@@ -216,6 +219,31 @@ class GatewayProcess {
   int port_ = 0;
   int stdout_fd_ = -1;
   std::string stderr_path_;
+};
+
+// The fixture of a suite that shares one gateway process: started before the suite's first test
+// by `Suite::StartSharedGateway(&error)`, stopped after its last. Every test gets a client of
+// its own (client_, with GatewayClient's calls); a gateway that did not start fails each test
+// with the reason.
+template <typename Suite>
+class SharedGatewayTest : public ::testing::Test, protected GatewayClient {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    gateway_ = Suite::StartSharedGateway(&error).release();
+    if (gateway_ == nullptr) start_error_ = error;
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    gateway_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(gateway_, nullptr) << start_error_;
+    client_ = gateway_->Client();
+  }
+
+  static inline GatewayProcess* gateway_ = nullptr;
+  static inline std::string start_error_;
 };
 
 }  // namespace admission::gateway::testing
