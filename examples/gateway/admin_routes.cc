@@ -71,18 +71,15 @@ void ListEvents(const RouteContext& ctx, const Request& req, Response& res) {
 }  // namespace
 
 void AddAdminRoutes(const RouteContext& ctx, RouteTable& routes) {
-  auto bind = [ctx](void (*handler)(const RouteContext&, const Request&, Response&)) {
-    return [ctx, handler](const Request& req, Response& res) { handler(ctx, req, res); };
-  };
   // Operators' calls: no per-address limit (the token is the gate), no Idempotency-Key.
   const RouteTable::Guards none;
-  routes.Add(RouteId::kAdminEvents, "GET", "/admin/v1/events", none, bind(ListEvents));
+  routes.Add(RouteId::kAdminEvents, "GET", "/admin/v1/events", none, WithContext(ctx, ListEvents));
   routes.Add(RouteId::kAdminPolicyGet, "GET", "/admin/v1/events/{event_id}/policy", none,
-             bind(GetPolicy));
+             WithContext(ctx, GetPolicy));
   routes.Add(RouteId::kAdminPolicyPut, "PUT", "/admin/v1/events/{event_id}/policy", none,
-             bind(PutPolicy));
+             WithContext(ctx, PutPolicy));
   routes.Add(RouteId::kAdminStats, "GET", "/admin/v1/events/{event_id}/stats", none,
-             bind(GetStats));
+             WithContext(ctx, GetStats));
 }
 
 }  // namespace admission::gateway

@@ -201,18 +201,16 @@ void Complete(const RouteContext& ctx, const Request& req, Response& res) {
 }  // namespace
 
 void AddRoomRoutes(const RouteContext& ctx, RouteTable& routes) {
-  auto bind = [ctx](void (*handler)(const RouteContext&, const Request&, Response&)) {
-    return [ctx, handler](const Request& req, Response& res) { handler(ctx, req, res); };
-  };
   // Every call is a client's: under the per-address limit; those that change state replay an
   // Idempotency-Key.
   const RouteTable::Guards limited{true, false};
   const RouteTable::Guards idempotent{true, true};
-  routes.Add(RouteId::kJoin, "POST", "/api/v1/queue/join", idempotent, bind(Join));
-  routes.Add(RouteId::kStatus, "GET", "/api/v1/queue/status", limited, bind(Status));
-  routes.Add(RouteId::kEnter, "POST", "/api/v1/queue/enter", idempotent, bind(Enter));
-  routes.Add(RouteId::kLeave, "DELETE", "/api/v1/queue/leave", limited, bind(Leave));
-  routes.Add(RouteId::kComplete, "POST", "/api/v1/queue/complete", idempotent, bind(Complete));
+  routes.Add(RouteId::kJoin, "POST", "/api/v1/queue/join", idempotent, WithContext(ctx, Join));
+  routes.Add(RouteId::kStatus, "GET", "/api/v1/queue/status", limited, WithContext(ctx, Status));
+  routes.Add(RouteId::kEnter, "POST", "/api/v1/queue/enter", idempotent, WithContext(ctx, Enter));
+  routes.Add(RouteId::kLeave, "DELETE", "/api/v1/queue/leave", limited, WithContext(ctx, Leave));
+  routes.Add(RouteId::kComplete, "POST", "/api/v1/queue/complete", idempotent,
+             WithContext(ctx, Complete));
 }
 
 }  // namespace admission::gateway

@@ -11,6 +11,7 @@
 #include "flags.h"
 #include "metrics.h"
 #include "rate_limiter.h"
+#include "route_table.h"
 #include "signer.h"
 
 namespace admission::gateway {
@@ -24,6 +25,15 @@ struct RouteContext {
   // The bucket of every call naming one waiting token (or user id).
   RateLimiter& token_limiter;
 };
+
+// A handler of the route table that calls `handler` with (a copy of) `ctx`.
+inline RouteTable::Handler WithContext(const RouteContext& ctx,
+                                       void (*handler)(const RouteContext&, const httplib::Request&,
+                                                       httplib::Response&)) {
+  return [ctx, handler](const httplib::Request& req, httplib::Response& res) {
+    handler(ctx, req, res);
+  };
+}
 
 }  // namespace admission::gateway
 
