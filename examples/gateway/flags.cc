@@ -239,7 +239,7 @@ const std::vector<FlagSpec>& AllFlags() {
     flags->push_back(FlagSpec{
         "method",
         "default policy: queueing method, fifo | random | passthrough | reject (per event "
-        "schedules and methods: PUT /api/v1/admin/events/ID/policy)",
+        "schedules and methods: PUT /admin/v1/events/ID/policy)",
         false,
         [](const GatewayFlags& f) { return std::string(QueueMethodName(f.default_policy.method)); },
         [](std::string_view v, GatewayFlags* f) {

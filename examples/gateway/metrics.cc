@@ -10,34 +10,6 @@
 namespace admission::gateway {
 namespace {
 
-constexpr RouteInfo kRoutes[] = {
-    {"/api/v1/queue/join", "POST"},
-    {"/api/v1/queue/status", "GET"},
-    {"/api/v1/queue/enter", "POST"},
-    {"/api/v1/queue/leave", "DELETE"},
-    {"/api/v1/queue/complete", "POST"},
-    {"/api/v1/config", "GET"},
-    {"/healthz", "GET"},
-    {"/readyz", "GET"},
-    {"/metrics", "GET"},
-    {"/admin/v1/events/{event_id}/policy", "GET"},
-    {"/admin/v1/events/{event_id}/policy", "PUT"},
-    {"/admin/v1/events/{event_id}/stats", "GET"},
-    {"/admin/v1/events", "GET"},
-    {"/api/v1/events/{event_id}/seats", "GET"},
-    {"/api/v1/reservations", "POST"},
-    {"/api/v1/reservations/{reservation_id}", "GET"},
-    {"/api/v1/reservations/{reservation_id}/confirm", "POST"},
-    {"/api/v1/reservations/{reservation_id}/cancel", "POST"},
-    {"/api/v1/payment/intent", "POST"},
-    {"/admin/v1/events/{event_id}/inventory", "PUT"},
-    {"/admin/v1/dead-letters", "GET"},
-    {"/admin/v1/dead-letters/{id}/replay", "POST"},
-    {"pages", "GET"},
-    {"other", ""},
-};
-static_assert(sizeof(kRoutes) / sizeof(kRoutes[0]) == static_cast<int>(RouteId::kCount));
-
 // Label values are escaped as the exposition format requires. Event ids cannot hold these
 // characters today, but the renderer should not depend on that.
 std::string Escape(std::string_view v) {
@@ -55,14 +27,12 @@ std::string Escape(std::string_view v) {
   return out;
 }
 
-std::string RouteLabels(RouteId id) {
-  const RouteInfo& r = RouteInfoOf(id);
+std::string RouteLabels(const RouteTable& routes, RouteId id) {
+  const RouteLabel& r = routes.LabelOf(id);
   return absl::StrCat("route=\"", r.pattern, "\",method=\"", r.method, "\"");
 }
 
 }  // namespace
-
-const RouteInfo& RouteInfoOf(RouteId route) { return kRoutes[static_cast<int>(route)]; }
 
 void Metrics::ObserveRequest(RouteId route, int status, absl::Duration latency) {
   RouteMetrics& m = routes_[static_cast<int>(route)];
@@ -77,7 +47,7 @@ void Metrics::ObserveRequest(RouteId route, int status, absl::Duration latency) 
   m.count.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::string Metrics::Render(WaitingRoom& room, int64_t max_events) {
+std::string Metrics::Render(WaitingRoom& room, int64_t max_events, const RouteTable& routes) {
   std::string out;
   out +=
       "# HELP admission_gateway_http_requests_total HTTP requests by route, method and status.\n"
@@ -88,7 +58,7 @@ std::string Metrics::Render(WaitingRoom& room, int64_t max_events) {
       const uint64_t n = m.by_status[s - kMinStatus].load(std::memory_order_relaxed);
       if (n == 0) continue;
       absl::StrAppend(&out, "admission_gateway_http_requests_total{",
-                      RouteLabels(static_cast<RouteId>(r)), ",code=\"", s, "\"} ", n, "\n");
+                      RouteLabels(routes, static_cast<RouteId>(r)), ",code=\"", s, "\"} ", n, "\n");
     }
   }
   out +=
@@ -98,7 +68,7 @@ std::string Metrics::Render(WaitingRoom& room, int64_t max_events) {
     const RouteMetrics& m = routes_[r];
     const uint64_t count = m.count.load(std::memory_order_relaxed);
     if (count == 0) continue;
-    const std::string labels = RouteLabels(static_cast<RouteId>(r));
+    const std::string labels = RouteLabels(routes, static_cast<RouteId>(r));
     uint64_t cumulative = 0;
     for (std::size_t b = 0; b <= kBuckets.size(); ++b) {
       cumulative += m.buckets[b].load(std::memory_order_relaxed);

@@ -15,45 +15,9 @@
 
 #include "absl/time/time.h"
 #include "admission/room/waiting_room.h"
+#include "route_table.h"
 
 namespace admission::gateway {
-
-// Every route the gateway serves; the metrics label is the route's pattern, never the raw path,
-// so that label cardinality stays bounded whatever clients send.
-enum class RouteId : int {
-  kJoin,
-  kStatus,
-  kEnter,
-  kLeave,
-  kComplete,
-  kConfig,
-  kHealthz,
-  kReadyz,
-  kMetrics,
-  kAdminPolicyGet,
-  kAdminPolicyPut,
-  kAdminStats,
-  kAdminEvents,
-  // The ticket sale (ticketing_routes.h).
-  kSeats,
-  kReservationCreate,
-  kReservationGet,
-  kReservationConfirm,
-  kReservationCancel,
-  kPaymentIntent,
-  kAdminInventoryPut,
-  kAdminDeadLetters,
-  kAdminDeadLetterReplay,
-  kPage,   // the HTML pages and their assets
-  kOther,  // anything unmatched (404/405)
-  kCount,
-};
-
-struct RouteInfo {
-  const char* pattern;
-  const char* method;
-};
-const RouteInfo& RouteInfoOf(RouteId route);
 
 class Metrics {
  public:
@@ -66,9 +30,10 @@ class Metrics {
   void CountRateLimited() { rate_limited_.fetch_add(1, std::memory_order_relaxed); }
   void CountIdempotentReplay() { replays_.fetch_add(1, std::memory_order_relaxed); }
 
-  // The whole exposition. Per-event series come from `room` for at most `max_events` events
-  // (sorted by id); a failing store call is counted as a store error and skipped.
-  std::string Render(WaitingRoom& room, int64_t max_events);
+  // The whole exposition. Routes are labelled as `routes` names their classes. Per-event series
+  // come from `room` for at most `max_events` events (sorted by id); a failing store call is
+  // counted as a store error and skipped.
+  std::string Render(WaitingRoom& room, int64_t max_events, const RouteTable& routes);
 
   // Histogram upper bounds, in seconds.
   static constexpr std::array<double, 15> kBuckets = {

@@ -1,29 +1,32 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The gateway's HTTP routes over cpp-httplib. A thin shell: every handler parses the request,
+// The gateway's HTTP server over cpp-httplib. A thin shell: every handler parses the request,
 // makes one library call and renders the answer; the waiting-room rules all live in the
-// library. What is added here is what an HTTP edge needs: strict input checks, signed
-// reservation tokens, per-client rate limits, Idempotency-Key replays, metrics and access logs.
-// The ticket sale behind the room (seats, holds, payments, the worker) is in
-// ticketing_routes.h, which plugs into the same route wrapper.
+// library. The routes come from modules (room_routes.h, ticketing_routes.h, admin_routes.h,
+// page_routes.h, metrics_routes.h), each adding its own to one RouteTable (route_table.h) with
+// the shared objects handed over in a RouteContext (route_context.h). What the server adds is
+// what an HTTP edge needs around them all: per-address rate limits, Idempotency-Key replays,
+// request ids and trace context, metrics, access logs, and JSON errors for what no route
+// answers.
 #ifndef ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 #define ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "admission/clock.h"
-#include "admission/room/join_refusal.h"
 #include "admission/room/waiting_room.h"
 #include "admission/ticketing/ticketing.h"
 #include "flags.h"
 #include "idempotency.h"
 #include "metrics.h"
 #include "rate_limiter.h"
+#include "route_context.h"
+#include "route_table.h"
 #include "signer.h"
+#include "ticketing_routes.h"
 
 namespace httplib {
 class Request;
@@ -31,8 +34,6 @@ struct Response;
 }  // namespace httplib
 
 namespace admission::gateway {
-
-class TicketingRoutes;
 
 class Gateway {
  public:
@@ -57,59 +58,32 @@ class Gateway {
 
   // The ticketing routes, their worker and expiry scan (tests step them by hand).
   TicketingRoutes& ticketing() { return *ticketing_; }
+  // Every route the gateway serves.
+  const RouteTable& routes() const { return routes_; }
 
  private:
-  friend class TicketingRoutes;
   class HttpServer;
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
-  using Method = void (Gateway::*)(const httplib::Request&, httplib::Response&);
 
+  // Registers every route of the table with httplib, each wrapped with its guards (the
+  // per-address rate limit, Idempotency-Key handling) and a last-resort catch, so that no
+  // exception ever leaves a handler; and the handlers that run around them all.
   void Register();
-  // Wraps a handler with the per-address rate limit, Idempotency-Key handling and a last-resort
-  // catch, so that no exception ever leaves a handler.
-  void Route(const char* method, const std::string& pattern, Handler handler, bool limit_address,
-             bool idempotent);
-  void Route(const char* method, const std::string& pattern, Method handler, bool limit_address,
-             bool idempotent);
-  void RunIdempotent(const Handler& handler, const httplib::Request& req, httplib::Response& res);
-
-  // The key of the per-address bucket: the peer, or --client_address_header behind a proxy.
-  std::string ClientAddress(const httplib::Request& req) const;
-  // False (and a 429 written) when `key`'s bucket in `limiter` is empty.
-  bool Allow(RateLimiter& limiter, std::string_view key, httplib::Response& res);
-  // False (and 401/403 written) unless the request carries the admin token.
-  bool CheckAdmin(const httplib::Request& req, httplib::Response& res);
-  // Writes the JSON error for a failed library call (and counts store failures).
-  void ReplyStatus(httplib::Response& res, const absl::Status& status);
-  // A join refused by the event's schedule or its reject method: 409 with the reason as the
-  // error code ("not_open_yet" with opens_at and Retry-After, "closed", "rejected").
-  void ReplyJoinRefused(httplib::Response& res, const JoinRefusal& refusal,
-                        const absl::Status& status);
-
-  void Join(const httplib::Request& req, httplib::Response& res);
-  void Status(const httplib::Request& req, httplib::Response& res);
-  void Enter(const httplib::Request& req, httplib::Response& res);
-  void Leave(const httplib::Request& req, httplib::Response& res);
-  void Complete(const httplib::Request& req, httplib::Response& res);
-  void Config(const httplib::Request& req, httplib::Response& res);
-  void Healthz(const httplib::Request& req, httplib::Response& res);
-  void Readyz(const httplib::Request& req, httplib::Response& res);
-  void MetricsPage(const httplib::Request& req, httplib::Response& res);
-  void GetPolicy(const httplib::Request& req, httplib::Response& res);
-  void PutPolicy(const httplib::Request& req, httplib::Response& res);
-  void GetStats(const httplib::Request& req, httplib::Response& res);
-  void ListEvents(const httplib::Request& req, httplib::Response& res);
+  void Serve(const RouteTable::Route& route);
+  void RunIdempotent(const RouteTable::Handler& handler, const httplib::Request& req,
+                     httplib::Response& res);
 
   const GatewayFlags flags_;
   std::unique_ptr<WaitingRoom> room_;
   Clock* const clock_;
-  // Before idempotency_, which uses its store; after room_, which its worker calls.
-  std::unique_ptr<TicketingRoutes> ticketing_;
   TokenSigner signer_;
   RateLimiter address_limiter_;
   RateLimiter token_limiter_;
-  std::unique_ptr<IdempotencyKeys> idempotency_;
   Metrics metrics_;
+  const RouteContext context_;
+  // Before idempotency_, which uses its store; after room_, which its worker calls.
+  std::unique_ptr<TicketingRoutes> ticketing_;
+  std::unique_ptr<IdempotencyKeys> idempotency_;
+  RouteTable routes_;
   std::unique_ptr<HttpServer> server_;
 };
 

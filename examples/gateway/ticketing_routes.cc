@@ -11,15 +11,14 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "admission/ids.h"
+#include "http_toolkit.h"
 #include "json_codec.h"
-#include "server.h"
 
 #if defined(ADMISSION_GATEWAY_WITH_REDIS)
 #include "admission/redis/room_store.h"
@@ -42,37 +41,6 @@ constexpr int64_t kMaxDeadLettersListed = 1000;
 constexpr std::size_t kMaxReservationIdLength = kMaxEventIdLength + 1 + 32;
 // The per-payment lock: one payment intent per reservation, across every gateway.
 constexpr std::string_view kPaymentScope = "payment_intent";
-
-// The same answer shape as the rest of the gateway (server.cc): JSON with its charset (so that
-// httplib never compresses it) and never cached.
-void ReplyText(Response& res, int status, std::string body) {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.body = std::move(body);
-  res.headers.erase("Content-Type");
-  res.set_header("Content-Type", "application/json; charset=utf-8");
-}
-
-void Reply(Response& res, int status, const Json& body) {
-  ReplyText(res, status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
-}
-
-void ReplyError(Response& res, int status, std::string_view code, std::string_view message) {
-  Reply(res, status, ErrorJson(code, message));
-}
-
-std::string_view Msg(const absl::Status& s) {
-  return std::string_view(s.message().data(), s.message().size());
-}
-
-// "Bearer <token>" (scheme case-insensitive); empty if absent or of another scheme.
-std::string BearerToken(const Request& req) {
-  const std::string auth = req.get_header_value("Authorization");
-  if (auth.size() < 7 || !absl::EqualsIgnoreCase(absl::string_view(auth.data(), 7), "bearer ")) {
-    return "";
-  }
-  return std::string(absl::StripAsciiWhitespace(absl::string_view(auth).substr(7)));
-}
 
 // An integer member in [min, max]. NotFound when absent (or null); InvalidArgument otherwise.
 absl::StatusOr<int64_t> GetInt(const Json& object, const std::string& key, int64_t min,
@@ -161,19 +129,6 @@ std::optional<bool> QueryBool(const std::string& v) {
   return std::nullopt;
 }
 
-// "/<prefix><id><suffix>" -> id, if it has that shape and the id is 1..max characters without
-// a slash.
-std::optional<std::string_view> Between(std::string_view path, std::string_view prefix,
-                                        std::string_view suffix, std::size_t max) {
-  if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
-      path.substr(path.size() - suffix.size()) != suffix) {
-    return std::nullopt;
-  }
-  std::string_view id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  if (id.empty() || id.size() > max || id.find('/') != std::string_view::npos) return std::nullopt;
-  return id;
-}
-
 }  // namespace
 
 TicketingOptions TicketingOptionsFromFlags(const GatewayFlags& flags, Clock* clock) {
@@ -220,11 +175,8 @@ absl::StatusOr<Ticketing> OpenTicketing(const GatewayFlags& flags, Clock* clock)
 #endif
 }
 
-TicketingRoutes::TicketingRoutes(Gateway* gateway, Ticketing ticketing)
-    : gateway_(gateway),
-      flags_(gateway->flags_),
-      clock_(gateway->clock_),
-      ticketing_(std::move(ticketing)) {
+TicketingRoutes::TicketingRoutes(const RouteContext& ctx, Ticketing ticketing)
+    : ctx_(ctx), flags_(ctx.flags), clock_(&ctx.clock), ticketing_(std::move(ticketing)) {
   TicketingHandlerOptions handler_options;
   handler_options.on_applied = [this](const Delivery&, const ReservationChange& change) {
     CountChange(change);
@@ -241,67 +193,33 @@ TicketingRoutes::TicketingRoutes(Gateway* gateway, Ticketing ticketing)
 
 TicketingRoutes::~TicketingRoutes() { Stop(); }
 
-RouteId TicketingRoutes::Classify(std::string_view method, std::string_view path) {
-  const bool get = method == "GET" || method == "HEAD";
-  const bool post = method == "POST";
-  if (path.substr(0, 8) == "/api/v1/") {
-    std::string_view rest = path.substr(8);
-    if (rest == "reservations") return post ? RouteId::kReservationCreate : RouteId::kOther;
-    if (rest == "payment/intent") return post ? RouteId::kPaymentIntent : RouteId::kOther;
-    if (Between(path, "/api/v1/reservations/", "/confirm", 200)) {
-      return post ? RouteId::kReservationConfirm : RouteId::kOther;
-    }
-    if (Between(path, "/api/v1/reservations/", "/cancel", 200)) {
-      return post ? RouteId::kReservationCancel : RouteId::kOther;
-    }
-    if (rest.substr(0, 13) == "reservations/") {
-      std::string_view id = rest.substr(13);
-      if (!id.empty() && id.size() <= 200 && id.find('/') == std::string_view::npos) {
-        return get ? RouteId::kReservationGet : RouteId::kOther;
-      }
-      return RouteId::kOther;
-    }
-    if (auto event = Between(path, "/api/v1/events/", "/seats", kMaxEventIdLength);
-        event && ValidateEventId(*event).ok()) {
-      return get ? RouteId::kSeats : RouteId::kOther;
-    }
-    return RouteId::kOther;
-  }
-  if (path.substr(0, 10) == "/admin/v1/") {
-    if (auto event = Between(path, "/admin/v1/events/", "/inventory", kMaxEventIdLength);
-        event && ValidateEventId(*event).ok()) {
-      return method == "PUT" ? RouteId::kAdminInventoryPut : RouteId::kOther;
-    }
-    if (path == "/admin/v1/dead-letters") return get ? RouteId::kAdminDeadLetters : RouteId::kOther;
-    if (Between(path, "/admin/v1/dead-letters/", "/replay", 200)) {
-      return post ? RouteId::kAdminDeadLetterReplay : RouteId::kOther;
-    }
-  }
-  return RouteId::kOther;
-}
-
-void TicketingRoutes::Register() {
+void TicketingRoutes::AddRoutes(RouteTable& routes) {
   auto bind = [this](void (TicketingRoutes::*handler)(const Request&, Response&)) {
     return [this, handler](const Request& req, Response& res) { (this->*handler)(req, res); };
   };
-  Gateway& g = *gateway_;
-  // Bounded repetitions only (std::regex recursion grows with the input).
-  const std::string event = "([A-Za-z0-9_-]{1,64})";
-  const std::string id = "([^/]{1,200})";
-  g.Route("PUT", "/admin/v1/events/" + event + "/inventory", bind(&TicketingRoutes::PutInventory),
-          false, false);
-  g.Route("GET", "/api/v1/events/" + event + "/seats", bind(&TicketingRoutes::GetSeats), true,
-          false);
-  g.Route("POST", "/api/v1/reservations", bind(&TicketingRoutes::CreateReservation), true, true);
-  g.Route("GET", "/api/v1/reservations/" + id, bind(&TicketingRoutes::GetReservation), true, false);
-  g.Route("POST", "/api/v1/reservations/" + id + "/confirm",
-          bind(&TicketingRoutes::ConfirmReservation), true, true);
-  g.Route("POST", "/api/v1/reservations/" + id + "/cancel",
-          bind(&TicketingRoutes::CancelReservation), true, true);
-  g.Route("POST", "/api/v1/payment/intent", bind(&TicketingRoutes::PaymentIntent), true, true);
-  g.Route("GET", "/admin/v1/dead-letters", bind(&TicketingRoutes::ListDeadLetters), false, false);
-  g.Route("POST", "/admin/v1/dead-letters/" + id + "/replay",
-          bind(&TicketingRoutes::ReplayDeadLetter), false, false);
+  // Buyers' calls are under the per-address limit, and those that change state replay an
+  // Idempotency-Key; operators' calls have the admin token as their gate.
+  const RouteTable::Guards admin;
+  const RouteTable::Guards limited{true, false};
+  const RouteTable::Guards idempotent{true, true};
+  routes.Add(RouteId::kAdminInventoryPut, "PUT", "/admin/v1/events/{event_id}/inventory", admin,
+             bind(&TicketingRoutes::PutInventory));
+  routes.Add(RouteId::kSeats, "GET", "/api/v1/events/{event_id}/seats", limited,
+             bind(&TicketingRoutes::GetSeats));
+  routes.Add(RouteId::kReservationCreate, "POST", "/api/v1/reservations", idempotent,
+             bind(&TicketingRoutes::CreateReservation));
+  routes.Add(RouteId::kReservationGet, "GET", "/api/v1/reservations/{reservation_id}", limited,
+             bind(&TicketingRoutes::GetReservation));
+  routes.Add(RouteId::kReservationConfirm, "POST", "/api/v1/reservations/{reservation_id}/confirm",
+             idempotent, bind(&TicketingRoutes::ConfirmReservation));
+  routes.Add(RouteId::kReservationCancel, "POST", "/api/v1/reservations/{reservation_id}/cancel",
+             idempotent, bind(&TicketingRoutes::CancelReservation));
+  routes.Add(RouteId::kPaymentIntent, "POST", "/api/v1/payment/intent", idempotent,
+             bind(&TicketingRoutes::PaymentIntent));
+  routes.Add(RouteId::kAdminDeadLetters, "GET", "/admin/v1/dead-letters", admin,
+             bind(&TicketingRoutes::ListDeadLetters));
+  routes.Add(RouteId::kAdminDeadLetterReplay, "POST", "/admin/v1/dead-letters/{id}/replay", admin,
+             bind(&TicketingRoutes::ReplayDeadLetter));
 }
 
 absl::Status TicketingRoutes::Start() {
@@ -383,20 +301,7 @@ void TicketingRoutes::CountChange(const ReservationChange& change) {
 }
 
 std::optional<ReservationClaims> TicketingRoutes::Authenticate(const Request& req, Response& res) {
-  const std::string bearer = BearerToken(req);
-  if (bearer.empty()) {
-    res.set_header("WWW-Authenticate", "Bearer realm=\"admission\"");
-    ReplyError(res, 401, "unauthorized",
-               "send the reservation token as Authorization: Bearer <token>");
-    return std::nullopt;
-  }
-  absl::StatusOr<ReservationClaims> claims = gateway_->signer_.Verify(bearer, clock_->Now());
-  if (!claims.ok()) {
-    res.set_header("WWW-Authenticate", "Bearer realm=\"admission\", error=\"invalid_token\"");
-    ReplyError(res, 401, "unauthorized", Msg(claims.status()));
-    return std::nullopt;
-  }
-  return *std::move(claims);
+  return VerifyBearer(req, res, ctx_.signer, clock_->Now());
 }
 
 std::optional<Reservation> TicketingRoutes::OwnReservation(const ReservationClaims& claims,
@@ -438,22 +343,22 @@ void TicketingRoutes::ReplyLibraryError(Response& res, const absl::Status& statu
   if (error != InventoryError::kNone) {
     return ReplyError(res, 409, InventoryErrorName(error), Msg(status));
   }
-  gateway_->ReplyStatus(res, status);
+  ReplyStatus(res, status, ctx_.metrics);
 }
 
 void TicketingRoutes::EndAdmission(const ReservationClaims& claims) {
-  absl::StatusOr<QueueStatus> done = gateway_->room_->Complete(claims.waiting_token);
+  absl::StatusOr<QueueStatus> done = ctx_.room.Complete(claims.waiting_token);
   // Already over (completed, left, timed out) or forgotten: nothing left to end.
   if (done.ok() || absl::IsFailedPrecondition(done.status()) || absl::IsNotFound(done.status())) {
     return;
   }
-  gateway_->metrics_.CountStoreError();
+  ctx_.metrics.CountStoreError();
   std::fprintf(stderr, "warning: could not end the admission of a buyer in %s: %s\n",
                claims.event_id.c_str(), done.status().ToString().c_str());
 }
 
 void TicketingRoutes::PutInventory(const Request& req, Response& res) {
-  if (!gateway_->CheckAdmin(req, res)) return;
+  if (!CheckAdmin(req, res, flags_.admin_token)) return;
   const std::string event_id = req.matches[1];
   absl::StatusOr<Json> body = ParseObject(req.body);
   if (!body.ok()) return ReplyLibraryError(res, body.status());
@@ -518,7 +423,7 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
     return ReplyError(res, 400, "invalid_argument",
                       "an Idempotency-Key header is required (a fresh UUID per hold attempt)");
   }
-  if (!gateway_->Allow(gateway_->token_limiter_, absl::StrCat("t:", claims->waiting_token), res)) {
+  if (!Allow(ctx_.token_limiter, absl::StrCat("t:", claims->waiting_token), res, ctx_.metrics)) {
     return;
   }
   absl::StatusOr<Json> body = ParseObject(req.body);
@@ -555,7 +460,7 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
   // The token proves an admission without a store lookup; whether that admission is still
   // running (not completed, left or timed out) is the room's to say. Without this check a
   // buyer who already paid could keep holding seats for as long as the token lives.
-  absl::StatusOr<QueueStatus> place = gateway_->room_->Status(claims->waiting_token);
+  absl::StatusOr<QueueStatus> place = ctx_.room.Status(claims->waiting_token);
   if (!place.ok() && !absl::IsNotFound(place.status())) {
     return ReplyLibraryError(res, place.status());
   }
@@ -576,7 +481,7 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
   scoped.scope_reservation_id = held->reservation_id;
   scoped.expires_at = held->hold_expires_at + kScopedTokenGrace;
   Json j = ReservationJson(*held);
-  j["reservation_token"] = gateway_->signer_.Sign(scoped);
+  j["reservation_token"] = ctx_.signer.Sign(scoped);
   Reply(res, 201, j);
 }
 
@@ -726,7 +631,7 @@ void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
 }
 
 void TicketingRoutes::ListDeadLetters(const Request& req, Response& res) {
-  if (!gateway_->CheckAdmin(req, res)) return;
+  if (!CheckAdmin(req, res, flags_.admin_token)) return;
   int64_t limit = 100;
   if (req.has_param("limit")) {
     const std::string v = req.get_param_value("limit");
@@ -761,7 +666,7 @@ void TicketingRoutes::ListDeadLetters(const Request& req, Response& res) {
 }
 
 void TicketingRoutes::ReplayDeadLetter(const Request& req, Response& res) {
-  if (!gateway_->CheckAdmin(req, res)) return;
+  if (!CheckAdmin(req, res, flags_.admin_token)) return;
   const std::string id = req.matches[1];
   if (absl::Status s = ValidateMessageId(id); !s.ok()) return ReplyLibraryError(res, s);
   if (absl::Status s = ticketing_.outcomes->ReplayDeadLetter(id); !s.ok()) {
@@ -812,7 +717,7 @@ std::string TicketingRoutes::RenderMetrics(int64_t max_events) {
       absl::StrAppend(&out, "admission_ticketing_queue_events{state=\"", state, "\"} ", n, "\n");
     }
   } else {
-    gateway_->metrics_.CountStoreError();
+    ctx_.metrics.CountStoreError();
   }
   absl::StatusOr<std::vector<std::string>> events = ticketing_.inventory->ListEvents();
   if (events.ok()) {
@@ -834,7 +739,7 @@ std::string TicketingRoutes::RenderMetrics(int64_t max_events) {
       }
     }
   } else {
-    gateway_->metrics_.CountStoreError();
+    ctx_.metrics.CountStoreError();
   }
   return out;
 }

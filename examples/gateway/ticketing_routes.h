@@ -42,6 +42,8 @@
 #include "admission/ticketing/worker.h"
 #include "flags.h"
 #include "metrics.h"
+#include "route_context.h"
+#include "route_table.h"
 #include "signer.h"
 
 namespace httplib {
@@ -50,8 +52,6 @@ struct Response;
 }  // namespace httplib
 
 namespace admission::gateway {
-
-class Gateway;
 
 // The options the gateway gives the ticketing bundle: its flags' TTLs and `clock`.
 TicketingOptions TicketingOptionsFromFlags(const GatewayFlags& flags, Clock* clock);
@@ -67,16 +67,14 @@ inline constexpr absl::Duration kScopedTokenGrace = absl::Minutes(15);
 
 class TicketingRoutes {
  public:
-  // Made by the Gateway, which it serves; `gateway` must outlive it.
-  TicketingRoutes(Gateway* gateway, Ticketing ticketing);
+  // `ctx`'s objects must outlive it.
+  TicketingRoutes(const RouteContext& ctx, Ticketing ticketing);
   ~TicketingRoutes();  // Stop()s
   TicketingRoutes(const TicketingRoutes&) = delete;
   TicketingRoutes& operator=(const TicketingRoutes&) = delete;
 
-  // Which ticketing route a method and path name; RouteId::kOther for none.
-  static RouteId Classify(std::string_view method, std::string_view path);
-  // Adds the routes through the gateway's route wrapper (rate limit, Idempotency-Key, catch).
-  void Register();
+  // Adds the routes; this object must outlive `routes`' handlers.
+  void AddRoutes(RouteTable& routes);
 
   // Starts the worker thread (at --worker_pace_per_sec) and the hold-expiry scan (every
   // --hold_expiry_scan_ms). Stop is idempotent.
@@ -127,7 +125,7 @@ class TicketingRoutes {
   void CountChange(const ReservationChange& change);
   void ScanLoop();
 
-  Gateway* const gateway_;
+  const RouteContext ctx_;
   const GatewayFlags& flags_;
   Clock* const clock_;
   Ticketing ticketing_;

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "support/gateway_client.h"
 #include "support/gateway_process.h"
 #include "support/redis/redis_cluster.h"
 #include "support/redis/redis_server.h"
@@ -31,8 +32,6 @@ using ::admission::testing::RedisServer;
 using Json = nlohmann::json;
 
 constexpr char kAdminToken[] = "cluster-admin";
-
-Json Body(const httplib::Result& r) { return Json::parse(r->body, nullptr, false); }
 
 // A loopback port nothing listens on: bound to a free port, then closed again.
 int DeadPort() {
@@ -70,19 +69,14 @@ class GatewayClusterTest : public ::testing::Test {
   // The flags of a gateway on the cluster. The first seed is dead, so every gateway here also
   // proves that the seeds are tried in order.
   std::vector<std::string> Flags(const std::string& prefix) const {
-    return {absl::StrCat("--store=redis-cluster://127.0.0.1:", DeadPort(), ",",
-                         cluster_->node(1).address(), ",", cluster_->node(2).address()),
-            "--redis_key_prefix=" + prefix,
-            "--redis_pool_size=2",
-            absl::StrCat("--admin_token=", kAdminToken),
-            "--token_secret=cluster-secret",
-            "--admit_rate_per_sec=1000",
-            "--burst=1000",
-            "--wait_tiers=",
-            "--threads=8",
-            "--rate_limit_ip_per_sec=0",
-            "--rate_limit_token_per_sec=0",
-            "--access_log=false"};
+    std::vector<std::string> flags = OpenRoomFlags();
+    flags.insert(flags.end(),
+                 {absl::StrCat("--store=redis-cluster://127.0.0.1:", DeadPort(), ",",
+                               cluster_->node(1).address(), ",", cluster_->node(2).address()),
+                  "--redis_key_prefix=" + prefix, "--redis_pool_size=2",
+                  absl::StrCat("--admin_token=", kAdminToken), "--token_secret=cluster-secret",
+                  "--threads=8", "--access_log=false"});
+    return flags;
   }
   static std::string Prefix() {
     static int next = 0;
@@ -147,13 +141,11 @@ TEST_F(GatewayClusterTest, JoinStatusEnterLeaveAcrossTheMasters) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_EQ(Body(r)["status"], "left");
-    r = client->Post("/api/v1/queue/complete", {{"Authorization", "Bearer " + reservation}}, "",
-                     "application/json");
+    r = client->Post("/api/v1/queue/complete", Bearer(reservation), "", "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
 
-    r = client->Get(("/admin/v1/events/" + event + "/stats").c_str(),
-                    {{"Authorization", absl::StrCat("Bearer ", kAdminToken)}});
+    r = client->Get(("/admin/v1/events/" + event + "/stats").c_str(), Bearer(kAdminToken));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
     const Json stats = Body(r);
@@ -197,8 +189,7 @@ TEST_F(GatewayClusterTest, TwoGatewaysServeOneLine) {
   auto ca = a->Client();
   auto cb = b->Client();
   // Pause the room so that nobody is admitted while the line forms.
-  auto r = ca->Put("/admin/v1/events/shared/policy",
-                   {{"Authorization", absl::StrCat("Bearer ", kAdminToken)}}, R"({"paused":true})",
+  auto r = ca->Put("/admin/v1/events/shared/policy", Bearer(kAdminToken), R"({"paused":true})",
                    "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
@@ -226,8 +217,7 @@ TEST_F(GatewayClusterTest, TwoGatewaysServeOneLine) {
     EXPECT_EQ(Body(ra)["position"], i + 1) << ra->body;
     EXPECT_EQ(Body(rb)["position"], i + 1) << rb->body;
   }
-  r = cb->Put("/admin/v1/events/shared/policy",
-              {{"Authorization", absl::StrCat("Bearer ", kAdminToken)}}, R"({"paused":false})",
+  r = cb->Put("/admin/v1/events/shared/policy", Bearer(kAdminToken), R"({"paused":false})",
               "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
@@ -237,8 +227,7 @@ TEST_F(GatewayClusterTest, TwoGatewaysServeOneLine) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   const std::string reservation = Body(r)["reservation_token"];
-  r = ca->Post("/api/v1/queue/complete", {{"Authorization", "Bearer " + reservation}}, "",
-               "application/json");
+  r = ca->Post("/api/v1/queue/complete", Bearer(reservation), "", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   auto status = ca->Get(("/api/v1/queue/status?token=" + tokens[1]).c_str());

@@ -25,40 +25,23 @@ using Json = nlohmann::json;
 constexpr char kTraceId[] = "4bf92f3577b34da6a3ce929d0e0e4736";
 constexpr char kTraceparent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-class GatewayEdgeTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    gateway_ = GatewayProcess::Start(
-                   {"--access_log=true", "--admin_token=obs-admin", "--rate_limit_ip_per_sec=0",
-                    "--rate_limit_token_per_sec=0", "--threads=4"},
-                   &error)
-                   .release();
-    if (gateway_ == nullptr) start_error_ = new std::string(error);
-  }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    gateway_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(gateway_, nullptr) << (start_error_ ? *start_error_ : "");
-    client_ = gateway_->Client();
+class GatewayEdgeTest : public SharedGatewayTest<GatewayEdgeTest> {
+ public:
+  static std::unique_ptr<GatewayProcess> StartSharedGateway(std::string* error) {
+    return GatewayProcess::Start(
+        {"--access_log=true", "--admin_token=obs-admin", "--rate_limit_ip_per_sec=0",
+         "--rate_limit_token_per_sec=0", "--threads=4"},
+        error);
   }
 
+ protected:
   // The access log line of the request whose id is `request_id`, parsed (null if absent).
   Json LogLineOf(const std::string& request_id) {
     const std::string line = gateway_->WaitForStderrLine("\"request_id\":\"" + request_id + "\"");
     if (line.empty()) return Json();
     return Json::parse(line, nullptr, false);
   }
-
-  static GatewayProcess* gateway_;
-  static std::string* start_error_;
-  std::unique_ptr<httplib::Client> client_;
 };
-
-GatewayProcess* GatewayEdgeTest::gateway_ = nullptr;
-std::string* GatewayEdgeTest::start_error_ = nullptr;
 
 TEST_F(GatewayEdgeTest, ClientRequestIdAndTraceparentAreEchoedAndLogged) {
   auto r = client_->Post("/api/v1/queue/join",

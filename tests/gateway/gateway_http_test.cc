@@ -4,7 +4,6 @@
 // (it prints the port it bound), the suite waits for /healthz with a bounded poll, and every
 // route and error code of the API is exercised. The process is stopped at the end, and killed
 // if this test process dies first (PR_SET_PDEATHSIG).
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "support/gateway_client.h"
 #include "support/gateway_process.h"
 
 namespace {
@@ -27,7 +27,15 @@ using Json = nlohmann::json;
 
 constexpr char kAdminToken[] = "test-admin-token";
 
+using admission::gateway::testing::Admit;
+using admission::gateway::testing::Bearer;
+using admission::gateway::testing::Body;
+using admission::gateway::testing::CommandOutput;
+using admission::gateway::testing::ExpectError;
 using admission::gateway::testing::GatewayProcess;
+using admission::gateway::testing::Join;
+using admission::gateway::testing::OpenRoomFlags;
+using admission::gateway::testing::SharedGatewayTest;
 
 // Starts a gateway with `flags`. ADMISSION_GATEWAY_TEST_STORE=redis://HOST:PORT runs the suite
 // against Redis, under a key prefix of its own so that runs never see each other's users.
@@ -41,93 +49,17 @@ std::unique_ptr<GatewayProcess> StartGateway(std::vector<std::string> flags, std
   return GatewayProcess::Start(flags, error);
 }
 
-Json Body(const httplib::Result& r) { return Json::parse(r->body, nullptr, false); }
-
-// Checks the error shape {"error":{"code","message"}}.
-void ExpectError(const httplib::Result& r, int status, const std::string& code) {
-  ASSERT_TRUE(r) << "no response";
-  EXPECT_EQ(r->status, status) << r->body;
-  const Json j = Body(r);
-  ASSERT_TRUE(j.is_object()) << r->body;
-  ASSERT_TRUE(j.contains("error")) << r->body;
-  EXPECT_EQ(j["error"]["code"], code) << r->body;
-  EXPECT_TRUE(j["error"]["message"].is_string()) << r->body;
-  EXPECT_NE(r->get_header_value("Content-Type").find("application/json"), std::string::npos);
-}
-
-std::string BinaryOutput(const std::string& command, int* exit_code) {
-  std::string out;
-  FILE* f = popen(command.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  const int status = pclose(f);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-class GatewayTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    // A room that admits at once: a large bucket and no tier waits; the client limits are
-    // off here (RateLimitTest starts a gateway of its own with tight ones).
-    gateway_ =
-        StartGateway({std::string("--admin_token=") + kAdminToken, "--token_secret=test-secret",
-                      "--admit_rate_per_sec=1000", "--burst=1000", "--wait_tiers=", "--threads=8",
-                      "--rate_limit_ip_per_sec=0", "--rate_limit_token_per_sec=0"},
-                     &error)
-            .release();
-    if (gateway_ == nullptr) start_error_ = new std::string(error);
+class GatewayTest : public SharedGatewayTest<GatewayTest> {
+ public:
+  static std::unique_ptr<GatewayProcess> StartSharedGateway(std::string* error) {
+    // A room that admits at once; the client limits are off here (RateLimitTest starts a
+    // gateway of its own with tight ones).
+    std::vector<std::string> flags = OpenRoomFlags();
+    flags.insert(flags.end(), {std::string("--admin_token=") + kAdminToken,
+                               "--token_secret=test-secret", "--threads=8"});
+    return StartGateway(flags, error);
   }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    gateway_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(gateway_, nullptr) << (start_error_ ? *start_error_ : "");
-    client_ = gateway_->Client();
-  }
-
-  httplib::Result Post(const std::string& path, const std::string& body,
-                       httplib::Headers headers = {}) {
-    return client_->Post(path.c_str(), headers, body, "application/json");
-  }
-  httplib::Result Get(const std::string& path, httplib::Headers headers = {}) {
-    return client_->Get(path.c_str(), headers);
-  }
-  static httplib::Headers Admin() {
-    return {{"Authorization", std::string("Bearer ") + kAdminToken}};
-  }
-
-  // Joins `user` to `event` and returns the waiting token.
-  std::string Join(const std::string& event, const std::string& user) {
-    auto r = Post("/api/v1/queue/join", Json{{"event_id", event}, {"user_id", user}}.dump());
-    EXPECT_TRUE(r);
-    if (!r) return "";
-    EXPECT_EQ(r->status, 202) << r->body;
-    return Body(r).value("waiting_token", "");
-  }
-
-  // Joins and enters; returns the signed reservation token.
-  std::string Admit(const std::string& event, const std::string& user) {
-    const std::string token = Join(event, user);
-    auto r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
-    EXPECT_TRUE(r);
-    if (!r) return "";
-    EXPECT_EQ(r->status, 200) << r->body;
-    return Body(r).value("reservation_token", "");
-  }
-
-  static GatewayProcess* gateway_;
-  static std::string* start_error_;
-  std::unique_ptr<httplib::Client> client_;
 };
-
-GatewayProcess* GatewayTest::gateway_ = nullptr;
-std::string* GatewayTest::start_error_ = nullptr;
 
 TEST_F(GatewayTest, HealthReadyAndRequestIds) {
   auto r =
@@ -203,7 +135,7 @@ TEST_F(GatewayTest, JoinStatusEnterComplete) {
 }
 
 TEST_F(GatewayTest, DuplicateJoinIsConflict) {
-  Join("dup", "bob");
+  Join(*client_, "dup", "bob");
   auto r = Post("/api/v1/queue/join", R"({"event_id":"dup","user_id":"bob"})");
   ExpectError(r, 409, "already_exists");
 }
@@ -258,7 +190,7 @@ TEST_F(GatewayTest, BadInputGetsJsonErrors) {
 }
 
 TEST_F(GatewayTest, TamperedOrMissingReservationTokenIsUnauthorized) {
-  const std::string reservation = Admit("tamper", "carol");
+  const std::string reservation = Admit(*client_, "tamper", "carol");
   ASSERT_FALSE(reservation.empty());
   const std::size_t dot = reservation.find('.');
   // Flip one character of the payload, then one of the MAC.
@@ -278,18 +210,18 @@ TEST_F(GatewayTest, TamperedOrMissingReservationTokenIsUnauthorized) {
 }
 
 TEST_F(GatewayTest, LeaveThenEnterIsGone) {
-  const std::string token = Join("leave", "dave");
+  const std::string token = Join(*client_, "leave", "dave");
   auto r = client_->Delete(("/api/v1/queue/leave?token=" + token).c_str());
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["status"], "left");
   ExpectError(Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump()), 410, "gone");
   // A user who left may join again.
-  EXPECT_FALSE(Join("leave", "dave").empty());
+  EXPECT_FALSE(Join(*client_, "leave", "dave").empty());
 }
 
 TEST_F(GatewayTest, AdminNeedsTheToken) {
-  Join("admin-ev", "erin");
+  Join(*client_, "admin-ev", "erin");
   auto r = Get("/admin/v1/events/admin-ev/policy");
   ExpectError(r, 401, "unauthorized");
   EXPECT_FALSE(r->get_header_value("WWW-Authenticate").empty());
@@ -297,21 +229,21 @@ TEST_F(GatewayTest, AdminNeedsTheToken) {
               "forbidden");
   ExpectError(Get("/admin/v1/events/admin-ev/stats", {{"Authorization", "Basic abc"}}), 401,
               "unauthorized");
-  r = Get("/admin/v1/events/admin-ev/policy", Admin());
+  r = Get("/admin/v1/events/admin-ev/policy", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  ExpectError(Get("/admin/v1/events/no-such-event/policy", Admin()), 404, "not_found");
+  ExpectError(Get("/admin/v1/events/no-such-event/policy", Bearer(kAdminToken)), 404, "not_found");
 }
 
 TEST_F(GatewayTest, AdminPutOfOneFieldTakesEffect) {
-  Join("valve", "frank");
-  auto r = client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"admit_rate_per_sec":7})",
-                        "application/json");
+  Join(*client_, "valve", "frank");
+  auto r = client_->Put("/admin/v1/events/valve/policy", Bearer(kAdminToken),
+                        R"({"admit_rate_per_sec":7})", "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["admit_rate_per_sec"], 7);
   EXPECT_EQ(Body(r)["burst"], 1000);  // untouched fields keep their values
-  r = Get("/admin/v1/events/valve/policy", Admin());
+  r = Get("/admin/v1/events/valve/policy", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   Json p = Body(r);
   EXPECT_EQ(p["admit_rate_per_sec"], 7);
@@ -321,30 +253,30 @@ TEST_F(GatewayTest, AdminPutOfOneFieldTakesEffect) {
   }
 
   r = client_->Put(
-      "/admin/v1/events/valve/policy", Admin(),
+      "/admin/v1/events/valve/policy", Bearer(kAdminToken),
       R"({"wait_tiers":[{"max_position":10,"wait_sec":0},{"max_position":null,"wait_sec":3}]})",
       "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_TRUE(Body(r)["wait_tiers"][1]["max_position"].is_null());
 
-  ExpectError(
-      client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"rate":1})", "application/json"),
-      400, "invalid_argument");
-  ExpectError(
-      client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"burst":-1})", "application/json"),
-      400, "invalid_argument");
-  ExpectError(client_->Put("/admin/v1/events/valve/policy", Admin(), R"({"paused":"yes"})",
+  ExpectError(client_->Put("/admin/v1/events/valve/policy", Bearer(kAdminToken), R"({"rate":1})",
                            "application/json"),
+              400, "invalid_argument");
+  ExpectError(client_->Put("/admin/v1/events/valve/policy", Bearer(kAdminToken), R"({"burst":-1})",
+                           "application/json"),
+              400, "invalid_argument");
+  ExpectError(client_->Put("/admin/v1/events/valve/policy", Bearer(kAdminToken),
+                           R"({"paused":"yes"})", "application/json"),
               400, "invalid_argument");
 
   // Pausing an event takes effect at once: entry is denied with a Retry-After...
-  r = client_->Put("/admin/v1/events/paused-ev/policy", Admin(),
+  r = client_->Put("/admin/v1/events/paused-ev/policy", Bearer(kAdminToken),
                    R"({"paused":true,"paused_reason":"Back in 5 minutes","wait_tiers":[]})",
                    "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
-  const std::string token = Join("paused-ev", "gina");
+  const std::string token = Join(*client_, "paused-ev", "gina");
   r = Get("/api/v1/queue/status?token=" + token);
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["reason"], "paused");
@@ -357,7 +289,7 @@ TEST_F(GatewayTest, AdminPutOfOneFieldTakesEffect) {
   EXPECT_EQ(Body(r)["retry_after_sec"], 5);
   EXPECT_EQ(r->get_header_value("Retry-After"), "5");
   // ...and resuming lets the user in.
-  r = client_->Put("/admin/v1/events/paused-ev/policy", Admin(), R"({"paused":false})",
+  r = client_->Put("/admin/v1/events/paused-ev/policy", Bearer(kAdminToken), R"({"paused":false})",
                    "application/json");
   ASSERT_TRUE(r);
   r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
@@ -366,9 +298,9 @@ TEST_F(GatewayTest, AdminPutOfOneFieldTakesEffect) {
 }
 
 TEST_F(GatewayTest, Stats) {
-  Admit("stats-ev", "hank");
-  Join("stats-ev", "ivy");
-  auto r = Get("/admin/v1/events/stats-ev/stats", Admin());
+  Admit(*client_, "stats-ev", "hank");
+  Join(*client_, "stats-ev", "ivy");
+  auto r = Get("/admin/v1/events/stats-ev/stats", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   const Json s = Body(r);
@@ -378,7 +310,7 @@ TEST_F(GatewayTest, Stats) {
   for (const char* key : {"admitted_by_bypass", "expired_total", "left_total", "admission_rate"}) {
     EXPECT_TRUE(s.contains(key)) << key;
   }
-  r = Get("/admin/v1/events", Admin());
+  r = Get("/admin/v1/events", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("stats-ev"), std::string::npos);
 }
@@ -402,7 +334,7 @@ TEST_F(GatewayTest, IdempotencyKeyReplaysAndConflicts) {
 }
 
 TEST_F(GatewayTest, MetricsHaveTheExpectedSeries) {
-  const std::string token = Join("metrics-ev", "liam");
+  const std::string token = Join(*client_, "metrics-ev", "liam");
   Get("/api/v1/queue/status?token=" + token);
   auto r = Get("/metrics");
   ASSERT_TRUE(r);
@@ -451,7 +383,7 @@ TEST_F(GatewayTest, PagesAreServedFromTheBinary) {
 }
 
 TEST_F(GatewayTest, AccessLogIsJsonWithoutTokens) {
-  const std::string token = Join("log-ev", "mia");
+  const std::string token = Join(*client_, "log-ev", "mia");
   Get("/api/v1/queue/status?token=" + token, {{"X-Request-Id", "log-check-1"}});
   // The logger runs after the response is written: allow it a bounded moment.
   std::string log;
@@ -486,11 +418,11 @@ TEST_F(GatewayTest, BrowserPageJoinsAndIsAdmitted) {
       profile + " --virtual-time-budget=5000 --dump-dom 'http://127.0.0.1:" +
       std::to_string(gateway_->port()) + "/?event=browser-ev&user=browser-user' 2>/dev/null";
   int code = -1;
-  const std::string dom = BinaryOutput(command, &code);
-  BinaryOutput(std::string("rm -rf ") + profile, &code);
+  const std::string dom = CommandOutput(command, &code);
+  CommandOutput(std::string("rm -rf ") + profile, &code);
   EXPECT_NE(dom.find("data-state=\"admitted\""), std::string::npos) << dom;
   EXPECT_NE(dom.find("Welcome in!"), std::string::npos) << dom;
-  auto r = Get("/admin/v1/events/browser-ev/stats", Admin());
+  auto r = Get("/admin/v1/events/browser-ev/stats", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["admitted_total"], 1) << r->body;
 }
@@ -508,11 +440,11 @@ TEST_F(GatewayTest, BrowserPageShowsThePrequeueAndTheOpeningTime) {
     std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return std::string(buf);
   };
-  auto r = client_->Put("/admin/v1/events/pre-ev/policy", Admin(),
+  auto r = client_->Put("/admin/v1/events/pre-ev/policy", Bearer(kAdminToken),
                         Json{{"opens_at", rfc3339(1)}}.dump(), "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
-  r = client_->Put("/admin/v1/events/later-ev/policy", Admin(),
+  r = client_->Put("/admin/v1/events/later-ev/policy", Bearer(kAdminToken),
                    Json{{"prequeue_opens_at", rfc3339(1)}, {"opens_at", rfc3339(2)}}.dump(),
                    "application/json");
   ASSERT_TRUE(r);
@@ -521,7 +453,7 @@ TEST_F(GatewayTest, BrowserPageShowsThePrequeueAndTheOpeningTime) {
   ASSERT_NE(mkdtemp(profile), nullptr);
   auto page = [&](const std::string& query) {
     int code = -1;
-    return BinaryOutput(
+    return CommandOutput(
         std::string("timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu "
                     "--disable-background-networking --disable-dev-shm-usage --user-data-dir=") +
             profile + " --virtual-time-budget=3000 --dump-dom 'http://127.0.0.1:" +
@@ -531,12 +463,12 @@ TEST_F(GatewayTest, BrowserPageShowsThePrequeueAndTheOpeningTime) {
   const std::string prequeue = page("event=pre-ev&user=early-bird");
   const std::string later = page("event=later-ev&user=too-early");
   int code = -1;
-  BinaryOutput(std::string("rm -rf ") + profile, &code);
+  CommandOutput(std::string("rm -rf ") + profile, &code);
   EXPECT_NE(prequeue.find("data-state=\"prequeue\""), std::string::npos) << prequeue;
   EXPECT_NE(prequeue.find("pre-queue"), std::string::npos) << prequeue;
   EXPECT_NE(later.find("data-state=\"closed\""), std::string::npos) << later;
   EXPECT_NE(later.find("The waiting room opens at"), std::string::npos) << later;
-  r = Get("/admin/v1/events/pre-ev/stats", Admin());
+  r = Get("/admin/v1/events/pre-ev/stats", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["prequeued"], 1) << r->body;
 }
@@ -580,7 +512,7 @@ TEST(GatewayRateLimitTest, HammeringGets429WithRetryAfter) {
 
 TEST(GatewayFlagsTest, HelpListsEveryFlag) {
   int code = -1;
-  const std::string out = BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --help", &code);
+  const std::string out = CommandOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --help", &code);
   EXPECT_EQ(code, 0);
   for (const char* flag :
        {"--listen=127.0.0.1:8080", "--store=memory", "--admin_token=", "--token_secret=",
@@ -595,13 +527,13 @@ TEST(GatewayFlagsTest, HelpListsEveryFlag) {
 TEST(GatewayFlagsTest, BadFlagsExitWithTwo) {
   int code = -1;
   std::string out =
-      BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --no_such_flag=1 2>&1", &code);
+      CommandOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --no_such_flag=1 2>&1", &code);
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("unknown flag --no_such_flag"), std::string::npos) << out;
-  out = BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --threads=lots 2>&1", &code);
+  out = CommandOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --threads=lots 2>&1", &code);
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("--threads"), std::string::npos) << out;
-  out = BinaryOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --burst=-5 2>&1", &code);
+  out = CommandOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --burst=-5 2>&1", &code);
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("burst"), std::string::npos) << out;
 }

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "support/gateway_client.h"
 #include "support/gateway_process.h"
 
 #if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
@@ -35,42 +36,13 @@ using Json = nlohmann::json;
 
 constexpr char kAdminToken[] = "process-admin";
 
-Json Body(const httplib::Result& r) { return Json::parse(r->body, nullptr, false); }
-
 // The flags of every gateway here: a room that admits at once, no client limits.
 std::vector<std::string> Flags(std::vector<std::string> extra) {
-  std::vector<std::string> flags = {std::string("--admin_token=") + kAdminToken,
-                                    "--token_secret=shared-secret",
-                                    "--admit_rate_per_sec=1000",
-                                    "--burst=1000",
-                                    "--wait_tiers=",
-                                    "--threads=8",
-                                    "--rate_limit_ip_per_sec=0",
-                                    "--rate_limit_token_per_sec=0",
-                                    "--access_log=false"};
+  std::vector<std::string> flags = OpenRoomFlags();
+  flags.insert(flags.end(), {std::string("--admin_token=") + kAdminToken,
+                             "--token_secret=shared-secret", "--threads=8", "--access_log=false"});
   flags.insert(flags.end(), extra.begin(), extra.end());
   return flags;
-}
-
-httplib::Headers Admin() { return {{"Authorization", std::string("Bearer ") + kAdminToken}}; }
-
-httplib::Headers Bearer(const std::string& token, const std::string& key = "") {
-  httplib::Headers h = {{"Authorization", "Bearer " + token}};
-  if (!key.empty()) h.emplace("Idempotency-Key", key);
-  return h;
-}
-
-// Join and enter through `c`; the admission token ("" on failure, with the failure recorded).
-std::string Admit(httplib::Client& c, const std::string& event, const std::string& user) {
-  auto r = c.Post("/api/v1/queue/join", Json{{"event_id", event}, {"user_id", user}}.dump(),
-                  "application/json");
-  EXPECT_TRUE(r && r->status == 202) << (r ? r->body : "no response");
-  if (!r || r->status != 202) return "";
-  const std::string waiting = Body(r)["waiting_token"];
-  r = c.Post("/api/v1/queue/enter", Json{{"waiting_token", waiting}}.dump(), "application/json");
-  EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
-  if (!r || r->status != 200) return "";
-  return Body(r)["reservation_token"];
 }
 
 // Polls the reservation until its status is no longer HOLD, for at most 10 s; the final
@@ -111,8 +83,8 @@ TEST(TicketingProcessTest, TheWorkerThreadAppliesPaymentsOnTheMemoryStore) {
   auto gateway = GatewayProcess::Start(Flags({}), &error);
   ASSERT_NE(gateway, nullptr) << error;
   auto c = gateway->Client();
-  auto r = c->Put("/admin/v1/events/mem/inventory", Admin(), Json{{"general_admission", 2}}.dump(),
-                  "application/json");
+  auto r = c->Put("/admin/v1/events/mem/inventory", Bearer(kAdminToken),
+                  Json{{"general_admission", 2}}.dump(), "application/json");
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
   EXPECT_EQ(BuyAndPay(*c, *c, "mem", "u1", "approve"), "CONFIRMED");
   EXPECT_EQ(BuyAndPay(*c, *c, "mem", "u2", "fail"), "CANCELLED");
@@ -131,7 +103,7 @@ TEST(TicketingProcessTest, BrowserPageHoldsAndPays) {
   auto gateway = GatewayProcess::Start(Flags({}), &error);
   ASSERT_NE(gateway, nullptr) << error;
   auto c = gateway->Client();
-  auto r = c->Put("/admin/v1/events/browser-sale/inventory", Admin(),
+  auto r = c->Put("/admin/v1/events/browser-sale/inventory", Bearer(kAdminToken),
                   Json{{"seat_ids", {"P-1", "P-2"}}}.dump(), "application/json");
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
   char profile[] = "/tmp/admission-gateway-chromium-XXXXXX";
@@ -145,13 +117,8 @@ TEST(TicketingProcessTest, BrowserPageHoldsAndPays) {
       profile + " --virtual-time-budget=20000 --dump-dom 'http://127.0.0.1:" +
       std::to_string(gateway->port()) +
       "/?event=browser-sale&user=browser-buyer&auto_buy=1' 2>/dev/null";
-  std::string dom;
-  if (FILE* f = popen(command.c_str(), "r"); f != nullptr) {
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) dom.append(buf, n);
-    pclose(f);
-  }
+  int exit_code = -1;
+  const std::string dom = CommandOutput(command, &exit_code);
   std::system((std::string("rm -rf ") + profile).c_str());
   EXPECT_NE(dom.find("data-state=\"purchased\""), std::string::npos) << dom;
   EXPECT_NE(dom.find("Seat P-1 is yours"), std::string::npos) << dom;
@@ -218,7 +185,7 @@ TEST_F(TicketingRedisProcessTest, AnIdempotencyKeyIsReplayedByAnotherGateway) {
   EXPECT_EQ(other->status, 409) << other->body;
 
   // A hold made through one gateway is replayed, not made again, by the other.
-  auto r = ca_->Put("/admin/v1/events/idem/inventory", Admin(),
+  auto r = ca_->Put("/admin/v1/events/idem/inventory", Bearer(kAdminToken),
                     Json{{"general_admission", 10}}.dump(), "application/json");
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
   const std::string admission = Admit(*ca_, "idem", "yuri");
@@ -239,7 +206,7 @@ TEST_F(TicketingRedisProcessTest, AnIdempotencyKeyIsReplayedByAnotherGateway) {
 }
 
 TEST_F(TicketingRedisProcessTest, HoldThroughOneGatewayPayThroughTheOther) {
-  auto r = cb_->Put("/admin/v1/events/two/inventory", Admin(),
+  auto r = cb_->Put("/admin/v1/events/two/inventory", Bearer(kAdminToken),
                     Json{{"seat_ids", {"R-1", "R-2"}}}.dump(), "application/json");
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
   EXPECT_EQ(BuyAndPay(*ca_, *cb_, "two", "zoe", "approve"), "CONFIRMED");

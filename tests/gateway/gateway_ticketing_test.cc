@@ -27,6 +27,7 @@
 #include "nlohmann/json.hpp"
 #include "server.h"
 #include "signer.h"
+#include "support/gateway_client.h"
 #include "ticketing_routes.h"
 
 #if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
@@ -43,22 +44,14 @@ using Json = nlohmann::json;
 constexpr char kAdminToken[] = "ticketing-admin";
 constexpr char kSecret[] = "ticketing-secret";
 
-Json Body(const httplib::Result& r) { return Json::parse(r->body, nullptr, false); }
-
-// The error shape {"error":{"code","message"}} with the status.
-void ExpectError(const httplib::Result& r, int status, const std::string& code) {
-  ASSERT_TRUE(r) << "no response";
-  EXPECT_EQ(r->status, status) << r->body;
-  const Json j = Body(r);
-  ASSERT_TRUE(j.is_object() && j.contains("error")) << r->body;
-  EXPECT_EQ(j["error"]["code"], code) << r->body;
-  EXPECT_TRUE(j["error"]["message"].is_string()) << r->body;
-  EXPECT_NE(r->get_header_value("Content-Type").find("application/json"), std::string::npos);
-}
+using admission::gateway::testing::Bearer;
+using admission::gateway::testing::Body;
+using admission::gateway::testing::ExpectError;
+using admission::gateway::testing::GatewayClient;
 
 // A Gateway on a free loopback port, over the store named by the test parameter, with every
 // clock a SimulatedClock and the worker left to the test (--worker=false).
-class TicketingGatewayTest : public ::testing::TestWithParam<std::string> {
+class TicketingGatewayTest : public ::testing::TestWithParam<std::string>, protected GatewayClient {
  protected:
   // The flags of every test; a test changes them before calling StartGateway().
   void SetUp() override {
@@ -153,35 +146,15 @@ class TicketingGatewayTest : public ::testing::TestWithParam<std::string> {
     FAIL() << "the gateway did not answer /healthz";
   }
 
-  httplib::Result Post(const std::string& path, const std::string& body,
-                       httplib::Headers headers = {}) {
-    return client_->Post(path.c_str(), headers, body, "application/json");
-  }
-  httplib::Result Put(const std::string& path, const std::string& body,
-                      httplib::Headers headers = {}) {
-    return client_->Put(path.c_str(), headers, body, "application/json");
-  }
-  httplib::Result Get(const std::string& path, httplib::Headers headers = {}) {
-    return client_->Get(path.c_str(), headers);
-  }
-  static httplib::Headers Admin() {
-    return {{"Authorization", std::string("Bearer ") + kAdminToken}};
-  }
-  static httplib::Headers Bearer(const std::string& token, const std::string& key = "") {
-    httplib::Headers h = {{"Authorization", "Bearer " + token}};
-    if (!key.empty()) h.emplace("Idempotency-Key", key);
-    return h;
-  }
-
   void SetSeats(const std::string& event, const std::vector<std::string>& seats) {
-    auto r =
-        Put("/admin/v1/events/" + event + "/inventory", Json{{"seat_ids", seats}}.dump(), Admin());
+    auto r = Put("/admin/v1/events/" + event + "/inventory", Json{{"seat_ids", seats}}.dump(),
+                 Bearer(kAdminToken));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
   }
   void SetPlaces(const std::string& event, int64_t n) {
     auto r = Put("/admin/v1/events/" + event + "/inventory", Json{{"general_admission", n}}.dump(),
-                 Admin());
+                 Bearer(kAdminToken));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
   }
@@ -264,7 +237,6 @@ class TicketingGatewayTest : public ::testing::TestWithParam<std::string> {
   GatewayFlags flags_;
   std::unique_ptr<Gateway> gateway_;
   std::thread serving_;
-  std::unique_ptr<httplib::Client> client_;
 };
 
 TEST_P(TicketingGatewayTest, JoinWaitEnterHoldPayApproveIsConfirmedAndSold) {
@@ -693,9 +665,9 @@ TEST_P(TicketingGatewayTest, InventoryIsAnAdminCall) {
                            Json{{"general_admission", 0}}, Json{{"general_admission", "5"}},
                            Json{{"seat_ids", Json::array()}}, Json{{"seat_ids", {"A", "A"}}},
                            Json{{"seat_ids", {"has space"}}}, Json{{"capacity", 5}}}) {
-    ExpectError(Put(path, body.dump(), Admin()), 400, "invalid_argument");
+    ExpectError(Put(path, body.dump(), Bearer(kAdminToken)), 400, "invalid_argument");
   }
-  auto r = Put(path, Json{{"general_admission", 5}}.dump(), Admin());
+  auto r = Put(path, Json{{"general_admission", 5}}.dump(), Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["total"], 5);
@@ -703,8 +675,9 @@ TEST_P(TicketingGatewayTest, InventoryIsAnAdminCall) {
   // Shrinking below what is held is refused.
   const Admission a = Admit("inv", "rosa");
   ASSERT_TRUE(Hold(a, {{"event_id", "inv"}, {"quantity", 3}}, "rosa-1").is_object());
-  ExpectError(Put(path, Json{{"general_admission", 2}}.dump(), Admin()), 409, "inventory_in_use");
-  r = Put(path, Json{{"general_admission", 8}}.dump(), Admin());
+  ExpectError(Put(path, Json{{"general_admission", 2}}.dump(), Bearer(kAdminToken)), 409,
+              "inventory_in_use");
+  r = Put(path, Json{{"general_admission", 8}}.dump(), Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["available"], 5);
@@ -728,7 +701,7 @@ TEST_P(TicketingGatewayTest, ApprovalAfterTheHoldIsADeadLetterThatCanBeReplayed)
   EXPECT_EQ(Step().counts.parked, 1);
 
   ExpectError(Get("/admin/v1/dead-letters"), 401, "unauthorized");
-  auto r = Get("/admin/v1/dead-letters", Admin());
+  auto r = Get("/admin/v1/dead-letters", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   Json j = Body(r);
@@ -738,19 +711,20 @@ TEST_P(TicketingGatewayTest, ApprovalAfterTheHoldIsADeadLetterThatCanBeReplayed)
   EXPECT_EQ(j["dead_letters"][0]["payload"], id);
   EXPECT_EQ(j["queue"]["dead"], 1);
   EXPECT_EQ(Metric("admission_ticketing_worker_parked_total"), "1");
-  ExpectError(Get("/admin/v1/dead-letters?limit=0", Admin()), 400, "invalid_argument");
+  ExpectError(Get("/admin/v1/dead-letters?limit=0", Bearer(kAdminToken)), 400, "invalid_argument");
 
   // Replayed, it fails the same way and is parked again; the seat stays available.
-  r = Post("/admin/v1/dead-letters/payment_approved:" + id + "/replay", "", Admin());
+  r = Post("/admin/v1/dead-letters/payment_approved:" + id + "/replay", "", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Step().counts.parked, 1);
   EXPECT_EQ(Seats("dl")["available"], 2);
   ExpectError(Post("/admin/v1/dead-letters/payment_approved:dl.00000000000000000000000000000000/"
                    "replay",
-                   "", Admin()),
+                   "", Bearer(kAdminToken)),
               404, "not_found");
-  ExpectError(Post("/admin/v1/dead-letters/bad%20id/replay", "", Admin()), 400, "invalid_argument");
+  ExpectError(Post("/admin/v1/dead-letters/bad%20id/replay", "", Bearer(kAdminToken)), 400,
+              "invalid_argument");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,7 +742,7 @@ TEST_P(TicketingGatewayTest, ScheduledOpeningPrequeuesDrawsAndCloses) {
                     {"opens_at", Rfc3339(t0 + absl::Minutes(5))},
                     {"closes_at", Rfc3339(t0 + absl::Hours(1))}}
                    .dump(),
-               Admin());
+               Bearer(kAdminToken));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["opens_at"], Rfc3339(t0 + absl::Minutes(5)));
@@ -837,7 +811,7 @@ TEST_P(TicketingGatewayTest, ScheduledOpeningPrequeuesDrawsAndCloses) {
   ExpectError(r, 409, "closed");
   EXPECT_EQ(Body(r)["error"]["closed_at"], Rfc3339(t0 + absl::Hours(1)));
 
-  r = Get("/admin/v1/events/gala/stats", Admin());
+  r = Get("/admin/v1/events/gala/stats", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   const Json stats = Body(r);
   EXPECT_EQ(stats["opened"], true) << r->body;
@@ -850,9 +824,9 @@ TEST_P(TicketingGatewayTest, ScheduledOpeningPrequeuesDrawsAndCloses) {
 TEST_P(TicketingGatewayTest, QueueingMethodsAndTheSafetyNetOverHttp) {
   StartGateway();
   // Reject: refused with the operator's message.
-  auto r =
-      Put("/admin/v1/events/m/policy",
-          R"({"method":"reject","reject_message":"Sold out. Thank you for coming!"})", Admin());
+  auto r = Put("/admin/v1/events/m/policy",
+               R"({"method":"reject","reject_message":"Sold out. Thank you for coming!"})",
+               Bearer(kAdminToken));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   r = Post("/api/v1/queue/join", Json{{"event_id", "m"}, {"user_id", "a"}}.dump());
@@ -860,7 +834,7 @@ TEST_P(TicketingGatewayTest, QueueingMethodsAndTheSafetyNetOverHttp) {
   EXPECT_EQ(Body(r)["error"]["message"], "Sold out. Thank you for coming!");
 
   // Passthrough: admitted by the join itself; enter hands over the grant.
-  r = Put("/admin/v1/events/m/policy", R"({"method":"passthrough"})", Admin());
+  r = Put("/admin/v1/events/m/policy", R"({"method":"passthrough"})", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   r = Post("/api/v1/queue/join", Json{{"event_id", "m"}, {"user_id", "b"}}.dump());
@@ -875,7 +849,8 @@ TEST_P(TicketingGatewayTest, QueueingMethodsAndTheSafetyNetOverHttp) {
 
   // Random: a waiting user's place is a range until drawn.
   r = Put("/admin/v1/events/rnd/policy",
-          R"({"method":"random","admit_rate_per_sec":0.001,"burst":1,"bypass_top_n":0})", Admin());
+          R"({"method":"random","admit_rate_per_sec":0.001,"burst":1,"bypass_top_n":0})",
+          Bearer(kAdminToken));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   std::vector<std::string> waiting;
@@ -900,7 +875,7 @@ TEST_P(TicketingGatewayTest, QueueingMethodsAndTheSafetyNetOverHttp) {
   EXPECT_GE(ranged, 3);  // at most one drawn (burst 1, no bypass)
 
   // Safety net: an empty line admits a newcomer at once.
-  r = Put("/admin/v1/events/quiet/policy", R"({"safety_net":true})", Admin());
+  r = Put("/admin/v1/events/quiet/policy", R"({"safety_net":true})", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   r = Post("/api/v1/queue/join", Json{{"event_id", "quiet"}, {"user_id", "solo"}}.dump());
@@ -912,10 +887,11 @@ TEST_P(TicketingGatewayTest, QueueingMethodsAndTheSafetyNetOverHttp) {
   for (const char* bad :
        {R"({"method":"lottery"})", R"({"opens_at":"tomorrow"})", R"({"opens_at":12})",
         R"({"safety_net":"yes"})", R"({"reject_message":7})"}) {
-    ExpectError(Put("/admin/v1/events/quiet/policy", bad, Admin()), 400, "invalid_argument");
+    ExpectError(Put("/admin/v1/events/quiet/policy", bad, Bearer(kAdminToken)), 400,
+                "invalid_argument");
   }
   // Null clears a time.
-  r = Put("/admin/v1/events/quiet/policy", R"({"closes_at":null})", Admin());
+  r = Put("/admin/v1/events/quiet/policy", R"({"closes_at":null})", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_TRUE(Body(r)["closes_at"].is_null());
@@ -935,22 +911,32 @@ INSTANTIATE_TEST_SUITE_P(Stores, TicketingGatewayTest,
 // --- Pieces without a server -----------------------------------------------------------------
 
 TEST(TicketingRoutesTest, ClassifyNamesEveryRoute) {
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations"), RouteId::kReservationCreate);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/reservations"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/reservations/e.1"), RouteId::kReservationGet);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations/e.1/confirm"),
+  // The sale's routes alone, in a table of their own.
+  GatewayFlags flags;
+  Options options;
+  options.sweep_interval = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<WaitingRoom>> room = WaitingRoom::CreateInMemory(options);
+  ASSERT_TRUE(room.ok()) << room.status();
+  absl::StatusOr<Ticketing> ticketing =
+      NewMemoryTicketing(TicketingOptionsFromFlags(flags, nullptr));
+  ASSERT_TRUE(ticketing.ok()) << ticketing.status();
+  Gateway gateway(flags, *std::move(room), *std::move(ticketing), kSecret);
+  RouteTable table;
+  gateway.ticketing().AddRoutes(table);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations"), RouteId::kReservationCreate);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/reservations"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/reservations/e.1"), RouteId::kReservationGet);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations/e.1/confirm"),
             RouteId::kReservationConfirm);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations/e.1/cancel"),
-            RouteId::kReservationCancel);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/reservations//cancel"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/api/v1/payment/intent"), RouteId::kPaymentIntent);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/events/e-1/seats"), RouteId::kSeats);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/api/v1/events/e 1/seats"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("PUT", "/admin/v1/events/e-1/inventory"),
-            RouteId::kAdminInventoryPut);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/admin/v1/events/e-1/policy"), RouteId::kOther);
-  EXPECT_EQ(TicketingRoutes::Classify("GET", "/admin/v1/dead-letters"), RouteId::kAdminDeadLetters);
-  EXPECT_EQ(TicketingRoutes::Classify("POST", "/admin/v1/dead-letters/x:y/replay"),
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations/e.1/cancel"), RouteId::kReservationCancel);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/reservations//cancel"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("POST", "/api/v1/payment/intent"), RouteId::kPaymentIntent);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/events/e-1/seats"), RouteId::kSeats);
+  EXPECT_EQ(table.Classify("GET", "/api/v1/events/e 1/seats"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("PUT", "/admin/v1/events/e-1/inventory"), RouteId::kAdminInventoryPut);
+  EXPECT_EQ(table.Classify("GET", "/admin/v1/events/e-1/policy"), RouteId::kOther);
+  EXPECT_EQ(table.Classify("GET", "/admin/v1/dead-letters"), RouteId::kAdminDeadLetters);
+  EXPECT_EQ(table.Classify("POST", "/admin/v1/dead-letters/x:y/replay"),
             RouteId::kAdminDeadLetterReplay);
 }
 

@@ -5,12 +5,15 @@
 #include <vector>
 
 #include "admission/clock.h"
+#include "admission/room/waiting_room.h"
 #include "admission/ticketing/ticketing.h"
 #include "flags.h"
 #include "gtest/gtest.h"
 #include "idempotency.h"
 #include "json_codec.h"
 #include "rate_limiter.h"
+#include "route_table.h"
+#include "server.h"
 #include "signer.h"
 
 namespace admission::gateway {
@@ -224,6 +227,9 @@ TEST(FlagsTest, HelpShowsEveryDefault) {
   EXPECT_NE(help.find("--admin_token=\"\""), std::string::npos);
   EXPECT_NE(help.find("--wait_tiers=10:0,50:2,inf:5"), std::string::npos);
   EXPECT_NE(help.find("--heartbeat_ttl_sec=300"), std::string::npos);
+  // Routes named in the help are routes the gateway serves.
+  EXPECT_NE(help.find("PUT /admin/v1/events/ID/policy"), std::string::npos);
+  EXPECT_EQ(help.find("/api/v1/admin/"), std::string::npos);
 }
 
 TEST(JsonCodecTest, ParseObject) {
@@ -291,6 +297,105 @@ TEST(JsonCodecTest, QueueStatusFields) {
 
   s.eta = absl::InfiniteDuration();
   EXPECT_TRUE(QueueStatusToJson(s)["eta_sec"].is_null());
+}
+
+TEST(RouteTableTest, PlaceholdersMatchWholeSegments) {
+  RouteTable t;
+  const RouteTable::Handler none = [](const httplib::Request&, httplib::Response&) {};
+  t.Add(RouteId::kSeats, "GET", "/api/v1/events/{event_id}/seats", {}, none);
+  t.Add(RouteId::kReservationGet, "GET", "/api/v1/reservations/{reservation_id}", {}, none);
+  t.Add(RouteId::kReservationCancel, "POST", "/api/v1/reservations/{reservation_id}/cancel", {},
+        none);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/events/e-1_A/seats"), RouteId::kSeats);
+  EXPECT_EQ(t.Classify("HEAD", "/api/v1/events/e-1_A/seats"), RouteId::kSeats);
+  EXPECT_EQ(t.Classify("POST", "/api/v1/events/e-1_A/seats"), RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/events/" + std::string(64, 'e') + "/seats"),
+            RouteId::kSeats);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/events/" + std::string(65, 'e') + "/seats"),
+            RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/events/e.1/seats"), RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/events//seats"), RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/events/e/seats/"), RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/reservations/" + std::string(200, 'x')),
+            RouteId::kReservationGet);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/reservations/" + std::string(201, 'x')), RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/reservations/a:b.c"), RouteId::kReservationGet);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/reservations/a/b"), RouteId::kOther);
+  EXPECT_EQ(t.Classify("POST", "/api/v1/reservations/a/cancel"), RouteId::kReservationCancel);
+  EXPECT_EQ(t.AllowedMethods("/api/v1/reservations/a/cancel"), "POST");
+  EXPECT_EQ(t.AllowedMethods("/api/v1/reservations/a"), "GET");
+  EXPECT_EQ(t.AllowedMethods("/nowhere"), "");
+}
+
+TEST(RouteTableTest, ClaimsLabelsAndRegexes) {
+  RouteTable t;
+  const RouteTable::Handler none = [](const httplib::Request&, httplib::Response&) {};
+  t.Add(RouteId::kPage, "GET", "/index.html", {}, none, "pages");
+  t.Claim(RouteId::kPage, "GET", "/static/{asset...}", "pages");
+  t.Add(RouteId::kAdminPolicyPut, "PUT", "/admin/v1/events/{event_id}/policy", {}, none);
+  EXPECT_EQ(t.Classify("GET", "/static/"), RouteId::kPage);
+  EXPECT_EQ(t.Classify("GET", "/static/a/b.js"), RouteId::kPage);
+  EXPECT_EQ(t.Classify("GET", "/static"), RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/index.html"), RouteId::kPage);
+  EXPECT_EQ(t.Classify("GET", "/indexxhtml"), RouteId::kOther);
+  EXPECT_EQ(t.LabelOf(RouteId::kPage).pattern, "pages");
+  EXPECT_EQ(t.LabelOf(RouteId::kPage).method, "GET");
+  EXPECT_EQ(t.LabelOf(RouteId::kAdminPolicyPut).pattern, "/admin/v1/events/{event_id}/policy");
+  EXPECT_EQ(t.LabelOf(RouteId::kAdminPolicyPut).method, "PUT");
+  EXPECT_EQ(t.LabelOf(RouteId::kOther).pattern, "other");
+  EXPECT_EQ(t.LabelOf(RouteId::kOther).method, "");
+  // Only routes with handlers reach httplib.
+  ASSERT_EQ(t.routes().size(), 3u);
+  EXPECT_FALSE(t.routes()[1].handler);
+  EXPECT_EQ(RouteTable::RegexOf("/index.html"), "/index\\.html");
+  EXPECT_EQ(RouteTable::RegexOf("/admin/v1/events/{event_id}/policy"),
+            "/admin/v1/events/([A-Za-z0-9_-]{1,64})/policy");
+  EXPECT_EQ(RouteTable::RegexOf("/admin/v1/dead-letters/{id}/replay"),
+            "/admin/v1/dead-letters/([^/]{1,200})/replay");
+}
+
+// The gateway's whole table: every route module's routes, each path in its class.
+TEST(GatewayRoutesTest, EveryRouteHasItsClass) {
+  GatewayFlags flags;
+  Options options;
+  options.sweep_interval = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<WaitingRoom>> room = WaitingRoom::CreateInMemory(options);
+  ASSERT_TRUE(room.ok()) << room.status();
+  absl::StatusOr<Ticketing> ticketing = NewMemoryTicketing();
+  ASSERT_TRUE(ticketing.ok()) << ticketing.status();
+  Gateway gateway(flags, *std::move(room), *std::move(ticketing), "secret");
+  const RouteTable& t = gateway.routes();
+  EXPECT_EQ(t.Classify("POST", "/api/v1/queue/join"), RouteId::kJoin);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/queue/status"), RouteId::kStatus);
+  EXPECT_EQ(t.Classify("HEAD", "/api/v1/queue/status"), RouteId::kStatus);
+  EXPECT_EQ(t.Classify("POST", "/api/v1/queue/enter"), RouteId::kEnter);
+  EXPECT_EQ(t.Classify("DELETE", "/api/v1/queue/leave"), RouteId::kLeave);
+  EXPECT_EQ(t.Classify("POST", "/api/v1/queue/complete"), RouteId::kComplete);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/queue/join"), RouteId::kOther);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/config"), RouteId::kConfig);
+  EXPECT_EQ(t.Classify("GET", "/healthz"), RouteId::kHealthz);
+  EXPECT_EQ(t.Classify("GET", "/readyz"), RouteId::kReadyz);
+  EXPECT_EQ(t.Classify("GET", "/metrics"), RouteId::kMetrics);
+  EXPECT_EQ(t.Classify("GET", "/admin/v1/events"), RouteId::kAdminEvents);
+  EXPECT_EQ(t.Classify("GET", "/admin/v1/events/e-1/policy"), RouteId::kAdminPolicyGet);
+  EXPECT_EQ(t.Classify("PUT", "/admin/v1/events/e-1/policy"), RouteId::kAdminPolicyPut);
+  EXPECT_EQ(t.Classify("GET", "/admin/v1/events/e-1/stats"), RouteId::kAdminStats);
+  EXPECT_EQ(t.Classify("PUT", "/admin/v1/events/e-1/inventory"), RouteId::kAdminInventoryPut);
+  EXPECT_EQ(t.Classify("GET", "/api/v1/events/e-1/seats"), RouteId::kSeats);
+  EXPECT_EQ(t.Classify("POST", "/api/v1/reservations"), RouteId::kReservationCreate);
+  EXPECT_EQ(t.Classify("POST", "/api/v1/payment/intent"), RouteId::kPaymentIntent);
+  EXPECT_EQ(t.Classify("GET", "/admin/v1/dead-letters"), RouteId::kAdminDeadLetters);
+  for (const char* page : {"/", "/index.html", "/admin", "/operator.html", "/static/app.css",
+                           "/static/waiting_room.js", "/static/operator.js", "/static/nope"}) {
+    EXPECT_EQ(t.Classify("GET", page), RouteId::kPage) << page;
+    EXPECT_EQ(t.Classify("POST", page), RouteId::kOther) << page;
+  }
+  EXPECT_EQ(t.Classify("GET", "/no/such/route"), RouteId::kOther);
+  EXPECT_EQ(t.AllowedMethods("/admin/v1/events/e-1/policy"), "GET, PUT");
+  EXPECT_EQ(t.AllowedMethods("/api/v1/queue/leave"), "DELETE");
+  EXPECT_EQ(t.LabelOf(RouteId::kReservationGet).pattern, "/api/v1/reservations/{reservation_id}");
+  EXPECT_EQ(t.LabelOf(RouteId::kAdminDeadLetterReplay).pattern,
+            "/admin/v1/dead-letters/{id}/replay");
 }
 
 }  // namespace

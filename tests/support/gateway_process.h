@@ -5,7 +5,9 @@
 // poll), stopped with SIGTERM at the end and killed if the test process dies first
 // (PR_SET_PDEATHSIG). Its stderr (the JSON access log) goes to a file the test can read.
 //
-// The binary's path comes from the ADMISSION_GATEWAY_BINARY compile definition.
+// The binary's path comes from the ADMISSION_GATEWAY_BINARY compile definition. Also: the flags
+// of a room that admits at once, a shell command's output, and the fixture of suites that share
+// one gateway process.
 #ifndef ADMISSION_TESTS_SUPPORT_GATEWAY_PROCESS_H_
 #define ADMISSION_TESTS_SUPPORT_GATEWAY_PROCESS_H_
 
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -24,9 +27,32 @@
 #include <thread>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "httplib.h"
+#include "support/gateway_client.h"
 
 namespace admission::gateway::testing {
+
+// A room that admits at once (a large bucket, no tier waits), with the per-client rate limits
+// off: the flags of suites that test routes rather than the room's pace.
+inline std::vector<std::string> OpenRoomFlags() {
+  return {"--admit_rate_per_sec=1000", "--burst=1000", "--wait_tiers=", "--rate_limit_ip_per_sec=0",
+          "--rate_limit_token_per_sec=0"};
+}
+
+// Runs `command` in a shell: its stdout, and its exit code in `*exit_code` (-1 if it did not
+// exit normally).
+inline std::string CommandOutput(const std::string& command, int* exit_code) {
+  std::string out;
+  FILE* f = popen(command.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  const int status = pclose(f);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
 
 class GatewayProcess {
  public:
@@ -193,6 +219,31 @@ class GatewayProcess {
   int port_ = 0;
   int stdout_fd_ = -1;
   std::string stderr_path_;
+};
+
+// The fixture of a suite that shares one gateway process: started before the suite's first test
+// by `Suite::StartSharedGateway(&error)`, stopped after its last. Every test gets a client of
+// its own (client_, with GatewayClient's calls); a gateway that did not start fails each test
+// with the reason.
+template <typename Suite>
+class SharedGatewayTest : public ::testing::Test, protected GatewayClient {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    gateway_ = Suite::StartSharedGateway(&error).release();
+    if (gateway_ == nullptr) start_error_ = error;
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    gateway_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(gateway_, nullptr) << start_error_;
+    client_ = gateway_->Client();
+  }
+
+  static inline GatewayProcess* gateway_ = nullptr;
+  static inline std::string start_error_;
 };
 
 }  // namespace admission::gateway::testing

@@ -1,0 +1,85 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "admin_routes.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http_toolkit.h"
+#include "json_codec.h"
+
+namespace admission::gateway {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+
+void GetPolicy(const RouteContext& ctx, const Request& req, Response& res) {
+  if (!CheckAdmin(req, res, ctx.flags.admin_token)) return;
+  const std::string event_id = req.matches[1];
+  absl::StatusOr<Policy> policy = ctx.room.GetPolicy(event_id);
+  if (!policy.ok()) return ReplyStatus(res, policy.status(), ctx.metrics);
+  Json j = PolicyToJson(*policy);
+  j["event_id"] = event_id;
+  Reply(res, 200, j);
+}
+
+void PutPolicy(const RouteContext& ctx, const Request& req, Response& res) {
+  if (!CheckAdmin(req, res, ctx.flags.admin_token)) return;
+  const std::string event_id = req.matches[1];
+  absl::StatusOr<Json> patch = ParseObject(req.body);
+  if (!patch.ok()) return ReplyStatus(res, patch.status(), ctx.metrics);
+  // Read, merge, validate, write: a PUT may name only the fields it changes. An unknown
+  // event starts from the default policy, so operators can open a room before the sale.
+  absl::StatusOr<Policy> current = ctx.room.GetPolicy(event_id);
+  Policy policy = ctx.flags.default_policy;
+  if (current.ok()) {
+    policy = *std::move(current);
+  } else if (!absl::IsNotFound(current.status())) {
+    return ReplyStatus(res, current.status(), ctx.metrics);
+  }
+  if (absl::Status s = MergePolicyJson(*patch, &policy); !s.ok()) {
+    return ReplyStatus(res, s, ctx.metrics);
+  }
+  if (absl::Status s = ValidatePolicy(policy); !s.ok()) return ReplyStatus(res, s, ctx.metrics);
+  if (absl::Status s = ctx.room.SetPolicy(event_id, policy); !s.ok()) {
+    return ReplyStatus(res, s, ctx.metrics);
+  }
+  Json j = PolicyToJson(policy);
+  j["event_id"] = event_id;
+  Reply(res, 200, j);
+}
+
+void GetStats(const RouteContext& ctx, const Request& req, Response& res) {
+  if (!CheckAdmin(req, res, ctx.flags.admin_token)) return;
+  absl::StatusOr<EventStats> stats = ctx.room.Stats(std::string(req.matches[1]));
+  if (!stats.ok()) return ReplyStatus(res, stats.status(), ctx.metrics);
+  Reply(res, 200, StatsToJson(*stats));
+}
+
+void ListEvents(const RouteContext& ctx, const Request& req, Response& res) {
+  if (!CheckAdmin(req, res, ctx.flags.admin_token)) return;
+  absl::StatusOr<std::vector<std::string>> events = ctx.room.Events();
+  if (!events.ok()) return ReplyStatus(res, events.status(), ctx.metrics);
+  std::sort(events->begin(), events->end());
+  Reply(res, 200, Json{{"events", *events}});
+}
+
+}  // namespace
+
+void AddAdminRoutes(const RouteContext& ctx, RouteTable& routes) {
+  // Operators' calls: no per-address limit (the token is the gate), no Idempotency-Key.
+  const RouteTable::Guards none;
+  routes.Add(RouteId::kAdminEvents, "GET", "/admin/v1/events", none, WithContext(ctx, ListEvents));
+  routes.Add(RouteId::kAdminPolicyGet, "GET", "/admin/v1/events/{event_id}/policy", none,
+             WithContext(ctx, GetPolicy));
+  routes.Add(RouteId::kAdminPolicyPut, "PUT", "/admin/v1/events/{event_id}/policy", none,
+             WithContext(ctx, PutPolicy));
+  routes.Add(RouteId::kAdminStats, "GET", "/admin/v1/events/{event_id}/stats", none,
+             WithContext(ctx, GetStats));
+}
+
+}  // namespace admission::gateway

@@ -1,0 +1,97 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// What every route module of the gateway writes its answers with: JSON replies and error bodies
+// (a library status mapped to its HTTP code), bearer-token checks (the admin token, signed
+// reservation tokens), the per-client rate limit's 429, and the request's context: its id,
+// its W3C trace context, and its line in the access log.
+#ifndef ADMISSION_EXAMPLES_GATEWAY_HTTP_TOOLKIT_H_
+#define ADMISSION_EXAMPLES_GATEWAY_HTTP_TOOLKIT_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "json_codec.h"
+#include "metrics.h"
+#include "rate_limiter.h"
+#include "route_table.h"
+#include "signer.h"
+
+namespace httplib {
+class Request;
+struct Response;
+}  // namespace httplib
+
+namespace admission::gateway {
+
+// --- Replies ---------------------------------------------------------------------------------
+
+// Writes `body`, JSON text (JsonObjectWriter's, or a Json dumped), as the answer.
+void ReplyText(httplib::Response& res, int status, std::string body);
+void Reply(httplib::Response& res, int status, const Json& body);
+// {"error":{"code":...,"message":...}} with `status`.
+void ReplyError(httplib::Response& res, int status, std::string_view code,
+                std::string_view message);
+// The error for a failed library call: its code mapped to the HTTP one (InvalidArgument 400,
+// NotFound 404, ...). Unavailable and internal failures are store errors: counted in `metrics`,
+// and an internal one's detail goes to the log, not to the client.
+void ReplyStatus(httplib::Response& res, const absl::Status& status, Metrics& metrics);
+// A status's message as a string_view.
+std::string_view Msg(const absl::Status& status);
+
+// --- Bearer tokens ---------------------------------------------------------------------------
+
+// "Bearer <token>" (scheme case-insensitive); empty if absent or of another scheme.
+std::string BearerToken(const httplib::Request& req);
+// False (and 401/403 written) unless the request carries `admin_token`; an empty
+// `admin_token` means the admin API is disabled.
+bool CheckAdmin(const httplib::Request& req, httplib::Response& res,
+                const std::string& admin_token);
+// The claims of the request's signed reservation token at `now`; 401 written and nullopt
+// when it is missing, tampered with or expired.
+std::optional<ReservationClaims> VerifyBearer(const httplib::Request& req, httplib::Response& res,
+                                              const TokenSigner& signer, absl::Time now);
+
+// --- Rate limits -----------------------------------------------------------------------------
+
+// The key of the per-address bucket: the peer, or `client_address_header` (when not empty)
+// behind a proxy.
+std::string ClientAddress(const httplib::Request& req, const std::string& client_address_header);
+// False (429 with Retry-After written, counted in `metrics`, and the request marked as rate
+// limited) when `key`'s bucket in `limiter` is empty.
+bool Allow(RateLimiter& limiter, std::string_view key, httplib::Response& res, Metrics& metrics);
+
+// --- The request's context -------------------------------------------------------------------
+
+// What the pre-routing handler learns about a request, for the handlers and for the logger that
+// runs after the response is written. httplib serves a request start to finish on one worker
+// thread, so the context is per thread.
+struct RequestContext {
+  bool active = false;
+  std::chrono::steady_clock::time_point start;
+  RouteId route = RouteId::kOther;
+  std::string request_id;
+  std::string trace_id;
+  // Set when a per-client limit refused the request: such answers are never stored under an
+  // Idempotency-Key, so that the retry after Retry-After really runs.
+  bool rate_limited = false;
+};
+// The context of the request this thread serves.
+RequestContext& CurrentRequest();
+
+// Starts the context of a request of class `route`: its id (the client's X-Request-Id if it is
+// sane, else a new one) and trace context (a valid `traceparent`), both echoed on `res`.
+void BeginRequest(const httplib::Request& req, httplib::Response& res, RouteId route);
+// The access log line of the current request (a JSON object and a newline): the path only,
+// since query strings carry waiting tokens; `route` is the route class's label.
+std::string AccessLogLine(const httplib::Request& req, const httplib::Response& res,
+                          std::string_view route, absl::Duration latency);
+// Ends the context; the next request on this thread starts a new one.
+void EndRequest();
+
+}  // namespace admission::gateway
+
+#endif  // ADMISSION_EXAMPLES_GATEWAY_HTTP_TOOLKIT_H_

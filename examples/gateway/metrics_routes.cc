@@ -1,0 +1,43 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+#include "metrics_routes.h"
+
+#include <httplib.h>
+
+#include "absl/strings/str_cat.h"
+#include "http_toolkit.h"
+#include "json_codec.h"
+
+namespace admission::gateway {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+
+}  // namespace
+
+void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, RouteTable& routes) {
+  const RouteTable::Guards none;
+  routes.Add(RouteId::kHealthz, "GET", "/healthz", none, [](const Request&, Response& res) {
+    Reply(res, 200, Json{{"status", "ok"}});
+  });
+  routes.Add(RouteId::kReadyz, "GET", "/readyz", none, [ctx](const Request&, Response& res) {
+    // One cheap store round trip; "no such event" still proves the store answers.
+    absl::StatusOr<Policy> probe = ctx.room.GetPolicy("readyz-probe");
+    if (probe.ok() || absl::IsNotFound(probe.status())) {
+      return Reply(res, 200, Json{{"status", "ready"}});
+    }
+    ctx.metrics.CountStoreError();
+    ReplyError(res, 503, "unavailable",
+               absl::StrCat("the store is not answering: ", probe.status().message()));
+  });
+  const RouteTable* table = &routes;
+  routes.Add(RouteId::kMetrics, "GET", "/metrics", none,
+             [ctx, &ticketing, table](const Request&, Response& res) {
+               res.status = 200;
+               res.set_content(ctx.metrics.Render(ctx.room, ctx.flags.metrics_max_events, *table) +
+                                   ticketing.RenderMetrics(ctx.flags.metrics_max_events),
+                               "text/plain; version=0.0.4; charset=utf-8");
+             });
+}
+
+}  // namespace admission::gateway

@@ -1,0 +1,40 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// What the gateway's route modules share, handed to each explicitly: the flags, the waiting
+// room, the time of the ticket sale and of token checks, the token signer, the metrics and the
+// per-token rate limit. The Gateway (server.h) owns all of it and outlives every module.
+#ifndef ADMISSION_EXAMPLES_GATEWAY_ROUTE_CONTEXT_H_
+#define ADMISSION_EXAMPLES_GATEWAY_ROUTE_CONTEXT_H_
+
+#include "admission/clock.h"
+#include "admission/room/waiting_room.h"
+#include "flags.h"
+#include "metrics.h"
+#include "rate_limiter.h"
+#include "route_table.h"
+#include "signer.h"
+
+namespace admission::gateway {
+
+struct RouteContext {
+  const GatewayFlags& flags;
+  WaitingRoom& room;
+  Clock& clock;
+  const TokenSigner& signer;
+  Metrics& metrics;
+  // The bucket of every call naming one waiting token (or user id).
+  RateLimiter& token_limiter;
+};
+
+// A handler of the route table that calls `handler` with (a copy of) `ctx`.
+inline RouteTable::Handler WithContext(const RouteContext& ctx,
+                                       void (*handler)(const RouteContext&, const httplib::Request&,
+                                                       httplib::Response&)) {
+  return [ctx, handler](const httplib::Request& req, httplib::Response& res) {
+    handler(ctx, req, res);
+  };
+}
+
+}  // namespace admission::gateway
+
+#endif  // ADMISSION_EXAMPLES_GATEWAY_ROUTE_CONTEXT_H_
