@@ -41,6 +41,16 @@ class ScriptRunner {
   absl::StatusOr<ReplyPtr> Run(const LuaScript& script, const std::vector<std::string>& keys,
                                const std::vector<std::string>& args);
 
+  // Run for callers that need more: `before` goes out ahead of the script in the same round
+  // trip (so it must suit the server that owns keys[0]: on a cluster, keys in its slot), and
+  // its replies land in `before_replies` (error replies included); an error reply of the
+  // script comes back as the reply, for callers with error replies of their own to decode.
+  // After NOSCRIPT only the script is sent again.
+  absl::StatusOr<ReplyPtr> Call(const LuaScript& script, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args,
+                                const std::vector<Command>& before = {},
+                                std::vector<ReplyPtr>* before_replies = nullptr);
+
   Router& router() { return *router_; }
 
  private:
