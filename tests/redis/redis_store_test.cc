@@ -26,10 +26,12 @@
 #include "admission/clock.h"
 #include "admission/ids.h"
 #include "admission/redis/client.h"
+#include "admission/redis/open.h"
 #include "admission/redis/room_store.h"
 #include "admission/room/memory_store.h"
 #include "admission/room/policy.h"
 #include "admission/room/store.h"
+#include "admission/ticketing/inventory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "redis/room/scripts.h"
@@ -1025,6 +1027,56 @@ TEST(RedisClientOptionsTest, RejectsBadOptionsWithoutConnecting) {
   o = RedisClientOptions();
   o.port = 70000;
   EXPECT_STATUS_CODE(RedisClient::Connect(o), kInvalidArgument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening from a URL
+
+TEST(OpenStoreUrlTest, MemoryOpensBothInThisProcess) {
+  ASSERT_OK_AND_ASSIGN(OpenedStores opened, OpenStoreUrl("memory"));
+  EXPECT_NE(opened.room, nullptr);
+  EXPECT_NE(opened.sale.inventory, nullptr);
+  EXPECT_EQ(opened.client, nullptr);
+  EXPECT_EQ(opened.name, "memory");
+}
+
+TEST(OpenStoreUrlTest, BadUrlsAreInvalidArgumentsSayingWhy) {
+  absl::StatusOr<OpenedStores> tls = OpenStoreUrl("rediss://h:1");
+  EXPECT_STATUS_CODE(tls, kInvalidArgument);
+  EXPECT_EQ(tls.status().message(), "redis url 'rediss://h:1': TLS (rediss://) is not supported");
+  absl::StatusOr<OpenedStores> seed = OpenStoreUrl("redis-cluster://127.0.0.1:1,:bad");
+  EXPECT_STATUS_CODE(seed, kInvalidArgument);
+  EXPECT_EQ(seed.status().message(), "seed ':bad': redis url 'redis://:bad': no host");
+}
+
+TEST_F(RedisStoreTest, OpenStoreUrlRunsTheRoomAndTheSaleOnOneClient) {
+  StoreUrlOptions options;
+  options.clock = &clock_;
+  options.redis = Options(&clock_).client;
+  const std::string address = absl::StrCat("127.0.0.1:", server_->port());
+  ASSERT_OK_AND_ASSIGN(OpenedStores opened, OpenStoreUrl("redis://" + address, options));
+  ASSERT_NE(opened.client, nullptr);
+  EXPECT_FALSE(opened.client->cluster());
+  EXPECT_EQ(opened.name, "redis://" + address);
+  EXPECT_EQ(opened.client->options().key_prefix, options.redis.key_prefix);
+  ASSERT_OK(opened.room->SetPolicy("ev", OpenPolicy()));
+  InventorySpec spec;
+  spec.seat_ids = {"A-1"};
+  ASSERT_OK(opened.sale.inventory->SetInventory("ev", spec));
+  // Both under the client's prefix.
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> events, opened.room->ListEvents());
+  EXPECT_EQ(events, std::vector<std::string>{"ev"});
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> sale_events, opened.sale.inventory->ListEvents());
+  EXPECT_EQ(sale_events, std::vector<std::string>{"ev"});
+}
+
+TEST_F(RedisStoreTest, AClusterSeedThatIsAStandaloneServerIsRefused) {
+  StoreUrlOptions options;
+  options.redis = Options(&clock_).client;
+  const std::string address = absl::StrCat("127.0.0.1:", server_->port());
+  absl::StatusOr<OpenedStores> opened = OpenStoreUrl("redis-cluster://" + address, options);
+  EXPECT_STATUS_CODE(opened, kFailedPrecondition);
+  EXPECT_THAT(std::string(opened.status().message()), HasSubstr("is not a Redis Cluster node"));
 }
 
 }  // namespace
