@@ -45,6 +45,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "admission/admission.h"
+#include "admission/redis/client.h"
 #include "admission/redis/room_store.h"
 #include "common/strings.h"
 #include "redis/client/connection.h"
@@ -151,14 +152,17 @@ admission::Policy BenchPolicy() {
 }
 
 std::unique_ptr<admission::Store> OpenStore(const Flags& f, int pool, admission::Clock* clock) {
+  admission::RedisClientOptions connection;
+  connection.port = f.port;
+  connection.pool_size = pool;
+  connection.key_prefix = std::string(kPrefix);
+  connection.command_timeout = absl::Seconds(10);
+  auto client = admission::RedisClient::Connect(connection);
+  if (!client.ok()) Die("RedisClient::Connect", client.status());
   admission::RedisStoreOptions options;
-  options.port = f.port;
-  options.pool_size = pool;
   options.clock = clock;
   options.sweep_per_call = kSweepPerCall;
-  options.key_prefix = std::string(kPrefix);
-  options.command_timeout = absl::Seconds(10);
-  auto store = admission::NewRedisStore(options);
+  auto store = admission::NewRedisStore(*std::move(client), options);
   if (!store.ok()) Die("NewRedisStore", store.status());
   return std::move(store).value();
 }
@@ -402,9 +406,9 @@ int Prepare(const Flags& f) {
   // The store's own call, word for word (see RedisStore::Run): EVALSHA sha numkeys KEYS...
   // now ('' = the server's TIME) sweep_per_call event_id, then the script's own arguments.
   const auto keys = admission::redis_internal::EventKeysOf(kPrefix, f.event);
-  const auto& script = admission::redis_internal::GetScript(
-      f.op == "join" ? admission::redis_internal::ScriptId::kJoin
-                     : admission::redis_internal::ScriptId::kStatus);
+  const auto& script = admission::redis_internal::GetRoomScript(
+      f.op == "join" ? admission::redis_internal::RoomScript::kJoin
+                     : admission::redis_internal::RoomScript::kStatus);
   std::vector<std::string> args = {"EVALSHA",
                                    std::string(script.sha1),
                                    absl::StrCat(admission::redis_internal::kEventKeyCount),

@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "admission/ticketing/ticketing.h"
 #if !defined(ADMISSION_NO_REDIS)
+#include "admission/redis/client.h"
 #include "admission/redis/ticketing.h"
 #endif
 
@@ -261,16 +262,19 @@ int main(int argc, char** argv) {
 #if defined(ADMISSION_NO_REDIS)
     Die("built without the Redis store");
 #else
-    admission::RedisStoreOptions redis;
+    admission::RedisClientOptions redis;
     Check(admission::ParseRedisUrl(f.redis, &redis), "--redis");
     Measure(
         "redis",
         [&](const std::string& run) {
-          admission::RedisStoreOptions r = redis;
+          admission::RedisClientOptions r = redis;
           r.key_prefix = absl::StrCat("tkbench-", getpid(), "-", run);
+          absl::StatusOr<std::shared_ptr<admission::RedisClient>> client =
+              admission::RedisClient::Connect(r);
+          Check(client.status(), "RedisClient::Connect");
           admission::TicketingOptions o;
           o.queue_name = "bench-" + run;
-          absl::StatusOr<Ticketing> t = admission::NewRedisTicketing(r, o);
+          absl::StatusOr<Ticketing> t = admission::NewRedisTicketing(*std::move(client), o);
           Check(t.status(), "NewRedisTicketing");
           return std::move(t).value();
         },

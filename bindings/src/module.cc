@@ -46,7 +46,7 @@
 #include "admission/version.h"
 #include "calendar.h"
 #ifdef ADMISSION_PY_WITH_REDIS
-#include "admission/redis/room_store.h"
+#include "admission/redis/open.h"
 #endif
 
 namespace py = pybind11;
@@ -196,30 +196,31 @@ std::shared_ptr<Room> MakeRoom(const RoomArgs& args) {
 
   auto room = std::make_shared<Room>();
   room->clock = args.clock;
-  Clock* clock = args.clock.get();
+#ifdef ADMISSION_PY_WITH_REDIS
+  StoreUrlOptions store_options;
+  store_options.clock = args.clock.get();
+  store_options.sweep_per_call = args.sweep_per_call;
+  store_options.event_secret = EventSecretOf(args.event_secret_seed);
+  store_options.redis.pool_size = args.redis_pool_size;
+  store_options.redis.connect_timeout =
+      ToDuration(args.redis_connect_timeout, "redis_connect_timeout");
+  store_options.redis.command_timeout =
+      ToDuration(args.redis_command_timeout, "redis_command_timeout");
+  store_options.redis.key_prefix = args.redis_key_prefix;
+  OpenedStores opened = Unwrap(OpenStoreUrl(args.store, store_options));
+  room->room = Unwrap(WaitingRoom::Create(std::move(opened.room), options));
+  room->store_name = std::move(opened.name);
+  return room;
+#else
   if (args.store == "memory") {
     MemoryStoreOptions store_options;
-    store_options.clock = clock;
+    store_options.clock = args.clock.get();
     store_options.sweep_per_call = args.sweep_per_call;
     store_options.event_secret = EventSecretOf(args.event_secret_seed);
     room->room = Unwrap(WaitingRoom::Create(NewMemoryStore(store_options), options));
     room->store_name = "memory";
     return room;
   }
-#ifdef ADMISSION_PY_WITH_REDIS
-  RedisStoreOptions store_options;
-  Check(ParseRedisUrl(args.store, &store_options));
-  store_options.clock = clock;
-  store_options.sweep_per_call = args.sweep_per_call;
-  store_options.pool_size = args.redis_pool_size;
-  store_options.connect_timeout = ToDuration(args.redis_connect_timeout, "redis_connect_timeout");
-  store_options.command_timeout = ToDuration(args.redis_command_timeout, "redis_command_timeout");
-  store_options.key_prefix = args.redis_key_prefix;
-  store_options.event_secret = EventSecretOf(args.event_secret_seed);
-  room->room = Unwrap(WaitingRoom::Create(Unwrap(NewRedisStore(store_options)), options));
-  room->store_name = absl::StrCat("redis://", store_options.host, ":", store_options.port);
-  return room;
-#else
   throw StatusError(absl::FailedPreconditionError(absl::StrCat(
       "store ", Quoted(args.store), ": this build has no Redis store (ADMISSION_WITH_REDIS=OFF)")));
 #endif

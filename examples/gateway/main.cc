@@ -64,9 +64,11 @@ int main(int argc, char** argv) {
   // A client that hangs up mid-response must not kill the process.
   signal(SIGPIPE, SIG_IGN);
 
-  absl::StatusOr<std::unique_ptr<admission::Store>> store = admission::gateway::OpenStore(flags);
-  if (!store.ok()) {
-    std::fprintf(stderr, "admission-gateway: %s\n", std::string(store.status().message()).c_str());
+  // The room's store and the sale (seats, holds, the outcome queue and the Idempotency-Keys),
+  // on the same store.
+  absl::StatusOr<admission::gateway::Stores> stores = admission::gateway::OpenStores(flags);
+  if (!stores.ok()) {
+    std::fprintf(stderr, "admission-gateway: %s\n", std::string(stores.status().message()).c_str());
     return 1;
   }
   admission::Options options;
@@ -74,17 +76,9 @@ int main(int argc, char** argv) {
   options.create_events_on_join = flags.create_events_on_join;
   options.sweep_interval = absl::Milliseconds(flags.sweep_interval_ms);
   absl::StatusOr<std::unique_ptr<admission::WaitingRoom>> room =
-      admission::WaitingRoom::Create(*std::move(store), options);
+      admission::WaitingRoom::Create(std::move(stores->room), options);
   if (!room.ok()) {
     std::fprintf(stderr, "admission-gateway: %s\n", std::string(room.status().message()).c_str());
-    return 1;
-  }
-
-  // Seats, holds, the event queue and the Idempotency-Keys, on the same store as the room.
-  absl::StatusOr<admission::Ticketing> ticketing = admission::gateway::OpenTicketing(flags);
-  if (!ticketing.ok()) {
-    std::fprintf(stderr, "admission-gateway: %s\n",
-                 std::string(ticketing.status().message()).c_str());
     return 1;
   }
 
@@ -100,7 +94,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "admission-gateway: no --admin_token given: the admin API is disabled\n");
   }
 
-  admission::gateway::Gateway gateway(flags, *std::move(room), *std::move(ticketing),
+  admission::gateway::Gateway gateway(flags, *std::move(room), std::move(stores->sale),
                                       std::move(secret));
   absl::StatusOr<int> port = gateway.Bind();
   if (!port.ok()) {

@@ -39,7 +39,7 @@ class Gateway {
  public:
   // `token_secret` must not be empty (main makes a random one when the flag is). `ticketing`
   // (idempotency keys, inventory, event queue) lives on the same store as `room`
-  // (OpenTicketing in ticketing_routes.h). `clock` is the time of the ticketing routes (token
+  // (OpenStores in store_backend.h). `clock` is the time of the ticketing routes (token
   // expiry, holds, payment delays); not owned; nullptr means SystemClock(). Tests inject a
   // SimulatedClock, shared with the room's and the ticketing's stores.
   Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, Ticketing ticketing,

@@ -14,16 +14,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "admission/ids.h"
 #include "http_toolkit.h"
 #include "json_codec.h"
-
-#if defined(ADMISSION_GATEWAY_WITH_REDIS)
-#include "admission/redis/room_store.h"
-#include "admission/redis/ticketing.h"
-#endif
 
 namespace admission::gateway {
 namespace {
@@ -137,42 +130,6 @@ TicketingOptions TicketingOptionsFromFlags(const GatewayFlags& flags, Clock* clo
   options.idempotency_ttl = absl::Seconds(flags.idempotency_ttl_sec);
   options.default_hold_ttl = absl::Seconds(flags.hold_ttl_sec);
   return options;
-}
-
-absl::StatusOr<Ticketing> OpenTicketing(const GatewayFlags& flags, Clock* clock) {
-  const TicketingOptions options = TicketingOptionsFromFlags(flags, clock);
-  if (flags.store == "memory") return NewMemoryTicketing(options);
-#if defined(ADMISSION_GATEWAY_WITH_REDIS)
-  // The room's store was opened first (OpenStore), so the URL is known to be well formed and
-  // a cluster's seeds to be cluster nodes; the seeds are tried in the same order.
-  constexpr char kCluster[] = "redis-cluster://";
-  std::vector<std::string> urls;
-  if (absl::StartsWith(flags.store, kCluster)) {
-    for (absl::string_view seed : absl::StrSplit(flags.store.substr(sizeof(kCluster) - 1), ',')) {
-      urls.push_back(absl::StrCat("redis://", seed));
-    }
-  } else {
-    urls.push_back(flags.store);
-  }
-  std::vector<std::string> failures;
-  for (const std::string& url : urls) {
-    RedisStoreOptions redis;
-    if (absl::Status s = ParseRedisUrl(url, &redis); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--store=", flags.store, ": ", s.message()));
-    }
-    redis.pool_size = flags.redis_pool_size;
-    redis.key_prefix = flags.redis_key_prefix;
-    absl::StatusOr<Ticketing> ticketing = NewRedisTicketing(redis, options);
-    if (ticketing.ok() || absl::IsInvalidArgument(ticketing.status())) return ticketing;
-    failures.push_back(absl::StrCat(url, ": ", ticketing.status().message()));
-  }
-  return absl::UnavailableError(absl::StrCat("--store=", flags.store,
-                                             ": the ticketing store did not open (",
-                                             absl::StrJoin(failures, "; "), ")"));
-#else
-  return absl::UnimplementedError(
-      absl::StrCat("--store=", flags.store, ": this admission-gateway has no Redis store"));
-#endif
 }
 
 TicketingRoutes::TicketingRoutes(const RouteContext& ctx, Ticketing ticketing)

@@ -53,13 +53,9 @@ struct Response;
 
 namespace admission::gateway {
 
-// The options the gateway gives the ticketing bundle: its flags' TTLs and `clock`.
+// The options the gateway gives the ticketing bundle: its flags' TTLs and `clock`. The bundle
+// itself is opened next to the room's store (OpenStores in store_backend.h).
 TicketingOptions TicketingOptionsFromFlags(const GatewayFlags& flags, Clock* clock);
-
-// Opens the ticketing bundle on the store named by --store, next to the room's (OpenStore in
-// store_backend.h): in memory, or on the same Redis (or cluster: the seeds are tried in
-// order) with the same key prefix. `clock` is not owned; nullptr means SystemClock().
-absl::StatusOr<Ticketing> OpenTicketing(const GatewayFlags& flags, Clock* clock = nullptr);
 
 // How long after its hold ends a reservation-scoped token still reads the reservation (the
 // outcome of a payment, say). [15 min]

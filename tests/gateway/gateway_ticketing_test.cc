@@ -31,6 +31,7 @@
 #include "ticketing_routes.h"
 
 #if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
+#include "admission/redis/client.h"
 #include "admission/redis/room_store.h"
 #include "admission/redis/ticketing.h"
 #include "support/redis/redis_server.h"
@@ -114,17 +115,20 @@ class TicketingGatewayTest : public ::testing::TestWithParam<std::string>, prote
       admission::testing::RedisServer* redis = SharedRedis(&error);
       ASSERT_NE(redis, nullptr) << error;
       static int run = 0;
-      RedisStoreOptions redis_options;
+      RedisClientOptions redis_options;
       redis_options.host = redis->host();
       redis_options.port = redis->port();
-      redis_options.clock = &clock_;
       redis_options.key_prefix = absl::StrCat("tkgw", ++run);
-      auto store = NewRedisStore(redis_options);
+      auto client = RedisClient::Connect(redis_options);
+      ASSERT_TRUE(client.ok()) << client.status();
+      RedisStoreOptions store_options;
+      store_options.clock = &clock_;
+      auto store = NewRedisStore(*client, store_options);
       ASSERT_TRUE(store.ok()) << store.status();
       auto r = WaitingRoom::Create(*std::move(store), options);
       ASSERT_TRUE(r.ok()) << r.status();
       room = *std::move(r);
-      ticketing = NewRedisTicketing(redis_options, ticketing_options);
+      ticketing = NewRedisTicketing(*client, ticketing_options);
 #else
       GTEST_SKIP() << "built without the Redis store";
 #endif

@@ -44,14 +44,14 @@ class RedisClusterTest : public ::testing::Test {
     ASSERT_OK(cluster);
     cluster_ = *cluster;
     options_ = RedisTestOptions(cluster_->node(0), &clock_);
-    auto store = NewRedisStore(options_);
+    auto store = NewRedisTestStore(options_);
     ASSERT_OK(store);
     store_ = std::move(store).value();
   }
 
   std::string MetaKey(std::string_view event) const {
-    return absl::StrCat(options_.key_prefix, ":{", absl::string_view(event.data(), event.size()),
-                        "}:m");
+    return absl::StrCat(options_.client.key_prefix, ":{",
+                        absl::string_view(event.data(), event.size()), "}:m");
   }
   int SlotOf(std::string_view event) const { return redis_internal::KeySlot(MetaKey(event)); }
   int OwnerOf(std::string_view event) {
@@ -71,7 +71,7 @@ class RedisClusterTest : public ::testing::Test {
 
   SimulatedClock clock_;
   RedisCluster* cluster_ = nullptr;
-  RedisStoreOptions options_;
+  RedisTestConfig options_;
   std::unique_ptr<Store> store_;
 };
 
@@ -101,8 +101,8 @@ TEST_F(RedisClusterTest, RandomOperationsMatchTheMemoryStore) {
   for (const std::string& e : events) owners.insert(OwnerOf(e));
   ASSERT_GE(owners.size(), 2u) << "pick event names that land on different masters";
   // Fair openings too: both stores draw with the same secrets.
-  options_.event_secret = DifferentialSecret;
-  auto seeded = NewRedisStore(options_);
+  options_.store.event_secret = DifferentialSecret;
+  auto seeded = NewRedisTestStore(options_);
   ASSERT_OK(seeded);
   auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, 64, DifferentialSecret});
   const EventCounters total =

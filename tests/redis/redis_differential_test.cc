@@ -33,9 +33,9 @@ TEST_P(DifferentialTest, RandomOperationsGiveIdenticalResults) {
   auto memory = NewMemoryStore(MemoryStoreOptions{&clock, kSweepPerCall, nullptr});
   absl::StatusOr<RedisServer*> server = SharedRedisServer();
   ASSERT_OK(server);
-  RedisStoreOptions options = RedisTestOptions(**server, &clock);
-  options.sweep_per_call = kSweepPerCall;
-  auto redis = NewRedisStore(options);
+  RedisTestConfig options = RedisTestOptions(**server, &clock);
+  options.store.sweep_per_call = kSweepPerCall;
+  auto redis = NewRedisTestStore(options);
   ASSERT_OK(redis);
 
   const EventCounters total =
@@ -60,10 +60,10 @@ TEST_P(DifferentialTest, FairOpeningsGiveIdenticalResults) {
   auto memory = NewMemoryStore(MemoryStoreOptions{&clock, kSweepPerCall, DifferentialSecret});
   absl::StatusOr<RedisServer*> server = SharedRedisServer();
   ASSERT_OK(server);
-  RedisStoreOptions options = RedisTestOptions(**server, &clock);
-  options.sweep_per_call = kSweepPerCall;
-  options.event_secret = DifferentialSecret;
-  auto redis = NewRedisStore(options);
+  RedisTestConfig options = RedisTestOptions(**server, &clock);
+  options.store.sweep_per_call = kSweepPerCall;
+  options.store.event_secret = DifferentialSecret;
+  auto redis = NewRedisTestStore(options);
   ASSERT_OK(redis);
 
   const EventCounters total = RunDifferential(*memory, **redis, clock, GetParam() + 100, 4000,

@@ -59,9 +59,9 @@ TEST(RedisMemoryTest, HundredThousandUsersLeaveNoMemoryBehind) {
   ASSERT_OK(server_or);
   RedisServer& server = **server_or;
   SimulatedClock clock;
-  RedisStoreOptions options = RedisTestOptions(server, &clock);
-  options.pool_size = kThreads;
-  auto store_or = NewRedisStore(options);
+  RedisTestConfig options = RedisTestOptions(server, &clock);
+  options.client.pool_size = kThreads;
+  auto store_or = NewRedisTestStore(options);
   ASSERT_OK(store_or);
   Store& store = **store_or;
   Policy p = OpenPolicy();

@@ -25,10 +25,13 @@
 #include "absl/time/time.h"
 #include "admission/clock.h"
 #include "admission/ids.h"
+#include "admission/redis/client.h"
+#include "admission/redis/open.h"
 #include "admission/redis/room_store.h"
 #include "admission/room/memory_store.h"
 #include "admission/room/policy.h"
 #include "admission/room/store.h"
+#include "admission/ticketing/inventory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "redis/room/scripts.h"
@@ -63,10 +66,10 @@ class RedisStoreTest : public ::testing::Test {
     ASSERT_NE(store_, nullptr);
   }
 
-  RedisStoreOptions Options(Clock* clock) const { return RedisTestOptions(*server_, clock); }
+  RedisTestConfig Options(Clock* clock) const { return RedisTestOptions(*server_, clock); }
 
-  std::unique_ptr<Store> NewStore(Clock* clock, RedisStoreOptions* custom = nullptr) {
-    auto store = NewRedisStore(custom != nullptr ? *custom : Options(clock));
+  std::unique_ptr<Store> NewStore(Clock* clock, RedisTestConfig* custom = nullptr) {
+    auto store = NewRedisTestStore(custom != nullptr ? *custom : Options(clock));
     EXPECT_OK(store);
     return store.ok() ? std::move(store).value() : nullptr;
   }
@@ -399,9 +402,9 @@ TEST_F(RedisStoreTest, LongRecordsComeBackWholeAndLeaveNothingBehind) {
 // several threads, so that twenty thousand of them take a second or two; a user's position
 // when it joined, with nobody gone yet, tells the order Redis saw.)
 TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
-  RedisStoreOptions options = Options(&clock_);
-  options.pool_size = 4;
-  auto store_or = NewRedisStore(options);
+  RedisTestConfig options = Options(&clock_);
+  options.client.pool_size = 4;
+  auto store_or = NewRedisTestStore(options);
   ASSERT_OK(store_or);
   Store& store = **store_or;
   Policy p = OpenPolicy();
@@ -577,8 +580,8 @@ TEST_F(RedisStoreTest, EventsOfAnotherDataLayoutAreRefused) {
 TEST_F(RedisStoreTest, DeadlineChunksKeepTheMemoryStoresOrder) {
   constexpr int64_t kSweepPerCall = 3;
   auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, kSweepPerCall, nullptr});
-  RedisStoreOptions options = Options(&clock_);
-  options.sweep_per_call = kSweepPerCall;
+  RedisTestConfig options = Options(&clock_);
+  options.store.sweep_per_call = kSweepPerCall;
   std::unique_ptr<Store> redis = NewStore(&clock_, &options);
   ASSERT_NE(redis, nullptr);
   Policy p = OpenPolicy();
@@ -661,8 +664,8 @@ TEST_F(RedisStoreTest, RandomDrawsAcrossManyBlocksMatchTheMemoryStore) {
   constexpr uint64_t kSecret = 0x0123456789abcdefull;
   auto secret = [](std::string_view) { return kSecret; };
   auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, 64, secret});
-  RedisStoreOptions options = Options(&clock_);
-  options.event_secret = secret;
+  RedisTestConfig options = Options(&clock_);
+  options.store.event_secret = secret;
   std::unique_ptr<Store> redis = NewStore(&clock_, &options);
   ASSERT_NE(redis, nullptr);
   Policy p = OpenPolicy();
@@ -725,8 +728,8 @@ TEST_F(RedisStoreTest, RandomDrawsAcrossManyBlocksMatchTheMemoryStore) {
 TEST_F(RedisStoreTest, MemoryPerPrequeuedUser) {
   constexpr int kUsers = 30000;
   constexpr int kThreads = 8;
-  RedisStoreOptions options = Options(&clock_);
-  options.pool_size = kThreads;
+  RedisTestConfig options = Options(&clock_);
+  options.client.pool_size = kThreads;
   std::unique_ptr<Store> store = NewStore(&clock_, &options);
   ASSERT_NE(store, nullptr);
   auto used_memory = [&] {
@@ -772,7 +775,7 @@ TEST_F(RedisStoreTest, ListEventsListsEventsThatExist) {
   ASSERT_OK(Join(*store_, "b", "u1", &p));  // created by the join
   EXPECT_STATUS_CODE(Join(*store_, "c", "u1"), kNotFound);
   // A registry entry whose creating script never ran (connection lost in between).
-  ASSERT_OK(server_->Command({"SADD", Options(&clock_).key_prefix + ":events", "ghost"}));
+  ASSERT_OK(server_->Command({"SADD", Options(&clock_).client.key_prefix + ":events", "ghost"}));
   auto events = store_->ListEvents();
   ASSERT_OK(events);
   std::sort(events->begin(), events->end());
@@ -843,14 +846,14 @@ TEST_F(RedisStoreTest, SurvivesScriptFlush) {
   // The fallback cached the script again, so the next call goes by EVALSHA.
   auto cached = server_->Command(
       {"SCRIPT", "EXISTS",
-       std::string(redis_internal::GetScript(redis_internal::ScriptId::kSetPolicy).sha1)});
+       std::string(redis_internal::GetRoomScript(redis_internal::RoomScript::kSetPolicy).sha1)});
   ASSERT_OK(cached);
   EXPECT_EQ(*cached, "1");
 }
 
 TEST_F(RedisStoreTest, ReconnectsAfterTheServerRestarts) {
-  RedisStoreOptions options = Options(&clock_);
-  options.pool_size = 3;
+  RedisTestConfig options = Options(&clock_);
+  options.client.pool_size = 3;
   auto store = NewStore(&clock_, &options);
   ASSERT_NE(store, nullptr);
   // Open all three connections.
@@ -888,21 +891,21 @@ TEST_F(RedisStoreTest, UnavailableNamingTheServerWhileItIsDown) {
   EXPECT_OK(store_->SetPolicy("ev", OpenPolicy()));
 }
 
-TEST_F(RedisStoreTest, NewRedisStoreFailsFastWhenNobodyListens) {
-  RedisStoreOptions options = Options(&clock_);
+TEST_F(RedisStoreTest, ConnectingFailsFastWhenNobodyListens) {
+  RedisTestConfig options = Options(&clock_);
   ASSERT_OK(server_->Stop());
   const absl::Time start = absl::Now();
-  auto store = NewRedisStore(options);
+  auto store = NewRedisTestStore(options);
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   EXPECT_STATUS_CODE(store, kUnavailable);
   EXPECT_THAT(std::string(store.status().message()),
-              HasSubstr(absl::StrCat("127.0.0.1:", options.port)));
+              HasSubstr(absl::StrCat("127.0.0.1:", options.client.port)));
 }
 
 TEST_F(RedisStoreTest, DeadlineExceededWhenTheServerHangs) {
-  RedisStoreOptions options = Options(&clock_);
-  options.command_timeout = absl::Milliseconds(300);
-  options.pool_size = 1;
+  RedisTestConfig options = Options(&clock_);
+  options.client.command_timeout = absl::Milliseconds(300);
+  options.client.pool_size = 1;
   auto store = NewStore(&clock_, &options);
   ASSERT_NE(store, nullptr);
   ASSERT_OK(store->SetPolicy("ev", OpenPolicy()));
@@ -923,8 +926,8 @@ TEST_F(RedisStoreTest, DeadlineExceededWhenTheServerHangs) {
 }
 
 TEST_F(RedisStoreTest, ManyThreadsShareFewConnections) {
-  RedisStoreOptions options = Options(&clock_);
-  options.pool_size = 3;
+  RedisTestConfig options = Options(&clock_);
+  options.client.pool_size = 3;
   auto store = NewStore(&clock_, &options);
   ASSERT_NE(store, nullptr);
   ASSERT_OK(store->SetPolicy("ev", OpenPolicy()));
@@ -954,10 +957,10 @@ TEST_F(RedisStoreTest, ManyThreadsShareFewConnections) {
 
 TEST_F(RedisStoreTest, ServerClockModeSharesOneLineAcrossStores) {
   // Two stores (two gateways) on the same keys, both on the server's clock.
-  const RedisStoreOptions same = Options(nullptr);
-  auto first = NewRedisStore(same);
+  const RedisTestConfig same = Options(nullptr);
+  auto first = NewRedisTestStore(same);
   ASSERT_OK(first);
-  auto second = NewRedisStore(same);
+  auto second = NewRedisTestStore(same);
   ASSERT_OK(second);
   Policy p = OpenPolicy();
   p.wait_tiers = {{WaitTier::kUnboundedPosition, absl::Milliseconds(200)}};
@@ -990,8 +993,8 @@ TEST_F(RedisStoreTest, ServerClockModeSharesOneLineAcrossStores) {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-TEST(RedisStoreOptionsTest, ParsesRedisUrls) {
-  RedisStoreOptions o;
+TEST(RedisClientOptionsTest, ParsesRedisUrls) {
+  RedisClientOptions o;
   ASSERT_OK(ParseRedisUrl("redis://10.0.0.7:6380", &o));
   EXPECT_EQ(o.host, "10.0.0.7");
   EXPECT_EQ(o.port, 6380);
@@ -1011,19 +1014,69 @@ TEST(RedisStoreOptionsTest, ParsesRedisUrls) {
   }
 }
 
-TEST(RedisStoreOptionsTest, RejectsBadOptionsWithoutConnecting) {
-  RedisStoreOptions o;
+TEST(RedisClientOptionsTest, RejectsBadOptionsWithoutConnecting) {
+  RedisClientOptions o;
   o.pool_size = 0;
-  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
-  o = RedisStoreOptions();
+  EXPECT_STATUS_CODE(RedisClient::Connect(o), kInvalidArgument);
+  o = RedisClientOptions();
   o.key_prefix = "a{b}";
-  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
-  o = RedisStoreOptions();
+  EXPECT_STATUS_CODE(RedisClient::Connect(o), kInvalidArgument);
+  o = RedisClientOptions();
   o.command_timeout = absl::ZeroDuration();
-  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
-  o = RedisStoreOptions();
+  EXPECT_STATUS_CODE(RedisClient::Connect(o), kInvalidArgument);
+  o = RedisClientOptions();
   o.port = 70000;
-  EXPECT_STATUS_CODE(NewRedisStore(o), kInvalidArgument);
+  EXPECT_STATUS_CODE(RedisClient::Connect(o), kInvalidArgument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening from a URL
+
+TEST(OpenStoreUrlTest, MemoryOpensBothInThisProcess) {
+  ASSERT_OK_AND_ASSIGN(OpenedStores opened, OpenStoreUrl("memory"));
+  EXPECT_NE(opened.room, nullptr);
+  EXPECT_NE(opened.sale.inventory, nullptr);
+  EXPECT_EQ(opened.client, nullptr);
+  EXPECT_EQ(opened.name, "memory");
+}
+
+TEST(OpenStoreUrlTest, BadUrlsAreInvalidArgumentsSayingWhy) {
+  absl::StatusOr<OpenedStores> tls = OpenStoreUrl("rediss://h:1");
+  EXPECT_STATUS_CODE(tls, kInvalidArgument);
+  EXPECT_EQ(tls.status().message(), "redis url 'rediss://h:1': TLS (rediss://) is not supported");
+  absl::StatusOr<OpenedStores> seed = OpenStoreUrl("redis-cluster://127.0.0.1:1,:bad");
+  EXPECT_STATUS_CODE(seed, kInvalidArgument);
+  EXPECT_EQ(seed.status().message(), "seed ':bad': redis url 'redis://:bad': no host");
+}
+
+TEST_F(RedisStoreTest, OpenStoreUrlRunsTheRoomAndTheSaleOnOneClient) {
+  StoreUrlOptions options;
+  options.clock = &clock_;
+  options.redis = Options(&clock_).client;
+  const std::string address = absl::StrCat("127.0.0.1:", server_->port());
+  ASSERT_OK_AND_ASSIGN(OpenedStores opened, OpenStoreUrl("redis://" + address, options));
+  ASSERT_NE(opened.client, nullptr);
+  EXPECT_FALSE(opened.client->cluster());
+  EXPECT_EQ(opened.name, "redis://" + address);
+  EXPECT_EQ(opened.client->options().key_prefix, options.redis.key_prefix);
+  ASSERT_OK(opened.room->SetPolicy("ev", OpenPolicy()));
+  InventorySpec spec;
+  spec.seat_ids = {"A-1"};
+  ASSERT_OK(opened.sale.inventory->SetInventory("ev", spec));
+  // Both under the client's prefix.
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> events, opened.room->ListEvents());
+  EXPECT_EQ(events, std::vector<std::string>{"ev"});
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> sale_events, opened.sale.inventory->ListEvents());
+  EXPECT_EQ(sale_events, std::vector<std::string>{"ev"});
+}
+
+TEST_F(RedisStoreTest, AClusterSeedThatIsAStandaloneServerIsRefused) {
+  StoreUrlOptions options;
+  options.redis = Options(&clock_).client;
+  const std::string address = absl::StrCat("127.0.0.1:", server_->port());
+  absl::StatusOr<OpenedStores> opened = OpenStoreUrl("redis-cluster://" + address, options);
+  EXPECT_STATUS_CODE(opened, kFailedPrecondition);
+  EXPECT_THAT(std::string(opened.status().message()), HasSubstr("is not a Redis Cluster node"));
 }
 
 }  // namespace

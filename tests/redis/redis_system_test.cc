@@ -146,9 +146,9 @@ constexpr int kThreads = 4;
 
 TEST_F(RedisSystemTest, ConcurrentJoinsFromSeveralProcessesGetPositionsOneToN) {
   // The server's clock, as real gateways would use.
-  const RedisStoreOptions options = RedisTestOptions(*server_, nullptr);
+  const RedisTestConfig options = RedisTestOptions(*server_, nullptr);
   {
-    auto store = NewRedisStore(options);
+    auto store = NewRedisTestStore(options);
     ASSERT_OK(store);
     ASSERT_OK((*store)->SetPolicy("ev", OpenPolicy()));
   }
@@ -157,9 +157,9 @@ TEST_F(RedisSystemTest, ConcurrentJoinsFromSeveralProcessesGetPositionsOneToN) {
   std::vector<Child> children;
   for (int p = 0; p < kProcesses; ++p) {
     children.push_back(Spawn([&, p]() -> std::string {
-      RedisStoreOptions o = options;
-      o.pool_size = kThreads;
-      auto store = NewRedisStore(o);
+      RedisTestConfig o = options;
+      o.client.pool_size = kThreads;
+      auto store = NewRedisTestStore(o);
       if (!store.ok()) return absl::StrCat("ERR ", store.status().ToString(), "\n");
       return RunThreads(kThreads, start, [&](int t) {
         std::string out;
@@ -194,7 +194,7 @@ TEST_F(RedisSystemTest, ConcurrentJoinsFromSeveralProcessesGetPositionsOneToN) {
   EXPECT_EQ(tokens.size(), size_t{kTotal});
   std::sort(positions.begin(), positions.end());
   for (int i = 0; i < kTotal; ++i) ASSERT_EQ(positions[i], i + 1) << "duplicate or gap";
-  auto store = NewRedisStore(options);
+  auto store = NewRedisTestStore(options);
   ASSERT_OK(store);
   auto stats = (*store)->Stats("ev");
   ASSERT_OK(stats);
@@ -212,15 +212,15 @@ struct AdmissionRun {
   int64_t errors = 0;
 };
 
-AdmissionRun RunAdmissions(const RedisStoreOptions& options, std::string_view event,
+AdmissionRun RunAdmissions(const RedisTestConfig& options, std::string_view event,
                            const std::vector<std::string>& tokens, absl::Duration run_for) {
   const absl::Time start = absl::Now() + absl::Milliseconds(300);
   std::vector<Child> children;
   for (int p = 0; p < kProcesses; ++p) {
     children.push_back(Spawn([&, p]() -> std::string {
-      RedisStoreOptions o = options;
-      o.pool_size = kThreads;
-      auto store = NewRedisStore(o);
+      RedisTestConfig o = options;
+      o.client.pool_size = kThreads;
+      auto store = NewRedisTestStore(o);
       if (!store.ok()) return absl::StrCat("ERR ", store.status().ToString(), "\n");
       return RunThreads(kThreads, start, [&](int t) {
         // This thread's users: every (kProcesses * kThreads)-th token.
@@ -277,8 +277,8 @@ AdmissionRun RunAdmissions(const RedisStoreOptions& options, std::string_view ev
 // (with a secret of its own: only the one stored with the event counts) and polls everyone.
 TEST_F(RedisSystemTest, TheDrawnOrderIsTheSameFromEveryProcess) {
   SimulatedClock clock;  // forked children read copies of it, all at the same instant
-  RedisStoreOptions options = RedisTestOptions(*server_, &clock);
-  auto store = NewRedisStore(options);
+  RedisTestConfig options = RedisTestOptions(*server_, &clock);
+  auto store = NewRedisTestStore(options);
   ASSERT_OK(store);
   Policy p = OpenPolicy();
   p.opens_at = clock.Now() + absl::Minutes(1);
@@ -316,9 +316,9 @@ TEST_F(RedisSystemTest, TheDrawnOrderIsTheSameFromEveryProcess) {
   std::vector<Child> children;
   for (int c = 0; c < 2; ++c) {
     children.push_back(Spawn([&]() -> std::string {
-      RedisStoreOptions mine = options;
-      mine.pool_size = 1;
-      auto own = NewRedisStore(mine);
+      RedisTestConfig mine = options;
+      mine.client.pool_size = 1;
+      auto own = NewRedisTestStore(mine);
       if (!own.ok()) return absl::StrCat("ERR ", own.status().ToString(), "\n");
       return poll(**own);
     }));
@@ -348,8 +348,8 @@ TEST_F(RedisSystemTest, TheDrawnOrderIsTheSameFromEveryProcess) {
 }
 
 TEST_F(RedisSystemTest, SeveralProcessesShareOneBucket) {
-  const RedisStoreOptions options = RedisTestOptions(*server_, nullptr);
-  auto store = NewRedisStore(options);
+  const RedisTestConfig options = RedisTestOptions(*server_, nullptr);
+  auto store = NewRedisTestStore(options);
   ASSERT_OK(store);
   Policy p = OpenPolicy();
   p.admit_rate_per_sec = 40;
@@ -388,8 +388,8 @@ TEST_F(RedisSystemTest, SeveralProcessesShareOneBucket) {
 }
 
 TEST_F(RedisSystemTest, SeveralProcessesShareOneCapacity) {
-  const RedisStoreOptions options = RedisTestOptions(*server_, nullptr);
-  auto store = NewRedisStore(options);
+  const RedisTestConfig options = RedisTestOptions(*server_, nullptr);
+  auto store = NewRedisTestStore(options);
   ASSERT_OK(store);
   Policy p = OpenPolicy();  // a deep, fast bucket: only the capacity limits
   p.active_capacity = 25;
@@ -424,8 +424,8 @@ class RedisDurabilityTest : public RedisSystemTest {
 
 TEST_F(RedisDurabilityTest, CrashLosesNoAcknowledgedUser) {
   SimulatedClock clock;
-  const RedisStoreOptions options = RedisTestOptions(*server_, &clock);
-  auto store = NewRedisStore(options);
+  const RedisTestConfig options = RedisTestOptions(*server_, &clock);
+  auto store = NewRedisTestStore(options);
   ASSERT_OK(store);
   Policy p = OpenPolicy();
   p.heartbeat_ttl = absl::Minutes(30);

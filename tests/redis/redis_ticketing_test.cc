@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "admission/clock.h"
+#include "admission/redis/client.h"
 #include "admission/redis/ticketing.h"
 #include "admission/ticketing/ticketing.h"
 #include "gmock/gmock.h"
@@ -35,11 +36,12 @@ class RedisTicketingTest : public ::testing::Test {
     absl::StatusOr<RedisServer*> server = SharedRedisServer();
     ASSERT_OK(server);
     server_ = *server;
-    const RedisStoreOptions redis = RedisTestOptions(*server_, nullptr);
+    const RedisClientOptions redis = RedisTestOptions(*server_, nullptr).client;
     prefix_ = redis.key_prefix;
     TicketingOptions options;
     options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(t_, NewRedisTicketing(redis, options));
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<RedisClient> client, RedisClient::Connect(redis));
+    ASSERT_OK_AND_ASSIGN(t_, NewRedisTicketing(std::move(client), options));
   }
 
   std::string Command(const std::vector<std::string>& args) {

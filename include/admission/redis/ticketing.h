@@ -7,7 +7,7 @@
 // server and on Redis Cluster: the keys of one sale event, of one idempotency key and of one
 // queue share a hash tag, so each script touches one slot.
 //
-// Keys (<p> is RedisStoreOptions::key_prefix; braces are the hash tag). Every key a script
+// Keys (<p> is RedisClientOptions::key_prefix; braces are the hash tag). Every key a script
 // touches is one of its declared KEYS:
 //   <p>:tk:{<event>}:inv           HASH   kind (named | ga), total, held, sold
 //   <p>:tk:{<event>}:seats         HASH   seat id -> state (A, H or S) and position
@@ -34,23 +34,22 @@
 // is stored in the values, so both stores agree under a SimulatedClock; the idempotency keys'
 // Redis TTLs (PEXPIRE) are only garbage collection, set a little longer.
 //
-// Errors: as for the Redis store (redis_store.h): Unavailable when the server cannot be
-// reached (the call may have taken effect if the connection broke after sending),
-// DeadlineExceeded after command_timeout, Internal for replies the library cannot read;
-// otherwise the same statuses as the in-memory bundle.
+// Connections, cluster support and errors: see client.h (the sale runs on a RedisClient it
+// shares with the room's store); otherwise the same statuses as the in-memory bundle.
 #ifndef ADMISSION_REDIS_TICKETING_H_
 #define ADMISSION_REDIS_TICKETING_H_
 
+#include <memory>
+
 #include "absl/status/statusor.h"
-#include "admission/redis/room_store.h"
+#include "admission/redis/client.h"
 #include "admission/ticketing/ticketing.h"
 
 namespace admission {
 
-// Connects to the server (or cluster) named by `redis` and loads the scripts. From `redis`
-// only the connection settings and key_prefix are used (host, port, pool_size, timeouts,
-// key_prefix); time comes from options.clock, not redis.clock. Link admission::redis.
-absl::StatusOr<Ticketing> NewRedisTicketing(const RedisStoreOptions& redis,
+// The sale on `client` (not null), under the client's key prefix; loads the scripts. Time
+// comes from options.clock. The three parts keep the client alive. Link admission::redis.
+absl::StatusOr<Ticketing> NewRedisTicketing(std::shared_ptr<RedisClient> client,
                                             const TicketingOptions& options = {});
 
 }  // namespace admission

@@ -32,8 +32,8 @@
 // of the attempt that replaced it.
 //
 // Implementations: the in-memory one (NewMemoryTicketing in ticketing.h) and the Redis one
-// (NewRedisTicketing in redis_ticketing.h: one key per (scope, key), updated by one Lua script,
-// expiring by itself). Both are thread-safe and behave the same.
+// (NewRedisTicketing in admission/redis/ticketing.h: one key per (scope, key), updated by one Lua
+// script, expiring by itself). Both are thread-safe and behave the same.
 #ifndef ADMISSION_TICKETING_IDEMPOTENCY_H_
 #define ADMISSION_TICKETING_IDEMPOTENCY_H_
 

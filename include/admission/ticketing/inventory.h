@@ -39,8 +39,9 @@
 // InventoryError (InventoryErrorOf) that says which, so that a shell can answer 409 with the
 // right code; Unavailable / DeadlineExceeded from a remote store.
 //
-// Implementations: NewMemoryTicketing (ticketing.h) and NewRedisTicketing (redis_ticketing.h).
-// Both are thread-safe and behave the same (tests/ticketing_*_test.cc run against both).
+// Implementations: NewMemoryTicketing (ticketing.h) and NewRedisTicketing
+// (admission/redis/ticketing.h). Both are thread-safe and behave the same
+// (tests/ticketing_*_test.cc run against both).
 #ifndef ADMISSION_TICKETING_INVENTORY_H_
 #define ADMISSION_TICKETING_INVENTORY_H_
 

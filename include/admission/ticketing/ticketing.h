@@ -6,7 +6,8 @@
 //   - an OutcomeQueue (outcome_queue.h) and a Worker (worker.h): hold-expired and payment events
 //     applied at a set pace, with retries and a dead-letter list.
 // This header bundles them (Ticketing), makes the in-memory bundle, and wires the standard
-// events to the inventory (MakeTicketingHandler). The Redis bundle is in redis_ticketing.h.
+// events to the inventory (MakeTicketingHandler). The Redis bundle is in
+// admission/redis/ticketing.h.
 //
 //   admission::Ticketing t = admission::NewMemoryTicketing();
 //   absl::StatusOr<admission::Ticketing> t = admission::NewMemoryTicketing();

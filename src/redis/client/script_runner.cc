@@ -44,6 +44,18 @@ absl::Status ScriptRunner::Load(const std::vector<LuaScript>& scripts) {
 absl::StatusOr<ReplyPtr> ScriptRunner::Run(const LuaScript& script,
                                            const std::vector<std::string>& keys,
                                            const std::vector<std::string>& args) {
+  absl::StatusOr<ReplyPtr> reply = Call(script, keys, args);
+  if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(router_->name(), script.name, ReplyText(reply->get()));
+  }
+  return reply;
+}
+
+absl::StatusOr<ReplyPtr> ScriptRunner::Call(const LuaScript& script,
+                                            const std::vector<std::string>& keys,
+                                            const std::vector<std::string>& args,
+                                            const std::vector<Command>& before,
+                                            std::vector<ReplyPtr>* before_replies) {
   if (keys.empty()) {
     return absl::InternalError(absl::StrCat("script ", AbslView(script.name), " run without keys"));
   }
@@ -53,17 +65,22 @@ absl::StatusOr<ReplyPtr> ScriptRunner::Run(const LuaScript& script,
   for (const std::string& key : keys) eval.push_back(key);
   for (const std::string& arg : args) eval.push_back(arg);
 
-  absl::StatusOr<ReplyPtr> reply = router_->Execute(keys.front(), eval);
-  if (!reply.ok()) return reply.status();
-  if ((*reply)->type == REDIS_REPLY_ERROR &&
-      absl::StartsWith(AbslView(ReplyText(reply->get())), "NOSCRIPT")) {
+  std::vector<Command> commands = before;
+  commands.push_back(eval);
+  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->Execute(keys.front(), commands);
+  if (!replies.ok()) return replies.status();
+  ReplyPtr reply = std::move(replies->back());
+  replies->pop_back();
+  if (before_replies != nullptr) *before_replies = std::move(replies).value();
+  if (reply->type == REDIS_REPLY_ERROR &&
+      absl::StartsWith(AbslView(ReplyText(reply.get())), "NOSCRIPT")) {
+    // Redis lost its script cache (restart, failover, SCRIPT FLUSH), or this cluster node
+    // never had it. EVAL runs the script and caches it, so the next EVALSHA finds it.
     eval[0] = "EVAL";
     eval[1] = script.source;
-    reply = router_->Execute(keys.front(), eval);
-    if (!reply.ok()) return reply.status();
-  }
-  if ((*reply)->type == REDIS_REPLY_ERROR) {
-    return ErrorReplyStatus(router_->name(), script.name, ReplyText(reply->get()));
+    absl::StatusOr<ReplyPtr> again = router_->Execute(keys.front(), eval);
+    if (!again.ok()) return again.status();
+    reply = std::move(again).value();
   }
   return reply;
 }

@@ -5,7 +5,8 @@
 // NOSCRIPT (a restart, a failover, SCRIPT FLUSH, or a cluster node that never saw the script;
 // EVAL caches it, so the next EVALSHA finds it). Error replies become statuses through
 // ErrorReplyStatus, so a script reports "NOT_FOUND msg", "FAILED_PRECONDITION msg" or
-// "INVALID_ARGUMENT msg" as those codes. Thread-safe; shared by every part of a store.
+// "INVALID_ARGUMENT msg" as those codes. Thread-safe; one per RedisClient, used by every store
+// on it (the room's and the sale's).
 #ifndef ADMISSION_SRC_REDIS_CLIENT_SCRIPT_RUNNER_H_
 #define ADMISSION_SRC_REDIS_CLIENT_SCRIPT_RUNNER_H_
 
@@ -21,10 +22,10 @@
 
 namespace admission::redis_internal {
 
-// A script compiled into the library (see src/redis/CMakeLists.txt).
+// A script compiled into the library (admission_embed_lua_scripts in src/redis/CMakeLists.txt).
 struct LuaScript {
-  std::string_view name;    // "inventory", for error messages
-  std::string_view source;  // the Lua text
+  std::string_view name;    // "join", "inventory": for error messages
+  std::string_view source;  // the Lua text, prelude included
   std::string_view sha1;    // 40 lowercase hex digits: what Redis knows it by
 };
 
@@ -40,6 +41,16 @@ class ScriptRunner {
   // Returns the script's reply; an error reply comes back as its status.
   absl::StatusOr<ReplyPtr> Run(const LuaScript& script, const std::vector<std::string>& keys,
                                const std::vector<std::string>& args);
+
+  // Run for callers that need more: `before` goes out ahead of the script in the same round
+  // trip (so it must suit the server that owns keys[0]: on a cluster, keys in its slot), and
+  // its replies land in `before_replies` (error replies included); an error reply of the
+  // script comes back as the reply, for callers with error replies of their own to decode.
+  // After NOSCRIPT only the script is sent again.
+  absl::StatusOr<ReplyPtr> Call(const LuaScript& script, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args,
+                                const std::vector<Command>& before = {},
+                                std::vector<ReplyPtr>* before_replies = nullptr);
 
   Router& router() { return *router_; }
 

@@ -25,14 +25,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "admission/ids.h"
 #include "admission/redis/room_store.h"
 #include "common/strings.h"
+#include "redis/client/client_internal.h"
 #include "redis/client/connection.h"
 #include "redis/client/reply_reader.h"
 #include "redis/client/router.h"
+#include "redis/client/script_runner.h"
 #include "redis/room/key_layout.h"
 #include "redis/room/policy_codec.h"
 #include "redis/room/scripts.h"
@@ -44,14 +45,14 @@ namespace admission {
 namespace {
 
 using redis_internal::Command;
-using redis_internal::Endpoint;
 using redis_internal::ErrorReplyStatus;
 using redis_internal::EventKeys;
-using redis_internal::GetScript;
+using redis_internal::GetRoomScript;
 using redis_internal::ReplyPtr;
 using redis_internal::ReplyReader;
+using redis_internal::RoomScript;
 using redis_internal::Router;
-using redis_internal::ScriptId;
+using redis_internal::ScriptRunner;
 
 using internal::AbslView;
 
@@ -105,18 +106,15 @@ std::optional<absl::Status> OwnScriptError(std::string_view event_id, std::strin
 
 class RedisStore final : public Store {
  public:
-  RedisStore(const RedisStoreOptions& options, std::unique_ptr<Router> router)
-      : router_(std::move(router)),
+  RedisStore(std::shared_ptr<RedisClient> client, const RedisStoreOptions& options)
+      : client_(std::move(client)),
+        runner_(&redis_internal::ClientAccess::Runner(*client_)),
+        router_(&runner_->router()),
         clock_(options.clock),
         sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
-        prefix_(options.key_prefix),
-        events_key_(absl::StrCat(options.key_prefix, ":events")),
+        prefix_(client_->options().key_prefix),
+        events_key_(absl::StrCat(prefix_, ":events")),
         event_secret_(options.event_secret) {}
-
-  // Loads every script (on the seed node; other cluster nodes get them on first use through
-  // the NOSCRIPT fallback), checking that Redis hashes each one to the SHA1 computed at build
-  // time, which is what EVALSHA will ask for.
-  absl::Status LoadScripts();
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
   absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
@@ -135,8 +133,8 @@ class RedisStore final : public Store {
   // The secret for the event should this call create it, as the two u32 halves the scripts
   // take (see lua/lib.lua, event_create).
   std::vector<std::string> SecretArgs(std::string_view event_id) const;
-  std::string Context(ScriptId id) const {
-    return absl::StrCat(router_->name(), " (", AbslView(GetScript(id).name), ")");
+  std::string Context(RoomScript id) const {
+    return absl::StrCat(router_->name(), " (", AbslView(GetRoomScript(id).name), ")");
   }
 
   // Adds the event to the registry unless this process did so recently (see Run).
@@ -146,16 +144,18 @@ class RedisStore final : public Store {
   // event id). With `register_event` (the calls that may create the event), first adds the
   // event to the registry: in the same round trip on a single server, by Register on a
   // cluster. An error reply comes back as its status (our own codes, or Internal/Unavailable).
-  absl::StatusOr<ReplyPtr> Run(ScriptId id, std::string_view event_id,
+  absl::StatusOr<ReplyPtr> Run(RoomScript id, std::string_view event_id,
                                const std::vector<std::string>& args, bool register_event);
 
   // The scripts that answer with a ticket: now, then the ticket.
-  absl::StatusOr<Ticket> RunTicketScript(ScriptId id, std::string_view event_id,
+  absl::StatusOr<Ticket> RunTicketScript(RoomScript id, std::string_view event_id,
                                          std::string_view token,
                                          const std::vector<std::string>& args, bool register_event);
 
-  const std::unique_ptr<Router> router_;
-  Clock* const clock_;  // nullptr: the server's TIME
+  const std::shared_ptr<RedisClient> client_;
+  ScriptRunner* const runner_;  // client_'s
+  Router* const router_;        // runner_'s
+  Clock* const clock_;          // nullptr: the server's TIME
   const int64_t sweep_per_call_;
   const std::string prefix_;
   const std::string events_key_;
@@ -179,83 +179,48 @@ std::vector<std::string> RedisStore::SecretArgs(std::string_view event_id) const
   return {absl::StrCat(secret >> 32), absl::StrCat(secret & 0xffffffffu)};
 }
 
-absl::Status RedisStore::LoadScripts() {
-  std::vector<Command> commands;
-  for (int i = 0; i < redis_internal::kScriptCount; ++i) {
-    commands.push_back({"SCRIPT", "LOAD", GetScript(static_cast<ScriptId>(i)).source});
-  }
-  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->seed().Execute(commands);
-  if (!replies.ok()) return replies.status();
-  for (int i = 0; i < redis_internal::kScriptCount; ++i) {
-    const redisReply* reply = (*replies)[i].get();
-    const std::string context = Context(static_cast<ScriptId>(i));
-    if (reply->type == REDIS_REPLY_ERROR) {
-      return ErrorReplyStatus(router_->seed().endpoint().Name(),
-                              absl::StrCat("SCRIPT LOAD of ", context),
-                              std::string_view(reply->str, reply->len));
-    }
-    const std::string_view expected = GetScript(static_cast<ScriptId>(i)).sha1;
-    if (reply->type != REDIS_REPLY_STRING || std::string_view(reply->str, reply->len) != expected) {
-      return absl::InternalError(absl::StrCat(
-          "SCRIPT LOAD of ", context, " did not answer the build-time SHA1 ", AbslView(expected)));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<ReplyPtr> RedisStore::Run(ScriptId id, std::string_view event_id,
+absl::StatusOr<ReplyPtr> RedisStore::Run(RoomScript id, std::string_view event_id,
                                          const std::vector<std::string>& args,
                                          bool register_event) {
-  const redis_internal::EmbeddedScript& script = GetScript(id);
+  const redis_internal::LuaScript& script = GetRoomScript(id);
   const EventKeys keys = KeysOf(event_id);
-  // The time is read once per call (and reused if the script must be re-sent).
-  const std::string now =
-      clock_ != nullptr ? absl::StrCat(rules::TimeToMicros(clock_->Now())) : std::string();
-  const std::string sweep = absl::StrCat(sweep_per_call_);
-
   // get_policy reads the meta key only; declaring just that one keeps it a single-key
   // command, which a cluster serves even in the middle of a slot migration (ASK). The others
   // declare the event's fixed keys (key_layout.h), the last of which never exists, so that a
   // cluster refuses them while the slot is being migrated (TRYAGAIN, retried by the router):
   // they also touch buckets and line blocks derived inside the scripts.
-  static_assert(redis_internal::kEventKeyCount == 4, "the EVALSHA below lists four keys");
-  Command eval = id == ScriptId::kGetPolicy
-                     ? Command{"EVALSHA", script.sha1, "1", keys.meta, now, sweep, event_id}
-                     : Command{"EVALSHA",      script.sha1,    "4", keys.meta, keys.line,
-                               keys.deadlines, keys.migrating, now, sweep,     event_id};
-  for (const std::string& arg : args) eval.push_back(arg);
+  static_assert(redis_internal::kEventKeyCount == 4, "the script call below lists four keys");
+  const std::vector<std::string> script_keys =
+      id == RoomScript::kGetPolicy
+          ? std::vector<std::string>{keys.meta}
+          : std::vector<std::string>{keys.meta, keys.line, keys.deadlines, keys.migrating};
+  // The time is read once per call (and reused if the script must be re-sent).
+  std::vector<std::string> script_args = {
+      clock_ != nullptr ? absl::StrCat(rules::TimeToMicros(clock_->Now())) : std::string(),
+      absl::StrCat(sweep_per_call_), std::string(event_id)};
+  script_args.insert(script_args.end(), args.begin(), args.end());
   // The registry entry goes first, so that an event never exists without one. On a single
   // server it rides in the same round trip as the script; on a cluster it is another slot.
-  std::vector<Command> commands;
+  std::vector<Command> before;
   if (register_event) {
     if (router_->cluster()) {
       if (absl::Status s = Register(event_id); !s.ok()) return s;
     } else {
-      commands.push_back({"SADD", events_key_, event_id});
+      before.push_back({"SADD", events_key_, event_id});
     }
   }
-  commands.push_back(eval);
 
-  absl::StatusOr<std::vector<ReplyPtr>> replies = router_->Execute(keys.meta, commands);
-  if (!replies.ok()) return replies.status();
-  ReplyPtr reply = std::move(replies->back());
-  if (reply->type == REDIS_REPLY_ERROR &&
-      absl::StartsWith(absl::string_view(reply->str, reply->len), "NOSCRIPT")) {
-    // Redis lost its script cache (restart, failover, SCRIPT FLUSH), or this cluster node
-    // never had it. EVAL runs the script and caches it, so the next EVALSHA finds it.
-    eval[0] = "EVAL";
-    eval[1] = script.source;
-    absl::StatusOr<ReplyPtr> again = router_->Execute(keys.meta, eval);
-    if (!again.ok()) return again.status();
-    reply = std::move(again).value();
-  }
-  if (reply->type == REDIS_REPLY_ERROR) {
-    const std::string_view error(reply->str, reply->len);
+  std::vector<ReplyPtr> before_replies;
+  absl::StatusOr<ReplyPtr> reply =
+      runner_->Call(script, script_keys, script_args, before, &before_replies);
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type == REDIS_REPLY_ERROR) {
+    const std::string_view error((*reply)->str, (*reply)->len);
     if (std::optional<absl::Status> own = OwnScriptError(event_id, error)) return *own;
     return ErrorReplyStatus(router_->name(), script.name, error);
   }
-  if (commands.size() > 1) {
-    const redisReply* added = replies->front().get();
+  if (!before_replies.empty()) {
+    const redisReply* added = before_replies.front().get();
     if (added->type == REDIS_REPLY_ERROR) {
       return ErrorReplyStatus(router_->name(), absl::StrCat("SADD ", events_key_),
                               std::string_view(added->str, added->len));
@@ -375,7 +340,7 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   }
 }
 
-absl::StatusOr<Ticket> RedisStore::RunTicketScript(ScriptId id, std::string_view event_id,
+absl::StatusOr<Ticket> RedisStore::RunTicketScript(RoomScript id, std::string_view event_id,
                                                    std::string_view token,
                                                    const std::vector<std::string>& args,
                                                    bool register_event) {
@@ -402,20 +367,20 @@ absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
       args.push_back(std::move(arg));
     }
   }
-  return RunTicketScript(ScriptId::kJoin, request.event_id, request.token, args,
+  return RunTicketScript(RoomScript::kJoin, request.event_id, request.token, args,
                          /*register_event=*/request.create_with != nullptr);
 }
 
 absl::StatusOr<Ticket> RedisStore::Status(std::string_view event_id, std::string_view token) {
-  return RunTicketScript(ScriptId::kStatus, event_id, token, {TokenKey(token)}, false);
+  return RunTicketScript(RoomScript::kStatus, event_id, token, {TokenKey(token)}, false);
 }
 
 absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::string_view token,
                                                std::string_view reservation_token) {
   absl::StatusOr<ReplyPtr> reply =
-      Run(ScriptId::kEnter, event_id, {TokenKey(token), std::string(reservation_token)}, false);
+      Run(RoomScript::kEnter, event_id, {TokenKey(token), std::string(reservation_token)}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(ScriptId::kEnter));
+  ReplyReader r(reply->get(), Context(RoomScript::kEnter));
   const int64_t now_us = r.Int("now");
   EnterOutcome out;
   out.granted = r.IntIn("granted", 0, 1) == 1;
@@ -427,18 +392,18 @@ absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::s
 }
 
 absl::StatusOr<Ticket> RedisStore::Leave(std::string_view event_id, std::string_view token) {
-  return RunTicketScript(ScriptId::kLeave, event_id, token, {TokenKey(token)}, false);
+  return RunTicketScript(RoomScript::kLeave, event_id, token, {TokenKey(token)}, false);
 }
 
 absl::StatusOr<Ticket> RedisStore::Complete(std::string_view event_id, std::string_view token) {
-  return RunTicketScript(ScriptId::kComplete, event_id, token, {TokenKey(token)}, false);
+  return RunTicketScript(RoomScript::kComplete, event_id, token, {TokenKey(token)}, false);
 }
 
 absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_t max_entries) {
   absl::StatusOr<ReplyPtr> reply =
-      Run(ScriptId::kSweep, event_id, {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
+      Run(RoomScript::kSweep, event_id, {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(ScriptId::kSweep));
+  ReplyReader r(reply->get(), Context(RoomScript::kSweep));
   r.Int("now");
   SweepOutcome out;
   out.removed = r.IntIn("removed", 0, std::max<int64_t>(max_entries, 0));
@@ -451,17 +416,17 @@ absl::Status RedisStore::SetPolicy(std::string_view event_id, const Policy& poli
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
   std::vector<std::string> args = SecretArgs(event_id);
   for (std::string& arg : redis_internal::EncodePolicyArgs(policy)) args.push_back(std::move(arg));
-  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kSetPolicy, event_id, args, true);
+  absl::StatusOr<ReplyPtr> reply = Run(RoomScript::kSetPolicy, event_id, args, true);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(ScriptId::kSetPolicy));
+  ReplyReader r(reply->get(), Context(RoomScript::kSetPolicy));
   r.Int("now");
   return r.Finish();
 }
 
 absl::StatusOr<Policy> RedisStore::GetPolicy(std::string_view event_id) {
-  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kGetPolicy, event_id, {}, false);
+  absl::StatusOr<ReplyPtr> reply = Run(RoomScript::kGetPolicy, event_id, {}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(ScriptId::kGetPolicy));
+  ReplyReader r(reply->get(), Context(RoomScript::kGetPolicy));
   const std::string blob(r.String("policy"));
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   absl::StatusOr<Policy> policy = redis_internal::DecodePolicyBlob(blob);
@@ -473,9 +438,9 @@ absl::StatusOr<Policy> RedisStore::GetPolicy(std::string_view event_id) {
 }
 
 absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
-  absl::StatusOr<ReplyPtr> reply = Run(ScriptId::kStats, event_id, {}, false);
+  absl::StatusOr<ReplyPtr> reply = Run(RoomScript::kStats, event_id, {}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(ScriptId::kStats));
+  ReplyReader r(reply->get(), Context(RoomScript::kStats));
   EventCounters c;
   c.now = TimeFromMicros(r.Int("now"));
   c.waiting = r.IntIn("waiting", 0, kMaxExact);
@@ -551,67 +516,15 @@ absl::StatusOr<std::vector<std::string>> RedisStore::ListEvents() {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> NewRedisStore(const RedisStoreOptions& options) {
-  if (options.host.empty()) return absl::InvalidArgumentError("redis host is empty");
-  if (options.port < 1 || options.port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redis port ", options.port, " is out of range"));
+absl::StatusOr<std::unique_ptr<Store>> NewRedisStore(std::shared_ptr<RedisClient> client,
+                                                     const RedisStoreOptions& options) {
+  if (client == nullptr) return absl::InvalidArgumentError("NewRedisStore: no client");
+  if (absl::Status s =
+          redis_internal::ClientAccess::Runner(*client).Load(redis_internal::AllRoomScripts());
+      !s.ok()) {
+    return s;
   }
-  if (options.pool_size < 1) return absl::InvalidArgumentError("pool_size must be at least 1");
-  if (options.connect_timeout <= absl::ZeroDuration() ||
-      options.command_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("redis timeouts must be positive");
-  }
-  if (options.key_prefix.empty() || options.key_prefix.find_first_of("{}") != std::string::npos) {
-    // Braces would change the keys' hash tag and split an event over several slots.
-    return absl::InvalidArgumentError("key_prefix must be non-empty and contain no '{' or '}'");
-  }
-  const Endpoint seed{options.host, options.port, options.connect_timeout, options.command_timeout};
-  absl::StatusOr<std::unique_ptr<Router>> router = Router::Connect(seed, options.pool_size);
-  if (!router.ok()) return router.status();
-  auto store = std::make_unique<RedisStore>(options, std::move(router).value());
-  if (absl::Status s = store->LoadScripts(); !s.ok()) return s;
-  return std::unique_ptr<Store>(std::move(store));
-}
-
-absl::Status ParseRedisUrl(std::string_view url, RedisStoreOptions* options) {
-  absl::string_view rest = AbslView(url);
-  const absl::string_view original = rest;
-  auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("redis url '", original, "': ", why));
-  };
-  if (absl::ConsumePrefix(&rest, "rediss://")) return bad("TLS (rediss://) is not supported");
-  absl::ConsumePrefix(&rest, "redis://");
-  // An optional path: "/" or "/0" (the only database a cluster has).
-  if (const std::size_t slash = rest.find('/'); slash != absl::string_view::npos) {
-    const absl::string_view path = rest.substr(slash);
-    if (path != "/" && path != "/0") return bad("only database 0 is supported");
-    rest = rest.substr(0, slash);
-  }
-  if (rest.find('@') != absl::string_view::npos) return bad("credentials are not supported");
-  std::string host;
-  absl::string_view port_text;
-  if (absl::ConsumePrefix(&rest, "[")) {  // [IPv6]
-    const std::size_t close = rest.find(']');
-    if (close == absl::string_view::npos) return bad("unterminated '['");
-    host = std::string(rest.substr(0, close));
-    rest = rest.substr(close + 1);
-    if (!rest.empty() && !absl::ConsumePrefix(&rest, ":")) return bad("junk after ']'");
-    port_text = rest;
-  } else {
-    const std::size_t colon = rest.rfind(':');
-    host = std::string(rest.substr(0, colon));
-    if (colon != absl::string_view::npos) port_text = rest.substr(colon + 1);
-    if (host.find(':') != std::string::npos) return bad("put an IPv6 address in brackets");
-  }
-  if (host.empty()) return bad("no host");
-  int port = 6379;
-  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535)) {
-    return bad("bad port");
-  }
-  options->host = std::move(host);
-  options->port = port;
-  return absl::OkStatus();
+  return std::unique_ptr<Store>(std::make_unique<RedisStore>(std::move(client), options));
 }
 
 }  // namespace admission

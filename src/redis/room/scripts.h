@@ -1,18 +1,19 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The Lua scripts, embedded at build time: src/redis/CMakeLists.txt concatenates lua/lib.lua
-// and lua/<name>.lua, computes the SHA1 that Redis will know the script by, and writes them into
-// a generated .cc. Nothing is read from disk at run time, so an installed library cannot run
-// with scripts from another version.
+// The waiting room's Lua scripts, embedded at build time by admission_embed_lua_scripts
+// (src/redis/CMakeLists.txt): each is lua/lib.lua followed by lua/<name>.lua, with the SHA1
+// Redis knows it by. They run through the client's ScriptRunner.
 #ifndef ADMISSION_SRC_REDIS_ROOM_SCRIPTS_H_
 #define ADMISSION_SRC_REDIS_ROOM_SCRIPTS_H_
 
-#include <string_view>
+#include <vector>
+
+#include "redis/client/script_runner.h"
 
 namespace admission::redis_internal {
 
-// In the order of ADMISSION_REDIS_SCRIPTS in src/redis/CMakeLists.txt.
-enum class ScriptId {
+// In the order of the room's SCRIPTS in src/redis/CMakeLists.txt.
+enum class RoomScript {
   kJoin,
   kStatus,
   kEnter,
@@ -23,15 +24,10 @@ enum class ScriptId {
   kGetPolicy,
   kStats,
 };
-inline constexpr int kScriptCount = 9;
+inline constexpr int kRoomScriptCount = 9;
 
-struct EmbeddedScript {
-  std::string_view name;    // "join"
-  std::string_view source;  // lib.lua + join.lua
-  std::string_view sha1;    // 40 lowercase hex digits, as EVALSHA wants them
-};
-
-const EmbeddedScript& GetScript(ScriptId id);
+const LuaScript& GetRoomScript(RoomScript id);
+std::vector<LuaScript> AllRoomScripts();
 
 }  // namespace admission::redis_internal
 

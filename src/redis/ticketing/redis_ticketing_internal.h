@@ -1,7 +1,7 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// What the three Redis ticketing parts share: the script runner (and through it the
-// connections), the key prefix, the clock and the options. Each part turns its calls into one
+// What the three Redis ticketing parts share: the client (kept alive by them) and its script
+// runner, the key prefix, the clock and the options. Each part turns its calls into one
 // run of its script (lua/ticketing/) and decodes the reply; the rules live in the scripts.
 #ifndef ADMISSION_SRC_REDIS_TICKETING_REDIS_TICKETING_INTERNAL_H_
 #define ADMISSION_SRC_REDIS_TICKETING_REDIS_TICKETING_INTERNAL_H_
@@ -12,6 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "admission/clock.h"
+#include "admission/redis/client.h"
 #include "admission/ticketing/idempotency.h"
 #include "admission/ticketing/inventory.h"
 #include "admission/ticketing/outcome_queue.h"
@@ -22,8 +23,9 @@
 namespace admission::redis_internal {
 
 struct TicketingContext {
-  std::shared_ptr<ScriptRunner> runner;
-  std::string prefix;  // RedisStoreOptions::key_prefix
+  std::shared_ptr<RedisClient> client;
+  ScriptRunner* runner = nullptr;  // client's
+  std::string prefix;              // RedisClientOptions::key_prefix
   Clock* clock = nullptr;
   TicketingOptions options;
 };

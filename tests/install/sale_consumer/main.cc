@@ -4,9 +4,11 @@
 // Redis sale against a port nobody listens on, which must fail cleanly (Unavailable). Proves
 // that admission::ticketing and admission::redis link on their own. Exits 0 on success.
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "admission/redis/client.h"
 #include "admission/redis/ticketing.h"
 #include "admission/ticketing/ticketing.h"
 #include "admission/version.h"
@@ -33,12 +35,15 @@ int main() {
     return 1;
   }
 
-  admission::RedisStoreOptions redis;
+  admission::RedisClientOptions redis;
   redis.host = "127.0.0.1";
   redis.port = 1;  // nobody listens there
-  absl::StatusOr<admission::Ticketing> on_redis = admission::NewRedisTicketing(redis);
+  absl::StatusOr<std::shared_ptr<admission::RedisClient>> client =
+      admission::RedisClient::Connect(redis);
+  absl::StatusOr<admission::Ticketing> on_redis =
+      client.ok() ? admission::NewRedisTicketing(*client) : client.status();
   if (on_redis.ok() || !absl::IsUnavailable(on_redis.status())) {
-    std::fprintf(stderr, "NewRedisTicketing: %s\n", on_redis.status().ToString().c_str());
+    std::fprintf(stderr, "Redis sale: %s\n", on_redis.status().ToString().c_str());
     return 1;
   }
   std::printf("admission %s: held %s as %s; redis: UNAVAILABLE\n", ADMISSION_VERSION_STRING,

@@ -62,17 +62,23 @@ absl::StatusOr<RedisCluster*> SharedRedisCluster() {
   return shared.cluster.get();
 }
 
-RedisStoreOptions RedisTestOptions(const RedisServer& server, Clock* clock) {
+RedisTestConfig RedisTestOptions(const RedisServer& server, Clock* clock) {
   static std::atomic<int> next{0};
-  RedisStoreOptions options;
-  options.host = server.host();
-  options.port = server.port();
-  options.clock = clock;
+  RedisTestConfig config;
+  config.client.host = server.host();
+  config.client.port = server.port();
+  config.store.clock = clock;
   // Generous: CI machines are small and busy. Tests of the timeouts set their own.
-  options.connect_timeout = absl::Seconds(5);
-  options.command_timeout = absl::Seconds(10);
-  options.key_prefix = absl::StrCat("t", getpid(), "-", next.fetch_add(1));
-  return options;
+  config.client.connect_timeout = absl::Seconds(5);
+  config.client.command_timeout = absl::Seconds(10);
+  config.client.key_prefix = absl::StrCat("t", getpid(), "-", next.fetch_add(1));
+  return config;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> NewRedisTestStore(const RedisTestConfig& config) {
+  absl::StatusOr<std::shared_ptr<RedisClient>> client = RedisClient::Connect(config.client);
+  if (!client.ok()) return client.status();
+  return NewRedisStore(*std::move(client), config.store);
 }
 
 std::unique_ptr<Store> MakeRedisStoreForTest(Clock* clock) {
@@ -86,9 +92,9 @@ std::unique_ptr<Store> MakeSeededRedisStoreForTest(
     ADD_FAILURE() << "no Redis server for the Redis store: " << server.status();
     return nullptr;
   }
-  RedisStoreOptions options = RedisTestOptions(**server, clock);
-  options.event_secret = std::move(event_secret);
-  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisStore(options);
+  RedisTestConfig options = RedisTestOptions(**server, clock);
+  options.store.event_secret = std::move(event_secret);
+  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisTestStore(options);
   if (!store.ok()) {
     ADD_FAILURE() << "NewRedisStore: " << store.status();
     return nullptr;
@@ -108,9 +114,9 @@ std::unique_ptr<Store> MakeSeededRedisClusterStoreForTest(
     return nullptr;
   }
   // Any node will do as the seed: the store reads the slot map from it.
-  RedisStoreOptions options = RedisTestOptions((*cluster)->node(0), clock);
-  options.event_secret = std::move(event_secret);
-  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisStore(options);
+  RedisTestConfig options = RedisTestOptions((*cluster)->node(0), clock);
+  options.store.event_secret = std::move(event_secret);
+  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisTestStore(options);
   if (!store.ok()) {
     ADD_FAILURE() << "NewRedisStore (cluster): " << store.status();
     return nullptr;

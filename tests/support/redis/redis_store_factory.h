@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "admission/clock.h"
+#include "admission/redis/client.h"
 #include "admission/redis/room_store.h"
 #include "admission/room/store.h"
 #include "support/redis/redis_cluster.h"
@@ -33,9 +34,18 @@ namespace testing {
 // The process-wide server, started on first use (and stopped at exit).
 absl::StatusOr<RedisServer*> SharedRedisServer();
 
+// What a test sets for a Redis store: its client's connection and the store's own options.
+struct RedisTestConfig {
+  RedisClientOptions client;
+  RedisStoreOptions store;
+};
+
 // Options for a store on `server` with a fresh key prefix; `clock` may be nullptr (the server's
 // clock).
-RedisStoreOptions RedisTestOptions(const RedisServer& server, Clock* clock);
+RedisTestConfig RedisTestOptions(const RedisServer& server, Clock* clock);
+
+// A store on a client of its own: RedisClient::Connect(config.client), then NewRedisStore.
+absl::StatusOr<std::unique_ptr<Store>> NewRedisTestStore(const RedisTestConfig& config);
 
 // A store over an empty keyspace on the shared server, reading `clock`. On failure (no
 // redis-server installed, server did not start) it records a test failure with the reason and

@@ -1,0 +1,114 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The connection to Redis that a process's Redis stores share: the room's store
+// (NewRedisStore in room_store.h) and the sale (NewRedisTicketing in ticketing.h) run their
+// scripts over one RedisClient, so a gateway holds one pool of connections and one cluster
+// slot map, whatever it serves. open.h builds one from a URL.
+//
+//   admission::RedisClientOptions options;
+//   options.host = "10.0.0.7";
+//   absl::StatusOr<std::shared_ptr<admission::RedisClient>> client =
+//       admission::RedisClient::Connect(options);
+//   if (!client.ok()) return client.status();
+//   auto room = admission::NewRedisStore(*client);
+//   auto sale = admission::NewRedisTicketing(*client);
+//
+// Link admission::redis (it needs hiredis; admission::admission does not).
+//
+// Single server or Redis Cluster: the client asks the server it reaches (INFO cluster). On a
+// cluster it reads the slot map from that node and sends each script to the master owning its
+// keys' hash slot, following MOVED and ASK redirections and refreshing the map as the cluster
+// changes; every key of one event (one idempotency key, one queue) shares a hash tag, so each
+// script touches one slot.
+//
+// Connections: pool_size connections per server, shared by all threads; the requests of
+// concurrent callers are pipelined (whatever queued on a connection while a round trip was in
+// flight goes out in the next one), so a few connections serve many threads. A connection the
+// server closed (a restart) is replaced before it is used; one that failed is replaced on the
+// next call. A script missing from the server's cache (restart, failover, SCRIPT FLUSH) is
+// sent again.
+//
+// Errors of every call on a Redis store: Unavailable when the server cannot be reached,
+// refuses service for now, or dropped the connection (the message names host:port; if the
+// drop came after the request was sent, the call may have taken effect); DeadlineExceeded
+// when the server did not answer within command_timeout (the call may or may not have taken
+// effect); Internal when Redis answers something the library cannot understand; otherwise the
+// same codes as the in-memory stores. Nothing waits forever: a call waits for at most the
+// round trips queued ahead of it on its connection, each bounded by connect_timeout +
+// command_timeout.
+#ifndef ADMISSION_REDIS_CLIENT_H_
+#define ADMISSION_REDIS_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace admission {
+
+namespace redis_internal {
+struct ClientAccess;
+}  // namespace redis_internal
+
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+};
+
+struct RedisClientOptions {
+  // The server: a single server, or any node of a cluster (the client detects which).
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  // Redis Cluster seeds, used instead of host and port when not empty: tried in order, the
+  // first that answers is used (the others only matter when the first ones are down at
+  // start-up; afterwards the client follows the cluster itself). A seed that is a standalone
+  // server is refused (FailedPrecondition): processes that fell back to different standalone
+  // servers would each serve a line of their own.
+  std::vector<RedisAddress> cluster_seeds;
+  // Connections to each server, shared (and pipelined) by all calling threads.
+  int pool_size = 4;
+  absl::Duration connect_timeout = absl::Seconds(1);
+  // How long a round trip may take (sending, then each reply).
+  absl::Duration command_timeout = absl::Seconds(2);
+  // Prefix of every key of the stores on this client; lets several rooms share one Redis.
+  // Must not contain '{' or '}' (they would change the keys' hash tags).
+  std::string key_prefix = "adm";
+};
+
+class RedisClient {
+ public:
+  // Checks the options (InvalidArgument, before any connection), connects (one connection, to
+  // fail early when the server is unreachable) and, on a cluster, reads the slot map.
+  static absl::StatusOr<std::shared_ptr<RedisClient>> Connect(const RedisClientOptions& options);
+
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // The options it was made with; host and port are those of the server (or the seed) it
+  // reached.
+  const RedisClientOptions& options() const;
+  // Whether that server is a Redis Cluster node.
+  bool cluster() const;
+
+ private:
+  friend struct redis_internal::ClientAccess;
+  struct Impl;
+  explicit RedisClient(std::unique_ptr<Impl> impl);
+
+  const std::unique_ptr<Impl> impl_;
+};
+
+// Sets options->host and options->port from "redis://host[:port][/]" (the scheme may be
+// omitted; an IPv6 host goes in brackets: redis://[::1]:6380). Credentials, database numbers
+// other than 0 and rediss:// (TLS) are rejected: hiredis 0.14 as shipped has no TLS, and
+// Redis Cluster has no databases.
+absl::Status ParseRedisUrl(std::string_view url, RedisClientOptions* options);
+
+}  // namespace admission
+
+#endif  // ADMISSION_REDIS_CLIENT_H_

@@ -1,0 +1,165 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// RedisClient: checks the connection options once, connects the router (to the server, or to
+// the first cluster seed that answers) and owns the script runner every store on it uses.
+#include "admission/redis/client.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "redis/client/client_internal.h"
+#include "redis/client/connection.h"
+#include "redis/client/router.h"
+#include "redis/client/script_runner.h"
+
+namespace admission {
+
+struct RedisClient::Impl {
+  Impl(RedisClientOptions o, std::unique_ptr<redis_internal::Router> router)
+      : options(std::move(o)), runner(std::shared_ptr<redis_internal::Router>(std::move(router))) {}
+
+  const RedisClientOptions options;
+  redis_internal::ScriptRunner runner;
+};
+
+namespace redis_internal {
+
+ScriptRunner& ClientAccess::Runner(const RedisClient& client) { return client.impl_->runner; }
+
+}  // namespace redis_internal
+
+namespace {
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// "host:port", with an IPv6 host in brackets.
+std::string Address(const RedisAddress& a) {
+  return a.host.find(':') == std::string::npos ? absl::StrCat(a.host, ":", a.port)
+                                               : absl::StrCat("[", a.host, "]:", a.port);
+}
+
+absl::Status ValidateAddress(const RedisAddress& a) {
+  if (a.host.empty()) return absl::InvalidArgumentError("redis host is empty");
+  if (a.port < 1 || a.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("redis port ", a.port, " is out of range"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const RedisClientOptions& options) {
+  if (options.cluster_seeds.empty()) {
+    if (absl::Status s = ValidateAddress({options.host, options.port}); !s.ok()) return s;
+  }
+  for (const RedisAddress& seed : options.cluster_seeds) {
+    if (absl::Status s = ValidateAddress(seed); !s.ok()) return s;
+  }
+  if (options.pool_size < 1) return absl::InvalidArgumentError("pool_size must be at least 1");
+  if (options.connect_timeout <= absl::ZeroDuration() ||
+      options.command_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("redis timeouts must be positive");
+  }
+  if (options.key_prefix.empty() || options.key_prefix.find_first_of("{}") != std::string::npos) {
+    // Braces would change the keys' hash tag and split an event over several slots.
+    return absl::InvalidArgumentError("key_prefix must be non-empty and contain no '{' or '}'");
+  }
+  return absl::OkStatus();
+}
+
+redis_internal::Endpoint EndpointOf(const RedisClientOptions& options, const RedisAddress& a) {
+  return {a.host, a.port, options.connect_timeout, options.command_timeout};
+}
+
+}  // namespace
+
+RedisClient::RedisClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RedisClient::~RedisClient() = default;
+
+const RedisClientOptions& RedisClient::options() const { return impl_->options; }
+
+bool RedisClient::cluster() const { return impl_->runner.router().cluster(); }
+
+absl::StatusOr<std::shared_ptr<RedisClient>> RedisClient::Connect(
+    const RedisClientOptions& options) {
+  if (absl::Status s = Validate(options); !s.ok()) return s;
+  auto made = [&](const RedisAddress& reached, std::unique_ptr<redis_internal::Router> router) {
+    RedisClientOptions o = options;
+    o.host = reached.host;
+    o.port = reached.port;
+    return std::shared_ptr<RedisClient>(
+        new RedisClient(std::make_unique<Impl>(std::move(o), std::move(router))));
+  };
+  if (options.cluster_seeds.empty()) {
+    const RedisAddress server{options.host, options.port};
+    absl::StatusOr<std::unique_ptr<redis_internal::Router>> router =
+        redis_internal::Router::Connect(EndpointOf(options, server), options.pool_size);
+    if (!router.ok()) return router.status();
+    return made(server, std::move(router).value());
+  }
+  // The router reads the whole slot map (every master) from the seed it starts from, so the
+  // later seeds only matter when the earlier ones are down.
+  std::vector<std::string> failures;
+  for (const RedisAddress& seed : options.cluster_seeds) {
+    absl::StatusOr<std::unique_ptr<redis_internal::Router>> router =
+        redis_internal::Router::Connect(EndpointOf(options, seed), options.pool_size);
+    if (!router.ok()) {
+      failures.push_back(std::string(router.status().message()));
+      continue;
+    }
+    if (!(*router)->cluster()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          Address(seed), " is not a Redis Cluster node (cluster_enabled:0); use redis://",
+          Address(seed), " for a single server"));
+    }
+    return made(seed, std::move(router).value());
+  }
+  return absl::UnavailableError(
+      absl::StrCat("no seed answered (", absl::StrJoin(failures, "; "), ")"));
+}
+
+absl::Status ParseRedisUrl(std::string_view url, RedisClientOptions* options) {
+  absl::string_view rest = AbslView(url);
+  const absl::string_view original = rest;
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("redis url '", original, "': ", why));
+  };
+  if (absl::ConsumePrefix(&rest, "rediss://")) return bad("TLS (rediss://) is not supported");
+  absl::ConsumePrefix(&rest, "redis://");
+  // An optional path: "/" or "/0" (the only database a cluster has).
+  if (const std::size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+    const absl::string_view path = rest.substr(slash);
+    if (path != "/" && path != "/0") return bad("only database 0 is supported");
+    rest = rest.substr(0, slash);
+  }
+  if (rest.find('@') != absl::string_view::npos) return bad("credentials are not supported");
+  std::string host;
+  absl::string_view port_text;
+  if (absl::ConsumePrefix(&rest, "[")) {  // [IPv6]
+    const std::size_t close = rest.find(']');
+    if (close == absl::string_view::npos) return bad("unterminated '['");
+    host = std::string(rest.substr(0, close));
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && !absl::ConsumePrefix(&rest, ":")) return bad("junk after ']'");
+    port_text = rest;
+  } else {
+    const std::size_t colon = rest.rfind(':');
+    host = std::string(rest.substr(0, colon));
+    if (colon != absl::string_view::npos) port_text = rest.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return bad("put an IPv6 address in brackets");
+  }
+  if (host.empty()) return bad("no host");
+  int port = 6379;
+  if (!port_text.empty() && (!absl::SimpleAtoi(port_text, &port) || port < 1 || port > 65535)) {
+    return bad("bad port");
+  }
+  options->host = std::move(host);
+  options->port = port;
+  return absl::OkStatus();
+}
+
+}  // namespace admission

@@ -1,0 +1,74 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// OpenStoreUrl: the one place that reads a store URL into a RedisClient and opens the room's
+// store and the sale on it (or both in memory).
+#include "admission/redis/open.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "admission/redis/room_store.h"
+#include "admission/redis/ticketing.h"
+#include "admission/room/memory_store.h"
+
+namespace admission {
+namespace {
+
+constexpr absl::string_view kClusterScheme = "redis-cluster://";
+
+}  // namespace
+
+absl::StatusOr<OpenedStores> OpenStoreUrl(std::string_view url, const StoreUrlOptions& options) {
+  OpenedStores opened;
+  if (url == "memory") {
+    MemoryStoreOptions room;
+    room.clock = options.clock;
+    room.sweep_per_call = options.sweep_per_call;
+    room.event_secret = options.event_secret;
+    absl::StatusOr<Ticketing> sale = NewMemoryTicketing(options.ticketing);
+    if (!sale.ok()) return sale.status();
+    opened.room = NewMemoryStore(room);
+    opened.sale = std::move(sale).value();
+    opened.name = "memory";
+    return opened;
+  }
+
+  RedisClientOptions client_options = options.redis;
+  client_options.cluster_seeds.clear();
+  absl::string_view seeds = absl::string_view(url.data(), url.size());
+  const bool cluster = absl::ConsumePrefix(&seeds, kClusterScheme);
+  if (cluster) {
+    for (absl::string_view seed : absl::StrSplit(seeds, ',')) {
+      RedisClientOptions parsed;
+      if (absl::Status s = ParseRedisUrl(absl::StrCat("redis://", seed), &parsed); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("seed '", seed, "': ", s.message()));
+      }
+      client_options.cluster_seeds.push_back({parsed.host, parsed.port});
+    }
+  } else if (absl::Status s = ParseRedisUrl(url, &client_options); !s.ok()) {
+    return s;
+  }
+
+  absl::StatusOr<std::shared_ptr<RedisClient>> client = RedisClient::Connect(client_options);
+  if (!client.ok()) return client.status();
+  RedisStoreOptions room;
+  room.clock = options.clock;
+  room.sweep_per_call = options.sweep_per_call;
+  room.event_secret = options.event_secret;
+  absl::StatusOr<std::unique_ptr<Store>> store = NewRedisStore(*client, room);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<Ticketing> sale = NewRedisTicketing(*client, options.ticketing);
+  if (!sale.ok()) return sale.status();
+  opened.room = std::move(store).value();
+  opened.sale = std::move(sale).value();
+  opened.client = std::move(client).value();
+  const RedisClientOptions& reached = opened.client->options();
+  opened.name =
+      absl::StrCat(cluster ? kClusterScheme : "redis://", reached.host, ":", reached.port);
+  return opened;
+}
+
+}  // namespace admission
