@@ -16,9 +16,9 @@ end
 -- Pre-queued users are refused here too (not_waiting until the opening).
 local position, _, block = standing(r, now)
 if block ~= B_NONE then
-  set_deadline(r, now + E.ph)
+  set_deadline(r, now + E.heartbeat_ttl)
   rec_save(r)
   return done(append_ticket({ now, 0, 0, 0 }, r, now, position))
 end
-local by_bypass = admit(r, now, ARGV[5], E.pm == M_PASSTHROUGH)
+local by_bypass = admit(r, now, ARGV[5], E.method == M_PASSTHROUGH)
 return done(append_ticket({ now, 1, by_bypass, 0 }, r, now))

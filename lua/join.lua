@@ -31,23 +31,23 @@ end
 
 -- rules::CheckJoin (a plain policy has neither of the two times).
 local refusal, refusal_at = nil, 0
-if E.pm == M_REJECT then
+if E.method == M_REJECT then
   refusal = 'rejected'
 elseif not E.plain then
   xp()
-  if E.pcl ~= nil and now >= E.pcl then
-    refusal, refusal_at = 'closed', E.pcl
-  elseif not E.op and E.pqo ~= nil and now < E.pqo then
-    refusal, refusal_at = 'not_open_yet', E.pqo
+  if E.closes_at ~= nil and now >= E.closes_at then
+    refusal, refusal_at = 'closed', E.closes_at
+  elseif not E.op and E.prequeue_opens_at ~= nil and now < E.prequeue_opens_at then
+    refusal, refusal_at = 'not_open_yet', E.prequeue_opens_at
   end
 end
 if refusal ~= nil then
   xp()
   xs()
   E.cr = E.cr + 1
-  return fail('JOIN_REFUSED ' .. refusal .. ' ' .. I(refusal_at) .. ' ' .. E.prm)
+  return fail('JOIN_REFUSED ' .. refusal .. ' ' .. I(refusal_at) .. ' ' .. E.reject_message)
 end
-local prequeue = not E.op and E.po ~= nil and now < E.po
+local prequeue = not E.op and E.opens_at ~= nil and now < E.opens_at
 if prequeue then xs() end
 if prequeue and E.pj >= 4294967296 then
   return fail('RESOURCE_EXHAUSTED the pre-queue has taken 2^32 joins')
@@ -55,9 +55,9 @@ end
 -- Admission on arrival (docs/rules.md): passthrough, else the safety net into an empty line.
 local passthrough, safety_net = false, false
 if not prequeue then
-  passthrough = E.pm == M_PASSTHROUGH and not E.pp
-  safety_net = not passthrough and not E.plain and E.psn and readiness(1, now, now) == B_NONE and
-               E.nf + E.nq + line_length() == 0
+  passthrough = E.method == M_PASSTHROUGH and not E.paused
+  safety_net = not passthrough and not E.plain and E.safety_net and
+               readiness(1, now, now) == B_NONE and E.nf + E.nq + line_length() == 0
   if (passthrough or safety_net) and reservation == '' then
     return fail('INVALID_ARGUMENT the join admits on arrival but has no reservation token')
   end
@@ -92,8 +92,8 @@ else
   E.sq = E.sq + 1
   r.seq = E.sq
   position = line_add(r.seq, key)
-  if E.pm ~= M_RANDOM then position = E.nf + E.nq + position end
+  if E.method ~= M_RANDOM then position = E.nf + E.nq + position end
 end
-set_deadline(r, now + E.ph)
+set_deadline(r, now + E.heartbeat_ttl)
 rec_save(r)
 return done(append_ticket({ now }, r, now, position))

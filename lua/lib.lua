@@ -136,11 +136,17 @@ end
 local E = {}
 local policy_changed = false
 
--- Policy ARGV (written by the C++ side, src/redis/policy_codec.cc EncodePolicyArgs), 19 of
--- them from index i: blob, rate, burst, bypass, capacity, heartbeat_us, active_us,
--- reservation_us, ended_us, tiers ("max,wait_us,exact;..." with max 'inf' for the unbounded
--- tier), window lengths ("us,us"), paused ('1'/'0'), paused reason, prequeue_opens_at,
--- opens_at, closes_at (us, '' unset), method (M_*), safety net ('1'/'0'), reject message.
+-- Policy ARGV (src/redis/room/policy_codec.cc, EncodePolicyArgs): from index i, the blob,
+-- then the fields of POLICY_ARGS (generated from the C++ table of fields) in its order, each
+-- decoded by its kind:
+--   rate, count, duration, time, method  a number: durations and times in us (a time '' when
+--                                        unset), the method's M_* number
+--   bool                                 '1' or '0'
+--   text                                 as it is
+--   tiers                                "max,wait_us,exact;..." with max 'inf' for the
+--                                        unbounded tier, kept as text (parsed into E.tiers)
+--   windows                              the window lengths, "us,us,..."
+-- Each lands in E under the field's name.
 
 local function parse_tiers(s)
   local tiers = {}
@@ -192,28 +198,27 @@ local function make_windows(lengths, old)
   return windows
 end
 
+local POLICY_ARG_DECODERS = {
+  rate = tonumber,
+  count = tonumber,
+  duration = tonumber,
+  time = tonumber,
+  method = tonumber,
+  bool = function(text) return text == '1' end,
+  text = function(text) return text end,
+  tiers = function(text) return text end,
+  windows = parse_lengths,
+}
+
 local function set_policy_fields(args, i)
-  E.pol = args[i]
-  E.pr = tonumber(args[i + 1])
-  E.pb = tonumber(args[i + 2])
-  E.pn = tonumber(args[i + 3])
-  E.pc = tonumber(args[i + 4])
-  E.ph = tonumber(args[i + 5])
-  E.pa = tonumber(args[i + 6])
-  E.pv = tonumber(args[i + 7])
-  E.pe = tonumber(args[i + 8])
-  E.pt = args[i + 9]
-  E.tiers = parse_tiers(E.pt)
-  E.lengths = parse_lengths(args[i + 10])
-  E.pp = args[i + 11] == '1'
-  E.pz = args[i + 12]
-  E.pqo = tonumber(args[i + 13])
-  E.po = tonumber(args[i + 14])
-  E.pcl = tonumber(args[i + 15])
-  E.pm = tonumber(args[i + 16])
-  E.psn = args[i + 17] == '1'
-  E.prm = args[i + 18]
-  E.plain = E.pqo == nil and E.pcl == nil and not E.psn  -- Join need not look further
+  E.policy_blob = args[i]
+  for k, field in ipairs(POLICY_ARGS) do
+    local name, kind = field[1], field[2]
+    E[name] = POLICY_ARG_DECODERS[kind](args[i + k])
+  end
+  E.tiers = parse_tiers(E.wait_tiers)
+  -- Join need not look further than the method.
+  E.plain = E.prequeue_opens_at == nil and E.closes_at == nil and not E.safety_net
   policy_changed = true
 end
 
@@ -225,11 +230,13 @@ end
 --        windows|secret_hi|secret_lo|shuffled_at_opening|prequeue_joins|draws|
 --        admitted_by_safety_net|admitted_by_passthrough|refused
 --        (first_admission and last_now empty when unset; windows as in format_windows)
---   p    policy for the scripts: rate|burst|bypass|capacity|heartbeat_us|active_us|
---        reservation_us|ended_us|tiers|paused|method|opens_at|plain|prequeue_opens_at|
---        closes_at|safety_net|reason length|reason and reject message (opens_at and the other
---        times in us, empty when unset; plain '1' when neither of those two times nor the
---        safety net is set; the texts last: they may contain '|')
+--   p    policy for the scripts: admit_rate_per_sec|burst|bypass_top_n|active_capacity|
+--        heartbeat_ttl|active_ttl|reservation_ttl|ended_ttl|wait_tiers|paused|method|
+--        opens_at|plain|prequeue_opens_at|closes_at|safety_net|length of paused_reason|
+--        paused_reason and reject_message, each as its policy argument carries it (durations
+--        and times in us, times empty when unset; plain '1' when neither of those two times
+--        nor the safety net is set; the texts last: they may contain '|'). A policy field the
+--        scripts use must be stored here, which changes the LAYOUT.
 --   pol  the C++ side's exact encoding of the Policy, returned by get_policy untouched
 -- The fields after `windows` (in s) and after `plain` (in p) are what only fair openings
 -- need: they are parsed by xs() and xp() when a call needs them, and written back as loaded
@@ -261,23 +268,28 @@ local function event_load()
     string.match(s, STATE_PATTERN)
   local pr, pb, pn, pc, ph, pa, pv, pe, pt, pp, pm, po, plain, xp =
     string.match(p, POLICY_PATTERN)
-  E.pr, E.pb, E.pn, E.pc = tonumber(pr), tonumber(pb), tonumber(pn), tonumber(pc)
-  E.ph, E.pa, E.pv, E.pe = tonumber(ph), tonumber(pa), tonumber(pv), tonumber(pe)
-  E.pt, E.pp, E.pm, E.po, E.plain = pt, pp == '1', tonumber(pm), tonumber(po), plain == '1'
+  E.admit_rate_per_sec, E.burst = tonumber(pr), tonumber(pb)
+  E.bypass_top_n, E.active_capacity = tonumber(pn), tonumber(pc)
+  E.heartbeat_ttl, E.active_ttl = tonumber(ph), tonumber(pa)
+  E.reservation_ttl, E.ended_ttl = tonumber(pv), tonumber(pe)
+  E.wait_tiers, E.paused, E.method = pt, pp == '1', tonumber(pm)
+  E.opens_at, E.plain = tonumber(po), plain == '1'
   E.xp_text = xp
   E.bt, E.br, E.sq, E.fa = tonumber(bt), tonumber(br), tonumber(sq), tonumber(fa)
   E.ac, E.ln, E.cj, E.ca = tonumber(ac), tonumber(ln), tonumber(cj), tonumber(ca)
   E.cb, E.ce, E.ct, E.cl = tonumber(cb), tonumber(ce), tonumber(ct), tonumber(cl)
   E.cc, E.op, E.nq, E.nf = tonumber(cc), op == '1', tonumber(nq), tonumber(nf)
   E.windows, E.xs_text = parse_windows(w), xs
-  if E.pr == nil or E.pb == nil or E.pn == nil or E.pc == nil or E.ph == nil or
-     E.pa == nil or E.pv == nil or E.pe == nil or E.pt == nil or E.pm == nil or xp == nil or
+  if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or
+     E.active_capacity == nil or E.heartbeat_ttl == nil or E.active_ttl == nil or
+     E.reservation_ttl == nil or E.ended_ttl == nil or E.wait_tiers == nil or E.method == nil or
+     xp == nil or
      E.bt == nil or E.br == nil or E.sq == nil or E.ac == nil or E.cj == nil or E.ca == nil or
      E.cb == nil or E.ce == nil or E.ct == nil or E.cl == nil or E.cc == nil or E.nq == nil or
      E.nf == nil or xs == nil then
     error('corrupt event meta ' .. K_META)
   end
-  E.tiers = parse_tiers(E.pt)
+  E.tiers = parse_tiers(E.wait_tiers)
   loaded_state = s
   return true
 end
@@ -298,13 +310,13 @@ end
 
 -- The rest of the policy (see above), parsed on first use.
 local function xp()
-  if E.pz ~= nil then return end
+  if E.paused_reason ~= nil then return end
   local pqo, pcl, psn, zn, texts =
     string.match(E.xp_text, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   zn = tonumber(zn)
   if zn == nil then error('corrupt event meta ' .. K_META) end
-  E.pqo, E.pcl, E.psn = tonumber(pqo), tonumber(pcl), psn == '1'
-  E.pz, E.prm = string.sub(texts, 1, zn), string.sub(texts, zn + 1)
+  E.prequeue_opens_at, E.closes_at, E.safety_net = tonumber(pqo), tonumber(pcl), psn == '1'
+  E.paused_reason, E.reject_message = string.sub(texts, 1, zn), string.sub(texts, zn + 1)
 end
 
 -- FindOrCreateEvent: a new event with the given policy, a full bucket and the secret (two u32
@@ -317,8 +329,8 @@ local function event_create(args, i, now, secret_hi, secret_lo)
   E.csn, E.cpt, E.cr = 0, 0, 0
   if E.hi == nil or E.lo == nil then error('no event secret') end
   set_policy_fields(args, i)
-  E.windows = make_windows(E.lengths, {})
-  E.bt = E.pb
+  E.windows = make_windows(E.rate_windows, {})
+  E.bt = E.burst
 end
 
 local function event_save()
@@ -332,10 +344,12 @@ local function event_save()
     E.br, E.sq, OI(E.fa), E.ac, OI(E.ln), E.cj, E.ca, E.cb, E.ce, E.ct, E.cl, E.cc,
     E.op and '1' or '0', E.nq, E.nf, format_windows(E.windows), rest)
   if policy_changed then
-    local p = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s', E.pr,
-      E.pb, E.pn, E.pc, E.ph, E.pa, E.pv, E.pe, E.pt, E.pp and '1' or '0', E.pm, OI(E.po),
-      E.plain and '1' or '0', OI(E.pqo), OI(E.pcl), E.psn and '1' or '0', #E.pz, E.pz, E.prm)
-    redis.call('HSET', K_META, 's', s, 'p', p, 'pol', E.pol, 'v', LAYOUT)
+    local p = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
+      E.admit_rate_per_sec, E.burst, E.bypass_top_n, E.active_capacity, E.heartbeat_ttl,
+      E.active_ttl, E.reservation_ttl, E.ended_ttl, E.wait_tiers, E.paused and '1' or '0',
+      E.method, OI(E.opens_at), E.plain and '1' or '0', OI(E.prequeue_opens_at), OI(E.closes_at),
+      E.safety_net and '1' or '0', #E.paused_reason, E.paused_reason, E.reject_message)
+    redis.call('HSET', K_META, 's', s, 'p', p, 'pol', E.policy_blob, 'v', LAYOUT)
   elseif s ~= loaded_state then
     redis.call('HSET', K_META, 's', s)
   end
@@ -360,10 +374,10 @@ local E = E
 local function refill(now)
   if now > E.br then
     local elapsed_sec = (now - E.br) / 1e6
-    E.bt = math.min(E.pb, E.bt + E.pr * elapsed_sec)
+    E.bt = math.min(E.burst, E.bt + E.admit_rate_per_sec * elapsed_sec)
     E.br = now
   end
-  E.bt = math.min(E.bt, E.pb)
+  E.bt = math.min(E.bt, E.burst)
 end
 
 local function roll(w, now)
@@ -401,13 +415,13 @@ end
 -- seconds (needed - tokens) / rate for not_your_turn (false when the rate is 0), the remaining
 -- wait in us for tier_wait, false otherwise.
 local function readiness(position, joined, now)
-  if E.pp then return B_PAUSED, false end
-  if E.ac >= E.pc then return B_CAPACITY, false end
+  if E.paused then return B_PAUSED, false end
+  if E.ac >= E.active_capacity then return B_CAPACITY, false end
   local whole_tokens = math.floor(E.bt)
-  if position > E.pn + whole_tokens then
-    if E.pr > 0 then
-      local needed = math.min(position - E.pn, E.pb)
-      return B_NOT_YOUR_TURN, D((needed - E.bt) / E.pr)
+  if position > E.bypass_top_n + whole_tokens then
+    if E.admit_rate_per_sec > 0 then
+      local needed = math.min(position - E.bypass_top_n, E.burst)
+      return B_NOT_YOUR_TURN, D((needed - E.bt) / E.admit_rate_per_sec)
     end
     return B_NOT_YOUR_TURN, false
   end
@@ -799,7 +813,7 @@ local function end_record(r, state, at)
   end
   redis.call('HDEL', users_bucket(r.uid), r.uid)
   r.st = state
-  set_deadline(r, at + E.pe)
+  set_deadline(r, at + E.ended_ttl)
 end
 
 local function apply_deadline(r)
@@ -954,17 +968,19 @@ local function fair()
   function F.begin(now)
     xs()
     if not E.op then
-      if E.po ~= nil then
-        if now < E.po then return end
+      if E.opens_at ~= nil then
+        if now < E.opens_at then return end
       elseif E.nq == 0 then
         return
       end
       E.op = true
       E.so = E.nq
     end
-    if E.pm ~= M_RANDOM then return end
+    if E.method ~= M_RANDOM then return end
     local target = 0  -- rules::DrawTarget
-    if not E.pp then target = math.min(E.pn + math.floor(E.bt), E.pc - E.ac) end
+    if not E.paused then
+      target = math.min(E.bypass_top_n + math.floor(E.bt), E.active_capacity - E.ac)
+    end
     if E.nf >= target then return end
     if dl_passed(now) then return end
     local line = line_length()
@@ -999,11 +1015,11 @@ local function fair()
   function F.undrawn()
     local position = E.nf + 1
     local high = E.nf + E.nq + line_length()
-    if E.pp then return position, high, B_PAUSED, false end
-    if E.ac >= E.pc then return position, high, B_CAPACITY, false end
-    if E.pr > 0 then
-      local needed = math.min(position - E.pn, E.pb)
-      return position, high, B_NOT_YOUR_TURN, D((needed - E.bt) / E.pr)
+    if E.paused then return position, high, B_PAUSED, false end
+    if E.ac >= E.active_capacity then return position, high, B_CAPACITY, false end
+    if E.admit_rate_per_sec > 0 then
+      local needed = math.min(position - E.bypass_top_n, E.burst)
+      return position, high, B_NOT_YOUR_TURN, D((needed - E.bt) / E.admit_rate_per_sec)
     end
     return position, high, B_NOT_YOUR_TURN, false
   end
@@ -1018,7 +1034,7 @@ local function begin()
   E.ln = now
   refill(now)
   apply_passed(now, ARG_SWEEP)
-  if not E.op or E.pm == M_RANDOM then fair().begin(now) end
+  if not E.op or E.method == M_RANDOM then fair().begin(now) end
   return now
 end
 
@@ -1043,9 +1059,9 @@ local B_NONE, B_PAUSED, B_NOT_WAITING = B_NONE, B_PAUSED, B_NOT_WAITING
 local function append_rate(out, now)
   local n = #out
   out[n + 1] = E.fa or false
-  out[n + 2] = D(E.pr)
-  out[n + 3] = E.pn
-  out[n + 4] = E.pp and 1 or 0
+  out[n + 2] = D(E.admit_rate_per_sec)
+  out[n + 3] = E.bypass_top_n
+  out[n + 4] = E.paused and 1 or 0
   out[n + 5] = #E.windows
   n = n + 5
   for _, w in ipairs(E.windows) do
@@ -1060,18 +1076,18 @@ end
 -- returns it; for a pre-queued user the us until the opening). `position`: the waiting user's
 -- position when the caller knows it already.
 local function standing(r, now, position)
-  if r.st == 'p' and not E.op then return 0, E.nq, B_NOT_WAITING, (E.po or now) - now end
+  if r.st == 'p' and not E.op then return 0, E.nq, B_NOT_WAITING, (E.opens_at or now) - now end
   if r.st == 'f' then
     position = position or redis.call('ZRANK', fair().K_FRONT, r.key) + 1
-  elseif E.pm == M_RANDOM then
+  elseif E.method == M_RANDOM then
     return fair().undrawn()
   elseif r.st == 'p' then
     position = position or E.nf + redis.call('ZRANK', fair().K_PRE, r.key) + 1
   else
     position = position or E.nf + E.nq + line_rank(r.seq) + 1
   end
-  if E.pm == M_PASSTHROUGH then
-    if E.pp then return position, position, B_PAUSED, false end
+  if E.method == M_PASSTHROUGH then
+    if E.paused then return position, position, B_PAUSED, false end
     return position, position, B_NONE, false
   end
   local block, retry = readiness(position, r.j, now)
@@ -1091,7 +1107,7 @@ local function append_ticket(out, r, now, position)
     position, high, block, retry = standing(r, now, position)
     if r.st == 'p' and not E.op then
       state = S_PREQUEUE
-      opens = E.po
+      opens = E.opens_at
     else
       state = 0
       local _, exact = tier_wait(position)
@@ -1099,7 +1115,7 @@ local function append_ticket(out, r, now, position)
     end
     if block == B_PAUSED then
       xp()
-      reason = E.pz
+      reason = E.paused_reason
     end
   end
   local n = #out
@@ -1138,9 +1154,9 @@ local function admit(r, now, reservation, passthrough)
   if WAITING[r.st] then leave_line(r) end
   r.st = 'a'
   r.ll = now
-  set_deadline(r, now + E.pa)
+  set_deadline(r, now + E.active_ttl)
   r.rt = reservation
-  r.rx = now + E.pv
+  r.rx = now + E.reservation_ttl
   rec_save(r)
   E.ac = E.ac + 1
   E.ca = E.ca + 1

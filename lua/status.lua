@@ -5,7 +5,7 @@ local now = begin()
 local r, err = find_record(ARGV[4], now)
 if r == nil then return fail(err) end
 if WAITING[r.st] then
-  set_deadline(r, now + E.ph)
+  set_deadline(r, now + E.heartbeat_ttl)
   rec_save(r)
 end
 return done(append_ticket({ now }, r, now))
