@@ -5,11 +5,11 @@ local now = begin()
 local r, err = find_record(ARGV[4], now)
 if r == nil then return fail(err) end
 
-if r.st == 'a' then
+if r.state == 'a' then
   return done(append_ticket({ now, 1, 0, 1 }, r, now))
 end
-if not WAITING[r.st] then
-  return fail('FAILED_PRECONDITION cannot enter: the user is ' .. STATE_NAME[r.st] ..
+if not WAITING[r.state] then
+  return fail('FAILED_PRECONDITION cannot enter: the user is ' .. STATE_NAME[r.state] ..
               ', not waiting')
 end
 

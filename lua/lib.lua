@@ -30,16 +30,17 @@
 -- user. Deadlines sort by (score, member), members compared with memcmp (as within a ZSET),
 -- which is the memory store's (deadline, 128-bit key) btree order.
 --
--- The line. A user's position is 1 + the number of waiting users with a smaller sequence
--- number (join hands out one per join, ever). Rather than a sorted set (about 130 bytes per
--- member), the line is a bitmap over sequence numbers cut into blocks of 4096 bits (512 bytes),
--- plus a Fenwick tree of the blocks' counts (u32, big-endian): rank = the Fenwick prefix sum
--- of the earlier blocks (one GETRANGE of the tree's first nodes, at most log2(blocks) of them
--- summed) + BITCOUNT ... BIT of the bits before it in its own block (Redis 7.0 or later). A join
--- sets a bit in the last block and one counter (SETRANGE); leaving the line clears a bit and
--- updates at most log2(blocks) counters in one BITFIELD INCRBY. (Reading through BITFIELD GET
--- costs about 1 us per counter; GETRANGE costs the same for the lot.) A block is deleted as soon as it is empty, and the counts once the whole line is (a
--- missing string reads as zeros), so memory follows the waiting users, not the joins ever.
+-- The line. A user's position is 1 + the number of waiting users with a smaller sequence number
+-- (join hands out one per join, ever). Rather than a sorted set (about 130 bytes per member), the
+-- line is a bitmap over sequence numbers cut into blocks of 4096 bits (512 bytes), plus a Fenwick
+-- tree of the blocks' counts (u32, big-endian): rank = the Fenwick prefix sum of the earlier blocks
+-- (one GETRANGE of the tree's first nodes, at most log2(blocks) of them summed) + BITCOUNT ... BIT
+-- of the bits before it in its own block (Redis 7.0 or later). A join sets a bit in the last block
+-- and one counter (SETRANGE); leaving the line clears a bit and updates at most log2(blocks)
+-- counters in one BITFIELD INCRBY. (Reading through BITFIELD GET costs about 1 us per counter;
+-- GETRANGE costs the same for the lot.) A block is deleted as soon as it is empty, and the counts
+-- once the whole line is (a missing string reads as zeros), so memory follows the waiting users,
+-- not the joins ever.
 --
 -- A draw of the random method must find the user with a given sequence number, so each block
 -- has a companion string of token keys (a join writes its 16 bytes with SETRANGE; it is
@@ -49,12 +50,12 @@
 -- Fair openings (docs/rules.md). The line in order is the front (drawn users, ZSET f by draw
 -- number), then the pool: the users the opening placed (ZSET q by pre-queue slot), then the
 -- bitmap's users by sequence. Before the opening q holds the pre-queue, outside the line; the
--- opening only sets a flag, because a slot is fixed at join (PrequeueSlot, a keyed
--- permutation), so q is already in the order the shuffle draws. Their sizes are kept in the
--- event's state (E.nf, E.nq) so that positions cost no extra command. A waiting record's state
--- says where it stands: 'w' in the bitmap (seq: its sequence number), 'p' in q (seq: its slot),
--- 'f' in f (seq: its draw number). A draw picks the k-th user of the pool: ZRANGE q k k, or the
--- (k - #q)-th bit of the bitmap (a Fenwick descent, then a scan of one 512-byte block).
+-- opening only sets a flag, because a slot is fixed at join (PrequeueSlot, a keyed permutation), so
+-- q is already in the order the shuffle draws. Their sizes are kept in the event's state
+-- (E.drawn_count, E.placed_count) so that positions cost no extra command. A waiting record's state
+-- says where it stands: 'w' in the bitmap (sequence: its sequence number), 'p' in q (sequence: its
+-- slot), 'f' in f (sequence: its draw number). A draw picks the k-th user of the pool: ZRANGE q k
+-- k, or the (k - #q)-th bit of the bitmap (a Fenwick descent, then a scan of one 512-byte block).
 --
 -- Records and users. A hash of at most 512 entries of at most 64 bytes each stays in Redis'
 -- compact listpack encoding (hash-max-listpack-entries and -value, the defaults), which costs
@@ -222,136 +223,167 @@ local function set_policy_fields(args, i)
   policy_changed = true
 end
 
--- The meta HASH has three fields, each packed into one string so that a call reads and writes
--- a few strings rather than dozens of hash fields (HGETALL/HSET of ~30 fields cost more than
--- the rest of a typical script):
---   s    state: tokens|refilled_at|sequence|first_admission|active|last_now|joined|admitted|
---        admitted_by_bypass|expired|active_timed_out|left|completed|opened|q size|f size|
---        windows|secret_hi|secret_lo|shuffled_at_opening|prequeue_joins|draws|
---        admitted_by_safety_net|admitted_by_passthrough|refused
---        (first_admission and last_now empty when unset; windows as in format_windows)
---   p    policy for the scripts: admit_rate_per_sec|burst|bypass_top_n|active_capacity|
---        heartbeat_ttl|active_ttl|reservation_ttl|ended_ttl|wait_tiers|paused|method|
---        opens_at|plain|prequeue_opens_at|closes_at|safety_net|length of paused_reason|
---        paused_reason and reject_message, each as its policy argument carries it (durations
---        and times in us, times empty when unset; plain '1' when neither of those two times
---        nor the safety net is set; the texts last: they may contain '|'). A policy field the
---        scripts use must be stored here, which changes the LAYOUT.
---   pol  the C++ side's exact encoding of the Policy, returned by get_policy untouched
--- The fields after `windows` (in s) and after `plain` (in p) are what only fair openings
--- need: they are parsed by xs() and xp() when a call needs them, and written back as loaded
--- otherwise, so that the plain fifo calls pay little for them.
+-- The meta HASH's fields. Their names are stored data (the short names keep every event's
+-- hash small), so they are spelled only here.
+local META = {
+  state = 's',        -- the state, packed (below)
+  policy = 'p',       -- the policy for the scripts, packed (below)
+  policy_blob = 'pol',  -- the C++ side's exact encoding of the Policy, returned by get_policy
+  layout = 'v',       -- LAYOUT
+  chunk_counter = 'dn',  -- the deadline chunks' counter (see "Deadlines")
+}
+
+-- The state and the policy are each packed into one string so that a call reads and writes a
+-- few strings rather than dozens of hash fields (HGETALL/HSET of ~30 fields cost more than the
+-- rest of a typical script):
+--   state   tokens|refilled_at|sequence|first_admission|active|last_now|joined|admitted|
+--           admitted_by_bypass|expired|active_timed_out|left|completed|opened|placed_count|
+--           drawn_count|windows|secret_hi|secret_lo|shuffled_at_opening|prequeue_joins|draws|
+--           admitted_by_safety_net|admitted_by_passthrough|refused
+--           (first_admission and last_now empty when unset; windows as in format_windows)
+--   policy  admit_rate_per_sec|burst|bypass_top_n|active_capacity|heartbeat_ttl|active_ttl|
+--           reservation_ttl|ended_ttl|wait_tiers|paused|method|opens_at|plain|
+--           prequeue_opens_at|closes_at|safety_net|length of paused_reason|paused_reason and
+--           reject_message, each as its policy argument carries it (durations and times in us,
+--           times empty when unset; plain '1' when neither of those two times nor the safety
+--           net is set; the texts last: they may contain '|'). A policy field the scripts use
+--           must be stored here, which changes the LAYOUT.
+-- The fields after `windows` (in the state) and after `plain` (in the policy) are what only
+-- fair openings need: they are parsed by load_state_rest() and load_policy_rest() when a call
+-- needs them, and written back as loaded otherwise, so that the plain fifo calls pay little
+-- for them.
 local STATE_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
   '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+local STATE_REST_PATTERN =
+  '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
   '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+local POLICY_REST_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local loaded_state = nil  -- the state string as loaded, to skip writing it back unchanged
 
--- The layout of an event's keys (meta field 'v'), raised whenever scripts change how they
--- store an event: 3 since the deadline chunks. An event of another layout (none: written by
--- the scripts before them) is refused rather than misread, so that an upgrade in the middle of
--- an event fails loudly. (Scripts of an older version cannot check; see docs/design.md.)
+-- The layout of an event's keys (META.layout), raised whenever scripts change how they store
+-- an event: 3 since the deadline chunks. An event of another layout (none: written by the
+-- scripts before them) is refused rather than misread, so that an upgrade in the middle of an
+-- event fails loudly. (Scripts of an older version cannot check; see docs/design.md.)
 local LAYOUT = '3'
+
+local function corrupt_meta() error('corrupt event meta ' .. K_META) end
 
 -- Loads the event into E; false when it does not exist.
 local function event_load()
-  local fields = redis.call('HMGET', K_META, 's', 'p', 'v')
-  local s, p = fields[1], fields[2]
-  if not s and not p then return false end
-  if fields[3] ~= LAYOUT then
+  local fields = redis.call('HMGET', K_META, META.state, META.policy, META.layout)
+  local state, policy, layout = fields[1], fields[2], fields[3]
+  if not state and not policy then return false end
+  if layout ~= LAYOUT then
     error({ err = "FAILED_PRECONDITION event '" .. EVENT_ID .. "' was written by another " ..
-      "version of the store (data layout " .. (fields[3] or 'before 3') .. '; this one reads ' ..
+      "version of the store (data layout " .. (layout or 'before 3') .. '; this one reads ' ..
       LAYOUT .. '): every process serving an event must run the same version' })
   end
-  if not s or not p then error('corrupt event meta ' .. K_META) end
-  local bt, br, sq, fa, ac, ln, cj, ca, cb, ce, ct, cl, cc, op, nq, nf, w, xs =
-    string.match(s, STATE_PATTERN)
-  local pr, pb, pn, pc, ph, pa, pv, pe, pt, pp, pm, po, plain, xp =
-    string.match(p, POLICY_PATTERN)
-  E.admit_rate_per_sec, E.burst = tonumber(pr), tonumber(pb)
-  E.bypass_top_n, E.active_capacity = tonumber(pn), tonumber(pc)
-  E.heartbeat_ttl, E.active_ttl = tonumber(ph), tonumber(pa)
-  E.reservation_ttl, E.ended_ttl = tonumber(pv), tonumber(pe)
-  E.wait_tiers, E.paused, E.method = pt, pp == '1', tonumber(pm)
-  E.opens_at, E.plain = tonumber(po), plain == '1'
-  E.xp_text = xp
-  E.bt, E.br, E.sq, E.fa = tonumber(bt), tonumber(br), tonumber(sq), tonumber(fa)
-  E.ac, E.ln, E.cj, E.ca = tonumber(ac), tonumber(ln), tonumber(cj), tonumber(ca)
-  E.cb, E.ce, E.ct, E.cl = tonumber(cb), tonumber(ce), tonumber(ct), tonumber(cl)
-  E.cc, E.op, E.nq, E.nf = tonumber(cc), op == '1', tonumber(nq), tonumber(nf)
-  E.windows, E.xs_text = parse_windows(w), xs
+  if not state or not policy then corrupt_meta() end
+  local tokens, refilled_at, sequence, first_admission, active, last_now, joined, admitted,
+        admitted_by_bypass, expired, active_timed_out, left, completed, opened, placed_count,
+        drawn_count, windows, state_rest = string.match(state, STATE_PATTERN)
+  local rate, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl, reservation_ttl,
+        ended_ttl, wait_tiers, paused, method, opens_at, plain, policy_rest =
+    string.match(policy, POLICY_PATTERN)
+  E.admit_rate_per_sec, E.burst = tonumber(rate), tonumber(burst)
+  E.bypass_top_n, E.active_capacity = tonumber(bypass_top_n), tonumber(active_capacity)
+  E.heartbeat_ttl, E.active_ttl = tonumber(heartbeat_ttl), tonumber(active_ttl)
+  E.reservation_ttl, E.ended_ttl = tonumber(reservation_ttl), tonumber(ended_ttl)
+  E.wait_tiers, E.paused, E.method = wait_tiers, paused == '1', tonumber(method)
+  E.opens_at, E.plain = tonumber(opens_at), plain == '1'
+  E.policy_rest_text = policy_rest
+  E.tokens, E.refilled_at = tonumber(tokens), tonumber(refilled_at)
+  E.sequence, E.first_admission = tonumber(sequence), tonumber(first_admission)
+  E.active, E.last_now = tonumber(active), tonumber(last_now)
+  E.joined, E.admitted = tonumber(joined), tonumber(admitted)
+  E.admitted_by_bypass, E.expired = tonumber(admitted_by_bypass), tonumber(expired)
+  E.active_timed_out, E.left = tonumber(active_timed_out), tonumber(left)
+  E.completed, E.opened = tonumber(completed), opened == '1'
+  E.placed_count, E.drawn_count = tonumber(placed_count), tonumber(drawn_count)
+  E.windows, E.state_rest_text = parse_windows(windows), state_rest
   if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or
      E.active_capacity == nil or E.heartbeat_ttl == nil or E.active_ttl == nil or
      E.reservation_ttl == nil or E.ended_ttl == nil or E.wait_tiers == nil or E.method == nil or
-     xp == nil or
-     E.bt == nil or E.br == nil or E.sq == nil or E.ac == nil or E.cj == nil or E.ca == nil or
-     E.cb == nil or E.ce == nil or E.ct == nil or E.cl == nil or E.cc == nil or E.nq == nil or
-     E.nf == nil or xs == nil then
-    error('corrupt event meta ' .. K_META)
+     policy_rest == nil or E.tokens == nil or E.refilled_at == nil or E.sequence == nil or
+     E.active == nil or E.joined == nil or E.admitted == nil or E.admitted_by_bypass == nil or
+     E.expired == nil or E.active_timed_out == nil or E.left == nil or E.completed == nil or
+     E.placed_count == nil or E.drawn_count == nil or state_rest == nil then
+    corrupt_meta()
   end
   E.tiers = parse_tiers(E.wait_tiers)
-  loaded_state = s
+  loaded_state = state
   return true
 end
 
 -- The rest of the state (see above), parsed on first use.
-local function xs()
-  if E.hi ~= nil then return end
-  local hi, lo, so, pj, dc, csn, cpt, cr =
-    string.match(E.xs_text, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  E.hi, E.lo, E.so, E.pj, E.dc = tonumber(hi), tonumber(lo), tonumber(so), tonumber(pj),
-    tonumber(dc)
-  E.csn, E.cpt, E.cr = tonumber(csn), tonumber(cpt), tonumber(cr)
-  if E.hi == nil or E.lo == nil or E.so == nil or E.pj == nil or E.dc == nil or E.csn == nil or
-     E.cpt == nil or E.cr == nil then
-    error('corrupt event meta ' .. K_META)
+local function load_state_rest()
+  if E.secret_hi ~= nil then return end
+  local secret_hi, secret_lo, shuffled_at_opening, prequeue_joins, draws, admitted_by_safety_net,
+        admitted_by_passthrough, refused = string.match(E.state_rest_text, STATE_REST_PATTERN)
+  E.secret_hi, E.secret_lo = tonumber(secret_hi), tonumber(secret_lo)
+  E.shuffled_at_opening, E.prequeue_joins = tonumber(shuffled_at_opening), tonumber(prequeue_joins)
+  E.draws, E.admitted_by_safety_net = tonumber(draws), tonumber(admitted_by_safety_net)
+  E.admitted_by_passthrough, E.refused = tonumber(admitted_by_passthrough), tonumber(refused)
+  if E.secret_hi == nil or E.secret_lo == nil or E.shuffled_at_opening == nil or
+     E.prequeue_joins == nil or E.draws == nil or E.admitted_by_safety_net == nil or
+     E.admitted_by_passthrough == nil or E.refused == nil then
+    corrupt_meta()
   end
 end
 
 -- The rest of the policy (see above), parsed on first use.
-local function xp()
+local function load_policy_rest()
   if E.paused_reason ~= nil then return end
-  local pqo, pcl, psn, zn, texts =
-    string.match(E.xp_text, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  zn = tonumber(zn)
-  if zn == nil then error('corrupt event meta ' .. K_META) end
-  E.prequeue_opens_at, E.closes_at, E.safety_net = tonumber(pqo), tonumber(pcl), psn == '1'
-  E.paused_reason, E.reject_message = string.sub(texts, 1, zn), string.sub(texts, zn + 1)
+  local prequeue_opens_at, closes_at, safety_net, reason_length, texts =
+    string.match(E.policy_rest_text, POLICY_REST_PATTERN)
+  reason_length = tonumber(reason_length)
+  if reason_length == nil then corrupt_meta() end
+  E.prequeue_opens_at, E.closes_at = tonumber(prequeue_opens_at), tonumber(closes_at)
+  E.safety_net = safety_net == '1'
+  E.paused_reason = string.sub(texts, 1, reason_length)
+  E.reject_message = string.sub(texts, reason_length + 1)
 end
 
 -- FindOrCreateEvent: a new event with the given policy, a full bucket and the secret (two u32
 -- halves as decimal strings, from the C++ side).
 local function event_create(args, i, now, secret_hi, secret_lo)
-  E.bt, E.br, E.sq, E.fa, E.ac, E.ln = 0, now, 0, nil, 0, nil
-  E.cj, E.ca, E.cb, E.ce, E.ct, E.cl, E.cc = 0, 0, 0, 0, 0, 0, 0
-  E.op, E.nq, E.nf = false, 0, 0
-  E.hi, E.lo, E.so, E.pj, E.dc = tonumber(secret_hi), tonumber(secret_lo), 0, 0, 0
-  E.csn, E.cpt, E.cr = 0, 0, 0
-  if E.hi == nil or E.lo == nil then error('no event secret') end
+  E.tokens, E.refilled_at, E.sequence, E.first_admission = 0, now, 0, nil
+  E.active, E.last_now, E.joined, E.admitted, E.admitted_by_bypass = 0, nil, 0, 0, 0
+  E.expired, E.active_timed_out, E.left, E.completed = 0, 0, 0, 0
+  E.opened, E.placed_count, E.drawn_count = false, 0, 0
+  E.secret_hi, E.secret_lo = tonumber(secret_hi), tonumber(secret_lo)
+  E.shuffled_at_opening, E.prequeue_joins, E.draws = 0, 0, 0
+  E.admitted_by_safety_net, E.admitted_by_passthrough, E.refused = 0, 0, 0
+  if E.secret_hi == nil or E.secret_lo == nil then error('no event secret') end
   set_policy_fields(args, i)
   E.windows = make_windows(E.rate_windows, {})
-  E.bt = E.burst
+  E.tokens = E.burst
 end
 
 local function event_save()
-  if E.bt == nil then return end  -- no event loaded
-  local rest = E.xs_text
-  if E.hi ~= nil then
-    rest = string.format('%d|%d|%d|%d|%d|%d|%d|%d', E.hi, E.lo, E.so, E.pj, E.dc, E.csn, E.cpt,
-                         E.cr)
+  if E.tokens == nil then return end  -- no event loaded
+  local rest = E.state_rest_text
+  if E.secret_hi ~= nil then
+    rest = string.format('%d|%d|%d|%d|%d|%d|%d|%d', E.secret_hi, E.secret_lo,
+      E.shuffled_at_opening, E.prequeue_joins, E.draws, E.admitted_by_safety_net,
+      E.admitted_by_passthrough, E.refused)
   end
-  local s = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%s|%s', E.bt,
-    E.br, E.sq, OI(E.fa), E.ac, OI(E.ln), E.cj, E.ca, E.cb, E.ce, E.ct, E.cl, E.cc,
-    E.op and '1' or '0', E.nq, E.nf, format_windows(E.windows), rest)
+  local state = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%s|%s',
+    E.tokens, E.refilled_at, E.sequence, OI(E.first_admission), E.active, OI(E.last_now),
+    E.joined, E.admitted, E.admitted_by_bypass, E.expired, E.active_timed_out, E.left,
+    E.completed, E.opened and '1' or '0', E.placed_count, E.drawn_count,
+    format_windows(E.windows), rest)
   if policy_changed then
-    local p = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
+    local policy = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
       E.admit_rate_per_sec, E.burst, E.bypass_top_n, E.active_capacity, E.heartbeat_ttl,
       E.active_ttl, E.reservation_ttl, E.ended_ttl, E.wait_tiers, E.paused and '1' or '0',
       E.method, OI(E.opens_at), E.plain and '1' or '0', OI(E.prequeue_opens_at), OI(E.closes_at),
       E.safety_net and '1' or '0', #E.paused_reason, E.paused_reason, E.reject_message)
-    redis.call('HSET', K_META, 's', s, 'p', p, 'pol', E.policy_blob, 'v', LAYOUT)
-  elseif s ~= loaded_state then
-    redis.call('HSET', K_META, 's', s)
+    redis.call('HSET', K_META, META.state, state, META.policy, policy,
+               META.policy_blob, E.policy_blob, META.layout, LAYOUT)
+  elseif state ~= loaded_state then
+    redis.call('HSET', K_META, META.state, state)
   end
 end
 
@@ -372,12 +404,12 @@ end
 local E = E
 
 local function refill(now)
-  if now > E.br then
-    local elapsed_sec = (now - E.br) / 1e6
-    E.bt = math.min(E.burst, E.bt + E.admit_rate_per_sec * elapsed_sec)
-    E.br = now
+  if now > E.refilled_at then
+    local elapsed_sec = (now - E.refilled_at) / 1e6
+    E.tokens = math.min(E.burst, E.tokens + E.admit_rate_per_sec * elapsed_sec)
+    E.refilled_at = now
   end
-  E.bt = math.min(E.bt, E.burst)
+  E.tokens = math.min(E.tokens, E.burst)
 end
 
 local function roll(w, now)
@@ -416,12 +448,12 @@ end
 -- wait in us for tier_wait, false otherwise.
 local function readiness(position, joined, now)
   if E.paused then return B_PAUSED, false end
-  if E.ac >= E.active_capacity then return B_CAPACITY, false end
-  local whole_tokens = math.floor(E.bt)
+  if E.active >= E.active_capacity then return B_CAPACITY, false end
+  local whole_tokens = math.floor(E.tokens)
   if position > E.bypass_top_n + whole_tokens then
     if E.admit_rate_per_sec > 0 then
       local needed = math.min(position - E.bypass_top_n, E.burst)
-      return B_NOT_YOUR_TURN, D((needed - E.bt) / E.admit_rate_per_sec)
+      return B_NOT_YOUR_TURN, D((needed - E.tokens) / E.admit_rate_per_sec)
     end
     return B_NOT_YOUR_TURN, false
   end
@@ -456,14 +488,14 @@ local function lowbit(i)
 end
 
 -- The block (0-based) of a sequence number, and its bit in the block.
-local function line_block(seq)
-  local b = floordiv(seq - 1, LINE_BLOCK)
-  return b, seq - 1 - b * LINE_BLOCK
+local function line_block(sequence)
+  local b = floordiv(sequence - 1, LINE_BLOCK)
+  return b, sequence - 1 - b * LINE_BLOCK
 end
 
 local function line_block_key(b) return K_LINE .. ':' .. I(b) end
 
-local function line_nodes() return floordiv(E.sq - 1, LINE_BLOCK) + 1 end
+local function line_nodes() return floordiv(E.sequence - 1, LINE_BLOCK) + 1 end
 
 -- The first i nodes, for node() and path_sum(): one GETRANGE (reading from the front, it is
 -- short for the users at the front of the line; a missing key reads as '').
@@ -497,10 +529,10 @@ end
 -- The waiting users in blocks 0 .. i - 1.
 local function line_sum(i) return path_sum(line_read(i), i, 0) end
 
--- Puts the newest sequence number (E.sq), for token key `key`, in line; returns the bitmap's
+-- Puts the newest sequence number (E.sequence), for token key `key`, in line; returns the bitmap's
 -- length (everybody else in it is ahead), read on the way.
-local function line_add(seq, key)
-  local b, offset = line_block(seq)
+local function line_add(sequence, key)
+  local b, offset = line_block(sequence)
   local block = line_block_key(b)
   redis.call('SETBIT', block, offset, 1)
   -- (Token keys are 16 bytes; the benchmarks' made-up ones are not, and never drawn.)
@@ -523,8 +555,8 @@ end
 
 -- Takes a sequence number out of the line; drops its block once empty, and the counts once
 -- the whole line is.
-local function line_remove(seq)
-  local b, offset = line_block(seq)
+local function line_remove(sequence)
+  local b, offset = line_block(sequence)
   local key = line_block_key(b)
   redis.call('SETBIT', key, offset, 0)
   local n = line_nodes()
@@ -545,8 +577,8 @@ local function line_remove(seq)
 end
 
 -- The number of waiting users ahead of a waiting sequence number (position - 1).
-local function line_rank(seq)
-  local b, offset = line_block(seq)
+local function line_rank(sequence)
+  local b, offset = line_block(sequence)
   local rank = line_sum(b)
   if offset > 0 then
     rank = rank + redis.call('BITCOUNT', line_block_key(b), 0, offset - 1, 'BIT')
@@ -555,13 +587,13 @@ local function line_rank(seq)
 end
 
 local function line_length()
-  if E.sq < 1 then return 0 end
+  if E.sequence < 1 then return 0 end
   return line_sum(line_nodes())
 end
 
 ---------------------------------------------------------------------------------------------
 -- Records, packed with struct (big-endian): a flags byte (the state's code in bits 0-2; 8:
--- left_line is set, 16: reservation_expiry is set, 32: continued), seq (6 bytes, unsigned),
+-- left_line is set, 16: reservation_expiry is set, 32: continued), sequence (6 bytes, unsigned),
 -- joined and deadline (7 bytes each, signed: +-1141 years of us), left_line and
 -- reservation_expiry when set (7 bytes each), the user id's length (1 byte, or 255 and then 4
 -- bytes), the user id, and the reservation token (the rest). A waiting user's record is 22 bytes
@@ -596,17 +628,18 @@ end
 
 -- The record in `s` (not continued), or nil if it is not a record; raises on truncation.
 local function rec_parse(key, s)
-  local flags, seq, j, dl, pos = struct.unpack('>BI6i7i7', s)
-  local r = { key = key, st = CODE_STATE[flags % 8], seq = seq, j = j, dl = dl }
-  if r.st == nil or flags >= F_CONTINUED then return nil end
-  if flags % 16 >= F_LEFT then r.ll, pos = struct.unpack('>i7', s, pos) end
-  if flags % 32 >= F_RESERVED then r.rx, pos = struct.unpack('>i7', s, pos) end
+  local flags, sequence, joined, deadline, pos = struct.unpack('>BI6i7i7', s)
+  local r = { key = key, state = CODE_STATE[flags % 8], sequence = sequence, joined = joined,
+              deadline = deadline }
+  if r.state == nil or flags >= F_CONTINUED then return nil end
+  if flags % 16 >= F_LEFT then r.left_line, pos = struct.unpack('>i7', s, pos) end
+  if flags % 32 >= F_RESERVED then r.reservation_expiry, pos = struct.unpack('>i7', s, pos) end
   local n
   n, pos = struct.unpack('>B', s, pos)
   if n == 255 then n, pos = struct.unpack('>I4', s, pos) end
   if pos + n - 1 > #s then return nil end
-  r.uid = string.sub(s, pos, pos + n - 1)
-  r.rt = string.sub(s, pos + n)
+  r.user_id = string.sub(s, pos, pos + n - 1)
+  r.reservation_token = string.sub(s, pos + n)
   return r
 end
 
@@ -642,11 +675,14 @@ local function rec_drop_pieces(bucket, key, from, to)
 end
 
 local function rec_save(r)
-  local flags = STATE_CODE[r.st] + (r.ll and F_LEFT or 0) + (r.rx and F_RESERVED or 0)
-  local n = #r.uid
-  local s = struct.pack('>BI6i7i7', flags, r.seq, r.j, r.dl) ..
-    (r.ll and struct.pack('>i7', r.ll) or '') .. (r.rx and struct.pack('>i7', r.rx) or '') ..
-    (n < 255 and string.char(n) or string.char(255) .. struct.pack('>I4', n)) .. r.uid .. r.rt
+  local flags = STATE_CODE[r.state] + (r.left_line and F_LEFT or 0) +
+    (r.reservation_expiry and F_RESERVED or 0)
+  local n = #r.user_id
+  local s = struct.pack('>BI6i7i7', flags, r.sequence, r.joined, r.deadline) ..
+    (r.left_line and struct.pack('>i7', r.left_line) or '') ..
+    (r.reservation_expiry and struct.pack('>i7', r.reservation_expiry) or '') ..
+    (n < 255 and string.char(n) or string.char(255) .. struct.pack('>I4', n)) .. r.user_id ..
+    r.reservation_token
   local bucket = rec_bucket(r.key)
   local pieces = 0
   if #s <= VALUE_MAX then
@@ -727,7 +763,8 @@ local function dl_split(chunk)
       if from > 1 and from <= n then
         local h = head(from)
         if h ~= head(from - 1) then
-          local args = { 'ZADD', dl_index(h, I(redis.call('HINCRBY', K_META, 'dn', 1))) }
+          local name = I(redis.call('HINCRBY', K_META, META.chunk_counter, 1))
+          local args = { 'ZADD', dl_index(h, name) }
           for i = from, n do
             args[#args + 1] = all[2 * i]
             args[#args + 1] = all[2 * i - 1]
@@ -749,7 +786,7 @@ local function dl_add(at, key)
     local first = redis.call('ZRANGE', K_DL, 0, 0)[1]
     local name
     if first == nil then
-      name = I(redis.call('HINCRBY', K_META, 'dn', 1))
+      name = I(redis.call('HINCRBY', K_META, META.chunk_counter, 1))
     else
       name = string.sub(first, 24)
       redis.call('ZREM', K_DL, first)
@@ -783,50 +820,50 @@ local function dl_passed(now)
   return key ~= nil and at <= now
 end
 
--- A record's deadline; r.dl is its entry's (nil for a record not yet saved).
+-- A record's deadline; r.deadline is its entry's (nil for a record not yet saved).
 local function set_deadline(r, at)
-  if r.dl == at then return end
-  if r.dl ~= nil then dl_remove(r.dl, r.key) end
+  if r.deadline == at then return end
+  if r.deadline ~= nil then dl_remove(r.deadline, r.key) end
   dl_add(at, r.key)
-  r.dl = at
+  r.deadline = at
 end
 
 -- Takes a waiting record out of its place (the bitmap, q or f).
 local function leave_line(r)
-  if r.st == 'w' then
-    line_remove(r.seq)
-  elseif r.st == 'p' then
+  if r.state == 'w' then
+    line_remove(r.sequence)
+  elseif r.state == 'p' then
     redis.call('ZREM', string.sub(K_REC, 1, -3) .. 'q', r.key)
-    E.nq = E.nq - 1
+    E.placed_count = E.placed_count - 1
   else
     redis.call('ZREM', string.sub(K_REC, 1, -3) .. 'f', r.key)
-    E.nf = E.nf - 1
+    E.drawn_count = E.drawn_count - 1
   end
 end
 
 local function end_record(r, state, at)
-  if WAITING[r.st] then
+  if WAITING[r.state] then
     leave_line(r)
-    r.ll = at
-  elseif r.st == 'a' then
-    E.ac = E.ac - 1
+    r.left_line = at
+  elseif r.state == 'a' then
+    E.active = E.active - 1
   end
-  redis.call('HDEL', users_bucket(r.uid), r.uid)
-  r.st = state
+  redis.call('HDEL', users_bucket(r.user_id), r.user_id)
+  r.state = state
   set_deadline(r, at + E.ended_ttl)
 end
 
 local function apply_deadline(r)
-  if WAITING[r.st] then
-    E.ce = E.ce + 1
-    end_record(r, 'x', r.dl)
+  if WAITING[r.state] then
+    E.expired = E.expired + 1
+    end_record(r, 'x', r.deadline)
     rec_save(r)
-  elseif r.st == 'a' then
-    E.ct = E.ct + 1
-    end_record(r, 'x', r.dl)
+  elseif r.state == 'a' then
+    E.active_timed_out = E.active_timed_out + 1
+    end_record(r, 'x', r.deadline)
     rec_save(r)
   else  -- an ended record's retention is over: forget it
-    dl_remove(r.dl, r.key)
+    dl_remove(r.deadline, r.key)
     rec_forget(r)
   end
 end
@@ -838,7 +875,7 @@ local function apply_passed(now, max)
     local key, at = dl_first()
     if key == nil or at > now then break end
     local r = rec_load(key)
-    if r == nil or r.dl ~= at then  -- cannot happen: every record has exactly one entry
+    if r == nil or r.deadline ~= at then  -- cannot happen: every record has exactly one entry
       if not dl_remove(at, key) then error('corrupt deadlines at ' .. hex(key)) end
     else
       apply_deadline(r)
@@ -853,7 +890,7 @@ local function settle(key, now)
   while true do  -- at most twice: a ghost whose record is also past its retention
     local r = rec_load(key)
     if r == nil then return nil end
-    if r.dl > now then return r end
+    if r.deadline > now then return r end
     apply_deadline(r)
   end
 end
@@ -894,10 +931,10 @@ local function fair()
 
   -- PrequeueSlot(secret, i): an 8-round Feistel network over 16-bit halves.
   function F.prequeue_slot(i)
-    xs()
+    load_state_rest()
     local left, right = math.floor(i / 65536), i % 65536
     for r = 0, 7 do
-      local f = hash2(hash2(bit.bxor(E.hi, r) % M32, E.lo), right) % 65536
+      local f = hash2(hash2(bit.bxor(E.secret_hi, r) % M32, E.secret_lo), right) % 65536
       left, right = right, bit.bxor(left, f) % M32
     end
     return left * 65536 + right
@@ -906,8 +943,8 @@ local function fair()
   -- DrawIndex(secret, c, n): Draw52 modulo n, with C's fmod (exact; Lua's % is not near 2^52).
   local function draw_index(c, n)
     if n <= 1 then return 0 end
-    local d0 = hash2(bit.bxor(E.hi, 0x100) % M32, E.lo)
-    local d1 = hash2(bit.bxor(E.hi, 0x101) % M32, E.lo)
+    local d0 = hash2(bit.bxor(E.secret_hi, 0x100) % M32, E.secret_lo)
+    local d1 = hash2(bit.bxor(E.secret_hi, 0x101) % M32, E.secret_lo)
     c = c % M32
     local x = math.floor(hash2(d0, c) / 64) * 67108864 + math.floor(hash2(d1, c) / 64)
     return math.fmod(x, n)
@@ -955,8 +992,8 @@ local function fair()
   end
 
   -- The token key of a sequence number in the bitmap.
-  local function line_key(seq)
-    local b, offset = line_block(seq)
+  local function line_key(sequence)
+    local b, offset = line_block(sequence)
     return redis.call('GETRANGE', line_block_key(b) .. ':k', 16 * offset, 16 * offset + 15)
   end
 
@@ -966,46 +1003,46 @@ local function fair()
   -- (only live users are drawn).
   local MAX_DRAWS = 64
   function F.begin(now)
-    xs()
-    if not E.op then
+    load_state_rest()
+    if not E.opened then
       if E.opens_at ~= nil then
         if now < E.opens_at then return end
-      elseif E.nq == 0 then
+      elseif E.placed_count == 0 then
         return
       end
-      E.op = true
-      E.so = E.nq
+      E.opened = true
+      E.shuffled_at_opening = E.placed_count
     end
     if E.method ~= M_RANDOM then return end
     local target = 0  -- rules::DrawTarget
     if not E.paused then
-      target = math.min(E.bypass_top_n + math.floor(E.bt), E.active_capacity - E.ac)
+      target = math.min(E.bypass_top_n + math.floor(E.tokens), E.active_capacity - E.active)
     end
-    if E.nf >= target then return end
+    if E.drawn_count >= target then return end
     if dl_passed(now) then return end
     local line = line_length()
     for _ = 1, MAX_DRAWS do
-      local pool = E.nq + line
-      if E.nf >= target or pool <= 0 then break end
-      local k = draw_index(E.dc, pool)
+      local pool = E.placed_count + line
+      if E.drawn_count >= target or pool <= 0 then break end
+      local k = draw_index(E.draws, pool)
       local key
-      if k < E.nq then
+      if k < E.placed_count then
         key = redis.call('ZRANGE', K_PRE, k, k)[1]
         redis.call('ZREM', K_PRE, key)
-        E.nq = E.nq - 1
+        E.placed_count = E.placed_count - 1
       else
-        local seq = line_select(k - E.nq)
-        key = line_key(seq)
-        line_remove(seq)
+        local sequence = line_select(k - E.placed_count)
+        key = line_key(sequence)
+        line_remove(sequence)
         line = line - 1
       end
       local r = rec_load(key)
-      if r == nil or not WAITING[r.st] then error('corrupt line: drew ' .. hex(key)) end
-      r.st = 'f'
-      r.seq = E.dc
-      redis.call('ZADD', K_FRONT, I(E.dc), key)
-      E.nf = E.nf + 1
-      E.dc = E.dc + 1
+      if r == nil or not WAITING[r.state] then error('corrupt line: drew ' .. hex(key)) end
+      r.state = 'f'
+      r.sequence = E.draws
+      redis.call('ZADD', K_FRONT, I(E.draws), key)
+      E.drawn_count = E.drawn_count + 1
+      E.draws = E.draws + 1
       rec_save(r)
     end
   end
@@ -1013,13 +1050,13 @@ local function fair()
   -- StandingOf for a user of the random method's pool, not drawn yet: rules::CheckUndrawn at
   -- D + 1, and the range D + 1 .. D + pool.
   function F.undrawn()
-    local position = E.nf + 1
-    local high = E.nf + E.nq + line_length()
+    local position = E.drawn_count + 1
+    local high = E.drawn_count + E.placed_count + line_length()
     if E.paused then return position, high, B_PAUSED, false end
-    if E.ac >= E.active_capacity then return position, high, B_CAPACITY, false end
+    if E.active >= E.active_capacity then return position, high, B_CAPACITY, false end
     if E.admit_rate_per_sec > 0 then
       local needed = math.min(position - E.bypass_top_n, E.burst)
-      return position, high, B_NOT_YOUR_TURN, D((needed - E.bt) / E.admit_rate_per_sec)
+      return position, high, B_NOT_YOUR_TURN, D((needed - E.tokens) / E.admit_rate_per_sec)
     end
     return position, high, B_NOT_YOUR_TURN, false
   end
@@ -1030,11 +1067,11 @@ end
 -- opening if due and the random method's draws.
 local function begin()
   local now = clock_now()
-  if E.ln ~= nil and E.ln > now then now = E.ln end
-  E.ln = now
+  if E.last_now ~= nil and E.last_now > now then now = E.last_now end
+  E.last_now = now
   refill(now)
   apply_passed(now, ARG_SWEEP)
-  if not E.op or E.method == M_RANDOM then fair().begin(now) end
+  if not E.opened or E.method == M_RANDOM then fair().begin(now) end
   return now
 end
 
@@ -1058,7 +1095,7 @@ local B_NONE, B_PAUSED, B_NOT_WAITING = B_NONE, B_PAUSED, B_NOT_WAITING
 -- count, then (length_us, estimate) per window.
 local function append_rate(out, now)
   local n = #out
-  out[n + 1] = E.fa or false
+  out[n + 1] = E.first_admission or false
   out[n + 2] = D(E.admit_rate_per_sec)
   out[n + 3] = E.bypass_top_n
   out[n + 4] = E.paused and 1 or 0
@@ -1076,21 +1113,23 @@ end
 -- returns it; for a pre-queued user the us until the opening). `position`: the waiting user's
 -- position when the caller knows it already.
 local function standing(r, now, position)
-  if r.st == 'p' and not E.op then return 0, E.nq, B_NOT_WAITING, (E.opens_at or now) - now end
-  if r.st == 'f' then
+  if r.state == 'p' and not E.opened then
+    return 0, E.placed_count, B_NOT_WAITING, (E.opens_at or now) - now
+  end
+  if r.state == 'f' then
     position = position or redis.call('ZRANK', fair().K_FRONT, r.key) + 1
   elseif E.method == M_RANDOM then
     return fair().undrawn()
-  elseif r.st == 'p' then
-    position = position or E.nf + redis.call('ZRANK', fair().K_PRE, r.key) + 1
+  elseif r.state == 'p' then
+    position = position or E.drawn_count + redis.call('ZRANK', fair().K_PRE, r.key) + 1
   else
-    position = position or E.nf + E.nq + line_rank(r.seq) + 1
+    position = position or E.drawn_count + E.placed_count + line_rank(r.sequence) + 1
   end
   if E.method == M_PASSTHROUGH then
     if E.paused then return position, position, B_PAUSED, false end
     return position, position, B_NONE, false
   end
-  local block, retry = readiness(position, r.j, now)
+  local block, retry = readiness(position, r.joined, now)
   return position, position, block, retry
 end
 
@@ -1100,12 +1139,12 @@ end
 -- not pre-queued), then the rate sample.
 local function append_ticket(out, r, now, position)
   local block, retry, tier_exact, reason = B_NOT_WAITING, false, '', ''
-  local state, high, opens = STATE_CODE[r.st], 0, false
-  if not WAITING[r.st] then
+  local state, high, opens = STATE_CODE[r.state], 0, false
+  if not WAITING[r.state] then
     position = 0
   else
     position, high, block, retry = standing(r, now, position)
-    if r.st == 'p' and not E.op then
+    if r.state == 'p' and not E.opened then
       state = S_PREQUEUE
       opens = E.opens_at
     else
@@ -1114,23 +1153,23 @@ local function append_ticket(out, r, now, position)
       tier_exact = exact
     end
     if block == B_PAUSED then
-      xp()
+      load_policy_rest()
       reason = E.paused_reason
     end
   end
   local n = #out
-  out[n + 1] = r.uid
+  out[n + 1] = r.user_id
   out[n + 2] = state
   out[n + 3] = position
-  out[n + 4] = r.j
-  out[n + 5] = r.ll or false
-  out[n + 6] = r.dl
+  out[n + 4] = r.joined
+  out[n + 5] = r.left_line or false
+  out[n + 6] = r.deadline
   out[n + 7] = block
   out[n + 8] = retry
   out[n + 9] = tier_exact
   out[n + 10] = reason
-  out[n + 11] = r.rt
-  out[n + 12] = r.rx or false
+  out[n + 11] = r.reservation_token
+  out[n + 12] = r.reservation_expiry or false
   out[n + 13] = high
   out[n + 14] = opens
   return append_rate(out, now)
@@ -1141,26 +1180,27 @@ end
 local function admit(r, now, reservation, passthrough)
   local by_bypass = 0
   if passthrough then
-    xs()
-    E.cpt = E.cpt + 1  -- the operator's quiet-time choice: the bucket does not pace it
+    load_state_rest()
+    -- The operator's quiet-time choice: the bucket does not pace it.
+    E.admitted_by_passthrough = E.admitted_by_passthrough + 1
   else
     -- A bypass admission (top N, no whole token) borrows: see docs/rules.md.
-    if E.bt < 1.0 then
+    if E.tokens < 1.0 then
       by_bypass = 1
-      E.cb = E.cb + 1
+      E.admitted_by_bypass = E.admitted_by_bypass + 1
     end
-    E.bt = E.bt - 1.0
+    E.tokens = E.tokens - 1.0
   end
-  if WAITING[r.st] then leave_line(r) end
-  r.st = 'a'
-  r.ll = now
+  if WAITING[r.state] then leave_line(r) end
+  r.state = 'a'
+  r.left_line = now
   set_deadline(r, now + E.active_ttl)
-  r.rt = reservation
-  r.rx = now + E.reservation_ttl
+  r.reservation_token = reservation
+  r.reservation_expiry = now + E.reservation_ttl
   rec_save(r)
-  E.ac = E.ac + 1
-  E.ca = E.ca + 1
-  if E.fa == nil then E.fa = now end
+  E.active = E.active + 1
+  E.admitted = E.admitted + 1
+  if E.first_admission == nil then E.first_admission = now end
   for _, w in ipairs(E.windows) do record_admission(w, now) end
   return by_bypass
 end

@@ -5,5 +5,5 @@ local now = begin()  -- refills with the old rate up to now (and opens, draws, b
 local old_windows = E.windows
 set_policy_fields(ARGV, 6)
 E.windows = make_windows(E.rate_windows, old_windows)
-E.bt = math.min(E.bt, E.burst)
+E.tokens = math.min(E.tokens, E.burst)
 return done({ now })
