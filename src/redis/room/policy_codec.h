@@ -26,7 +26,7 @@ absl::StatusOr<absl::Duration> DecodeDuration(std::string_view text);
 // The policy arguments of join.lua and set_policy.lua: the blob, then one per field of
 // kPolicyFields in the table's order, in the form the scripts compute with (see ArgValue in
 // policy_codec.cc). The scripts read them by the names the build generates from the same table
-// (lua/lib.lua, set_policy_fields).
+// (lua/room/state.lua, set_policy_fields).
 std::vector<std::string> EncodePolicyArgs(const Policy& policy);
 inline constexpr int kPolicyArgCount = 1 + static_cast<int>(kPolicyFieldCount);
 

@@ -1,9 +1,9 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The Lua scripts, embedded at build time: src/redis/CMakeLists.txt concatenates lua/lib.lua
-// and lua/<name>.lua, computes the SHA1 that Redis will know the script by, and writes them into
-// a generated .cc. Nothing is read from disk at run time, so an installed library cannot run
-// with scripts from another version.
+// The Lua scripts, embedded at build time: src/redis/CMakeLists.txt concatenates the prelude
+// (lua/room/) and lua/<name>.lua, computes the SHA1 that Redis will know the script by, and writes
+// them into a generated .cc. Nothing is read from disk at run time, so an installed library cannot
+// run with scripts from another version.
 #ifndef ADMISSION_SRC_REDIS_ROOM_SCRIPTS_H_
 #define ADMISSION_SRC_REDIS_ROOM_SCRIPTS_H_
 
@@ -27,7 +27,7 @@ inline constexpr int kScriptCount = 9;
 
 struct EmbeddedScript {
   std::string_view name;    // "join"
-  std::string_view source;  // lib.lua + join.lua
+  std::string_view source;  // the prelude + join.lua
   std::string_view sha1;    // 40 lowercase hex digits, as EVALSHA wants them
 };
 
