@@ -22,22 +22,25 @@ local DL_CHUNK = 64
 local DL_OFFSET = 4503599627370496  -- 2^52: deadlines within +-142 years of 1970 are exact
 
 local function dl_head(at, key)
-  local n = at + DL_OFFSET
-  if n < 0 or n >= 2 * DL_OFFSET then error('deadline out of range: ' .. I(at)) end
-  local k = string.sub(key, 1, 16)
-  if #k < 16 then k = k .. string.rep('\0', 16 - #k) end
-  return struct.pack('>I7', n) .. k
+  local offset_at = at + DL_OFFSET
+  if offset_at < 0 or offset_at >= 2 * DL_OFFSET then
+    error('deadline out of range: ' .. I(at))
+  end
+  local key_bytes = string.sub(key, 1, 16)
+  if #key_bytes < 16 then key_bytes = key_bytes .. string.rep('\0', 16 - #key_bytes) end
+  return struct.pack('>I7', offset_at) .. key_bytes
 end
 
--- The index member and key of the chunk with the greatest head at or below h, or nil.
-local function dl_find(h)
-  local m = redis.call('ZREVRANGEBYLEX', K_DL, '[' .. h .. '\255', '-', 'LIMIT', 0, 1)[1]
-  if m == nil then return nil end
-  return m, K_DL .. ':' .. string.sub(m, 24)
+-- The index member and key of the chunk with the greatest head at or below `head`, or nil.
+local function dl_find(head)
+  local member =
+    redis.call('ZREVRANGEBYLEX', K_DL, '[' .. head .. '\255', '-', 'LIMIT', 0, 1)[1]
+  if member == nil then return nil end
+  return member, K_DL .. ':' .. string.sub(member, 24)
 end
 
-local function dl_index(h, name)
-  redis.call('ZADD', K_DL, 0, h .. name)
+local function dl_index(head, name)
+  redis.call('ZADD', K_DL, 0, head .. name)
   return K_DL .. ':' .. name
 end
 
@@ -51,10 +54,10 @@ local function dl_split(chunk)
   for d = 0, n do  -- the cut nearest the middle; entry `from` starts the upper half
     for _, from in ipairs({ half + d, half - d }) do
       if from > 1 and from <= n then
-        local h = head(from)
-        if h ~= head(from - 1) then
+        local upper_head = head(from)
+        if upper_head ~= head(from - 1) then
           local name = I(redis.call('HINCRBY', K_META, META.chunk_counter, 1))
-          local args = { 'ZADD', dl_index(h, name) }
+          local args = { 'ZADD', dl_index(upper_head, name) }
           for i = from, n do
             args[#args + 1] = all[2 * i]
             args[#args + 1] = all[2 * i - 1]
@@ -70,9 +73,9 @@ local function dl_split(chunk)
 end
 
 local function dl_add(at, key)
-  local h = dl_head(at, key)
-  local _, chunk = dl_find(h)
-  if chunk == nil then  -- below every head: the first chunk's head comes down to h
+  local head = dl_head(at, key)
+  local _, chunk = dl_find(head)
+  if chunk == nil then  -- below every head: the first chunk's head comes down to this one
     local first = redis.call('ZRANGE', K_DL, 0, 0)[1]
     local name
     if first == nil then
@@ -81,27 +84,27 @@ local function dl_add(at, key)
       name = string.sub(first, 24)
       redis.call('ZREM', K_DL, first)
     end
-    chunk = dl_index(h, name)
+    chunk = dl_index(head, name)
   end
-  if redis.call('ZCARD', chunk) >= DL_CHUNK and dl_split(chunk) then _, chunk = dl_find(h) end
+  if redis.call('ZCARD', chunk) >= DL_CHUNK and dl_split(chunk) then _, chunk = dl_find(head) end
   redis.call('ZADD', chunk, I(at), key)
 end
 
 -- Removes an entry; false if there was none.
 local function dl_remove(at, key)
-  local m, chunk = dl_find(dl_head(at, key))
-  if m == nil or redis.call('ZREM', chunk, key) == 0 then return false end
-  if redis.call('ZCARD', chunk) == 0 then redis.call('ZREM', K_DL, m) end
+  local member, chunk = dl_find(dl_head(at, key))
+  if member == nil or redis.call('ZREM', chunk, key) == 0 then return false end
+  if redis.call('ZCARD', chunk) == 0 then redis.call('ZREM', K_DL, member) end
   return true
 end
 
 -- The first entry: token key and deadline, or nil.
 local function dl_first()
-  local m = redis.call('ZRANGE', K_DL, 0, 0)[1]
-  if m == nil then return nil end
-  local e = redis.call('ZRANGE', K_DL .. ':' .. string.sub(m, 24), 0, 0, 'WITHSCORES')
-  if e[1] == nil then error('corrupt deadlines: empty chunk') end
-  return e[1], tonumber(e[2])
+  local member = redis.call('ZRANGE', K_DL, 0, 0)[1]
+  if member == nil then return nil end
+  local entry = redis.call('ZRANGE', K_DL .. ':' .. string.sub(member, 24), 0, 0, 'WITHSCORES')
+  if entry[1] == nil then error('corrupt deadlines: empty chunk') end
+  return entry[1], tonumber(entry[2])
 end
 
 -- Whether a deadline at or before `now` is pending.

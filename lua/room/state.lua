@@ -41,9 +41,10 @@ end
 local function parse_windows(s)
   local windows = {}
   for item in string.gmatch(s or '', '[^;]+') do
-    local l, p, c, v = string.match(item, '^([^:]+):([^:]+):([^:]+):([^:]+)$')
-    windows[#windows + 1] =
-      { length = tonumber(l), period = tonumber(p), current = tonumber(c), previous = tonumber(v) }
+    local length, period, current, previous =
+      string.match(item, '^([^:]+):([^:]+):([^:]+):([^:]+)$')
+    windows[#windows + 1] = { length = tonumber(length), period = tonumber(period),
+                              current = tonumber(current), previous = tonumber(previous) }
   end
   return windows
 end
