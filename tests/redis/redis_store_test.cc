@@ -527,8 +527,8 @@ TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
 // records whose deadlines land everywhere (at the end after a heartbeat, below every chunk
 // after a leave, since retention is shorter than the heartbeat TTL, many on one instant),
 // with sweeps of small budgets, must pass in exactly the memory store's order.
-// An event whose keys were written by scripts of another data layout (lua/room/state.lua, LAYOUT) is
-// refused by every call that would read them, and left as it was, rather than misread.
+// An event whose keys were written by scripts of another data layout (lua/room/state.lua, LAYOUT)
+// is refused by every call that would read them, and left as it was, rather than misread.
 TEST_F(RedisStoreTest, EventsOfAnotherDataLayoutAreRefused) {
   ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
   auto joined = Join(*store_, "ev", "u1");

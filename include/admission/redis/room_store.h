@@ -15,12 +15,11 @@
 //   <prefix>:{<event>}:d      ZSET     deadlines (heartbeat, active TTL, retention of ended users)
 //   <prefix>:{<event>}:r:<n>  HASHes   the records, by token
 //   <prefix>:{<event>}:u:<n>  HASHes   user id -> token, for users waiting or admitted
-// (src/redis/key_layout.h and lua/room/keys.lua have the details), so a script touches a single hash
-// slot and runs unchanged on Redis Cluster. The registry of
-// events, <prefix>:events (a SET), is written next to the scripts (pipelined in the same round
-// trip), not by them, because on a cluster it lives in another slot. A user's data is removed
-// when the user's record is forgotten (ended_ttl after they left), so memory follows the live
-// line.
+// (src/redis/key_layout.h and lua/room/keys.lua have the details), so a script touches a single
+// hash slot and runs unchanged on Redis Cluster. The registry of events, <prefix>:events (a SET),
+// is written next to the scripts (pipelined in the same round trip), not by them, because on a
+// cluster it lives in another slot. A user's data is removed when the user's record is forgotten
+// (ended_ttl after they left), so memory follows the live line.
 //
 // Connections: pool_size connections shared by all threads; the requests of concurrent callers
 // are pipelined (whatever queued on a connection while a round trip was in flight goes out in

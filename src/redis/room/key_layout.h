@@ -1,7 +1,7 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The names of an event's Redis keys (see the layout comment at the top of lua/room/keys.lua). Every
-// name carries the hash tag {<event_id>}, so that all of an event's keys live in one cluster
+// The names of an event's Redis keys (see the layout comment at the top of lua/room/keys.lua).
+// Every name carries the hash tag {<event_id>}, so that all of an event's keys live in one cluster
 // slot. The scripts take the first four as KEYS, in this order; the record and user buckets, the
 // line's blocks and the two sorted sets of fair openings are keys whose names the scripts derive
 // from KEYS[1] (so the names below are for tools and tests). Shared by the store and by the

@@ -17,6 +17,8 @@
 namespace admission::redis_internal {
 namespace {
 
+// The blob is stored with the event, so its format is data layout: another field in the table
+// changes it, which needs a new version here (and the older ones still read).
 constexpr absl::string_view kBlobVersion = "p2";
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
