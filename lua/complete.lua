@@ -3,13 +3,13 @@ if not event_load() then return redis.error_reply('NOT_FOUND unknown token') end
 local now = begin()
 local r, err = find_record(ARGV[4], now)
 if r == nil then return fail(err) end
-if r.st == 'a' then
-  E.cc = E.cc + 1
+if r.state == 'a' then
+  E.completed = E.completed + 1
   end_record(r, 'c', now)
   rec_save(r)
-elseif r.st ~= 'c' then
-  local name = STATE_NAME[r.st] or 'waiting'  -- the state as the ticket shows it
-  if r.st == 'p' and not E.op then name = 'prequeue' end
+elseif r.state ~= 'c' then
+  local name = STATE_NAME[r.state] or 'waiting'  -- the state as the ticket shows it
+  if r.state == 'p' and not E.opened then name = 'prequeue' end
   return fail('FAILED_PRECONDITION cannot complete: the user is ' .. name .. ', not admitted')
 end
 return done(append_ticket({ now }, r, now))

@@ -20,7 +20,7 @@ if existing then
   settle(existing, now)  -- a ghost's place is not a place
   if redis.call('HEXISTS', users, user_id) == 1 then
     local r = rec_load(existing)
-    local what = (r ~= nil and r.st == 'a') and 'admitted to' or 'waiting in'
+    local what = (r ~= nil and r.state == 'a') and 'admitted to' or 'waiting in'
     return fail("ALREADY_EXISTS user '" .. user_id .. "' is already " .. what .. " event '" ..
                 EVENT_ID .. "'")
   end
@@ -31,69 +31,70 @@ end
 
 -- rules::CheckJoin (a plain policy has neither of the two times).
 local refusal, refusal_at = nil, 0
-if E.pm == M_REJECT then
+if E.method == M_REJECT then
   refusal = 'rejected'
 elseif not E.plain then
-  xp()
-  if E.pcl ~= nil and now >= E.pcl then
-    refusal, refusal_at = 'closed', E.pcl
-  elseif not E.op and E.pqo ~= nil and now < E.pqo then
-    refusal, refusal_at = 'not_open_yet', E.pqo
+  load_policy_rest()
+  if E.closes_at ~= nil and now >= E.closes_at then
+    refusal, refusal_at = 'closed', E.closes_at
+  elseif not E.opened and E.prequeue_opens_at ~= nil and now < E.prequeue_opens_at then
+    refusal, refusal_at = 'not_open_yet', E.prequeue_opens_at
   end
 end
 if refusal ~= nil then
-  xp()
-  xs()
-  E.cr = E.cr + 1
-  return fail('JOIN_REFUSED ' .. refusal .. ' ' .. I(refusal_at) .. ' ' .. E.prm)
+  load_policy_rest()
+  load_state_rest()
+  E.refused = E.refused + 1
+  return fail('JOIN_REFUSED ' .. refusal .. ' ' .. I(refusal_at) .. ' ' .. E.reject_message)
 end
-local prequeue = not E.op and E.po ~= nil and now < E.po
-if prequeue then xs() end
-if prequeue and E.pj >= 4294967296 then
+local prequeue = not E.opened and E.opens_at ~= nil and now < E.opens_at
+if prequeue then load_state_rest() end
+if prequeue and E.prequeue_joins >= 4294967296 then
   return fail('RESOURCE_EXHAUSTED the pre-queue has taken 2^32 joins')
 end
 -- Admission on arrival (docs/rules.md): passthrough, else the safety net into an empty line.
 local passthrough, safety_net = false, false
 if not prequeue then
-  passthrough = E.pm == M_PASSTHROUGH and not E.pp
-  safety_net = not passthrough and not E.plain and E.psn and readiness(1, now, now) == B_NONE and
-               E.nf + E.nq + line_length() == 0
+  passthrough = E.method == M_PASSTHROUGH and not E.paused
+  safety_net = not passthrough and not E.plain and E.safety_net and
+               readiness(1, now, now) == B_NONE and
+               E.drawn_count + E.placed_count + line_length() == 0
   if (passthrough or safety_net) and reservation == '' then
     return fail('INVALID_ARGUMENT the join admits on arrival but has no reservation token')
   end
-  if not E.op then  -- an event without opening time opens at its first join
-    xs()
-    E.op = true
-    E.so = E.nq
+  if not E.opened then  -- an event without opening time opens at its first join
+    load_state_rest()
+    E.opened = true
+    E.shuffled_at_opening = E.placed_count
   end
 end
 
-local r = { key = key, st = 'w', seq = 0, j = now, ll = nil, dl = nil, rx = nil, uid = user_id,
-            rt = '' }
+local r = { key = key, state = 'w', sequence = 0, joined = now, left_line = nil, deadline = nil,
+            reservation_expiry = nil, user_id = user_id, reservation_token = '' }
 redis.call('HSET', users, user_id, key)
-E.cj = E.cj + 1
+E.joined = E.joined + 1
 if passthrough or safety_net then
-  r.st = 'a'  -- never in line
+  r.state = 'a'  -- never in line
   admit(r, now, reservation, passthrough)
   if safety_net then
-    xs()
-    E.csn = E.csn + 1
+    load_state_rest()
+    E.admitted_by_safety_net = E.admitted_by_safety_net + 1
   end
   return done(append_ticket({ now }, r, now))
 end
 local position = nil
 if prequeue then
-  r.st = 'p'
-  r.seq = fair().prequeue_slot(E.pj)
-  E.pj = E.pj + 1
-  redis.call('ZADD', fair().K_PRE, I(r.seq), key)
-  E.nq = E.nq + 1
+  r.state = 'p'
+  r.sequence = fair().prequeue_slot(E.prequeue_joins)
+  E.prequeue_joins = E.prequeue_joins + 1
+  redis.call('ZADD', fair().K_PRE, I(r.sequence), key)
+  E.placed_count = E.placed_count + 1
 else
-  E.sq = E.sq + 1
-  r.seq = E.sq
-  position = line_add(r.seq, key)
-  if E.pm ~= M_RANDOM then position = E.nf + E.nq + position end
+  E.sequence = E.sequence + 1
+  r.sequence = E.sequence
+  position = line_add(r.sequence, key)
+  if E.method ~= M_RANDOM then position = E.drawn_count + E.placed_count + position end
 end
-set_deadline(r, now + E.ph)
+set_deadline(r, now + E.heartbeat_ttl)
 rec_save(r)
 return done(append_ticket({ now }, r, now, position))

@@ -3,8 +3,8 @@ if not event_load() then return redis.error_reply('NOT_FOUND unknown token') end
 local now = begin()
 local r, err = find_record(ARGV[4], now)
 if r == nil then return fail(err) end
-if WAITING[r.st] or r.st == 'a' then
-  E.cl = E.cl + 1
+if WAITING[r.state] or r.state == 'a' then
+  E.left = E.left + 1
   end_record(r, 'l', now)
   rec_save(r)
 end

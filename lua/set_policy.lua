@@ -4,6 +4,6 @@ if not event_load() then event_create(ARGV, 6, clock_now(), ARGV[4], ARGV[5]) en
 local now = begin()  -- refills with the old rate up to now (and opens, draws, by the old policy)
 local old_windows = E.windows
 set_policy_fields(ARGV, 6)
-E.windows = make_windows(E.lengths, old_windows)
-E.bt = math.min(E.bt, E.pb)
+E.windows = make_windows(E.rate_windows, old_windows)
+E.tokens = math.min(E.tokens, E.burst)
 return done({ now })

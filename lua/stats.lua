@@ -3,10 +3,12 @@
 -- admitted_by_passthrough, refused, opened (0/1), shuffled_at_opening, then the rate sample.
 if not event_load() then return redis.error_reply("NOT_FOUND unknown event '" .. EVENT_ID .. "'") end
 local now = begin()
-xs()
+load_state_rest()
 -- Before the opening q is the pre-queue, outside the line; after it, the pool's front part.
-local placed, prequeued = E.nq, 0
-if not E.op then placed, prequeued = 0, E.nq end
-local out = { now, E.nf + placed + line_length(), E.ac, E.cj, E.ca, E.cb, E.ce, E.ct, E.cl,
-              E.cc, D(E.bt), prequeued, E.nf, E.csn, E.cpt, E.cr, E.op and 1 or 0, E.so }
+local placed, prequeued = E.placed_count, 0
+if not E.opened then placed, prequeued = 0, E.placed_count end
+local out = { now, E.drawn_count + placed + line_length(), E.active, E.joined, E.admitted,
+              E.admitted_by_bypass, E.expired, E.active_timed_out, E.left, E.completed,
+              D(E.tokens), prequeued, E.drawn_count, E.admitted_by_safety_net,
+              E.admitted_by_passthrough, E.refused, E.opened and 1 or 0, E.shuffled_at_opening }
 return done(append_rate(out, now))

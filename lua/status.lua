@@ -4,8 +4,8 @@ if not event_load() then return redis.error_reply('NOT_FOUND unknown token') end
 local now = begin()
 local r, err = find_record(ARGV[4], now)
 if r == nil then return fail(err) end
-if WAITING[r.st] then
-  set_deadline(r, now + E.ph)
+if WAITING[r.state] then
+  set_deadline(r, now + E.heartbeat_ttl)
   rec_save(r)
 end
 return done(append_ticket({ now }, r, now))

@@ -3,8 +3,8 @@
 -- more instants would round differently).
 if not event_load() then return redis.error_reply("NOT_FOUND unknown event '" .. EVENT_ID .. "'") end
 local now = clock_now()
-if E.ln ~= nil and E.ln > now then now = E.ln end
-E.ln = now
+if E.last_now ~= nil and E.last_now > now then now = E.last_now end
+E.last_now = now
 local max = tonumber(ARGV[4]) or 0
 if max < 0 then max = 0 end
 local removed = apply_passed(now, max)

@@ -44,46 +44,7 @@ class SimulatedClock:
 class Policy:
     """The per-event policy; durations in float seconds, the schedule's instants in float
     seconds since the epoch (None: unset)."""
-    admit_rate_per_sec: float
-    burst: int
-    bypass_top_n: int
-    active_capacity: int
-    heartbeat_ttl: float
-    active_ttl: float
-    reservation_ttl: float
-    ended_ttl: float
-    wait_tiers: List[WaitTier]
-    rate_windows: List[float]
-    paused: bool
-    paused_reason: str
-    prequeue_opens_at: Optional[float]
-    opens_at: Optional[float]
-    closes_at: Optional[float]
-    method: QueueMethod
-    reject_message: str
-    safety_net: bool
-    def __init__(
-        self,
-        *,
-        admit_rate_per_sec: float = ...,
-        burst: int = ...,
-        bypass_top_n: int = ...,
-        active_capacity: int = ...,
-        heartbeat_ttl: float = ...,
-        active_ttl: float = ...,
-        reservation_ttl: float = ...,
-        ended_ttl: float = ...,
-        wait_tiers: List[WaitTier] = ...,
-        rate_windows: List[float] = ...,
-        paused: bool = ...,
-        paused_reason: str = ...,
-        prequeue_opens_at: Optional[float] = ...,
-        opens_at: Optional[float] = ...,
-        closes_at: Optional[float] = ...,
-        method: QueueMethod = ...,
-        reject_message: str = ...,
-        safety_net: bool = ...,
-    ) -> None: ...
+    # Generated from the table of fields (admission/room/policy_fields.h): @ADMISSION_POLICY_STUB@
     def validate(self) -> None: ...
     def tier_wait(self, position: int) -> float: ...
     def copy(self) -> "Policy": ...

@@ -41,6 +41,7 @@
 #include "admission/room/join_refusal.h"
 #include "admission/room/memory_store.h"
 #include "admission/room/policy.h"
+#include "admission/room/policy_fields.h"
 #include "admission/room/store.h"
 #include "admission/room/waiting_room.h"
 #include "admission/version.h"
@@ -251,44 +252,99 @@ std::vector<WaitTier> TiersFromPython(const std::vector<PyTier>& tiers) {
   return out;
 }
 
+// A field's value as Python's repr shows it, one overload per kind of field
+// (admission/room/policy_fields.h). Needs the GIL (times).
+std::string PolicyValueRepr(const RateField&, double rate) { return absl::StrCat(rate); }
+std::string PolicyValueRepr(const CountField&, int64_t count) { return absl::StrCat(count); }
+std::string PolicyValueRepr(const DurationField&, absl::Duration d) {
+  return absl::StrCat(Seconds(d));
+}
+std::string PolicyValueRepr(const TiersField&, const std::vector<WaitTier>& tiers) {
+  std::string out;
+  for (const PyTier& t : TiersToPython(tiers)) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "(", t.first ? absl::StrCat(*t.first) : "None",
+                    ", ", t.second, ")");
+  }
+  return absl::StrCat("[", out, "]");
+}
+std::string PolicyValueRepr(const WindowsField&, const std::vector<absl::Duration>& windows) {
+  std::string out;
+  for (absl::Duration w : windows) absl::StrAppend(&out, out.empty() ? "" : ", ", Seconds(w));
+  return absl::StrCat("[", out, "]");
+}
+std::string PolicyValueRepr(const BoolField&, bool on) { return on ? "True" : "False"; }
+std::string PolicyValueRepr(const TextField&, const std::string& text) { return Quoted(text); }
+std::string PolicyValueRepr(const TimeField&, const std::optional<absl::Time>& t) {
+  return InstantRepr(t);
+}
+std::string PolicyValueRepr(const MethodField&, QueueMethod method) {
+  return Quoted(QueueMethodName(method));
+}
+
 std::string PolicyRepr(const Policy& p) {
-  std::string tiers;
-  for (const PyTier& t : TiersToPython(p.wait_tiers)) {
-    absl::StrAppend(&tiers, tiers.empty() ? "" : ", ", "(",
-                    t.first ? absl::StrCat(*t.first) : "None", ", ", t.second, ")");
-  }
-  std::string windows;
-  for (absl::Duration w : p.rate_windows) {
-    absl::StrAppend(&windows, windows.empty() ? "" : ", ", Seconds(w));
-  }
-  return absl::StrCat(
-      "Policy(admit_rate_per_sec=", p.admit_rate_per_sec, ", burst=", p.burst,
-      ", bypass_top_n=", p.bypass_top_n, ", active_capacity=", p.active_capacity,
-      ", heartbeat_ttl=", Seconds(p.heartbeat_ttl), ", active_ttl=", Seconds(p.active_ttl),
-      ", reservation_ttl=", Seconds(p.reservation_ttl), ", ended_ttl=", Seconds(p.ended_ttl),
-      ", wait_tiers=[", tiers, "], rate_windows=[", windows,
-      "], paused=", p.paused ? "True" : "False", ", paused_reason=", Quoted(p.paused_reason),
-      ", prequeue_opens_at=", InstantRepr(p.prequeue_opens_at),
-      ", opens_at=", InstantRepr(p.opens_at), ", closes_at=", InstantRepr(p.closes_at),
-      ", method=", Quoted(QueueMethodName(p.method)), ", reject_message=", Quoted(p.reject_message),
-      ", safety_net=", p.safety_net ? "True" : "False", ")");
+  std::string fields;
+  ForEachPolicyField([&](const auto& field) {
+    absl::StrAppend(&fields, fields.empty() ? "" : ", ", field.name, "=",
+                    PolicyValueRepr(field, p.*field.member));
+  });
+  return absl::StrCat("Policy(", fields, ")");
 }
 
-// An optional instant of the schedule as a property: float seconds since the epoch, or None
-// when unset.
-template <std::optional<absl::Time> Policy::*Field>
-void ScheduleProperty(py::class_<Policy>& cls, const char* name, const char* doc) {
-  cls.def_property(
-      name, [](const Policy& p) { return OptionalInstant(p.*Field); },
-      [](Policy& p, std::optional<double> t) { p.*Field = ToOptionalTime(t); }, doc);
+// A field as a property of Policy, one overload per kind of field: durations in float seconds,
+// the schedule's instants in float seconds since the epoch or None, the method by name.
+void AddPolicyProperty(py::class_<Policy>& cls, const RateField& f) {
+  cls.def_readwrite(f.name, f.member, f.doc);
 }
-
-// A Duration-valued Policy field as a float-seconds property.
-template <absl::Duration Policy::*Field>
-void DurationProperty(py::class_<Policy>& cls, const char* name, const char* doc) {
+void AddPolicyProperty(py::class_<Policy>& cls, const CountField& f) {
+  cls.def_readwrite(f.name, f.member, f.doc);
+}
+void AddPolicyProperty(py::class_<Policy>& cls, const DurationField& f) {
+  const auto member = f.member;
+  const char* const name = f.name;
   cls.def_property(
-      name, [](const Policy& p) { return Seconds(p.*Field); },
-      [name](Policy& p, double seconds) { p.*Field = ToDuration(seconds, name); }, doc);
+      f.name, [member](const Policy& p) { return Seconds(p.*member); },
+      [member, name](Policy& p, double seconds) { p.*member = ToDuration(seconds, name); }, f.doc);
+}
+void AddPolicyProperty(py::class_<Policy>& cls, const TiersField& f) {
+  const auto member = f.member;
+  cls.def_property(
+      f.name, [member](const Policy& p) { return TiersToPython(p.*member); },
+      [member](Policy& p, const std::vector<PyTier>& t) { p.*member = TiersFromPython(t); }, f.doc);
+}
+void AddPolicyProperty(py::class_<Policy>& cls, const WindowsField& f) {
+  const auto member = f.member;
+  const char* const name = f.name;
+  cls.def_property(
+      f.name,
+      [member](const Policy& p) {
+        std::vector<double> out;
+        for (absl::Duration w : p.*member) out.push_back(Seconds(w));
+        return out;
+      },
+      [member, name](Policy& p, const std::vector<double>& windows) {
+        (p.*member).clear();
+        for (double w : windows) (p.*member).push_back(ToDuration(w, name));
+      },
+      f.doc);
+}
+void AddPolicyProperty(py::class_<Policy>& cls, const BoolField& f) {
+  cls.def_readwrite(f.name, f.member, f.doc);
+}
+void AddPolicyProperty(py::class_<Policy>& cls, const TextField& f) {
+  cls.def_readwrite(f.name, f.member, f.doc);
+}
+void AddPolicyProperty(py::class_<Policy>& cls, const TimeField& f) {
+  const auto member = f.member;
+  cls.def_property(
+      f.name, [member](const Policy& p) { return OptionalInstant(p.*member); },
+      [member](Policy& p, std::optional<double> t) { p.*member = ToOptionalTime(t); }, f.doc);
+}
+void AddPolicyProperty(py::class_<Policy>& cls, const MethodField& f) {
+  const auto member = f.member;
+  cls.def_property(
+      f.name, [member](const Policy& p) { return std::string(QueueMethodName(p.*member)); },
+      [member](Policy& p, const std::string& name) { p.*member = Unwrap(ParseQueueMethod(name)); },
+      f.doc);
 }
 
 // --- Batches (Crowd) -------------------------------------------------------------------------
@@ -659,43 +715,6 @@ void Bind(py::module_& m) {
              return obj.cast<Policy>();
            }),
            "Policy(**fields): the defaults, with the given fields set.")
-      .def_readwrite("admit_rate_per_sec", &Policy::admit_rate_per_sec,
-                     "Token-bucket refill: admissions per second. [100]")
-      .def_readwrite("burst", &Policy::burst, "Token-bucket size. [100]")
-      .def_readwrite("bypass_top_n", &Policy::bypass_top_n,
-                     "Positions 1..N may enter on credit when the bucket is empty. [10]")
-      .def_readwrite("active_capacity", &Policy::active_capacity,
-                     "Most admitted users not done yet. [50000]")
-      .def_property(
-          "wait_tiers", [](const Policy& p) { return TiersToPython(p.wait_tiers); },
-          [](Policy& p, const std::vector<PyTier>& t) { p.wait_tiers = TiersFromPython(t); },
-          "Tier waits: list of (max_position or None, min_wait seconds).")
-      .def_property(
-          "rate_windows",
-          [](const Policy& p) {
-            std::vector<double> out;
-            for (absl::Duration w : p.rate_windows) out.push_back(Seconds(w));
-            return out;
-          },
-          [](Policy& p, const std::vector<double>& windows) {
-            p.rate_windows.clear();
-            for (double w : windows) p.rate_windows.push_back(ToDuration(w, "rate_windows"));
-          },
-          "Sliding windows (seconds) over which the admission rate and ETA are measured.")
-      .def_readwrite("paused", &Policy::paused, "A paused room admits nobody.")
-      .def_readwrite("paused_reason", &Policy::paused_reason, "Shown to users while paused.")
-      .def_property(
-          "method", [](const Policy& p) { return std::string(QueueMethodName(p.method)); },
-          [](Policy& p, const std::string& name) { p.method = Unwrap(ParseQueueMethod(name)); },
-          "How the open event treats its line: 'fifo' (strict order), 'random' (each admission\n"
-          "drawn among those waiting; ETAs become ranges), 'passthrough' (everyone admitted at\n"
-          "once) or 'reject' (no new arrivals; the line is still served). InvalidArgument for\n"
-          "any other name. ['fifo']")
-      .def_readwrite("reject_message", &Policy::reject_message,
-                     "The message of a join refused by the 'reject' method ('' : a generic one).")
-      .def_readwrite("safety_net", &Policy::safety_net,
-                     "Admit an arrival at once when nobody waits and they would be ready at\n"
-                     "position 1, so that a quiet sale shows no waiting room. [False]")
       .def(
           "validate", [](const Policy& p) { Check(ValidatePolicy(p)); },
           "Raises admission.InvalidArgument naming the first field out of range.")
@@ -713,26 +732,7 @@ void Bind(py::module_& m) {
       .def("__eq__", [](const Policy&, const py::object&) { return false; })
       .def("__repr__", &PolicyRepr);
   policy.attr("__hash__") = py::none();
-  DurationProperty<&Policy::heartbeat_ttl>(policy, "heartbeat_ttl",
-                                           "A waiting user silent this long is a ghost. [300 s]");
-  DurationProperty<&Policy::active_ttl>(policy, "active_ttl",
-                                        "An admitted user stops counting after this. [600 s]");
-  DurationProperty<&Policy::reservation_ttl>(policy, "reservation_ttl",
-                                             "Lifetime of the reservation token. [30 s]");
-  DurationProperty<&Policy::ended_ttl>(policy, "ended_ttl",
-                                       "How long a departed token still answers status. [600 s]");
-  ScheduleProperty<&Policy::prequeue_opens_at>(
-      policy, "prequeue_opens_at",
-      "Joins before this are refused (JoinRefused, reason 'not_open_yet'); from it until\n"
-      "opens_at they enter the pre-queue. Seconds since the epoch, or None. [None]");
-  ScheduleProperty<&Policy::opens_at>(
-      policy, "opens_at",
-      "The opening: every pre-queued user gets a place drawn at random, later arrivals\n"
-      "queue behind them. Seconds since the epoch, or None (open from the start). [None]");
-  ScheduleProperty<&Policy::closes_at>(
-      policy, "closes_at",
-      "From this on, joins are refused (JoinRefused, reason 'closed'); the line is still\n"
-      "served. Seconds since the epoch, or None (never closes). [None]");
+  ForEachPolicyField([&policy](const auto& field) { AddPolicyProperty(policy, field); });
 
   // --- QueueStatus ---
   py::class_<QueueStatus>(m, "QueueStatus",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import pathlib
+import re
 
 import pytest
 
@@ -21,6 +23,29 @@ def test_defaults_and_fields() -> None:
     p.validate()
     assert p.tier_wait(1) == 0 and p.tier_wait(11) == 2 and p.tier_wait(10**9) == 5
     assert "Policy(admit_rate_per_sec=100" in repr(p)
+
+
+def test_repr_names_every_field_in_order() -> None:
+    p = admission.Policy(wait_tiers=[(3, 1.5), (None, 4)], paused_reason="it's", opens_at=1.5e9,
+                         method="random", safety_net=True)
+    assert repr(p) == (
+        "Policy(admit_rate_per_sec=100, burst=100, bypass_top_n=10, active_capacity=50000, "
+        "heartbeat_ttl=300, active_ttl=600, reservation_ttl=30, ended_ttl=600, "
+        "wait_tiers=[(3, 1.5), (None, 4)], rate_windows=[10, 60, 300], paused=False, "
+        "paused_reason='it's', prequeue_opens_at=None, opens_at=1500000000.0, closes_at=None, "
+        "method='random', reject_message='', safety_net=True)")
+
+
+def test_stub_declares_every_field() -> None:
+    """The stub's Policy (generated from the table of fields) against the module's."""
+    stub = (pathlib.Path(admission.__file__).parent / "__init__.pyi").read_text()
+    body = stub.split("class Policy:", 1)[1].split("\nclass ", 1)[0]
+    declared = re.findall(r"^    ([a-z_]+): ", body, re.MULTILINE)
+    keywords = re.findall(r"^        ([a-z_]+): .* = \.\.\.,$", body, re.MULTILINE)
+    properties = sorted(name for name in dir(admission.Policy)
+                        if isinstance(getattr(admission.Policy, name), property))
+    assert sorted(declared) == properties
+    assert keywords == declared
 
 
 def test_kwargs_and_unknown_field() -> None:

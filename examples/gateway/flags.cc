@@ -4,11 +4,19 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "admission/room/policy_fields.h"
+#include "json_codec.h"
 
 namespace admission::gateway {
 namespace {
@@ -111,28 +119,108 @@ FlagSpec BoolFlag(std::string name, bool GatewayFlags::*field, std::string help)
                   }};
 }
 
-// Policy durations are given in (possibly fractional) seconds; ValidatePolicy checks ranges.
-FlagSpec PolicySecondsFlag(std::string name, absl::Duration Policy::*field, std::string help) {
-  const std::string flag = name;
-  return FlagSpec{std::move(name), std::move(help), false,
-                  [field](const GatewayFlags& f) { return FormatSeconds(f.default_policy.*field); },
-                  [field, flag](std::string_view v, GatewayFlags* f) {
-                    double d = 0;
-                    if (!ParseDouble(v, &d)) return Bad(flag, "expected a number of seconds");
-                    f->default_policy.*field = absl::Seconds(d);
-                    return absl::OkStatus();
-                  }};
+// The flags of the default policy, one overload per kind of field: how to show a value and how
+// to read one. Ranges are ValidatePolicy's, checked once every flag is read.
+
+std::string ShowPolicyValue(const RateField&, double rate) { return FormatDouble(rate); }
+std::string ShowPolicyValue(const CountField&, int64_t count) { return absl::StrCat(count); }
+std::string ShowPolicyValue(const DurationField&, absl::Duration d) { return FormatSeconds(d); }
+std::string ShowPolicyValue(const TiersField&, const std::vector<WaitTier>& tiers) {
+  return FormatWaitTiers(tiers);
+}
+std::string ShowPolicyValue(const WindowsField&, const std::vector<absl::Duration>& windows) {
+  std::string out;
+  for (absl::Duration w : windows) absl::StrAppend(&out, out.empty() ? "" : ",", FormatSeconds(w));
+  return out;
+}
+std::string ShowPolicyValue(const BoolField&, bool on) { return on ? "true" : "false"; }
+std::string ShowPolicyValue(const TextField&, const std::string& text) { return text; }
+std::string ShowPolicyValue(const TimeField&, const std::optional<absl::Time>& t) {
+  return t.has_value() ? absl::FormatTime(absl::RFC3339_full, *t, absl::UTCTimeZone()) : "";
+}
+std::string ShowPolicyValue(const MethodField&, QueueMethod method) {
+  return std::string(QueueMethodName(method));
 }
 
-FlagSpec PolicyCountFlag(std::string name, int64_t Policy::*field, std::string help) {
-  const std::string flag = name;
-  return FlagSpec{std::move(name), std::move(help), false,
-                  [field](const GatewayFlags& f) { return absl::StrCat(f.default_policy.*field); },
-                  [field, flag](std::string_view v, GatewayFlags* f) {
-                    int64_t n = 0;
-                    if (!ParseInt(v, &n)) return Bad(flag, "expected an integer");
-                    f->default_policy.*field = n;
-                    return absl::OkStatus();
+// Policy durations are given in (possibly fractional) seconds.
+absl::Status ReadPolicyValue(const RateField& f, std::string_view v, double* rate) {
+  if (!ParseDouble(v, rate)) return Bad(PolicyFieldApiName(f), "expected a number");
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const CountField& f, std::string_view v, int64_t* count) {
+  if (!ParseInt(v, count)) return Bad(PolicyFieldApiName(f), "expected an integer");
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const DurationField& f, std::string_view v, absl::Duration* out) {
+  double d = 0;
+  if (!ParseDouble(v, &d)) return Bad(PolicyFieldApiName(f), "expected a number of seconds");
+  *out = absl::Seconds(d);
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const TiersField& f, std::string_view v, std::vector<WaitTier>* out) {
+  absl::StatusOr<std::vector<WaitTier>> tiers = ParseWaitTiers(std::string(v));
+  if (!tiers.ok()) return Bad(PolicyFieldApiName(f), std::string(tiers.status().message()));
+  *out = *std::move(tiers);
+  return absl::OkStatus();
+}
+// SECONDS,SECONDS,...
+absl::Status ReadPolicyValue(const WindowsField& f, std::string_view v,
+                             std::vector<absl::Duration>* out) {
+  std::vector<absl::Duration> windows;
+  for (absl::string_view item :
+       absl::StrSplit(absl::string_view(v.data(), v.size()), ',', absl::SkipEmpty())) {
+    double d = 0;
+    if (!ParseDouble(std::string_view(item.data(), item.size()), &d)) {
+      return Bad(PolicyFieldApiName(f), "expected numbers of seconds, separated by commas");
+    }
+    windows.push_back(absl::Seconds(d));
+  }
+  *out = std::move(windows);
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const BoolField& f, std::string_view v, bool* on) {
+  if (!ParseBool(v, on)) return Bad(PolicyFieldApiName(f), "expected true or false");
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const TextField&, std::string_view v, std::string* text) {
+  *text = std::string(v);
+  return absl::OkStatus();
+}
+// An RFC 3339 time, or empty for none.
+absl::Status ReadPolicyValue(const TimeField& f, std::string_view v,
+                             std::optional<absl::Time>* out) {
+  if (v.empty()) {
+    out->reset();
+    return absl::OkStatus();
+  }
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, std::string(v), &t, &error)) {
+    return Bad(PolicyFieldApiName(f), "expected an RFC 3339 time (2026-12-01T10:00:00Z)");
+  }
+  *out = t;
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const MethodField& f, std::string_view v, QueueMethod* method) {
+  absl::StatusOr<QueueMethod> parsed = ParseQueueMethod(v);
+  if (!parsed.ok()) {
+    return Bad(PolicyFieldApiName(f), "expected fifo, random, passthrough or reject");
+  }
+  *method = *parsed;
+  return absl::OkStatus();
+}
+
+// The flag of a policy field the table offers as one (flag_help set).
+template <typename Field>
+FlagSpec PolicyFlag(const Field& field) {
+  using Value = std::remove_reference_t<decltype(std::declval<Policy&>().*field.member)>;
+  const auto member = field.member;
+  return FlagSpec{PolicyFieldApiName(field), field.flag_help, std::is_same_v<Value, bool>,
+                  [field, member](const GatewayFlags& f) {
+                    return ShowPolicyValue(field, f.default_policy.*member);
+                  },
+                  [field, member](std::string_view v, GatewayFlags* f) {
+                    return ReadPolicyValue(field, v, &(f->default_policy.*member));
                   }};
 }
 
@@ -202,61 +290,10 @@ const std::vector<FlagSpec>& AllFlags() {
                              "background sweep of ghosts; 0 disables the sweeper"));
     flags->push_back(IntFlag("metrics_max_events", &GatewayFlags::metrics_max_events, 0, 100000,
                              "events with per-event series in /metrics"));
-    // The policy defaults. Their defaults are admission::Policy's own.
-    flags->push_back(FlagSpec{
-        "admit_rate_per_sec", "default policy: admissions per second (token bucket rate)", false,
-        [](const GatewayFlags& f) { return FormatDouble(f.default_policy.admit_rate_per_sec); },
-        [](std::string_view v, GatewayFlags* f) {
-          if (!ParseDouble(v, &f->default_policy.admit_rate_per_sec)) {
-            return Bad("admit_rate_per_sec", "expected a number");
-          }
-          return absl::OkStatus();
-        }});
-    flags->push_back(
-        PolicyCountFlag("burst", &Policy::burst, "default policy: token bucket burst"));
-    flags->push_back(PolicyCountFlag("bypass_top_n", &Policy::bypass_top_n,
-                                     "default policy: positions that may enter on credit"));
-    flags->push_back(PolicyCountFlag("active_capacity", &Policy::active_capacity,
-                                     "default policy: admitted users not done yet, at most"));
-    flags->push_back(PolicySecondsFlag("heartbeat_ttl_sec", &Policy::heartbeat_ttl,
-                                       "default policy: silent waiting users expire after this"));
-    flags->push_back(PolicySecondsFlag("active_ttl_sec", &Policy::active_ttl,
-                                       "default policy: admitted users stop counting after this"));
-    flags->push_back(PolicySecondsFlag("reservation_ttl_sec", &Policy::reservation_ttl,
-                                       "default policy: lifetime of a reservation token"));
-    flags->push_back(PolicySecondsFlag("ended_ttl_sec", &Policy::ended_ttl,
-                                       "default policy: departed tokens are remembered this long"));
-    flags->push_back(FlagSpec{
-        "wait_tiers",
-        "default policy: MAX_POSITION:WAIT_SEC,...,inf:WAIT_SEC; empty for no tier waits", false,
-        [](const GatewayFlags& f) { return FormatWaitTiers(f.default_policy.wait_tiers); },
-        [](std::string_view v, GatewayFlags* f) {
-          absl::StatusOr<std::vector<WaitTier>> tiers = ParseWaitTiers(std::string(v));
-          if (!tiers.ok()) return Bad("wait_tiers", std::string(tiers.status().message()));
-          f->default_policy.wait_tiers = *std::move(tiers);
-          return absl::OkStatus();
-        }});
-    flags->push_back(FlagSpec{
-        "method",
-        "default policy: queueing method, fifo | random | passthrough | reject (per event "
-        "schedules and methods: PUT /admin/v1/events/ID/policy)",
-        false,
-        [](const GatewayFlags& f) { return std::string(QueueMethodName(f.default_policy.method)); },
-        [](std::string_view v, GatewayFlags* f) {
-          absl::StatusOr<QueueMethod> method = ParseQueueMethod(v);
-          if (!method.ok()) return Bad("method", "expected fifo, random, passthrough or reject");
-          f->default_policy.method = *method;
-          return absl::OkStatus();
-        }});
-    flags->push_back(FlagSpec{
-        "safety_net", "default policy: admit new arrivals at once while nobody waits", true,
-        [](const GatewayFlags& f) { return f.default_policy.safety_net ? "true" : "false"; },
-        [](std::string_view v, GatewayFlags* f) {
-          if (!ParseBool(v, &f->default_policy.safety_net)) {
-            return Bad("safety_net", "expected true or false");
-          }
-          return absl::OkStatus();
-        }});
+    // The default policy's flags. Their defaults are admission::Policy's own.
+    ForEachPolicyField([flags](const auto& field) {
+      if (field.flag_help != nullptr) flags->push_back(PolicyFlag(field));
+    });
     return flags;
   }();
   return *kFlags;

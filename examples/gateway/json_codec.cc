@@ -72,6 +72,105 @@ Json OptionalTimeJson(const std::optional<absl::Time>& t) {
   return TimeText(*t);
 }
 
+// A policy field's value as the API shows it, one overload per kind.
+Json PolicyValueJson(const RateField&, double rate) { return rate; }
+Json PolicyValueJson(const CountField&, int64_t count) { return count; }
+Json PolicyValueJson(const DurationField&, absl::Duration d) { return SecondsJson(d); }
+Json PolicyValueJson(const TiersField&, const std::vector<WaitTier>& tiers) {
+  Json out = Json::array();
+  for (const WaitTier& t : tiers) {
+    Json max =
+        t.max_position == WaitTier::kUnboundedPosition ? Json(nullptr) : Json(t.max_position);
+    out.push_back({{"max_position", max}, {"wait_sec", SecondsJson(t.min_wait)}});
+  }
+  return out;
+}
+Json PolicyValueJson(const WindowsField&, const std::vector<absl::Duration>& windows) {
+  Json out = Json::array();
+  for (absl::Duration w : windows) out.push_back(SecondsJson(w));
+  return out;
+}
+Json PolicyValueJson(const BoolField&, bool on) { return on; }
+Json PolicyValueJson(const TextField&, const std::string& text) { return text; }
+Json PolicyValueJson(const TimeField&, const std::optional<absl::Time>& t) {
+  return OptionalTimeJson(t);
+}
+Json PolicyValueJson(const MethodField&, QueueMethod method) {
+  return std::string(QueueMethodName(method));
+}
+
+// A policy field's value from the API, one overload per kind; `key` names it in errors. The
+// lists have a size limit of their own, far above ValidatePolicy's, so that a huge list is
+// refused before it is built.
+absl::Status ReadPolicyValue(const RateField&, const Json& v, std::string_view key, double* out) {
+  return GetNumber(v, key, out);
+}
+absl::Status ReadPolicyValue(const CountField&, const Json& v, std::string_view key, int64_t* out) {
+  return GetInt(v, key, out);
+}
+absl::Status ReadPolicyValue(const DurationField&, const Json& v, std::string_view key,
+                             absl::Duration* out) {
+  return GetSeconds(v, key, out);
+}
+absl::Status ReadPolicyValue(const TiersField&, const Json& v, std::string_view key,
+                             std::vector<WaitTier>* out) {
+  if (!v.is_array()) return BadField(key, "must be a list");
+  if (v.size() > 64) return BadField(key, "has too many tiers");
+  std::vector<WaitTier> tiers;
+  for (const Json& t : v) {
+    if (!t.is_object()) return BadField(key, "must hold {\"max_position\",\"wait_sec\"}");
+    if (absl::Status s = CheckFields(t, {"max_position", "wait_sec"}); !s.ok()) return s;
+    WaitTier tier;
+    auto max = t.find("max_position");
+    if (max == t.end()) return BadField("max_position", "is missing (null for the last tier)");
+    if (!max->is_null()) {
+      if (absl::Status s = GetInt(*max, "max_position", &tier.max_position); !s.ok()) return s;
+    }
+    auto wait = t.find("wait_sec");
+    if (wait == t.end()) return BadField("wait_sec", "is missing");
+    if (absl::Status s = GetSeconds(*wait, "wait_sec", &tier.min_wait); !s.ok()) return s;
+    tiers.push_back(tier);
+  }
+  *out = std::move(tiers);
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const WindowsField&, const Json& v, std::string_view key,
+                             std::vector<absl::Duration>* out) {
+  if (!v.is_array()) return BadField(key, "must be a list");
+  if (v.size() > 16) return BadField(key, "has too many windows");
+  std::vector<absl::Duration> windows;
+  for (const Json& w : v) {
+    absl::Duration d;
+    if (absl::Status s = GetSeconds(w, key, &d); !s.ok()) return s;
+    windows.push_back(d);
+  }
+  *out = std::move(windows);
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const BoolField&, const Json& v, std::string_view key, bool* out) {
+  if (!v.is_boolean()) return BadField(key, "must be true or false");
+  *out = v.get<bool>();
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const TextField&, const Json& v, std::string_view key,
+                             std::string* out) {
+  if (!v.is_string()) return BadField(key, "must be a string");
+  *out = v.get<std::string>();
+  return absl::OkStatus();
+}
+absl::Status ReadPolicyValue(const TimeField&, const Json& v, std::string_view key,
+                             std::optional<absl::Time>* out) {
+  return GetOptionalTime(v, key, out);
+}
+absl::Status ReadPolicyValue(const MethodField&, const Json& v, std::string_view key,
+                             QueueMethod* out) {
+  if (!v.is_string()) return BadField(key, "must be a string");
+  absl::StatusOr<QueueMethod> method = ParseQueueMethod(v.get_ref<const std::string&>());
+  if (!method.ok()) return BadField(key, "must be fifo, random, passthrough or reject");
+  *out = *method;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string TimeText(absl::Time t) {
@@ -234,121 +333,32 @@ std::string JsonObjectWriter::Finish() {
 }
 
 Json PolicyToJson(const Policy& p) {
-  Json tiers = Json::array();
-  for (const WaitTier& t : p.wait_tiers) {
-    Json max =
-        t.max_position == WaitTier::kUnboundedPosition ? Json(nullptr) : Json(t.max_position);
-    tiers.push_back({{"max_position", max}, {"wait_sec", SecondsJson(t.min_wait)}});
-  }
-  Json windows = Json::array();
-  for (absl::Duration w : p.rate_windows) windows.push_back(SecondsJson(w));
-  return Json{
-      {"admit_rate_per_sec", p.admit_rate_per_sec},
-      {"burst", p.burst},
-      {"bypass_top_n", p.bypass_top_n},
-      {"active_capacity", p.active_capacity},
-      {"heartbeat_ttl_sec", SecondsJson(p.heartbeat_ttl)},
-      {"active_ttl_sec", SecondsJson(p.active_ttl)},
-      {"reservation_ttl_sec", SecondsJson(p.reservation_ttl)},
-      {"ended_ttl_sec", SecondsJson(p.ended_ttl)},
-      {"wait_tiers", tiers},
-      {"rate_windows_sec", windows},
-      {"paused", p.paused},
-      {"paused_reason", p.paused_reason},
-      {"prequeue_opens_at", OptionalTimeJson(p.prequeue_opens_at)},
-      {"opens_at", OptionalTimeJson(p.opens_at)},
-      {"closes_at", OptionalTimeJson(p.closes_at)},
-      {"method", std::string(QueueMethodName(p.method))},
-      {"reject_message", p.reject_message},
-      {"safety_net", p.safety_net},
-  };
+  Json out = Json::object();
+  ForEachPolicyField([&](const auto& field) {
+    out[PolicyFieldApiName(field)] = PolicyValueJson(field, p.*field.member);
+  });
+  return out;
 }
 
 absl::Status MergePolicyJson(const Json& patch, Policy* policy) {
   if (!patch.is_object()) return absl::InvalidArgumentError("the policy must be a JSON object");
-  if (absl::Status s = CheckFields(
-          patch, {"admit_rate_per_sec", "burst", "bypass_top_n", "active_capacity",
-                  "heartbeat_ttl_sec", "active_ttl_sec", "reservation_ttl_sec", "ended_ttl_sec",
-                  "wait_tiers", "rate_windows_sec", "paused", "paused_reason", "prequeue_opens_at",
-                  "opens_at", "closes_at", "method", "reject_message", "safety_net"});
-      !s.ok()) {
-    return s;
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    bool known = false;
+    ForEachPolicyField(
+        [&](const auto& field) { known = known || PolicyFieldApiName(field) == it.key(); });
+    if (!known) {
+      // Keys are echoed back; cut them so a huge key cannot inflate the error.
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown field '", it.key().substr(0, 64), "'"));
+    }
   }
   // Work on a copy so that a patch failing half-way changes nothing.
   Policy p = *policy;
   for (auto it = patch.begin(); it != patch.end(); ++it) {
-    const std::string& key = it.key();
-    const Json& v = it.value();
-    absl::Status s;
-    if (key == "admit_rate_per_sec") {
-      s = GetNumber(v, key, &p.admit_rate_per_sec);
-    } else if (key == "burst") {
-      s = GetInt(v, key, &p.burst);
-    } else if (key == "bypass_top_n") {
-      s = GetInt(v, key, &p.bypass_top_n);
-    } else if (key == "active_capacity") {
-      s = GetInt(v, key, &p.active_capacity);
-    } else if (key == "heartbeat_ttl_sec") {
-      s = GetSeconds(v, key, &p.heartbeat_ttl);
-    } else if (key == "active_ttl_sec") {
-      s = GetSeconds(v, key, &p.active_ttl);
-    } else if (key == "reservation_ttl_sec") {
-      s = GetSeconds(v, key, &p.reservation_ttl);
-    } else if (key == "ended_ttl_sec") {
-      s = GetSeconds(v, key, &p.ended_ttl);
-    } else if (key == "paused") {
-      if (!v.is_boolean()) return BadField(key, "must be true or false");
-      p.paused = v.get<bool>();
-    } else if (key == "paused_reason") {
-      if (!v.is_string()) return BadField(key, "must be a string");
-      p.paused_reason = v.get<std::string>();
-    } else if (key == "prequeue_opens_at") {
-      s = GetOptionalTime(v, key, &p.prequeue_opens_at);
-    } else if (key == "opens_at") {
-      s = GetOptionalTime(v, key, &p.opens_at);
-    } else if (key == "closes_at") {
-      s = GetOptionalTime(v, key, &p.closes_at);
-    } else if (key == "method") {
-      if (!v.is_string()) return BadField(key, "must be a string");
-      absl::StatusOr<QueueMethod> method = ParseQueueMethod(v.get_ref<const std::string&>());
-      if (!method.ok()) return BadField(key, "must be fifo, random, passthrough or reject");
-      p.method = *method;
-    } else if (key == "reject_message") {
-      if (!v.is_string()) return BadField(key, "must be a string");
-      p.reject_message = v.get<std::string>();
-    } else if (key == "safety_net") {
-      if (!v.is_boolean()) return BadField(key, "must be true or false");
-      p.safety_net = v.get<bool>();
-    } else if (key == "wait_tiers") {
-      if (!v.is_array()) return BadField(key, "must be a list");
-      if (v.size() > 64) return BadField(key, "has too many tiers");
-      std::vector<WaitTier> tiers;
-      for (const Json& t : v) {
-        if (!t.is_object()) return BadField(key, "must hold {\"max_position\",\"wait_sec\"}");
-        if (s = CheckFields(t, {"max_position", "wait_sec"}); !s.ok()) return s;
-        WaitTier tier;
-        auto max = t.find("max_position");
-        if (max == t.end()) return BadField("max_position", "is missing (null for the last tier)");
-        if (!max->is_null()) {
-          if (s = GetInt(*max, "max_position", &tier.max_position); !s.ok()) return s;
-        }
-        auto wait = t.find("wait_sec");
-        if (wait == t.end()) return BadField("wait_sec", "is missing");
-        if (s = GetSeconds(*wait, "wait_sec", &tier.min_wait); !s.ok()) return s;
-        tiers.push_back(tier);
-      }
-      p.wait_tiers = std::move(tiers);
-    } else if (key == "rate_windows_sec") {
-      if (!v.is_array()) return BadField(key, "must be a list");
-      if (v.size() > 16) return BadField(key, "has too many windows");
-      std::vector<absl::Duration> windows;
-      for (const Json& w : v) {
-        absl::Duration d;
-        if (s = GetSeconds(w, key, &d); !s.ok()) return s;
-        windows.push_back(d);
-      }
-      p.rate_windows = std::move(windows);
-    }
+    absl::Status s = ForEachPolicyFieldUntilError([&](const auto& field) {
+      if (PolicyFieldApiName(field) != it.key()) return absl::OkStatus();
+      return ReadPolicyValue(field, it.value(), it.key(), &(p.*field.member));
+    });
     if (!s.ok()) return s;
   }
   *policy = std::move(p);

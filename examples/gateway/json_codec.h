@@ -12,11 +12,13 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "admission/room/policy.h"
+#include "admission/room/policy_fields.h"
 #include "admission/room/waiting_room.h"
 #include "nlohmann/json.hpp"
 
@@ -79,6 +81,18 @@ class JsonObjectWriter {
   std::string out_;
 };
 
+// A policy field's name in the API and on the command line (flags.h): the member's, with
+// "_sec" for the kinds that travel as seconds.
+template <typename Field>
+std::string PolicyFieldApiName(const Field& field) {
+  if constexpr (std::is_same_v<Field, DurationField> || std::is_same_v<Field, WindowsField>) {
+    return std::string(field.name) + "_sec";
+  } else {
+    return field.name;
+  }
+}
+
+// Every field of kPolicyFields, under PolicyFieldApiName.
 Json PolicyToJson(const Policy& policy);
 // Applies the members of `patch` (a subset of PolicyToJson's) onto `policy`. Does not
 // validate the result; call ValidatePolicy.

@@ -2,10 +2,14 @@
 #include "admission/room/policy.h"
 
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "admission/room/policy_fields.h"
 
 namespace admission {
 namespace {
@@ -14,30 +18,13 @@ absl::Status OutOfRange(absl::string_view field, absl::string_view rule) {
   return absl::InvalidArgumentError(absl::StrCat("policy.", field, " ", rule));
 }
 
-absl::Status CheckCount(absl::string_view field, int64_t value, int64_t max) {
-  if (value < 0 || value > max) {
-    return OutOfRange(field, absl::StrCat("must be between 0 and ", max));
-  }
-  return absl::OkStatus();
-}
-
-// Printable text shown to users: at most 200 bytes, no control characters.
-absl::Status CheckMessage(absl::string_view field, const std::string& text) {
-  if (text.size() > 200) return OutOfRange(field, "is over 200 bytes");
+// Printable text shown to users: no control characters.
+absl::Status CheckMessage(absl::string_view field, const std::string& text, std::size_t max_bytes) {
+  if (text.size() > max_bytes)
+    return OutOfRange(field, absl::StrCat("is over ", max_bytes, " bytes"));
   for (char c : text) {
     const unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return OutOfRange(field, "has a control character");
-  }
-  return absl::OkStatus();
-}
-
-// Schedule times are kept as microseconds since the Unix epoch (below 2^53, which a Lua
-// double holds exactly); this range is far inside that.
-absl::Status CheckTime(absl::string_view field, const std::optional<absl::Time>& t) {
-  if (!t.has_value()) return absl::OkStatus();
-  const absl::Time latest = absl::FromUnixSeconds(7258118400);  // 2200-01-01 00:00:00 UTC
-  if (*t < absl::UnixEpoch() || *t >= latest) {
-    return OutOfRange(field, "must be between 1970-01-01 and 2200-01-01 UTC");
   }
   return absl::OkStatus();
 }
@@ -49,6 +36,96 @@ absl::Status CheckDuration(absl::string_view field, absl::Duration d, absl::Dura
                                           absl::FormatDuration(max)));
   }
   return absl::OkStatus();
+}
+
+// One check per kind of field (admission/room/policy_fields.h).
+
+absl::Status CheckField(const RateField& f, double rate) {
+  if (!std::isfinite(rate) || rate < 0 || rate > f.max) {
+    return OutOfRange(f.name, absl::StrCat("must be between 0 and ", static_cast<int64_t>(f.max)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckField(const CountField& f, int64_t count) {
+  if (count < 0 || count > f.max) {
+    return OutOfRange(f.name, absl::StrCat("must be between 0 and ", f.max));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckField(const DurationField& f, absl::Duration d) {
+  return CheckDuration(f.name, d, f.min, f.max);
+}
+
+absl::Status CheckField(const TiersField& f, const std::vector<WaitTier>& tiers) {
+  if (tiers.size() > f.max_tiers) {
+    return OutOfRange(f.name, absl::StrCat("may have at most ", f.max_tiers, " tiers"));
+  }
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    const WaitTier& tier = tiers[i];
+    const std::string field = absl::StrCat(f.name, "[", i, "]");
+    if (tier.max_position < 1) return OutOfRange(field, "max_position must be at least 1");
+    if (auto s = CheckDuration(field, tier.min_wait, absl::ZeroDuration(), f.max_wait); !s.ok()) {
+      return s;
+    }
+    if (i > 0) {
+      const WaitTier& prev = tiers[i - 1];
+      if (tier.max_position <= prev.max_position) {
+        return OutOfRange(field, "max_position must be larger than the previous tier's");
+      }
+      if (tier.min_wait < prev.min_wait) {
+        // Monotone waits keep the users who may enter a prefix of the line.
+        return OutOfRange(field, "min_wait must not be shorter than the previous tier's");
+      }
+    }
+  }
+  if (!tiers.empty() && tiers.back().max_position != WaitTier::kUnboundedPosition) {
+    return OutOfRange(f.name, "must end with an unbounded tier (max_position null)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckField(const WindowsField& f, const std::vector<absl::Duration>& windows) {
+  if (windows.empty() || windows.size() > f.max_windows) {
+    return OutOfRange(f.name, absl::StrCat("must have 1 to ", f.max_windows, " windows"));
+  }
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    const std::string field = absl::StrCat(f.name, "[", i, "]");
+    if (auto s = CheckDuration(field, windows[i], f.min, f.max); !s.ok()) return s;
+    if (i > 0 && windows[i] <= windows[i - 1]) {
+      return OutOfRange(field, "must be longer than the previous window");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckField(const BoolField&, bool) { return absl::OkStatus(); }
+
+absl::Status CheckField(const TextField& f, const std::string& text) {
+  return CheckMessage(f.name, text, f.max_bytes);
+}
+
+// Schedule times are kept as microseconds since the Unix epoch (below 2^53, which a Lua
+// double holds exactly); this range is far inside that.
+absl::Status CheckField(const TimeField& f, const std::optional<absl::Time>& t) {
+  if (!t.has_value()) return absl::OkStatus();
+  const absl::Time latest = absl::FromUnixSeconds(7258118400);  // 2200-01-01 00:00:00 UTC
+  if (*t < absl::UnixEpoch() || *t >= latest) {
+    return OutOfRange(f.name, "must be between 1970-01-01 and 2200-01-01 UTC");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckField(const MethodField& f, QueueMethod method) {
+  switch (method) {
+    case QueueMethod::kFifo:
+    case QueueMethod::kRandom:
+    case QueueMethod::kPassthrough:
+    case QueueMethod::kReject:
+      return absl::OkStatus();
+  }
+  return OutOfRange(f.name, "must be fifo, random, passthrough or reject");
 }
 
 }  // namespace
@@ -66,60 +143,7 @@ absl::Duration TierWait(const std::vector<WaitTier>& tiers, int64_t position) {
   return absl::ZeroDuration();
 }
 
-absl::Status ValidatePolicy(const Policy& p) {
-  if (!std::isfinite(p.admit_rate_per_sec) || p.admit_rate_per_sec < 0 ||
-      p.admit_rate_per_sec > 1e6) {
-    return OutOfRange("admit_rate_per_sec", "must be between 0 and 1000000");
-  }
-  if (auto s = CheckCount("burst", p.burst, 1'000'000'000); !s.ok()) return s;
-  if (auto s = CheckCount("bypass_top_n", p.bypass_top_n, 1'000'000'000); !s.ok()) return s;
-  if (auto s = CheckCount("active_capacity", p.active_capacity, 1'000'000'000'000); !s.ok()) {
-    return s;
-  }
-  const absl::Duration second = absl::Seconds(1);
-  const absl::Duration day = absl::Hours(24);
-  if (auto s = CheckDuration("heartbeat_ttl", p.heartbeat_ttl, second, 7 * day); !s.ok()) return s;
-  if (auto s = CheckDuration("active_ttl", p.active_ttl, second, 30 * day); !s.ok()) return s;
-  if (auto s = CheckDuration("reservation_ttl", p.reservation_ttl, second, day); !s.ok()) return s;
-  if (auto s = CheckDuration("ended_ttl", p.ended_ttl, second, 30 * day); !s.ok()) return s;
-
-  if (p.wait_tiers.size() > 16) return OutOfRange("wait_tiers", "may have at most 16 tiers");
-  for (std::size_t i = 0; i < p.wait_tiers.size(); ++i) {
-    const WaitTier& tier = p.wait_tiers[i];
-    const std::string field = absl::StrCat("wait_tiers[", i, "]");
-    if (tier.max_position < 1) return OutOfRange(field, "max_position must be at least 1");
-    if (auto s = CheckDuration(field, tier.min_wait, absl::ZeroDuration(), day); !s.ok()) return s;
-    if (i > 0) {
-      const WaitTier& prev = p.wait_tiers[i - 1];
-      if (tier.max_position <= prev.max_position) {
-        return OutOfRange(field, "max_position must be larger than the previous tier's");
-      }
-      if (tier.min_wait < prev.min_wait) {
-        // Monotone waits keep the users who may enter a prefix of the line.
-        return OutOfRange(field, "min_wait must not be shorter than the previous tier's");
-      }
-    }
-  }
-  if (!p.wait_tiers.empty() && p.wait_tiers.back().max_position != WaitTier::kUnboundedPosition) {
-    return OutOfRange("wait_tiers", "must end with an unbounded tier (max_position null)");
-  }
-
-  if (p.rate_windows.empty() || p.rate_windows.size() > 4) {
-    return OutOfRange("rate_windows", "must have 1 to 4 windows");
-  }
-  for (std::size_t i = 0; i < p.rate_windows.size(); ++i) {
-    const std::string field = absl::StrCat("rate_windows[", i, "]");
-    if (auto s = CheckDuration(field, p.rate_windows[i], second, absl::Hours(1)); !s.ok()) return s;
-    if (i > 0 && p.rate_windows[i] <= p.rate_windows[i - 1]) {
-      return OutOfRange(field, "must be longer than the previous window");
-    }
-  }
-
-  if (auto s = CheckMessage("paused_reason", p.paused_reason); !s.ok()) return s;
-
-  if (auto s = CheckTime("prequeue_opens_at", p.prequeue_opens_at); !s.ok()) return s;
-  if (auto s = CheckTime("opens_at", p.opens_at); !s.ok()) return s;
-  if (auto s = CheckTime("closes_at", p.closes_at); !s.ok()) return s;
+absl::Status CheckSchedule(const Policy& p) {
   if (p.prequeue_opens_at.has_value()) {
     if (!p.opens_at.has_value()) return OutOfRange("prequeue_opens_at", "needs opens_at");
     if (*p.prequeue_opens_at > *p.opens_at) {
@@ -129,17 +153,14 @@ absl::Status ValidatePolicy(const Policy& p) {
   if (p.closes_at.has_value() && p.opens_at.has_value() && *p.closes_at <= *p.opens_at) {
     return OutOfRange("closes_at", "must be later than opens_at");
   }
-  switch (p.method) {
-    case QueueMethod::kFifo:
-    case QueueMethod::kRandom:
-    case QueueMethod::kPassthrough:
-    case QueueMethod::kReject:
-      break;
-    default:
-      return OutOfRange("method", "must be fifo, random, passthrough or reject");
-  }
-  if (auto s = CheckMessage("reject_message", p.reject_message); !s.ok()) return s;
   return absl::OkStatus();
+}
+
+absl::Status ValidatePolicy(const Policy& p) {
+  return ForEachPolicyFieldUntilError([&p](const auto& field) {
+    if (absl::Status s = CheckField(field, p.*field.member); !s.ok()) return s;
+    return field.rule != nullptr ? field.rule(p) : absl::OkStatus();
+  });
 }
 
 std::string_view QueueMethodName(QueueMethod method) {
@@ -171,14 +192,10 @@ bool operator==(const WaitTier& a, const WaitTier& b) {
 }
 
 bool operator==(const Policy& a, const Policy& b) {
-  return a.admit_rate_per_sec == b.admit_rate_per_sec && a.burst == b.burst &&
-         a.bypass_top_n == b.bypass_top_n && a.active_capacity == b.active_capacity &&
-         a.heartbeat_ttl == b.heartbeat_ttl && a.active_ttl == b.active_ttl &&
-         a.reservation_ttl == b.reservation_ttl && a.ended_ttl == b.ended_ttl &&
-         a.wait_tiers == b.wait_tiers && a.rate_windows == b.rate_windows && a.paused == b.paused &&
-         a.paused_reason == b.paused_reason && a.prequeue_opens_at == b.prequeue_opens_at &&
-         a.opens_at == b.opens_at && a.closes_at == b.closes_at && a.method == b.method &&
-         a.reject_message == b.reject_message && a.safety_net == b.safety_net;
+  bool equal = true;
+  ForEachPolicyField(
+      [&](const auto& field) { equal = equal && a.*field.member == b.*field.member; });
+  return equal;
 }
 
 }  // namespace admission

@@ -275,6 +275,50 @@ TEST(JsonCodecTest, BadPatchesChangeNothing) {
   }
 }
 
+// The policy's JSON is the admin API's contract: every member by name and form.
+TEST(JsonCodecTest, PolicyJsonIsTheApiForm) {
+  Policy p;
+  p.wait_tiers = {{3, absl::Milliseconds(1500)}, {WaitTier::kUnboundedPosition, absl::Seconds(4)}};
+  p.paused = true;
+  p.paused_reason = "back soon";
+  p.opens_at = absl::FromUnixSeconds(1764583200);  // 2025-12-01T10:00:00Z
+  p.method = QueueMethod::kRandom;
+  p.safety_net = true;
+  const Json expected = Json::parse(R"({
+      "admit_rate_per_sec": 100.0, "burst": 100, "bypass_top_n": 10, "active_capacity": 50000,
+      "heartbeat_ttl_sec": 300.0, "active_ttl_sec": 600.0, "reservation_ttl_sec": 30.0,
+      "ended_ttl_sec": 600.0,
+      "wait_tiers": [{"max_position": 3, "wait_sec": 1.5}, {"max_position": null, "wait_sec": 4.0}],
+      "rate_windows_sec": [10.0, 60.0, 300.0], "paused": true, "paused_reason": "back soon",
+      "prequeue_opens_at": null, "opens_at": "2025-12-01T10:00:00.000Z", "closes_at": null,
+      "method": "random", "reject_message": "", "safety_net": true})");
+  EXPECT_EQ(PolicyToJson(p), expected);
+  Policy back;
+  ASSERT_TRUE(MergePolicyJson(expected, &back).ok());
+  EXPECT_EQ(back, p);
+}
+
+TEST(FlagsTest, EveryPolicyFlagSetsItsField) {
+  GatewayFlags f;
+  absl::StatusOr<FlagsOutcome> r = ParseFlags(
+      {"--bypass_top_n=3", "--active_capacity=9", "--heartbeat_ttl_sec=1.5", "--active_ttl_sec=2",
+       "--ended_ttl_sec=4", "--method=passthrough", "--safety_net"},
+      &f);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(f.default_policy.bypass_top_n, 3);
+  EXPECT_EQ(f.default_policy.active_capacity, 9);
+  EXPECT_EQ(f.default_policy.heartbeat_ttl, absl::Milliseconds(1500));
+  EXPECT_EQ(f.default_policy.active_ttl, absl::Seconds(2));
+  EXPECT_EQ(f.default_policy.ended_ttl, absl::Seconds(4));
+  EXPECT_EQ(f.default_policy.method, QueueMethod::kPassthrough);
+  EXPECT_TRUE(f.default_policy.safety_net);
+  for (const char* bad : {"--admit_rate_per_sec=x", "--method=lifo", "--safety_net=maybe",
+                          "--ended_ttl_sec=soon", "--paused=true"}) {
+    GatewayFlags g;
+    EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({bad}, &g).status())) << bad;
+  }
+}
+
 TEST(JsonCodecTest, QueueStatusFields) {
   QueueStatus s;
   s.event_id = "e";

@@ -169,7 +169,7 @@ TEST_F(RedisClusterTest, FollowsASlotThatMoved) {
 
 // While an event's slot is being migrated, its scripts wait (TRYAGAIN, retried by the store)
 // until the migration is over: they touch buckets and line blocks they cannot declare, so
-// Redis could not tell them that some of those had already moved (lua/lib.lua). Requests that
+// Redis could not tell them that some of those had already moved (lua/room/keys.lua). Requests that
 // declare all their keys, such as GetPolicy's, follow ASK to the importing node meanwhile.
 TEST_F(RedisClusterTest, WaitsWhileASlotIsBeingMovedAndFollowsAsk) {
   const std::string event = "asked";

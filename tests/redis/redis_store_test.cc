@@ -396,7 +396,7 @@ TEST_F(RedisStoreTest, LongRecordsComeBackWholeAndLeaveNothingBehind) {
 }
 
 // The line is a bitmap in blocks of 4096 sequence numbers under a Fenwick tree of the blocks'
-// counts (lua/lib.lua). Positions across several blocks, with holes anywhere, a block emptied
+// counts (lua/room/line.lua). Positions across several blocks, with holes anywhere, a block emptied
 // and dropped, and the whole line emptied and started again, are those of a plain model: one
 // plus the number of users still waiting who joined earlier. (Joins and leaves go through
 // several threads, so that twenty thousand of them take a second or two; a user's position
@@ -526,12 +526,12 @@ TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
 // Random draws pick the k-th user of the pool: of the pre-queue's sorted set, or of the bitmap
 // through the Fenwick descent and a scan of one block. Over a line of several blocks with holes
 // (and a whole block gone), the drawn users and every position equal the memory store's.
-// The deadlines live in chunks of at most 128 entries (lua/lib.lua, "Deadlines"). Thousands of
+// The deadlines live in chunks of at most 128 entries (lua/room/deadlines.lua). Thousands of
 // records whose deadlines land everywhere (at the end after a heartbeat, below every chunk
 // after a leave, since retention is shorter than the heartbeat TTL, many on one instant),
 // with sweeps of small budgets, must pass in exactly the memory store's order.
-// An event whose keys were written by scripts of another data layout (lua/lib.lua, LAYOUT) is
-// refused by every call that would read them, and left as it was, rather than misread.
+// An event whose keys were written by scripts of another data layout (lua/room/state.lua, LAYOUT)
+// is refused by every call that would read them, and left as it was, rather than misread.
 TEST_F(RedisStoreTest, EventsOfAnotherDataLayoutAreRefused) {
   ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
   auto joined = Join(*store_, "ev", "u1");

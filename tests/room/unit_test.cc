@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "admission/admission.h"
+#include "admission/room/policy_fields.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "room/join_refusal_internal.h"
@@ -296,6 +298,70 @@ TEST(PolicyTest, Equality) {
   Policy c = a;
   c.opens_at = t + absl::Nanoseconds(1);
   EXPECT_FALSE(b == c);
+}
+
+// The table of fields lists every member of Policy, in the struct's order: the structured
+// binding only compiles with as many names as Policy has members, and each entry's member is
+// the binding at its place. A new member of Policy needs a name here and an entry in the table.
+TEST(PolicyFieldsTest, TheTableListsEveryMemberInOrder) {
+  Policy p;
+  auto& [admit_rate_per_sec, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl,
+         reservation_ttl, ended_ttl, wait_tiers, rate_windows, paused, paused_reason,
+         prequeue_opens_at, opens_at, closes_at, method, reject_message, safety_net] = p;
+  const std::vector<const void*> members = {
+      &admit_rate_per_sec, &burst,        &bypass_top_n,    &active_capacity,
+      &heartbeat_ttl,      &active_ttl,   &reservation_ttl, &ended_ttl,
+      &wait_tiers,         &rate_windows, &paused,          &paused_reason,
+      &prequeue_opens_at,  &opens_at,     &closes_at,       &method,
+      &reject_message,     &safety_net};
+  ASSERT_EQ(kPolicyFieldCount, members.size());
+  std::vector<const void*> listed;
+  std::set<std::string> names;
+  ForEachPolicyField([&](const auto& field) {
+    listed.push_back(&(p.*field.member));
+    names.insert(field.name);
+  });
+  EXPECT_EQ(listed, members);
+  EXPECT_EQ(names.size(), kPolicyFieldCount);
+}
+
+// Every field takes part in equality and in validation's first-error order.
+TEST(PolicyFieldsTest, EveryFieldCountsForEquality) {
+  const Policy a;
+  ForEachPolicyField([&a](const auto& field) {
+    Policy b = a;
+    auto& value = b.*field.member;
+    using Value = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<Value, double> || std::is_same_v<Value, int64_t>) {
+      value += 1;
+    } else if constexpr (std::is_same_v<Value, absl::Duration>) {
+      value += absl::Nanoseconds(1) / 4;
+    } else if constexpr (std::is_same_v<Value, bool>) {
+      value = !value;
+    } else if constexpr (std::is_same_v<Value, std::string>) {
+      value += "x";
+    } else if constexpr (std::is_same_v<Value, std::optional<absl::Time>>) {
+      value = absl::UnixEpoch();
+    } else if constexpr (std::is_same_v<Value, QueueMethod>) {
+      value = QueueMethod::kReject;
+    } else {
+      value.pop_back();
+    }
+    EXPECT_FALSE(a == b) << field.name;
+  });
+}
+
+TEST(PolicyFieldsTest, ValidationNamesTheFirstBadFieldInTableOrder) {
+  Policy p;
+  p.reject_message = std::string(201, 'x');
+  p.burst = -1;
+  absl::Status s = ValidatePolicy(p);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("policy.burst "));
+  p.burst = 1;
+  s = ValidatePolicy(p);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("policy.reject_message "));
 }
 
 TEST(PolicyTest, ScheduleAndMethodDefaultsChangeNothing) {

@@ -52,6 +52,8 @@ std::string_view QueueMethodName(QueueMethod method);
 // The inverse of QueueMethodName; InvalidArgument for any other name.
 absl::StatusOr<QueueMethod> ParseQueueMethod(std::string_view name);
 
+// Every member has an entry in the table of fields (admission/room/policy_fields.h), which the
+// validation, the stores' encodings, the gateway and the bindings walk.
 struct Policy {
   // Token bucket that paces admissions: whole tokens accrue at this rate up to `burst`.
   // [100/s, burst 100]
@@ -118,7 +120,7 @@ struct Policy {
   // Safety net: when nobody waits in line, a new arrival who would be ready at once at
   // position 1 (not paused, below capacity, a bucket token or bypass credit, no tier wait for
   // position 1) is admitted by Join itself, so a quiet sale shows no waiting room at all. Off
-  // by default: Join then always queues, as before this option existed. [false]
+  // by default: Join then always queues. [false]
   bool safety_net = false;
 };
 

@@ -1,7 +1,7 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The names of an event's Redis keys (see the layout comment at the top of lua/lib.lua). Every
-// name carries the hash tag {<event_id>}, so that all of an event's keys live in one cluster
+// The names of an event's Redis keys (see the layout comment at the top of lua/room/keys.lua).
+// Every name carries the hash tag {<event_id>}, so that all of an event's keys live in one cluster
 // slot. The scripts take the first four as KEYS, in this order; the record and user buckets, the
 // line's blocks and the two sorted sets of fair openings are keys whose names the scripts derive
 // from KEYS[1] (so the names below are for tools and tests). Shared by the store and by the
@@ -20,7 +20,7 @@ struct EventKeys {
   std::string deadlines;  // <prefix>:{<event>}:d    ZSET    every record's deadline
   // <prefix>:{<event>}:migrating, never written: declared so that Redis Cluster refuses the
   // event's scripts (TRYAGAIN) while its slot is being migrated, because they also touch keys
-  // they cannot declare (see lua/lib.lua).
+  // they cannot declare (see lua/room/keys.lua).
   std::string migrating;
   std::string line_blocks;  // <prefix>:{<event>}:l:  + block number: STRING, a bit per sequence
                             // (+ ":k": STRING, the block's token keys, 16 bytes per sequence)

@@ -3,6 +3,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +18,8 @@
 namespace admission::redis_internal {
 namespace {
 
+// The blob is stored with the event, so its format is data layout: another field in the table
+// changes it, which needs a new version here (and the older ones still read).
 constexpr absl::string_view kBlobVersion = "p2";
 
 using internal::AbslView;
@@ -52,6 +58,126 @@ std::string MicrosOf(const std::optional<absl::Time>& t) {
   return t.has_value() ? absl::StrCat(absl::ToUnixMicros(*t)) : std::string();
 }
 
+// The blob: kBlobVersion, then every field but the texts in table order, then the lengths of
+// the texts but the last, then the texts back to back (they may contain '|'), all separated by
+// '|'. A field's text here is exact (the codec's own, not the scripts').
+
+std::string BlobValue(const RateField&, double rate) { return ExactDouble(rate); }
+std::string BlobValue(const CountField&, int64_t count) { return absl::StrCat(count); }
+std::string BlobValue(const DurationField&, absl::Duration d) { return EncodeDuration(d); }
+std::string BlobValue(const TiersField&, const std::vector<WaitTier>& tiers) {
+  std::vector<std::string> items;
+  for (const WaitTier& tier : tiers) {
+    items.push_back(absl::StrCat(tier.max_position, "@", EncodeDuration(tier.min_wait)));
+  }
+  return absl::StrJoin(items, ",");
+}
+std::string BlobValue(const WindowsField&, const std::vector<absl::Duration>& windows) {
+  std::vector<std::string> items;
+  for (absl::Duration w : windows) items.push_back(EncodeDuration(w));
+  return absl::StrJoin(items, ",");
+}
+std::string BlobValue(const BoolField&, bool on) { return on ? "1" : "0"; }
+std::string BlobValue(const TimeField&, const std::optional<absl::Time>& t) {
+  return EncodeTime(t);
+}
+std::string BlobValue(const MethodField&, QueueMethod method) {
+  return absl::StrCat(static_cast<int>(method));
+}
+
+absl::Status ReadBlobValue(const RateField& f, absl::string_view text, double* rate) {
+  if (!absl::SimpleAtod(text, rate)) return Corrupt(absl::StrCat("bad ", f.name));
+  return absl::OkStatus();
+}
+absl::Status ReadBlobValue(const CountField& f, absl::string_view text, int64_t* count) {
+  if (!absl::SimpleAtoi(text, count)) return Corrupt(absl::StrCat("bad ", f.name));
+  return absl::OkStatus();
+}
+absl::Status ReadBlobValue(const DurationField&, absl::string_view text, absl::Duration* d) {
+  absl::StatusOr<absl::Duration> decoded = DecodeDuration(StdView(text));
+  if (!decoded.ok()) return decoded.status();
+  *d = *decoded;
+  return absl::OkStatus();
+}
+absl::Status ReadBlobValue(const TiersField& f, absl::string_view text,
+                           std::vector<WaitTier>* tiers) {
+  tiers->clear();
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(item, absl::MaxSplits('@', 1));
+    WaitTier tier;
+    if (!absl::SimpleAtoi(parts.first, &tier.max_position)) {
+      return Corrupt(absl::StrCat("bad ", f.name));
+    }
+    absl::StatusOr<absl::Duration> wait = DecodeDuration(StdView(parts.second));
+    if (!wait.ok()) return wait.status();
+    tier.min_wait = *wait;
+    tiers->push_back(tier);
+  }
+  return absl::OkStatus();
+}
+absl::Status ReadBlobValue(const WindowsField&, absl::string_view text,
+                           std::vector<absl::Duration>* windows) {
+  windows->clear();
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    absl::StatusOr<absl::Duration> w = DecodeDuration(StdView(item));
+    if (!w.ok()) return w.status();
+    windows->push_back(*w);
+  }
+  return absl::OkStatus();
+}
+absl::Status ReadBlobValue(const BoolField& f, absl::string_view text, bool* on) {
+  if (text != "0" && text != "1") return Corrupt(absl::StrCat("bad ", f.name));
+  *on = text == "1";
+  return absl::OkStatus();
+}
+absl::Status ReadBlobValue(const TimeField&, absl::string_view text, std::optional<absl::Time>* t) {
+  return DecodeTime(text, t);
+}
+absl::Status ReadBlobValue(const MethodField& f, absl::string_view text, QueueMethod* method) {
+  int number = 0;
+  if (!absl::SimpleAtoi(text, &number) || number < static_cast<int>(QueueMethod::kFifo) ||
+      number > static_cast<int>(QueueMethod::kReject)) {
+    return Corrupt(absl::StrCat("bad ", f.name));
+  }
+  *method = static_cast<QueueMethod>(number);
+  return absl::OkStatus();
+}
+
+// The policy as the scripts compute with it: plain numbers, durations and times in whole
+// microseconds (times floored, as rules::MicrosOf), '1'/'0' switches, texts as they are.
+
+std::string ArgValue(const RateField&, double rate) { return ExactDouble(rate); }
+std::string ArgValue(const CountField&, int64_t count) { return absl::StrCat(count); }
+std::string ArgValue(const DurationField&, absl::Duration d) { return Micros(d); }
+// "max,wait_us,exact;..." with max 'inf' for the unbounded tier; the exact duration comes back
+// as Ticket::tier_wait.
+std::string ArgValue(const TiersField&, const std::vector<WaitTier>& tiers) {
+  std::vector<std::string> items;
+  for (const WaitTier& tier : tiers) {
+    items.push_back(absl::StrCat(tier.max_position == WaitTier::kUnboundedPosition
+                                     ? std::string("inf")
+                                     : absl::StrCat(tier.max_position),
+                                 ",", Micros(tier.min_wait), ",", EncodeDuration(tier.min_wait)));
+  }
+  return absl::StrJoin(items, ";");
+}
+// "us,us,..."
+std::string ArgValue(const WindowsField&, const std::vector<absl::Duration>& windows) {
+  std::vector<std::string> items;
+  for (absl::Duration w : windows) items.push_back(Micros(w));
+  return absl::StrJoin(items, ",");
+}
+std::string ArgValue(const BoolField&, bool on) { return on ? "1" : "0"; }
+std::string ArgValue(const TextField&, const std::string& text) { return text; }
+std::string ArgValue(const TimeField&, const std::optional<absl::Time>& t) { return MicrosOf(t); }
+std::string ArgValue(const MethodField&, QueueMethod method) {
+  return absl::StrCat(static_cast<int>(method));
+}
+
+template <typename Field>
+constexpr bool kIsText = std::is_same_v<Field, TextField>;
+
 }  // namespace
 
 std::string EncodeDuration(absl::Duration d) {
@@ -79,110 +205,67 @@ absl::StatusOr<absl::Duration> DecodeDuration(std::string_view text) {
 }
 
 std::string EncodePolicyBlob(const Policy& p) {
-  std::vector<std::string> tiers;
-  for (const WaitTier& tier : p.wait_tiers) {
-    tiers.push_back(absl::StrCat(tier.max_position, "@", EncodeDuration(tier.min_wait)));
-  }
-  std::vector<std::string> windows;
-  for (absl::Duration w : p.rate_windows) windows.push_back(EncodeDuration(w));
-  return absl::StrCat(
-      kBlobVersion, "|", ExactDouble(p.admit_rate_per_sec), "|", p.burst, "|", p.bypass_top_n, "|",
-      p.active_capacity, "|", EncodeDuration(p.heartbeat_ttl), "|", EncodeDuration(p.active_ttl),
-      "|", EncodeDuration(p.reservation_ttl), "|", EncodeDuration(p.ended_ttl), "|",
-      absl::StrJoin(tiers, ","), "|", absl::StrJoin(windows, ","), "|", p.paused ? "1" : "0", "|",
-      EncodeTime(p.prequeue_opens_at), "|", EncodeTime(p.opens_at), "|", EncodeTime(p.closes_at),
-      "|", static_cast<int>(p.method), "|", p.safety_net ? "1" : "0", "|", p.paused_reason.size(),
-      "|", p.paused_reason, p.reject_message);
+  std::string blob(kBlobVersion);
+  std::vector<const std::string*> texts;
+  ForEachPolicyField([&](const auto& field) {
+    using Field = std::decay_t<decltype(field)>;
+    if constexpr (kIsText<Field>) {
+      texts.push_back(&(p.*field.member));
+    } else {
+      absl::StrAppend(&blob, "|", BlobValue(field, p.*field.member));
+    }
+  });
+  for (std::size_t i = 0; i + 1 < texts.size(); ++i) absl::StrAppend(&blob, "|", texts[i]->size());
+  blob += '|';
+  for (const std::string* text : texts) blob += *text;
+  return blob;
 }
 
 absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob) {
-  // The two texts are last, the paused reason's length first: either may contain '|'.
-  std::vector<absl::string_view> f = absl::StrSplit(AbslView(blob), absl::MaxSplits('|', 17));
-  if (f.size() != 18 || f[0] != kBlobVersion) return Corrupt("unknown format");
+  absl::string_view rest = AbslView(blob);
+  // The next '|'-separated item of the blob, or false at its end.
+  auto next = [&rest](absl::string_view* item) {
+    if (rest.data() == nullptr) return false;
+    const std::size_t bar = rest.find('|');
+    *item = rest.substr(0, bar);
+    rest = bar == absl::string_view::npos ? absl::string_view() : rest.substr(bar + 1);
+    return true;
+  };
+  absl::string_view item;
+  if (!next(&item) || item != kBlobVersion) return Corrupt("unknown format");
   Policy p;
-  if (!absl::SimpleAtod(f[1], &p.admit_rate_per_sec) || !absl::SimpleAtoi(f[2], &p.burst) ||
-      !absl::SimpleAtoi(f[3], &p.bypass_top_n) || !absl::SimpleAtoi(f[4], &p.active_capacity)) {
-    return Corrupt("bad number");
+  std::vector<std::string*> texts;
+  absl::Status status = ForEachPolicyFieldUntilError([&](const auto& field) {
+    using Field = std::decay_t<decltype(field)>;
+    if constexpr (kIsText<Field>) {
+      texts.push_back(&(p.*field.member));
+      return absl::OkStatus();
+    } else {
+      if (!next(&item)) return Corrupt("unknown format");
+      return ReadBlobValue(field, item, &(p.*field.member));
+    }
+  });
+  if (!status.ok()) return status;
+  std::vector<std::size_t> sizes;
+  for (std::size_t i = 0; i + 1 < texts.size(); ++i) {
+    std::size_t size = 0;
+    if (!next(&item) || !absl::SimpleAtoi(item, &size)) return Corrupt("bad texts");
+    sizes.push_back(size);
   }
-  absl::Duration* const durations[] = {&p.heartbeat_ttl, &p.active_ttl, &p.reservation_ttl,
-                                       &p.ended_ttl};
-  for (int i = 0; i < 4; ++i) {
-    absl::StatusOr<absl::Duration> d = DecodeDuration(StdView(f[5 + i]));
-    if (!d.ok()) return d.status();
-    *durations[i] = *d;
+  if (rest.data() == nullptr) return Corrupt("bad texts");
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const std::size_t size = i < sizes.size() ? sizes[i] : rest.size();
+    if (size > rest.size()) return Corrupt("bad texts");
+    *texts[i] = std::string(rest.substr(0, size));
+    rest.remove_prefix(size);
   }
-  p.wait_tiers.clear();
-  for (absl::string_view item : absl::StrSplit(f[9], ',', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> parts =
-        absl::StrSplit(item, absl::MaxSplits('@', 1));
-    WaitTier tier;
-    if (!absl::SimpleAtoi(parts.first, &tier.max_position)) return Corrupt("bad tier");
-    absl::StatusOr<absl::Duration> wait = DecodeDuration(StdView(parts.second));
-    if (!wait.ok()) return wait.status();
-    tier.min_wait = *wait;
-    p.wait_tiers.push_back(tier);
-  }
-  p.rate_windows.clear();
-  for (absl::string_view item : absl::StrSplit(f[10], ',', absl::SkipEmpty())) {
-    absl::StatusOr<absl::Duration> w = DecodeDuration(StdView(item));
-    if (!w.ok()) return w.status();
-    p.rate_windows.push_back(*w);
-  }
-  if (f[11] != "0" && f[11] != "1") return Corrupt("bad paused flag");
-  p.paused = f[11] == "1";
-  if (absl::Status s = DecodeTime(f[12], &p.prequeue_opens_at); !s.ok()) return s;
-  if (absl::Status s = DecodeTime(f[13], &p.opens_at); !s.ok()) return s;
-  if (absl::Status s = DecodeTime(f[14], &p.closes_at); !s.ok()) return s;
-  int method = 0;
-  if (!absl::SimpleAtoi(f[15], &method) || method < static_cast<int>(QueueMethod::kFifo) ||
-      method > static_cast<int>(QueueMethod::kReject)) {
-    return Corrupt("bad method");
-  }
-  p.method = static_cast<QueueMethod>(method);
-  if (f[16] != "0" && f[16] != "1") return Corrupt("bad safety net flag");
-  p.safety_net = f[16] == "1";
-  const std::size_t bar = f[17].find('|');
-  std::size_t reason_size = 0;
-  if (bar == absl::string_view::npos || !absl::SimpleAtoi(f[17].substr(0, bar), &reason_size) ||
-      reason_size > f[17].size() - bar - 1) {
-    return Corrupt("bad texts");
-  }
-  p.paused_reason = std::string(f[17].substr(bar + 1, reason_size));
-  p.reject_message = std::string(f[17].substr(bar + 1 + reason_size));
   return p;
 }
 
 std::vector<std::string> EncodePolicyArgs(const Policy& p) {
-  // Tiers for the scripts: "max,wait_us,exact" with 'inf' for the unbounded tier; the exact
-  // duration comes back as Ticket::tier_wait.
-  std::vector<std::string> tiers;
-  for (const WaitTier& tier : p.wait_tiers) {
-    tiers.push_back(absl::StrCat(tier.max_position == WaitTier::kUnboundedPosition
-                                     ? std::string("inf")
-                                     : absl::StrCat(tier.max_position),
-                                 ",", Micros(tier.min_wait), ",", EncodeDuration(tier.min_wait)));
-  }
-  std::vector<std::string> windows;
-  for (absl::Duration w : p.rate_windows) windows.push_back(Micros(w));
-  return {EncodePolicyBlob(p),
-          ExactDouble(p.admit_rate_per_sec),
-          absl::StrCat(p.burst),
-          absl::StrCat(p.bypass_top_n),
-          absl::StrCat(p.active_capacity),
-          Micros(p.heartbeat_ttl),
-          Micros(p.active_ttl),
-          Micros(p.reservation_ttl),
-          Micros(p.ended_ttl),
-          absl::StrJoin(tiers, ";"),
-          absl::StrJoin(windows, ","),
-          p.paused ? "1" : "0",
-          p.paused_reason,
-          MicrosOf(p.prequeue_opens_at),
-          MicrosOf(p.opens_at),
-          MicrosOf(p.closes_at),
-          absl::StrCat(static_cast<int>(p.method)),
-          p.safety_net ? "1" : "0",
-          p.reject_message};
+  std::vector<std::string> args = {EncodePolicyBlob(p)};
+  ForEachPolicyField([&](const auto& field) { args.push_back(ArgValue(field, p.*field.member)); });
+  return args;
 }
 
 }  // namespace admission::redis_internal

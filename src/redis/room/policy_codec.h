@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "admission/room/policy.h"
+#include "admission/room/policy_fields.h"
 
 namespace admission::redis_internal {
 
@@ -22,16 +23,16 @@ namespace admission::redis_internal {
 std::string EncodeDuration(absl::Duration d);
 absl::StatusOr<absl::Duration> DecodeDuration(std::string_view text);
 
-// The 19 policy arguments of join.lua and set_policy.lua (see lua/lib.lua,
-// set_policy_fields): blob, rate, burst, bypass_top_n, active_capacity, heartbeat_ttl us,
-// active_ttl us, reservation_ttl us, ended_ttl us, tiers, window lengths, paused, reason,
-// then fair openings: prequeue_opens_at, opens_at and closes_at in us ("" unset), the method's
-// number (QueueMethod), safety net ('1'/'0'), reject message.
+// The policy arguments of join.lua and set_policy.lua: the blob, then one per field of
+// kPolicyFields in the table's order, in the form the scripts compute with (see ArgValue in
+// policy_codec.cc). The scripts read them by the names the build generates from the same table
+// (lua/room/state.lua, set_policy_fields).
 std::vector<std::string> EncodePolicyArgs(const Policy& policy);
-inline constexpr int kPolicyArgCount = 19;
+inline constexpr int kPolicyArgCount = 1 + static_cast<int>(kPolicyFieldCount);
 
-// The blob (the first of the arguments above) back into a Policy. Every field round-trips
-// exactly (times and durations to the quarter nanosecond).
+// The blob (the first of the arguments above), which the scripts store untouched, and back
+// into a Policy. Every field round-trips exactly (times and durations to the quarter
+// nanosecond). The blob is stored data: its format (kBlobVersion) changes with the table.
 std::string EncodePolicyBlob(const Policy& policy);
 absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob);
 

@@ -131,7 +131,7 @@ class RedisStore final : public Store {
  private:
   EventKeys KeysOf(std::string_view event_id) const;
   // The secret for the event should this call create it, as the two u32 halves the scripts
-  // take (see lua/lib.lua, event_create).
+  // take (see lua/room/state.lua, event_create).
   std::vector<std::string> SecretArgs(std::string_view event_id) const;
   std::string Context(RoomScript id) const {
     return absl::StrCat(router_->name(), " (", AbslView(GetRoomScript(id).name), ")");
@@ -248,7 +248,7 @@ absl::Status RedisStore::Register(std::string_view event_id) {
   return absl::OkStatus();
 }
 
-// The rate sample at the end of ticket and stats replies (see append_rate in lua/lib.lua).
+// The rate sample at the end of ticket and stats replies (see append_rate in lua/room/render.lua).
 void ReadRate(ReplyReader& r, RateSample* rate) {
   const std::optional<int64_t> first = r.OptionalInt("first_admission");
   rate->first_admission = first.has_value() ? TimeFromMicros(*first) : absl::InfiniteFuture();
@@ -265,7 +265,7 @@ void ReadRate(ReplyReader& r, RateSample* rate) {
   }
 }
 
-// A ticket (see append_ticket in lua/lib.lua); the same fields MakeTicket fills.
+// A ticket (see append_ticket in lua/room/render.lua); the same fields MakeTicket fills.
 void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view token, int64_t now_us,
                 Ticket* t) {
   t->event_id = std::string(event_id);

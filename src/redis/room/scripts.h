@@ -1,8 +1,8 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // The waiting room's Lua scripts, embedded at build time by admission_embed_lua_scripts
-// (src/redis/CMakeLists.txt): each is lua/lib.lua followed by lua/<name>.lua, with the SHA1
-// Redis knows it by. They run through the client's ScriptRunner.
+// (src/redis/CMakeLists.txt): each is the prelude (lua/room/) followed by lua/<name>.lua, with
+// the SHA1 Redis knows it by. They run through the client's ScriptRunner.
 #ifndef ADMISSION_SRC_REDIS_ROOM_SCRIPTS_H_
 #define ADMISSION_SRC_REDIS_ROOM_SCRIPTS_H_
 

@@ -1,0 +1,189 @@
+-- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+--
+-- Deadlines: every record's (deadline, token key) entry, in that order, kept in small sorted
+-- sets ("chunks") of at most DL_CHUNK entries, which Redis stores as listpacks
+-- (zset-max-listpack-entries, 128 by default): about 33 bytes an entry, against about 130 in
+-- one big sorted set (skiplist and dict), the largest item of a waiting user's memory before.
+-- 64 rather than 128: a listpack is searched linearly, and with half as many entries a
+-- heartbeat (which moves its entry) cost 0.87x the server time in paired runs. Moving an
+-- entry takes about six commands instead of one ZADD: a status costs about 1.2x the server
+-- time it did with one sorted set (docs/benchmarks.md), the price of 100 bytes per user.
+-- K_DL indexes the chunks by their lower bound, compared as strings (all scores 0): a "head"
+-- is the deadline in 7 big-endian bytes (offset, so that string order is numeric order) and
+-- the token key's first 16 bytes, padded with zero bytes. Heads never decrease with the entry
+-- (token keys are 16 bytes; longer or shorter keys only make heads of different entries
+-- equal), and equal heads are never split between chunks. A chunk's index member is its head
+-- followed by the chunk's name, a number from the event's counter 'dn'. A chunk holds the
+-- entries from its head to the next chunk's head (excluded), so an entry's chunk is one
+-- ZREVRANGEBYLEX away; an entry below every head goes into the first chunk, whose head comes
+-- down to it. An emptied chunk goes (with its index member), a full one is cut in two before
+-- it grows past DL_CHUNK. (Heads are compared only by Redis: Lua's < on strings is strcoll.)
+local DL_CHUNK = 64
+local DL_OFFSET = 4503599627370496  -- 2^52: deadlines within +-142 years of 1970 are exact
+
+local function dl_head(at, key)
+  local offset_at = at + DL_OFFSET
+  if offset_at < 0 or offset_at >= 2 * DL_OFFSET then
+    error('deadline out of range: ' .. I(at))
+  end
+  local key_bytes = string.sub(key, 1, 16)
+  if #key_bytes < 16 then key_bytes = key_bytes .. string.rep('\0', 16 - #key_bytes) end
+  return struct.pack('>I7', offset_at) .. key_bytes
+end
+
+-- The index member and key of the chunk with the greatest head at or below `head`, or nil.
+local function dl_find(head)
+  local member =
+    redis.call('ZREVRANGEBYLEX', K_DL, '[' .. head .. '\255', '-', 'LIMIT', 0, 1)[1]
+  if member == nil then return nil end
+  return member, K_DL .. ':' .. string.sub(member, 24)
+end
+
+local function dl_index(head, name)
+  redis.call('ZADD', K_DL, 0, head .. name)
+  return K_DL .. ':' .. name
+end
+
+-- Moves the upper half of a full chunk into a new one; false if all its entries share one head
+-- (then it grows: only bigger, still correct).
+local function dl_split(chunk)
+  local all = redis.call('ZRANGE', chunk, 0, -1, 'WITHSCORES')
+  local n = #all / 2
+  local function head(i) return dl_head(tonumber(all[2 * i]), all[2 * i - 1]) end
+  local half = math.floor(n / 2) + 1
+  for d = 0, n do  -- the cut nearest the middle; entry `from` starts the upper half
+    for _, from in ipairs({ half + d, half - d }) do
+      if from > 1 and from <= n then
+        local upper_head = head(from)
+        if upper_head ~= head(from - 1) then
+          local name = I(redis.call('HINCRBY', K_META, META.chunk_counter, 1))
+          local args = { 'ZADD', dl_index(upper_head, name) }
+          for i = from, n do
+            args[#args + 1] = all[2 * i]
+            args[#args + 1] = all[2 * i - 1]
+          end
+          redis.call(unpack(args))
+          redis.call('ZREMRANGEBYRANK', chunk, from - 1, -1)
+          return true
+        end
+      end
+    end
+  end
+  return false
+end
+
+local function dl_add(at, key)
+  local head = dl_head(at, key)
+  local _, chunk = dl_find(head)
+  if chunk == nil then  -- below every head: the first chunk's head comes down to this one
+    local first = redis.call('ZRANGE', K_DL, 0, 0)[1]
+    local name
+    if first == nil then
+      name = I(redis.call('HINCRBY', K_META, META.chunk_counter, 1))
+    else
+      name = string.sub(first, 24)
+      redis.call('ZREM', K_DL, first)
+    end
+    chunk = dl_index(head, name)
+  end
+  if redis.call('ZCARD', chunk) >= DL_CHUNK and dl_split(chunk) then _, chunk = dl_find(head) end
+  redis.call('ZADD', chunk, I(at), key)
+end
+
+-- Removes an entry; false if there was none.
+local function dl_remove(at, key)
+  local member, chunk = dl_find(dl_head(at, key))
+  if member == nil or redis.call('ZREM', chunk, key) == 0 then return false end
+  if redis.call('ZCARD', chunk) == 0 then redis.call('ZREM', K_DL, member) end
+  return true
+end
+
+-- The first entry: token key and deadline, or nil.
+local function dl_first()
+  local member = redis.call('ZRANGE', K_DL, 0, 0)[1]
+  if member == nil then return nil end
+  local entry = redis.call('ZRANGE', K_DL .. ':' .. string.sub(member, 24), 0, 0, 'WITHSCORES')
+  if entry[1] == nil then error('corrupt deadlines: empty chunk') end
+  return entry[1], tonumber(entry[2])
+end
+
+-- Whether a deadline at or before `now` is pending.
+local function dl_passed(now)
+  local key, at = dl_first()
+  return key ~= nil and at <= now
+end
+
+-- A record's deadline; r.deadline is its entry's (nil for a record not yet saved).
+local function set_deadline(r, at)
+  if r.deadline == at then return end
+  if r.deadline ~= nil then dl_remove(r.deadline, r.key) end
+  dl_add(at, r.key)
+  r.deadline = at
+end
+
+-- Takes a waiting record out of its place (the bitmap, q or f).
+local function leave_line(r)
+  if r.state == 'w' then
+    line_remove(r.sequence)
+  elseif r.state == 'p' then
+    redis.call('ZREM', string.sub(K_REC, 1, -3) .. 'q', r.key)
+    E.placed_count = E.placed_count - 1
+  else
+    redis.call('ZREM', string.sub(K_REC, 1, -3) .. 'f', r.key)
+    E.drawn_count = E.drawn_count - 1
+  end
+end
+
+local function end_record(r, state, at)
+  if WAITING[r.state] then
+    leave_line(r)
+    r.left_line = at
+  elseif r.state == 'a' then
+    E.active = E.active - 1
+  end
+  redis.call('HDEL', users_bucket(r.user_id), r.user_id)
+  r.state = state
+  set_deadline(r, at + E.ended_ttl)
+end
+
+local function apply_deadline(r)
+  if WAITING[r.state] then
+    E.expired = E.expired + 1
+    end_record(r, 'x', r.deadline)
+    rec_save(r)
+  elseif r.state == 'a' then
+    E.active_timed_out = E.active_timed_out + 1
+    end_record(r, 'x', r.deadline)
+    rec_save(r)
+  else  -- an ended record's retention is over: forget it
+    dl_remove(r.deadline, r.key)
+    rec_forget(r)
+  end
+end
+
+-- Applies passed deadlines, oldest first, at most `max` of them; returns how many.
+local function apply_passed(now, max)
+  local applied = 0
+  while applied < max do
+    local key, at = dl_first()
+    if key == nil or at > now then break end
+    local r = rec_load(key)
+    if r == nil or r.deadline ~= at then  -- cannot happen: every record has exactly one entry
+      if not dl_remove(at, key) then error('corrupt deadlines at ' .. hex(key)) end
+    else
+      apply_deadline(r)
+      applied = applied + 1
+    end
+  end
+  return applied
+end
+
+-- Applies the record's own deadline if it has passed; nil if the record was forgotten.
+local function settle(key, now)
+  while true do  -- at most twice: a ghost whose record is also past its retention
+    local r = rec_load(key)
+    if r == nil then return nil end
+    if r.deadline > now then return r end
+    apply_deadline(r)
+  end
+end

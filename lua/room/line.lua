@@ -1,0 +1,132 @@
+-- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+--
+-- The line: a bitmap over sequence numbers with a Fenwick tree of its blocks' counts (see the
+-- layout in keys.lua); the layout constants of the keys a script finds by name.
+--
+-- The prelude runs on every call, closures and all, and Lua 5.1 finds each local a closure
+-- captures by walking past every captured local declared after it: capturing locals declared
+-- long before costs. So the helpers the later modules use are declared again here, near their
+-- closures.
+local I, floordiv, hex, STATE_CODE, K_LINE, E = I, floordiv, hex, STATE_CODE, K_LINE, E
+local K_REC = string.sub(K_META, 1, -2) .. 'r:'  -- + bucket number
+local K_USERS = string.sub(K_META, 1, -2) .. 'u:'  -- + bucket number
+-- Layout constants (keys.lua). Changing one would need existing events migrated.
+local LINE_BLOCK, REC_BUCKETS, USER_BUCKETS, VALUE_MAX = 4096, 16381, 16381, 64
+
+-- The line (see the layout in keys.lua): the Fenwick tree's node i (1-based) is the u32 at index
+-- i - 1 of K_LINE and counts the waiting users of blocks i - lowbit(i) .. i - 1 (0-based).
+-- Nodes exist up to the last block a sequence number was handed out in (line_nodes), and a
+-- node is written for the first time when that block is opened.
+
+-- The lowest set bit of a positive integer (BitOp works on 32 bits; block numbers beyond 2^31
+-- would take 2^43 joins).
+local function lowbit(i)
+  if i < 2147483648 then return bit.band(i, -i) end
+  local p = 1
+  while i % (2 * p) == 0 do p = 2 * p end
+  return p
+end
+
+-- The block (0-based) of a sequence number, and its bit in the block.
+local function line_block(sequence)
+  local b = floordiv(sequence - 1, LINE_BLOCK)
+  return b, sequence - 1 - b * LINE_BLOCK
+end
+
+local function line_block_key(b) return K_LINE .. ':' .. I(b) end
+
+local function line_nodes() return floordiv(E.sequence - 1, LINE_BLOCK) + 1 end
+
+-- The first i nodes, for node() and path_sum(): one GETRANGE (reading from the front, it is
+-- short for the users at the front of the line; a missing key reads as '').
+local function line_read(i)
+  if i < 1 then return '' end
+  return redis.call('GETRANGE', K_LINE, 0, 4 * i - 1)
+end
+
+-- Node j in `counts` (as line_read returned them); 0 beyond their end.
+local function node(counts, j)
+  local at = 4 * (j - 1) + 1
+  if at + 3 > #counts then return 0 end
+  return (struct.unpack('>I4', counts, at))
+end
+
+local function put_node(j, count)
+  redis.call('SETRANGE', K_LINE, 4 * (j - 1), struct.pack('>I4', count))
+end
+
+-- The sum of the nodes on the prefix path from node i down to (not including) node `stop`:
+-- with stop 0, the waiting users in blocks 0 .. i - 1.
+local function path_sum(counts, i, stop)
+  local total = 0
+  while i > stop do
+    total = total + node(counts, i)
+    i = i - lowbit(i)
+  end
+  return total
+end
+
+-- The waiting users in blocks 0 .. i - 1.
+local function line_sum(i) return path_sum(line_read(i), i, 0) end
+
+-- Puts the newest sequence number (E.sequence), for token key `key`, in line; returns the bitmap's
+-- length (everybody else in it is ahead), read on the way.
+local function line_add(sequence, key)
+  local b, offset = line_block(sequence)
+  local block = line_block_key(b)
+  redis.call('SETBIT', block, offset, 1)
+  -- (Token keys are 16 bytes; the benchmarks' made-up ones are not, and never drawn.)
+  if #key == 16 then redis.call('SETRANGE', block .. ':k', 16 * offset, key) end
+  local i = b + 1
+  local counts = line_read(i)
+  if offset == 0 then
+    -- A new last block, whose node nobody wrote yet: it counts this user and the blocks
+    -- i - lowbit(i) .. i - 2, which are the nodes on the path from i - 1 down to i - lowbit(i);
+    -- the rest of that path counts the blocks before.
+    put_node(i, 1 + path_sum(counts, i - 1, i - lowbit(i)))
+    return 1 + path_sum(counts, i - 1, 0)
+  end
+  -- The last block's node (no node above it exists yet); with the nodes below it on its prefix
+  -- path, it counts the whole line.
+  local count = node(counts, i) + 1
+  put_node(i, count)
+  return count + path_sum(counts, i - lowbit(i), 0)
+end
+
+-- Takes a sequence number out of the line; drops its block once empty, and the counts once
+-- the whole line is.
+local function line_remove(sequence)
+  local b, offset = line_block(sequence)
+  local key = line_block_key(b)
+  redis.call('SETBIT', key, offset, 0)
+  local n = line_nodes()
+  local args = { 'BITFIELD', K_LINE }
+  local i = b + 1
+  while i <= n do
+    args[#args + 1] = 'INCRBY'
+    args[#args + 1] = 'u32'
+    args[#args + 1] = '#' .. I(i - 1)
+    args[#args + 1] = -1
+    i = i + lowbit(i)
+  end
+  redis.call(unpack(args))
+  if redis.call('BITCOUNT', key) == 0 then
+    redis.call('DEL', key, key .. ':k')
+    if line_sum(n) == 0 then redis.call('DEL', K_LINE) end
+  end
+end
+
+-- The number of waiting users ahead of a waiting sequence number (position - 1).
+local function line_rank(sequence)
+  local b, offset = line_block(sequence)
+  local rank = line_sum(b)
+  if offset > 0 then
+    rank = rank + redis.call('BITCOUNT', line_block_key(b), 0, offset - 1, 'BIT')
+  end
+  return rank
+end
+
+local function line_length()
+  if E.sequence < 1 then return 0 end
+  return line_sum(line_nodes())
+end

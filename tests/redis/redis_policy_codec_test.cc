@@ -1,0 +1,126 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// The policy's forms for Redis against fixed texts: the blob is stored data (an event written
+// before a change must still be read), and the scripts read their arguments by the field list
+// the build generates from the table, which must match what EncodePolicyArgs sends.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "admission/room/policy.h"
+#include "admission/room/policy_fields.h"
+#include "gtest/gtest.h"
+#include "redis/room/policy_codec.h"
+#include "redis/room/scripts.h"
+#include "support/test_util.h"
+
+namespace admission {
+namespace testing {
+namespace {
+
+// A policy with every field away from its default.
+Policy Unusual() {
+  Policy p;
+  p.admit_rate_per_sec = 1.0 / 3.0;
+  p.burst = 7;
+  p.bypass_top_n = 0;
+  p.active_capacity = 1'000'000'000'000;
+  p.heartbeat_ttl = absl::Seconds(1) + absl::Nanoseconds(1) / 4;
+  p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Hours(24)}};
+  p.rate_windows = {absl::Seconds(1)};
+  p.paused = true;
+  p.paused_reason = "a|b|c";
+  p.prequeue_opens_at = absl::FromUnixMicros(1767225600000000) + absl::Nanoseconds(1) / 4;
+  p.opens_at = absl::FromUnixSeconds(1767225700);
+  p.closes_at = absl::FromUnixSeconds(1767229300);
+  p.method = QueueMethod::kRandom;
+  p.reject_message = "sold|out";
+  p.safety_net = true;
+  return p;
+}
+
+constexpr const char* kDefaultBlob =
+    "p2|100|100|10|50000|300:0|600:0|30:0|600:0|10@0:0,50@2:0,9223372036854775807@5:0|"
+    "10:0,60:0,300:0|0||||0|0|0|";
+constexpr const char* kUnusualBlob =
+    "p2|0.33333333333333331|7|0|1000000000000|1:1|600:0|30:0|600:0|"
+    "1@0:0,9223372036854775807@86400:0|1:0|1|1767225600:1|1767225700:0|1767229300:0|1|1|5|"
+    "a|b|csold|out";
+
+TEST(RedisPolicyCodecTest, BlobsKeepTheirStoredFormat) {
+  EXPECT_EQ(redis_internal::EncodePolicyBlob(Policy()), kDefaultBlob);
+  EXPECT_EQ(redis_internal::EncodePolicyBlob(Unusual()), kUnusualBlob);
+  absl::StatusOr<Policy> back = redis_internal::DecodePolicyBlob(kDefaultBlob);
+  ASSERT_OK(back);
+  EXPECT_TRUE(*back == Policy());
+  back = redis_internal::DecodePolicyBlob(kUnusualBlob);
+  ASSERT_OK(back);
+  EXPECT_TRUE(*back == Unusual());
+}
+
+TEST(RedisPolicyCodecTest, BadTextsAreCorrupt) {
+  const std::string head = "p2|100|100|10|50000|300:0|600:0|30:0|600:0||10:0|0||||0|0|";
+  ASSERT_OK(redis_internal::DecodePolicyBlob(head + "0|"));
+  ASSERT_OK(redis_internal::DecodePolicyBlob(head + "3|abc"));
+  for (const std::string& bad : {head + "0", head + "4|abc", head + "x|abc", head}) {
+    EXPECT_STATUS_CODE(redis_internal::DecodePolicyBlob(bad), absl::StatusCode::kInternal) << bad;
+  }
+}
+
+TEST(RedisPolicyCodecTest, ArgumentsAreTheFieldsInTableOrderAsTheScriptsComputeWithThem) {
+  const std::vector<std::string> expected = {
+      kUnusualBlob,
+      "0.33333333333333331",              // admit_rate_per_sec
+      "7",                                // burst
+      "0",                                // bypass_top_n
+      "1000000000000",                    // active_capacity
+      "1000000",                          // heartbeat_ttl, us
+      "600000000",                        // active_ttl
+      "30000000",                         // reservation_ttl
+      "600000000",                        // ended_ttl
+      "1,0,0:0;inf,86400000000,86400:0",  // wait_tiers
+      "1000000",                          // rate_windows
+      "1",                                // paused
+      "a|b|c",                            // paused_reason
+      "1767225600000000",                 // prequeue_opens_at, us
+      "1767225700000000",                 // opens_at
+      "1767229300000000",                 // closes_at
+      "1",                                // method
+      "sold|out",                         // reject_message
+      "1",                                // safety_net
+  };
+  EXPECT_EQ(redis_internal::EncodePolicyArgs(Unusual()), expected);
+  std::vector<std::string> defaults = redis_internal::EncodePolicyArgs(Policy());
+  ASSERT_EQ(defaults.size(), size_t{redis_internal::kPolicyArgCount});
+  EXPECT_EQ(defaults[9], "10,0,0:0;50,2000000,2:0;inf,5000000,5:0");
+  EXPECT_EQ(defaults[13], "");  // unset times
+}
+
+std::string KindName(const RateField&) { return "rate"; }
+std::string KindName(const CountField&) { return "count"; }
+std::string KindName(const DurationField&) { return "duration"; }
+std::string KindName(const TiersField&) { return "tiers"; }
+std::string KindName(const WindowsField&) { return "windows"; }
+std::string KindName(const BoolField&) { return "bool"; }
+std::string KindName(const TextField&) { return "text"; }
+std::string KindName(const TimeField&) { return "time"; }
+std::string KindName(const MethodField&) { return "method"; }
+
+TEST(RedisPolicyCodecTest, ScriptsReadTheArgumentsByTheTable) {
+  std::string list = "local POLICY_ARGS = {\n";
+  ForEachPolicyField([&list](const auto& field) {
+    absl::StrAppend(&list, "  { '", field.name, "', '", KindName(field), "' },\n");
+  });
+  list += "}\n";
+  for (redis_internal::RoomScript id :
+       {redis_internal::RoomScript::kJoin, redis_internal::RoomScript::kSetPolicy}) {
+    EXPECT_NE(redis_internal::GetRoomScript(id).source.find(list), std::string_view::npos)
+        << redis_internal::GetRoomScript(id).name << " lacks\n"
+        << list;
+  }
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace admission
