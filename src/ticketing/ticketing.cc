@@ -47,7 +47,7 @@ absl::StatusOr<Ticketing> NewMemoryTicketing(const TicketingOptions& options) {
   Ticketing t;
   t.idempotency = ticketing_internal::NewMemoryIdempotencyStore(options);
   t.inventory = ticketing_internal::NewMemoryInventory(options);
-  t.outcomes = ticketing_internal::NewMemoryEventQueue(options);
+  t.outcomes = ticketing_internal::NewMemoryOutcomeQueue(options);
   return t;
 }
 
