@@ -17,8 +17,8 @@
 //               |  \------ Cancel -----> CANCELLED     seats back to AVAILABLE
 //               \--- (hold_expires_at) -> EXPIRED      seats back to AVAILABLE
 //
-// Every transition can be applied again without effect, so that events delivered twice
-// (outcome_queue.h) change nothing: confirming a CONFIRMED reservation returns it unchanged
+// Every transition can be applied again without effect, so that outcome messages delivered
+// twice (outcome_queue.h) change nothing: confirming a CONFIRMED reservation returns it unchanged
 // (changed == false), cancelling a CANCELLED or EXPIRED one too, and expiring anything but a
 // HOLD past its expiry does nothing. A transition that contradicts the reservation's state
 // (confirming a CANCELLED one, cancelling a CONFIRMED one) is FailedPrecondition.
@@ -27,7 +27,7 @@
 // instant it can no longer be confirmed: Confirm (and Cancel) apply the expiry first, so the
 // reservation ends EXPIRED either way. Holds past expiry are found by ListExpiredHolds (oldest
 // first, bounded work per call; ticketing.h's PublishExpiredHolds turns them into hold_expired
-// events for the worker) or given back directly by SweepExpiredHolds. Every Hold, SetInventory
+// messages for the worker) or given back directly by SweepExpiredHolds. Every Hold, SetInventory
 // and GetAvailability call on an event also gives back up to
 // TicketingOptions::expire_per_call of its holds past expiry first, so that expired holds
 // seldom stand in a buyer's way even before the worker gets to them.
@@ -143,7 +143,7 @@ struct HoldRequest {
   // one hour.
   absl::Duration hold_ttl = absl::ZeroDuration();
   // Optional, opaque to the library, kept with the reservation (ValidateExternalRef): e.g.
-  // the buyer's waiting-room token, so that whoever sees the reservation end (an event
+  // the buyer's waiting-room token, so that whoever sees the reservation end (an outcome
   // handler's on_applied) can end the buyer's place in the waiting room.
   std::string external_ref;
 };
