@@ -4,13 +4,24 @@
 // HTTP Idempotency-Key header) and answer retries with the first response, across every
 // process that shares the store.
 //
-//   IdempotencyBegin begin = *store->Begin("reservations", key, fingerprint);
-//   switch (begin.outcome) {
-//     case IdempotencyOutcome::kStarted:     // first use: run the request, then
-//       store->Finish("reservations", key, begin.lease, response_bytes);   // or Abandon
-//     case IdempotencyOutcome::kReplay:      // answer begin.response again
+// Example:
+//   #include "admission/ticketing/ticketing.h"
+//   absl::StatusOr<Ticketing> sale = NewMemoryTicketing();
+//   IdempotencyStore* store = sale->idempotency.get();
+//   std::string key = "7f3a9c", fingerprint = "sha256 of the request", response;
+//   absl::StatusOr<IdempotencyBegin> begin = store->Begin("reservations", key, fingerprint);
+//   if (!begin.ok()) return;  // 503, and the request does not run
+//   switch (begin->outcome) {
+//     case IdempotencyOutcome::kStarted:  // first use: run the request, then Finish (or Abandon)
+//       response = "201 Created";
+//       if (!store->Finish("reservations", key, begin->lease, response).ok()) return;
+//       break;
+//     case IdempotencyOutcome::kReplay:  // answer the first response again
+//       response = begin->response;
+//       break;
 //     case IdempotencyOutcome::kMismatch:    // 409: the key was used for another request
 //     case IdempotencyOutcome::kInProgress:  // 409: the first request is still running
+//       break;
 //   }
 //
 // Entries are keyed by (scope, key): the scope separates independent key spaces (a route, a

@@ -4,9 +4,14 @@
 // through a handler, at a set pace, so that writes reach the inventory at a chosen rate whatever
 // the crowd does.
 //
-//   Worker worker(queue, MakeTicketingHandler(inventory), options);
-//   worker.Start();          // a thread; or, in tests, call worker.Step() after each clock move
-//   ...
+// Example:
+//   #include "admission/ticketing/ticketing.h"
+//   absl::StatusOr<Ticketing> sale = NewMemoryTicketing();
+//   WorkerOptions options;
+//   options.events_per_sec = 200;  // the pace the inventory's store takes comfortably
+//   Worker worker(sale->outcomes.get(), MakeTicketingHandler(sale->inventory.get()), options);
+//   if (!worker.Start().ok()) return;  // a thread; tests call Step() after each clock move
+//   // ... publish outcome messages (ticketing.h) ...
 //   worker.Stop();
 //
 // For each delivery the handler's answer decides:
