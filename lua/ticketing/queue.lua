@@ -1,16 +1,18 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
--- A durable event queue on a Redis Stream with a consumer group (src/memory_event_queue.cc is
--- the same state machine in memory). One script, so that every step is atomic.
--- KEYS[1] s  STREAM  ready and in-flight events (fields id, type); consumer group 'workers'
--- KEYS[2] e  HASH    event id -> MessagePack record {type, payload, not_before, published,
+-- The outcome queue, durable, on a Redis Stream with a consumer group
+-- (src/ticketing/memory_outcome_queue.cc is the same state machine in memory). One script, so
+-- that every step is atomic. It carries outcome messages; the key "e" and the errors' word
+-- "event" name a message too.
+-- KEYS[1] s  STREAM  ready and in-flight messages (fields id, type); consumer group 'workers'
+-- KEYS[2] e  HASH    message id -> MessagePack record {type, payload, not_before, published,
 --                    attempts, state, entry, due, lease, last_error, parked}; state is
---                    r (ready), d (delayed), f (in flight) or x (dead); entry is the event's
+--                    r (ready), d (delayed), f (in flight) or x (dead); entry is the message's
 --                    id in the stream (r, f) or in the dead-letter stream (x)
--- KEYS[3] d  ZSET    delayed event ids -> due (us)
--- KEYS[4] l  ZSET    in-flight event ids -> lease expiry (us)
+-- KEYS[3] d  ZSET    delayed message ids -> due (us)
+-- KEYS[4] l  ZSET    in-flight message ids -> lease expiry (us)
 -- KEYS[5] x  STREAM  dead letters (fields id, type), oldest first
--- KEYS[6] c  ZSET    completed event ids -> completion time (us), for dedupe
+-- KEYS[6] c  ZSET    completed message ids -> completion time (us), for dedupe
 -- KEYS[7] n  HASH    counters: published, duplicates, completed, retried, parked, redelivered
 -- ARGV[1] operation, ARGV[2] now (us), then:
 --   publish   ARGV[3] id, ARGV[4] type, ARGV[5] payload, ARGV[6] not before (us),
@@ -76,7 +78,7 @@ local function not_in_flight(r)
     ', not in flight')
 end
 
--- The checks retry and park share: the event is in flight in delivery `attempts`.
+-- The checks retry and park share: the message is in flight in delivery `attempts`.
 local function settle(id, attempts)
   local r = load(id)
   if not r then
@@ -134,7 +136,7 @@ function ops.claim()
       out[#out + 1] = v
     end
   end
-  -- Delayed events whose time has come join the stream.
+  -- Delayed messages whose time has come join the stream.
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_D, '-inf', now, 'LIMIT', 0, max)) do
     redis.call('ZREM', K_D, id)
     local r = load(id)
@@ -149,7 +151,7 @@ function ops.claim()
     count('redelivered')
     deliver(id, r)
   end
-  -- Then new events, through the consumer group.
+  -- Then new messages, through the consumer group.
   if n < max then
     local read = redis.pcall('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', max - n,
       'STREAMS', K_S, '>')
@@ -168,7 +170,7 @@ function ops.claim()
         if r and r.state == 'r' and r.entry == xid then
           deliver(id, r)
         else
-          -- An entry whose event moved on (cannot happen unless keys were edited by hand).
+          -- An entry whose message moved on (cannot happen unless keys were edited by hand).
           redis.call('XACK', K_S, GROUP, xid)
           redis.call('XDEL', K_S, xid)
         end

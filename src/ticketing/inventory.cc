@@ -1,7 +1,7 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The inventory's vocabulary (ids, names, error payloads) and the checks both stores run on
-// a request before touching any state.
+// The inventory's vocabulary (ids, names, error payloads) and its front: the public calls
+// check their input here, once for every store, and hand only valid input to the store.
 #include "admission/ticketing/inventory.h"
 
 #include <algorithm>
@@ -47,6 +47,52 @@ absl::Status ValidateSeatList(const std::vector<std::string>& seat_ids, std::siz
     if (!seen.insert(seat).second) {
       return absl::InvalidArgumentError(absl::StrCat("seat '", seat, "' is listed twice"));
     }
+  }
+  return absl::OkStatus();
+}
+
+// Hold requests: ids, seats (distinct, valid, at most kMaxSeatsPerHold), quantity, TTL. Sets
+// *quantity to the number of places wanted and *ttl to the hold's duration.
+absl::Status ValidateHoldRequest(const HoldRequest& request, absl::Duration default_ttl,
+                                 int64_t* quantity, absl::Duration* ttl) {
+  if (absl::Status s = ValidateEventId(request.event_id); !s.ok()) return s;
+  if (absl::Status s = ValidateUserId(request.user_id); !s.ok()) return s;
+  if (absl::Status s = ValidateExternalRef(request.external_ref); !s.ok()) return s;
+  if (!request.seat_ids.empty()) {
+    if (absl::Status s = ValidateSeatList(request.seat_ids, kMaxSeatsPerHold); !s.ok()) return s;
+    const auto wanted = static_cast<int64_t>(request.seat_ids.size());
+    if (request.quantity != 0 && request.quantity != wanted) {
+      return absl::InvalidArgumentError("quantity must match the number of seat ids");
+    }
+    *quantity = wanted;
+  } else {
+    if (request.quantity < 1 || request.quantity > kMaxSeatsPerHold) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ask for seat ids or a quantity of 1 to ", kMaxSeatsPerHold));
+    }
+    *quantity = request.quantity;
+  }
+  if (request.hold_ttl < absl::ZeroDuration() || request.hold_ttl > absl::Hours(1)) {
+    return absl::InvalidArgumentError("hold_ttl must be between 0 (the default) and 1 hour");
+  }
+  *ttl = request.hold_ttl == absl::ZeroDuration() ? default_ttl : request.hold_ttl;
+  // Below a microsecond a hold would expire the instant it is made.
+  *ttl = std::max(*ttl, absl::Microseconds(1));
+  return absl::OkStatus();
+}
+
+// Inventory specs: exactly one of named seats (1..kMaxNamedSeats distinct valid ids) or
+// general admission (1..kMaxGeneralAdmission).
+absl::Status ValidateInventorySpec(const InventorySpec& spec) {
+  if (!spec.seat_ids.empty()) {
+    if (spec.general_admission != 0) {
+      return absl::InvalidArgumentError("give either seat ids or general admission, not both");
+    }
+    return ValidateSeatList(spec.seat_ids, static_cast<std::size_t>(kMaxNamedSeats));
+  }
+  if (spec.general_admission < 1 || spec.general_admission > kMaxGeneralAdmission) {
+    return absl::InvalidArgumentError(absl::StrCat("give seat ids or a general admission of 1 to ",
+                                                   kMaxGeneralAdmission, " places"));
   }
   return absl::OkStatus();
 }
@@ -141,80 +187,74 @@ InventoryError InventoryErrorOf(const absl::Status& status) {
   return InventoryError::kNone;
 }
 
+Inventory::Inventory(absl::Duration default_hold_ttl) : default_hold_ttl_(default_hold_ttl) {}
+
+absl::Status Inventory::SetInventory(std::string_view event_id, const InventorySpec& spec) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  if (absl::Status s = ValidateInventorySpec(spec); !s.ok()) return s;
+  return DoSetInventory(event_id, spec);
+}
+
+absl::StatusOr<Availability> Inventory::GetAvailability(std::string_view event_id,
+                                                        bool with_seats) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  return DoGetAvailability(event_id, with_seats);
+}
+
+absl::StatusOr<Reservation> Inventory::Hold(const HoldRequest& request) {
+  int64_t quantity = 0;
+  absl::Duration ttl;
+  if (absl::Status s = ValidateHoldRequest(request, default_hold_ttl_, &quantity, &ttl); !s.ok()) {
+    return s;
+  }
+  return DoHold(request, quantity, ttl);
+}
+
+absl::StatusOr<ReservationChange> Inventory::Confirm(std::string_view reservation_id) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
+  if (!event_id.ok()) return event_id.status();
+  return DoConfirm(*event_id, reservation_id);
+}
+
+absl::StatusOr<ReservationChange> Inventory::Cancel(std::string_view reservation_id) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
+  if (!event_id.ok()) return event_id.status();
+  return DoCancel(*event_id, reservation_id);
+}
+
+absl::StatusOr<ReservationChange> Inventory::Expire(std::string_view reservation_id) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
+  if (!event_id.ok()) return event_id.status();
+  return DoExpire(*event_id, reservation_id);
+}
+
+absl::StatusOr<Reservation> Inventory::Get(std::string_view reservation_id) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
+  if (!event_id.ok()) return event_id.status();
+  return DoGet(*event_id, reservation_id);
+}
+
+absl::StatusOr<std::vector<std::string>> Inventory::ListExpiredHolds(std::string_view event_id,
+                                                                     int64_t max) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  return DoListExpiredHolds(event_id, std::clamp<int64_t>(max, 0, ticketing_internal::kMaxExact));
+}
+
+absl::StatusOr<HoldSweep> Inventory::SweepExpiredHolds(std::string_view event_id, int64_t max) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  return DoSweepExpiredHolds(event_id, std::clamp<int64_t>(max, 0, ticketing_internal::kMaxExact));
+}
+
+absl::StatusOr<std::vector<std::string>> Inventory::ListEvents() { return DoListEvents(); }
+
+namespace ticketing_internal {
+
 absl::Status InventoryErrorStatus(InventoryError error, std::string_view message) {
   absl::Status status = absl::FailedPreconditionError(AbslView(message));
   if (error != InventoryError::kNone) {
     status.SetPayload(kInventoryErrorPayload, absl::Cord(AbslView(InventoryErrorName(error))));
   }
   return status;
-}
-
-namespace ticketing_internal {
-
-int64_t ToMicros(absl::Time t) {
-  if (t <= absl::UnixEpoch()) return 0;
-  if (t >= absl::FromUnixMicros(kMaxExact)) return kMaxExact;
-  return absl::ToUnixMicros(t);
-}
-
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-
-int64_t DurationMicros(absl::Duration d) {
-  if (d <= absl::ZeroDuration()) return 0;
-  if (d >= absl::Microseconds(kMaxExact)) return kMaxExact;
-  return absl::ToInt64Microseconds(d);
-}
-
-std::string RandomHex() {
-  // A token is "<event>.<32 hex digits>"; its random part is what is wanted here.
-  const std::string token = NewToken("x");
-  return token.substr(token.size() - kTokenRandomHexDigits);
-}
-
-absl::Status ValidateHoldRequest(const HoldRequest& request, absl::Duration default_ttl,
-                                 int64_t* quantity, absl::Duration* ttl) {
-  if (absl::Status s = ValidateEventId(request.event_id); !s.ok()) return s;
-  if (absl::Status s = ValidateUserId(request.user_id); !s.ok()) return s;
-  if (absl::Status s = ValidateExternalRef(request.external_ref); !s.ok()) return s;
-  if (!request.seat_ids.empty()) {
-    if (absl::Status s = ValidateSeatList(request.seat_ids, kMaxSeatsPerHold); !s.ok()) return s;
-    const auto wanted = static_cast<int64_t>(request.seat_ids.size());
-    if (request.quantity != 0 && request.quantity != wanted) {
-      return absl::InvalidArgumentError("quantity must match the number of seat ids");
-    }
-    *quantity = wanted;
-  } else {
-    if (request.quantity < 1 || request.quantity > kMaxSeatsPerHold) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ask for seat ids or a quantity of 1 to ", kMaxSeatsPerHold));
-    }
-    *quantity = request.quantity;
-  }
-  if (request.hold_ttl < absl::ZeroDuration() || request.hold_ttl > absl::Hours(1)) {
-    return absl::InvalidArgumentError("hold_ttl must be between 0 (the default) and 1 hour");
-  }
-  *ttl = request.hold_ttl == absl::ZeroDuration() ? default_ttl : request.hold_ttl;
-  // Below a microsecond a hold would expire the instant it is made.
-  *ttl = std::max(*ttl, absl::Microseconds(1));
-  return absl::OkStatus();
-}
-
-absl::Status ValidateInventorySpec(const InventorySpec& spec) {
-  if (!spec.seat_ids.empty()) {
-    if (spec.general_admission != 0) {
-      return absl::InvalidArgumentError("give either seat ids or general admission, not both");
-    }
-    return ValidateSeatList(spec.seat_ids, static_cast<std::size_t>(kMaxNamedSeats));
-  }
-  if (spec.general_admission < 1 || spec.general_admission > kMaxGeneralAdmission) {
-    return absl::InvalidArgumentError(absl::StrCat("give seat ids or a general admission of 1 to ",
-                                                   kMaxGeneralAdmission, " places"));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string_view> ReservationEvent(std::string_view reservation_id) {
-  return EventIdOfReservation(reservation_id);
 }
 
 }  // namespace ticketing_internal

@@ -27,15 +27,14 @@ constexpr int kPrunePerCall = 16;
 class MemoryIdempotencyStore final : public IdempotencyStore {
  public:
   explicit MemoryIdempotencyStore(const TicketingOptions& options)
-      : clock_(options.clock != nullptr ? options.clock : SystemClock()),
+      : IdempotencyStore(options.max_idempotent_response_bytes),
+        clock_(options.clock != nullptr ? options.clock : SystemClock()),
         ttl_(options.idempotency_ttl),
-        lease_(options.idempotency_lease),
-        max_response_bytes_(options.max_idempotent_response_bytes) {}
+        lease_(options.idempotency_lease) {}
 
-  absl::StatusOr<IdempotencyBegin> Begin(std::string_view scope, std::string_view key,
-                                         std::string_view fingerprint) override {
-    if (absl::Status s = Check(scope, key); !s.ok()) return s;
-    if (absl::Status s = ValidateFingerprint(fingerprint); !s.ok()) return s;
+ private:
+  absl::StatusOr<IdempotencyBegin> DoBegin(std::string_view scope, std::string_view key,
+                                           std::string_view fingerprint) override {
     const absl::Time now = clock_->Now();
     std::lock_guard<std::mutex> lock(mu_);
     Prune(now);
@@ -61,13 +60,8 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
     return out;
   }
 
-  absl::Status Finish(std::string_view scope, std::string_view key, std::string_view lease,
-                      std::string_view response) override {
-    if (absl::Status s = Check(scope, key); !s.ok()) return s;
-    if (response.size() > max_response_bytes_) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("idempotent response is larger than ", max_response_bytes_, " bytes"));
-    }
+  absl::Status DoFinish(std::string_view scope, std::string_view key, std::string_view lease,
+                        std::string_view response) override {
     const absl::Time now = clock_->Now();
     std::lock_guard<std::mutex> lock(mu_);
     Prune(now);
@@ -83,9 +77,8 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
     return absl::OkStatus();
   }
 
-  absl::Status Abandon(std::string_view scope, std::string_view key,
-                       std::string_view lease) override {
-    if (absl::Status s = Check(scope, key); !s.ok()) return s;
+  absl::Status DoAbandon(std::string_view scope, std::string_view key,
+                         std::string_view lease) override {
     const absl::Time now = clock_->Now();
     std::lock_guard<std::mutex> lock(mu_);
     Prune(now);
@@ -98,7 +91,6 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
     return absl::OkStatus();
   }
 
- private:
   struct Entry {
     std::string fingerprint;
     std::string lease;
@@ -107,10 +99,6 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
     absl::Time expires_at;  // the lease's end while started, the replay's end when done
   };
 
-  static absl::Status Check(std::string_view scope, std::string_view key) {
-    if (absl::Status s = ValidateIdempotencyScope(scope); !s.ok()) return s;
-    return ValidateIdempotencyKey(key);
-  }
   static absl::Status LostLease() {
     return absl::FailedPreconditionError(
         "the idempotency key is no longer held by this attempt (its lease passed)");
@@ -150,7 +138,6 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
   Clock* const clock_;
   const absl::Duration ttl_;
   const absl::Duration lease_;
-  const std::size_t max_response_bytes_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<absl::Time, std::string>> expiries_ ABSL_GUARDED_BY(mu_);

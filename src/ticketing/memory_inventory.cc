@@ -74,35 +74,42 @@ struct EventInventory {
 class MemoryInventory final : public Inventory {
  public:
   explicit MemoryInventory(const TicketingOptions& options)
-      : clock_(options.clock != nullptr ? options.clock : SystemClock()),
-        default_hold_ttl_(options.default_hold_ttl),
+      : Inventory(options.default_hold_ttl),
+        clock_(options.clock != nullptr ? options.clock : SystemClock()),
         retention_us_(DurationMicros(options.reservation_retention)),
         expire_per_call_(std::max<int64_t>(options.expire_per_call, 0)) {}
-
-  absl::Status SetInventory(std::string_view event_id, const InventorySpec& spec) override;
-  absl::StatusOr<Availability> GetAvailability(std::string_view event_id, bool with_seats) override;
-  absl::StatusOr<Reservation> Hold(const HoldRequest& request) override;
-  absl::StatusOr<ReservationChange> Confirm(std::string_view reservation_id) override {
-    return Transition(reservation_id, Op::kConfirm);
-  }
-  absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id) override {
-    return Transition(reservation_id, Op::kCancel);
-  }
-  absl::StatusOr<ReservationChange> Expire(std::string_view reservation_id) override {
-    return Transition(reservation_id, Op::kExpire);
-  }
-  absl::StatusOr<Reservation> Get(std::string_view reservation_id) override;
-  absl::StatusOr<std::vector<std::string>> ListExpiredHolds(std::string_view event_id,
-                                                            int64_t max) override;
-  absl::StatusOr<HoldSweep> SweepExpiredHolds(std::string_view event_id, int64_t max) override;
-  absl::StatusOr<std::vector<std::string>> ListEvents() override;
 
  private:
   enum class Op { kConfirm, kCancel, kExpire };
 
+  absl::Status DoSetInventory(std::string_view event_id, const InventorySpec& spec) override;
+  absl::StatusOr<Availability> DoGetAvailability(std::string_view event_id,
+                                                 bool with_seats) override;
+  absl::StatusOr<Reservation> DoHold(const HoldRequest& request, int64_t quantity,
+                                     absl::Duration ttl) override;
+  absl::StatusOr<ReservationChange> DoConfirm(std::string_view event_id,
+                                              std::string_view reservation_id) override {
+    return Transition(event_id, reservation_id, Op::kConfirm);
+  }
+  absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
+                                             std::string_view reservation_id) override {
+    return Transition(event_id, reservation_id, Op::kCancel);
+  }
+  absl::StatusOr<ReservationChange> DoExpire(std::string_view event_id,
+                                             std::string_view reservation_id) override {
+    return Transition(event_id, reservation_id, Op::kExpire);
+  }
+  absl::StatusOr<Reservation> DoGet(std::string_view event_id,
+                                    std::string_view reservation_id) override;
+  absl::StatusOr<std::vector<std::string>> DoListExpiredHolds(std::string_view event_id,
+                                                              int64_t max) override;
+  absl::StatusOr<HoldSweep> DoSweepExpiredHolds(std::string_view event_id, int64_t max) override;
+  absl::StatusOr<std::vector<std::string>> DoListEvents() override;
+
   // The event's shard; nullptr if it was never created (and `create` is false).
   EventInventory* Find(std::string_view event_id, bool create);
-  absl::StatusOr<ReservationChange> Transition(std::string_view reservation_id, Op op);
+  absl::StatusOr<ReservationChange> Transition(std::string_view event_id,
+                                               std::string_view reservation_id, Op op);
 
   int64_t NowMicros() { return ToMicros(clock_->Now()); }
 
@@ -129,7 +136,6 @@ class MemoryInventory final : public Inventory {
   static absl::Status UnknownReservation() { return absl::NotFoundError("unknown reservation"); }
 
   Clock* const clock_;
-  const absl::Duration default_hold_ttl_;
   const int64_t retention_us_;
   const int64_t expire_per_call_;
 
@@ -206,9 +212,7 @@ void MemoryInventory::PruneEnded(EventInventory& ev, int64_t now) {
   }
 }
 
-absl::Status MemoryInventory::SetInventory(std::string_view event_id, const InventorySpec& spec) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
-  if (absl::Status s = ValidateInventorySpec(spec); !s.ok()) return s;
+absl::Status MemoryInventory::DoSetInventory(std::string_view event_id, const InventorySpec& spec) {
   const bool named = !spec.seat_ids.empty();
   EventInventory& ev = *Find(event_id, /*create=*/true);
   std::lock_guard<std::mutex> lock(ev.mu);
@@ -274,9 +278,8 @@ absl::Status MemoryInventory::SetInventory(std::string_view event_id, const Inve
   return absl::OkStatus();
 }
 
-absl::StatusOr<Availability> MemoryInventory::GetAvailability(std::string_view event_id,
-                                                              bool with_seats) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+absl::StatusOr<Availability> MemoryInventory::DoGetAvailability(std::string_view event_id,
+                                                                bool with_seats) {
   EventInventory* ev = Find(event_id, /*create=*/false);
   if (ev == nullptr) return NoInventory(event_id);
   std::lock_guard<std::mutex> lock(ev->mu);
@@ -300,12 +303,8 @@ absl::StatusOr<Availability> MemoryInventory::GetAvailability(std::string_view e
   return out;
 }
 
-absl::StatusOr<Reservation> MemoryInventory::Hold(const HoldRequest& request) {
-  int64_t quantity = 0;
-  absl::Duration ttl;
-  if (absl::Status s = ValidateHoldRequest(request, default_hold_ttl_, &quantity, &ttl); !s.ok()) {
-    return s;
-  }
+absl::StatusOr<Reservation> MemoryInventory::DoHold(const HoldRequest& request, int64_t quantity,
+                                                    absl::Duration ttl) {
   EventInventory* ev = Find(request.event_id, /*create=*/false);
   if (ev == nullptr) return NoInventory(request.event_id);
   const std::string rid = NewReservationId(request.event_id);
@@ -373,11 +372,10 @@ absl::StatusOr<Reservation> MemoryInventory::Hold(const HoldRequest& request) {
   return out;
 }
 
-absl::StatusOr<ReservationChange> MemoryInventory::Transition(std::string_view reservation_id,
+absl::StatusOr<ReservationChange> MemoryInventory::Transition(std::string_view event_id,
+                                                              std::string_view reservation_id,
                                                               Op op) {
-  absl::StatusOr<std::string_view> event_id = ReservationEvent(reservation_id);
-  if (!event_id.ok()) return event_id.status();
-  EventInventory* ev = Find(*event_id, /*create=*/false);
+  EventInventory* ev = Find(event_id, /*create=*/false);
   if (ev == nullptr) return UnknownReservation();
   std::lock_guard<std::mutex> lock(ev->mu);
   const int64_t now = NowMicros();
@@ -428,25 +426,23 @@ absl::StatusOr<ReservationChange> MemoryInventory::Transition(std::string_view r
       }
       break;
   }
-  out.reservation = ToReservation(*event_id, rid, r);
+  out.reservation = ToReservation(event_id, rid, r);
   return out;
 }
 
-absl::StatusOr<Reservation> MemoryInventory::Get(std::string_view reservation_id) {
-  absl::StatusOr<std::string_view> event_id = ReservationEvent(reservation_id);
-  if (!event_id.ok()) return event_id.status();
-  EventInventory* ev = Find(*event_id, /*create=*/false);
+absl::StatusOr<Reservation> MemoryInventory::DoGet(std::string_view event_id,
+                                                   std::string_view reservation_id) {
+  EventInventory* ev = Find(event_id, /*create=*/false);
   if (ev == nullptr) return UnknownReservation();
   std::lock_guard<std::mutex> lock(ev->mu);
   PruneEnded(*ev, NowMicros());
   auto it = ev->reservations.find(AbslView(reservation_id));
   if (it == ev->reservations.end()) return UnknownReservation();
-  return ToReservation(*event_id, it->first, it->second);
+  return ToReservation(event_id, it->first, it->second);
 }
 
-absl::StatusOr<std::vector<std::string>> MemoryInventory::ListExpiredHolds(
+absl::StatusOr<std::vector<std::string>> MemoryInventory::DoListExpiredHolds(
     std::string_view event_id, int64_t max) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
   EventInventory* ev = Find(event_id, /*create=*/false);
   if (ev == nullptr) return NoInventory(event_id);
   std::lock_guard<std::mutex> lock(ev->mu);
@@ -460,9 +456,8 @@ absl::StatusOr<std::vector<std::string>> MemoryInventory::ListExpiredHolds(
   return ids;
 }
 
-absl::StatusOr<HoldSweep> MemoryInventory::SweepExpiredHolds(std::string_view event_id,
-                                                             int64_t max) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+absl::StatusOr<HoldSweep> MemoryInventory::DoSweepExpiredHolds(std::string_view event_id,
+                                                               int64_t max) {
   EventInventory* ev = Find(event_id, /*create=*/false);
   if (ev == nullptr) return NoInventory(event_id);
   std::lock_guard<std::mutex> lock(ev->mu);
@@ -470,11 +465,11 @@ absl::StatusOr<HoldSweep> MemoryInventory::SweepExpiredHolds(std::string_view ev
   const int64_t now = NowMicros();
   PruneEnded(*ev, now);
   HoldSweep out;
-  out.done = ExpireDue(*ev, now, std::max<int64_t>(max, 0), &out.expired);
+  out.done = ExpireDue(*ev, now, max, &out.expired);
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> MemoryInventory::ListEvents() {
+absl::StatusOr<std::vector<std::string>> MemoryInventory::DoListEvents() {
   std::vector<EventInventory*> shards;
   std::vector<std::string> names;
   {

@@ -28,8 +28,6 @@ using internal::AbslView;
 
 // Completed ids past the dedupe window forgotten per Publish or Ack.
 constexpr int kPruneCompletedPerCall = 64;
-// Dead letters listed at most per call.
-constexpr int64_t kMaxListed = 1000;
 
 enum class State { kReady, kDelayed, kInFlight, kDead };
 
@@ -70,109 +68,106 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
       : clock_(options.clock != nullptr ? options.clock : SystemClock()),
         dedupe_us_(DurationMicros(options.queue_dedupe_window)) {}
 
-  absl::StatusOr<bool> Publish(const OutcomeMessage& event) override {
-    if (absl::Status s = ValidateOutcomeMessage(event); !s.ok()) return s;
+ private:
+  absl::StatusOr<bool> DoPublish(const OutcomeMessage& message) override {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = ToMicros(clock_->Now());
     PruneCompleted(now);
-    if (events_.contains(event.id) || completed_ids_.contains(event.id)) {
+    if (messages_.contains(message.id) || completed_ids_.contains(message.id)) {
       ++stats_.duplicates;
       return false;
     }
     Record r;
-    r.type = event.type;
-    r.payload = event.payload;
-    r.not_before_us = ToMicros(event.not_before);
+    r.type = message.type;
+    r.payload = message.payload;
+    r.not_before_us = ToMicros(message.not_before);
     r.published_us = now;
     if (r.not_before_us <= now) {
-      MakeReady(event.id, &r);
+      MakeReady(message.id, &r);
     } else {
       r.state = State::kDelayed;
       r.due_us = r.not_before_us;
-      delayed_.insert({r.due_us, event.id});
+      delayed_.insert({r.due_us, message.id});
     }
-    events_.emplace(event.id, std::move(r));
+    messages_.emplace(message.id, std::move(r));
     ++stats_.published;
     return true;
   }
 
-  absl::StatusOr<std::vector<Delivery>> Claim(std::string_view consumer, int64_t max_events,
-                                              absl::Duration lease) override {
-    if (absl::Status s = ValidateConsumerName(consumer); !s.ok()) return s;
-    if (lease <= absl::ZeroDuration()) return absl::InvalidArgumentError("lease must be positive");
+  absl::StatusOr<std::vector<Delivery>> DoClaim(std::string_view /*consumer*/, int64_t max_messages,
+                                                absl::Duration lease) override {
     std::vector<Delivery> out;
-    if (max_events <= 0) return out;
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = ToMicros(clock_->Now());
     const int64_t lease_until = now + DurationMicros(lease);
-    // Delayed events whose time has come join the ready stream.
-    for (int64_t i = 0; i < max_events && !delayed_.empty(); ++i) {
+    // Delayed messages whose time has come join the ready stream.
+    for (int64_t i = 0; i < max_messages && !delayed_.empty(); ++i) {
       auto first = delayed_.begin();
       if (first->first > now) break;
       const std::string id = first->second;
       delayed_.erase(first);
-      MakeReady(id, &events_[id]);
+      MakeReady(id, &messages_[id]);
     }
-    // Expired leases first (they are older), then new events.
-    while (static_cast<int64_t>(out.size()) < max_events && !leased_.empty() &&
+    // Expired leases first (they are older), then new messages.
+    while (static_cast<int64_t>(out.size()) < max_messages && !leased_.empty() &&
            leased_.begin()->first <= now) {
       const std::string id = leased_.begin()->second;
       leased_.erase(leased_.begin());
-      Record& r = events_[id];
+      Record& r = messages_[id];
       r.last_error = "lease expired";
       ++stats_.redelivered;
       out.push_back(Lease(id, &r, lease_until));
     }
-    while (static_cast<int64_t>(out.size()) < max_events && !ready_.empty()) {
+    while (static_cast<int64_t>(out.size()) < max_messages && !ready_.empty()) {
       const std::string id = ready_.begin()->second;
       ready_.erase(ready_.begin());
-      out.push_back(Lease(id, &events_[id], lease_until));
+      out.push_back(Lease(id, &messages_[id], lease_until));
     }
     return out;
   }
 
-  absl::Status Ack(std::string_view event_id) override {
-    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
+  absl::Status DoAck(std::string_view message_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = ToMicros(clock_->Now());
     PruneCompleted(now);
-    auto it = events_.find(AbslView(event_id));
-    if (it == events_.end()) {
-      if (completed_ids_.contains(AbslView(event_id))) return absl::OkStatus();
-      return Unknown(event_id);
+    auto it = messages_.find(AbslView(message_id));
+    if (it == messages_.end()) {
+      if (completed_ids_.contains(AbslView(message_id))) return absl::OkStatus();
+      return Unknown(message_id);
     }
     if (it->second.state != State::kInFlight) return NotInFlight(it->second);
     leased_.erase({it->second.lease_us, it->first});
     completed_.insert({now, it->first});
     completed_ids_.emplace(it->first, now);
-    events_.erase(it);
+    messages_.erase(it);
     ++stats_.completed;
     return absl::OkStatus();
   }
 
-  absl::Status Retry(std::string_view event_id, int64_t attempts, absl::Time not_before,
-                     std::string_view error) override {
+  absl::Status DoRetry(std::string_view message_id, int64_t attempts, absl::Time not_before,
+                       std::string_view error) override {
     std::lock_guard<std::mutex> lock(mu_);
     Record* r = nullptr;
-    if (absl::Status s = Settle(event_id, attempts, &r); !s.ok()) return s;
-    const std::string id(event_id);
+    if (absl::Status s = Settle(message_id, attempts, &r); !s.ok()) return s;
+    const std::string id(message_id);
     leased_.erase({r->lease_us, id});
     r->state = State::kDelayed;
     r->due_us = ToMicros(not_before);
-    r->last_error = TruncateError(error);
+    r->last_error = std::string(error);
     delayed_.insert({r->due_us, id});
     ++stats_.retried;
     return absl::OkStatus();
   }
 
-  absl::Status Park(std::string_view event_id, int64_t attempts, std::string_view error) override {
+  absl::Status DoPark(std::string_view message_id, int64_t attempts,
+                      std::string_view error) override {
     std::lock_guard<std::mutex> lock(mu_);
     Record* r = nullptr;
-    if (absl::Status s = Settle(event_id, attempts, &r); !s.ok()) return s;
-    const std::string id(event_id);
+    if (absl::Status s = Settle(message_id, attempts, &r); !s.ok()) return s;
+    const std::string id(message_id);
     leased_.erase({r->lease_us, id});
     r->state = State::kDead;
-    r->last_error = TruncateError(error);
+    r->last_error = std::string(error);
     r->parked_us = ToMicros(clock_->Now());
     r->seq = ++seq_;
     dead_.insert({r->seq, id});
@@ -180,15 +175,14 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(int64_t max) override {
+  absl::StatusOr<std::vector<DeadLetter>> DoListDeadLetters(int64_t max) override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<DeadLetter> out;
-    max = std::min(max, kMaxListed);
     for (auto it = dead_.begin(); it != dead_.end() && static_cast<int64_t>(out.size()) < max;
          ++it) {
-      const Record& r = events_[it->second];
+      const Record& r = messages_[it->second];
       DeadLetter d;
-      d.message = EventOf(it->second, r);
+      d.message = MessageOf(it->second, r);
       d.attempts = r.attempts;
       d.error = r.last_error;
       d.published_at = FromMicros(r.published_us);
@@ -198,12 +192,11 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     return out;
   }
 
-  absl::Status ReplayDeadLetter(std::string_view event_id) override {
-    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
+  absl::Status DoReplayDeadLetter(std::string_view message_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = events_.find(AbslView(event_id));
-    if (it == events_.end() || it->second.state != State::kDead) {
-      return absl::NotFoundError(absl::StrCat("no dead letter '", AbslView(event_id), "'"));
+    auto it = messages_.find(AbslView(message_id));
+    if (it == messages_.end() || it->second.state != State::kDead) {
+      return absl::NotFoundError(absl::StrCat("no dead letter '", AbslView(message_id), "'"));
     }
     dead_.erase({it->second.seq, it->first});
     it->second.attempts = 0;
@@ -211,7 +204,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<QueueStats> Stats() override {
+  absl::StatusOr<QueueStats> DoStats() override {
     std::lock_guard<std::mutex> lock(mu_);
     QueueStats out = stats_;
     out.ready = static_cast<int64_t>(ready_.size());
@@ -221,22 +214,22 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     return out;
   }
 
- private:
-  static absl::Status Unknown(std::string_view event_id) {
-    return absl::NotFoundError(absl::StrCat("unknown event '", AbslView(event_id), "'"));
+  // The errors' wording ("event") is what HTTP clients are shown; it names the message.
+  static absl::Status Unknown(std::string_view message_id) {
+    return absl::NotFoundError(absl::StrCat("unknown event '", AbslView(message_id), "'"));
   }
   static absl::Status NotInFlight(const Record& r) {
     return absl::FailedPreconditionError(
         absl::StrCat("the event is ", AbslView(StateName(r.state)), ", not in flight"));
   }
 
-  static OutcomeMessage EventOf(const std::string& id, const Record& r) {
-    OutcomeMessage e;
-    e.id = id;
-    e.type = r.type;
-    e.payload = r.payload;
-    e.not_before = r.not_before_us == 0 ? absl::InfinitePast() : FromMicros(r.not_before_us);
-    return e;
+  static OutcomeMessage MessageOf(const std::string& id, const Record& r) {
+    OutcomeMessage m;
+    m.id = id;
+    m.type = r.type;
+    m.payload = r.payload;
+    m.not_before = r.not_before_us == 0 ? absl::InfinitePast() : FromMicros(r.not_before_us);
+    return m;
   }
 
   void MakeReady(const std::string& id, Record* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -252,7 +245,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     r->lease_us = lease_until;
     leased_.insert({lease_until, id});
     Delivery d;
-    d.message = EventOf(id, *r);
+    d.message = MessageOf(id, *r);
     d.attempts = r->attempts;
     d.published_at = FromMicros(r->published_us);
     d.last_error = r->last_error;
@@ -260,16 +253,15 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     return d;
   }
 
-  // The checks Retry and Park share: the event is in flight in delivery `attempts`.
-  absl::Status Settle(std::string_view event_id, int64_t attempts, Record** out)
+  // The checks Retry and Park share: the message is in flight in delivery `attempts`.
+  absl::Status Settle(std::string_view message_id, int64_t attempts, Record** out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
-    auto it = events_.find(AbslView(event_id));
-    if (it == events_.end()) {
-      if (completed_ids_.contains(AbslView(event_id))) {
+    auto it = messages_.find(AbslView(message_id));
+    if (it == messages_.end()) {
+      if (completed_ids_.contains(AbslView(message_id))) {
         return absl::FailedPreconditionError("the event was completed already");
       }
-      return Unknown(event_id);
+      return Unknown(message_id);
     }
     if (it->second.state != State::kInFlight) return NotInFlight(it->second);
     if (it->second.attempts != attempts) {
@@ -293,7 +285,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
   Clock* const clock_;
   const int64_t dedupe_us_;
   std::mutex mu_;
-  absl::flat_hash_map<std::string, Record> events_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Record> messages_ ABSL_GUARDED_BY(mu_);
   uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
   SeqSet ready_ ABSL_GUARDED_BY(mu_);
   ScoreSet delayed_ ABSL_GUARDED_BY(mu_);
@@ -306,7 +298,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
 
 }  // namespace
 
-std::unique_ptr<OutcomeQueue> NewMemoryEventQueue(const TicketingOptions& options) {
+std::unique_ptr<OutcomeQueue> NewMemoryOutcomeQueue(const TicketingOptions& options) {
   return std::make_unique<MemoryOutcomeQueue>(options);
 }
 

@@ -12,14 +12,16 @@ namespace {
 
 using internal::AbslView;
 
-OutcomeMessage MakeEvent(std::string_view type, std::string_view reservation_id,
-                         absl::Time not_before) {
-  OutcomeMessage e;
-  e.id = absl::StrCat(AbslView(type), ":", AbslView(reservation_id));
-  e.type = std::string(type);
-  e.payload = std::string(reservation_id);
-  e.not_before = not_before;
-  return e;
+// A standard message: its id is "<type>:<reservation id>", so that it happens at most once per
+// reservation however often it is published.
+OutcomeMessage MakeMessage(std::string_view type, std::string_view reservation_id,
+                           absl::Time not_before) {
+  OutcomeMessage m;
+  m.id = absl::StrCat(AbslView(type), ":", AbslView(reservation_id));
+  m.type = std::string(type);
+  m.payload = std::string(reservation_id);
+  m.not_before = not_before;
+  return m;
 }
 
 }  // namespace
@@ -48,21 +50,21 @@ absl::StatusOr<Ticketing> NewMemoryTicketing(const TicketingOptions& options) {
   Ticketing t;
   t.idempotency = ticketing_internal::NewMemoryIdempotencyStore(options);
   t.inventory = ticketing_internal::NewMemoryInventory(options);
-  t.outcomes = ticketing_internal::NewMemoryEventQueue(options);
+  t.outcomes = ticketing_internal::NewMemoryOutcomeQueue(options);
   return t;
 }
 
 OutcomeMessage HoldExpiredMessage(std::string_view reservation_id) {
-  return MakeEvent(kHoldExpired, reservation_id, absl::InfinitePast());
+  return MakeMessage(kHoldExpired, reservation_id, absl::InfinitePast());
 }
 OutcomeMessage PaymentApprovedMessage(std::string_view reservation_id, absl::Time not_before) {
-  return MakeEvent(kPaymentApproved, reservation_id, not_before);
+  return MakeMessage(kPaymentApproved, reservation_id, not_before);
 }
 OutcomeMessage PaymentFailedMessage(std::string_view reservation_id, absl::Time not_before) {
-  return MakeEvent(kPaymentFailed, reservation_id, not_before);
+  return MakeMessage(kPaymentFailed, reservation_id, not_before);
 }
 OutcomeMessage CancelRequestedMessage(std::string_view reservation_id) {
-  return MakeEvent(kCancelRequested, reservation_id, absl::InfinitePast());
+  return MakeMessage(kCancelRequested, reservation_id, absl::InfinitePast());
 }
 
 OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOptions options) {
@@ -96,13 +98,13 @@ OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOption
   };
 }
 
-absl::StatusOr<int64_t> PublishExpiredHolds(Inventory& inventory, OutcomeQueue& events,
+absl::StatusOr<int64_t> PublishExpiredHolds(Inventory& inventory, OutcomeQueue& outcomes,
                                             std::string_view event_id, int64_t max) {
   absl::StatusOr<std::vector<std::string>> ids = inventory.ListExpiredHolds(event_id, max);
   if (!ids.ok()) return ids.status();
   int64_t published = 0;
   for (const std::string& id : *ids) {
-    absl::StatusOr<bool> queued = events.Publish(HoldExpiredMessage(id));
+    absl::StatusOr<bool> queued = outcomes.Publish(HoldExpiredMessage(id));
     if (!queued.ok()) return queued.status();
     if (*queued) ++published;
   }

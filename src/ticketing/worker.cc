@@ -82,8 +82,8 @@ absl::Duration Worker::Backoff(int64_t attempts) const {
 
 void Worker::Apply(const Delivery& d, WorkerCounts* counts) {
   const std::string& id = d.message.id;
-  // A queue refusal because the event moved on (delivered again, completed) is a lost lease;
-  // anything else is a queue error, and the event will come back when its lease runs out.
+  // A queue refusal because the message moved on (delivered again, completed) is a lost lease;
+  // anything else is a queue error, and the message will come back when its lease runs out.
   auto settle = [&](const absl::Status& s, int64_t* on_success) {
     if (s.ok()) {
       ++*on_success;
@@ -112,13 +112,13 @@ void Worker::Apply(const Delivery& d, WorkerCounts* counts) {
   }
 }
 
-absl::StatusOr<WorkerStep> Worker::Step(int64_t max_events) {
+absl::StatusOr<WorkerStep> Worker::Step(int64_t max_messages) {
   if (absl::Status s = ValidateOptions(); !s.ok()) return s;
   std::lock_guard<std::mutex> step_lock(step_mu_);
   WorkerStep step;
   const absl::Time now = clock_->Now();
   int64_t limit = Allowance(now);
-  if (max_events >= 0) limit = std::min(limit, max_events);
+  if (max_messages >= 0) limit = std::min(limit, max_messages);
   const bool paced = options_.events_per_sec > 0;
   int64_t done = 0;
   while (done < limit) {

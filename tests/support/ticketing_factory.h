@@ -1,6 +1,6 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The ticketing suites (tests/ticketing_*_test.cc) are value-parameterized over
+// The ticketing suites (tests/ticketing/) are value-parameterized over
 // TicketingFactory, so the in-memory and the Redis bundles are held to the same behaviour, as
 // store_factory.h does for the waiting room's stores.
 #ifndef ADMISSION_TESTS_SUPPORT_TICKETING_FACTORY_H_

@@ -19,6 +19,7 @@
 #include "support/test_util.h"
 #include "support/ticketing_factory.h"
 #include "support/ticketing_test_util.h"
+#include "ticketing/ticketing_internal.h"
 
 namespace admission {
 namespace testing {
@@ -423,7 +424,7 @@ TEST(InventoryNamesTest, ErrorsRoundTripThroughStatus) {
   for (InventoryError e :
        {InventoryError::kSoldOut, InventoryError::kSeatUnavailable, InventoryError::kHoldExpired,
         InventoryError::kInvalidTransition, InventoryError::kInventoryInUse}) {
-    const absl::Status s = InventoryErrorStatus(e, "message");
+    const absl::Status s = ticketing_internal::InventoryErrorStatus(e, "message");
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(s.message(), "message");
     EXPECT_EQ(InventoryErrorOf(s), e);

@@ -15,10 +15,10 @@
 //   <prefix>:{<event>}:d      ZSET     deadlines (heartbeat, active TTL, retention of ended users)
 //   <prefix>:{<event>}:r:<n>  HASHes   the records, by token
 //   <prefix>:{<event>}:u:<n>  HASHes   user id -> token, for users waiting or admitted
-// (src/redis/room/key_layout.h and lua/room/keys.lua have the details), so a script touches a single
-// hash slot and runs unchanged on Redis Cluster. The registry of events, <prefix>:events (a SET),
-// is written next to the scripts (pipelined in the same round trip), not by them, because on a
-// cluster it lives in another slot. A user's data is removed when the user's record is forgotten
+// (src/redis/room/key_layout.h and lua/room/keys.lua have the details), so a script touches a
+// single hash slot and runs unchanged on Redis Cluster. The registry of events, <prefix>:events (a
+// SET), is written next to the scripts (pipelined in the same round trip), not by them, because on
+// a cluster it lives in another slot. A user's data is removed when the user's record is forgotten
 // (ended_ttl after they left), so memory follows the live line.
 //
 // Connections, cluster support and the errors of every call: see client.h; the store runs on

@@ -1,7 +1,7 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // The ticketing bundle (ticketing.h) on Redis: any number of gateway processes share one
-// inventory, one idempotency store and one event queue. Every call is one Lua script
+// inventory, one idempotency store and one outcome queue. Every call is one Lua script
 // (lua/ticketing/), run atomically by EVALSHA (EVAL when the server lost its script cache),
 // so a Hold takes all its seats or none even with many processes at once. Works on a single
 // server and on Redis Cluster: the keys of one sale event, of one idempotency key and of one
@@ -22,13 +22,13 @@
 //                                         expiry, response); PEXPIREs by itself. The key's
 //                                         characters '{', '}' and '%' are %-escaped (scopes
 //                                         hold none of them, nor '|').
-//   <p>:q:{<queue>}:s              STREAM ready and in-flight events; consumer group "workers"
-//   <p>:q:{<queue>}:e              HASH   event id -> its record (MessagePack: type, payload,
+//   <p>:q:{<queue>}:s              STREAM ready and in-flight messages; consumer group "workers"
+//   <p>:q:{<queue>}:e              HASH   message id -> its record (MessagePack: type, payload,
 //                                         state, attempts, times, last error)
-//   <p>:q:{<queue>}:d              ZSET   delayed events (not-before time, retries) -> due (us)
-//   <p>:q:{<queue>}:l              ZSET   in-flight events -> lease expiry (us)
+//   <p>:q:{<queue>}:d              ZSET   delayed messages (not-before time, retries) -> due (us)
+//   <p>:q:{<queue>}:l              ZSET   in-flight messages -> lease expiry (us)
 //   <p>:q:{<queue>}:x              STREAM dead letters, oldest first
-//   <p>:q:{<queue>}:c              ZSET   completed event ids -> completion time, for dedupe
+//   <p>:q:{<queue>}:c              ZSET   completed message ids -> completion time, for dedupe
 //   <p>:q:{<queue>}:n              HASH   counters (published, completed, ...)
 // Logical time (expiries, leases, due times, retention) comes from TicketingOptions::clock and
 // is stored in the values, so both stores agree under a SimulatedClock; the idempotency keys'

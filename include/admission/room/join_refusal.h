@@ -5,9 +5,17 @@
 // must tell the cases apart (an HTTP shell choosing its answer, a client computing when to
 // retry) reads them here instead of parsing the message. Both stores attach the same facts.
 //
-//   absl::StatusOr<QueueStatus> joined = room->Join(event, user);
+// Example: a sale whose line opens in an hour refuses early joins.
+//   #include <iostream>
+//   #include "admission/room/waiting_room.h"
+//   std::unique_ptr<WaitingRoom> room = *WaitingRoom::CreateInMemory();
+//   Policy policy;
+//   policy.prequeue_opens_at = absl::Now() + absl::Hours(1);
+//   policy.opens_at = *policy.prequeue_opens_at + absl::Minutes(30);
+//   if (!room->SetPolicy("concert", policy).ok()) return;
+//   absl::StatusOr<QueueStatus> joined = room->Join("concert", "user-42");
 //   if (std::optional<JoinRefusal> r = JoinRefusalOf(joined.status())) {
-//     if (r->reason == JoinRefusal::kNotOpenYet) ShowCountdown(r->at);
+//     if (r->reason == JoinRefusal::kNotOpenYet) std::cout << "opens at " << r->at << "\n";
 //   }
 #ifndef ADMISSION_ROOM_JOIN_REFUSAL_H_
 #define ADMISSION_ROOM_JOIN_REFUSAL_H_

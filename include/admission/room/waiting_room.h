@@ -5,6 +5,7 @@
 // into what a person in line is shown: a position, an honest ETA with a confidence, and how
 // often to poll. It is thread-safe.
 //
+// Example:
 //   auto room = admission::WaitingRoom::CreateInMemory();
 //   auto joined = (*room)->Join("concert-2026", "user-42");   // token + position
 //   auto status = (*room)->Status(joined->token);             // heartbeat; ETA

@@ -4,13 +4,24 @@
 // HTTP Idempotency-Key header) and answer retries with the first response, across every
 // process that shares the store.
 //
-//   IdempotencyBegin begin = *store->Begin("reservations", key, fingerprint);
-//   switch (begin.outcome) {
-//     case IdempotencyOutcome::kStarted:     // first use: run the request, then
-//       store->Finish("reservations", key, begin.lease, response_bytes);   // or Abandon
-//     case IdempotencyOutcome::kReplay:      // answer begin.response again
+// Example:
+//   #include "admission/ticketing/ticketing.h"
+//   absl::StatusOr<Ticketing> sale = NewMemoryTicketing();
+//   IdempotencyStore* store = sale->idempotency.get();
+//   std::string key = "7f3a9c", fingerprint = "sha256 of the request", response;
+//   absl::StatusOr<IdempotencyBegin> begin = store->Begin("reservations", key, fingerprint);
+//   if (!begin.ok()) return;  // 503, and the request does not run
+//   switch (begin->outcome) {
+//     case IdempotencyOutcome::kStarted:  // first use: run the request, then Finish (or Abandon)
+//       response = "201 Created";
+//       if (!store->Finish("reservations", key, begin->lease, response).ok()) return;
+//       break;
+//     case IdempotencyOutcome::kReplay:  // answer the first response again
+//       response = begin->response;
+//       break;
 //     case IdempotencyOutcome::kMismatch:    // 409: the key was used for another request
 //     case IdempotencyOutcome::kInProgress:  // 409: the first request is still running
+//       break;
 //   }
 //
 // Entries are keyed by (scope, key): the scope separates independent key spaces (a route, a
@@ -33,7 +44,8 @@
 //
 // Implementations: the in-memory one (NewMemoryTicketing in ticketing.h) and the Redis one
 // (NewRedisTicketing in admission/redis/ticketing.h: one key per (scope, key), updated by one Lua
-// script, expiring by itself). Both are thread-safe and behave the same.
+// script, expiring by itself). Both are thread-safe and behave the same: the public calls check
+// their input and pass only valid input on to the implementation (the private Do... calls).
 #ifndef ADMISSION_TICKETING_IDEMPOTENCY_H_
 #define ADMISSION_TICKETING_IDEMPOTENCY_H_
 
@@ -78,14 +90,16 @@ struct IdempotencyBegin {
 class IdempotencyStore {
  public:
   virtual ~IdempotencyStore() = default;
+  IdempotencyStore(const IdempotencyStore&) = delete;
+  IdempotencyStore& operator=(const IdempotencyStore&) = delete;
 
   // Looks the key up and, when it is free, takes it for this attempt. The fingerprint is
   // compared first: a key held (started or finished) by another fingerprint is kMismatch.
   // InvalidArgument for a malformed scope, key or fingerprint; Unavailable and
   // DeadlineExceeded from a remote store (the caller should answer 503 and not run the
   // request).
-  virtual absl::StatusOr<IdempotencyBegin> Begin(std::string_view scope, std::string_view key,
-                                                 std::string_view fingerprint) = 0;
+  absl::StatusOr<IdempotencyBegin> Begin(std::string_view scope, std::string_view key,
+                                         std::string_view fingerprint);
 
   // Stores the response of the attempt named by `lease`; replays answer it for `ttl` from
   // now. FailedPrecondition when the key no longer holds that lease (the lease passed and
@@ -93,14 +107,33 @@ class IdempotencyStore {
   // finished already); the response is then not stored. Within its lease an attempt always
   // finishes. InvalidArgument for a response over
   // TicketingOptions::max_idempotent_response_bytes.
-  virtual absl::Status Finish(std::string_view scope, std::string_view key, std::string_view lease,
-                              std::string_view response) = 0;
+  absl::Status Finish(std::string_view scope, std::string_view key, std::string_view lease,
+                      std::string_view response);
 
   // Forgets the attempt named by `lease` (its request failed in a way worth retrying, e.g. a
   // 5xx), so the next Begin gets kStarted. FailedPrecondition when the lease is no longer the
   // key's (nothing changes); OK if the key is already free.
-  virtual absl::Status Abandon(std::string_view scope, std::string_view key,
-                               std::string_view lease) = 0;
+  absl::Status Abandon(std::string_view scope, std::string_view key, std::string_view lease);
+
+ protected:
+  // `max_response_bytes`: the largest response Finish stores
+  // (TicketingOptions::max_idempotent_response_bytes).
+  explicit IdempotencyStore(std::size_t max_response_bytes);
+
+ private:
+  // The store behind the calls above, with their contracts. Each is called only with input
+  // the public call has checked: the scope passes ValidateIdempotencyScope, the key
+  // ValidateIdempotencyKey, the fingerprint is 1..kMaxIdempotencyFingerprintLength bytes and
+  // the response at most max_response_bytes. The lease is the caller's, unchecked: a lease
+  // the key does not hold is FailedPrecondition like any lost lease.
+  virtual absl::StatusOr<IdempotencyBegin> DoBegin(std::string_view scope, std::string_view key,
+                                                   std::string_view fingerprint) = 0;
+  virtual absl::Status DoFinish(std::string_view scope, std::string_view key,
+                                std::string_view lease, std::string_view response) = 0;
+  virtual absl::Status DoAbandon(std::string_view scope, std::string_view key,
+                                 std::string_view lease) = 0;
+
+  const std::size_t max_response_bytes_;
 };
 
 }  // namespace admission

@@ -17,8 +17,8 @@
 //               |  \------ Cancel -----> CANCELLED     seats back to AVAILABLE
 //               \--- (hold_expires_at) -> EXPIRED      seats back to AVAILABLE
 //
-// Every transition can be applied again without effect, so that events delivered twice
-// (outcome_queue.h) change nothing: confirming a CONFIRMED reservation returns it unchanged
+// Every transition can be applied again without effect, so that outcome messages delivered
+// twice (outcome_queue.h) change nothing: confirming a CONFIRMED reservation returns it unchanged
 // (changed == false), cancelling a CANCELLED or EXPIRED one too, and expiring anything but a
 // HOLD past its expiry does nothing. A transition that contradicts the reservation's state
 // (confirming a CANCELLED one, cancelling a CONFIRMED one) is FailedPrecondition.
@@ -27,7 +27,7 @@
 // instant it can no longer be confirmed: Confirm (and Cancel) apply the expiry first, so the
 // reservation ends EXPIRED either way. Holds past expiry are found by ListExpiredHolds (oldest
 // first, bounded work per call; ticketing.h's PublishExpiredHolds turns them into hold_expired
-// events for the worker) or given back directly by SweepExpiredHolds. Every Hold, SetInventory
+// messages for the worker) or given back directly by SweepExpiredHolds. Every Hold, SetInventory
 // and GetAvailability call on an event also gives back up to
 // TicketingOptions::expire_per_call of its holds past expiry first, so that expired holds
 // seldom stand in a buyer's way even before the worker gets to them.
@@ -40,8 +40,10 @@
 // right code; Unavailable / DeadlineExceeded from a remote store.
 //
 // Implementations: NewMemoryTicketing (ticketing.h) and NewRedisTicketing
-// (admission/redis/ticketing.h). Both are thread-safe and behave the same
-// (tests/ticketing_*_test.cc run against both).
+// (admission/redis/ticketing.h). Both are thread-safe and behave the same (tests/ticketing/ run
+// against both). The public calls check their input and pass only valid input on to the
+// implementation (the private Do... calls), so every store refuses the same things with the same
+// messages.
 #ifndef ADMISSION_TICKETING_INVENTORY_H_
 #define ADMISSION_TICKETING_INVENTORY_H_
 
@@ -100,8 +102,6 @@ enum class InventoryError {
 std::string_view InventoryErrorName(InventoryError error);
 // The InventoryError a status carries (kNone if none).
 InventoryError InventoryErrorOf(const absl::Status& status);
-// A FailedPrecondition status carrying `error` (for implementations).
-absl::Status InventoryErrorStatus(InventoryError error, std::string_view message);
 
 // What SetInventory installs: named seats (seat_ids, in display order, no duplicates) or, when
 // seat_ids is empty, general_admission places.
@@ -144,7 +144,7 @@ struct HoldRequest {
   // one hour.
   absl::Duration hold_ttl = absl::ZeroDuration();
   // Optional, opaque to the library, kept with the reservation (ValidateExternalRef): e.g.
-  // the buyer's waiting-room token, so that whoever sees the reservation end (an event
+  // the buyer's waiting-room token, so that whoever sees the reservation end (an outcome
   // handler's on_applied) can end the buyer's place in the waiting room.
   std::string external_ref;
 };
@@ -179,6 +179,8 @@ struct HoldSweep {
 class Inventory {
  public:
   virtual ~Inventory() = default;
+  Inventory(const Inventory&) = delete;
+  Inventory& operator=(const Inventory&) = delete;
 
   // Installs or replaces an event's inventory. Replacing keeps every held and sold seat as it
   // is: for named seats the new list must contain every seat that is held or sold (the others
@@ -187,42 +189,77 @@ class Inventory {
   // and general admission needs nothing held or sold. Otherwise FailedPrecondition with
   // kInventoryInUse and nothing changes. InvalidArgument for bad or duplicate seat ids, an
   // empty spec or one over the limits.
-  virtual absl::Status SetInventory(std::string_view event_id, const InventorySpec& spec) = 0;
+  absl::Status SetInventory(std::string_view event_id, const InventorySpec& spec);
 
   // Counts, and the per-seat states of a named-seat event when `with_seats`. NotFound for an
   // event without inventory.
-  virtual absl::StatusOr<Availability> GetAvailability(std::string_view event_id,
-                                                       bool with_seats) = 0;
+  absl::StatusOr<Availability> GetAvailability(std::string_view event_id, bool with_seats);
 
   // Takes the seats for a new reservation in status HOLD, all or none. FailedPrecondition
   // with kSoldOut when fewer places are available than asked for, kSeatUnavailable when a
   // named seat asked for is held or sold (the message names them).
-  virtual absl::StatusOr<Reservation> Hold(const HoldRequest& request) = 0;
+  absl::StatusOr<Reservation> Hold(const HoldRequest& request);
 
   // HOLD -> CONFIRMED (seats SOLD). CONFIRMED: unchanged. A HOLD past its expiry becomes
   // EXPIRED (seats back) and the call fails with kHoldExpired; CANCELLED or EXPIRED:
   // kInvalidTransition.
-  virtual absl::StatusOr<ReservationChange> Confirm(std::string_view reservation_id) = 0;
+  absl::StatusOr<ReservationChange> Confirm(std::string_view reservation_id);
   // HOLD -> CANCELLED (seats back); a HOLD past its expiry becomes EXPIRED instead (the seats
   // come back either way). CANCELLED or EXPIRED: unchanged. CONFIRMED: kInvalidTransition.
-  virtual absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id) = 0;
+  absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id);
   // A HOLD past its expiry -> EXPIRED (seats back). Anything else: unchanged (a live hold is
   // left alone; a CONFIRMED reservation stays sold).
-  virtual absl::StatusOr<ReservationChange> Expire(std::string_view reservation_id) = 0;
+  absl::StatusOr<ReservationChange> Expire(std::string_view reservation_id);
 
   // A reservation as it is now. Ended reservations (CONFIRMED, CANCELLED, EXPIRED) stay
   // readable for at least TicketingOptions::reservation_retention; then NotFound.
-  virtual absl::StatusOr<Reservation> Get(std::string_view reservation_id) = 0;
+  absl::StatusOr<Reservation> Get(std::string_view reservation_id);
 
   // Up to `max` reservations of the event whose hold has expired but that are still HOLD,
   // earliest expiry first. Read-only: the same ids come back until they are expired.
-  virtual absl::StatusOr<std::vector<std::string>> ListExpiredHolds(std::string_view event_id,
-                                                                    int64_t max) = 0;
+  absl::StatusOr<std::vector<std::string>> ListExpiredHolds(std::string_view event_id, int64_t max);
   // Expires up to `max` holds past expiry, earliest first.
-  virtual absl::StatusOr<HoldSweep> SweepExpiredHolds(std::string_view event_id, int64_t max) = 0;
+  absl::StatusOr<HoldSweep> SweepExpiredHolds(std::string_view event_id, int64_t max);
 
   // Events that have an inventory, in no particular order.
-  virtual absl::StatusOr<std::vector<std::string>> ListEvents() = 0;
+  absl::StatusOr<std::vector<std::string>> ListEvents();
+
+ protected:
+  // `default_hold_ttl`: how long a hold lasts when its request names no hold_ttl
+  // (TicketingOptions::default_hold_ttl).
+  explicit Inventory(absl::Duration default_hold_ttl);
+
+ private:
+  // The store behind the calls above, with their contracts. Each is called only with input
+  // the public call has checked: event ids pass ValidateEventId (ids.h), specs and requests
+  // follow the rules of InventorySpec and HoldRequest (valid, distinct seat ids within the
+  // limits), limits are clamped. An implementation checks only what depends on its state (an
+  // event without inventory, a seat the event does not have, seat ids for a general-admission
+  // event) and applies each call atomically.
+  virtual absl::Status DoSetInventory(std::string_view event_id, const InventorySpec& spec) = 0;
+  virtual absl::StatusOr<Availability> DoGetAvailability(std::string_view event_id,
+                                                         bool with_seats) = 0;
+  // `quantity`: the places wanted (the number of seat ids when the request names seats), in
+  // 1..kMaxSeatsPerHold; `ttl`: the hold's duration, at least a microsecond and at most an
+  // hour.
+  virtual absl::StatusOr<Reservation> DoHold(const HoldRequest& request, int64_t quantity,
+                                             absl::Duration ttl) = 0;
+  // `event_id` is the event of the well-formed `reservation_id`.
+  virtual absl::StatusOr<ReservationChange> DoConfirm(std::string_view event_id,
+                                                      std::string_view reservation_id) = 0;
+  virtual absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
+                                                     std::string_view reservation_id) = 0;
+  virtual absl::StatusOr<ReservationChange> DoExpire(std::string_view event_id,
+                                                     std::string_view reservation_id) = 0;
+  virtual absl::StatusOr<Reservation> DoGet(std::string_view event_id,
+                                            std::string_view reservation_id) = 0;
+  // `max` is in 0..2^53 (the largest integer a Lua number holds exactly).
+  virtual absl::StatusOr<std::vector<std::string>> DoListExpiredHolds(std::string_view event_id,
+                                                                      int64_t max) = 0;
+  virtual absl::StatusOr<HoldSweep> DoSweepExpiredHolds(std::string_view event_id, int64_t max) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> DoListEvents() = 0;
+
+  const absl::Duration default_hold_ttl_;
 };
 
 }  // namespace admission

@@ -3,26 +3,28 @@
 // The ticketing flow after admission, as reusable parts with two stores behind them:
 //   - an IdempotencyStore (idempotency.h): Idempotency-Key handling shared by every process;
 //   - an Inventory (inventory.h): seats, holds with a TTL, reservations that cannot oversell;
-//   - an OutcomeQueue (outcome_queue.h) and a Worker (worker.h): hold-expired and payment events
-//     applied at a set pace, with retries and a dead-letter list.
+//   - an OutcomeQueue (outcome_queue.h) and a Worker (worker.h): outcome messages (a hold
+//     expired, a payment was approved or failed) applied at a set pace, with retries and a
+//     dead-letter list.
 // This header bundles them (Ticketing), makes the in-memory bundle, and wires the standard
-// events to the inventory (MakeTicketingHandler). The Redis bundle is in
+// messages to the inventory (MakeTicketingHandler). The Redis bundle is in
 // admission/redis/ticketing.h.
 //
-//   admission::Ticketing t = admission::NewMemoryTicketing();
+// Example:
 //   absl::StatusOr<admission::Ticketing> t = admission::NewMemoryTicketing();
 //   admission::InventorySpec spec;
 //   spec.seat_ids = {"A-1", "A-2"};
-//   t->inventory->SetInventory("concert", spec);
+//   absl::Status installed = t->inventory->SetInventory("concert", spec);
 //   admission::HoldRequest request;
 //   request.event_id = "concert";
 //   request.user_id = "user-42";
 //   request.seat_ids = {"A-1"};
-//   auto hold = t->inventory->Hold(request);                // HOLD for 60 s
-//   t->outcomes->Publish(admission::PaymentApprovedMessage(hold->reservation_id));
+//   absl::StatusOr<admission::Reservation> hold = t->inventory->Hold(request);  // 60 s
+//   // The payment provider said yes: queue the outcome, a worker applies it.
+//   auto queued = t->outcomes->Publish(admission::PaymentApprovedMessage(hold->reservation_id));
 //   admission::Worker worker(t->outcomes.get(),
-//   admission::MakeTicketingHandler(t->inventory.get())); worker.Step();  // -> reservation
-//   CONFIRMED, seat A-1 SOLD
+//                            admission::MakeTicketingHandler(t->inventory.get()));
+//   auto step = worker.Step();  // the reservation is CONFIRMED, seat A-1 SOLD
 #ifndef ADMISSION_TICKETING_TICKETING_H_
 #define ADMISSION_TICKETING_TICKETING_H_
 
@@ -65,7 +67,7 @@ struct TicketingOptions {
   int64_t expire_per_call = 16;
 
   // Queue: its name (processes using the same name share it), and how long the ids of
-  // completed events are remembered to drop duplicates. [ticketing, 24 h]
+  // completed messages are remembered to drop duplicates. [ticketing, 24 h]
   std::string queue_name = "ticketing";
   absl::Duration queue_dedupe_window = absl::Hours(24);
 };
@@ -85,7 +87,7 @@ absl::StatusOr<Ticketing> NewMemoryTicketing(const TicketingOptions& options = {
 // Checks the options (shared by both stores).
 absl::Status ValidateTicketingOptions(const TicketingOptions& options);
 
-// --- The standard events -----------------------------------------------------------------
+// --- The standard outcome messages ---------------------------------------------------------
 // Their payload is the reservation id; their id is "<type>:<reservation id>", so each
 // happens at most once per reservation however often it is published.
 inline constexpr std::string_view kHoldExpired = "hold_expired";          // -> Expire
@@ -102,13 +104,13 @@ OutcomeMessage PaymentFailedMessage(std::string_view reservation_id,
 OutcomeMessage CancelRequestedMessage(std::string_view reservation_id);
 
 struct TicketingHandlerOptions {
-  // Called after an event was applied (also when it changed nothing), e.g. to end the buyer's
+  // Called after a message was applied (also when it changed nothing), e.g. to end the buyer's
   // place in the waiting room once the reservation is CONFIRMED, CANCELLED or EXPIRED, or to
   // count. Not called when the handler fails. Must be thread-safe.
   std::function<void(const Delivery& delivery, const ReservationChange& change)> on_applied;
 };
 
-// A handler for the standard events: hold_expired -> Expire, payment_approved -> Confirm,
+// A handler for the standard messages: hold_expired -> Expire, payment_approved -> Confirm,
 // payment_failed and cancel_requested -> Cancel. An unknown type or a malformed reservation
 // id is InvalidArgument, so the Worker parks it at once; so is FailedPrecondition from the
 // inventory (a payment approved after the hold expired: it needs a refund, not a retry). An
@@ -119,11 +121,12 @@ struct TicketingHandlerOptions {
 // `inventory` is not owned and must outlive the handler.
 OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOptions options = {});
 
-// Publishes a hold_expired event for each of up to `max` holds of the event that are past
-// their expiry (Inventory::ListExpiredHolds), and returns how many it published (duplicates of
-// events already queued are not counted). A gateway calls this for every event
-// (Inventory::ListEvents) every second or so; the Worker then applies the expiries at its pace.
-absl::StatusOr<int64_t> PublishExpiredHolds(Inventory& inventory, OutcomeQueue& events,
+// Publishes a hold_expired message for each of up to `max` holds of the sale event that are
+// past their expiry (Inventory::ListExpiredHolds), and returns how many it published
+// (duplicates of messages already queued are not counted). A gateway calls this for every sale
+// event (Inventory::ListEvents) every second or so; the Worker then applies the expiries at its
+// pace.
+absl::StatusOr<int64_t> PublishExpiredHolds(Inventory& inventory, OutcomeQueue& outcomes,
                                             std::string_view event_id, int64_t max);
 
 }  // namespace admission

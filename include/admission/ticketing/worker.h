@@ -1,28 +1,33 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// A Worker takes events from an OutcomeQueue (outcome_queue.h) and applies them through a
-// handler, at a set pace, so that writes reach the inventory at a chosen rate whatever the
-// crowd does.
+// A Worker takes outcome messages from an OutcomeQueue (outcome_queue.h) and applies them
+// through a handler, at a set pace, so that writes reach the inventory at a chosen rate whatever
+// the crowd does.
 //
-//   Worker worker(queue, MakeTicketingHandler(inventory), options);
-//   worker.Start();          // a thread; or, in tests, call worker.Step() after each clock move
-//   ...
+// Example:
+//   #include "admission/ticketing/ticketing.h"
+//   absl::StatusOr<Ticketing> sale = NewMemoryTicketing();
+//   WorkerOptions options;
+//   options.events_per_sec = 200;  // the pace the inventory's store takes comfortably
+//   Worker worker(sale->outcomes.get(), MakeTicketingHandler(sale->inventory.get()), options);
+//   if (!worker.Start().ok()) return;  // a thread; tests call Step() after each clock move
+//   // ... publish outcome messages (ticketing.h) ...
 //   worker.Stop();
 //
 // For each delivery the handler's answer decides:
-//   - OK: the event is acked (completed);
+//   - OK: the message is acked (completed);
 //   - InvalidArgument or FailedPrecondition: a permanent failure (a malformed payload, a
-//     payment approved for a hold that has expired): retrying cannot help, so the event is
+//     payment approved for a hold that has expired): retrying cannot help, so the message is
 //     parked in the dead-letter list at once, for an operator to look at or replay;
 //   - anything else: retried after a backoff (initial_backoff, doubling, at most max_backoff)
 //     until it has been attempted max_attempts times (the first try and 3 retries by default),
 //     then parked with the last error.
-// An event delivered more than max_attempts times (its lease kept running out: the handler
+// A message delivered more than max_attempts times (its lease kept running out: the handler
 // hangs or crashes the process) is parked without running the handler again. Processing is at
-// least once, so handlers must be idempotent; a redelivered or duplicated event then changes
+// least once, so handlers must be idempotent; a redelivered or duplicated message then changes
 // nothing.
 //
-// Pace: events_per_sec > 0 admits that many events per second of the Clock's time, with up to
+// Pace: events_per_sec > 0 admits that many messages per second of the Clock's time, with up to
 // `burst` at once after an idle spell; 0 means as fast as the queue and handler allow. The
 // pace is per Worker: N workers on one queue apply up to N times the rate.
 //
@@ -55,20 +60,20 @@ struct WorkerOptions {
   Clock* clock = nullptr;
   // This worker's name in the queue's consumer group; unique per worker. [worker-1]
   std::string consumer = "worker-1";
-  // Events applied per second of clock time; 0 = full speed. [0]
+  // Messages applied per second of clock time; 0 = full speed. [0]
   double events_per_sec = 0;
-  // Events the pace lets through at once after an idle spell; 0 means one second's worth
+  // Messages the pace lets through at once after an idle spell; 0 means one second's worth
   // (at least 1). Ignored at full speed. [0]
   int64_t burst = 0;
-  // Deliveries of an event before it is parked: the first try and 3 retries. [4]
+  // Deliveries of a message before it is parked: the first try and 3 retries. [4]
   int64_t max_attempts = 4;
   // Backoff before the first retry, doubled for each later one, capped. [1 s, 60 s]
   absl::Duration initial_backoff = absl::Seconds(1);
   absl::Duration max_backoff = absl::Seconds(60);
-  // How long a claimed event stays this worker's before another may take it. Longer than the
+  // How long a claimed message stays this worker's before another may take it. Longer than the
   // handler's worst case. [30 s]
   absl::Duration lease = absl::Seconds(30);
-  // Events claimed per queue call. [32]
+  // Messages claimed per queue call. [32]
   int64_t batch = 32;
   // Start()'s thread: the longest real-time sleep when nothing is due, and after a queue
   // error. [50 ms, 1 s]
@@ -88,7 +93,7 @@ struct WorkerCounts {
 
 struct WorkerStep {
   WorkerCounts counts;
-  // When the pace allows the next event, relative to now (zero when it already does, or at
+  // When the pace allows the next message, relative to now (zero when it already does, or at
   // full speed). A hint for callers that loop on Step.
   absl::Duration pace_wait = absl::ZeroDuration();
   // True when the queue had nothing more due (the step claimed fewer than it could).
@@ -107,16 +112,16 @@ class Worker {
   // negative pace, max_attempts < 1, non-positive lease or backoffs, batch < 1.
   absl::Status ValidateOptions() const;
 
-  // Processes the events due now, at most `max_events` (< 0: no limit but the queue's and the
+  // Processes the messages due now, at most `max_messages` (< 0: no limit but the queue's and the
   // pace's), in batches of `batch`, and returns what it did. Deterministic under a
   // SimulatedClock: a step at a given instant processes exactly what is due and what the pace
   // allows at that instant. An error only when the queue failed before anything was claimed.
-  absl::StatusOr<WorkerStep> Step(int64_t max_events = -1);
+  absl::StatusOr<WorkerStep> Step(int64_t max_messages = -1);
 
   // Runs Step on a thread until Stop, sleeping (real time) when nothing is due or the pace
   // says to wait. FailedPrecondition if already running.
   absl::Status Start();
-  // Stops the thread after the event it is applying; idempotent.
+  // Stops the thread after the message it is applying; idempotent.
   void Stop();
   bool running() const;
 

@@ -49,12 +49,12 @@ std::string EscapeKey(std::string_view key) {
 
 class RedisIdempotencyStore final : public IdempotencyStore {
  public:
-  explicit RedisIdempotencyStore(std::shared_ptr<TicketingContext> c) : c_(std::move(c)) {}
+  explicit RedisIdempotencyStore(std::shared_ptr<TicketingContext> c)
+      : IdempotencyStore(c->options.max_idempotent_response_bytes), c_(std::move(c)) {}
 
-  absl::StatusOr<IdempotencyBegin> Begin(std::string_view scope, std::string_view key,
-                                         std::string_view fingerprint) override {
-    if (absl::Status s = Check(scope, key); !s.ok()) return s;
-    if (absl::Status s = ticketing_internal::ValidateFingerprint(fingerprint); !s.ok()) return s;
+ private:
+  absl::StatusOr<IdempotencyBegin> DoBegin(std::string_view scope, std::string_view key,
+                                           std::string_view fingerprint) override {
     const std::string lease = ticketing_internal::RandomHex();
     absl::StatusOr<ReplyPtr> reply =
         Run(scope, key,
@@ -83,31 +83,19 @@ class RedisIdempotencyStore final : public IdempotencyStore {
     return out;
   }
 
-  absl::Status Finish(std::string_view scope, std::string_view key, std::string_view lease,
-                      std::string_view response) override {
-    if (absl::Status s = Check(scope, key); !s.ok()) return s;
-    if (response.size() > c_->options.max_idempotent_response_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat("idempotent response is larger than ",
-                                                     c_->options.max_idempotent_response_bytes,
-                                                     " bytes"));
-    }
+  absl::Status DoFinish(std::string_view scope, std::string_view key, std::string_view lease,
+                        std::string_view response) override {
     return Settle(Run(scope, key,
                       {"finish", Now(), std::string(lease), std::string(response),
                        absl::StrCat(DurationMicros(c_->options.idempotency_ttl)),
                        GcMillis(c_->options.idempotency_ttl)}));
   }
 
-  absl::Status Abandon(std::string_view scope, std::string_view key,
-                       std::string_view lease) override {
-    if (absl::Status s = Check(scope, key); !s.ok()) return s;
+  absl::Status DoAbandon(std::string_view scope, std::string_view key,
+                         std::string_view lease) override {
     return Settle(Run(scope, key, {"abandon", Now(), std::string(lease)}));
   }
 
- private:
-  static absl::Status Check(std::string_view scope, std::string_view key) {
-    if (absl::Status s = ValidateIdempotencyScope(scope); !s.ok()) return s;
-    return ValidateIdempotencyKey(key);
-  }
   static std::string GcMillis(absl::Duration d) {
     return absl::StrCat(absl::ToInt64Milliseconds(d) + kGcSlackMs);
   }

@@ -1,8 +1,8 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // The Redis Inventory: every call is one run of lua/ticketing/inventory.lua on the event's
-// keys; this side validates input (the same checks as the memory store), encodes arguments and
-// decodes replies.
+// keys; this side encodes arguments (already checked by the Inventory front) and decodes
+// replies.
 #include <hiredis.h>
 
 #include <algorithm>
@@ -16,7 +16,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "admission/ids.h"
 #include "redis/client/reply_reader.h"
 #include "redis/ticketing/redis_ticketing_internal.h"
 #include "redis/ticketing/scripts.h"
@@ -27,6 +26,7 @@ namespace {
 
 using ticketing_internal::DurationMicros;
 using ticketing_internal::FromMicros;
+using ticketing_internal::InventoryErrorStatus;
 using ticketing_internal::kMaxExact;
 using ticketing_internal::ToMicros;
 
@@ -61,27 +61,35 @@ absl::StatusOr<ReservationStatus> StatusOfLetter(std::string_view letter) {
 class RedisInventory final : public Inventory {
  public:
   explicit RedisInventory(std::shared_ptr<TicketingContext> c)
-      : c_(std::move(c)), registry_(absl::StrCat(c_->prefix, ":tk:events")) {}
-
-  absl::Status SetInventory(std::string_view event_id, const InventorySpec& spec) override;
-  absl::StatusOr<Availability> GetAvailability(std::string_view event_id, bool with_seats) override;
-  absl::StatusOr<Reservation> Hold(const HoldRequest& request) override;
-  absl::StatusOr<ReservationChange> Confirm(std::string_view reservation_id) override {
-    return Transition("confirm", reservation_id);
-  }
-  absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id) override {
-    return Transition("cancel", reservation_id);
-  }
-  absl::StatusOr<ReservationChange> Expire(std::string_view reservation_id) override {
-    return Transition("expire", reservation_id);
-  }
-  absl::StatusOr<Reservation> Get(std::string_view reservation_id) override;
-  absl::StatusOr<std::vector<std::string>> ListExpiredHolds(std::string_view event_id,
-                                                            int64_t max) override;
-  absl::StatusOr<HoldSweep> SweepExpiredHolds(std::string_view event_id, int64_t max) override;
-  absl::StatusOr<std::vector<std::string>> ListEvents() override;
+      : Inventory(c->options.default_hold_ttl),
+        c_(std::move(c)),
+        registry_(absl::StrCat(c_->prefix, ":tk:events")) {}
 
  private:
+  absl::Status DoSetInventory(std::string_view event_id, const InventorySpec& spec) override;
+  absl::StatusOr<Availability> DoGetAvailability(std::string_view event_id,
+                                                 bool with_seats) override;
+  absl::StatusOr<Reservation> DoHold(const HoldRequest& request, int64_t quantity,
+                                     absl::Duration ttl) override;
+  absl::StatusOr<ReservationChange> DoConfirm(std::string_view event_id,
+                                              std::string_view reservation_id) override {
+    return Transition("confirm", event_id, reservation_id);
+  }
+  absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
+                                             std::string_view reservation_id) override {
+    return Transition("cancel", event_id, reservation_id);
+  }
+  absl::StatusOr<ReservationChange> DoExpire(std::string_view event_id,
+                                             std::string_view reservation_id) override {
+    return Transition("expire", event_id, reservation_id);
+  }
+  absl::StatusOr<Reservation> DoGet(std::string_view event_id,
+                                    std::string_view reservation_id) override;
+  absl::StatusOr<std::vector<std::string>> DoListExpiredHolds(std::string_view event_id,
+                                                              int64_t max) override;
+  absl::StatusOr<HoldSweep> DoSweepExpiredHolds(std::string_view event_id, int64_t max) override;
+  absl::StatusOr<std::vector<std::string>> DoListEvents() override;
+
   std::string Base(std::string_view event_id) const {
     return absl::StrCat(c_->prefix, ":tk:{", AbslView(event_id), "}:");
   }
@@ -94,7 +102,7 @@ class RedisInventory final : public Inventory {
   // A reservation reply; *changed gets its flag.
   absl::StatusOr<ReservationChange> ReadReservation(const redisReply* reply,
                                                     std::string_view event_id);
-  absl::StatusOr<ReservationChange> Transition(std::string_view op,
+  absl::StatusOr<ReservationChange> Transition(std::string_view op, std::string_view event_id,
                                                std::string_view reservation_id);
 
   const std::shared_ptr<TicketingContext> c_;
@@ -148,9 +156,7 @@ absl::StatusOr<ReservationChange> RedisInventory::ReadReservation(const redisRep
   return out;
 }
 
-absl::Status RedisInventory::SetInventory(std::string_view event_id, const InventorySpec& spec) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
-  if (absl::Status s = ticketing_internal::ValidateInventorySpec(spec); !s.ok()) return s;
+absl::Status RedisInventory::DoSetInventory(std::string_view event_id, const InventorySpec& spec) {
   // The registry first, so an inventory never exists without its entry (ListEvents skips
   // entries whose script never ran). On a cluster it lives in another slot than the event.
   absl::StatusOr<ReplyPtr> added =
@@ -170,9 +176,8 @@ absl::Status RedisInventory::SetInventory(std::string_view event_id, const Inven
   return absl::OkStatus();
 }
 
-absl::StatusOr<Availability> RedisInventory::GetAvailability(std::string_view event_id,
-                                                             bool with_seats) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+absl::StatusOr<Availability> RedisInventory::DoGetAvailability(std::string_view event_id,
+                                                               bool with_seats) {
   int64_t now_us = 0;
   absl::StatusOr<ReplyPtr> reply = Run("avail", event_id, {with_seats ? "1" : "0"}, &now_us);
   if (!reply.ok()) return reply.status();
@@ -206,14 +211,8 @@ absl::StatusOr<Availability> RedisInventory::GetAvailability(std::string_view ev
   return out;
 }
 
-absl::StatusOr<Reservation> RedisInventory::Hold(const HoldRequest& request) {
-  int64_t quantity = 0;
-  absl::Duration ttl;
-  if (absl::Status s = ticketing_internal::ValidateHoldRequest(
-          request, c_->options.default_hold_ttl, &quantity, &ttl);
-      !s.ok()) {
-    return s;
-  }
+absl::StatusOr<Reservation> RedisInventory::DoHold(const HoldRequest& request, int64_t quantity,
+                                                   absl::Duration ttl) {
   std::vector<std::string> args = {NewReservationId(request.event_id), request.user_id,
                                    absl::StrCat(quantity), absl::StrCat(DurationMicros(ttl)),
                                    request.external_ref};
@@ -226,51 +225,47 @@ absl::StatusOr<Reservation> RedisInventory::Hold(const HoldRequest& request) {
 }
 
 absl::StatusOr<ReservationChange> RedisInventory::Transition(std::string_view op,
+                                                             std::string_view event_id,
                                                              std::string_view reservation_id) {
-  absl::StatusOr<std::string_view> event_id = ticketing_internal::ReservationEvent(reservation_id);
-  if (!event_id.ok()) return event_id.status();
-  absl::StatusOr<ReplyPtr> reply = Run(op, *event_id, {std::string(reservation_id)});
+  absl::StatusOr<ReplyPtr> reply = Run(op, event_id, {std::string(reservation_id)});
   if (!reply.ok()) return reply.status();
-  return ReadReservation(reply->get(), *event_id);
+  return ReadReservation(reply->get(), event_id);
 }
 
-absl::StatusOr<Reservation> RedisInventory::Get(std::string_view reservation_id) {
-  absl::StatusOr<ReservationChange> change = Transition("get", reservation_id);
+absl::StatusOr<Reservation> RedisInventory::DoGet(std::string_view event_id,
+                                                  std::string_view reservation_id) {
+  absl::StatusOr<ReservationChange> change = Transition("get", event_id, reservation_id);
   if (!change.ok()) return change.status();
   return std::move(change->reservation);
 }
 
-absl::StatusOr<std::vector<std::string>> RedisInventory::ListExpiredHolds(std::string_view event_id,
-                                                                          int64_t max) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+absl::StatusOr<std::vector<std::string>> RedisInventory::DoListExpiredHolds(
+    std::string_view event_id, int64_t max) {
   // At least one, so that an event without inventory is NotFound here too.
-  const int64_t limit = std::clamp<int64_t>(max, 0, kMaxExact);
   absl::StatusOr<ReplyPtr> reply =
-      Run("list_expired", event_id, {absl::StrCat(std::max<int64_t>(limit, 1))});
+      Run("list_expired", event_id, {absl::StrCat(std::max<int64_t>(max, 1))});
   if (!reply.ok()) return reply.status();
   ReplyReader r(reply->get(), Context());
   std::vector<std::string> ids;
   while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("reservation_id"));
   if (absl::Status s = r.Finish(); !s.ok()) return s;
-  if (static_cast<int64_t>(ids.size()) > limit) ids.resize(static_cast<std::size_t>(limit));
+  if (static_cast<int64_t>(ids.size()) > max) ids.resize(static_cast<std::size_t>(max));
   return ids;
 }
 
-absl::StatusOr<HoldSweep> RedisInventory::SweepExpiredHolds(std::string_view event_id,
-                                                            int64_t max) {
-  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
-  const int64_t limit = std::clamp<int64_t>(max, 0, kMaxExact);
-  absl::StatusOr<ReplyPtr> reply = Run("sweep", event_id, {absl::StrCat(limit)});
+absl::StatusOr<HoldSweep> RedisInventory::DoSweepExpiredHolds(std::string_view event_id,
+                                                              int64_t max) {
+  absl::StatusOr<ReplyPtr> reply = Run("sweep", event_id, {absl::StrCat(max)});
   if (!reply.ok()) return reply.status();
   ReplyReader r(reply->get(), Context());
   HoldSweep out;
-  out.expired = r.IntIn("expired", 0, limit);
+  out.expired = r.IntIn("expired", 0, max);
   out.done = r.IntIn("done", 0, 1) == 1;
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> RedisInventory::ListEvents() {
+absl::StatusOr<std::vector<std::string>> RedisInventory::DoListEvents() {
   Router& router = c_->runner->router();
   absl::StatusOr<ReplyPtr> members = router.Execute(registry_, Command{"SMEMBERS", registry_});
   if (!members.ok()) return members.status();

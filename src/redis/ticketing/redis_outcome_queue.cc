@@ -2,7 +2,6 @@
 //
 // The Redis OutcomeQueue: a Stream with a consumer group plus a few sorted sets, all under the
 // queue's hash tag, each call one run of lua/ticketing/queue.lua.
-#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,9 +23,6 @@ using ticketing_internal::FromMicros;
 using ticketing_internal::kMaxExact;
 using ticketing_internal::ToMicros;
 
-// Dead letters listed at most per call (as the memory queue).
-constexpr int64_t kMaxListed = 1000;
-
 absl::Time NotBefore(int64_t us) { return us == 0 ? absl::InfinitePast() : FromMicros(us); }
 
 class RedisOutcomeQueue final : public OutcomeQueue {
@@ -36,11 +32,11 @@ class RedisOutcomeQueue final : public OutcomeQueue {
     for (const char* suffix : {"s", "e", "d", "l", "x", "c", "n"}) keys_.push_back(base + suffix);
   }
 
-  absl::StatusOr<bool> Publish(const OutcomeMessage& event) override {
-    if (absl::Status s = ticketing_internal::ValidateOutcomeMessage(event); !s.ok()) return s;
+ private:
+  absl::StatusOr<bool> DoPublish(const OutcomeMessage& message) override {
     absl::StatusOr<ReplyPtr> reply =
-        Run({"publish", Now(), event.id, event.type, event.payload,
-             absl::StrCat(ToMicros(event.not_before)), DedupeWindow()});
+        Run({"publish", Now(), message.id, message.type, message.payload,
+             absl::StrCat(ToMicros(message.not_before)), DedupeWindow()});
     if (!reply.ok()) return reply.status();
     ReplyReader r(reply->get(), Context());
     const bool queued = r.IntIn("queued", 0, 1) == 1;
@@ -48,16 +44,13 @@ class RedisOutcomeQueue final : public OutcomeQueue {
     return queued;
   }
 
-  absl::StatusOr<std::vector<Delivery>> Claim(std::string_view consumer, int64_t max_events,
-                                              absl::Duration lease) override {
-    if (absl::Status s = ValidateConsumerName(consumer); !s.ok()) return s;
-    if (lease <= absl::ZeroDuration()) return absl::InvalidArgumentError("lease must be positive");
-    std::vector<Delivery> out;
-    if (max_events <= 0) return out;
-    absl::StatusOr<ReplyPtr> reply = Run({"claim", Now(), std::string(consumer),
-                                          absl::StrCat(std::min<int64_t>(max_events, kMaxExact)),
-                                          absl::StrCat(DurationMicros(lease))});
+  absl::StatusOr<std::vector<Delivery>> DoClaim(std::string_view consumer, int64_t max_messages,
+                                                absl::Duration lease) override {
+    absl::StatusOr<ReplyPtr> reply =
+        Run({"claim", Now(), std::string(consumer), absl::StrCat(max_messages),
+             absl::StrCat(DurationMicros(lease))});
     if (!reply.ok()) return reply.status();
+    std::vector<Delivery> out;
     ReplyReader r(reply->get(), Context());
     while (r.ok() && r.remaining() > 0) {
       Delivery d;
@@ -75,31 +68,26 @@ class RedisOutcomeQueue final : public OutcomeQueue {
     return out;
   }
 
-  absl::Status Ack(std::string_view event_id) override {
-    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
-    return Done(Run({"ack", Now(), std::string(event_id), DedupeWindow()}));
+  absl::Status DoAck(std::string_view message_id) override {
+    return Done(Run({"ack", Now(), std::string(message_id), DedupeWindow()}));
   }
 
-  absl::Status Retry(std::string_view event_id, int64_t attempts, absl::Time not_before,
-                     std::string_view error) override {
-    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
+  absl::Status DoRetry(std::string_view message_id, int64_t attempts, absl::Time not_before,
+                       std::string_view error) override {
+    return Done(Run({"retry", Now(), std::string(message_id), absl::StrCat(attempts),
+                     absl::StrCat(ToMicros(not_before)), std::string(error)}));
+  }
+
+  absl::Status DoPark(std::string_view message_id, int64_t attempts,
+                      std::string_view error) override {
     return Done(
-        Run({"retry", Now(), std::string(event_id), absl::StrCat(attempts),
-             absl::StrCat(ToMicros(not_before)), ticketing_internal::TruncateError(error)}));
+        Run({"park", Now(), std::string(message_id), absl::StrCat(attempts), std::string(error)}));
   }
 
-  absl::Status Park(std::string_view event_id, int64_t attempts, std::string_view error) override {
-    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
-    return Done(Run({"park", Now(), std::string(event_id), absl::StrCat(attempts),
-                     ticketing_internal::TruncateError(error)}));
-  }
-
-  absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(int64_t max) override {
-    std::vector<DeadLetter> out;
-    max = std::min(max, kMaxListed);
-    if (max <= 0) return out;
+  absl::StatusOr<std::vector<DeadLetter>> DoListDeadLetters(int64_t max) override {
     absl::StatusOr<ReplyPtr> reply = Run({"list_dead", Now(), absl::StrCat(max)});
     if (!reply.ok()) return reply.status();
+    std::vector<DeadLetter> out;
     ReplyReader r(reply->get(), Context());
     while (r.ok() && r.remaining() > 0) {
       DeadLetter d;
@@ -117,12 +105,11 @@ class RedisOutcomeQueue final : public OutcomeQueue {
     return out;
   }
 
-  absl::Status ReplayDeadLetter(std::string_view event_id) override {
-    if (absl::Status s = ValidateMessageId(event_id); !s.ok()) return s;
-    return Done(Run({"replay", Now(), std::string(event_id)}));
+  absl::Status DoReplayDeadLetter(std::string_view message_id) override {
+    return Done(Run({"replay", Now(), std::string(message_id)}));
   }
 
-  absl::StatusOr<QueueStats> Stats() override {
+  absl::StatusOr<QueueStats> DoStats() override {
     absl::StatusOr<ReplyPtr> reply = Run({"stats", Now()});
     if (!reply.ok()) return reply.status();
     ReplyReader r(reply->get(), Context());
@@ -135,7 +122,6 @@ class RedisOutcomeQueue final : public OutcomeQueue {
     return s;
   }
 
- private:
   std::string Now() const { return absl::StrCat(ToMicros(c_->clock->Now())); }
   std::string DedupeWindow() const {
     return absl::StrCat(DurationMicros(c_->options.queue_dedupe_window));
