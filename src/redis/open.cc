@@ -13,6 +13,7 @@
 #include "admission/redis/room_store.h"
 #include "admission/redis/ticketing.h"
 #include "admission/room/memory_store.h"
+#include "common/strings.h"
 
 namespace admission {
 namespace {
@@ -38,7 +39,7 @@ absl::StatusOr<OpenedStores> OpenStoreUrl(std::string_view url, const StoreUrlOp
 
   RedisClientOptions client_options = options.redis;
   client_options.cluster_seeds.clear();
-  absl::string_view seeds = absl::string_view(url.data(), url.size());
+  absl::string_view seeds = internal::AbslView(url);
   const bool cluster = absl::ConsumePrefix(&seeds, kClusterScheme);
   if (cluster) {
     for (absl::string_view seed : absl::StrSplit(seeds, ',')) {

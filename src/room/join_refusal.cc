@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/strings.h"
 #include "room/join_refusal_internal.h"
 
 namespace admission {
@@ -43,8 +44,7 @@ std::optional<JoinRefusal::Reason> ParseJoinRefusalName(std::string_view name) {
 void AttachJoinRefusal(const JoinRefusal& refusal, absl::Status* status) {
   const std::string_view name = JoinRefusalName(refusal.reason);
   const int64_t at_us = refusal.at == absl::InfinitePast() ? 0 : absl::ToUnixMicros(refusal.at);
-  status->SetPayload(kPayloadType, absl::Cord(absl::StrCat(
-                                       absl::string_view(name.data(), name.size()), " ", at_us)));
+  status->SetPayload(kPayloadType, absl::Cord(absl::StrCat(internal::AbslView(name), " ", at_us)));
 }
 
 }  // namespace internal

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "admission/room/policy_fields.h"
+#include "common/strings.h"
 
 namespace admission {
 namespace {
@@ -183,7 +184,7 @@ absl::StatusOr<QueueMethod> ParseQueueMethod(std::string_view name) {
     if (QueueMethodName(m) == name) return m;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown queueing method '",
-                                                 absl::string_view(name.data(), name.size()),
+                                                 internal::AbslView(name),
                                                  "' (fifo, random, passthrough or reject)"));
 }
 

@@ -237,12 +237,14 @@ absl::StatusOr<Reservation> Inventory::Get(std::string_view reservation_id) {
 absl::StatusOr<std::vector<std::string>> Inventory::ListExpiredHolds(std::string_view event_id,
                                                                      int64_t max) {
   if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
-  return DoListExpiredHolds(event_id, std::clamp<int64_t>(max, 0, ticketing_internal::kMaxExact));
+  return DoListExpiredHolds(event_id,
+                            std::clamp<int64_t>(max, 0, ticketing_internal::kMaxExactMicros));
 }
 
 absl::StatusOr<HoldSweep> Inventory::SweepExpiredHolds(std::string_view event_id, int64_t max) {
   if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
-  return DoSweepExpiredHolds(event_id, std::clamp<int64_t>(max, 0, ticketing_internal::kMaxExact));
+  return DoSweepExpiredHolds(event_id,
+                             std::clamp<int64_t>(max, 0, ticketing_internal::kMaxExactMicros));
 }
 
 absl::StatusOr<std::vector<std::string>> Inventory::ListEvents() { return DoListEvents(); }

@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "admission/clock.h"
 #include "admission/ticketing/idempotency.h"
+#include "common/random.h"
+#include "common/strings.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission::ticketing_internal {
@@ -44,7 +46,7 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
     if (e == nullptr) {
       Entry fresh;
       fresh.fingerprint = std::string(fingerprint);
-      fresh.lease = RandomHex();
+      fresh.lease = internal::RandomHex(16);
       SetExpiry(id, &fresh, now + lease_);
       out.outcome = IdempotencyOutcome::kStarted;
       out.lease = fresh.lease;
@@ -105,8 +107,7 @@ class MemoryIdempotencyStore final : public IdempotencyStore {
   }
   // Scopes have no ':'-free guarantee, but they never contain '\n'.
   static std::string Id(std::string_view scope, std::string_view key) {
-    return absl::StrCat(absl::string_view(scope.data(), scope.size()), "\n",
-                        absl::string_view(key.data(), key.size()));
+    return absl::StrCat(internal::AbslView(scope), "\n", internal::AbslView(key));
   }
 
   // The entry if it exists and has not expired; an expired one is dropped.

@@ -76,7 +76,7 @@ class MemoryInventory final : public Inventory {
   explicit MemoryInventory(const TicketingOptions& options)
       : Inventory(options.default_hold_ttl),
         clock_(options.clock != nullptr ? options.clock : SystemClock()),
-        retention_us_(DurationMicros(options.reservation_retention)),
+        retention_us_(DurationToMicros(options.reservation_retention)),
         expire_per_call_(std::max<int64_t>(options.expire_per_call, 0)) {}
 
  private:
@@ -111,7 +111,7 @@ class MemoryInventory final : public Inventory {
   absl::StatusOr<ReservationChange> Transition(std::string_view event_id,
                                                std::string_view reservation_id, Op op);
 
-  int64_t NowMicros() { return ToMicros(clock_->Now()); }
+  int64_t NowMicros() { return TimeToMicros(clock_->Now()); }
 
   // Gives the reservation's seats back and ends it with `status`.
   void End(EventInventory& ev, const std::string& rid, Record& r, ReservationStatus status,
@@ -164,9 +164,9 @@ Reservation MemoryInventory::ToReservation(std::string_view event_id, const std:
   out.status = r.status;
   out.seat_ids = r.seat_ids;
   out.quantity = r.quantity;
-  out.created_at = FromMicros(r.created_us);
-  out.hold_expires_at = FromMicros(r.expires_us);
-  out.updated_at = FromMicros(r.updated_us);
+  out.created_at = MicrosToTime(r.created_us);
+  out.hold_expires_at = MicrosToTime(r.expires_us);
+  out.updated_at = MicrosToTime(r.updated_us);
   return out;
 }
 
@@ -293,7 +293,7 @@ absl::StatusOr<Availability> MemoryInventory::DoGetAvailability(std::string_view
   out.counts.held = ev->held;
   out.counts.sold = ev->sold;
   out.counts.available = ev->total - ev->held - ev->sold;
-  out.now = FromMicros(now);
+  out.now = MicrosToTime(now);
   if (with_seats && ev->named) {
     out.seats.reserve(ev->order.size());
     for (const std::string& seat_id : ev->order) {
@@ -319,7 +319,7 @@ absl::StatusOr<Reservation> MemoryInventory::DoHold(const HoldRequest& request, 
   r.quantity = quantity;
   r.created_us = now;
   r.updated_us = now;
-  r.expires_us = now + DurationMicros(ttl);
+  r.expires_us = now + DurationToMicros(ttl);
   if (!ev->named) {
     if (!request.seat_ids.empty()) {
       return absl::InvalidArgumentError(

@@ -66,12 +66,12 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
  public:
   explicit MemoryOutcomeQueue(const TicketingOptions& options)
       : clock_(options.clock != nullptr ? options.clock : SystemClock()),
-        dedupe_us_(DurationMicros(options.queue_dedupe_window)) {}
+        dedupe_us_(DurationToMicros(options.queue_dedupe_window)) {}
 
  private:
   absl::StatusOr<bool> DoPublish(const OutcomeMessage& message) override {
     std::lock_guard<std::mutex> lock(mu_);
-    const int64_t now = ToMicros(clock_->Now());
+    const int64_t now = TimeToMicros(clock_->Now());
     PruneCompleted(now);
     if (messages_.contains(message.id) || completed_ids_.contains(message.id)) {
       ++stats_.duplicates;
@@ -80,7 +80,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     Record r;
     r.type = message.type;
     r.payload = message.payload;
-    r.not_before_us = ToMicros(message.not_before);
+    r.not_before_us = TimeToMicros(message.not_before);
     r.published_us = now;
     if (r.not_before_us <= now) {
       MakeReady(message.id, &r);
@@ -98,8 +98,8 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
                                                 absl::Duration lease) override {
     std::vector<Delivery> out;
     std::lock_guard<std::mutex> lock(mu_);
-    const int64_t now = ToMicros(clock_->Now());
-    const int64_t lease_until = now + DurationMicros(lease);
+    const int64_t now = TimeToMicros(clock_->Now());
+    const int64_t lease_until = now + DurationToMicros(lease);
     // Delayed messages whose time has come join the ready stream.
     for (int64_t i = 0; i < max_messages && !delayed_.empty(); ++i) {
       auto first = delayed_.begin();
@@ -128,7 +128,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
 
   absl::Status DoAck(std::string_view message_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    const int64_t now = ToMicros(clock_->Now());
+    const int64_t now = TimeToMicros(clock_->Now());
     PruneCompleted(now);
     auto it = messages_.find(AbslView(message_id));
     if (it == messages_.end()) {
@@ -152,7 +152,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     const std::string id(message_id);
     leased_.erase({r->lease_us, id});
     r->state = State::kDelayed;
-    r->due_us = ToMicros(not_before);
+    r->due_us = TimeToMicros(not_before);
     r->last_error = std::string(error);
     delayed_.insert({r->due_us, id});
     ++stats_.retried;
@@ -168,7 +168,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     leased_.erase({r->lease_us, id});
     r->state = State::kDead;
     r->last_error = std::string(error);
-    r->parked_us = ToMicros(clock_->Now());
+    r->parked_us = TimeToMicros(clock_->Now());
     r->seq = ++seq_;
     dead_.insert({r->seq, id});
     ++stats_.parked;
@@ -185,8 +185,8 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
       d.message = MessageOf(it->second, r);
       d.attempts = r.attempts;
       d.error = r.last_error;
-      d.published_at = FromMicros(r.published_us);
-      d.parked_at = FromMicros(r.parked_us);
+      d.published_at = MicrosToTime(r.published_us);
+      d.parked_at = MicrosToTime(r.parked_us);
       out.push_back(std::move(d));
     }
     return out;
@@ -228,7 +228,7 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     m.id = id;
     m.type = r.type;
     m.payload = r.payload;
-    m.not_before = r.not_before_us == 0 ? absl::InfinitePast() : FromMicros(r.not_before_us);
+    m.not_before = r.not_before_us == 0 ? absl::InfinitePast() : MicrosToTime(r.not_before_us);
     return m;
   }
 
@@ -247,9 +247,9 @@ class MemoryOutcomeQueue final : public OutcomeQueue {
     Delivery d;
     d.message = MessageOf(id, *r);
     d.attempts = r->attempts;
-    d.published_at = FromMicros(r->published_us);
+    d.published_at = MicrosToTime(r->published_us);
     d.last_error = r->last_error;
-    d.lease_expires_at = FromMicros(lease_until);
+    d.lease_expires_at = MicrosToTime(lease_until);
     return d;
   }
 

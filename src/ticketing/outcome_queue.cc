@@ -82,7 +82,7 @@ absl::StatusOr<std::vector<Delivery>> OutcomeQueue::Claim(std::string_view consu
   if (absl::Status s = ValidateConsumerName(consumer); !s.ok()) return s;
   if (lease <= absl::ZeroDuration()) return absl::InvalidArgumentError("lease must be positive");
   if (max_messages <= 0) return std::vector<Delivery>();
-  return DoClaim(consumer, std::min(max_messages, ticketing_internal::kMaxExact), lease);
+  return DoClaim(consumer, std::min(max_messages, ticketing_internal::kMaxExactMicros), lease);
 }
 
 absl::Status OutcomeQueue::Ack(std::string_view message_id) {

@@ -18,19 +18,15 @@
 #include "admission/ticketing/inventory.h"
 #include "admission/ticketing/outcome_queue.h"
 #include "admission/ticketing/ticketing.h"
+#include "common/micros.h"
 
 namespace admission::ticketing_internal {
 
-// Times as microseconds since the epoch (what the Lua scripts store); InfinitePast and
-// anything before the epoch become 0, InfiniteFuture the largest exact Lua integer.
-int64_t ToMicros(absl::Time t);
-absl::Time FromMicros(int64_t us);
-int64_t DurationMicros(absl::Duration d);
-// Largest integer a Lua number (a double) holds exactly.
-inline constexpr int64_t kMaxExact = int64_t{1} << 53;
-
-// 32 random lowercase hex digits (128 bits from the kernel's CSPRNG).
-std::string RandomHex();
+// Times as microseconds since the epoch, what the Lua scripts store (common/micros.h).
+using internal::DurationToMicros;
+using internal::kMaxExactMicros;
+using internal::MicrosToTime;
+using internal::TimeToMicros;
 
 // A FailedPrecondition status carrying `error`, which InventoryErrorOf reads back: how a store
 // says why it refused a Hold or a transition.

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/strings.h"
 #include "redis/client/client_internal.h"
 #include "redis/client/connection.h"
 #include "redis/client/router.h"
@@ -36,7 +37,7 @@ ScriptRunner& ClientAccess::Runner(const RedisClient& client) { return client.im
 
 namespace {
 
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::AbslView;
 
 // "host:port", with an IPv6 host in brackets.
 std::string Address(const RedisAddress& a) {

@@ -79,10 +79,8 @@ std::string TokenKey(std::string_view token) {
   return key;
 }
 
-absl::Time TimeFromMicros(int64_t us) { return rules::MicrosToTime(us); }
-
-// Largest counts the scripts can produce and still be exact (Lua numbers are doubles).
-constexpr int64_t kMaxExact = int64_t{1} << 53;
+// Counts the scripts produce are exact up to kMaxExactMicros (Lua numbers are doubles).
+using internal::kMaxExactMicros;
 
 // The errors of our own the scripts answer that ErrorReplyStatus does not know; nullopt for
 // any other.
@@ -251,15 +249,15 @@ absl::Status RedisStore::Register(std::string_view event_id) {
 // The rate sample at the end of ticket and stats replies (see append_rate in lua/room/render.lua).
 void ReadRate(ReplyReader& r, RateSample* rate) {
   const std::optional<int64_t> first = r.OptionalInt("first_admission");
-  rate->first_admission = first.has_value() ? TimeFromMicros(*first) : absl::InfiniteFuture();
+  rate->first_admission = first.has_value() ? rules::MicrosToTime(*first) : absl::InfiniteFuture();
   rate->policy_rate_per_sec = r.Double("policy_rate");
-  rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExact);
+  rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExactMicros);
   rate->paused = r.IntIn("paused", 0, 1) == 1;
   const int64_t windows = r.IntIn("window_count", 0, 64);
   rate->windows.clear();
   for (int64_t i = 0; i < windows && r.ok(); ++i) {
     RateSample::Window w;
-    w.length = absl::Microseconds(r.IntIn("window_length", 1, kMaxExact));
+    w.length = absl::Microseconds(r.IntIn("window_length", 1, kMaxExactMicros));
     w.admissions = r.Double("window_admissions");
     rate->windows.push_back(w);
   }
@@ -273,12 +271,12 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->token = std::string(token);
   t->state = static_cast<UserState>(r.IntIn("state", static_cast<int>(UserState::kWaiting),
                                             static_cast<int>(UserState::kPrequeue)));
-  t->position = r.IntIn("position", 0, kMaxExact);
-  t->now = TimeFromMicros(now_us);
-  t->joined_at = TimeFromMicros(r.Int("joined_at"));
+  t->position = r.IntIn("position", 0, kMaxExactMicros);
+  t->now = rules::MicrosToTime(now_us);
+  t->joined_at = rules::MicrosToTime(r.Int("joined_at"));
   const std::optional<int64_t> left = r.OptionalInt("left_line_at");
-  t->left_line_at = left.has_value() ? TimeFromMicros(*left) : absl::InfiniteFuture();
-  t->deadline = TimeFromMicros(r.Int("deadline"));
+  t->left_line_at = left.has_value() ? rules::MicrosToTime(*left) : absl::InfiniteFuture();
+  t->deadline = rules::MicrosToTime(r.Int("deadline"));
   t->blocked_by = static_cast<EntryBlock>(r.IntIn("blocked_by", static_cast<int>(EntryBlock::kNone),
                                                   static_cast<int>(EntryBlock::kNotWaiting)));
   t->ready_for_entry = t->blocked_by == EntryBlock::kNone;
@@ -295,7 +293,7 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
       break;
     }
     case EntryBlock::kTierWait:
-      t->retry_after = absl::Microseconds(r.IntIn("retry", 1, kMaxExact));
+      t->retry_after = absl::Microseconds(r.IntIn("retry", 1, kMaxExactMicros));
       break;
     case EntryBlock::kPaused:
       r.OptionalInt("retry");
@@ -319,9 +317,9 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->paused_reason = std::string(r.String("paused_reason"));
   const std::string_view reservation = r.String("reservation_token");
   const std::optional<int64_t> reservation_expiry = r.OptionalInt("reservation_expires_at");
-  t->position_high = r.IntIn("position_high", 0, kMaxExact);
+  t->position_high = r.IntIn("position_high", 0, kMaxExactMicros);
   const std::optional<int64_t> opens_at = r.OptionalInt("opens_at");
-  t->opens_at = opens_at.has_value() ? TimeFromMicros(*opens_at) : absl::InfiniteFuture();
+  t->opens_at = opens_at.has_value() ? rules::MicrosToTime(*opens_at) : absl::InfiniteFuture();
   ReadRate(r, &t->rate);
   if (!r.ok()) return;
 
@@ -336,7 +334,7 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   }
   if (reservation_expiry.has_value()) {
     t->reservation_token = std::string(reservation);
-    t->reservation_expires_at = TimeFromMicros(*reservation_expiry);
+    t->reservation_expires_at = rules::MicrosToTime(*reservation_expiry);
   }
 }
 
@@ -442,24 +440,24 @@ absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
   if (!reply.ok()) return reply.status();
   ReplyReader r(reply->get(), Context(RoomScript::kStats));
   EventCounters c;
-  c.now = TimeFromMicros(r.Int("now"));
-  c.waiting = r.IntIn("waiting", 0, kMaxExact);
-  c.active = r.IntIn("active", 0, kMaxExact);
-  c.joined_total = r.IntIn("joined", 0, kMaxExact);
-  c.admitted_total = r.IntIn("admitted", 0, kMaxExact);
-  c.admitted_by_bypass = r.IntIn("admitted_by_bypass", 0, kMaxExact);
-  c.expired_total = r.IntIn("expired", 0, kMaxExact);
-  c.active_timed_out_total = r.IntIn("active_timed_out", 0, kMaxExact);
-  c.left_total = r.IntIn("left", 0, kMaxExact);
-  c.completed_total = r.IntIn("completed", 0, kMaxExact);
+  c.now = rules::MicrosToTime(r.Int("now"));
+  c.waiting = r.IntIn("waiting", 0, kMaxExactMicros);
+  c.active = r.IntIn("active", 0, kMaxExactMicros);
+  c.joined_total = r.IntIn("joined", 0, kMaxExactMicros);
+  c.admitted_total = r.IntIn("admitted", 0, kMaxExactMicros);
+  c.admitted_by_bypass = r.IntIn("admitted_by_bypass", 0, kMaxExactMicros);
+  c.expired_total = r.IntIn("expired", 0, kMaxExactMicros);
+  c.active_timed_out_total = r.IntIn("active_timed_out", 0, kMaxExactMicros);
+  c.left_total = r.IntIn("left", 0, kMaxExactMicros);
+  c.completed_total = r.IntIn("completed", 0, kMaxExactMicros);
   c.bucket_tokens = r.Double("bucket_tokens");
-  c.prequeued = r.IntIn("prequeued", 0, kMaxExact);
-  c.drawn = r.IntIn("drawn", 0, kMaxExact);
-  c.admitted_by_safety_net = r.IntIn("admitted_by_safety_net", 0, kMaxExact);
-  c.admitted_by_passthrough = r.IntIn("admitted_by_passthrough", 0, kMaxExact);
-  c.refused_total = r.IntIn("refused", 0, kMaxExact);
+  c.prequeued = r.IntIn("prequeued", 0, kMaxExactMicros);
+  c.drawn = r.IntIn("drawn", 0, kMaxExactMicros);
+  c.admitted_by_safety_net = r.IntIn("admitted_by_safety_net", 0, kMaxExactMicros);
+  c.admitted_by_passthrough = r.IntIn("admitted_by_passthrough", 0, kMaxExactMicros);
+  c.refused_total = r.IntIn("refused", 0, kMaxExactMicros);
   c.opened = r.IntIn("opened", 0, 1) == 1;
-  c.shuffled_at_opening = r.IntIn("shuffled_at_opening", 0, kMaxExact);
+  c.shuffled_at_opening = r.IntIn("shuffled_at_opening", 0, kMaxExactMicros);
   ReadRate(r, &c.rate);
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   return c;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/random.h"
 #include "redis/client/reply_reader.h"
 #include "redis/ticketing/redis_ticketing_internal.h"
 #include "redis/ticketing/scripts.h"
@@ -17,8 +18,8 @@
 namespace admission::redis_internal {
 namespace {
 
-using ticketing_internal::DurationMicros;
-using ticketing_internal::ToMicros;
+using internal::DurationToMicros;
+using internal::TimeToMicros;
 
 // Redis TTLs are garbage collection only: the logical expiry in the entry decides, and the key
 // outlives it by this much.
@@ -55,11 +56,11 @@ class RedisIdempotencyStore final : public IdempotencyStore {
  private:
   absl::StatusOr<IdempotencyBegin> DoBegin(std::string_view scope, std::string_view key,
                                            std::string_view fingerprint) override {
-    const std::string lease = ticketing_internal::RandomHex();
+    const std::string lease = internal::RandomHex(16);
     absl::StatusOr<ReplyPtr> reply =
         Run(scope, key,
             {"begin", Now(), std::string(fingerprint), lease,
-             absl::StrCat(DurationMicros(c_->options.idempotency_lease)),
+             absl::StrCat(DurationToMicros(c_->options.idempotency_lease)),
              GcMillis(c_->options.idempotency_lease)});
     if (!reply.ok()) return reply.status();
     ReplyReader r(reply->get(), Context());
@@ -87,7 +88,7 @@ class RedisIdempotencyStore final : public IdempotencyStore {
                         std::string_view response) override {
     return Settle(Run(scope, key,
                       {"finish", Now(), std::string(lease), std::string(response),
-                       absl::StrCat(DurationMicros(c_->options.idempotency_ttl)),
+                       absl::StrCat(DurationToMicros(c_->options.idempotency_ttl)),
                        GcMillis(c_->options.idempotency_ttl)}));
   }
 
@@ -99,7 +100,7 @@ class RedisIdempotencyStore final : public IdempotencyStore {
   static std::string GcMillis(absl::Duration d) {
     return absl::StrCat(absl::ToInt64Milliseconds(d) + kGcSlackMs);
   }
-  std::string Now() const { return absl::StrCat(ToMicros(c_->clock->Now())); }
+  std::string Now() const { return absl::StrCat(TimeToMicros(c_->clock->Now())); }
   std::string Context() const {
     return absl::StrCat(c_->runner->router().name(), " (idempotency)");
   }

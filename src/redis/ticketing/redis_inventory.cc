@@ -24,11 +24,12 @@
 namespace admission::redis_internal {
 namespace {
 
-using ticketing_internal::DurationMicros;
-using ticketing_internal::FromMicros;
+using internal::DurationToMicros;
+using internal::kMaxExactMicros;
+using internal::MicrosToTime;
+using internal::TimeToMicros;
+
 using ticketing_internal::InventoryErrorStatus;
-using ticketing_internal::kMaxExact;
-using ticketing_internal::ToMicros;
 
 constexpr InventoryError kErrors[] = {
     InventoryError::kSoldOut,        InventoryError::kSeatUnavailable,
@@ -112,13 +113,13 @@ class RedisInventory final : public Inventory {
 absl::StatusOr<ReplyPtr> RedisInventory::Run(std::string_view op, std::string_view event_id,
                                              std::vector<std::string> args, int64_t* now_us) {
   const std::string base = Base(event_id);
-  const int64_t now = ToMicros(c_->clock->Now());
+  const int64_t now = TimeToMicros(c_->clock->Now());
   if (now_us != nullptr) *now_us = now;
   std::vector<std::string> keys = {base + "inv",   base + "seats", base + "avail",
                                    base + "holds", base + "res",   base + "ended"};
   std::vector<std::string> all = {std::string(op), absl::StrCat(now),
                                   absl::StrCat(std::max<int64_t>(c_->options.expire_per_call, 0)),
-                                  absl::StrCat(DurationMicros(c_->options.reservation_retention)),
+                                  absl::StrCat(DurationToMicros(c_->options.reservation_retention)),
                                   std::string(event_id)};
   all.reserve(all.size() + args.size());
   for (std::string& arg : args) all.push_back(std::move(arg));
@@ -141,9 +142,9 @@ absl::StatusOr<ReservationChange> RedisInventory::ReadReservation(const redisRep
   const std::string_view letter = r.String("status");
   const std::string_view seats = r.String("seats");
   res.quantity = r.IntIn("quantity", 0, kMaxSeatsPerHold);
-  res.created_at = FromMicros(r.IntIn("created", 0, kMaxExact));
-  res.hold_expires_at = FromMicros(r.IntIn("expires", 0, kMaxExact));
-  res.updated_at = FromMicros(r.IntIn("updated", 0, kMaxExact));
+  res.created_at = MicrosToTime(r.IntIn("created", 0, kMaxExactMicros));
+  res.hold_expires_at = MicrosToTime(r.IntIn("expires", 0, kMaxExactMicros));
+  res.updated_at = MicrosToTime(r.IntIn("updated", 0, kMaxExactMicros));
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   absl::StatusOr<ReservationStatus> status = StatusOfLetter(letter);
   if (!status.ok()) {
@@ -207,14 +208,14 @@ absl::StatusOr<Availability> RedisInventory::DoGetAvailability(std::string_view 
     out.seats.push_back(std::move(seat));
   }
   if (absl::Status s = r.Finish(); !s.ok()) return s;
-  out.now = FromMicros(now_us);
+  out.now = MicrosToTime(now_us);
   return out;
 }
 
 absl::StatusOr<Reservation> RedisInventory::DoHold(const HoldRequest& request, int64_t quantity,
                                                    absl::Duration ttl) {
   std::vector<std::string> args = {NewReservationId(request.event_id), request.user_id,
-                                   absl::StrCat(quantity), absl::StrCat(DurationMicros(ttl)),
+                                   absl::StrCat(quantity), absl::StrCat(DurationToMicros(ttl)),
                                    request.external_ref};
   for (const std::string& seat : request.seat_ids) args.push_back(seat);
   absl::StatusOr<ReplyPtr> reply = Run("hold", request.event_id, std::move(args));

@@ -18,12 +18,12 @@
 namespace admission::redis_internal {
 namespace {
 
-using ticketing_internal::DurationMicros;
-using ticketing_internal::FromMicros;
-using ticketing_internal::kMaxExact;
-using ticketing_internal::ToMicros;
+using internal::DurationToMicros;
+using internal::kMaxExactMicros;
+using internal::MicrosToTime;
+using internal::TimeToMicros;
 
-absl::Time NotBefore(int64_t us) { return us == 0 ? absl::InfinitePast() : FromMicros(us); }
+absl::Time NotBefore(int64_t us) { return us == 0 ? absl::InfinitePast() : MicrosToTime(us); }
 
 class RedisOutcomeQueue final : public OutcomeQueue {
  public:
@@ -36,7 +36,7 @@ class RedisOutcomeQueue final : public OutcomeQueue {
   absl::StatusOr<bool> DoPublish(const OutcomeMessage& message) override {
     absl::StatusOr<ReplyPtr> reply =
         Run({"publish", Now(), message.id, message.type, message.payload,
-             absl::StrCat(ToMicros(message.not_before)), DedupeWindow()});
+             absl::StrCat(TimeToMicros(message.not_before)), DedupeWindow()});
     if (!reply.ok()) return reply.status();
     ReplyReader r(reply->get(), Context());
     const bool queued = r.IntIn("queued", 0, 1) == 1;
@@ -48,7 +48,7 @@ class RedisOutcomeQueue final : public OutcomeQueue {
                                                 absl::Duration lease) override {
     absl::StatusOr<ReplyPtr> reply =
         Run({"claim", Now(), std::string(consumer), absl::StrCat(max_messages),
-             absl::StrCat(DurationMicros(lease))});
+             absl::StrCat(DurationToMicros(lease))});
     if (!reply.ok()) return reply.status();
     std::vector<Delivery> out;
     ReplyReader r(reply->get(), Context());
@@ -57,11 +57,11 @@ class RedisOutcomeQueue final : public OutcomeQueue {
       d.message.id = std::string(r.String("id"));
       d.message.type = std::string(r.String("type"));
       d.message.payload = std::string(r.String("payload"));
-      d.message.not_before = NotBefore(r.IntIn("not_before", 0, kMaxExact));
-      d.published_at = FromMicros(r.IntIn("published", 0, kMaxExact));
-      d.attempts = r.IntIn("attempts", 1, kMaxExact);
+      d.message.not_before = NotBefore(r.IntIn("not_before", 0, kMaxExactMicros));
+      d.published_at = MicrosToTime(r.IntIn("published", 0, kMaxExactMicros));
+      d.attempts = r.IntIn("attempts", 1, kMaxExactMicros);
       d.last_error = std::string(r.String("last_error"));
-      d.lease_expires_at = FromMicros(r.IntIn("lease", 0, kMaxExact));
+      d.lease_expires_at = MicrosToTime(r.IntIn("lease", 0, kMaxExactMicros));
       out.push_back(std::move(d));
     }
     if (absl::Status s = r.Finish(); !s.ok()) return s;
@@ -75,7 +75,7 @@ class RedisOutcomeQueue final : public OutcomeQueue {
   absl::Status DoRetry(std::string_view message_id, int64_t attempts, absl::Time not_before,
                        std::string_view error) override {
     return Done(Run({"retry", Now(), std::string(message_id), absl::StrCat(attempts),
-                     absl::StrCat(ToMicros(not_before)), std::string(error)}));
+                     absl::StrCat(TimeToMicros(not_before)), std::string(error)}));
   }
 
   absl::Status DoPark(std::string_view message_id, int64_t attempts,
@@ -94,11 +94,11 @@ class RedisOutcomeQueue final : public OutcomeQueue {
       d.message.id = std::string(r.String("id"));
       d.message.type = std::string(r.String("type"));
       d.message.payload = std::string(r.String("payload"));
-      d.message.not_before = NotBefore(r.IntIn("not_before", 0, kMaxExact));
-      d.attempts = r.IntIn("attempts", 0, kMaxExact);
+      d.message.not_before = NotBefore(r.IntIn("not_before", 0, kMaxExactMicros));
+      d.attempts = r.IntIn("attempts", 0, kMaxExactMicros);
       d.error = std::string(r.String("error"));
-      d.published_at = FromMicros(r.IntIn("published", 0, kMaxExact));
-      d.parked_at = FromMicros(r.IntIn("parked", 0, kMaxExact));
+      d.published_at = MicrosToTime(r.IntIn("published", 0, kMaxExactMicros));
+      d.parked_at = MicrosToTime(r.IntIn("parked", 0, kMaxExactMicros));
       out.push_back(std::move(d));
     }
     if (absl::Status s = r.Finish(); !s.ok()) return s;
@@ -116,15 +116,15 @@ class RedisOutcomeQueue final : public OutcomeQueue {
     QueueStats s;
     for (int64_t* field : {&s.ready, &s.delayed, &s.in_flight, &s.dead, &s.published, &s.duplicates,
                            &s.completed, &s.retried, &s.parked, &s.redelivered}) {
-      *field = r.IntIn("count", 0, kMaxExact);
+      *field = r.IntIn("count", 0, kMaxExactMicros);
     }
     if (absl::Status st = r.Finish(); !st.ok()) return st;
     return s;
   }
 
-  std::string Now() const { return absl::StrCat(ToMicros(c_->clock->Now())); }
+  std::string Now() const { return absl::StrCat(TimeToMicros(c_->clock->Now())); }
   std::string DedupeWindow() const {
-    return absl::StrCat(DurationMicros(c_->options.queue_dedupe_window));
+    return absl::StrCat(DurationToMicros(c_->options.queue_dedupe_window));
   }
   std::string Context() const { return absl::StrCat(c_->runner->router().name(), " (queue)"); }
 
@@ -146,7 +146,7 @@ class RedisOutcomeQueue final : public OutcomeQueue {
 
 }  // namespace
 
-std::unique_ptr<OutcomeQueue> NewRedisEventQueue(std::shared_ptr<TicketingContext> c) {
+std::unique_ptr<OutcomeQueue> NewRedisOutcomeQueue(std::shared_ptr<TicketingContext> c) {
   return std::make_unique<RedisOutcomeQueue>(std::move(c));
 }
 

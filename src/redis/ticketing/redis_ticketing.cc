@@ -27,7 +27,7 @@ absl::StatusOr<Ticketing> NewRedisTicketing(std::shared_ptr<RedisClient> client,
   Ticketing t;
   t.idempotency = redis_internal::NewRedisIdempotencyStore(context);
   t.inventory = redis_internal::NewRedisInventory(context);
-  t.outcomes = redis_internal::NewRedisEventQueue(context);
+  t.outcomes = redis_internal::NewRedisOutcomeQueue(context);
   return t;
 }
 

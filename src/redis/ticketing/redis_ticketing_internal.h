@@ -32,7 +32,7 @@ struct TicketingContext {
 
 std::unique_ptr<IdempotencyStore> NewRedisIdempotencyStore(std::shared_ptr<TicketingContext> c);
 std::unique_ptr<Inventory> NewRedisInventory(std::shared_ptr<TicketingContext> c);
-std::unique_ptr<OutcomeQueue> NewRedisEventQueue(std::shared_ptr<TicketingContext> c);
+std::unique_ptr<OutcomeQueue> NewRedisOutcomeQueue(std::shared_ptr<TicketingContext> c);
 
 using internal::AbslView;
 
