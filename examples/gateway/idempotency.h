@@ -1,8 +1,8 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // Idempotency-Key support for POST requests, over the library's IdempotencyStore
-// (admission/idempotency.h) on the gateway's own store: in memory for one process, or in Redis,
-// where every gateway sharing the Redis sees the same keys, so a retry that lands on another
+// (admission/ticketing/idempotency.h) on the gateway's own store: in memory for one process, or in
+// Redis, where every gateway sharing the Redis sees the same keys, so a retry that lands on another
 // process still replays the first answer.
 //
 // The first request with a key runs and its answer is kept for --idempotency_ttl_sec (5 min);

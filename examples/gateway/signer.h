@@ -28,7 +28,7 @@ struct ReservationClaims {
   // The library's own reservation token (unique per admission).
   std::string reservation_id;
   // Empty for an admission token; else the one seat reservation (inventory.h) this token may
-  // act on. Absent from the payload when empty, so admission tokens read as before.
+  // act on. Absent from the payload when empty: an admission token carries none.
   std::string scope_reservation_id;
   // Whole seconds: the token is valid while now < expires_at.
   absl::Time expires_at;

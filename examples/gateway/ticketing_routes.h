@@ -4,7 +4,7 @@
 // payment intents, the worker that applies payment outcomes and hold expiries, and the
 // dead-letter admin routes. Like the rest of the gateway it is a shell: the rules (no
 // oversell, hold TTLs, idempotent transitions, retries, dead letters) are the library's
-// (admission/ticketing.h); this file parses, authenticates, calls and renders.
+// (admission/ticketing/ticketing.h); this file parses, authenticates, calls and renders.
 //
 //   PUT  /admin/v1/events/{event_id}/inventory      {"seat_ids":[...]} | {"general_admission":N}
 //   GET  /api/v1/events/{event_id}/seats            counts, and per seat where seats are named

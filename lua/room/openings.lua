@@ -14,7 +14,7 @@ local function fair()
   local K_FRONT = string.sub(K_REC, 1, -3) .. 'f'
   F.K_PRE, F.K_FRONT = K_PRE, K_FRONT
 
-  -- The keyed randomness of src/shuffle.cc, exactly (docs/rules.md, "Keyed randomness,
+  -- The keyed randomness of src/room/shuffle.cc, exactly (docs/rules.md, "Keyed randomness,
   -- exactly", which pins this code; the unit test's known answers hold for it). Numbers are
   -- doubles and the bit library answers signed 32-bit values, so every bit result is brought
   -- back to [0, 2^32) and 32-bit products are split into 16-bit halves to stay exact.

@@ -1,6 +1,6 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
--- One idempotency entry (src/memory_idempotency.cc is the same in memory).
+-- One idempotency entry (src/ticketing/memory_idempotency.cc is the same in memory).
 -- KEYS[1]  the entry's HASH: fp (fingerprint), st ('s' started | 'd' done), lease, until (us:
 --          the lease's end while started, the replay's end when done), resp (when done)
 -- ARGV[1]  operation: begin | finish | abandon

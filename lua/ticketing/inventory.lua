@@ -1,7 +1,7 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
--- A sale event's seat inventory, holds and reservations (src/memory_inventory.cc is the same
--- in memory, step by step). Every operation on an event is this one script, so each is atomic.
+-- A sale event's seat inventory, holds and reservations (src/ticketing/memory_inventory.cc is
+-- the same in memory, step by step). Every operation on an event is this one script, so each is atomic.
 -- KEYS[1] inv    HASH  kind ('named' | 'ga'), total, held, sold
 -- KEYS[2] seats  HASH  seat id -> state letter (A available, H held, S sold) .. position
 -- KEYS[3] avail  ZSET  available named seats, scored by position

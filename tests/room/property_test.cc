@@ -13,7 +13,7 @@
 //   - after the heartbeat TTL and a sweep, no ghost is counted (Stats.waiting, positions).
 // On stores with fair openings (StoreFactory::supports_schedule) the random policies also carry
 // a schedule, a queueing method and the safety net, and the model restates docs/rules.md's
-// "Fair openings" (it shares only the keyed permutation and draws of src/shuffle.h, which
+// "Fair openings" (it shares only the keyed permutation and draws of src/room/shuffle.h, which
 // unit_test.cc checks on their own). Positions are then checked in the model's line order, and
 // passthrough admissions are left out of the capacity and pacing checks (they ignore both).
 //

@@ -976,7 +976,7 @@ TEST_F(PresentationTest, StatsCarriesTheFairOpeningCounters) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fair-opening rules (src/rules.h): pure decisions, one at a time
+// Fair-opening rules (src/room/rules.h): pure decisions, one at a time
 
 class FairRulesTest : public ::testing::Test {
  protected:
@@ -1131,7 +1131,7 @@ TEST(PositionIndexTest, SelectInvertsRankThroughRemovalsAndCompaction) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shuffle: the keyed permutation and draws behind fair openings (src/shuffle.h). The
+// Shuffle: the keyed permutation and draws behind fair openings (src/room/shuffle.h). The
 // statistical tests use fixed seeds, so they are deterministic; their thresholds are the
 // chi-square quantiles at p = 0.001, so a sound generator passes them with any seeds.
 

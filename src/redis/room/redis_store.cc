@@ -3,8 +3,8 @@
 // The Redis store. Each Store call is one script (lua/<action>.lua) run by EVALSHA on one
 // pooled connection; the scripts do all the work and answer with flat arrays that this file
 // turns into the same Ticket / EnterOutcome / EventCounters / SweepOutcome the memory store
-// builds. Everything about the rules lives in the scripts (mirroring src/rules.cc and
-// src/memory_store.cc); this side only encodes arguments, decodes replies and maps errors.
+// builds. Everything about the rules lives in the scripts (mirroring src/room/rules.cc and
+// src/room/memory_store.cc); this side only encodes arguments, decodes replies and maps errors.
 #include <hiredis.h>
 
 #include <algorithm>
