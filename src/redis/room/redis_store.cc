@@ -31,6 +31,7 @@
 #include "common/strings.h"
 #include "redis/client/client_internal.h"
 #include "redis/client/connection.h"
+#include "redis/client/event_registry.h"
 #include "redis/client/reply_reader.h"
 #include "redis/client/router.h"
 #include "redis/client/script_runner.h"
@@ -464,52 +465,8 @@ absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
 }
 
 absl::StatusOr<std::vector<std::string>> RedisStore::ListEvents() {
-  absl::StatusOr<ReplyPtr> members =
-      router_->Execute(events_key_, Command{"SMEMBERS", events_key_});
-  if (!members.ok()) return members.status();
-  if ((*members)->type == REDIS_REPLY_ERROR) {
-    return ErrorReplyStatus(router_->name(), "SMEMBERS",
-                            std::string_view((*members)->str, (*members)->len));
-  }
-  ReplyReader r(members->get(), absl::StrCat(router_->name(), " (SMEMBERS)"));
-  std::vector<std::string> ids;
-  while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("event_id"));
-  if (absl::Status s = r.Finish(); !s.ok()) return s;
-
-  // The registry is written just before the script that creates an event, so an entry whose
-  // script never ran (a connection lost in between) names no event: list only events whose
-  // meta exists. One pipeline on a single server; one request per event on a cluster.
-  std::vector<std::string> meta_keys;
-  meta_keys.reserve(ids.size());
-  for (const std::string& id : ids) meta_keys.push_back(KeysOf(id).meta);
-  std::vector<ReplyPtr> found;
-  if (router_->cluster()) {
-    for (const std::string& key : meta_keys) {
-      absl::StatusOr<ReplyPtr> one = router_->Execute(key, Command{"EXISTS", key});
-      if (!one.ok()) return one.status();
-      found.push_back(std::move(one).value());
-    }
-  } else if (!ids.empty()) {
-    std::vector<Command> exists;
-    exists.reserve(ids.size());
-    for (const std::string& key : meta_keys) exists.push_back({"EXISTS", key});
-    absl::StatusOr<std::vector<ReplyPtr>> all = router_->Execute(events_key_, exists);
-    if (!all.ok()) return all.status();
-    found = std::move(all).value();
-  }
-  std::vector<std::string> events;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const redisReply* reply = found[i].get();
-    if (reply->type == REDIS_REPLY_ERROR) {
-      return ErrorReplyStatus(router_->name(), "EXISTS", std::string_view(reply->str, reply->len));
-    }
-    if (reply->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError(
-          absl::StrCat("malformed reply from ", router_->name(), " to EXISTS"));
-    }
-    if (reply->integer == 1) events.push_back(std::move(ids[i]));
-  }
-  return events;
+  return redis_internal::ListRegisteredEvents(
+      *router_, events_key_, [this](std::string_view id) { return KeysOf(id).meta; });
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "redis/client/event_registry.h"
 #include "redis/client/reply_reader.h"
 #include "redis/ticketing/redis_ticketing_internal.h"
 #include "redis/ticketing/scripts.h"
@@ -267,47 +268,8 @@ absl::StatusOr<HoldSweep> RedisInventory::DoSweepExpiredHolds(std::string_view e
 }
 
 absl::StatusOr<std::vector<std::string>> RedisInventory::DoListEvents() {
-  Router& router = c_->runner->router();
-  absl::StatusOr<ReplyPtr> members = router.Execute(registry_, Command{"SMEMBERS", registry_});
-  if (!members.ok()) return members.status();
-  if ((*members)->type == REDIS_REPLY_ERROR) {
-    return ErrorReplyStatus(router.name(), "SMEMBERS",
-                            std::string_view((*members)->str, (*members)->len));
-  }
-  ReplyReader r(members->get(), absl::StrCat(router.name(), " (SMEMBERS)"));
-  std::vector<std::string> ids;
-  while (r.ok() && r.remaining() > 0) ids.emplace_back(r.String("event_id"));
-  if (absl::Status s = r.Finish(); !s.ok()) return s;
-  // Only events whose inventory exists (an entry whose script never ran names none). One
-  // pipeline on a single server; one request per event on a cluster.
-  std::vector<std::string> inv_keys;
-  inv_keys.reserve(ids.size());
-  for (const std::string& id : ids) inv_keys.push_back(Base(id) + "inv");
-  std::vector<ReplyPtr> found;
-  if (router.cluster()) {
-    for (const std::string& key : inv_keys) {
-      absl::StatusOr<ReplyPtr> one = router.Execute(key, Command{"EXISTS", key});
-      if (!one.ok()) return one.status();
-      found.push_back(std::move(one).value());
-    }
-  } else if (!ids.empty()) {
-    std::vector<Command> exists;
-    exists.reserve(ids.size());
-    for (const std::string& key : inv_keys) exists.push_back({"EXISTS", key});
-    absl::StatusOr<std::vector<ReplyPtr>> all = router.Execute(registry_, exists);
-    if (!all.ok()) return all.status();
-    found = std::move(all).value();
-  }
-  std::vector<std::string> events;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const redisReply* reply = found[i].get();
-    if (reply->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError(
-          absl::StrCat("malformed reply from ", router.name(), " to EXISTS"));
-    }
-    if (reply->integer == 1) events.push_back(std::move(ids[i]));
-  }
-  return events;
+  return ListRegisteredEvents(c_->runner->router(), registry_,
+                              [this](std::string_view id) { return Base(id) + "inv"; });
 }
 
 }  // namespace
