@@ -145,6 +145,8 @@ class GatewayProcess {
   }
 
   int port() const { return port_; }
+  // The process id (its RSS is in /proc/PID/status).
+  pid_t pid() const { return pid_; }
 
   std::unique_ptr<httplib::Client> Client() const {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);

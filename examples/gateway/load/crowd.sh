@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The crowd figure of the gateway (docs/benchmarks.md, "Crowd"; issue 14): starts
+# admission-gateway on a free port with its default flags, the per-client rate limits off (every
+# client here is 127.0.0.1), then holds 10,000 keep-alive pollers (each joins, then polls its
+# status once a second), 1,000 slowloris sockets and 1,000 idle sockets for 60 s while a probe
+# times a fresh client's GET /healthz and POST join every 100 ms. Prints the crowd tool's
+# summary (latencies, failures, slowloris and idle closes, the gateway's RSS and bytes per open
+# connection) and the gateway's connection counters from /metrics.
+#
+#   examples/gateway/load/crowd.sh BUILD_DIR [extra gateway flags...]
+#   POLLERS=2000 SLOWLORIS=200 IDLE=200 DURATION=20 examples/gateway/load/crowd.sh build/release
+#   JSON_OUT=/tmp/crowd.json examples/gateway/load/crowd.sh build/release
+#
+# Two flags differ from the defaults besides the rate limits, both on purpose:
+#   --max_connections: the crowd is 12,000 connections plus the probes, above the default
+#     10,000, so the default would refuse (and count) the rest; CROWD_MAX_CONNECTIONS changes it.
+#   --access_log=false: 10,000 lines a second to a file would measure the disk as much as the
+#     server; ACCESS_LOG=true puts it back (the log goes to a file in the work directory).
+# Needs `ulimit -n` above the crowd's size for both processes (20,000 on the project's machine).
+set -euo pipefail
+build="${1:?usage: crowd.sh BUILD_DIR [extra gateway flags...]}"
+shift
+gateway="${build}/examples/gateway/admission-gateway"
+crowd="${build}/examples/gateway/load/admission-gateway-crowd"
+for b in "${gateway}" "${crowd}"; do
+  [[ -x "${b}" ]] || { echo "crowd.sh: ${b} not built" >&2; exit 2; }
+done
+pollers="${POLLERS:-10000}"
+slowloris="${SLOWLORIS:-1000}"
+idle="${IDLE:-1000}"
+duration="${DURATION:-60}"
+max_connections="${CROWD_MAX_CONNECTIONS:-15000}"
+access_log="${ACCESS_LOG:-false}"
+total=$((pollers + slowloris + idle))
+if (($(ulimit -n) < total + 500)); then
+  echo "crowd.sh: ulimit -n is $(ulimit -n); the crowd needs about $((total + 500))" >&2
+  exit 2
+fi
+
+work="$(mktemp -d)"
+pid=""
+cleanup() {
+  if [[ -n "${pid}" ]]; then
+    kill "${pid}" 2>/dev/null || true
+    wait "${pid}" 2>/dev/null || true
+  fi
+  rm -rf "${work}"
+}
+trap cleanup EXIT
+
+"${gateway}" --listen=127.0.0.1:0 --rate_limit_ip_per_sec=0 --rate_limit_token_per_sec=0 \
+  --max_connections="${max_connections}" --access_log="${access_log}" "$@" \
+  >"${work}/out" 2>"${work}/err" &
+pid=$!
+for _ in $(seq 100); do
+  grep -q "listening on" "${work}/out" 2>/dev/null && break
+  sleep 0.1
+done
+base="$(sed -n 's/.*listening on \(http:[^ ]*\)$/\1/p' "${work}/out" | head -n 1)"
+base="${base%/}"
+if [[ -z "${base}" ]]; then
+  echo "crowd.sh: the gateway did not start:" >&2
+  cat "${work}/err" >&2
+  exit 1
+fi
+echo "gateway ${base} (pid ${pid}); flags: defaults, rate limits off," \
+  "--max_connections=${max_connections} --access_log=${access_log} $*"
+
+status=0
+"${crowd}" --url="${base}" --pollers="${pollers}" --slowloris="${slowloris}" --idle="${idle}" \
+  --duration_sec="${duration}" --pid="${pid}" ${JSON_OUT:+--json_out="${JSON_OUT}"} ||
+  status=$?
+
+echo "gateway counters:"
+curl -s -m 5 "${base}/metrics" |
+  grep -E '^admission_(http_connections|http_timeouts|http_requests_refused|store_deadline)' |
+  sed 's/^/  /' || echo "  (none: /metrics did not answer or has no connection counters)"
+if ! kill -0 "${pid}" 2>/dev/null; then
+  echo "crowd.sh: the gateway died during the run; its stderr:" >&2
+  tail -n 20 "${work}/err" >&2
+  status=1
+fi
+exit "${status}"
