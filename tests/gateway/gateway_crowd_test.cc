@@ -64,12 +64,15 @@ std::unique_ptr<GatewayProcess> StartGateway(const std::vector<std::string>& ext
 }
 
 // The value of the /metrics sample `series` (name and labels exactly as exposed); -1 if absent
-// or if /metrics did not answer within ~2 s of tries (a gateway at its connection limit frees a
+// or if /metrics did not answer within ~3 s of tries (a gateway at its connection limit frees a
 // place only once it has seen a close).
 double MetricValue(const GatewayProcess& gateway, const std::string& series) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    auto client = gateway.Client();
-    auto r = client->Get("/metrics");
+  const int64_t deadline = NowUs() + 3'000'000;
+  while (NowUs() < deadline) {
+    httplib::Client client("127.0.0.1", gateway.port());
+    client.set_connection_timeout(std::chrono::milliseconds(500));
+    client.set_read_timeout(std::chrono::seconds(1));
+    auto r = client.Get("/metrics");
     if (!r || r->status != 200) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
@@ -163,10 +166,21 @@ TEST(GatewayCrowdTest, TortureFreshClientsAreServedWhileACrowdHoldsConnections) 
   ASSERT_NE(big, nullptr);
   const bool sent_whole = big->Send(huge, 10000);
   const std::optional<RawResponse> big_answer = big->Read(5000);
-  const bool big_closed = big->WaitClosed(5000);
+  const bool big_closed = big->WaitClosed(2000);
   big.reset();
 
   runner.join();
+  std::printf(
+      "crowd: ramp %.0f ms; fresh /healthz p50 %.1f max %.1f ms, join p50 %.1f max %.1f ms; "
+      "pollers p99 %.1f ms, fewest answers %lld; slowloris closed %lld after max %.0f ms; "
+      "16 MB head: %s; RSS %.1f -> peak %.1f MiB\n",
+      results.ramp_ms, results.probe_healthz.PercentileMs(50), results.probe_healthz.MaxMs(),
+      results.probe_join.PercentileMs(50), results.probe_join.MaxMs(),
+      results.poller_status.PercentileMs(99),
+      static_cast<long long>(results.min_answers_per_poller),
+      static_cast<long long>(results.slowloris_closed), results.slowloris_lifetime.MaxMs(),
+      big_answer ? std::to_string(big_answer->status).c_str() : (big_closed ? "closed" : "none"),
+      results.rss_before / 1048576.0, results.rss_peak / 1048576.0);
   EXPECT_TRUE(results.ramp_complete) << Describe(results);
   EXPECT_EQ(results.total_failures, 0) << Describe(results);
 
@@ -542,11 +556,19 @@ TEST(GatewayStoreStallTest, AStalledStoreCostsStoreBoundRequestsOnlyTheirDeadlin
       if (a.status != want) {
         ++bad_after;
         if (examples.size() < 800) {
-          examples += "\n  after: " + what + ": status " + std::to_string(a.status);
+          examples += "\n  " + what + " sent " + std::to_string((a.sent_us - resumed) / 1000) +
+                      " ms after the resume: " + std::to_string(a.status) + " after " +
+                      std::to_string(took_ms) + " ms";
         }
       }
     }
   }
+  std::printf(
+      "stall: /healthz p50 %.1f max %.1f ms over %zu; %lld store-bound requests in the "
+      "stall, %lld late or not 503; %lld after, %lld not served\n",
+      healthz_in_stall.PercentileMs(50), healthz_in_stall.MaxMs(), healthz_in_stall.us.size(),
+      static_cast<long long>(store_bound_in_stall), static_cast<long long>(late_or_wrong),
+      static_cast<long long>(after), static_cast<long long>(bad_after));
   EXPECT_GE(healthz_in_stall.us.size(), 40u);
   EXPECT_LE(CountAbove(healthz_in_stall, 50),
             std::max<int64_t>(1, healthz_in_stall.us.size() / 100))

@@ -42,6 +42,7 @@
 #include <optional>
 #include <queue>
 #include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,6 +62,44 @@ inline int64_t RssBytes(pid_t pid) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+  }
+  return -1;
+}
+
+// CPU time (user + system) a process has used, in seconds; -1 if it cannot be read.
+inline double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  // Fields after the command (in parentheses, which may hold spaces): utime is the 12th and
+  // stime the 13th of them.
+  const std::size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos || close_paren + 2 > stat.size()) return -1;
+  std::istringstream fields(stat.substr(close_paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 1; i <= 13 && fields >> field; ++i) {
+    if (i >= 12) ticks += std::atof(field.c_str());
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The machine's count of connections dropped because a listen queue was full (TcpExt
+// ListenOverflows in /proc/net/netstat): each costs its client a SYN retry, 1 s on Linux, so a
+// fresh client's 1 s tail is a backlog too small for a burst. -1 if it cannot be read.
+inline int64_t ListenOverflows() {
+  std::ifstream in("/proc/net/netstat");
+  std::string names;
+  std::string values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0) continue;
+    std::istringstream n(names);
+    std::istringstream v(values);
+    std::string name;
+    std::string value;
+    while (n >> name && v >> value) {
+      if (name == "ListenOverflows") return std::atoll(value.c_str());
+    }
   }
   return -1;
 }
@@ -389,6 +428,15 @@ struct CrowdResults {
   int64_t rss_peak = -1;         // during the crowd
   int64_t rss_crowd_open = -1;   // when the whole crowd was first open
   int64_t connections_open = 0;  // the crowd's connections when it was first all open
+  // CPU used during the measurement, in cores (1.0: one core all the time): this process
+  // (the crowd) and the server. A crowd near 1.0 is the bottleneck itself.
+  double crowd_cpu_cores = 0;
+  double server_cpu_cores = -1;
+  // How late the pollers' polls went out against their schedule: a busy crowd thread shows here.
+  Latencies poll_lag;
+  // Connections the machine dropped on full listen queues during the measurement (any
+  // listener, so another program's show up too); -1: unknown.
+  int64_t listen_overflows = -1;
 };
 
 // Holds the crowd of CrowdOptions on one epoll thread until Run() returns (after the ramp and
@@ -428,6 +476,7 @@ class Crowd {
     int64_t next_probe = start_us_;
     int64_t next_rss = start_us_;
     int64_t end_us = 0;
+    int64_t next_ready_check = start_us_;
     std::vector<epoll_event> events(1024);
     while (!stop_.load()) {
       const int64_t now = NowUs();
@@ -436,11 +485,15 @@ class Crowd {
           std::min<int64_t>(fixed, (now - start_us_) * options_.connect_rate_per_sec / 1000000 + 1);
       while (next_open < allowed) Open(&conns_[static_cast<std::size_t>(next_open++)], now);
       if (!measuring_.load()) {
-        if (next_open == fixed && CrowdReady()) {
-          StartMeasuring(now);
-          end_us = now + int64_t{options_.duration_ms} * 1000;
-        } else if (now - start_us_ > int64_t{options_.ramp_timeout_ms} * 1000) {
-          Fail("ramp: the crowd was not all open and joined in time");
+        // Every 20 ms at most: the check walks the whole crowd.
+        bool ready = false;
+        if (next_open == fixed && now >= next_ready_check) {
+          next_ready_check = now + 20000;
+          ready = CrowdReady();
+        }
+        const bool late = now - start_us_ > int64_t{options_.ramp_timeout_ms} * 1000;
+        if (late && !ready) Fail("ramp: the crowd was not all open and joined in time");
+        if (ready || late) {
           StartMeasuring(now);
           end_us = now + int64_t{options_.duration_ms} * 1000;
         }
@@ -469,6 +522,18 @@ class Crowd {
     const int64_t now = NowUs();
     results_.measured_ms =
         measure_start_us_ > 0 ? static_cast<double>(now - measure_start_us_) / 1e3 : 0;
+    if (results_.measured_ms > 0) {
+      const double seconds = results_.measured_ms / 1e3;
+      const int64_t overflows = ListenOverflows();
+      if (overflows >= 0 && overflows_at_start_ >= 0) {
+        results_.listen_overflows = overflows - overflows_at_start_;
+      }
+      results_.crowd_cpu_cores = (CpuSeconds(getpid()) - cpu_at_start_) / seconds;
+      if (options_.server_pid > 0) {
+        results_.server_cpu_cores =
+            (CpuSeconds(options_.server_pid) - server_cpu_at_start_) / seconds;
+      }
+    }
     int64_t min_answers = -1;
     for (const Conn& c : conns_) {
       if (c.kind == Kind::kPoller) {
@@ -578,6 +643,9 @@ class Crowd {
     for (const Conn& c : conns_) open += c.fd >= 0 ? 1 : 0;
     results_.connections_open = open;
     if (options_.server_pid > 0) results_.rss_crowd_open = RssBytes(options_.server_pid);
+    cpu_at_start_ = CpuSeconds(getpid());
+    overflows_at_start_ = ListenOverflows();
+    if (options_.server_pid > 0) server_cpu_at_start_ = CpuSeconds(options_.server_pid);
     measuring_.store(true);
   }
 
@@ -800,6 +868,7 @@ class Crowd {
       switch (c->kind) {
         case Kind::kPoller:
           if (c->state == State::kWaitingToSend) {
+            if (measuring_.load()) results_.poll_lag.us.push_back(now - t.at);
             SendRequest(c, now);
           } else if (c->state == State::kAwaiting && c->request_start_us > 0 &&
                      now - c->request_start_us >= int64_t{options_.request_timeout_ms} * 1000) {
@@ -985,6 +1054,9 @@ class Crowd {
   std::mt19937_64 rng_{42};
   int64_t start_us_ = 0;
   int64_t measure_start_us_ = 0;
+  double cpu_at_start_ = 0;
+  double server_cpu_at_start_ = 0;
+  int64_t overflows_at_start_ = -1;
   int64_t probe_users_ = 0;
   // In user ids, so that crowds run one after another against one gateway never collide.
   const std::string run_id_ = std::to_string(NowUs() % 100000000);

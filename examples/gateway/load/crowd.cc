@@ -18,7 +18,10 @@
 // slowloris and idle sockets (how many it closed, how long after their first byte), and with
 // --pid=PID the server's RSS before the crowd, once it is all open, and at its peak, and the
 // bytes per open connection ((RSS once open - RSS before) / open connections; on the memory
-// store this includes the pollers' joined users). --json_out=FILE writes the same as JSON.
+// store this includes the pollers' joined users), and the CPU the crowd and the server used:
+// the crowd runs on the same cores, and a crowd near one full core, or polls going out late,
+// means the figure measured the crowd as much as the server. --json_out=FILE writes the same
+// as JSON.
 // The exit status is 1 when anything failed.
 //
 // One loopback source address gives about 28k client ports; --source_addresses=N binds the
@@ -196,6 +199,14 @@ int main(int argc, char** argv) {
         "%.0f bytes per open connection\n",
         Mib(r.rss_before), Mib(r.rss_crowd_open), Mib(r.rss_peak), per_connection);
   }
+  std::printf(
+      "CPU during the measurement: the crowd %.2f cores, the server %.2f cores; polls "
+      "went out late by p99 %.1f ms, max %.1f ms (the crowd's own lag)\n",
+      r.crowd_cpu_cores, r.server_cpu_cores, r.poll_lag.PercentileMs(99), r.poll_lag.MaxMs());
+  std::printf(
+      "listen queue overflows on this machine during the measurement: %lld (each a 1 s "
+      "SYN retry for a client)\n",
+      static_cast<long long>(r.listen_overflows));
   std::printf("failures: %lld\n", static_cast<long long>(r.total_failures));
   for (const auto& [kind, count] : r.failures) {
     std::printf("  %8lld  %s\n", static_cast<long long>(count), kind.c_str());
@@ -224,6 +235,10 @@ int main(int argc, char** argv) {
               {"slowloris_oldest_open_ms", r.slowloris_oldest_open_ms},
               {"idle_closed", r.idle_closed},
               {"idle_lifetime", LatencyJson(r.idle_lifetime)},
+              {"crowd_cpu_cores", r.crowd_cpu_cores},
+              {"server_cpu_cores", r.server_cpu_cores},
+              {"poll_lag", LatencyJson(r.poll_lag)},
+              {"listen_overflows", r.listen_overflows},
               {"failures", r.failures},
               {"total_failures", r.total_failures}};
     if (r.rss_before > 0) {
