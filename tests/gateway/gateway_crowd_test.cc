@@ -231,9 +231,10 @@ TEST(GatewayCrowdTest, TortureFreshClientsAreServedWhileACrowdHoldsConnections) 
 class GatewayLimitsTest : public SharedGatewayTest<GatewayLimitsTest> {
  public:
   static std::unique_ptr<GatewayProcess> StartSharedGateway(std::string* error) {
-    return StartGateway({"--header_timeout_ms=1000", "--body_timeout_ms=1000",
-                         "--keep_alive_timeout_sec=2", "--access_log=false"},
-                        error);
+    return StartGateway(
+        {"--header_timeout_ms=1000", "--body_timeout_ms=1000", "--write_timeout_ms=1000",
+         "--keep_alive_timeout_sec=2", "--access_log=false"},
+        error);
   }
 
  protected:
@@ -331,6 +332,49 @@ TEST_F(GatewayLimitsTest, AnIdleKeepAliveConnectionIsClosed) {
   ASSERT_NE(silent, nullptr);
   EXPECT_TRUE(silent->WaitClosed(5000));
   EXPECT_GE(MetricValue(*gateway_, R"(admission_http_timeouts_total{phase="idle"})"), 2);
+}
+
+TEST_F(GatewayLimitsTest, AClientThatDoesNotReadIsClosedAfterTheWriteDeadline) {
+  // A 4 KiB receive window and a thousand pipelined requests for a 17 KB script: the answers
+  // fill both sides' buffers, the server's write stalls, and the write deadline (1 s) ends it.
+  const double before = MetricValue(*gateway_, R"(admission_http_timeouts_total{phase="write"})");
+  auto c = RawConnection::Open(port(), 2000, /*receive_buffer=*/4096);
+  ASSERT_NE(c, nullptr);
+  std::string requests;
+  for (int i = 0; i < 1000; ++i) {
+    requests += Request({"GET /static/waiting_room.js HTTP/1.1", "Host: 127.0.0.1"});
+  }
+  const int64_t t0 = NowUs();
+  c->Send(requests, 2000);  // the server stops reading once its writes stall
+  double now_count = before;
+  while (now_count <= before && NowUs() - t0 < 5'000'000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    now_count = MetricValue(*gateway_, R"(admission_http_timeouts_total{phase="write"})");
+  }
+  const double took_ms = static_cast<double>(NowUs() - t0) / 1e3;
+  EXPECT_GT(now_count, before) << "no write timeout in 5 s";
+  EXPECT_GT(took_ms, 900);
+  // What was sent before the deadline can still be read, then the stream ends, short of the
+  // thousand answers.
+  EXPECT_TRUE(c->WaitClosed(3000));
+  EXPECT_LT(c->received(), 1000 * 17000);
+}
+
+// A client that goes away in the middle of its head (a browser tab closed, a slowloris giving
+// up) refused nothing: no 400 is counted or logged for it.
+TEST_F(GatewayLimitsTest, AClientLeavingMidHeadIsNotARefusedRequest) {
+  const double before = MetricValue(*gateway_, "admission_http_requests_refused_total");
+  for (int i = 0; i < 3; ++i) {
+    auto c = RawConnection::Open(port());
+    ASSERT_NE(c, nullptr);
+    ASSERT_TRUE(c->Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: xx"));
+  }
+  // Bounded wait for the server to see the three closes: a request on a fresh connection after
+  // them is answered after they were read (one I/O thread per core, each in order).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto r = Exchange(port(), Request({"GET /healthz HTTP/1.1", "Host: 127.0.0.1"}));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(MetricValue(*gateway_, "admission_http_requests_refused_total"), before);
 }
 
 TEST_F(GatewayLimitsTest, TooManyHeadersAre431) {
@@ -477,6 +521,10 @@ TEST_F(GatewayLimitsTest, TheServersOwnRefusalsCarryARequestId) {
 
 #if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
 
+// Redis stopped for this long: past the Redis client's 2 s command timeout, so connections
+// time out and are reopened during the stall too.
+constexpr int kStallMs = 3000;
+
 TEST(GatewayStoreStallTest, AStalledStoreCostsStoreBoundRequestsOnlyTheirDeadline) {
   auto redis = admission::testing::RedisServer::Start();
   ASSERT_TRUE(redis.ok()) << redis.status();
@@ -494,7 +542,7 @@ TEST(GatewayStoreStallTest, AStalledStoreCostsStoreBoundRequestsOnlyTheirDeadlin
   options.pollers = 50;
   options.poll_interval_ms = 500;
   options.probe_interval_ms = 50;
-  options.duration_ms = 6000;
+  options.duration_ms = 1000 + kStallMs + 2000;
   options.request_timeout_ms = 5000;
   options.on_answer = [&](const CrowdAnswer& a) {
     std::lock_guard<std::mutex> lock(mu);
@@ -506,20 +554,26 @@ TEST(GatewayStoreStallTest, AStalledStoreCostsStoreBoundRequestsOnlyTheirDeadlin
   while (!crowd.measuring() && NowUs() < ramp_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  // 1 s of service, 3 s of stall, 2 s after.
+  // 1 s of service, the stall, 2 s after.
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  ASSERT_TRUE((*redis)->Pause().ok());
+  const absl::Status pause = (*redis)->Pause();
   const int64_t paused = NowUs();
+  if (!pause.ok()) {
+    crowd.Stop();
+    runner.join();
+    FAIL() << pause;
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // /readyz asks the store: not ready, within the deadline.
   const int64_t readyz_sent = NowUs();
   auto readyz = Exchange(gateway->port(), Request({"GET /readyz HTTP/1.1", "Host: 127.0.0.1"}));
   const double readyz_ms = static_cast<double>(NowUs() - readyz_sent) / 1e3;
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500) -
+  std::this_thread::sleep_for(std::chrono::milliseconds(kStallMs) -
                               std::chrono::microseconds(NowUs() - paused));
   const int64_t resumed = NowUs();
-  ASSERT_TRUE((*redis)->Resume().ok());
+  const absl::Status resume = (*redis)->Resume();
   runner.join();
+  ASSERT_TRUE(resume.ok()) << resume;
 
   ASSERT_TRUE(readyz.has_value());
   EXPECT_EQ(readyz->status, 503) << readyz->body;

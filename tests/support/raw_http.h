@@ -107,11 +107,16 @@ inline int64_t ListenOverflows() {
 // Opens a TCP connection to 127.0.0.1:`port`, from `source_ip` when it is not empty (another
 // loopback address gives another 28k ephemeral ports). Non-blocking: the connect is usually
 // still under way (EINPROGRESS) when this returns. -1 on an immediate failure, errno set.
-inline int StartConnect(int port, const std::string& source_ip = "") {
+// `receive_buffer` > 0 sets SO_RCVBUF (before the connect, so the window is small from the
+// start): a client that reads slowly, or not at all.
+inline int StartConnect(int port, const std::string& source_ip = "", int receive_buffer = 0) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (receive_buffer > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
   if (!source_ip.empty()) {
     sockaddr_in src{};
     src.sin_family = AF_INET;
@@ -253,8 +258,10 @@ class ResponseParser {
 class RawConnection {
  public:
   // Connects (bounded by `timeout_ms`); nullptr if the connection could not be made.
-  static std::unique_ptr<RawConnection> Open(int port, int timeout_ms = 2000) {
-    const int fd = StartConnect(port);
+  // `receive_buffer`: see StartConnect.
+  static std::unique_ptr<RawConnection> Open(int port, int timeout_ms = 2000,
+                                             int receive_buffer = 0) {
+    const int fd = StartConnect(port, "", receive_buffer);
     if (fd < 0) return nullptr;
     pollfd p{fd, POLLOUT, 0};
     int err = 0;
@@ -324,6 +331,8 @@ class RawConnection {
 
   // True once the server closed (seen by a read).
   bool closed() const { return closed_; }
+  // Bytes received so far (whole responses and the start of the next).
+  int64_t received() const { return received_; }
 
  private:
   explicit RawConnection(int fd) : fd_(fd) {}
@@ -333,6 +342,7 @@ class RawConnection {
     const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
     if (n > 0) {
       parser_.Feed(buf, static_cast<std::size_t>(n));
+      received_ += n;
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
       closed_ = true;
       parser_.Eof();
@@ -341,6 +351,7 @@ class RawConnection {
 
   int fd_;
   bool closed_ = false;
+  int64_t received_ = 0;
   ResponseParser parser_;
 };
 

@@ -39,14 +39,7 @@ fi
 
 work="$(mktemp -d)"
 pid=""
-cleanup() {
-  if [[ -n "${pid}" ]]; then
-    kill "${pid}" 2>/dev/null || true
-    wait "${pid}" 2>/dev/null || true
-  fi
-  rm -rf "${work}"
-}
-trap cleanup EXIT
+trap '[[ -z "${pid}" ]] || { kill "${pid}" 2>/dev/null; wait "${pid}" 2>/dev/null; }; rm -rf "${work}"' EXIT
 
 "${gateway}" --listen=127.0.0.1:0 --rate_limit_ip_per_sec=0 --rate_limit_token_per_sec=0 \
   --max_connections="${max_connections}" --access_log="${access_log}" "$@" \
@@ -72,9 +65,13 @@ status=0
   status=$?
 
 echo "gateway counters:"
-curl -s -m 5 "${base}/metrics" |
-  grep -E '^admission_(http_connections|http_timeouts|http_requests_refused|store_deadline)' |
-  sed 's/^/  /' || echo "  (none: /metrics did not answer or has no connection counters)"
+counters="$(curl -s -m 5 "${base}/metrics" |
+  grep -E '^admission_(http_connections|http_timeouts|http_requests_refused|store_deadline)' || true)"
+if [[ -n "${counters}" ]]; then
+  while IFS= read -r line; do echo "  ${line}"; done <<<"${counters}"
+else
+  echo "  (none: /metrics did not answer in 5 s, or has no connection counters)"
+fi
 if ! kill -0 "${pid}" 2>/dev/null; then
   echo "crowd.sh: the gateway died during the run; its stderr:" >&2
   tail -n 20 "${work}/err" >&2
