@@ -231,10 +231,9 @@ TEST(GatewayCrowdTest, TortureFreshClientsAreServedWhileACrowdHoldsConnections) 
 class GatewayLimitsTest : public SharedGatewayTest<GatewayLimitsTest> {
  public:
   static std::unique_ptr<GatewayProcess> StartSharedGateway(std::string* error) {
-    return StartGateway(
-        {"--header_timeout_ms=1000", "--body_timeout_ms=1000", "--write_timeout_ms=1000",
-         "--keep_alive_timeout_sec=2", "--access_log=false"},
-        error);
+    return StartGateway({"--header_timeout_ms=1000", "--body_timeout_ms=1000",
+                         "--write_timeout_ms=1000", "--keep_alive_timeout_sec=2"},
+                        error);
   }
 
  protected:
@@ -461,6 +460,32 @@ TEST_F(GatewayLimitsTest, ContentLengthWithChunkedIs400) {
                                      "Transfer-Encoding: chunked"},
                                     chunked));
   ExpectJsonError(r, 400);
+  // Chunked alone is a body like any other.
+  const std::string json2 = JoinBody();
+  std::snprintf(size, sizeof(size), "%zx", json2.size());
+  r = Exchange(port(), Request({"POST /api/v1/queue/join HTTP/1.1", "Host: 127.0.0.1",
+                                "Content-Type: application/json", "Transfer-Encoding: chunked"},
+                               std::string(size) + "\r\n" + json2 + "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 202) << r->body;
+}
+
+// curl sends `Expect: 100-continue` before a body over 1 KiB and waits for the go-ahead.
+TEST_F(GatewayLimitsTest, ExpectContinueGetsTheGoAhead) {
+  std::string body = JoinBody();
+  body.insert(body.size() - 1, 2000, ' ');
+  auto c = RawConnection::Open(port());
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->Send(Request(
+      {"POST /api/v1/queue/join HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+       "Content-Length: " + std::to_string(body.size()), "Expect: 100-continue"})));
+  auto go = c->Read(2000);
+  ASSERT_TRUE(go.has_value());
+  EXPECT_EQ(go->status, 100);
+  ASSERT_TRUE(c->Send(body));
+  auto r = c->Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 202) << r->body;
 }
 
 TEST_F(GatewayLimitsTest, ConnectionCloseIsHonoured) {
@@ -505,14 +530,26 @@ TEST_F(GatewayLimitsTest, AnUnknownStaticFileIs404) {
   EXPECT_FALSE(r->Header("X-Request-Id").empty());
 }
 
-TEST_F(GatewayLimitsTest, TheServersOwnRefusalsCarryARequestId) {
-  for (const std::string& bad :
-       {std::string("NOT HTTP AT ALL\r\n\r\n"),
-        Request({"GET /healthz HTTP/1.1", "Host: 127.0.0.1", "Bad header without colon"})}) {
+// Refused before any route saw them, and still answered, identified and logged like any
+// request: the id in the answer names the access log line, with the client's address.
+TEST_F(GatewayLimitsTest, TheServersOwnRefusalsCarryARequestIdAndAreLogged) {
+  const std::pair<std::string, int> refusals[] = {
+      {"NOT HTTP AT ALL\r\n\r\n", 400},
+      {Request({"GET /healthz HTTP/1.1", "Host: 127.0.0.1", "Bad header without colon"}), 400},
+      {Request({"GET /" + std::string(9000, 'a') + " HTTP/1.1", "Host: 127.0.0.1"}), 414},
+  };
+  for (const auto& [bad, status] : refusals) {
+    SCOPED_TRACE(bad.substr(0, 40));
     auto r = Exchange(port(), bad);
-    ASSERT_TRUE(r.has_value()) << bad;
-    EXPECT_EQ(r->status, 400) << r->body;
-    EXPECT_FALSE(r->Header("X-Request-Id").empty()) << bad;
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, status) << r->body;
+    const std::string id = r->Header("X-Request-Id");
+    ASSERT_FALSE(id.empty());
+    const Json line =
+        Json::parse(gateway_->WaitForStderrLine("\"request_id\":\"" + id + "\""), nullptr, false);
+    ASSERT_TRUE(line.is_object()) << "no access log line for " << id;
+    EXPECT_EQ(line["status"], status) << line;
+    EXPECT_EQ(line["remote_addr"], "127.0.0.1") << line;
   }
 }
 
