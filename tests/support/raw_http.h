@@ -488,13 +488,21 @@ class Crowd {
     int64_t next_rss = start_us_;
     int64_t end_us = 0;
     int64_t next_ready_check = start_us_;
+    // The kinds opened in a shuffled order, so that each spreads over the whole ramp: sockets
+    // opened together would time out together, and come back as one burst of reconnects.
+    std::vector<int> open_order(static_cast<std::size_t>(fixed));
+    for (int i = 0; i < fixed; ++i) open_order[static_cast<std::size_t>(i)] = i;
+    std::shuffle(open_order.begin(), open_order.end(), rng_);
     std::vector<epoll_event> events(1024);
     while (!stop_.load()) {
       const int64_t now = NowUs();
       // The ramp: open the fixed crowd at the connect rate.
       const int64_t allowed =
           std::min<int64_t>(fixed, (now - start_us_) * options_.connect_rate_per_sec / 1000000 + 1);
-      while (next_open < allowed) Open(&conns_[static_cast<std::size_t>(next_open++)], now);
+      while (next_open < allowed) {
+        Open(&conns_[static_cast<std::size_t>(open_order[static_cast<std::size_t>(next_open++)])],
+             now);
+      }
       if (!measuring_.load()) {
         // Every 20 ms at most: the check walks the whole crowd.
         bool ready = false;
@@ -512,7 +520,8 @@ class Crowd {
         break;
       }
       if (options_.probe_interval_ms > 0 && now >= next_probe) {
-        next_probe += int64_t{options_.probe_interval_ms} * 1000;
+        // A late turn (a busy loop) is not made up with a burst of probes.
+        next_probe = std::max(next_probe + int64_t{options_.probe_interval_ms} * 1000, now);
         StartProbe(Kind::kProbeHealthz, now);
         StartProbe(Kind::kProbeJoin, now);
       }
