@@ -217,8 +217,10 @@ void Session::OnHead(beast::error_code ec) {
     stats_.head_timeouts.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (ec == http::error::end_of_stream || ec == net::error::eof ||
-      ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+  // The client left, mid-head or before it: nobody to answer, and nothing refused.
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == net::error::eof || ec == net::error::connection_reset ||
+      ec == net::error::operation_aborted) {
     return;
   }
   if (ec == http::error::header_limit) {
