@@ -199,10 +199,10 @@ int main(int argc, char** argv) {
         "%.0f bytes per open connection\n",
         Mib(r.rss_before), Mib(r.rss_crowd_open), Mib(r.rss_peak), per_connection);
   }
-  std::printf(
-      "CPU during the measurement: the crowd %.2f cores, the server %.2f cores; polls "
-      "went out late by p99 %.1f ms, max %.1f ms (the crowd's own lag)\n",
-      r.crowd_cpu_cores, r.server_cpu_cores, r.poll_lag.PercentileMs(99), r.poll_lag.MaxMs());
+  std::printf("CPU during the measurement: the crowd %.2f cores", r.crowd_cpu_cores);
+  if (r.server_cpu_cores >= 0) std::printf(", the server %.2f cores", r.server_cpu_cores);
+  std::printf("; polls went out late by p99 %.1f ms, max %.1f ms (the crowd's own lag)\n",
+              r.poll_lag.PercentileMs(99), r.poll_lag.MaxMs());
   std::printf(
       "listen queue overflows on this machine during the measurement: %lld (each a 1 s "
       "SYN retry for a client)\n",
@@ -236,7 +236,6 @@ int main(int argc, char** argv) {
               {"idle_closed", r.idle_closed},
               {"idle_lifetime", LatencyJson(r.idle_lifetime)},
               {"crowd_cpu_cores", r.crowd_cpu_cores},
-              {"server_cpu_cores", r.server_cpu_cores},
               {"poll_lag", LatencyJson(r.poll_lag)},
               {"listen_overflows", r.listen_overflows},
               {"failures", r.failures},
@@ -245,6 +244,7 @@ int main(int argc, char** argv) {
       j["rss_bytes"] = {
           {"before", r.rss_before}, {"crowd_open", r.rss_crowd_open}, {"peak", r.rss_peak}};
       j["bytes_per_connection"] = per_connection;
+      j["server_cpu_cores"] = r.server_cpu_cores;
     }
     std::ofstream out(flags.json_out);
     out << j.dump(2) << "\n";
