@@ -84,10 +84,18 @@ inline double CpuSeconds(pid_t pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// The machine's count of connections dropped because a listen queue was full (TcpExt
-// ListenOverflows in /proc/net/netstat): each costs its client a SYN retry, 1 s on Linux, so a
-// fresh client's 1 s tail is a backlog too small for a burst. -1 if it cannot be read.
-inline int64_t ListenOverflows() {
+// The machine's TCP counters (TcpExt of /proc/net/netstat) that explain a fresh client's 1 s
+// tail: each names a SYN that went unanswered, and a SYN is retried after 1 s on Linux.
+//   ListenOverflows, ListenDrops: the listen queue was full (a backlog too small for a burst);
+//   PAWSTimewait, TCPSYNChallenge: the SYN met the server's TIME_WAIT socket of an earlier
+//     connection with the same addresses and ports (a load generator reusing its few ports;
+//     real clients, each from an address of its own, rarely do);
+//   TCPSynRetrans: SYNs sent again, for whatever reason.
+// Machine-wide: another program's connections count too. Empty if they cannot be read.
+inline std::map<std::string, int64_t> SynCounters() {
+  static constexpr const char* kNames[] = {"ListenOverflows", "ListenDrops", "PAWSTimewait",
+                                           "TCPSYNChallenge", "TCPSynRetrans"};
+  std::map<std::string, int64_t> out;
   std::ifstream in("/proc/net/netstat");
   std::string names;
   std::string values;
@@ -98,10 +106,12 @@ inline int64_t ListenOverflows() {
     std::string name;
     std::string value;
     while (n >> name && v >> value) {
-      if (name == "ListenOverflows") return std::atoll(value.c_str());
+      for (const char* wanted : kNames) {
+        if (name == wanted) out[name] = std::atoll(value.c_str());
+      }
     }
   }
-  return -1;
+  return out;
 }
 
 // Opens a TCP connection to 127.0.0.1:`port`, from `source_ip` when it is not empty (another
@@ -445,9 +455,10 @@ struct CrowdResults {
   double server_cpu_cores = -1;
   // How late the pollers' polls went out against their schedule: a busy crowd thread shows here.
   Latencies poll_lag;
-  // Connections the machine dropped on full listen queues during the measurement (any
-  // listener, so another program's show up too); -1: unknown.
-  int64_t listen_overflows = -1;
+  // How much each of SynCounters() grew during the measurement.
+  std::map<std::string, int64_t> syn_counters;
+  // A fresh client's connect alone (the probes'): a 1 s tail here is a SYN retry.
+  Latencies probe_connect;
 };
 
 // Holds the crowd of CrowdOptions on one epoll thread until Run() returns (after the ramp and
@@ -544,9 +555,8 @@ class Crowd {
         measure_start_us_ > 0 ? static_cast<double>(now - measure_start_us_) / 1e3 : 0;
     if (results_.measured_ms > 0) {
       const double seconds = results_.measured_ms / 1e3;
-      const int64_t overflows = ListenOverflows();
-      if (overflows >= 0 && overflows_at_start_ >= 0) {
-        results_.listen_overflows = overflows - overflows_at_start_;
+      for (const auto& [name, value] : SynCounters()) {
+        if (syn_at_start_.count(name)) results_.syn_counters[name] = value - syn_at_start_[name];
       }
       results_.crowd_cpu_cores = (CpuSeconds(getpid()) - cpu_at_start_) / seconds;
       if (options_.server_pid > 0) {
@@ -664,7 +674,7 @@ class Crowd {
     results_.connections_open = open;
     if (options_.server_pid > 0) results_.rss_crowd_open = RssBytes(options_.server_pid);
     cpu_at_start_ = CpuSeconds(getpid());
-    overflows_at_start_ = ListenOverflows();
+    syn_at_start_ = SynCounters();
     if (options_.server_pid > 0) server_cpu_at_start_ = CpuSeconds(options_.server_pid);
     measuring_.store(true);
   }
@@ -821,6 +831,9 @@ class Crowd {
   }
 
   void OnConnected(Conn* c, int64_t now) {
+    if (IsProbe(c->kind) && c->request_measured) {
+      results_.probe_connect.us.push_back(now - c->opened_us);
+    }
     switch (c->kind) {
       case Kind::kPoller:
       case Kind::kProbeHealthz:
@@ -1076,7 +1089,7 @@ class Crowd {
   int64_t measure_start_us_ = 0;
   double cpu_at_start_ = 0;
   double server_cpu_at_start_ = 0;
-  int64_t overflows_at_start_ = -1;
+  std::map<std::string, int64_t> syn_at_start_;
   int64_t probe_users_ = 0;
   // In user ids, so that crowds run one after another against one gateway never collide.
   const std::string run_id_ = std::to_string(NowUs() % 100000000);

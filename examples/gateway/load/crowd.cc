@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
   std::printf("  %-28s %9s %9s %9s %9s\n", "latency (ms)", "count", "p50", "p99", "max");
   PrintLatency("probe: fresh GET /healthz", r.probe_healthz);
   PrintLatency("probe: fresh POST join", r.probe_join);
+  PrintLatency("probe: its connect alone", r.probe_connect);
   PrintLatency(o.path.empty() ? "pollers: GET status" : "pollers: GET path", r.poller_status);
   PrintLatency("pollers: first join (ramp)", r.poller_join);
   std::printf("pollers: fewest answers per poller %lld, reconnects %lld\n",
@@ -203,10 +204,11 @@ int main(int argc, char** argv) {
   if (r.server_cpu_cores >= 0) std::printf(", the server %.2f cores", r.server_cpu_cores);
   std::printf("; polls went out late by p99 %.1f ms, max %.1f ms (the crowd's own lag)\n",
               r.poll_lag.PercentileMs(99), r.poll_lag.MaxMs());
-  std::printf(
-      "listen queue overflows on this machine during the measurement: %lld (each a 1 s "
-      "SYN retry for a client)\n",
-      static_cast<long long>(r.listen_overflows));
+  std::printf("SYNs gone unanswered on this machine during the measurement (each a 1 s retry):");
+  for (const auto& [name, count] : r.syn_counters) {
+    std::printf(" %s %lld", name.c_str(), static_cast<long long>(count));
+  }
+  std::printf("\n");
   std::printf("failures: %lld\n", static_cast<long long>(r.total_failures));
   for (const auto& [kind, count] : r.failures) {
     std::printf("  %8lld  %s\n", static_cast<long long>(count), kind.c_str());
@@ -225,6 +227,7 @@ int main(int argc, char** argv) {
               {"connections_open", r.connections_open},
               {"probe_healthz", LatencyJson(r.probe_healthz)},
               {"probe_join", LatencyJson(r.probe_join)},
+              {"probe_connect", LatencyJson(r.probe_connect)},
               {"poller_status", LatencyJson(r.poller_status)},
               {"poller_join", LatencyJson(r.poller_join)},
               {"min_answers_per_poller", r.min_answers_per_poller},
@@ -237,7 +240,7 @@ int main(int argc, char** argv) {
               {"idle_lifetime", LatencyJson(r.idle_lifetime)},
               {"crowd_cpu_cores", r.crowd_cpu_cores},
               {"poll_lag", LatencyJson(r.poll_lag)},
-              {"listen_overflows", r.listen_overflows},
+              {"syn_counters", r.syn_counters},
               {"failures", r.failures},
               {"total_failures", r.total_failures}};
     if (r.rss_before > 0) {

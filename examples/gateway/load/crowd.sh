@@ -10,6 +10,7 @@
 #   examples/gateway/load/crowd.sh BUILD_DIR [extra gateway flags...]
 #   POLLERS=2000 SLOWLORIS=200 IDLE=200 DURATION=20 examples/gateway/load/crowd.sh build/release
 #   JSON_OUT=/tmp/crowd.json examples/gateway/load/crowd.sh build/release
+#   CROWD_FLAGS="--source_addresses=4" ...   more flags for admission-gateway-crowd
 #
 # Two flags differ from the defaults besides the rate limits, both on purpose:
 #   --max_connections: the crowd is 12,000 connections plus the probes, above the default
@@ -59,9 +60,11 @@ fi
 echo "gateway ${base} (pid ${pid}); flags: defaults, rate limits off," \
   "--max_connections=${max_connections} --access_log=${access_log} $*"
 
+read -r -a crowd_flags <<<"${CROWD_FLAGS:-}"
 status=0
 "${crowd}" --url="${base}" --pollers="${pollers}" --slowloris="${slowloris}" --idle="${idle}" \
-  --duration_sec="${duration}" --pid="${pid}" ${JSON_OUT:+--json_out="${JSON_OUT}"} ||
+  --duration_sec="${duration}" --pid="${pid}" ${JSON_OUT:+--json_out="${JSON_OUT}"} \
+  "${crowd_flags[@]}" ||
   status=$?
 
 echo "gateway counters:"
