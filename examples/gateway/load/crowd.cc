@@ -21,7 +21,8 @@
 // store this includes the pollers' joined users), and the CPU the crowd and the server used:
 // the crowd runs on the same cores, and a crowd near one full core, or polls going out late,
 // means the figure measured the crowd as much as the server. --json_out=FILE writes the same
-// as JSON.
+// as JSON; --probes_out=FILE every probe as a CSV line (when it was sent, in ms from the
+// start, what it asked, the status, how long it took), to see when a tail happened.
 // The exit status is 1 when anything failed.
 //
 // One loopback source address gives about 28k client ports; --source_addresses=N binds the
@@ -41,6 +42,7 @@
 namespace {
 
 using ::admission::gateway::rawhttp::Crowd;
+using ::admission::gateway::rawhttp::CrowdAnswer;
 using ::admission::gateway::rawhttp::CrowdOptions;
 using ::admission::gateway::rawhttp::CrowdResults;
 using ::admission::gateway::rawhttp::Latencies;
@@ -52,12 +54,13 @@ constexpr char kUsage[] =
     "  [--path=/healthz (pollers GET it instead of join + status)] [--event=crowd]\n"
     "  [--probe_interval_ms=100] [--connect_rate=3000] [--ramp_timeout_sec=60]\n"
     "  [--request_timeout_ms=10000] [--source_addresses=1] [--pid=GATEWAY_PID]\n"
-    "  [--label=TEXT] [--json_out=FILE]\n";
+    "  [--label=TEXT] [--json_out=FILE] [--probes_out=FILE]\n";
 
 struct Flags {
   CrowdOptions crowd;
   std::string label;
   std::string json_out;
+  std::string probes_out;
 };
 
 // --name=value flags; false (with a message) on an unknown flag or a bad value.
@@ -125,6 +128,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->label = value;
     } else if (name == "json_out") {
       flags->json_out = value;
+    } else if (name == "probes_out") {
+      flags->probes_out = value;
     } else {
       std::cerr << "unknown flag --" << name << "\n" << kUsage;
       return false;
@@ -166,6 +171,21 @@ int main(int argc, char** argv) {
       "measured for %.0f s once open\n",
       o.pollers, o.slowloris, o.idle, o.port, o.probe_interval_ms, o.duration_ms / 1000.0);
   std::fflush(stdout);
+  std::ofstream probes;
+  if (!flags.probes_out.empty()) {
+    probes.open(flags.probes_out);
+    if (!probes) {
+      std::cerr << "could not write " << flags.probes_out << "\n";
+      return 2;
+    }
+    probes << "sent_ms,what,status,took_ms\n";
+    const int64_t start = ::admission::gateway::rawhttp::NowUs();
+    flags.crowd.on_answer = [&probes, start](const CrowdAnswer& a) {
+      if (std::string_view(a.what).rfind("probe", 0) != 0) return;
+      probes << (a.sent_us - start) / 1000 << "," << a.what << "," << a.status << ","
+             << static_cast<double>(a.answered_us - a.sent_us) / 1e3 << "\n";
+    };
+  }
   Crowd crowd(flags.crowd);
   const CrowdResults r = crowd.Run();
 
