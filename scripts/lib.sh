@@ -9,7 +9,7 @@ ADMISSION_JOBS="${ADMISSION_JOBS:-2}"
 # Debian 12 packages. The run command needs the build set; the test command needs them all.
 ADMISSION_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libabsl-dev libfmt-dev libhiredis-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
+  libabsl-dev libboost-dev libhiredis-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
 )
 ADMISSION_TEST_PACKAGES=(
   "${ADMISSION_BUILD_PACKAGES[@]}"

@@ -1,8 +1,6 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "admin_routes.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -14,12 +12,9 @@
 namespace admission::gateway {
 namespace {
 
-using httplib::Request;
-using httplib::Response;
-
 void GetPolicy(const RouteContext& ctx, const Request& req, Response& res) {
   if (!CheckAdmin(req, res, ctx.flags.admin_token)) return;
-  const std::string event_id = req.matches[1];
+  const std::string event_id = req.matches[0];
   absl::StatusOr<Policy> policy = ctx.room.GetPolicy(event_id);
   if (!policy.ok()) return ReplyStatus(res, policy.status(), ctx.metrics);
   Json j = PolicyToJson(*policy);
@@ -29,7 +24,7 @@ void GetPolicy(const RouteContext& ctx, const Request& req, Response& res) {
 
 void PutPolicy(const RouteContext& ctx, const Request& req, Response& res) {
   if (!CheckAdmin(req, res, ctx.flags.admin_token)) return;
-  const std::string event_id = req.matches[1];
+  const std::string event_id = req.matches[0];
   absl::StatusOr<Json> patch = ParseObject(req.body);
   if (!patch.ok()) return ReplyStatus(res, patch.status(), ctx.metrics);
   // Read, merge, validate, write: a PUT may name only the fields it changes. An unknown
@@ -55,7 +50,7 @@ void PutPolicy(const RouteContext& ctx, const Request& req, Response& res) {
 
 void GetStats(const RouteContext& ctx, const Request& req, Response& res) {
   if (!CheckAdmin(req, res, ctx.flags.admin_token)) return;
-  absl::StatusOr<EventStats> stats = ctx.room.Stats(std::string(req.matches[1]));
+  absl::StatusOr<EventStats> stats = ctx.room.Stats(std::string(req.matches[0]));
   if (!stats.ok()) return ReplyStatus(res, stats.status(), ctx.metrics);
   Reply(res, 200, StatsToJson(*stats));
 }

@@ -242,14 +242,32 @@ const std::vector<FlagSpec>& AllFlags() {
     flags->push_back(StringFlag(
         "token_secret", &GatewayFlags::token_secret,
         "HMAC-SHA256 secret of reservation tokens; empty: random (tokens die with the process)"));
+    flags->push_back(IntFlag("io_threads", &GatewayFlags::io_threads, 0, 256,
+                             "threads serving connections; 0: one per core"));
     flags->push_back(IntFlag("threads", &GatewayFlags::threads, 1, 4096,
-                             "HTTP worker threads (one per open keep-alive connection)"));
+                             "threads making store calls (a stalled store holds only these)"));
+    flags->push_back(IntFlag("store_deadline_ms", &GatewayFlags::store_deadline_ms, 10, 600000,
+                             "a request's store call not done by then is answered 503"));
+    flags->push_back(IntFlag("store_queue_limit", &GatewayFlags::store_queue_limit, 1, 10000000,
+                             "store calls waiting for a thread; beyond it requests get 503"));
+    flags->push_back(IntFlag("max_connections", &GatewayFlags::max_connections, 1, 10000000,
+                             "open connections; newer ones are closed at once (and counted)"));
     flags->push_back(IntFlag("keep_alive_max_count", &GatewayFlags::keep_alive_max_count, 1,
                              1000000, "requests served on one connection before it is closed"));
-    flags->push_back(IntFlag("keep_alive_timeout_sec", &GatewayFlags::keep_alive_timeout_sec, 0,
+    flags->push_back(IntFlag("keep_alive_timeout_sec", &GatewayFlags::keep_alive_timeout_sec, 1,
                              3600, "idle keep-alive connections are closed after this"));
+    flags->push_back(IntFlag("header_timeout_ms", &GatewayFlags::header_timeout_ms, 10, 3600000,
+                             "a request head must be whole this long after its first byte"));
+    flags->push_back(IntFlag("body_timeout_ms", &GatewayFlags::body_timeout_ms, 10, 3600000,
+                             "a request body must be whole this long after its head"));
+    flags->push_back(IntFlag("write_timeout_ms", &GatewayFlags::write_timeout_ms, 10, 3600000,
+                             "a client must take a response within this"));
     flags->push_back(IntFlag("listen_backlog", &GatewayFlags::listen_backlog, 1, 65535,
                              "listen(2) backlog of the server socket"));
+    flags->push_back(IntFlag("max_header_count", &GatewayFlags::max_header_count, 8, 10000,
+                             "requests with more header fields get 431"));
+    flags->push_back(IntFlag("max_header_bytes", &GatewayFlags::max_header_bytes, 1024, 1024 * 1024,
+                             "larger request heads get 431"));
     flags->push_back(IntFlag("max_body_bytes", &GatewayFlags::max_body_bytes, 256, 16 * 1024 * 1024,
                              "larger request bodies get 413"));
     flags->push_back(StringFlag(

@@ -32,12 +32,21 @@ struct GatewayFlags {
   // Empty: a random secret is made at startup (tokens then die with the process).
   std::string token_secret;
 
-  // HTTP server. Each worker thread serves one keep-alive connection at a time, so the pool
-  // must exceed the number of concurrently open client connections (see docs/gateway.md).
-  int threads = 64;
+  // HTTP server (http_server.h): a few I/O threads serve every connection; store calls run on
+  // `threads` other threads, each under `store_deadline_ms`.
+  int io_threads = 0;  // 0: one per core
+  int threads = 32;
+  int64_t store_deadline_ms = 1000;
+  int64_t store_queue_limit = 10000;
+  int64_t max_connections = 10000;
   int keep_alive_max_count = 1000;
-  int keep_alive_timeout_sec = 2;
+  int keep_alive_timeout_sec = 5;
+  int64_t header_timeout_ms = 10000;
+  int64_t body_timeout_ms = 10000;
+  int64_t write_timeout_ms = 10000;
   int listen_backlog = 1024;
+  int64_t max_header_count = 100;
+  int64_t max_header_bytes = 16 * 1024;
   int64_t max_body_bytes = 16 * 1024;
 
   // Per-client token buckets (0 disables one). The address bucket covers every /api/ call

@@ -34,7 +34,7 @@ namespace admission::gateway {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;  // 0: any free port (Bind() returns it)
+  int port = 0;        // 0: any free port (Bind() returns it)
   int io_threads = 0;  // 0: one per core
   int listen_backlog = 1024;
   int64_t max_connections = 10000;
@@ -66,7 +66,7 @@ struct HttpServerStats {
 
 // Why the server refused a request before any route saw it.
 struct HttpRefusal {
-  int status = 0;  // 0: not refused
+  int status = 0;       // 0: not refused
   std::string code;     // the JSON error code: "invalid_argument", "payload_too_large", ...
   std::string message;  // for the client
 };

@@ -1,8 +1,6 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "http_toolkit.h"
 
-#include <httplib.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -14,11 +12,6 @@
 
 namespace admission::gateway {
 namespace {
-
-using httplib::Request;
-using httplib::Response;
-
-thread_local RequestContext tls_request;
 
 std::string Dump(const Json& j) {
   // `replace` instead of throwing on invalid UTF-8: a response must always be writable.
@@ -72,12 +65,7 @@ void ReplyText(Response& res, int status, std::string body) {
   res.status = status;
   // Answers carry tokens and per-user state: never cache them anywhere.
   res.set_header("Cache-Control", "no-store");
-  // With the charset parameter, because Debian's httplib compresses an answer whose type is
-  // exactly "application/json" for any client that accepts it (every browser), brotli at its
-  // slowest setting: ~2 ms of CPU per 200-byte answer, which capped status near 430/s. API
-  // answers are small and per user: they go out plain (tests/gateway/gateway_edge_test.cc).
   res.body = std::move(body);  // set_content would copy it
-  res.headers.erase("Content-Type");
   res.set_header("Content-Type", "application/json; charset=utf-8");
 }
 
@@ -186,7 +174,6 @@ bool Allow(RateLimiter& limiter, std::string_view key, Response& res, Metrics& m
   const RateLimiter::Decision d = limiter.Allow(key, absl::Now());
   if (d.allowed) return true;
   metrics.CountRateLimited();
-  tls_request.rate_limited = true;
   const int64_t retry = CeilSeconds(d.retry_after, 1);
   res.set_header("Retry-After", std::to_string(retry));
   ReplyError(res, 429, "rate_limited",
@@ -194,50 +181,45 @@ bool Allow(RateLimiter& limiter, std::string_view key, Response& res, Metrics& m
   return false;
 }
 
-RequestContext& CurrentRequest() { return tls_request; }
-
-void BeginRequest(const Request& req, Response& res, RouteId route) {
-  RequestContext& ctx = tls_request;
-  ctx.active = true;
+RequestContext BeginRequest(const Request& req, Response& res, RouteId route,
+                            const std::string& client_address_header) {
+  RequestContext ctx;
   ctx.start = std::chrono::steady_clock::now();
   ctx.route = route;
-  ctx.rate_limited = false;
   const std::string incoming = req.get_header_value("X-Request-Id");
   bool valid = !incoming.empty() && incoming.size() <= 64;
   for (char c : incoming) valid = valid && IsRequestIdChar(c);
   ctx.request_id = valid ? incoming : NewRequestId();
   res.set_header("X-Request-Id", ctx.request_id);
-  ctx.trace_id.clear();
   const std::string traceparent = req.get_header_value("traceparent");
   if (IsTraceparent(traceparent)) {
     ctx.trace_id = traceparent.substr(3, 32);
     res.set_header("traceparent", traceparent);
   }
+  ctx.client_address = ClientAddress(req, client_address_header);
+  return ctx;
 }
 
-std::string AccessLogLine(const Request& req, const Response& res, std::string_view route,
-                          absl::Duration latency) {
-  const RequestContext& ctx = tls_request;
+std::string AccessLogLine(const RequestContext& ctx, const Request& req, int status,
+                          std::size_t bytes, std::string_view route, absl::Duration latency) {
   // Written by hand (JsonObjectWriter), not through nlohmann::json: one line per request made
   // the log the largest cost of the status route.
   std::string ts;
   AppendTimestamp(&ts);
   JsonObjectWriter line;
   line.String("ts", ts)
-      .String("request_id", ctx.active ? std::string_view(ctx.request_id) : "")
+      .String("request_id", ctx.request_id)
       .String("method", req.method)
       .String("path", std::string_view(req.path).substr(0, 256))
       .String("route", route)
-      .Int("status", res.status)
+      .Int("status", status)
       .Double("duration_ms", std::round(absl::ToDoubleMicroseconds(latency)) / 1000)
-      .String("remote_addr", req.remote_addr)
-      .Int("bytes", static_cast<int64_t>(res.body.size()));
-  if (ctx.active && !ctx.trace_id.empty()) line.String("trace_id", ctx.trace_id);
+      .String("remote_addr", std::string_view(ctx.client_address).substr(2))
+      .Int("bytes", static_cast<int64_t>(bytes));
+  if (!ctx.trace_id.empty()) line.String("trace_id", ctx.trace_id);
   std::string text = line.Finish();
   text += '\n';
   return text;
 }
-
-void EndRequest() { tls_request.active = false; }
 
 }  // namespace admission::gateway

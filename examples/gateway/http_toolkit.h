@@ -14,83 +14,71 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "http_message.h"
 #include "json_codec.h"
 #include "metrics.h"
 #include "rate_limiter.h"
 #include "route_table.h"
 #include "signer.h"
 
-namespace httplib {
-class Request;
-struct Response;
-}  // namespace httplib
-
 namespace admission::gateway {
 
 // --- Replies ---------------------------------------------------------------------------------
 
 // Writes `body`, JSON text (JsonObjectWriter's, or a Json dumped), as the answer.
-void ReplyText(httplib::Response& res, int status, std::string body);
-void Reply(httplib::Response& res, int status, const Json& body);
+void ReplyText(Response& res, int status, std::string body);
+void Reply(Response& res, int status, const Json& body);
 // {"error":{"code":...,"message":...}} with `status`.
-void ReplyError(httplib::Response& res, int status, std::string_view code,
-                std::string_view message);
+void ReplyError(Response& res, int status, std::string_view code, std::string_view message);
 // The error for a failed library call: its code mapped to the HTTP one (InvalidArgument 400,
 // NotFound 404, ...). Unavailable and internal failures are store errors: counted in `metrics`,
 // and an internal one's detail goes to the log, not to the client.
-void ReplyStatus(httplib::Response& res, const absl::Status& status, Metrics& metrics);
+void ReplyStatus(Response& res, const absl::Status& status, Metrics& metrics);
 // A status's message as a string_view.
 std::string_view Msg(const absl::Status& status);
 
 // --- Bearer tokens ---------------------------------------------------------------------------
 
 // "Bearer <token>" (scheme case-insensitive); empty if absent or of another scheme.
-std::string BearerToken(const httplib::Request& req);
+std::string BearerToken(const Request& req);
 // False (and 401/403 written) unless the request carries `admin_token`; an empty
 // `admin_token` means the admin API is disabled.
-bool CheckAdmin(const httplib::Request& req, httplib::Response& res,
-                const std::string& admin_token);
+bool CheckAdmin(const Request& req, Response& res, const std::string& admin_token);
 // The claims of the request's signed reservation token at `now`; 401 written and nullopt
 // when it is missing, tampered with or expired.
-std::optional<ReservationClaims> VerifyBearer(const httplib::Request& req, httplib::Response& res,
+std::optional<ReservationClaims> VerifyBearer(const Request& req, Response& res,
                                               const TokenSigner& signer, absl::Time now);
 
 // --- Rate limits -----------------------------------------------------------------------------
 
 // The key of the per-address bucket: the peer, or `client_address_header` (when not empty)
 // behind a proxy.
-std::string ClientAddress(const httplib::Request& req, const std::string& client_address_header);
-// False (429 with Retry-After written, counted in `metrics`, and the request marked as rate
-// limited) when `key`'s bucket in `limiter` is empty.
-bool Allow(RateLimiter& limiter, std::string_view key, httplib::Response& res, Metrics& metrics);
+std::string ClientAddress(const Request& req, const std::string& client_address_header);
+// False (429 with Retry-After written, counted in `metrics`) when `key`'s bucket in `limiter` is
+// empty.
+bool Allow(RateLimiter& limiter, std::string_view key, Response& res, Metrics& metrics);
 
 // --- The request's context -------------------------------------------------------------------
 
-// What the pre-routing handler learns about a request, for the handlers and for the logger that
-// runs after the response is written. httplib serves a request start to finish on one worker
-// thread, so the context is per thread.
+// What the gateway knows about a request besides the request itself, from its first handling
+// to its line in the access log.
 struct RequestContext {
-  bool active = false;
   std::chrono::steady_clock::time_point start;
   RouteId route = RouteId::kOther;
   std::string request_id;
   std::string trace_id;
-  // Set when a per-client limit refused the request: such answers are never stored under an
-  // Idempotency-Key, so that the retry after Retry-After really runs.
-  bool rate_limited = false;
+  // The client's address as the rate limits see it (ClientAddress).
+  std::string client_address;
 };
-// The context of the request this thread serves.
-RequestContext& CurrentRequest();
 
 // Starts the context of a request of class `route`: its id (the client's X-Request-Id if it is
 // sane, else a new one) and trace context (a valid `traceparent`), both echoed on `res`.
-void BeginRequest(const httplib::Request& req, httplib::Response& res, RouteId route);
-// The access log line of the current request (a JSON object and a newline): the path only,
-// since query strings carry waiting tokens; `route` is the route class's label.
-std::string AccessLogLine(const httplib::Request& req, const httplib::Response& res,
-                          std::string_view route, absl::Duration latency);
-// Ends the context; the next request on this thread starts a new one.
-void EndRequest();
+RequestContext BeginRequest(const Request& req, Response& res, RouteId route,
+                            const std::string& client_address_header);
+// The access log line of a request (a JSON object and a newline): the path only, since query
+// strings carry waiting tokens; `route` is the route class's label.
+std::string AccessLogLine(const RequestContext& ctx, const Request& req, int status,
+                          std::size_t bytes, std::string_view route, absl::Duration latency);
 
 }  // namespace admission::gateway
 

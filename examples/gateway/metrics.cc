@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -47,7 +48,7 @@ void Metrics::ObserveRequest(RouteId route, int status, absl::Duration latency) 
   m.count.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::string Metrics::Render(WaitingRoom& room, int64_t max_events, const RouteTable& routes) {
+std::string Metrics::RenderLocal(const RouteTable& routes) {
   std::string out;
   out +=
       "# HELP admission_gateway_http_requests_total HTTP requests by route, method and status.\n"
@@ -83,6 +84,55 @@ std::string Metrics::Render(WaitingRoom& room, int64_t max_events, const RouteTa
                     cumulative, "\n");
   }
 
+  absl::StrAppend(
+      &out,
+      "# HELP admission_gateway_store_errors_total Store calls that failed (unavailable or "
+      "internal).\n# TYPE admission_gateway_store_errors_total counter\n"
+      "admission_gateway_store_errors_total ",
+      store_errors_.load(std::memory_order_relaxed),
+      "\n# HELP admission_gateway_rate_limited_total Requests refused by the per-client rate "
+      "limits.\n# TYPE admission_gateway_rate_limited_total counter\n"
+      "admission_gateway_rate_limited_total ",
+      rate_limited_.load(std::memory_order_relaxed),
+      "\n# HELP admission_gateway_idempotent_replays_total Responses replayed for an "
+      "Idempotency-Key.\n# TYPE admission_gateway_idempotent_replays_total counter\n"
+      "admission_gateway_idempotent_replays_total ",
+      replays_.load(std::memory_order_relaxed),
+      "\n# HELP admission_store_deadline_exceeded_total Requests answered 503 because the store "
+      "missed --store_deadline_ms.\n# TYPE admission_store_deadline_exceeded_total counter\n"
+      "admission_store_deadline_exceeded_total ",
+      store_deadlines_.load(std::memory_order_relaxed), "\n");
+  if (http_ != nullptr) {
+    absl::StrAppend(
+        &out,
+        "# HELP admission_http_connections_open Connections open now.\n"
+        "# TYPE admission_http_connections_open gauge\n"
+        "admission_http_connections_open ",
+        http_->open_connections.load(std::memory_order_relaxed),
+        "\n# HELP admission_http_connections_refused_total Connections closed at once because "
+        "--max_connections were open.\n# TYPE admission_http_connections_refused_total counter\n"
+        "admission_http_connections_refused_total ",
+        http_->refused_connections.load(std::memory_order_relaxed),
+        "\n# HELP admission_http_timeouts_total Connections closed for taking too long, by "
+        "phase.\n# TYPE admission_http_timeouts_total counter\n",
+        "admission_http_timeouts_total{phase=\"idle\"} ",
+        http_->idle_timeouts.load(std::memory_order_relaxed), "\n",
+        "admission_http_timeouts_total{phase=\"head\"} ",
+        http_->head_timeouts.load(std::memory_order_relaxed), "\n",
+        "admission_http_timeouts_total{phase=\"body\"} ",
+        http_->body_timeouts.load(std::memory_order_relaxed), "\n",
+        "admission_http_timeouts_total{phase=\"write\"} ",
+        http_->write_timeouts.load(std::memory_order_relaxed),
+        "\n# HELP admission_http_requests_refused_total Requests refused by the server's limits "
+        "(400, 413, 414, 431).\n# TYPE admission_http_requests_refused_total counter\n"
+        "admission_http_requests_refused_total ",
+        http_->refused_requests.load(std::memory_order_relaxed), "\n");
+  }
+  return out;
+}
+
+std::string Metrics::RenderEvents(WaitingRoom& room, int64_t max_events) {
+  std::string out;
   // Per-event series straight from the store.
   std::vector<EventStats> stats;
   absl::StatusOr<std::vector<std::string>> events = room.Events();
@@ -150,21 +200,22 @@ std::string Metrics::Render(WaitingRoom& room, int64_t max_events, const RouteTa
     }
   }
 
-  absl::StrAppend(
-      &out,
-      "# HELP admission_gateway_store_errors_total Store calls that failed (unavailable or "
-      "internal).\n# TYPE admission_gateway_store_errors_total counter\n"
-      "admission_gateway_store_errors_total ",
-      store_errors_.load(std::memory_order_relaxed),
-      "\n# HELP admission_gateway_rate_limited_total Requests refused by the per-client rate "
-      "limits.\n# TYPE admission_gateway_rate_limited_total counter\n"
-      "admission_gateway_rate_limited_total ",
-      rate_limited_.load(std::memory_order_relaxed),
-      "\n# HELP admission_gateway_idempotent_replays_total Responses replayed for an "
-      "Idempotency-Key.\n# TYPE admission_gateway_idempotent_replays_total counter\n"
-      "admission_gateway_idempotent_replays_total ",
-      replays_.load(std::memory_order_relaxed), "\n");
   return out;
+}
+
+std::string Metrics::Render(WaitingRoom& room, int64_t max_events, const RouteTable& routes) {
+  return RenderLocal(routes) + RenderEvents(room, max_events);
+}
+
+void Metrics::RememberStoreSeries(std::string text) {
+  absl::MutexLock lock(&mu_);
+  store_series_ = std::move(text);
+}
+
+std::string Metrics::RenderWithoutStore(const RouteTable& routes) {
+  std::string out = RenderLocal(routes);
+  absl::MutexLock lock(&mu_);
+  return out + store_series_;
 }
 
 }  // namespace admission::gateway

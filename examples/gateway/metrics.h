@@ -13,8 +13,11 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "admission/room/waiting_room.h"
+#include "http_server.h"
 #include "route_table.h"
 
 namespace admission::gateway {
@@ -29,11 +32,21 @@ class Metrics {
   void CountStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
   void CountRateLimited() { rate_limited_.fetch_add(1, std::memory_order_relaxed); }
   void CountIdempotentReplay() { replays_.fetch_add(1, std::memory_order_relaxed); }
+  void CountStoreDeadline() { store_deadlines_.fetch_add(1, std::memory_order_relaxed); }
+  // The HTTP server's counters, rendered with the rest; not owned.
+  void set_http_stats(const HttpServerStats* stats) { http_ = stats; }
 
   // The whole exposition. Routes are labelled as `routes` names their classes. Per-event series
   // come from `room` for at most `max_events` events (sorted by id); a failing store call is
   // counted as a store error and skipped.
   std::string Render(WaitingRoom& room, int64_t max_events, const RouteTable& routes);
+  // Its two parts: the gateway's own series (never touching the store) and the events'.
+  std::string RenderLocal(const RouteTable& routes);
+  std::string RenderEvents(WaitingRoom& room, int64_t max_events);
+  // The series last read from the store, for an exposition made while the store stalls.
+  void RememberStoreSeries(std::string text);
+  // RenderLocal() and the remembered store series.
+  std::string RenderWithoutStore(const RouteTable& routes);
 
   // Histogram upper bounds, in seconds.
   static constexpr std::array<double, 15> kBuckets = {
@@ -53,6 +66,10 @@ class Metrics {
   std::atomic<uint64_t> store_errors_{0};
   std::atomic<uint64_t> rate_limited_{0};
   std::atomic<uint64_t> replays_{0};
+  std::atomic<uint64_t> store_deadlines_{0};
+  const HttpServerStats* http_ = nullptr;
+  absl::Mutex mu_;
+  std::string store_series_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace admission::gateway

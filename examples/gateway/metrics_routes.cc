@@ -1,23 +1,17 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "metrics_routes.h"
 
-#include <httplib.h>
-
 #include "absl/strings/str_cat.h"
 #include "http_toolkit.h"
 #include "json_codec.h"
 
 namespace admission::gateway {
-namespace {
-
-using httplib::Request;
-using httplib::Response;
-
-}  // namespace
-
 void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, RouteTable& routes) {
   const RouteTable::Guards none;
-  routes.Add(RouteId::kHealthz, "GET", "/healthz", none, [](const Request&, Response& res) {
+  RouteTable::Guards io_thread;
+  io_thread.io_thread = true;
+  // Liveness: answered by the I/O threads, whatever the store does.
+  routes.Add(RouteId::kHealthz, "GET", "/healthz", io_thread, [](const Request&, Response& res) {
     Reply(res, 200, Json{{"status", "ok"}});
   });
   routes.Add(RouteId::kReadyz, "GET", "/readyz", none, [ctx](const Request&, Response& res) {
@@ -33,9 +27,12 @@ void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, Route
   const RouteTable* table = &routes;
   routes.Add(RouteId::kMetrics, "GET", "/metrics", none,
              [ctx, &ticketing, table](const Request&, Response& res) {
+               std::string from_store =
+                   ctx.metrics.RenderEvents(ctx.room, ctx.flags.metrics_max_events) +
+                   ticketing.RenderMetrics(ctx.flags.metrics_max_events);
+               ctx.metrics.RememberStoreSeries(from_store);
                res.status = 200;
-               res.set_content(ctx.metrics.Render(ctx.room, ctx.flags.metrics_max_events, *table) +
-                                   ticketing.RenderMetrics(ctx.flags.metrics_max_events),
+               res.set_content(ctx.metrics.RenderLocal(*table) + from_store,
                                "text/plain; version=0.0.4; charset=utf-8");
              });
 }

@@ -1,8 +1,6 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "page_routes.h"
 
-#include <httplib.h>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,9 +11,6 @@
 
 namespace admission::gateway {
 namespace {
-
-using httplib::Request;
-using httplib::Response;
 
 std::string ContentTypeOf(std::string_view name) {
   auto ends_with = [name](std::string_view ext) {
@@ -31,10 +26,13 @@ std::string ContentTypeOf(std::string_view name) {
 }  // namespace
 
 void AddPageRoutes(const RouteContext& ctx, RouteTable& routes) {
-  const RouteTable::Guards none;
-  routes.Add(RouteId::kConfig, "GET", "/api/v1/config", none, [ctx](const Request&, Response& res) {
-    Reply(res, 200, Json{{"default_event", ctx.flags.default_event}});
-  });
+  // Nothing here touches the store: the I/O threads answer it all at once.
+  RouteTable::Guards io_thread;
+  io_thread.io_thread = true;
+  routes.Add(RouteId::kConfig, "GET", "/api/v1/config", io_thread,
+             [ctx](const Request&, Response& res) {
+               Reply(res, 200, Json{{"default_event", ctx.flags.default_event}});
+             });
 
   // One route class for every page, so that the label stays "pages" whatever is asked for.
   constexpr std::string_view kPages = "pages";
@@ -47,7 +45,7 @@ void AddPageRoutes(const RouteContext& ctx, RouteTable& routes) {
     const std::string type = ContentTypeOf(name);
     for (const std::string& path : paths) {
       routes.Add(
-          RouteId::kPage, "GET", path, none,
+          RouteId::kPage, "GET", path, io_thread,
           [&asset, type](const Request&, Response& res) {
             res.set_header("Cache-Control", "no-cache");
             res.set_header("Content-Security-Policy",

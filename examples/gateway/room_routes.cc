@@ -1,8 +1,6 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "room_routes.h"
 
-#include <httplib.h>
-
 #include <optional>
 #include <string>
 
@@ -14,9 +12,6 @@
 
 namespace admission::gateway {
 namespace {
-
-using httplib::Request;
-using httplib::Response;
 
 // Tokens are "<event id>.<32 hex digits>"; anything longer is refused before any lookup.
 constexpr std::size_t kMaxTokenLength = kMaxEventIdLength + 1 + kTokenRandomHexDigits;

@@ -9,6 +9,7 @@
 #include "admission/clock.h"
 #include "admission/room/waiting_room.h"
 #include "flags.h"
+#include "http_message.h"
 #include "metrics.h"
 #include "rate_limiter.h"
 #include "route_table.h"
@@ -28,11 +29,9 @@ struct RouteContext {
 
 // A handler of the route table that calls `handler` with (a copy of) `ctx`.
 inline RouteTable::Handler WithContext(const RouteContext& ctx,
-                                       void (*handler)(const RouteContext&, const httplib::Request&,
-                                                       httplib::Response&)) {
-  return [ctx, handler](const httplib::Request& req, httplib::Response& res) {
-    handler(ctx, req, res);
-  };
+                                       void (*handler)(const RouteContext&, const Request&,
+                                                       Response&)) {
+  return [ctx, handler](const Request& req, Response& res) { handler(ctx, req, res); };
 }
 
 }  // namespace admission::gateway

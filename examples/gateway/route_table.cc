@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -24,16 +23,6 @@ constexpr std::size_t kMaxIdLength = 200;
 }
 
 bool IsEventIdChar(char c) { return absl::ascii_isalnum(c) || c == '_' || c == '-'; }
-
-// httplib route patterns are regular expressions; literal text is taken literally.
-std::string RegexEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (std::strchr(".^$|()[]{}*+?\\", c) != nullptr) out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -96,7 +85,9 @@ std::vector<RouteTable::Piece> RouteTable::Parse(std::string_view pattern) {
   return pieces;
 }
 
-bool RouteTable::Matches(const std::vector<Piece>& pieces, std::string_view path) {
+bool RouteTable::Matches(const std::vector<Piece>& pieces, std::string_view path,
+                         std::vector<std::string>* matches) {
+  if (matches != nullptr) matches->clear();
   for (const Piece& piece : pieces) {
     if (piece.kind == Piece::kLiteral) {
       if (path.substr(0, piece.text.size()) != piece.text) return false;
@@ -114,30 +105,10 @@ bool RouteTable::Matches(const std::vector<Piece>& pieces, std::string_view path
     } else if (segment.size() > kMaxIdLength) {
       return false;
     }
+    if (matches != nullptr) matches->emplace_back(segment);
     path.remove_prefix(segment.size());
   }
   return path.empty();
-}
-
-std::string RouteTable::RegexOf(std::string_view pattern) {
-  std::string regex;
-  for (const Piece& piece : Parse(pattern)) {
-    switch (piece.kind) {
-      case Piece::kLiteral:
-        regex += RegexEscape(piece.text);
-        break;
-      // Bounded repetitions only: std::regex recursion grows with the input.
-      case Piece::kEventId:
-        absl::StrAppend(&regex, "([A-Za-z0-9_-]{1,", kMaxEventIdLength, "})");
-        break;
-      case Piece::kId:
-        absl::StrAppend(&regex, "([^/]{1,", kMaxIdLength, "})");
-        break;
-      case Piece::kRest:
-        BadPattern(pattern, "{NAME...} has no regular expression");
-    }
-  }
-  return regex;
 }
 
 RouteId RouteTable::Classify(std::string_view method, std::string_view path) const {
@@ -148,10 +119,21 @@ RouteId RouteTable::Classify(std::string_view method, std::string_view path) con
   return RouteId::kOther;
 }
 
+const RouteTable::Route* RouteTable::Find(std::string_view method, std::string_view path,
+                                          std::vector<std::string>* matches) const {
+  if (method == "HEAD") method = "GET";
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    if (routes_[i].method == method && Matches(pieces_[i], path, matches)) {
+      return routes_[i].handler ? &routes_[i] : nullptr;
+    }
+  }
+  return nullptr;
+}
+
 std::string RouteTable::AllowedMethods(std::string_view path) const {
   std::string allowed;
   for (const char* m : {"GET", "POST", "PUT", "DELETE"}) {
-    if (Classify(m, path) != RouteId::kOther) {
+    if (Find(m, path, nullptr) != nullptr) {
       absl::StrAppend(&allowed, allowed.empty() ? "" : ", ", m);
     }
   }

@@ -2,10 +2,9 @@
 //
 // The gateway's one list of routes. Every route module (room_routes.h, ticketing_routes.h,
 // admin_routes.h, page_routes.h, metrics_routes.h) adds its routes here once: method, path
-// pattern, route class and handler. The server (server.h) registers the handlers with httplib
-// from this table, and classifies every incoming request through it (the metrics label, the
-// access log's "route", the rate limits, the Allow header of a 405), so the two can never
-// disagree.
+// pattern, route class and handler. The server (server.h) finds each request's handler in this
+// table and classifies it through the same table (the metrics label, the access log's "route",
+// the rate limits, the Allow header of a 405), so the two can never disagree.
 //
 // Patterns are paths with placeholders standing for whole segments:
 //   {event_id}  an event id: 1 to 64 of [A-Za-z0-9_-] (ValidateEventId's rule)
@@ -22,10 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace httplib {
-class Request;
-struct Response;
-}  // namespace httplib
+#include "http_message.h"
 
 namespace admission::gateway {
 
@@ -69,12 +65,15 @@ struct RouteLabel {
 
 class RouteTable {
  public:
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  using Handler = std::function<void(const Request&, Response&)>;
 
   // What the server wraps around a handler besides the last-resort catch.
   struct Guards {
     bool limit_address = false;  // the per-address rate limit
     bool idempotent = false;     // Idempotency-Key replays
+    // The handler never touches the store (pages, /healthz): it runs on the I/O thread at once.
+    // Every other handler runs on the store-call threads, under the store deadline.
+    bool io_thread = false;
   };
 
   struct Route {
@@ -99,15 +98,17 @@ class RouteTable {
 
   // The class of the first route matching the method (HEAD as GET) and path; kOther if none.
   RouteId Classify(std::string_view method, std::string_view path) const;
-  // The methods `path` answers to ("GET, POST"), for the Allow header of a 405; empty if none.
+  // The route with a handler that serves the method (HEAD as GET) and path, its placeholders
+  // in `matches`; nullptr if none (a claimed path included).
+  const Route* Find(std::string_view method, std::string_view path,
+                    std::vector<std::string>* matches) const;
+  // The methods `path` is served with ("GET, POST"), for the Allow header of a 405; empty if
+  // none.
   std::string AllowedMethods(std::string_view path) const;
   const RouteLabel& LabelOf(RouteId id) const { return labels_[static_cast<int>(id)]; }
 
   // The routes in the order they were added.
   const std::vector<Route>& routes() const { return routes_; }
-  // The httplib pattern of a route with a handler: an anchored regular expression whose
-  // groups are the placeholders, in order (req.matches[1], ...).
-  static std::string RegexOf(std::string_view pattern);
 
  private:
   // One piece of a pattern: literal text, or a placeholder of some kind.
@@ -116,7 +117,9 @@ class RouteTable {
     std::string text;  // kLiteral only
   };
   static std::vector<Piece> Parse(std::string_view pattern);
-  static bool Matches(const std::vector<Piece>& pieces, std::string_view path);
+  // Whether `path` matches; the placeholders' segments are appended to `matches` if not null.
+  static bool Matches(const std::vector<Piece>& pieces, std::string_view path,
+                      std::vector<std::string>* matches = nullptr);
   void Insert(RouteId id, std::string_view method, std::string_view pattern, Guards guards,
               Handler handler, std::string_view label);
 

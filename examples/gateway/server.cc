@@ -1,18 +1,16 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "server.h"
 
-#include <httplib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "admin_routes.h"
 #include "http_toolkit.h"
@@ -21,19 +19,46 @@
 #include "room_routes.h"
 
 namespace admission::gateway {
-
-// httplib keeps the listening socket protected; the gateway needs it to raise the backlog.
-class Gateway::HttpServer : public httplib::Server {
- public:
-  int listening_socket() const { return svr_sock_; }
-};
-
 namespace {
 
-using httplib::Request;
-using httplib::Response;
+HttpServerOptions ServerOptions(const GatewayFlags& flags) {
+  HttpServerOptions o;
+  o.host = flags.listen_host;
+  o.port = flags.listen_port;
+  o.io_threads = flags.io_threads;
+  o.listen_backlog = flags.listen_backlog;
+  o.max_connections = flags.max_connections;
+  o.idle_timeout = absl::Seconds(flags.keep_alive_timeout_sec);
+  o.head_timeout = absl::Milliseconds(flags.header_timeout_ms);
+  o.body_timeout = absl::Milliseconds(flags.body_timeout_ms);
+  o.write_timeout = absl::Milliseconds(flags.write_timeout_ms);
+  o.max_headers = flags.max_header_count;
+  o.max_header_bytes = flags.max_header_bytes;
+  o.max_body_bytes = flags.max_body_bytes;
+  o.max_requests_per_connection = flags.keep_alive_max_count;
+  return o;
+}
+
+// Whether a request's body may be read as the API's JSON. Browsers send a cross-site POST
+// without asking first ("simple" requests) only with a form or text/plain type, so requiring
+// JSON keeps other sites' pages from acting for their visitors. A bodiless request without a
+// type is fine (curl -X POST).
+bool IsJsonOrBodiless(const Request& req) {
+  const std::string type = req.get_header_value("Content-Type");
+  if (type.empty()) return req.body.empty();
+  absl::string_view media = absl::string_view(type);
+  media = absl::StripAsciiWhitespace(media.substr(0, media.find(';')));
+  return absl::EqualsIgnoreCase(media, "application/json");
+}
 
 }  // namespace
+
+struct Gateway::Call {
+  Request req;
+  RequestContext ctx;
+  Response res;  // its headers so far (request id, trace context)
+  const RouteTable::Route* route;
+};
 
 Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, Ticketing ticketing,
                  std::string token_secret, Clock* clock)
@@ -48,54 +73,30 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
       context_{flags_, *room_, *clock_, signer_, metrics_, token_limiter_},
       ticketing_(std::make_unique<TicketingRoutes>(context_, std::move(ticketing))),
       idempotency_(std::make_unique<IdempotencyKeys>(ticketing_->idempotency_store())),
-      server_(std::make_unique<HttpServer>()) {
-  HttpServer& s = *server_;
-  const std::size_t threads = static_cast<std::size_t>(flags_.threads);
-  // Debian's httplib is a compiled library: only these run-time settings change it (its
-  // defaults, 8 threads, keep-alive 5 and no TCP_NODELAY, cap it near 300 requests/s).
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.set_tcp_nodelay(true);
-  s.set_keep_alive_max_count(static_cast<std::size_t>(flags_.keep_alive_max_count));
-  s.set_keep_alive_timeout(flags_.keep_alive_timeout_sec);
-  s.set_read_timeout(5);
-  s.set_write_timeout(5);
-  s.set_payload_max_length(static_cast<std::size_t>(flags_.max_body_bytes));
-  s.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
+      server_(std::make_unique<HttpServer>(
+          ServerOptions(flags_),
+          [this](Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {
+            Handle(std::move(req), refusal, std::move(reply));
+          })),
+      store_calls_(std::make_unique<StoreCallPool>(
+          flags_.threads, static_cast<std::size_t>(flags_.store_queue_limit))) {
+  metrics_.set_http_stats(&server_->stats());
   AddRoomRoutes(context_, routes_);
   AddPageRoutes(context_, routes_);
   AddMetricsRoutes(context_, *ticketing_, routes_);
   AddAdminRoutes(context_, routes_);
   ticketing_->AddRoutes(routes_);
-  Register();
 }
 
 Gateway::~Gateway() {
   Stop();
-  // The server (whose handlers call the room) must go before the room; httplib joins its
-  // worker threads when the listen loop in Run() ends.
+  // Calls still queued run (their replies go nowhere), then the connections close; both before
+  // the room and the sale they call go.
+  store_calls_.reset();
   server_.reset();
 }
 
-absl::StatusOr<int> Gateway::Bind() {
-  int port = flags_.listen_port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(flags_.listen_host);
-    if (port < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot bind ", flags_.listen_host, ":0: ", std::strerror(errno)));
-    }
-  } else if (!server_->bind_to_port(flags_.listen_host, port)) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot bind ", flags_.listen, ": ", std::strerror(errno)));
-  }
-  // httplib listens with a compiled-in backlog of 5, which drops bursts of new connections
-  // (they come back after 1 s SYN retries). On Linux a second listen() raises the backlog.
-  if (::listen(server_->listening_socket(), flags_.listen_backlog) != 0) {
-    std::fprintf(stderr, "warning: could not raise the listen backlog to %d: %s\n",
-                 flags_.listen_backlog, std::strerror(errno));
-  }
-  return port;
-}
+absl::StatusOr<int> Gateway::Bind() { return server_->Bind(); }
 
 bool Gateway::Run() {
   if (flags_.worker) {
@@ -104,46 +105,117 @@ bool Gateway::Run() {
       return false;
     }
   }
-  const bool served = server_->listen_after_bind();
+  server_->Run();
   ticketing_->Stop();
-  return served;
+  return true;
 }
 
 void Gateway::Stop() {
-  if (server_ != nullptr) server_->stop();
+  if (server_ != nullptr) server_->Stop();
 }
 
-void Gateway::Serve(const RouteTable::Route& route) {
-  httplib::Server::Handler wrapped = [this, handler = route.handler, guards = route.guards](
-                                         const Request& req, Response& res) {
-    try {
-      if (guards.limit_address &&
-          !Allow(address_limiter_, ClientAddress(req, flags_.client_address_header), res,
-                 metrics_)) {
-        return;
-      }
-      if (guards.idempotent && req.has_header("Idempotency-Key")) {
-        RunIdempotent(handler, req, res);
-      } else {
-        handler(req, res);
-      }
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: handler for %s %s threw: %s\n", req.method.c_str(),
-                   req.path.c_str(), e.what());
-      ReplyError(res, 500, "internal", "internal error");
-    } catch (...) {
-      ReplyError(res, 500, "internal", "internal error");
+void Gateway::Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {
+  Response res;
+  if (refusal.status != 0) {
+    const RequestContext ctx =
+        BeginRequest(req, res, RouteId::kOther, flags_.client_address_header);
+    ReplyError(res, refusal.status, refusal.code, refusal.message);
+    return Finish(ctx, req, std::move(res), reply);
+  }
+  const RouteTable::Route* route = routes_.Find(req.method, req.path, &req.matches);
+  const RouteId id = route != nullptr ? route->id : routes_.Classify(req.method, req.path);
+  const RequestContext ctx = BeginRequest(req, res, id, flags_.client_address_header);
+  if (route == nullptr) {
+    const std::string allowed = routes_.AllowedMethods(req.path);
+    if (!allowed.empty()) {
+      res.set_header("Allow", allowed);
+      ReplyError(res, 405, "method_not_allowed",
+                 absl::StrCat(req.method, " is not allowed here; use ", allowed));
+    } else {
+      ReplyError(res, 404, "not_found", "no such route");
     }
-  };
-  const std::string regex = RouteTable::RegexOf(route.pattern);
-  if (route.method == "GET") {
-    server_->Get(regex, std::move(wrapped));
-  } else if (route.method == "POST") {
-    server_->Post(regex, std::move(wrapped));
-  } else if (route.method == "PUT") {
-    server_->Put(regex, std::move(wrapped));
-  } else if (route.method == "DELETE") {
-    server_->Delete(regex, std::move(wrapped));
+    return Finish(ctx, req, std::move(res), reply);
+  }
+  if ((route->method == "POST" || route->method == "PUT") && !IsJsonOrBodiless(req)) {
+    ReplyError(res, 415, "unsupported_media_type",
+               "send the request body as JSON, with Content-Type: application/json");
+    return Finish(ctx, req, std::move(res), reply);
+  }
+  if (route->guards.io_thread) {
+    Serve(*route, req, res);
+    return Finish(ctx, req, std::move(res), reply);
+  }
+
+  auto call = std::make_shared<Call>(Call{std::move(req), ctx, std::move(res), route});
+  reply.SetDeadline(absl::Milliseconds(flags_.store_deadline_ms), [this, call] {
+    return Unavailable(*call, "the store did not answer in time; retry shortly");
+  });
+  const bool queued = store_calls_->Submit([this, call, reply] {
+    // Its deadline passed while it waited: it was answered 503 and must not run after all.
+    if (reply.answered()) return;
+    Response res = call->res;
+    Serve(*call->route, call->req, res);
+    Finish(call->ctx, call->req, std::move(res), reply);
+  });
+  if (!queued) {
+    Response busy = Unavailable(*call, "the gateway is overloaded; retry shortly");
+    reply.Send(std::move(busy));
+  }
+}
+
+Response Gateway::Unavailable(const Call& call, std::string_view why) {
+  Response res = call.res;
+  if (call.route->id == RouteId::kMetrics) {
+    // The gateway's own series still answer, with the events' last known values.
+    res.status = 200;
+    res.set_content(metrics_.RenderWithoutStore(routes_),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  } else {
+    metrics_.CountStoreDeadline();
+    res.set_header("Retry-After", "1");
+    ReplyError(res, 503, "unavailable", why);
+  }
+  Record(call.ctx, call.req, res.status, res.body.size());
+  return res;
+}
+
+void Gateway::Finish(const RequestContext& ctx, const Request& req, Response res,
+                     const HttpServer::Reply& reply) {
+  const int status = res.status;
+  const std::size_t bytes = res.body.size();
+  if (reply.Send(std::move(res))) Record(ctx, req, status, bytes);
+}
+
+void Gateway::Record(const RequestContext& ctx, const Request& req, int status, std::size_t bytes) {
+  const absl::Duration latency = absl::FromChrono(std::chrono::steady_clock::now() - ctx.start);
+  metrics_.ObserveRequest(ctx.route, status, latency);
+  if (!flags_.access_log) return;
+  const std::string line =
+      AccessLogLine(ctx, req, status, bytes, routes_.LabelOf(ctx.route).pattern, latency);
+  // One write(2) per line, so lines never interleave; not fwrite, whose stdio lock is held
+  // across the system call and queued every thread behind a preempted holder.
+  if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
+    // Nowhere left to report it; the request itself was served.
+  }
+}
+
+void Gateway::Serve(const RouteTable::Route& route, const Request& req, Response& res) {
+  try {
+    if (route.guards.limit_address &&
+        !Allow(address_limiter_, ClientAddress(req, flags_.client_address_header), res, metrics_)) {
+      return;
+    }
+    if (route.guards.idempotent && req.has_header("Idempotency-Key")) {
+      RunIdempotent(route.handler, req, res);
+    } else {
+      route.handler(req, res);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: handler for %s %s threw: %s\n", req.method.c_str(),
+                 req.path.c_str(), e.what());
+    ReplyError(res, 500, "internal", "internal error");
+  } catch (...) {
+    ReplyError(res, 500, "internal", "internal error");
   }
 }
 
@@ -188,8 +260,8 @@ void Gateway::RunIdempotent(const RouteTable::Handler& handler, const Request& r
     idempotency_->Abandon(key, lookup.lease);
     throw;
   }
-  // Server-side failures and rate-limit refusals are worth retrying: forget the key.
-  if (res.status >= 500 || CurrentRequest().rate_limited) {
+  // Server-side failures and "retry later" refusals (429) are worth retrying: forget the key.
+  if (res.status >= 500 || res.status == 429) {
     idempotency_->Abandon(key, lookup.lease);
     return;
   }
@@ -201,91 +273,6 @@ void Gateway::RunIdempotent(const RouteTable::Handler& handler, const Request& r
     if (res.has_header(header)) stored.headers.emplace_back(header, res.get_header_value(header));
   }
   idempotency_->Finish(key, lookup.lease, stored);
-}
-
-void Gateway::Register() {
-  HttpServer& s = *server_;
-
-  s.set_pre_routing_handler([this](const Request& req, Response& res) {
-    const RouteId route = routes_.Classify(req.method, req.path);
-    if (route == RouteId::kPage) {
-      // Debian's httplib compresses every text/* answer for a client that accepts it, brotli at
-      // its slowest setting, on every request, and offers no way out per response: ~120 ms of
-      // CPU per page load (the 11 KB script alone ~85 ms), which a sale's arrival burst cannot
-      // afford. The pages (27 KB in all) go out plain; a CDN or proxy in front may compress
-      // them once. The request is httplib's own non-const object, read again only afterwards.
-      const_cast<Request&>(req).headers.erase("Accept-Encoding");
-    }
-    BeginRequest(req, res, route);
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-
-  // Runs for every response >= 400. Handlers write their own JSON errors; this only fills in
-  // the ones httplib produces itself (no route, body too large, unparsable request).
-  s.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        int status = res.status;
-        // httplib answers 400 for a method it has no handlers for at all (PATCH, OPTIONS, ...).
-        // The request line parsed (the pre-routing handler ran) and matched no route, so it is
-        // really an unknown route or a wrong method.
-        const RequestContext& ctx = CurrentRequest();
-        if (status == 400 && ctx.active && ctx.route == RouteId::kOther) status = 404;
-        switch (status) {
-          case 404: {
-            const std::string allowed = routes_.AllowedMethods(req.path);
-            if (!allowed.empty()) {
-              res.set_header("Allow", allowed);
-              ReplyError(res, 405, "method_not_allowed",
-                         absl::StrCat(req.method, " is not allowed here; use ", allowed));
-            } else {
-              ReplyError(res, 404, "not_found", "no such route");
-            }
-            break;
-          }
-          case 413:
-            ReplyError(res, 413, "payload_too_large",
-                       absl::StrCat("the request body is over ", flags_.max_body_bytes, " bytes"));
-            break;
-          case 414:
-            ReplyError(res, 414, "uri_too_long", "the request URI is too long");
-            break;
-          case 400:
-            ReplyError(res, 400, "invalid_argument", "malformed HTTP request");
-            break;
-          default:
-            ReplyError(res, res.status, res.status >= 500 ? "internal" : "error",
-                       absl::StrCat("HTTP status ", res.status));
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-
-  s.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
-    ReplyError(res, 500, "internal", "internal error");
-  });
-
-  s.set_logger([this](const Request& req, const Response& res) {
-    const RequestContext& ctx = CurrentRequest();
-    // Requests httplib rejects before routing (say, a malformed request line) have no context.
-    const RouteId route = ctx.active ? ctx.route : RouteId::kOther;
-    const absl::Duration latency =
-        ctx.active ? absl::FromChrono(std::chrono::steady_clock::now() - ctx.start)
-                   : absl::ZeroDuration();
-    metrics_.ObserveRequest(route, res.status, latency);
-    if (flags_.access_log) {
-      const std::string line = AccessLogLine(req, res, routes_.LabelOf(route).pattern, latency);
-      // One write(2) per line, so lines never interleave; not fwrite, whose stdio lock is held
-      // across the system call and queued every worker behind a preempted holder.
-      if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
-        // Nowhere left to report it; the request itself was served.
-      }
-    }
-    EndRequest();
-  });
-
-  for (const RouteTable::Route& route : routes_.routes()) {
-    if (route.handler) Serve(route);
-  }
 }
 
 }  // namespace admission::gateway

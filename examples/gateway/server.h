@@ -1,13 +1,16 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The gateway's HTTP server over cpp-httplib. A thin shell: every handler parses the request,
+// The gateway: its routes served over the event-driven HTTP server (http_server.h). A thin
+// shell: every handler parses the request,
 // makes one library call and renders the answer; the waiting-room rules all live in the
 // library. The routes come from modules (room_routes.h, ticketing_routes.h, admin_routes.h,
 // page_routes.h, metrics_routes.h), each adding its own to one RouteTable (route_table.h) with
 // the shared objects handed over in a RouteContext (route_context.h). What the server adds is
 // what an HTTP edge needs around them all: per-address rate limits, Idempotency-Key replays,
 // request ids and trace context, metrics, access logs, and JSON errors for what no route
-// answers.
+// answers. Handlers that touch the store run on a pool of store-call threads
+// (store_call_pool.h) under a deadline, so a stalled store delays nothing else: /healthz and
+// the pages are answered by the I/O threads whatever the store does.
 #ifndef ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 #define ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 
@@ -20,18 +23,17 @@
 #include "admission/room/waiting_room.h"
 #include "admission/ticketing/ticketing.h"
 #include "flags.h"
+#include "http_message.h"
+#include "http_server.h"
+#include "http_toolkit.h"
 #include "idempotency.h"
 #include "metrics.h"
 #include "rate_limiter.h"
 #include "route_context.h"
 #include "route_table.h"
 #include "signer.h"
+#include "store_call_pool.h"
 #include "ticketing_routes.h"
-
-namespace httplib {
-class Request;
-struct Response;
-}  // namespace httplib
 
 namespace admission::gateway {
 
@@ -62,15 +64,23 @@ class Gateway {
   const RouteTable& routes() const { return routes_; }
 
  private:
-  class HttpServer;
+  // One request on its way through the gateway: what the store-call thread and the deadline's
+  // fallback both need.
+  struct Call;
 
-  // Registers every route of the table with httplib, each wrapped with its guards (the
-  // per-address rate limit, Idempotency-Key handling) and a last-resort catch, so that no
-  // exception ever leaves a handler; and the handlers that run around them all.
-  void Register();
-  void Serve(const RouteTable::Route& route);
-  void RunIdempotent(const RouteTable::Handler& handler, const httplib::Request& req,
-                     httplib::Response& res);
+  // Every request the server read (or refused), on an I/O thread.
+  void Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply reply);
+  // Runs `route`'s handler with its guards (the per-address rate limit, Idempotency-Key
+  // handling) and a last-resort catch, so that no exception ever leaves a handler.
+  void Serve(const RouteTable::Route& route, const Request& req, Response& res);
+  void RunIdempotent(const RouteTable::Handler& handler, const Request& req, Response& res);
+  // What a store-bound request gets when the store missed its deadline (on an I/O thread).
+  Response Unavailable(const Call& call, std::string_view why);
+  // Counts and logs the answer, then sends it, unless the request was answered already.
+  void Finish(const RequestContext& ctx, const Request& req, Response res,
+              const HttpServer::Reply& reply);
+  // Counts and logs an answer of `status` with a body of `bytes`.
+  void Record(const RequestContext& ctx, const Request& req, int status, std::size_t bytes);
 
   const GatewayFlags flags_;
   std::unique_ptr<WaitingRoom> room_;
@@ -84,7 +94,9 @@ class Gateway {
   std::unique_ptr<TicketingRoutes> ticketing_;
   std::unique_ptr<IdempotencyKeys> idempotency_;
   RouteTable routes_;
+  // The server goes after the pool: queued calls hold replies to its connections.
   std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<StoreCallPool> store_calls_;
 };
 
 }  // namespace admission::gateway

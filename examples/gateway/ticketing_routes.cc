@@ -1,8 +1,6 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "ticketing_routes.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,9 +18,6 @@
 
 namespace admission::gateway {
 namespace {
-
-using httplib::Request;
-using httplib::Response;
 
 // Holds past expiry published per event and scan; the rest come at the next scan.
 constexpr int64_t kExpiryBatch = 1000;
@@ -316,7 +311,7 @@ void TicketingRoutes::EndAdmission(const ReservationClaims& claims) {
 
 void TicketingRoutes::PutInventory(const Request& req, Response& res) {
   if (!CheckAdmin(req, res, flags_.admin_token)) return;
-  const std::string event_id = req.matches[1];
+  const std::string event_id = req.matches[0];
   absl::StatusOr<Json> body = ParseObject(req.body);
   if (!body.ok()) return ReplyLibraryError(res, body.status());
   if (absl::Status s = CheckFields(*body, {"seat_ids", "general_admission"}); !s.ok()) {
@@ -349,7 +344,7 @@ void TicketingRoutes::PutInventory(const Request& req, Response& res) {
 }
 
 void TicketingRoutes::GetSeats(const Request& req, Response& res) {
-  const std::string event_id = req.matches[1];
+  const std::string event_id = req.matches[0];
   bool with_seats = true;
   if (req.has_param("seats")) {
     std::optional<bool> v = QueryBool(req.get_param_value("seats"));
@@ -445,7 +440,7 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
 void TicketingRoutes::GetReservation(const Request& req, Response& res) {
   std::optional<ReservationClaims> claims = Authenticate(req, res);
   if (!claims) return;
-  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[1]), res);
+  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[0]), res);
   if (!r) return;
   Reply(res, 200, ReservationJson(*r));
 }
@@ -456,7 +451,7 @@ void TicketingRoutes::ConfirmReservation(const Request& req, Response& res) {
   absl::StatusOr<Json> body = ParseObject(req.body, /*empty_ok=*/true);
   if (!body.ok()) return ReplyLibraryError(res, body.status());
   if (absl::Status s = CheckFields(*body, {}); !s.ok()) return ReplyLibraryError(res, s);
-  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[1]), res);
+  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[0]), res);
   if (!r) return;
   absl::StatusOr<ReservationChange> change = ticketing_.inventory->Confirm(r->reservation_id);
   if (!change.ok()) return ReplyLibraryError(res, change.status());
@@ -471,7 +466,7 @@ void TicketingRoutes::CancelReservation(const Request& req, Response& res) {
   absl::StatusOr<Json> body = ParseObject(req.body, /*empty_ok=*/true);
   if (!body.ok()) return ReplyLibraryError(res, body.status());
   if (absl::Status s = CheckFields(*body, {}); !s.ok()) return ReplyLibraryError(res, s);
-  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[1]), res);
+  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[0]), res);
   if (!r) return;
   absl::StatusOr<ReservationChange> change = ticketing_.inventory->Cancel(r->reservation_id);
   if (!change.ok()) return ReplyLibraryError(res, change.status());
@@ -624,7 +619,7 @@ void TicketingRoutes::ListDeadLetters(const Request& req, Response& res) {
 
 void TicketingRoutes::ReplayDeadLetter(const Request& req, Response& res) {
   if (!CheckAdmin(req, res, flags_.admin_token)) return;
-  const std::string id = req.matches[1];
+  const std::string id = req.matches[0];
   if (absl::Status s = ValidateMessageId(id); !s.ok()) return ReplyLibraryError(res, s);
   if (absl::Status s = ticketing_.outcomes->ReplayDeadLetter(id); !s.ok()) {
     return ReplyLibraryError(res, s);

@@ -41,15 +41,11 @@
 #include "admission/ticketing/ticketing.h"
 #include "admission/ticketing/worker.h"
 #include "flags.h"
+#include "http_message.h"
 #include "metrics.h"
 #include "route_context.h"
 #include "route_table.h"
 #include "signer.h"
-
-namespace httplib {
-class Request;
-struct Response;
-}  // namespace httplib
 
 namespace admission::gateway {
 
@@ -93,27 +89,26 @@ class TicketingRoutes {
 
  private:
   // Handlers.
-  void PutInventory(const httplib::Request& req, httplib::Response& res);
-  void GetSeats(const httplib::Request& req, httplib::Response& res);
-  void CreateReservation(const httplib::Request& req, httplib::Response& res);
-  void GetReservation(const httplib::Request& req, httplib::Response& res);
-  void ConfirmReservation(const httplib::Request& req, httplib::Response& res);
-  void CancelReservation(const httplib::Request& req, httplib::Response& res);
-  void PaymentIntent(const httplib::Request& req, httplib::Response& res);
-  void ListDeadLetters(const httplib::Request& req, httplib::Response& res);
-  void ReplayDeadLetter(const httplib::Request& req, httplib::Response& res);
+  void PutInventory(const Request& req, Response& res);
+  void GetSeats(const Request& req, Response& res);
+  void CreateReservation(const Request& req, Response& res);
+  void GetReservation(const Request& req, Response& res);
+  void ConfirmReservation(const Request& req, Response& res);
+  void CancelReservation(const Request& req, Response& res);
+  void PaymentIntent(const Request& req, Response& res);
+  void ListDeadLetters(const Request& req, Response& res);
+  void ReplayDeadLetter(const Request& req, Response& res);
 
   // The claims of the request's bearer token; 401 written and nullopt when it is missing,
   // tampered with or expired.
-  std::optional<ReservationClaims> Authenticate(const httplib::Request& req,
-                                                httplib::Response& res);
+  std::optional<ReservationClaims> Authenticate(const Request& req, Response& res);
   // Reservation `id` if the claims may act on it (their user's, in their event, and the
   // token's own reservation when the token is scoped); the error written and nullopt else.
   std::optional<Reservation> OwnReservation(const ReservationClaims& claims, std::string_view id,
-                                            httplib::Response& res);
+                                            Response& res);
   // Writes the error of a failed library call: inventory refusals as 409 with their own code
   // (sold_out, seat_unavailable, hold_expired, ...), the rest as the gateway does.
-  void ReplyLibraryError(httplib::Response& res, const absl::Status& status);
+  void ReplyLibraryError(Response& res, const absl::Status& status);
   // Ends the buyer's place in the waiting room. Best effort: the purchase step it follows
   // has happened whatever the room answers.
   void EndAdmission(const ReservationClaims& claims);
