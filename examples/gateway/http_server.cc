@@ -57,7 +57,10 @@ class HttpServer::Impl {
 
   absl::StatusOr<int> Bind();
   void Run();
-  void Stop() { ioc_.stop(); }
+  void Stop() {
+    stopping_.store(true);
+    ioc_.stop();
+  }
 
   const HttpServerOptions& options() const { return options_; }
   HttpServerStats& stats() { return stats_; }
@@ -69,6 +72,7 @@ class HttpServer::Impl {
   const HttpServerOptions options_;
   const Handler handler_;
   HttpServerStats stats_;
+  std::atomic<bool> stopping_{false};
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
@@ -81,10 +85,11 @@ class Session : public std::enable_shared_from_this<Session> {
   using Exchange = HttpServer::Reply::Exchange;
 
   Session(tcp::socket socket, const HttpServerOptions& options, HttpServerStats& stats,
-          const HttpServer::Handler& handler)
+          const HttpServer::Handler& handler, const std::atomic<bool>& stopping)
       : options_(options),
         stats_(stats),
         handler_(handler),
+        stopping_(stopping),
         stream_(std::move(socket)),
         deadline_(stream_.get_executor()) {
     stats_.open_connections.fetch_add(1, std::memory_order_relaxed);
@@ -104,6 +109,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void ArmDeadline(std::shared_ptr<Exchange> exchange, absl::Duration timeout,
                    std::function<Response()> fallback);
   const Executor& executor() { return executor_; }
+  // True once the server is stopping: nothing posted to a connection runs any more.
+  bool stopping() const { return stopping_.load(); }
 
  private:
   void AwaitRequest();
@@ -123,6 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpServerOptions& options_;
   HttpServerStats& stats_;
   const HttpServer::Handler& handler_;
+  const std::atomic<bool>& stopping_;
   beast::tcp_stream stream_;
   Executor executor_ = stream_.get_executor();
   beast::flat_buffer buffer_;
@@ -143,7 +151,7 @@ struct HttpServer::Reply::Exchange {
   // A handler that dropped every copy of its Reply unanswered gets a 500 sent for it, so that
   // the connection is not held forever.
   ~Exchange() {
-    if (answered.exchange(true)) return;
+    if (answered.exchange(true) || session->stopping()) return;
     Response res;
     res.status = 500;
     res.set_content(R"({"error":{"code":"internal","message":"internal error"}})",
@@ -209,8 +217,10 @@ void Session::OnHead(beast::error_code ec) {
     stats_.head_timeouts.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (ec == http::error::end_of_stream || ec == net::error::eof ||
-      ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+  // The client left, mid-head or before it: nobody to answer, and nothing refused.
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == net::error::eof || ec == net::error::connection_reset ||
+      ec == net::error::operation_aborted) {
     return;
   }
   if (ec == http::error::header_limit) {
@@ -453,7 +463,7 @@ void HttpServer::Impl::Accept() {
     } else {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), options_, stats_, handler_)->Start();
+      std::make_shared<Session>(std::move(socket), options_, stats_, handler_, stopping_)->Start();
     }
     Accept();
   });
