@@ -37,6 +37,8 @@ constexpr std::size_t kFirstRead = 1024;
 // destroy the answer) on unread data.
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr std::size_t kLingerBytes = 1 << 20;
+// Connections taken from the listen queue per accept completion.
+constexpr int kAcceptBatch = 256;
 
 std::chrono::steady_clock::duration ToSteady(absl::Duration d) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -68,6 +70,8 @@ class HttpServer::Impl {
 
  private:
   void Accept();
+  // Serves `socket`, or closes it at once when --max_connections are open.
+  void Admit(tcp::socket socket);
 
   const HttpServerOptions options_;
   const Handler handler_;
@@ -436,6 +440,8 @@ absl::StatusOr<int> HttpServer::Impl::Bind() {
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(options_.listen_backlog, ec);
+  // Accept() drains the queue with non-blocking accepts.
+  if (!ec) acceptor_.non_blocking(true, ec);
   if (ec) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options_.host, ":", options_.port, ": ", ec.message()));
@@ -454,19 +460,32 @@ void HttpServer::Impl::Accept() {
       });
       return;
     }
-    stats_.accepted.fetch_add(1, std::memory_order_relaxed);
-    if (stats_.open_connections.load(std::memory_order_relaxed) >= options_.max_connections) {
-      // Those already in keep being served; the newcomer is told at once rather than queued.
-      stats_.refused_connections.fetch_add(1, std::memory_order_relaxed);
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), options_, stats_, handler_, stopping_)->Start();
+    Admit(std::move(socket));
+    // One completion per connection would queue each newcomer behind every busy connection's
+    // handlers (an arrival burst then waits seconds in the backlog): take every connection
+    // already waiting now, up to a batch.
+    for (int i = 0; i < kAcceptBatch; ++i) {
+      tcp::socket more(net::make_strand(ioc_));
+      beast::error_code more_ec;
+      acceptor_.accept(more, more_ec);
+      if (more_ec) break;  // would block: the queue is empty
+      Admit(std::move(more));
     }
     Accept();
   });
+}
+
+void HttpServer::Impl::Admit(tcp::socket socket) {
+  stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+  beast::error_code ignored;
+  if (stats_.open_connections.load(std::memory_order_relaxed) >= options_.max_connections) {
+    // Those already in keep being served; the newcomer is told at once rather than queued.
+    stats_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+    socket.close(ignored);
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::make_shared<Session>(std::move(socket), options_, stats_, handler_, stopping_)->Start();
 }
 
 void HttpServer::Impl::Run() {

@@ -78,8 +78,12 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
           [this](Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {
             Handle(std::move(req), refusal, std::move(reply));
           })),
-      store_calls_(std::make_unique<StoreCallPool>(
-          flags_.threads, static_cast<std::size_t>(flags_.store_queue_limit))) {
+      // The in-memory store never waits for I/O: its calls take microseconds, less than the
+      // hand-off to another thread and back would, so they run on the I/O threads.
+      store_calls_(flags_.store == "memory"
+                       ? nullptr
+                       : std::make_unique<StoreCallPool>(
+                             flags_.threads, static_cast<std::size_t>(flags_.store_queue_limit))) {
   metrics_.set_http_stats(&server_->stats());
   AddRoomRoutes(context_, routes_);
   AddPageRoutes(context_, routes_);
@@ -141,7 +145,7 @@ void Gateway::Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply 
                "send the request body as JSON, with Content-Type: application/json");
     return Finish(ctx, req, std::move(res), reply);
   }
-  if (route->guards.io_thread) {
+  if (route->guards.io_thread || store_calls_ == nullptr) {
     Serve(*route, req, res);
     return Finish(ctx, req, std::move(res), reply);
   }

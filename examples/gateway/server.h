@@ -96,6 +96,7 @@ class Gateway {
   RouteTable routes_;
   // The server goes after the pool: queued calls hold replies to its connections.
   std::unique_ptr<HttpServer> server_;
+  // Null on the in-memory store, whose calls run on the I/O threads.
   std::unique_ptr<StoreCallPool> store_calls_;
 };
 

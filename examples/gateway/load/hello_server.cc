@@ -1,17 +1,22 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// admission-hello-server: the ceiling of the load figures. A cpp-httplib server configured
-// exactly as admission-gateway configures its own (the same flags and defaults: worker
-// threads, TCP_NODELAY, keep-alive count and timeout, read/write timeouts, body limit, listen
-// backlog raised by a second listen(), the default X-Content-Type-Options header), whose every
-// GET, POST and DELETE answers 200 with a small JSON body and Cache-Control: no-store, as the
-// gateway's JSON answers do. What the gateway costs on top of it is the gateway.
+// admission-hello-server: the ceiling of the load figures. Every GET, POST and DELETE answers
+// 200 with a small JSON body and Cache-Control: no-store, as the gateway's JSON answers do, from
+// one of two servers (--server):
+//   - beast (the default): the gateway's own event-driven server (http_server.h) with the
+//     options admission-gateway gives it. What the gateway costs on top of it is the gateway.
+//   - httplib: a cpp-httplib server configured as admission-gateway configured its own before
+//     it moved to http_server.h (worker threads, TCP_NODELAY, keep-alive count and timeout,
+//     read/write timeouts, body limit, listen backlog raised by a second listen(), the default
+//     X-Content-Type-Options header): the ceiling the event-driven server must not fall below.
 //
-//   admission-hello-server --listen=127.0.0.1:0 [--threads=64 ...]
+//   admission-hello-server --listen=127.0.0.1:0 [--server=beast|httplib] [--threads=64 ...]
 //
 // It accepts every admission-gateway flag (parsed by the gateway's own parser) and uses the
-// HTTP ones. The first stdout line is "admission-hello-server listening on http://HOST:PORT/".
-// Keep Configure() in step with Gateway::Gateway and Gateway::Bind (examples/gateway/server.cc).
+// HTTP server's ones. The first stdout line is "admission-hello-server listening on
+// http://HOST:PORT/". With --server=httplib, --threads is cpp-httplib's worker count (the gateway's
+// default before http_server.h was 64, with --keep_alive_timeout_sec=2: pass them to measure that
+// server).
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,13 +27,20 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "flags.h"
+#include "http_message.h"
+#include "http_server.h"
 
 namespace {
 
 using admission::gateway::GatewayFlags;
+using admission::gateway::HttpRefusal;
+using admission::gateway::HttpServer;
+using admission::gateway::HttpServerOptions;
 
 // A body about the size of a status answer's smaller half; same content type as the gateway's.
 constexpr char kHello[] = R"({"hello":"world","status":"ok"})";
@@ -58,33 +70,76 @@ void Configure(const GatewayFlags& flags, HelloServer& s) {
   s.Delete(".*", hello);
 }
 
-}  // namespace
+// A copy of ServerOptions() in examples/gateway/server.cc: the options admission-gateway gives
+// its server.
+HttpServerOptions BeastOptions(const GatewayFlags& flags) {
+  HttpServerOptions o;
+  o.host = flags.listen_host;
+  o.port = flags.listen_port;
+  o.io_threads = flags.io_threads;
+  o.listen_backlog = flags.listen_backlog;
+  o.max_connections = flags.max_connections;
+  o.idle_timeout = absl::Seconds(flags.keep_alive_timeout_sec);
+  o.head_timeout = absl::Milliseconds(flags.header_timeout_ms);
+  o.body_timeout = absl::Milliseconds(flags.body_timeout_ms);
+  o.write_timeout = absl::Milliseconds(flags.write_timeout_ms);
+  o.max_headers = flags.max_header_count;
+  o.max_header_bytes = flags.max_header_bytes;
+  o.max_body_bytes = flags.max_body_bytes;
+  o.max_requests_per_connection = flags.keep_alive_max_count;
+  return o;
+}
 
-int main(int argc, char** argv) {
-  GatewayFlags flags;
-  const std::vector<std::string> args(argv + 1, argv + argc);
-  absl::StatusOr<admission::gateway::FlagsOutcome> parsed =
-      admission::gateway::ParseFlags(args, &flags);
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "admission-hello-server: %s\n",
-                 std::string(parsed.status().message()).c_str());
-    return 2;
+// Answers every request at once on its I/O thread; requests the server refused get their
+// status and the gateway's JSON error shape.
+void Hello(admission::gateway::Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {
+  admission::gateway::Response res;
+  res.set_header("Cache-Control", "no-store");
+  if (refusal.status != 0) {
+    res.status = refusal.status;
+    res.set_content(R"({"error":{"code":")" + refusal.code + R"(","message":"refused"}})",
+                    kJsonType);
+  } else if (req.method != "GET" && req.method != "POST" && req.method != "DELETE") {
+    res.status = 405;
+    res.set_content(R"({"error":{"code":"method_not_allowed","message":"GET, POST or DELETE"}})",
+                    kJsonType);
+  } else {
+    res.set_content(kHello, sizeof(kHello) - 1, kJsonType);
   }
-  if (*parsed == admission::gateway::FlagsOutcome::kHelp) {
-    std::puts(
-        "admission-hello-server: a hello-world cpp-httplib server configured like "
-        "admission-gateway.\nFlags: those of admission-gateway (see admission-gateway --help); "
-        "it uses --listen, --threads,\n--keep_alive_max_count, --keep_alive_timeout_sec, "
-        "--listen_backlog and --max_body_bytes.");
-    return 0;
-  }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  reply.Send(std::move(res));
+}
 
+// SIGINT and SIGTERM (blocked in every thread) stop the server from a thread of their own.
+template <typename Stop>
+void StopOnSignal(const sigset_t& signals, Stop stop) {
+  std::thread([signals, stop] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    stop();
+  }).detach();
+}
+
+int RunBeast(const GatewayFlags& flags, const sigset_t& stop_signals) {
+  HttpServer server(BeastOptions(flags), Hello);
+  absl::StatusOr<int> port = server.Bind();
+  if (!port.ok()) {
+    std::fprintf(stderr, "admission-hello-server: %s\n", port.status().ToString().c_str());
+    return 1;
+  }
+  StopOnSignal(stop_signals, [&server] { server.Stop(); });
+  std::printf("admission-hello-server listening on http://%s:%d/\n", flags.listen_host.c_str(),
+              *port);
+  std::printf(
+      "  server: beast, io threads: %d (0: one per core), backlog: %d, keep-alive: %d "
+      "requests / %d s\n",
+      flags.io_threads, flags.listen_backlog, flags.keep_alive_max_count,
+      flags.keep_alive_timeout_sec);
+  std::fflush(stdout);
+  server.Run();
+  return 0;
+}
+
+int RunHttplib(const GatewayFlags& flags, const sigset_t& stop_signals) {
   HelloServer server;
   Configure(flags, server);
   int port = flags.listen_port;
@@ -102,15 +157,57 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "warning: could not raise the listen backlog to %d: %s\n",
                  flags.listen_backlog, std::strerror(errno));
   }
-  std::thread([&server, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server.stop();
-  }).detach();
+  StopOnSignal(stop_signals, [&server] { server.stop(); });
   std::printf("admission-hello-server listening on http://%s:%d/\n", flags.listen_host.c_str(),
               port);
-  std::printf("  threads: %d, keep-alive: %d requests / %d s, backlog: %d\n", flags.threads,
-              flags.keep_alive_max_count, flags.keep_alive_timeout_sec, flags.listen_backlog);
+  std::printf("  server: httplib, threads: %d, keep-alive: %d requests / %d s, backlog: %d\n",
+              flags.threads, flags.keep_alive_max_count, flags.keep_alive_timeout_sec,
+              flags.listen_backlog);
   std::fflush(stdout);
   return server.listen_after_bind() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // --server is this binary's own flag; the others go to the gateway's parser.
+  std::string which = "beast";
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--server=", 0) == 0) {
+      which = arg.substr(sizeof("--server=") - 1);
+    } else {
+      args.push_back(arg);
+    }
+  }
+  if (which != "httplib" && which != "beast") {
+    std::fprintf(stderr, "admission-hello-server: --server must be httplib or beast\n");
+    return 2;
+  }
+  GatewayFlags flags;
+  absl::StatusOr<admission::gateway::FlagsOutcome> parsed =
+      admission::gateway::ParseFlags(args, &flags);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "admission-hello-server: %s\n",
+                 std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (*parsed == admission::gateway::FlagsOutcome::kHelp) {
+    std::puts(
+        "admission-hello-server: a hello-world server configured like admission-gateway.\n"
+        "  --server=beast    the gateway's event-driven server (http_server.h) (default)\n"
+        "  --server=httplib  cpp-httplib, as the gateway served before http_server.h\n"
+        "Other flags: those of admission-gateway (see admission-gateway --help); it uses its "
+        "HTTP server's\nflags (with httplib: --listen, --threads, --keep_alive_max_count, "
+        "--keep_alive_timeout_sec,\n--listen_backlog and --max_body_bytes).");
+    return 0;
+  }
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return which == "beast" ? RunBeast(flags, stop_signals) : RunHttplib(flags, stop_signals);
 }

@@ -3,8 +3,9 @@
 # binaries, starts the servers on free loopback ports, runs
 #   (a) a burst of BURST_USERS joins into one event (closed loop, CONNECTIONS connections),
 #       then status polls over those waiting users for THROUGHPUT_SEC seconds;
-#   the ceiling: the same requests against admission-hello-server (a hello-world cpp-httplib
-#       server configured like the gateway), in the same run; plus a wrk cross-check of both;
+#   the ceiling: the same requests against admission-hello-server (a hello-world on the
+#       gateway's HTTP server, configured like the gateway), in the same run; plus a wrk
+#       cross-check of both;
 #   (b) circulation: RATE users/s join, poll every 1-2 s, enter when ready, stay 5-30 s, then
 #       complete or leave, for DURATION seconds (then the room drains), on a fresh gateway;
 #       and the hello-world server at the same request rate, for its latencies;
@@ -17,6 +18,8 @@
 # Knobs (environment): BURST_USERS=300000 CONNECTIONS=32 THROUGHPUT_SEC=10 RATE=2000
 # DURATION=180 DRAIN=60 CIRC_CONNECTIONS=48 HELLO_RATE_SEC=30 WRK=1 (0: skip wrk)
 # STORE=memory (e.g. redis://127.0.0.1:6379) GATEWAY_FLAGS="" (extra gateway flags)
+# HELLO_FLAGS="" (e.g. "--server=httplib --threads=64 --keep_alive_timeout_sec=2": the
+# cpp-httplib hello-world configured as the gateway was before its event-driven server)
 # CIRC_POLICY="--admit_rate_per_sec=2500 --burst=5000 --reservation_ttl_sec=60" (the room's
 # policy in (b): a user may enter once within bypass_top_n + whole tokens of the front, so with
 # polls every 1.5 s admitting 2,000/s needs a window of over 3,000: burst 5000; reservations
@@ -46,6 +49,7 @@ hello_rate_sec="${HELLO_RATE_SEC:-30}"
 store="${STORE:-memory}"
 circ_policy="${CIRC_POLICY:---admit_rate_per_sec=2500 --burst=5000 --reservation_ttl_sec=60}"
 read -r -a extra_flags <<<"${GATEWAY_FLAGS:-}"
+read -r -a hello_flags <<<"${HELLO_FLAGS:-}"
 read -r -a policy_flags <<<"${circ_policy}"
 admin="load-admin"
 
@@ -100,7 +104,7 @@ gateway_flags=(--store="${store}" --client_address_header=X-Real-IP --admin_toke
 } | tee "${out}/machine.txt"
 
 # --- (a) the burst, status polls over the burst's users, and the same against hello -------
-start hello "${hello}"
+start hello "${hello}" "${hello_flags[@]}"
 hello_pid="${PID}" hello_port="${PORT}"
 start gateway-a "${gateway}" "${gateway_flags[@]}"
 gw_pid="${PID}" gw_port="${PORT}"
