@@ -391,20 +391,29 @@ TEST_F(GatewayLimitsTest, AClientThatDoesNotReadIsClosedAfterTheWriteDeadline) {
 // A client that goes away in the middle of its head (a browser tab closed, a slowloris giving
 // up) refused nothing: no 400 is counted or logged for it.
 TEST_F(GatewayLimitsTest, AClientLeavingMidHeadIsNotARefusedRequest) {
+  const std::string kOpen = "admission_http_connections_open";
   const double refused = MetricValue(*gateway_, "admission_http_requests_refused_total");
-  const double open = MetricValue(*gateway_, "admission_http_connections_open");
-  for (int i = 0; i < 3; ++i) {
-    auto c = RawConnection::Open(port());
-    ASSERT_NE(c, nullptr);
-    ASSERT_TRUE(c->Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: xx"));
+  const double open = MetricValue(*gateway_, kOpen);  // this /metrics connection included
+  // Bounded waits on the server's count of open connections: the three are in, then gone.
+  auto wait_for_open = [&](auto done) {
+    const int64_t deadline = NowUs() + 2'000'000;
+    double now = MetricValue(*gateway_, kOpen);
+    while (!done(now) && NowUs() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      now = MetricValue(*gateway_, kOpen);
+    }
+    return now;
+  };
+  {
+    std::vector<std::unique_ptr<RawConnection>> leaving;
+    for (int i = 0; i < 3; ++i) {
+      leaving.push_back(RawConnection::Open(port()));
+      ASSERT_NE(leaving.back(), nullptr);
+      ASSERT_TRUE(leaving.back()->Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: xx"));
+    }
+    EXPECT_GE(wait_for_open([&](double n) { return n >= open + 3; }), open + 3);
   }
-  // Once the server has seen the three closes (its open connections are back where they were;
-  // bounded), nothing was refused.
-  const int64_t deadline = NowUs() + 2'000'000;
-  while (MetricValue(*gateway_, "admission_http_connections_open") > open && NowUs() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_LE(MetricValue(*gateway_, "admission_http_connections_open"), open);
+  EXPECT_LE(wait_for_open([&](double n) { return n <= open; }), open);
   EXPECT_EQ(MetricValue(*gateway_, "admission_http_requests_refused_total"), refused);
 }
 
