@@ -13,7 +13,8 @@
 //     the close).
 //   - Crowd: one epoll thread holding keep-alive pollers, slowloris and idle sockets, plus a
 //     probe that opens a fresh connection every few milliseconds and times /healthz and a join;
-//     latencies, failures, what the server closed and when, and the server's RSS.
+//     latencies, failures, what the server closed and when, the server's RSS and CPU, and the
+//     machine's TCP counters that tell a SYN retry (a 1 s tail) from a slow server.
 #ifndef ADMISSION_TESTS_SUPPORT_RAW_HTTP_H_
 #define ADMISSION_TESTS_SUPPORT_RAW_HTTP_H_
 
@@ -22,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
