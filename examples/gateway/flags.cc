@@ -1,6 +1,8 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "flags.h"
 
+#include <sys/resource.h>
+
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -250,8 +252,9 @@ const std::vector<FlagSpec>& AllFlags() {
                              "a request's store call not done by then is answered 503"));
     flags->push_back(IntFlag("store_queue_limit", &GatewayFlags::store_queue_limit, 1, 10000000,
                              "store calls waiting for a thread; beyond it requests get 503"));
-    flags->push_back(IntFlag("max_connections", &GatewayFlags::max_connections, 1, 10000000,
-                             "open connections; newer ones are closed at once (and counted)"));
+    flags->push_back(IntFlag("max_connections", &GatewayFlags::max_connections, 0, 10000000,
+                             "open connections; newer ones are closed at once (and counted); 0: "
+                             "the open-file limit (raised to its hard limit) less 1000"));
     flags->push_back(IntFlag("keep_alive_max_count", &GatewayFlags::keep_alive_max_count, 1,
                              1000000, "requests served on one connection before it is closed"));
     flags->push_back(IntFlag("keep_alive_timeout_sec", &GatewayFlags::keep_alive_timeout_sec, 1,
@@ -430,6 +433,31 @@ std::string FlagsHelp() {
   }
   absl::StrAppend(&out, "  --help\n      print this help and exit\n");
   return out;
+}
+
+namespace {
+
+int64_t OpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur == RLIM_INFINITY) return int64_t{1} << 20;
+  return static_cast<int64_t>(limit.rlim_cur);
+}
+
+}  // namespace
+
+int64_t EffectiveMaxConnections(const GatewayFlags& flags) {
+  if (flags.max_connections > 0) return flags.max_connections;
+  return std::max<int64_t>(64, OpenFileLimit() - kFilesKeptBack);
+}
+
+int64_t RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the limit stays as it was otherwise
+  }
+  return OpenFileLimit();
 }
 
 }  // namespace admission::gateway

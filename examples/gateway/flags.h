@@ -38,7 +38,8 @@ struct GatewayFlags {
   int threads = 32;
   int64_t store_deadline_ms = 1000;
   int64_t store_queue_limit = 10000;
-  int64_t max_connections = 10000;
+  // 0: as many as the open-file limit allows, less kFilesKeptBack (EffectiveMaxConnections).
+  int64_t max_connections = 0;
   int keep_alive_max_count = 1000;
   int keep_alive_timeout_sec = 5;
   int64_t header_timeout_ms = 10000;
@@ -86,6 +87,18 @@ struct GatewayFlags {
   // Given to every event the first time somebody joins it (--admit_rate_per_sec, ...).
   Policy default_policy;
 };
+
+// Open files the gateway keeps for other uses than client connections (store connections,
+// logs, the listening socket) when it sizes --max_connections=0 from the open-file limit.
+inline constexpr int64_t kFilesKeptBack = 1000;
+
+// --max_connections, or with 0 the open-file limit (RLIMIT_NOFILE's soft limit) less
+// kFilesKeptBack, at least 64.
+int64_t EffectiveMaxConnections(const GatewayFlags& flags);
+
+// Raises the process's soft open-file limit to its hard limit, so that a crowd's connections
+// fit; returns the soft limit in effect afterwards.
+int64_t RaiseOpenFileLimit();
 
 enum class FlagsOutcome { kRun, kHelp };
 

@@ -54,6 +54,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // A crowd holds thousands of connections: each is a file.
+  const int64_t open_files = admission::gateway::RaiseOpenFileLimit();
+  const int64_t max_connections = admission::gateway::EffectiveMaxConnections(flags);
+  if (max_connections + admission::gateway::kFilesKeptBack > open_files) {
+    std::fprintf(stderr,
+                 "admission-gateway: warning: --max_connections=%lld but only %lld files may be "
+                 "open (ulimit -n): connections past that wait in the listen queue\n",
+                 static_cast<long long>(max_connections), static_cast<long long>(open_files));
+  }
+
   // Signals are taken by one thread with sigwait: blocked here, before any thread starts, so
   // every thread inherits the mask and no handler runs in the middle of a request.
   sigset_t stop_signals;
@@ -114,7 +124,8 @@ int main(int argc, char** argv) {
   std::printf("  waiting room: %s?event=%s\n", base.c_str(), flags.default_event.c_str());
   std::printf("  operator:     %sadmin%s\n", base.c_str(),
               flags.admin_token.empty() ? " (disabled: no --admin_token)" : "");
-  std::printf("  store: %s, threads: %d, version %s\n", flags.store.c_str(), flags.threads,
+  std::printf("  store: %s, store-call threads: %d, max connections: %lld, version %s\n",
+              flags.store.c_str(), flags.threads, static_cast<long long>(max_connections),
               ADMISSION_VERSION_STRING);
   std::fflush(stdout);
 

@@ -27,7 +27,7 @@ HttpServerOptions ServerOptions(const GatewayFlags& flags) {
   o.port = flags.listen_port;
   o.io_threads = flags.io_threads;
   o.listen_backlog = flags.listen_backlog;
-  o.max_connections = flags.max_connections;
+  o.max_connections = EffectiveMaxConnections(flags);
   o.idle_timeout = absl::Seconds(flags.keep_alive_timeout_sec);
   o.head_timeout = absl::Milliseconds(flags.header_timeout_ms);
   o.body_timeout = absl::Milliseconds(flags.body_timeout_ms);
