@@ -73,6 +73,7 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
       context_{flags_, *room_, *clock_, signer_, metrics_, token_limiter_},
       ticketing_(std::make_unique<TicketingRoutes>(context_, std::move(ticketing))),
       idempotency_(std::make_unique<IdempotencyKeys>(ticketing_->idempotency_store())),
+      access_log_(flags_.access_log ? std::make_unique<AccessLog>(STDERR_FILENO) : nullptr),
       server_(std::make_unique<HttpServer>(
           ServerOptions(flags_),
           [this](Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {
@@ -193,14 +194,9 @@ void Gateway::Finish(const RequestContext& ctx, const Request& req, Response res
 void Gateway::Record(const RequestContext& ctx, const Request& req, int status, std::size_t bytes) {
   const absl::Duration latency = absl::FromChrono(std::chrono::steady_clock::now() - ctx.start);
   metrics_.ObserveRequest(ctx.route, status, latency);
-  if (!flags_.access_log) return;
-  const std::string line =
-      AccessLogLine(ctx, req, status, bytes, routes_.LabelOf(ctx.route).pattern, latency);
-  // One write(2) per line, so lines never interleave; not fwrite, whose stdio lock is held
-  // across the system call and queued every thread behind a preempted holder.
-  if (::write(STDERR_FILENO, line.data(), line.size()) < 0) {
-    // Nowhere left to report it; the request itself was served.
-  }
+  if (access_log_ == nullptr) return;
+  access_log_->Add(
+      AccessLogLine(ctx, req, status, bytes, routes_.LabelOf(ctx.route).pattern, latency));
 }
 
 void Gateway::Serve(const RouteTable::Route& route, const Request& req, Response& res) {

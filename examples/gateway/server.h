@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "access_log.h"
 #include "admission/clock.h"
 #include "admission/room/waiting_room.h"
 #include "admission/ticketing/ticketing.h"
@@ -94,6 +95,8 @@ class Gateway {
   std::unique_ptr<TicketingRoutes> ticketing_;
   std::unique_ptr<IdempotencyKeys> idempotency_;
   RouteTable routes_;
+  // Null without --access_log.
+  std::unique_ptr<AccessLog> access_log_;
   // The server goes after the pool: queued calls hold replies to its connections.
   std::unique_ptr<HttpServer> server_;
   // Null on the in-memory store, whose calls run on the I/O threads.

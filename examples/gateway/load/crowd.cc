@@ -180,6 +180,10 @@ int main(int argc, char** argv) {
     }
     probes << "sent_ms,what,status,took_ms\n";
     const int64_t start = ::admission::gateway::rawhttp::NowUs();
+    // So that a script can place its own events (say, a store stopped) on the probes' time line.
+    std::printf("probes: sent_ms counts from CLOCK_MONOTONIC %.3f s\n",
+                static_cast<double>(start) / 1e6);
+    std::fflush(stdout);
     flags.crowd.on_answer = [&probes, start](const CrowdAnswer& a) {
       if (std::string_view(a.what).rfind("probe", 0) != 0) return;
       probes << (a.sent_us - start) / 1000 << "," << a.what << "," << a.status << ","

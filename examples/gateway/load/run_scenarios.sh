@@ -18,6 +18,9 @@
 # Knobs (environment): BURST_USERS=300000 CONNECTIONS=32 THROUGHPUT_SEC=10 RATE=2000
 # DURATION=180 DRAIN=60 CIRC_CONNECTIONS=48 HELLO_RATE_SEC=30 WRK=1 (0: skip wrk)
 # STORE=memory (e.g. redis://127.0.0.1:6379) GATEWAY_FLAGS="" (extra gateway flags)
+# OPEN_CONNECTIONS=0 (during (b), admission-gateway-crowd, next to the load generator, holds
+# this many more connections open and idle; give the gateway a keep-alive timeout longer than
+# the run, GATEWAY_FLAGS="--keep_alive_timeout_sec=600", or they are closed and reopened)
 # HELLO_FLAGS="" (e.g. "--server=httplib --threads=64 --keep_alive_timeout_sec=2": the
 # cpp-httplib hello-world configured as the gateway was before its event-driven server)
 # CIRC_POLICY="--admit_rate_per_sec=2500 --burst=5000 --reservation_ttl_sec=60" (the room's
@@ -140,12 +143,26 @@ stop "${gw_pid}"
 start gateway-b "${gateway}" "${gateway_flags[@]}" "${policy_flags[@]}"
 gw_pid="${PID}" gw_port="${PORT}"
 echo "uptime before circulation: $(uptime)" | tee -a "${out}/machine.txt"
+crowd_pid=""
+if ((${OPEN_CONNECTIONS:-0} > 0)); then
+  "$(dirname "${load}")/admission-gateway-crowd" --url="http://127.0.0.1:${gw_port}" \
+    --pollers=0 --slowloris=0 --idle="${OPEN_CONNECTIONS}" --probe_interval_ms=1000 \
+    --duration_sec=$((duration + drain + 60)) >"${out}/b_crowd.txt" 2>&1 &
+  crowd_pid=$!
+  sleep $((OPEN_CONNECTIONS / 3000 + 3))  # its ramp opens 3,000 a second
+  echo "connections open before the circulation: $(curl -s "http://127.0.0.1:${gw_port}/metrics" |
+    sed -n 's/^admission_http_connections_open //p')" | tee -a "${out}/machine.txt"
+fi
 measure b_circulation_gateway "${gw_pid}" --mode=circulation --url="http://127.0.0.1:${gw_port}" \
   --connections="${circ_connections}" --rate="${rate}" --duration_sec="${duration}" \
   --drain_sec="${drain}" --poll_after_cap_ms="${POLL_AFTER_CAP_MS:-2000}" --event=circulation
 curl -s -H "Authorization: Bearer ${admin}" \
   "http://127.0.0.1:${gw_port}/admin/v1/events/circulation/stats" >"${out}/b_stats.json" || true
 curl -s "http://127.0.0.1:${gw_port}/metrics" >"${out}/b_metrics.txt" || true
+if [[ -n "${crowd_pid}" ]]; then
+  kill "${crowd_pid}" 2>/dev/null || true
+  wait "${crowd_pid}" 2>/dev/null || true
+fi
 stop "${gw_pid}"
 read -r hello_rate post_fraction < <(/usr/bin/python3 - "${out}/b_circulation_gateway.json" <<'PY'
 import json, sys
