@@ -147,7 +147,7 @@ void Gateway::Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply 
     return Finish(ctx, req, std::move(res), reply);
   }
   if (route->guards.io_thread || store_calls_ == nullptr) {
-    Serve(*route, req, res);
+    Serve(*route, ctx, req, res);
     return Finish(ctx, req, std::move(res), reply);
   }
 
@@ -159,7 +159,7 @@ void Gateway::Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply 
     // Its deadline passed while it waited: it was answered 503 and must not run after all.
     if (reply.answered()) return;
     Response res = call->res;
-    Serve(*call->route, call->req, res);
+    Serve(*call->route, call->ctx, call->req, res);
     Finish(call->ctx, call->req, std::move(res), reply);
   });
   if (!queued) {
@@ -199,10 +199,10 @@ void Gateway::Record(const RequestContext& ctx, const Request& req, int status, 
       AccessLogLine(ctx, req, status, bytes, routes_.LabelOf(ctx.route).pattern, latency));
 }
 
-void Gateway::Serve(const RouteTable::Route& route, const Request& req, Response& res) {
+void Gateway::Serve(const RouteTable::Route& route, const RequestContext& ctx, const Request& req,
+                    Response& res) {
   try {
-    if (route.guards.limit_address &&
-        !Allow(address_limiter_, ClientAddress(req, flags_.client_address_header), res, metrics_)) {
+    if (route.guards.limit_address && !Allow(address_limiter_, ctx.client_address, res, metrics_)) {
       return;
     }
     if (route.guards.idempotent && req.has_header("Idempotency-Key")) {

@@ -73,7 +73,8 @@ class Gateway {
   void Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply reply);
   // Runs `route`'s handler with its guards (the per-address rate limit, Idempotency-Key
   // handling) and a last-resort catch, so that no exception ever leaves a handler.
-  void Serve(const RouteTable::Route& route, const Request& req, Response& res);
+  void Serve(const RouteTable::Route& route, const RequestContext& ctx, const Request& req,
+             Response& res);
   void RunIdempotent(const RouteTable::Handler& handler, const Request& req, Response& res);
   // What a store-bound request gets when the store missed its deadline (on an I/O thread).
   Response Unavailable(const Call& call, std::string_view why);
