@@ -39,8 +39,9 @@ start() {  # NAME BINARY FLAGS...
   pid[${name}]=$!
   pids+=("$!")
   for _ in $(seq 200); do
+    # The file may not exist yet: the shell of the background job makes it.
     port[${name}]="$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\)\/$/\1/p' \
-      "${out}/${name}.out")"
+      "${out}/${name}.out" 2>/dev/null || true)"
     [[ -n "${port[${name}]}" ]] && return 0
     sleep 0.05
   done
