@@ -412,13 +412,11 @@ void Session::Write(Response res) {
   }
   out_head_ += "\r\n";
   out_body_ = head_ ? std::string() : std::move(res.body);
-  const std::array<net::const_buffer, 2> buffers = {net::buffer(out_head_),
-                                                    net::buffer(out_body_)};
+  const std::array<net::const_buffer, 2> buffers = {net::buffer(out_head_), net::buffer(out_body_)};
   stream_.expires_after(ToSteady(options_.write_timeout));
-  net::async_write(stream_, buffers,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     self->OnWritten(ec);
-                   });
+  net::async_write(
+      stream_, buffers,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnWritten(ec); });
 }
 
 void Session::OnWritten(beast::error_code ec) {

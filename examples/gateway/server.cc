@@ -21,7 +21,21 @@
 namespace admission::gateway {
 namespace {
 
-HttpServerOptions ServerOptions(const GatewayFlags& flags) {
+// Whether a request's body may be read as the API's JSON. Browsers send a cross-site POST
+// without asking first ("simple" requests) only with a form or text/plain type, so requiring
+// JSON keeps other sites' pages from acting for their visitors. A bodiless request without a
+// type is fine (curl -X POST).
+bool IsJsonOrBodiless(const Request& req) {
+  const std::string type = req.get_header_value("Content-Type");
+  if (type.empty()) return req.body.empty();
+  absl::string_view media = absl::string_view(type);
+  media = absl::StripAsciiWhitespace(media.substr(0, media.find(';')));
+  return absl::EqualsIgnoreCase(media, "application/json");
+}
+
+}  // namespace
+
+HttpServerOptions ServerOptionsOf(const GatewayFlags& flags) {
   HttpServerOptions o;
   o.host = flags.listen_host;
   o.port = flags.listen_port;
@@ -38,20 +52,6 @@ HttpServerOptions ServerOptions(const GatewayFlags& flags) {
   o.max_requests_per_connection = flags.keep_alive_max_count;
   return o;
 }
-
-// Whether a request's body may be read as the API's JSON. Browsers send a cross-site POST
-// without asking first ("simple" requests) only with a form or text/plain type, so requiring
-// JSON keeps other sites' pages from acting for their visitors. A bodiless request without a
-// type is fine (curl -X POST).
-bool IsJsonOrBodiless(const Request& req) {
-  const std::string type = req.get_header_value("Content-Type");
-  if (type.empty()) return req.body.empty();
-  absl::string_view media = absl::string_view(type);
-  media = absl::StripAsciiWhitespace(media.substr(0, media.find(';')));
-  return absl::EqualsIgnoreCase(media, "application/json");
-}
-
-}  // namespace
 
 struct Gateway::Call {
   Request req;
@@ -75,7 +75,7 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
       idempotency_(std::make_unique<IdempotencyKeys>(ticketing_->idempotency_store())),
       access_log_(flags_.access_log ? std::make_unique<AccessLog>(STDERR_FILENO) : nullptr),
       server_(std::make_unique<HttpServer>(
-          ServerOptions(flags_),
+          ServerOptionsOf(flags_),
           [this](Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {
             Handle(std::move(req), refusal, std::move(reply));
           })),

@@ -38,6 +38,9 @@
 
 namespace admission::gateway {
 
+// The options of the gateway's HTTP server, from its flags (the limits of docs/gateway.md).
+HttpServerOptions ServerOptionsOf(const GatewayFlags& flags);
+
 class Gateway {
  public:
   // `token_secret` must not be empty (main makes a random one when the flag is). `ticketing`

@@ -34,6 +34,7 @@
 #include "flags.h"
 #include "http_message.h"
 #include "http_server.h"
+#include "server.h"
 
 namespace {
 
@@ -70,26 +71,6 @@ void Configure(const GatewayFlags& flags, HelloServer& s) {
   s.Delete(".*", hello);
 }
 
-// A copy of ServerOptions() in examples/gateway/server.cc: the options admission-gateway gives
-// its server.
-HttpServerOptions BeastOptions(const GatewayFlags& flags) {
-  HttpServerOptions o;
-  o.host = flags.listen_host;
-  o.port = flags.listen_port;
-  o.io_threads = flags.io_threads;
-  o.listen_backlog = flags.listen_backlog;
-  o.max_connections = admission::gateway::EffectiveMaxConnections(flags);
-  o.idle_timeout = absl::Seconds(flags.keep_alive_timeout_sec);
-  o.head_timeout = absl::Milliseconds(flags.header_timeout_ms);
-  o.body_timeout = absl::Milliseconds(flags.body_timeout_ms);
-  o.write_timeout = absl::Milliseconds(flags.write_timeout_ms);
-  o.max_headers = flags.max_header_count;
-  o.max_header_bytes = flags.max_header_bytes;
-  o.max_body_bytes = flags.max_body_bytes;
-  o.max_requests_per_connection = flags.keep_alive_max_count;
-  return o;
-}
-
 // Answers every request at once on its I/O thread; requests the server refused get their
 // status and the gateway's JSON error shape.
 void Hello(admission::gateway::Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {
@@ -120,7 +101,7 @@ void StopOnSignal(const sigset_t& signals, Stop stop) {
 }
 
 int RunBeast(const GatewayFlags& flags, const sigset_t& stop_signals) {
-  HttpServer server(BeastOptions(flags), Hello);
+  HttpServer server(admission::gateway::ServerOptionsOf(flags), Hello);
   absl::StatusOr<int> port = server.Bind();
   if (!port.ok()) {
     std::fprintf(stderr, "admission-hello-server: %s\n", port.status().ToString().c_str());
