@@ -6,6 +6,22 @@ function(admission_compile_options target)
   endif()
 endfunction()
 
+if(ADMISSION_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ADMISSION_BUILD_FUZZERS needs clang (CXX=clang++-14), not "
+                        "${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  if(NOT ADMISSION_SANITIZER STREQUAL "")
+    message(FATAL_ERROR "ADMISSION_BUILD_FUZZERS brings its own sanitizers: leave "
+                        "ADMISSION_SANITIZER empty")
+  endif()
+  # Every object of the tree carries the fuzzer's coverage and ASan+UBSan; only the fuzz targets
+  # link libFuzzer itself (-fsanitize=fuzzer, fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 if(ADMISSION_SANITIZER STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
