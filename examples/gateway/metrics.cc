@@ -109,6 +109,10 @@ std::string Metrics::RenderLocal(const RouteTable& routes) {
         "# TYPE admission_http_connections_open gauge\n"
         "admission_http_connections_open ",
         http_->open_connections.load(std::memory_order_relaxed),
+        "\n# HELP admission_http_connections_accepted_total Connections accepted (refused ones "
+        "included).\n# TYPE admission_http_connections_accepted_total counter\n"
+        "admission_http_connections_accepted_total ",
+        http_->accepted.load(std::memory_order_relaxed),
         "\n# HELP admission_http_connections_refused_total Connections closed at once because "
         "--max_connections were open.\n# TYPE admission_http_connections_refused_total counter\n"
         "admission_http_connections_refused_total ",

@@ -153,7 +153,8 @@ void Gateway::Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply 
 
   auto call = std::make_shared<Call>(Call{std::move(req), ctx, std::move(res), route});
   reply.SetDeadline(absl::Milliseconds(flags_.store_deadline_ms), [this, call] {
-    return Unavailable(*call, "the store did not answer in time; retry shortly");
+    return Unavailable(*call, /*deadline_missed=*/true,
+                       "the store did not answer in time; retry shortly");
   });
   const bool queued = store_calls_->Submit([this, call, reply] {
     // Its deadline passed while it waited: it was answered 503 and must not run after all.
@@ -163,12 +164,13 @@ void Gateway::Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply 
     Finish(call->ctx, call->req, std::move(res), reply);
   });
   if (!queued) {
-    Response busy = Unavailable(*call, "the gateway is overloaded; retry shortly");
+    Response busy =
+        Unavailable(*call, /*deadline_missed=*/false, "the gateway is overloaded; retry shortly");
     reply.Send(std::move(busy));
   }
 }
 
-Response Gateway::Unavailable(const Call& call, std::string_view why) {
+Response Gateway::Unavailable(const Call& call, bool deadline_missed, std::string_view why) {
   Response res = call.res;
   if (call.route->id == RouteId::kMetrics) {
     // The gateway's own series still answer, with the events' last known values.
@@ -176,7 +178,7 @@ Response Gateway::Unavailable(const Call& call, std::string_view why) {
     res.set_content(metrics_.RenderWithoutStore(routes_),
                     "text/plain; version=0.0.4; charset=utf-8");
   } else {
-    metrics_.CountStoreDeadline();
+    if (deadline_missed) metrics_.CountStoreDeadline();
     res.set_header("Retry-After", "1");
     ReplyError(res, 503, "unavailable", why);
   }

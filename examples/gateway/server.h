@@ -79,8 +79,9 @@ class Gateway {
   void Serve(const RouteTable::Route& route, const RequestContext& ctx, const Request& req,
              Response& res);
   void RunIdempotent(const RouteTable::Handler& handler, const Request& req, Response& res);
-  // What a store-bound request gets when the store missed its deadline (on an I/O thread).
-  Response Unavailable(const Call& call, std::string_view why);
+  // What a store-bound request gets when its call missed the deadline, or found the queue of
+  // store calls full (on an I/O thread).
+  Response Unavailable(const Call& call, bool deadline_missed, std::string_view why);
   // Counts and logs the answer, then sends it, unless the request was answered already.
   void Finish(const RequestContext& ctx, const Request& req, Response res,
               const HttpServer::Reply& reply);
