@@ -53,26 +53,58 @@ double EstimatedAdmissions(const WindowCounter& window, int64_t now_us) {
   return w.previous * previous_weight + w.current;
 }
 
-Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us,
-                         double tokens, int64_t active) {
+int64_t PresenceWindowUs(const Policy& policy, int64_t ahead) {
+  const int64_t floor_us = DurationToMicros(policy.claim_window);
+  const int64_t ceiling_us = std::max(floor_us, DurationToMicros(policy.heartbeat_ttl));
+  if (policy.admit_rate_per_sec <= 0) return ceiling_us;
+  // In double seconds, then whole microseconds (floored), as the scripts compute it.
+  const double us = std::floor(static_cast<double>(std::max<int64_t>(ahead, 0)) /
+                               policy.admit_rate_per_sec * 1e6);
+  if (us >= static_cast<double>(ceiling_us)) return ceiling_us;
+  return std::max(floor_us, static_cast<int64_t>(us));
+}
+
+int64_t PrequeuePresenceWindowUs(const Policy& policy, int64_t now_us) {
+  const int64_t floor_us = DurationToMicros(policy.claim_window);
+  const int64_t ceiling_us = std::max(floor_us, DurationToMicros(policy.heartbeat_ttl));
+  const std::optional<int64_t> opens = MicrosOf(policy.opens_at);
+  if (!opens.has_value()) return floor_us;
+  return std::clamp(*opens - now_us, floor_us, ceiling_us);
+}
+
+bool TierServed(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us) {
+  return now_us - joined_us >= DurationToMicros(TierWait(policy.wait_tiers, position));
+}
+
+bool MayGrant(const Policy& policy, int64_t position, double tokens) {
+  return tokens >= 1.0 ||
+         position <= policy.bypass_top_n + static_cast<int64_t>(std::floor(tokens));
+}
+
+Readiness CheckWaiting(const Policy& policy, int64_t position, int64_t ahead_unreached,
+                       int64_t joined_us, int64_t now_us, double tokens, int64_t active,
+                       int64_t granted) {
   if (policy.paused) return {EntryBlock::kPaused, kPausedRetry};
-  if (active >= policy.active_capacity) return {EntryBlock::kCapacityFull, kCapacityRetry};
-
-  const int64_t whole_tokens = static_cast<int64_t>(std::floor(tokens));
-  if (position > policy.bypass_top_n + whole_tokens) {
-    absl::Duration retry = absl::Seconds(60);
-    if (policy.admit_rate_per_sec > 0) {
-      const double needed =
-          static_cast<double>(std::min<int64_t>(position - policy.bypass_top_n, policy.burst));
-      retry = absl::Seconds((needed - tokens) / policy.admit_rate_per_sec);
-    }
-    return {EntryBlock::kNotYourTurn, std::max(retry, absl::Seconds(1))};
+  if (active + granted >= policy.active_capacity) {
+    return {EntryBlock::kCapacityFull, kCapacityRetry};
   }
+  if (ahead_unreached == 0) {
+    const int64_t wait_us = DurationToMicros(TierWait(policy.wait_tiers, position));
+    const int64_t waited_us = now_us - joined_us;
+    if (waited_us < wait_us) {
+      return {EntryBlock::kTierWait, absl::Microseconds(wait_us - waited_us)};
+    }
+  }
+  absl::Duration retry = absl::Seconds(60);
+  if (policy.admit_rate_per_sec > 0) {
+    const double needed = static_cast<double>(ahead_unreached + 1);
+    retry = absl::Seconds((needed - tokens) / policy.admit_rate_per_sec);
+  }
+  return {EntryBlock::kNotYourTurn, std::max(retry, absl::Seconds(1))};
+}
 
-  const int64_t wait_us = DurationToMicros(TierWait(policy.wait_tiers, position));
-  const int64_t waited_us = now_us - joined_us;
-  if (waited_us < wait_us) return {EntryBlock::kTierWait, absl::Microseconds(wait_us - waited_us)};
-
+Readiness CheckGranted(const Policy& policy) {
+  if (policy.paused) return {EntryBlock::kPaused, kPausedRetry};
   return {EntryBlock::kNone, absl::ZeroDuration()};
 }
 
@@ -144,22 +176,10 @@ bool OpensNow(const Policy& policy, bool opened, int64_t prequeued, int64_t now_
   return opens.has_value() ? now_us >= *opens : prequeued > 0;
 }
 
-int64_t DrawTarget(const Policy& policy, double tokens, int64_t active) {
+int64_t DrawTarget(const Policy& policy) {
   if (policy.paused) return 0;
-  const int64_t window = policy.bypass_top_n + static_cast<int64_t>(std::floor(tokens));
-  return std::min(window, policy.active_capacity - active);
-}
-
-Readiness CheckUndrawn(const Policy& policy, int64_t drawn, double tokens, int64_t active) {
-  if (policy.paused) return {EntryBlock::kPaused, kPausedRetry};
-  if (active >= policy.active_capacity) return {EntryBlock::kCapacityFull, kCapacityRetry};
-  absl::Duration retry = absl::Seconds(60);
-  if (policy.admit_rate_per_sec > 0) {
-    const double needed =
-        static_cast<double>(std::min<int64_t>(drawn + 1 - policy.bypass_top_n, policy.burst));
-    retry = absl::Seconds((needed - tokens) / policy.admit_rate_per_sec);
-  }
-  return {EntryBlock::kNotYourTurn, std::max(retry, absl::Seconds(1))};
+  const double lead = std::ceil(policy.admit_rate_per_sec * absl::ToDoubleSeconds(kDrawLead));
+  return policy.bypass_top_n + policy.burst + static_cast<int64_t>(lead);
 }
 
 Readiness CheckPassthrough(const Policy& policy) {
@@ -168,8 +188,8 @@ Readiness CheckPassthrough(const Policy& policy) {
 }
 
 bool SafetyNetAdmits(const Policy& policy, int64_t now_us, double tokens, int64_t active) {
-  return policy.safety_net &&
-         CheckReadiness(policy, 1, now_us, now_us, tokens, active).block == EntryBlock::kNone;
+  return policy.safety_net && !policy.paused && active < policy.active_capacity &&
+         MayGrant(policy, 1, tokens) && TierServed(policy, 1, now_us, now_us);
 }
 
 }  // namespace admission::rules

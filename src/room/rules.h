@@ -48,10 +48,40 @@ struct Readiness {
   EntryBlock block = EntryBlock::kNone;
   absl::Duration retry_after = absl::ZeroDuration();
 };
-// Whether a waiting user at `position` who joined at `joined_us` may enter at `now_us`, given
-// the refilled bucket's `tokens` and the number of `active` users.
-Readiness CheckReadiness(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us,
-                         double tokens, int64_t active);
+
+// ---------------------------------------------------------------------------------------------
+// Presence, the cursor and grants (docs/rules.md).
+
+// The most grants, candidates passed over (or dropped from the returned set) and lapses one
+// call makes, so that every call does bounded work.
+inline constexpr int64_t kMaxGrantsPerCall = 64;
+inline constexpr int64_t kMaxPassesPerCall = 128;
+inline constexpr int64_t kMaxLapsesPerCall = 64;
+
+// How long after a call a waiting user counts as present, with `ahead` unreached users ahead
+// (the middle of the range for a user not drawn yet): clamp(ahead / rate, claim_window,
+// heartbeat_ttl), heartbeat_ttl at rate 0. In microseconds.
+int64_t PresenceWindowUs(const Policy& policy, int64_t ahead);
+// The same for a pre-queued user: clamp(opens_at - now, claim_window, heartbeat_ttl).
+int64_t PrequeuePresenceWindowUs(const Policy& policy, int64_t now_us);
+
+// Whether the tier wait at `position` has been served by a user who joined at `joined_us`.
+bool TierServed(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us);
+
+// Whether a grant may go to a candidate at `position` (whose tier wait is served): a whole
+// token, or credit for positions within bypass_top_n + floor(tokens).
+bool MayGrant(const Policy& policy, int64_t position, double tokens);
+
+// Why a waiting user who holds no grant may not enter (the fifo rules; random's users, drawn
+// or not): paused, capacity_full (active + granted at the capacity), tier_wait (next in turn
+// with the tier wait not served), else not_your_turn, retrying when the bucket could hold
+// ahead_unreached + 1 tokens (at least 1 s; 60 s at rate 0).
+Readiness CheckWaiting(const Policy& policy, int64_t position, int64_t ahead_unreached,
+                       int64_t joined_us, int64_t now_us, double tokens, int64_t active,
+                       int64_t granted);
+
+// A granted user may enter unless the room is paused.
+Readiness CheckGranted(const Policy& policy);
 
 // Retry-after when the room is paused or full: no better estimate exists.
 inline constexpr absl::Duration kPausedRetry = absl::Seconds(5);
@@ -84,24 +114,23 @@ bool JoinsPrequeue(const Policy& policy, bool opened, int64_t now_us);
 // removed the opening time). An event without schedule also opens at its first accepted join.
 bool OpensNow(const Policy& policy, bool opened, int64_t prequeued, int64_t now_us);
 
-// Random method: how many drawn users the front of the line is refilled to, as the readiness
-// window would let in now: 0 while paused, else min(bypass_top_n + floor(tokens),
-// active_capacity - active) (may be negative: no draw).
-int64_t DrawTarget(const Policy& policy, double tokens, int64_t active);
+// Random method: how many unreached drawn users the front is refilled to, so that the draws run
+// kDrawLead of grants ahead of the cursor: 0 while paused, else bypass_top_n + burst +
+// ceil(rate * kDrawLead).
+int64_t DrawTarget(const Policy& policy);
+// Longer than the longest poll interval WaitingRoom advises by default (60 s) with its jitter,
+// so that a user learns they were drawn before the grants reach them.
+inline constexpr absl::Duration kDrawLead = absl::Seconds(90);
 // The most draws one call makes, so that every call does bounded work (a larger target is
 // reached over the next calls).
 inline constexpr int64_t kMaxDrawsPerCall = 64;
-
-// Random method, a waiting user not drawn yet with `drawn` drawn users ahead: never ready.
-// Blocked by a pause or a full room as anyone; otherwise not_your_turn, retrying when the
-// bucket could admit position drawn + 1 (as CheckReadiness computes it, at least 1 s).
-Readiness CheckUndrawn(const Policy& policy, int64_t drawn, double tokens, int64_t active);
 
 // Passthrough method: every waiting user is ready unless the room is paused.
 Readiness CheckPassthrough(const Policy& policy);
 
 // Safety net: a new arrival into an empty line is admitted by Join when the policy asks for it
-// and they would be ready at once at position 1 (CheckReadiness with joined_us == now_us).
+// and they would be granted at once at position 1: not paused, below the capacity, a token or
+// credit for position 1, no tier wait at position 1.
 bool SafetyNetAdmits(const Policy& policy, int64_t now_us, double tokens, int64_t active);
 
 }  // namespace admission::rules

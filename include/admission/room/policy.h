@@ -60,10 +60,10 @@ struct Policy {
   double admit_rate_per_sec = 100.0;
   int64_t burst = 100;
 
-  // Positions 1..bypass_top_n may enter even when the bucket has no whole token: they borrow
-  // one, and the debt (at most bypass_top_n tokens) is repaid from the refill before anyone
-  // further back is let in. So the bypass keeps the front moving without defeating the pace:
-  // admissions over any interval T stay within rate * T + burst + bypass_top_n. [10]
+  // Positions 1..bypass_top_n may be granted even when the bucket has no whole token: they
+  // borrow one, and the debt (at most bypass_top_n tokens) is repaid from the refill before
+  // anyone further back is granted. So the bypass keeps the front moving without defeating the
+  // pace: grants over any interval T stay within rate * T + burst + bypass_top_n. [10]
   int64_t bypass_top_n = 10;
 
   // Admitted users who are not done yet (no Complete/Leave, active TTL not run out) never
@@ -71,7 +71,8 @@ struct Policy {
   int64_t active_capacity = 50000;
 
   // A waiting user who sends no heartbeat (Status/Enter) for this long is a ghost and loses
-  // their place. [5 min]
+  // their place. (Long before that, an absent user is passed over by the grants and keeps
+  // the place only for when they come back.) [5 min]
   absl::Duration heartbeat_ttl = absl::Minutes(5);
   // An admitted user stops counting against the capacity after this long. [10 min]
   absl::Duration active_ttl = absl::Minutes(10);
@@ -122,6 +123,13 @@ struct Policy {
   // position 1) is admitted by Join itself, so a quiet sale shows no waiting room at all. Off
   // by default: Join then always queues. [false]
   bool safety_net = false;
+
+  // Admissions are granted at the rate to the first present users in line (docs/rules.md,
+  // "Presence, the cursor and grants"); a grant waits this long for its user to enter, then
+  // lapses and its token passes to the next present user. It is also the shortest time a user
+  // counts as present after a call: WaitingRoom's poll advice keeps live clients well within
+  // it. [5 s]
+  absl::Duration claim_window = absl::Seconds(5);
 };
 
 // OK, or InvalidArgument naming the first field that is out of range.

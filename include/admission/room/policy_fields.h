@@ -207,7 +207,10 @@ inline constexpr auto kPolicyFields = std::make_tuple(
     BoolField{"safety_net", &Policy::safety_net,
         "Admit an arrival at once when nobody waits and they would be ready at\n"
         "position 1, so that a quiet sale shows no waiting room. [False]",
-        "default policy: admit new arrivals at once while nobody waits"});
+        "default policy: admit new arrivals at once while nobody waits"},
+    DurationField{"claim_window", &Policy::claim_window, absl::Seconds(1), absl::Minutes(10),
+        "How long a grant waits for its user to enter, and the shortest presence window. [5 s]",
+        "default policy: how long a grant waits for its user to enter"});
 // clang-format on
 
 inline constexpr std::size_t kPolicyFieldCount =

@@ -58,10 +58,14 @@ struct RateSample {
   struct Window {
     absl::Duration length;
     double admissions = 0;  // estimated count over the window (may be fractional)
+    double passes = 0;      // absent users the grants passed over
+    double departures = 0;  // users not reached yet who left or expired
   };
   std::vector<Window> windows;
   // When this event first admitted somebody; InfiniteFuture if never.
   absl::Time first_admission = absl::InfiniteFuture();
+  // Waiting users the grants have not reached yet (the population `departures` come from).
+  int64_t unreached = 0;
   double policy_rate_per_sec = 0;  // the configured admit_rate_per_sec
   int64_t bypass_top_n = 0;
   bool paused = false;
@@ -83,6 +87,16 @@ struct Ticket {
   int64_t position_high = 0;
   // Pre-queued users: when the event opens. InfiniteFuture otherwise.
   absl::Time opens_at = absl::InfiniteFuture();
+  // Waiting users ahead whom the grants have not reached yet: the grants and passes still to
+  // come before this user's turn (docs/rules.md, "Presence, the cursor and grants"). 0 once
+  // reached, and when not waiting. For a user not drawn yet, the unreached drawn users.
+  int64_t ahead_unreached = 0;
+  // Waiting and pre-queued users: until when the user counts as present (a poll after this is
+  // too late to be granted in turn). InfinitePast otherwise.
+  absl::Time present_until = absl::InfinitePast();
+  // While the user holds a grant: when it lapses unless the user enters. InfiniteFuture
+  // otherwise.
+  absl::Time grant_expires_at = absl::InfiniteFuture();
 
   absl::Time now;        // the instant the store applied this call at
   absl::Time joined_at;  // when the user joined
@@ -92,7 +106,7 @@ struct Ticket {
   // record is forgotten.
   absl::Time deadline;
 
-  // True exactly when Enter would succeed at `now`.
+  // True exactly when Enter would succeed at `now` (a grant is held, or passthrough).
   bool ready_for_entry = false;
   EntryBlock blocked_by = EntryBlock::kNotWaiting;
   // Earliest useful retry when blocked (exact for tier waits, a lower bound otherwise).
@@ -122,7 +136,8 @@ struct JoinRequest {
 
 struct EnterOutcome {
   bool granted = false;
-  // Granted to a position within bypass_top_n while the bucket had no whole token.
+  // The grant was made on credit (to a position within bypass_top_n while the bucket had no
+  // whole token).
   bool by_bypass = false;
   // Enter was repeated by a user who was already admitted: the first grant is returned again.
   bool repeated = false;
@@ -134,6 +149,7 @@ struct EventCounters {
   int64_t waiting = 0;    // in line with a place (pre-queued users are counted apart)
   int64_t prequeued = 0;  // in the pre-queue of an event that has not opened yet
   int64_t drawn = 0;      // random method: drawn users who have not entered yet (in `waiting`)
+  int64_t granted = 0;    // waiting users holding a grant (in `waiting`)
   int64_t active = 0;
   int64_t joined_total = 0;  // joins accepted (refused ones are in refused_total)
   int64_t admitted_total = 0;
@@ -151,6 +167,8 @@ struct EventCounters {
   int64_t active_timed_out_total = 0;
   int64_t left_total = 0;
   int64_t completed_total = 0;
+  int64_t passed_total = 0;  // absent users the grants passed over (they keep their place)
+  int64_t lapsed_total = 0;  // grants not claimed within the claim window
   double bucket_tokens = 0;  // negative while bypass admissions are being repaid
   RateSample rate;
 };

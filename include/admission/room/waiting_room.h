@@ -45,7 +45,7 @@ struct Options {
   // Bounds of the poll interval suggested to waiting users. The upper bound is also kept
   // below a third of the heartbeat TTL so that a user who follows the advice never expires.
   absl::Duration min_poll_interval = absl::Seconds(1);
-  absl::Duration max_poll_interval = absl::Seconds(30);
+  absl::Duration max_poll_interval = absl::Seconds(60);
 };
 
 // What a user in line is shown (the answer to Join, Status, Leave and Complete).
