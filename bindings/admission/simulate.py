@@ -462,9 +462,16 @@ class Simulation:
         full = np.zeros(len(series_live), dtype=bool)
         full[1:] = (series_live[1:] > thr) & (series_live[:-1] > thr) & opened[1:]
         full &= series_rate > 0
+        # Seconds that end with the room at its active_capacity are the capacity's, not the
+        # rate's: they are counted apart.
+        occupied = (np.asarray(self.series["active"], dtype=float)
+                    + np.asarray(self.series["granted"], dtype=float))
+        at_capacity = full & (occupied >= cfg.capacity)
+        full &= ~at_capacity
         ratio = series_aps[full] / series_rate[full]
         pace = {
             "seconds": int(np.count_nonzero(full)),
+            "seconds_at_capacity": int(np.count_nonzero(at_capacity)),
             "threshold_live_waiting": thr,
             "admitted_over_allowed": (float(series_aps[full].sum() / series_rate[full].sum())
                                       if full.any() else None),
@@ -605,7 +612,9 @@ def format_summary(s: Dict[str, object]) -> str:
         ("seconds with users waiting, nobody admitted", f(s["stalled_sec"])),
         (f"pace while > {s['pace']['threshold_live_waiting']} polling users wait",
          f"{f(s['pace']['admitted_over_allowed'], '', 3)} of the rate over "
-         f"{f(s['pace']['seconds'])} s; per second p10 {f(s['pace']['per_second_p10'], '', 3)}"),
+         f"{f(s['pace']['seconds'])} s; per second p10 {f(s['pace']['per_second_p10'], '', 3)}"
+         + (f"; {f(s['pace']['seconds_at_capacity'])} s at capacity left out"
+            if s["pace"].get("seconds_at_capacity") else "")),
         ("grants passed over / lapsed", f"{f(lib.get('passed_total'))} / "
                                         f"{f(lib.get('lapsed_total'))}"),
         ("ETA error at join: median / p90", f"{f(ej['median'], '', 3)} / {f(ej['p90'], '', 3)}"),
