@@ -23,6 +23,11 @@ the pre-queue (polling, no place yet) and gets a place drawn at random at S; ``-
 draws every admission at random among those waiting. The summary then says how admission order
 followed arrival order (the fairness of the opening).
 
+``--second-wave N`` sends N more people over ``--surge-sec`` from ``--second-wave-at-sec``
+(default: half the duration); ``--rate-change-at-sec T --rate-change-to R`` has the operator set
+a new rate at T. The summary's ``pace`` is the admissions of the seconds when more than
+bypass + burst users who still poll wait, over what the policy's rate allowed in them.
+
 Outputs: a summary table on stdout, ``summary.json`` and PNG plots (matplotlib, Agg) in --out.
 """
 
@@ -223,10 +228,11 @@ class Simulation:
             k: []
             for k in ("t", "waiting", "live_waiting", "ghosts_counted", "active", "admitted",
                       "admissions_per_sec", "bucket_tokens", "measured_rate", "policy_rate",
-                      "granted", "passed", "lapsed")
+                      "granted", "passed", "lapsed", "joined")
         }
         self.lost = 0
         self.live_waiting = 0  # users in state WAITING
+        self.joins = 0  # users who joined so far
         self.wall_sec = 0.0
         self.summary: Dict[str, object] = {}
 
@@ -267,6 +273,7 @@ class Simulation:
             raise RuntimeError(f"join failed: codes {set(r['error'].tolist())}")
         self.state[users] = WAITING
         self.live_waiting += len(users)
+        self.joins += len(users)
         self.join_t[users] = t
         self.join_eta[users] = r["eta"]
         self.join_conf[users] = r["confidence"]
@@ -358,6 +365,7 @@ class Simulation:
         ser["granted"].append(s.granted)
         ser["passed"].append(s.passed_total)
         ser["lapsed"].append(s.lapsed_total)
+        ser["joined"].append(self.joins)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -469,6 +477,28 @@ class Simulation:
         at_capacity = full & (occupied >= cfg.capacity)
         full &= ~at_capacity
         ratio = series_aps[full] / series_rate[full]
+        # The same over the seconds when more than bypass + burst polling users have waited out
+        # the longest tier wait, counted as the polling users less those who joined within it
+        # (a lower bound): a trickle that keeps more than bypass + burst people inside their tier
+        # wait makes the line look long while nobody in it may be granted yet.
+        tier_max = max([w for _, w in parse_tiers(cfg.tiers)] + [0.0])
+        lag = int(math.ceil(tier_max))  # the series has one sample per second
+        joins = np.asarray(self.series["joined"], dtype=float)
+        before = np.zeros(len(joins))  # joins up to `lag` seconds before each sample
+        if len(joins) > lag:
+            before[lag:] = joins[:len(joins) - lag]
+        recent = joins - before
+        served_tier = series_live - recent
+        full_t = np.zeros(len(series_live), dtype=bool)
+        full_t[1:] = (served_tier[1:] > thr) & (served_tier[:-1] > thr) & opened[1:]
+        full_t &= (series_rate > 0) & (occupied < cfg.capacity)
+        ratio_t = series_aps[full_t] / series_rate[full_t]
+        pace_tier_served = {
+            "seconds": int(np.count_nonzero(full_t)),
+            "admitted_over_allowed": (float(series_aps[full_t].sum() / series_rate[full_t].sum())
+                                      if full_t.any() else None),
+            "per_second_p10": _quantiles(ratio_t, (0.1,))[0],
+        }
         pace = {
             "seconds": int(np.count_nonzero(full)),
             "seconds_at_capacity": int(np.count_nonzero(at_capacity)),
@@ -570,6 +600,7 @@ class Simulation:
             "eta_error": {"at_join": at_join, "along_wait": along},
             "stalled_sec": stalled,
             "pace": pace,
+            "pace_tier_served": pace_tier_served,
             "polls_per_admitted": self.polls / served if served else None,
             "fairness": {
                 "overtook_share": float(overtook.mean()) if len(a) else 0.0,
@@ -615,6 +646,10 @@ def format_summary(s: Dict[str, object]) -> str:
          f"{f(s['pace']['seconds'])} s; per second p10 {f(s['pace']['per_second_p10'], '', 3)}"
          + (f"; {f(s['pace']['seconds_at_capacity'])} s at capacity left out"
             if s["pace"].get("seconds_at_capacity") else "")),
+        ("  ... while they have waited out the tiers",
+         f"{f(s['pace_tier_served']['admitted_over_allowed'], '', 3)} of the rate over "
+         f"{f(s['pace_tier_served']['seconds'])} s; per second p10 "
+         f"{f(s['pace_tier_served']['per_second_p10'], '', 3)}"),
         ("grants passed over / lapsed", f"{f(lib.get('passed_total'))} / "
                                         f"{f(lib.get('lapsed_total'))}"),
         ("ETA error at join: median / p90", f"{f(ej['median'], '', 3)} / {f(ej['p90'], '', 3)}"),

@@ -125,5 +125,8 @@ def test_second_wave_rate_change_and_pace() -> None:
     pace = s["pace"]
     assert pace["seconds"] > 0 and 0.9 <= pace["admitted_over_allowed"] <= 1.1
     assert pace["threshold_live_waiting"] == cfg.bypass + cfg.burst
+    # Users inside their tier wait are left out of the second measure: its seconds are a subset.
+    tiered = s["pace_tier_served"]
+    assert 0 < tiered["seconds"] <= pace["seconds"]
     assert s["polls_per_admitted"] == pytest.approx(s["users"]["polls"] / s["users"]["served"])
     assert s["stalled_sec"] == 0
