@@ -844,6 +844,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="mean time from joining to giving up (exponential)")
     b.add_argument("--ghost-share", type=float, default=d.ghost_share,
                    help="share of those who vanish without calling leave")
+    b.add_argument("--ghosts-of-all", type=float, default=None,
+                   help="a convenience: make ghosts this share of all users, keeping the leavers' "
+                        "share (abandon share x (1 - ghost share)); sets --abandon-share and "
+                        "--ghost-share")
     b.add_argument("--poll", choices=("follow", "fixed"), default=d.poll,
                    help="follow the library's poll_after, or poll every --poll-fixed-sec")
     b.add_argument("--poll-jitter", type=float, default=d.poll_jitter,
@@ -890,6 +894,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command-line entry point; returns the exit status (1 if the run is inconsistent)."""
     args = vars(_parser().parse_args(argv))
     out, no_plots = args.pop("out"), args.pop("no_plots")
+    ghosts = args.pop("ghosts_of_all")
+    if ghosts is not None:
+        leavers = args["abandon_share"] * (1 - args["ghost_share"])
+        if not 0 <= ghosts <= 1 - leavers:
+            print(f"error: --ghosts-of-all must lie in [0, {1 - leavers:g}]", file=sys.stderr)
+            return 2
+        args["abandon_share"] = leavers + ghosts
+        args["ghost_share"] = ghosts / (leavers + ghosts) if leavers + ghosts > 0 else 0.0
     cfg = Config(**args)
     try:
         cfg.policy(admission.SimulatedClock().now).validate()

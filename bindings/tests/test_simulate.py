@@ -130,3 +130,20 @@ def test_second_wave_rate_change_and_pace() -> None:
     assert 0 < tiered["seconds"] <= pace["seconds"]
     assert s["polls_per_admitted"] == pytest.approx(s["users"]["polls"] / s["users"]["served"])
     assert s["stalled_sec"] == 0
+
+
+def test_ghosts_of_all_sets_the_shares(tmp_path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "admission.simulate", "--crowd", "500", "--surge-sec", "5",
+         "--trickle-per-sec", "0", "--duration-sec", "120", "--rate", "20", "--burst", "20",
+         "--ghosts-of-all", "0.3", "--no-plots", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert proc.returncode == 0, proc.stderr
+    cfg = json.loads((out / "summary.json").read_text())["config"]
+    # The defaults' leavers (20% x 50% = 10%) stay; ghosts become 30% of everyone.
+    assert cfg["abandon_share"] == pytest.approx(0.4)
+    assert cfg["abandon_share"] * cfg["ghost_share"] == pytest.approx(0.3)
+    bad = subprocess.run([sys.executable, "-m", "admission.simulate", "--ghosts-of-all", "0.95"],
+                         capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert bad.returncode == 2 and "--ghosts-of-all" in bad.stderr
