@@ -59,16 +59,21 @@ LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now) {
   // lag between the first grants and their claims: the policy's rate says more.
   const absl::Duration history = now - sample.first_admission;
   if (history < sample.windows.front().length) return speed;
-  // The cursor's speed through present users (grants): the passes are counted below, as users
-  // who vanish from the line ahead.
-  std::vector<double> rates;
-  for (const RateSample::Window& w : sample.windows) {
-    const absl::Duration span = std::max(absl::Seconds(1), std::min(w.length, history));
-    rates.push_back(std::max(0.0, w.reached - w.passes) / absl::ToDoubleSeconds(span));
+  // The cursor's speed through present users: the bucket's rate, which grants follow whenever
+  // somebody present waits, whatever the windows saw while the line was short (a second wave
+  // finds a speed measured on a trickle) or while the rate was another (an operator's change
+  // takes effect at once). Only a room at its capacity grants more slowly, as users finish:
+  // then the grants the windows measured. The passes are counted below, as users who vanish.
+  if (sample.at_capacity) {
+    std::vector<double> rates;
+    for (const RateSample::Window& w : sample.windows) {
+      const absl::Duration span = std::max(absl::Seconds(1), std::min(w.length, history));
+      rates.push_back(std::max(0.0, w.reached - w.passes) / absl::ToDoubleSeconds(span));
+    }
+    std::sort(rates.begin(), rates.end());
+    const std::size_t mid = rates.size() / 2;
+    speed.cursor_per_sec = rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
   }
-  std::sort(rates.begin(), rates.end());
-  const std::size_t mid = rates.size() / 2;
-  speed.cursor_per_sec = rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
   // The hazards, over the longest window (the most samples): users who leave or expire before
   // the cursor reaches them, per unreached user; and users who vanish while waiting (the
   // absent ones the cursor passes over), per second waited.

@@ -23,10 +23,9 @@ RateEstimate EstimateRate(const RateSample& sample, absl::Time now);
 inline constexpr double kUnmeasuredConfidence = 0.1;
 
 // How fast the line ahead of a waiting user shrinks (docs/rules.md, "What WaitingRoom adds"):
-// the grants' cursor reaches users (it grants present ones and passes over absent ones) at
-// `cursor_per_sec`, and each user it has not reached yet leaves or expires at
-// `hazard_per_sec`. The cursor's speed is the median of the windows' rates of users reached,
-// or the policy's rate until the shortest window has history.
+// the grants' cursor reaches present users at `cursor_per_sec` (the policy's rate; the
+// measured grants when the room is at its capacity), and each user it has not reached yet
+// leaves, expires or vanishes at `hazard_per_sec`.
 struct LineSpeed {
   double cursor_per_sec = 0;
   double hazard_per_sec = 0;
