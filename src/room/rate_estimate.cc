@@ -75,25 +75,29 @@ LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now) {
     speed.cursor_per_sec = rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
   }
   // The hazards, over the longest window (the most samples): users who leave or expire before
-  // the cursor reaches them, per unreached user; and users who vanish while waiting (the
-  // absent ones the cursor passes over), per second waited.
+  // the cursor reaches them, per unreached user; users who vanish while waiting (the absent
+  // ones the cursor passes over), per second waited; and how long those reached had waited.
   const RateSample::Window& longest = sample.windows.back();
   const double span =
       absl::ToDoubleSeconds(std::max(absl::Seconds(1), std::min(longest.length, history)));
   if (sample.unreached > 0) {
-    speed.hazard_per_sec = longest.departures / span / static_cast<double>(sample.unreached);
+    speed.departure_per_sec = longest.departures / span / static_cast<double>(sample.unreached);
   }
-  if (longest.exposure_sec > 0) speed.hazard_per_sec += longest.passes / longest.exposure_sec;
+  if (longest.exposure_sec > 0) speed.vanish_per_sec = longest.passes / longest.exposure_sec;
+  if (longest.reached > 0) speed.front_wait_sec = longest.exposure_sec / longest.reached;
   return speed;
 }
 
-absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead) {
+absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead, absl::Duration waited) {
   if (ahead <= 0) return absl::ZeroDuration();
   if (speed.cursor_per_sec <= 0) return absl::InfiniteDuration();
-  const double a = static_cast<double>(ahead);
-  const double x = speed.hazard_per_sec * a / speed.cursor_per_sec;
+  const double waited_ahead =
+      (std::max(0.0, absl::ToDoubleSeconds(waited)) + speed.front_wait_sec) / 2;
+  const double a = static_cast<double>(ahead) * std::exp(-speed.vanish_per_sec * waited_ahead);
+  const double hazard = speed.departure_per_sec + speed.vanish_per_sec;
+  const double x = hazard * a / speed.cursor_per_sec;
   if (x < 1e-6) return absl::Seconds(a / speed.cursor_per_sec);
-  return absl::Seconds(std::log1p(x) / speed.hazard_per_sec);
+  return absl::Seconds(std::log1p(x) / hazard);
 }
 
 }  // namespace admission
