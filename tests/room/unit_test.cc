@@ -867,8 +867,6 @@ TEST_F(PresentationTest, PollAfterIsCappedByHalfTheTimeToPresentUntil) {
   EXPECT_TRUE(DurationNear(At(401).poll_after, absl::Milliseconds(600), absl::Microseconds(1)));
   store_->ticket.present_until = now_ + absl::Milliseconds(50);
   EXPECT_EQ(At(401).poll_after, absl::Milliseconds(100));
-  store_->ticket.present_until = now_ - absl::Seconds(1);  // already absent
-  EXPECT_EQ(At(401).poll_after, absl::Milliseconds(100));
 }
 
 TEST_F(PresentationTest, EtaCountsUnreachedUsersAheadNotThePosition) {
