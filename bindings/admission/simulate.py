@@ -84,7 +84,7 @@ class Config:
     purchase_min_sec: float = 10.0
     # The policy.
     rate: float = 250.0
-    burst: int = 250
+    burst: int = 100
     bypass: int = 10
     capacity: int = 50_000
     tiers: str = "10:0,50:2,inf:5"
@@ -99,7 +99,7 @@ class Config:
     method: str = "fifo"
     # Room options.
     min_poll_sec: float = 1.0
-    max_poll_sec: float = 30.0
+    max_poll_sec: float = 60.0
     sweep_interval_sec: float = 1.0
     # Simulation.
     resolution_sec: float = 0.1

@@ -160,10 +160,10 @@ struct Counters {
   int64_t lapsed = 0;
 };
 
-// The rate windows of one length: admissions, passes and departures (docs/rules.md).
+// The rate windows of one length: admissions, users reached and departures (docs/rules.md).
 struct Windows {
   rules::WindowCounter admissions;
-  rules::WindowCounter passes;
+  rules::WindowCounter reached;
   rules::WindowCounter departures;
 };
 
@@ -330,7 +330,7 @@ std::vector<Windows> MakeWindows(const Policy& policy, const std::vector<Windows
   for (absl::Duration length : policy.rate_windows) {
     Windows w;
     w.admissions.length_us = rules::DurationToMicros(length);
-    w.passes.length_us = w.departures.length_us = w.admissions.length_us;
+    w.reached.length_us = w.departures.length_us = w.admissions.length_us;
     for (const Windows& o : old) {
       // Keep what windows of the same length counted.
       if (o.admissions.length_us == w.admissions.length_us) w = o;
@@ -508,7 +508,8 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
       break;
     }
     Record& r = e.records.at(key);
-    auto reach = [&e, &r] {
+    auto reach = [&e, &r, now_us] {
+      for (Windows& w : e.windows) rules::RecordAdmission(w.reached, now_us);
       if (r.place == Place::kFront) {
         e.cursor_front = r.seq;
         ++e.reached_front;
@@ -530,7 +531,6 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
     if (!returned && now_us >= r.present_until_us) {  // absent: passed, keeps its place
       reach();
       ++e.counters.passed;
-      for (Windows& w : e.windows) rules::RecordAdmission(w.passes, now_us);
       ++passes;
       continue;
     }
@@ -711,7 +711,7 @@ RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
     RateSample::Window out;
     out.length = absl::Microseconds(w.admissions.length_us);
     out.admissions = rules::EstimatedAdmissions(w.admissions, now_us);
-    out.passes = rules::EstimatedAdmissions(w.passes, now_us);
+    out.reached = rules::EstimatedAdmissions(w.reached, now_us);
     out.departures = rules::EstimatedAdmissions(w.departures, now_us);
     rate.windows.push_back(out);
   }

@@ -58,7 +58,7 @@ struct RateSample {
   struct Window {
     absl::Duration length;
     double admissions = 0;  // estimated count over the window (may be fractional)
-    double passes = 0;      // absent users the grants passed over
+    double reached = 0;     // users the grants' cursor reached (granted or passed over)
     double departures = 0;  // users not reached yet who left or expired
   };
   std::vector<Window> windows;
