@@ -4,9 +4,9 @@
 // simulated clock, compared after every step with a reference model: a plain, O(n)
 // re-statement of docs/rules.md on std containers, with presence, the two cursors, grants,
 // lapses, returned users, the draws ahead of the cursor, the counters and the three window
-// series (admissions, passes, departures). Half the Status calls go to the store itself, so
-// that ahead_unreached, present_until and grant_expires_at are compared too. The random
-// operations include users who stop polling (ghosts, and absent users the grants pass over),
+// series (admissions, users reached by the cursor, departures). Half the Status calls go to the
+// store itself, so that ahead_unreached, present_until and grant_expires_at are compared too. The
+// random operations include users who stop polling (ghosts, and absent users the grants pass over),
 // users who poll late and come back after being passed, and clock jumps beyond the claim
 // window. On top of field-by-field agreement with the model it checks these invariants
 // (docs/rules.md, "What this guarantees"):
@@ -131,9 +131,9 @@ struct MWindow {
   double previous = 0;
 };
 
-// The three series of one window length.
+// The three series of one window length: admissions, users reached by the cursor, departures.
 struct MWindows {
-  MWindow admissions, passes, departures;
+  MWindow admissions, reached, departures;
 };
 
 struct MCounters {
@@ -485,7 +485,7 @@ class Model {
     std::vector<MWindows> windows;
     for (absl::Duration length : policy.rate_windows) {
       MWindows w;
-      w.admissions.length = w.passes.length = w.departures.length = length;
+      w.admissions.length = w.reached.length = w.departures.length = length;
       for (const MWindows& old : ev.windows) {
         if (old.admissions.length == length) w = old;
       }
@@ -554,7 +554,9 @@ class Model {
     return r.draw > 0 ? r.draw <= ev.cursor_front : r.order + 1 <= ev.cursor_pool;
   }
 
-  static void Reach(MEvent& ev, const MRecord& r) {
+  // The cursor moves past the user: every reach window counts one, at `now`.
+  static void Reach(MEvent& ev, const MRecord& r, absl::Time now) {
+    for (MWindows& w : ev.windows) Record(w.reached, now);
     if (r.draw > 0) {
       ev.cursor_front = r.draw;
     } else {
@@ -581,7 +583,7 @@ class Model {
     ev.windows.clear();
     for (absl::Duration length : policy.rate_windows) {
       MWindows w;
-      w.admissions.length = w.passes.length = w.departures.length = length;
+      w.admissions.length = w.reached.length = w.departures.length = length;
       ev.windows.push_back(w);
     }
   }
@@ -786,14 +788,13 @@ class Model {
         continue;
       }
       if (!returned && c->granted) {  // granted in the pool, then drawn (see Draw)
-        Reach(ev, *c);
+        Reach(ev, *c, now);
         ++passes;
         continue;
       }
       if (!returned && !Present(*c, now)) {  // absent: passed, keeps the place
-        Reach(ev, *c);
+        Reach(ev, *c, now);
         ++ev.counters.passed;
-        for (MWindows& w : ev.windows) Record(w.passes, now);
         ++passes;
         continue;
       }
@@ -811,7 +812,7 @@ class Model {
       if (returned) {
         c->returned = false;
       } else {
-        Reach(ev, *c);
+        Reach(ev, *c, now);
       }
       ++grants;
     }
@@ -1613,7 +1614,7 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
         for (size_t w = 0; w < ev.windows.size(); ++w) {
           const RateSample::Window& gw = got->rate.windows[w];
           cmp("window.admissions", Estimate(ev.windows[w].admissions, now), gw.admissions);
-          cmp("window.passes", Estimate(ev.windows[w].passes, now), gw.passes);
+          cmp("window.reached", Estimate(ev.windows[w].reached, now), gw.reached);
           cmp("window.departures", Estimate(ev.windows[w].departures, now), gw.departures);
           if (gw.length != ev.windows[w].admissions.length) {
             Mismatch(diff, "window.length", Str(ev.windows[w].admissions.length), Str(gw.length));

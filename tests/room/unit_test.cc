@@ -717,10 +717,13 @@ class PresentationTest : public ::testing::Test {
     t.rate.windows = {{absl::Seconds(10), 0}, {absl::Seconds(60), 0}, {absl::Seconds(300), 0}};
   }
 
+  // Admissions in each window; the cursor reached as many users (nobody was passed over).
   void Measured(double w10, double w60, double w300, absl::Duration history) {
-    store_->ticket.rate.windows[0].admissions = w10;
-    store_->ticket.rate.windows[1].admissions = w60;
-    store_->ticket.rate.windows[2].admissions = w300;
+    const double counts[] = {w10, w60, w300};
+    for (int i = 0; i < 3; ++i) {
+      store_->ticket.rate.windows[i].admissions = counts[i];
+      store_->ticket.rate.windows[i].reached = counts[i];
+    }
     store_->ticket.rate.first_admission = now_ - history;
   }
 
@@ -764,11 +767,12 @@ TEST_F(PresentationTest, BeforeAnyAdmissionThePolicyRateStandsIn) {
   EXPECT_EQ(s.poll_after, absl::Seconds(1));
 }
 
-TEST_F(PresentationTest, StalledLineUsesThePolicyRate) {
-  Measured(0, 0, 0, absl::Hours(1));  // admitted long ago, nothing since
+TEST_F(PresentationTest, AStalledCursorMeansNoEta) {
+  Measured(0, 0, 0, absl::Hours(1));  // admitted long ago, the cursor has not moved since
   QueueStatus s = At(9);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));
-  EXPECT_DOUBLE_EQ(s.eta_confidence, 0.1);
+  EXPECT_EQ(s.eta, absl::InfiniteDuration());
+  EXPECT_DOUBLE_EQ(s.eta_confidence, 0);
+  EXPECT_EQ(s.poll_after, absl::Seconds(60));
 }
 
 TEST_F(PresentationTest, SteadyWindowsGiveTheMeasuredRate) {
@@ -787,29 +791,34 @@ TEST_F(PresentationTest, MedianOfDisagreeingWindows) {
 }
 
 TEST_F(PresentationTest, YoungHistoryMeasuresOverTheTimeSinceTheFirstAdmission) {
-  // First admission 5 s ago: each window's rate is over min(W, 5 s).
+  // First admission 5 s ago: each window's rate is over min(W, 5 s). The ETA keeps the
+  // policy's rate (4/s) until the shortest window (10 s) has history.
   Measured(10, 10, 10, absl::Seconds(5));  // 2/s everywhere
   QueueStatus s = At(5);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(1), absl::Microseconds(1)));
   // docs/rules.md: agreement * samples / (samples + 10) * (0.5 + 0.5 * coverage), with
   // coverage = 5 s of history / 300 s longest window.
   EXPECT_NEAR(s.eta_confidence, 1.0 * (10.0 / 20.0) * (0.5 + 0.5 * (5.0 / 300.0)), 1e-9);
 }
 
-TEST_F(PresentationTest, MeasuredRateIsCappedAtThePolicyRate) {
-  // An opening burst measures 5/s; the bucket only allows 2/s over time.
+TEST_F(PresentationTest, TheCursorSpeedIsMeasuredNotCapped) {
+  // 5 users reached a second at a policy rate of 2/s (passes are free): the cursor's speed.
   store_->ticket.rate.policy_rate_per_sec = 2;
   Measured(50, 300, 1500, absl::Hours(1));
   QueueStatus s = At(11);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(5), absl::Microseconds(1)));  // 10 at 2/s
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));  // 10 at 5/s
   EXPECT_NEAR(s.eta_confidence, 1500.0 / 1510.0, 1e-9);
 }
 
-TEST_F(PresentationTest, VeryYoungHistoryCountsAtLeastOneSecond) {
-  Measured(3, 3, 3, absl::Milliseconds(200));  // max(1 s, 0.2 s): 3/s
+TEST_F(PresentationTest, VeryYoungHistoryUsesThePolicyRate) {
+  Measured(3, 3, 3, absl::Milliseconds(200));  // the opening's burst says little
   store_->ticket.rate.policy_rate_per_sec = 100;
   QueueStatus s = At(7);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(s.eta, absl::Milliseconds(60), absl::Microseconds(1)));  // 6 at 100/s
+  // An ETA under min_poll_interval is the advice itself: the poll lands on the turn.
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(100), absl::Microseconds(1)));
+  store_->ticket.rate.policy_rate_per_sec = 10;
+  EXPECT_TRUE(DurationNear(At(7).poll_after, absl::Milliseconds(600), absl::Microseconds(1)));
 }
 
 TEST_F(PresentationTest, PausedMeansNoConfidence) {
@@ -848,7 +857,9 @@ TEST_F(PresentationTest, PollAfterIsHalfTheEtaWithinBounds) {
   Measured(20, 120, 600, absl::Hours(1));  // 2/s
   EXPECT_TRUE(DurationNear(At(11).poll_after, absl::Milliseconds(2500), absl::Microseconds(1)));
   EXPECT_TRUE(DurationNear(At(41).poll_after, absl::Seconds(10), absl::Microseconds(1)));
-  EXPECT_EQ(At(3).poll_after, absl::Seconds(1));      // 1 s ETA: the minimum
+  EXPECT_EQ(At(3).poll_after, absl::Seconds(1));  // 1 s ETA: the minimum
+  EXPECT_TRUE(DurationNear(At(2).poll_after, absl::Milliseconds(500),
+                           absl::Microseconds(1)));   // under the minimum: the ETA itself
   EXPECT_EQ(At(401).poll_after, absl::Seconds(60));   // 200 s: clamped to the maximum
   EXPECT_EQ(At(2001).poll_after, absl::Seconds(60));  // 1000 s
   // ... and below a third of the time left to the heartbeat deadline (here 30 s).
@@ -881,15 +892,20 @@ TEST_F(PresentationTest, EtaCountsUnreachedUsersAheadNotThePosition) {
 }
 
 TEST_F(PresentationTest, PassesSpeedTheCursorUp) {
-  // 600 admissions and 600 passes in the 300 s window: the cursor moves at 2/s * (1 + 1).
+  // 2 admissions a second, and as many absent users passed over: the cursor reaches 4/s.
   Measured(20, 120, 600, absl::Hours(1));
-  store_->ticket.rate.windows[2].passes = 600;
+  for (RateSample::Window& w : store_->ticket.rate.windows) w.reached = 2 * w.admissions;
   QueueStatus s = At(21);  // 20 unreached ahead at 4/s
   EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(5), absl::Microseconds(1)));
-  // Passes only count once something was admitted (S / A needs A >= 1).
+  // The median of the windows' speeds: 1/s, 4/s, 6/s.
+  store_->ticket.rate.windows[0].reached = 10;
+  store_->ticket.rate.windows[1].reached = 240;
+  store_->ticket.rate.windows[2].reached = 1800;
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(5), absl::Microseconds(1)));
+  // Before any admission the policy's rate stands in, whatever was reached.
   Measured(0, 0, 0, absl::InfiniteDuration());
   store_->ticket.rate.first_admission = absl::InfiniteFuture();
-  store_->ticket.rate.windows[2].passes = 50;
+  store_->ticket.rate.windows[2].reached = 50;
   EXPECT_TRUE(DurationNear(At(9).eta, absl::Seconds(2), absl::Microseconds(1)));  // 8 at 4/s
 }
 
