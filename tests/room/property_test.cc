@@ -748,8 +748,9 @@ class Model {
       drawn.draw = ++ev.draws;  // beyond cursor_front: not reached (any more)
       drawn.returned = false;
       // A grant made in the pool (under fifo, before a method change) stays with the user;
-      // the cursor steps over it without counting a pass. (docs/rules.md's "Leaving the
-      // line" could be read as dropping it; the memory store keeps it.)
+      // the cursor steps over it without counting a pass (Advance, step 3). (docs/rules.md's
+      // "Leaving the line" lists "drawn out of the pool" among the ways a granted user loses
+      // the grant; step 3 and the memory store keep it.)
     }
   }
 
@@ -908,6 +909,10 @@ class Model {
       t.ahead_unreached =
           Count(ev, [&](const MRecord& o) { return LineKey(o) < LineKey(r) && !Reached(ev, o); });
     }
+    // (That is the number of unreached users ahead, as the memory store counts it. docs/rules.md
+    // writes max(0, position - 1 - reached), the same in the pool; for a drawn user it would
+    // subtract reached pool users behind: schedule_conformance_test.cc,
+    // AheadUnreachedOfADrawnUserAsDocumented.)
     if (Reached(ev, r)) t.ahead_unreached = 0;
     if (t.position_high == 0) t.position_high = t.position;
     // Readiness (docs/rules.md).
@@ -1835,7 +1840,8 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
           if (!entry.by_credit) paid.push_back(entry.at);
         }
         // The grants inherited from the previous policy give their tokens back into this
-        // segment when they lapse (docs/rules.md's bound assumes none).
+        // segment when they lapse (docs/rules.md's bound assumes none; conformance_test.cc,
+        // AdmissionsUnderOnePolicyStayWithinTheDocumentedBound, shows the case).
         const int64_t inherited = s.inherited_grants;
         if (!CheckWindowCounts(e, "admissions", claims, s, s.burst + s.bypass_top_n + inherited)) {
           return;
