@@ -1241,6 +1241,28 @@ TEST_P(ConformanceTest, LeaveOfAGrantedUserGivesTheTokenBack) {
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
 }
 
+TEST_P(ConformanceTest, AGrantedGhostGivesItsTokenBackWhenItExpires) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 0;
+  p.burst = 1;
+  p.heartbeat_ttl = absl::Seconds(2);  // shorter than the claim window: the ghost expires first
+  p.claim_window = absl::Seconds(10);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");  // granted, then never calls again
+  QueueStatus b = Join("ev", "b");
+  EXPECT_TRUE(a.ready_for_entry);
+  clock_.Advance(absl::Milliseconds(1500));
+  EXPECT_FALSE(Status(b.token).ready_for_entry);
+  clock_.Advance(absl::Milliseconds(1500));  // a expired at t0+2 holding the grant
+  EXPECT_TRUE(Status(b.token).ready_for_entry);
+  EventCounters counters = RawStats("ev");
+  EXPECT_EQ(counters.expired_total, 1);
+  EXPECT_EQ(counters.lapsed_total, 0);  // a refund, not a lapse
+  EXPECT_EQ(counters.granted, 1);
+  EXPECT_DOUBLE_EQ(counters.bucket_tokens, 0);
+  EXPECT_EQ(Status(a.token).state, UserState::kExpired);
+}
+
 TEST_P(ConformanceTest, PauseHoldsOutstandingGrantsUntilTheyLapse) {
   Policy p = OpenPolicy();
   p.admit_rate_per_sec = 1;

@@ -172,6 +172,8 @@ struct MEvent {
   int64_t shuffled = 0;
   int64_t prequeue_joins = 0;
   int64_t draws = 0;
+  // Grants to users who came back after being passed (or after their grant lapsed).
+  int64_t returned_grants = 0;
   // The harness's segment of constant policy, and the bucket's history.
   int segment = -1;
   std::vector<LedgerEntry> ledger;
@@ -679,7 +681,8 @@ class Model {
       }
     }
     // Lapses: grants whose claim window is over, by (grant_until, token), at most 64.
-    for (int n = 0; n < 64; ++n) {
+    int lapses = 0;
+    for (int n = 0; n < 64; ++n, ++lapses) {
       MRecord* lapsing = nullptr;
       for (auto& [token, r] : ev.records) {
         if (InLine(r) && r.granted && r.grant_until <= now &&
@@ -692,6 +695,15 @@ class Model {
       lapsing->grant_until = absl::InfiniteFuture();
       ++ev.counters.lapsed;
       Refund(ev, now);
+    }
+    // A grant held by a user who is gone goes after claim_window: after Begin, none is held
+    // past its grant_until (unless the call met its bound of lapses).
+    if (lapses < 64) {
+      for (const auto& [token, r] : ev.records) {
+        if (InLine(r) && r.granted && r.grant_until <= now) {
+          ADD_FAILURE() << "invariant: a grant is held past its claim window";
+        }
+      }
     }
   }
 
@@ -812,6 +824,7 @@ class Model {
       ev.ledger.push_back({LedgerEntry::kGrant, now, ev.segment, 1, c->by_credit});
       if (returned) {
         c->returned = false;
+        ++ev.returned_grants;
       } else {
         Reach(ev, *c, now);
       }
@@ -1945,18 +1958,21 @@ TEST_P(PropertyTest, RandomOperationsMatchTheModel) {
   const int64_t expired = model_->event(0).counters.expired + model_->event(1).counters.expired;
   const int64_t passed = model_->event(0).counters.passed + model_->event(1).counters.passed;
   const int64_t lapsed = model_->event(0).counters.lapsed + model_->event(1).counters.lapsed;
+  const int64_t returned = model_->event(0).returned_grants + model_->event(1).returned_grants;
   if (steps >= kSteps) {
     EXPECT_GT(grants, 20) << DebugHistory();
     EXPECT_GT(expired, 5);
     // Presence and grants were exercised: absent users passed over, grants left to lapse.
     EXPECT_GT(passed, 5);
     EXPECT_GT(lapsed, 5);
+    EXPECT_GT(returned, 5);  // users who came back were granted first
   } else if (steps >= 1000) {
     EXPECT_GT(grants, 5);
   }
   RecordProperty("admissions", static_cast<int>(grants));
   RecordProperty("passed", static_cast<int>(passed));
   RecordProperty("lapsed", static_cast<int>(lapsed));
+  RecordProperty("returned_grants", static_cast<int>(returned));
   if (schedule_) {
     // Fair openings must have been exercised too (the seeds are fixed, so this is stable).
     MCounters sum;
