@@ -1001,6 +1001,12 @@ std::string CompareStatus(const MTicket& want, const QueueStatus& got) {
   }
   if (want.opens_at != got.opens_at)
     Mismatch(out, "opens_at", Str(want.opens_at), Str(got.opens_at));
+  if (want.ahead_unreached != got.ahead_unreached) {
+    Mismatch(out, "ahead_unreached", Str(want.ahead_unreached), Str(got.ahead_unreached));
+  }
+  if (want.grant_expires_at != got.grant_expires_at) {
+    Mismatch(out, "grant_expires_at", Str(want.grant_expires_at), Str(got.grant_expires_at));
+  }
   if (want.ready != got.ready_for_entry) {
     Mismatch(out, "ready_for_entry", Str(want.ready), Str(got.ready_for_entry));
   }
@@ -1649,6 +1655,9 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
       auto got = room_->Stats(kEventIds[e]);
       if (!Check(got.ok(), "Stats")) return false;
       cmp("waiting", model_->Waiting(e), got->waiting);
+      cmp("granted", model_->Granted(e), got->granted);
+      cmp("passed_total", c.passed, got->passed_total);
+      cmp("lapsed_total", c.lapsed, got->lapsed_total);
       cmp("active", ev.active, got->active);
       cmp("joined_total", c.joined, got->joined_total);
       cmp("admitted_total", c.admitted, got->admitted_total);

@@ -758,6 +758,24 @@ TEST_F(PresentationTest, CopiesTheTicket) {
   EXPECT_EQ(s.reservation_token, store_->ticket.reservation_token);
   EXPECT_EQ(s.now, now_);
   EXPECT_EQ(s.waited, absl::Seconds(1));
+  EXPECT_EQ(s.ahead_unreached, 8);
+  EXPECT_EQ(s.grant_expires_at, absl::InfiniteFuture());
+}
+
+TEST_F(PresentationTest, AGrantIsShownWithItsExpiry) {
+  Measured(20, 120, 600, absl::Hours(1));
+  store_->ticket.ready_for_entry = true;
+  store_->ticket.blocked_by = EntryBlock::kNone;
+  store_->ticket.grant_expires_at = now_ + absl::Seconds(5);
+  store_->ticket.position = 3;  // reached and granted: nobody unreached ahead
+  store_->ticket.ahead_unreached = 0;
+  auto status = room_->Status(token_);
+  ASSERT_OK(status);
+  const QueueStatus& s = *status;
+  EXPECT_EQ(s.status_name(), "ready");
+  EXPECT_EQ(s.grant_expires_at, now_ + absl::Seconds(5));
+  EXPECT_EQ(s.ahead_unreached, 0);
+  EXPECT_EQ(s.eta, absl::ZeroDuration());
 }
 
 TEST_F(PresentationTest, BeforeAnyAdmissionThePolicyRateStandsIn) {
@@ -936,6 +954,9 @@ TEST_F(PresentationTest, StatsPresentsTheMeasuredRate) {
   c.active_timed_out_total = 1;
   c.left_total = 1;
   c.completed_total = 1;
+  c.granted = 2;
+  c.passed_total = 7;
+  c.lapsed_total = 3;
   c.bucket_tokens = 2.5;
   c.rate = store_->ticket.rate;
   c.rate.windows[0].admissions = 20;
@@ -954,6 +975,9 @@ TEST_F(PresentationTest, StatsPresentsTheMeasuredRate) {
   EXPECT_EQ(s->active_timed_out_total, 1);
   EXPECT_EQ(s->left_total, 1);
   EXPECT_EQ(s->completed_total, 1);
+  EXPECT_EQ(s->granted, 2);
+  EXPECT_EQ(s->passed_total, 7);
+  EXPECT_EQ(s->lapsed_total, 3);
   EXPECT_DOUBLE_EQ(s->bucket_tokens, 2.5);
   EXPECT_EQ(s->now, now_);
   EXPECT_NEAR(s->admission_rate_per_sec, 2.0, 1e-9);
