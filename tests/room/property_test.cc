@@ -3,22 +3,24 @@
 // Property test: thousands of random operations against a WaitingRoom over each store, on a
 // simulated clock, compared after every step with a reference model: a plain, O(n)
 // re-statement of docs/rules.md on std containers, with presence, the two cursors, grants,
-// lapses, returned users, the draws ahead of the cursor, the counters and the three window
-// series (admissions, users reached by the cursor, departures). Half the Status calls go to the
-// store itself, so that ahead_unreached, present_until and grant_expires_at are compared too. The
-// random operations include users who stop polling (ghosts, and absent users the grants pass over),
-// users who poll late and come back after being passed, and clock jumps beyond the claim
-// window. On top of field-by-field agreement with the model it checks these invariants
-// (docs/rules.md, "What this guarantees"):
+// lapses, returned users, the draws ahead of the cursor, the counters and the window series
+// (admissions, users reached by the cursor, passes, exposure, departures). Half the Status
+// calls go to the store itself, so that ahead_unreached, present_until and grant_expires_at
+// are compared on the store's tickets too. The random operations include users who stop
+// polling (ghosts, and absent users the grants pass over; five laggards poll rarely), users
+// who poll late and come back after being passed, and clock jumps beyond the claim window. On
+// top of field-by-field agreement with the model it checks these invariants (docs/rules.md,
+// "What this guarantees"):
 //   - a present user is never held back by an absent one: after every call that did not hit
 //     its per-call bounds, when the first present user in turn (returned users first) has a
 //     served tier wait, a token or credit and room under the capacity, it has been granted;
+//     and after Begin no grant is held past its claim window;
 //   - in fifo, every grant goes to the first present user in line order, and no unreached user
 //     is granted while a present returned user waits;
 //   - over any interval T of constant policy: grants less refunded tokens <= rate * T + burst
-//     + N; admissions <= rate * (T + claim_window) + burst + N, and those without credit <=
-//     rate * (T + claim_window) + burst (plus, for both, the grants the previous policy left
-//     outstanding: their tokens come back when they lapse);
+//     + N; admissions <= the grants outstanding at the interval's start + rate * T + burst + N,
+//     and <= rate * (T + claim_window) + burst + N when the policy was constant for
+//     claim_window before the interval;
 //   - a granted user is ready unless the room is paused (on the store's own tickets);
 //   - grants never take active + granted beyond the capacity, and right after an admission
 //     active + granted <= capacity (unless a policy change or a passthrough admission left
@@ -118,7 +120,6 @@ struct MRecord {
   bool granted = false;
   absl::Time grant_until = absl::InfiniteFuture();
   bool by_credit = false;
-  int grant_segment = -1;  // the harness's segment of constant policy the grant was made in
   bool returned = false;
   bool admitted = false;
   std::string reservation;
@@ -132,9 +133,10 @@ struct MWindow {
   double previous = 0;
 };
 
-// The three series of one window length: admissions, users reached by the cursor, departures.
+// The series of one window length: admissions, users reached by the cursor, of those the
+// absent ones passed over and the seconds all of them had waited, and departures.
 struct MWindows {
-  MWindow admissions, reached, departures;
+  MWindow admissions, reached, passes, exposure, departures;
 };
 
 struct MCounters {
@@ -143,13 +145,14 @@ struct MCounters {
 };
 
 // What the bucket did, for the pacing checks: grants (+1), refunds (-what came back) and
-// claims (admissions that used a grant or the safety net's token; in the segment of the grant).
+// claims (admissions that used a grant or the safety net's token).
 struct LedgerEntry {
   enum Kind { kGrant, kRefund, kClaim } kind;
   absl::Time at;
   int segment = -1;
   double amount = 0;
   bool by_credit = false;
+  int64_t outstanding = 0;  // claims: the grants held just before it (its own included)
 };
 
 struct MEvent {
@@ -219,10 +222,11 @@ void Roll(MWindow& w, absl::Time now) {
   w.period = p;
 }
 
-// Counts one at `at` (a time before the current period counts in the current one).
-void Record(MWindow& w, absl::Time at) {
+// Counts `amount` (one by default) at `at` (a time before the current period counts in the
+// current one).
+void Record(MWindow& w, absl::Time at, double amount = 1) {
   Roll(w, at);
-  w.current += 1;
+  w.current += amount;
 }
 
 double Estimate(MWindow w, absl::Time now) {
@@ -396,14 +400,14 @@ class Model {
     bool by_bypass = false;
     if (r.granted) {
       by_bypass = r.by_credit;
-      ev.ledger.push_back({LedgerEntry::kClaim, now, r.grant_segment, 1, r.by_credit});
+      ev.ledger.push_back({LedgerEntry::kClaim, now, ev.segment, 1, r.by_credit, GrantedOf(ev)});
     } else if (passthrough) {
       ++ev.counters.passthrough;
     } else {
       by_bypass = ev.tokens < 1;
       ev.tokens -= 1;
       ev.ledger.push_back({LedgerEntry::kGrant, now, ev.segment, 1, by_bypass});
-      ev.ledger.push_back({LedgerEntry::kClaim, now, ev.segment, 1, by_bypass});
+      ev.ledger.push_back({LedgerEntry::kClaim, now, ev.segment, 1, by_bypass, GrantedOf(ev) + 1});
     }
     if (by_bypass) ++ev.counters.bypass;
     if (r.state == UserState::kWaiting) LeaveLine(ev, r, /*departure=*/false, now);
@@ -488,7 +492,8 @@ class Model {
     std::vector<MWindows> windows;
     for (absl::Duration length : policy.rate_windows) {
       MWindows w;
-      w.admissions.length = w.reached.length = w.departures.length = length;
+      w.admissions.length = w.reached.length = w.passes.length = w.exposure.length =
+          w.departures.length = length;
       for (const MWindows& old : ev.windows) {
         if (old.admissions.length == length) w = old;
       }
@@ -557,9 +562,14 @@ class Model {
     return r.draw > 0 ? r.draw <= ev.cursor_front : r.order + 1 <= ev.cursor_pool;
   }
 
-  // The cursor moves past the user: every reach window counts one, at `now`.
+  // The cursor moves past the user: every reach window counts one, and every exposure window
+  // the seconds the user had waited, at `now`.
   static void Reach(MEvent& ev, const MRecord& r, absl::Time now) {
-    for (MWindows& w : ev.windows) Record(w.reached, now);
+    const double waited = static_cast<double>(absl::ToInt64Microseconds(now - r.joined_at)) / 1e6;
+    for (MWindows& w : ev.windows) {
+      Record(w.reached, now);
+      Record(w.exposure, now, waited);
+    }
     if (r.draw > 0) {
       ev.cursor_front = r.draw;
     } else {
@@ -586,7 +596,8 @@ class Model {
     ev.windows.clear();
     for (absl::Duration length : policy.rate_windows) {
       MWindows w;
-      w.admissions.length = w.reached.length = w.departures.length = length;
+      w.admissions.length = w.reached.length = w.passes.length = w.exposure.length =
+          w.departures.length = length;
       ev.windows.push_back(w);
     }
   }
@@ -761,9 +772,7 @@ class Model {
       drawn.draw = ++ev.draws;  // beyond cursor_front: not reached (any more)
       drawn.returned = false;
       // A grant made in the pool (under fifo, before a method change) stays with the user;
-      // the cursor steps over it without counting a pass (Advance, step 3). (docs/rules.md's
-      // "Leaving the line" lists "drawn out of the pool" among the ways a granted user loses
-      // the grant; step 3 and the memory store keep it.)
+      // the cursor steps over it without counting a pass (Advance, step 3).
     }
   }
 
@@ -809,6 +818,7 @@ class Model {
       if (!returned && !Present(*c, now)) {  // absent: passed, keeps the place
         Reach(ev, *c, now);
         ++ev.counters.passed;
+        for (MWindows& w : ev.windows) Record(w.passes, now);
         ++passes;
         continue;
       }
@@ -821,7 +831,6 @@ class Model {
       ev.tokens -= 1;
       c->granted = true;
       c->grant_until = now + p.claim_window;
-      c->grant_segment = ev.segment;
       ev.ledger.push_back({LedgerEntry::kGrant, now, ev.segment, 1, c->by_credit});
       if (returned) {
         c->returned = false;
@@ -923,10 +932,8 @@ class Model {
       t.ahead_unreached =
           Count(ev, [&](const MRecord& o) { return LineKey(o) < LineKey(r) && !Reached(ev, o); });
     }
-    // (That is the number of unreached users ahead, as the memory store counts it. docs/rules.md
-    // writes max(0, position - 1 - reached), the same in the pool; for a drawn user it would
-    // subtract reached pool users behind: schedule_conformance_test.cc,
-    // AheadUnreachedOfADrawnUserAsDocumented.)
+    // (The unreached users ahead: docs/rules.md's position - 1 - reached_front for a drawn
+    // user, position - 1 - reached_front - reached_pool for a pool user.)
     if (Reached(ev, r)) t.ahead_unreached = 0;
     if (t.position_high == 0) t.position_high = t.position;
     // Readiness (docs/rules.md).
@@ -1120,9 +1127,6 @@ struct Segment {
   int64_t bypass_top_n = 0;
   absl::Duration claim_window;
   absl::Time start;
-  // Grants made under the previous policy and still held when this one began: their tokens
-  // come back into this segment's bucket when they lapse.
-  int64_t inherited_grants = 0;
 };
 
 using Param = std::tuple<StoreFactory, uint64_t /*seed*/, bool /*bypass*/>;
@@ -1589,7 +1593,7 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   int NewSegment(int e) {
     segments_.push_back({current_policy_[e].admit_rate_per_sec, current_policy_[e].burst,
                          current_policy_[e].bypass_top_n, current_policy_[e].claim_window,
-                         clock_.Now(), model_->Granted(e)});
+                         clock_.Now()});
     model_->event(e).segment = static_cast<int>(segments_.size()) - 1;
     return static_cast<int>(segments_.size()) - 1;
   }
@@ -1643,6 +1647,8 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
           const RateSample::Window& gw = got->rate.windows[w];
           cmp("window.admissions", Estimate(ev.windows[w].admissions, now), gw.admissions);
           cmp("window.reached", Estimate(ev.windows[w].reached, now), gw.reached);
+          cmp("window.passes", Estimate(ev.windows[w].passes, now), gw.passes);
+          cmp("window.exposure_sec", Estimate(ev.windows[w].exposure, now), gw.exposure_sec);
           cmp("window.departures", Estimate(ev.windows[w].departures, now), gw.departures);
           if (gw.length != ev.windows[w].admissions.length) {
             Mismatch(diff, "window.length", Str(ev.windows[w].admissions.length), Str(gw.length));
@@ -1846,8 +1852,9 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
 
   // Over any interval T of constant policy (docs/rules.md, "What this guarantees"): grants less
   // refunded tokens <= rate * T + burst + N; admissions (claims of grants, and the safety net's)
-  // <= rate * (T + claim_window) + burst + N, and those without credit <= rate * (T +
-  // claim_window) + burst.
+  // <= the grants outstanding at the interval's start + rate * T + burst + N, and, when the
+  // policy has been constant for claim_window before the interval, <= rate * (T +
+  // claim_window) + burst + N.
   void CheckPacing() {
     for (int e = 0; e < kEvents; ++e) {
       std::map<int, std::vector<LedgerEntry>> by_segment;
@@ -1858,23 +1865,11 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
         if (segment < 0) continue;
         const Segment& s = segments_[static_cast<size_t>(segment)];
         if (!CheckNetGrants(e, entries, s)) return;
-        std::vector<absl::Time> claims;
-        std::vector<absl::Time> paid;
+        std::vector<LedgerEntry> claims;
         for (const LedgerEntry& entry : entries) {
-          if (entry.kind != LedgerEntry::kClaim) continue;
-          claims.push_back(entry.at);
-          if (!entry.by_credit) paid.push_back(entry.at);
+          if (entry.kind == LedgerEntry::kClaim) claims.push_back(entry);
         }
-        // The grants inherited from the previous policy give their tokens back into this
-        // segment when they lapse (docs/rules.md's bound assumes none; conformance_test.cc,
-        // AdmissionsUnderOnePolicyStayWithinTheDocumentedBound, shows the case).
-        const int64_t inherited = s.inherited_grants;
-        if (!CheckWindowCounts(e, "admissions", claims, s, s.burst + s.bypass_top_n + inherited)) {
-          return;
-        }
-        if (!CheckWindowCounts(e, "admissions without credit", paid, s, s.burst + inherited)) {
-          return;
-        }
+        if (!CheckClaims(e, claims, s)) return;
       }
     }
   }
@@ -1901,21 +1896,23 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
     return true;
   }
 
-  // Every window [times[i], times[j]] holds at most rate * (times[j] - times[i] +
-  // claim_window) + allowance, for windows whose grants all fall in the segment (times[i] -
-  // claim_window at or after its start).
-  bool CheckWindowCounts(int e, const char* what, const std::vector<absl::Time>& times,
-                         const Segment& s, int64_t allowance) {
-    for (size_t i = 0; i < times.size(); ++i) {
-      if (times[i] - s.claim_window < s.start) continue;
-      for (size_t j = i; j < times.size(); ++j) {
+  // Every run of claims i..j of a segment (T = times[j] - times[i]).
+  bool CheckClaims(int e, const std::vector<LedgerEntry>& claims, const Segment& s) {
+    const double allowance = static_cast<double>(s.burst + s.bypass_top_n);
+    for (size_t i = 0; i < claims.size(); ++i) {
+      const bool settled = claims[i].at - s.claim_window >= s.start;
+      for (size_t j = i; j < claims.size(); ++j) {
         const double count = static_cast<double>(j - i + 1);
-        const double bound = s.rate * absl::ToDoubleSeconds(times[j] - times[i] + s.claim_window) +
-                             static_cast<double>(allowance);
-        if (count > bound + 1e-6) {
-          ADD_FAILURE() << kEventIds[e] << ": " << count << " " << what << " in "
-                        << (times[j] - times[i]) << " at rate " << s.rate << ", claim window "
-                        << s.claim_window << ", allowance " << allowance;
+        const double t = absl::ToDoubleSeconds(claims[j].at - claims[i].at);
+        const double bound = static_cast<double>(claims[i].outstanding) + s.rate * t + allowance;
+        const double settled_bound =
+            s.rate * (t + absl::ToDoubleSeconds(s.claim_window)) + allowance;
+        if (count > bound + 1e-6 || (settled && count > settled_bound + 1e-6)) {
+          ADD_FAILURE() << kEventIds[e] << ": " << count << " admissions in "
+                        << (claims[j].at - claims[i].at) << " at rate " << s.rate << ", burst "
+                        << s.burst << ", N " << s.bypass_top_n << ", " << claims[i].outstanding
+                        << " grants outstanding at the start, claim window " << s.claim_window
+                        << (settled ? " (policy constant for the claim window before)" : "");
           return false;
         }
       }

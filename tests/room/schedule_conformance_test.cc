@@ -700,13 +700,10 @@ TEST_P(RandomMethodTest, AGrantedUserDrawnIntoTheFrontKeepsTheGrant) {
   EXPECT_GT(drawn_granted, 0) << "no run drew a granted user; try more runs";
 }
 
-// ahead_unreached of a drawn user counts the unreached drawn users ahead. docs/rules.md states
-// it as max(0, position - 1 - reached), with `reached` counting the reached users of the pool
-// too: here two users the fifo cursor reached stay in the pool, behind the front, and the
-// formula gives 0 where one unreached drawn user is ahead. The memory store answers the count
-// of unreached users ahead (position - 1 - reached_front). This test states the documented
-// formula; it fails until docs/rules.md or the stores change (see the report of the tests).
-TEST_P(RandomMethodTest, AheadUnreachedOfADrawnUserAsDocumented) {
+// ahead_unreached of a drawn user counts the unreached drawn users ahead, position - 1 -
+// reached_front (docs/rules.md): users the fifo cursor reached who stay in the pool are behind
+// the front and do not count.
+TEST_P(RandomMethodTest, AheadUnreachedOfADrawnUserCountsTheFrontOnly) {
   int checked = 0;
   for (int run = 0; run < 12 && checked == 0; ++run) {
     const std::string event = absl::StrCat("ahead", run);
@@ -728,14 +725,13 @@ TEST_P(RandomMethodTest, AheadUnreachedOfADrawnUserAsDocumented) {
     if (u1.position_high == u1.position || u2.position_high == u2.position) continue;
     for (size_t i = 2; i < tokens.size(); ++i) {
       Ticket t = Raw(tokens[i]);
-
       if (t.position != 2 || t.position_high != 2) continue;  // the second drawn user
       ++checked;
-      EXPECT_EQ(t.ahead_unreached, std::max<int64_t>(0, t.position - 1 - reached))
-          << event << ": docs/rules.md's max(0, position - 1 - reached) with reached = " << reached
-          << " (two of them in the pool, behind); the first drawn user ahead is "
-          << "unreached";
+      EXPECT_EQ(t.ahead_unreached, 1) << event << ": the first drawn user ahead is unreached";
+      EXPECT_EQ(t.ahead_unreached, t.position - 1 - 0 /* reached_front */) << event;
     }
+    // The pool users behind the front: the unreached drawn users, D - reached_front.
+    EXPECT_EQ(Raw(tokens[0]).ahead_unreached, 0) << event;  // reached
   }
   EXPECT_GT(checked, 0) << "no run drew two unreached users first; try more runs";
 }

@@ -909,21 +909,30 @@ TEST_F(PresentationTest, EtaCountsUnreachedUsersAheadNotThePosition) {
   EXPECT_TRUE(DurationNear(s->poll_after, absl::Milliseconds(2500), absl::Microseconds(1)));
 }
 
-TEST_F(PresentationTest, PassesSpeedTheCursorUp) {
-  // 2 admissions a second, and as many absent users passed over: the cursor reaches 4/s.
+TEST_F(PresentationTest, TheCursorSpeedCountsGrantsNotPasses) {
+  // 4 users reached a second, half of them absent and passed over: the cursor grants 2/s.
   Measured(20, 120, 600, absl::Hours(1));
-  for (RateSample::Window& w : store_->ticket.rate.windows) w.reached = 2 * w.admissions;
-  QueueStatus s = At(21);  // 20 unreached ahead at 4/s
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(5), absl::Microseconds(1)));
-  // The median of the windows' speeds: 1/s, 4/s, 6/s.
-  store_->ticket.rate.windows[0].reached = 10;
-  store_->ticket.rate.windows[1].reached = 240;
-  store_->ticket.rate.windows[2].reached = 1800;
-  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(5), absl::Microseconds(1)));
+  for (RateSample::Window& w : store_->ticket.rate.windows) {
+    w.reached = 2 * w.admissions;
+    w.passes = w.admissions;
+  }
+  // The passed users vanish from the line ahead at passes / exposure per user and second:
+  // 600 passes over 60000 s waited = 0.01/s. T = ln(1 + 0.01 * 20 / 2) / 0.01.
+  store_->ticket.rate.windows[2].exposure_sec = 60000;
+  QueueStatus s = At(21);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(std::log(1.1) / 0.01), absl::Microseconds(10)))
+      << s.eta;
+  // The median of the windows' speeds (reached - passes): 1/s, 2/s, 4/s.
+  store_->ticket.rate.windows[2].exposure_sec = 0;
+  store_->ticket.rate.windows[0].reached = 30;  // 10 passes: 20 granted in 10 s
+  store_->ticket.rate.windows[0].passes = 20;
+  store_->ticket.rate.windows[2].reached = 1800;  // 1200 granted in 300 s
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(10), absl::Microseconds(1)));
   // Before any admission the policy's rate stands in, whatever was reached.
   Measured(0, 0, 0, absl::InfiniteDuration());
   store_->ticket.rate.first_admission = absl::InfiniteFuture();
   store_->ticket.rate.windows[2].reached = 50;
+  store_->ticket.rate.windows[2].passes = 50;
   EXPECT_TRUE(DurationNear(At(9).eta, absl::Seconds(2), absl::Microseconds(1)));  // 8 at 4/s
 }
 
