@@ -445,6 +445,9 @@ void MemoryStore::ApplyLapses(Event& e, int64_t now_us) {
     const TokenKey key = e.grant_queue.begin()->key;
     DropGrant(e, key, e.records.at(key));
     ++e.counters.lapsed;
+    // A grant nobody claimed went, nearly always, to a user who had vanished since their last
+    // call: the ETA counts it with the passes.
+    for (Windows& w : e.windows) rules::RecordAdmission(w.passes, now_us);
     e.bucket.tokens = std::min(e.bucket.tokens + 1.0, static_cast<double>(e.policy.burst));
   }
 }
