@@ -254,12 +254,15 @@ void ReadRate(ReplyReader& r, RateSample* rate) {
   rate->policy_rate_per_sec = r.Double("policy_rate");
   rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExactMicros);
   rate->paused = r.IntIn("paused", 0, 1) == 1;
+  rate->unreached = r.IntIn("unreached", 0, kMaxExactMicros);
   const int64_t windows = r.IntIn("window_count", 0, 64);
   rate->windows.clear();
   for (int64_t i = 0; i < windows && r.ok(); ++i) {
     RateSample::Window w;
     w.length = absl::Microseconds(r.IntIn("window_length", 1, kMaxExactMicros));
     w.admissions = r.Double("window_admissions");
+    w.passes = r.Double("window_passes");
+    w.departures = r.Double("window_departures");
     rate->windows.push_back(w);
   }
 }
@@ -281,8 +284,8 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->blocked_by = static_cast<EntryBlock>(r.IntIn("blocked_by", static_cast<int>(EntryBlock::kNone),
                                                   static_cast<int>(EntryBlock::kNotWaiting)));
   t->ready_for_entry = t->blocked_by == EntryBlock::kNone;
-  // retry_after as rules::CheckReadiness computes it, from the raw figure the script returns:
-  // (needed - tokens) / rate in seconds for not_your_turn (none when the rate is 0), the
+  // retry_after as rules::CheckWaiting computes it, from the raw figure the script returns:
+  // (ahead_unreached + 1 - tokens) / rate in seconds for not_your_turn (none at rate 0), the
   // remaining wait in us for tier_wait, none otherwise.
   t->retry_after = absl::ZeroDuration();
   switch (t->blocked_by) {
@@ -321,6 +324,13 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->position_high = r.IntIn("position_high", 0, kMaxExactMicros);
   const std::optional<int64_t> opens_at = r.OptionalInt("opens_at");
   t->opens_at = opens_at.has_value() ? rules::MicrosToTime(*opens_at) : absl::InfiniteFuture();
+  t->ahead_unreached = r.IntIn("ahead_unreached", 0, kMaxExactMicros);
+  const std::optional<int64_t> present_until = r.OptionalInt("present_until");
+  t->present_until =
+      present_until.has_value() ? rules::MicrosToTime(*present_until) : absl::InfinitePast();
+  const std::optional<int64_t> grant_until = r.OptionalInt("grant_expires_at");
+  t->grant_expires_at =
+      grant_until.has_value() ? rules::MicrosToTime(*grant_until) : absl::InfiniteFuture();
   ReadRate(r, &t->rate);
   if (!r.ok()) return;
 
@@ -459,6 +469,9 @@ absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
   c.refused_total = r.IntIn("refused", 0, kMaxExactMicros);
   c.opened = r.IntIn("opened", 0, 1) == 1;
   c.shuffled_at_opening = r.IntIn("shuffled_at_opening", 0, kMaxExactMicros);
+  c.granted = r.IntIn("granted", 0, kMaxExactMicros);
+  c.passed_total = r.IntIn("passed", 0, kMaxExactMicros);
+  c.lapsed_total = r.IntIn("lapsed", 0, kMaxExactMicros);
   ReadRate(r, &c.rate);
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   return c;
