@@ -113,9 +113,24 @@ struct Record {
   int64_t joined_us = 0;
   int64_t left_line_us = kNever;
   int64_t deadline_us = 0;
+  int64_t present_until_us = 0;     // waiting and pre-queued: counts as present until then
+  int64_t grant_until_us = kNever;  // while holding a grant: when it lapses
   UserState state = UserState::kWaiting;
   Place place = Place::kPool;  // while waiting
+  bool by_credit = false;      // the grant was made on credit
+  bool returned = false;       // in Event::returned
   std::string user_id;
+};
+
+bool Granted(const Record& r) { return r.grant_until_us != kNever; }
+
+// A returned user's place in line order: the front by draw number, then the pool by sequence.
+struct LineSpot {
+  Place place;
+  uint64_t seq;
+  friend bool operator<(const LineSpot& a, const LineSpot& b) {
+    return a.place != b.place ? a.place == Place::kFront : a.seq < b.seq;
+  }
 };
 
 // The state a ticket shows: pre-queued users are waiting records outside the line.
@@ -125,7 +140,7 @@ UserState ReportedState(const Record& r) {
 }
 
 // Kept only for users who were admitted, so waiting users do not pay for it.
-struct Grant {
+struct Reservation {
   std::string reservation_token;
   int64_t reservation_expires_us = 0;
 };
@@ -141,6 +156,15 @@ struct Counters {
   int64_t safety_net = 0;
   int64_t passthrough = 0;
   int64_t refused = 0;
+  int64_t passed = 0;
+  int64_t lapsed = 0;
+};
+
+// The rate windows of one length: admissions, passes and departures (docs/rules.md).
+struct Windows {
+  rules::WindowCounter admissions;
+  rules::WindowCounter passes;
+  rules::WindowCounter departures;
 };
 
 struct Event {
@@ -152,10 +176,10 @@ struct Event {
   PositionIndex line ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<TokenKey, Record> records ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, TokenKey> by_user ABSL_GUARDED_BY(mu);  // waiting or active
-  absl::flat_hash_map<TokenKey, Grant> grants ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<TokenKey, Reservation> reservations ABSL_GUARDED_BY(mu);
   absl::btree_set<DeadlineEntry> deadlines ABSL_GUARDED_BY(mu);
   rules::Bucket bucket ABSL_GUARDED_BY(mu);
-  std::vector<rules::WindowCounter> windows ABSL_GUARDED_BY(mu);
+  std::vector<Windows> windows ABSL_GUARDED_BY(mu);
   int64_t first_admission_us ABSL_GUARDED_BY(mu) = kNever;
   int64_t active ABSL_GUARDED_BY(mu) = 0;
   // The latest time any call saw: a clock that steps back is treated as standing still.
@@ -171,17 +195,47 @@ struct Event {
   absl::btree_map<uint32_t, TokenKey> prequeue ABSL_GUARDED_BY(mu);  // slot -> user
   PositionIndex front ABSL_GUARDED_BY(mu);                           // drawn users
   uint64_t draws ABSL_GUARDED_BY(mu) = 0;
-  // Random method: line sequence -> user, so that a draw can find whom it picked. Built at the
-  // first draw and dropped when the method changes, so other methods pay nothing for it.
-  absl::flat_hash_map<uint64_t, TokenKey> pool_keys ABSL_GUARDED_BY(mu);
-  bool pool_keys_valid ABSL_GUARDED_BY(mu) = false;
+  // Sequence -> user, for the cursor and the draws: the pool by line sequence, the front by its
+  // own sequence (the draw order).
+  absl::btree_map<uint64_t, TokenKey> pool_keys ABSL_GUARDED_BY(mu);
+  absl::btree_map<uint64_t, TokenKey> front_keys ABSL_GUARDED_BY(mu);
+
+  // Grants (docs/rules.md, "Presence, the cursor and grants"). A user is reached when the
+  // cursor of their part of the line has passed their sequence.
+  uint64_t cursor_front ABSL_GUARDED_BY(mu) = 0;
+  uint64_t cursor_pool ABSL_GUARDED_BY(mu) = 0;
+  int64_t reached_front ABSL_GUARDED_BY(mu) = 0;
+  int64_t reached_pool ABSL_GUARDED_BY(mu) = 0;
+  int64_t granted ABSL_GUARDED_BY(mu) = 0;
+  absl::btree_set<DeadlineEntry> grant_queue ABSL_GUARDED_BY(mu);  // (grant_until, user)
+  absl::btree_map<LineSpot, TokenKey> returned ABSL_GUARDED_BY(mu);
 };
+
+bool Reached(const Event& e, const Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  if (r.state != UserState::kWaiting) return false;
+  switch (r.place) {
+    case Place::kFront:
+      return r.seq <= e.cursor_front;
+    case Place::kPool:
+      return r.seq <= e.cursor_pool;
+    default:
+      return false;
+  }
+}
 
 // A waiting user's place and readiness at one instant.
 struct Standing {
   int64_t position = 0;
   int64_t position_high = 0;
+  int64_t ahead_unreached = 0;
   rules::Readiness readiness{EntryBlock::kNotWaiting, absl::ZeroDuration()};
+};
+
+// How the bucket pays for an admission.
+enum class AdmitBy : uint8_t {
+  kGrant,        // the grant paid when it was made
+  kPassthrough,  // nobody pays: the operator chose no protection
+  kSafetyNet,    // a grant claimed at once: the token is taken now
 };
 
 class MemoryStore final : public Store {
@@ -204,17 +258,12 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::vector<std::string>> ListEvents() override;
 
  private:
-  // One locked call on an event: the time it runs at, with the bucket refilled and the first
-  // few passed deadlines applied.
-  struct Call {
-    Event& event;
-    int64_t now_us;
-  };
-
   Event* FindEvent(std::string_view event_id) ABSL_LOCKS_EXCLUDED(events_mu_);
   Event* FindOrCreateEvent(std::string_view event_id, const Policy& policy)
       ABSL_LOCKS_EXCLUDED(events_mu_);
 
+  // Begin (docs/rules.md): the call's time, the bucket refilled, a few passed deadlines
+  // applied, the opening if due and a few lapsed grants let go.
   int64_t Begin(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // Applies passed deadlines, oldest first, at most `max` of them; returns how many.
   int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
@@ -233,22 +282,35 @@ class MemoryStore final : public Store {
 
   // The line's structures (see the top of the file).
   void AddToPool(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  void LeaveLine(Event& e, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Takes a waiting record out of its place. `departure`: it left or expired (not admitted):
+  // a grant's token goes back and, when not reached, the departure windows count it at `at_us`.
+  void LeaveLine(Event& e, const TokenKey& key, Record& r, bool departure, int64_t at_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void DropGrant(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void DropReturned(Event& e, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // The opening: pre-queued users join the pool in slot order.
   void Open(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  // Random method: refills the front with draws from the pool.
+  // Lets up to kMaxLapsesPerCall grants whose claim window is over go.
+  void ApplyLapses(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // A caller's heartbeat and presence; a reached, ungranted caller is returned.
+  void Refresh(Event& e, const TokenKey& key, Record& r, int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // Advance: the random method's draws, then the grants.
+  void Advance(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void Draw(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   Standing StandingOf(Event& e, const Record& r, int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  // Makes a waiting (or new) record active: the bucket pays unless `passthrough`.
+  // Makes a waiting (or new) record active.
   void Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us,
-             std::string_view reservation_token, bool passthrough, bool* by_bypass)
+             std::string_view reservation_token, AdmitBy by, bool* by_bypass)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
 
   // The common shape of a call on one user: finds the event, locks it, begins the call and
-  // settles the token's record, then runs `f(event, key, record, now_us)`.
-  template <typename Result, typename F>
-  absl::StatusOr<Result> OnRecord(std::string_view event_id, std::string_view token, F&& f);
+  // settles the token's record, runs `own(event, key, record, now_us)` (a Status), then
+  // Advance, then `answer(event, key, record, now_us)` unless `own` failed.
+  template <typename Result, typename Own, typename Answer>
+  absl::StatusOr<Result> OnRecord(std::string_view event_id, std::string_view token, Own&& own,
+                                  Answer&& answer);
 
   Ticket MakeTicket(Event& e, std::string_view token, const TokenKey& key, const Record& r,
                     int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
@@ -263,14 +325,15 @@ class MemoryStore final : public Store {
   absl::flat_hash_map<std::string, std::unique_ptr<Event>> events_ ABSL_GUARDED_BY(events_mu_);
 };
 
-std::vector<rules::WindowCounter> MakeWindows(const Policy& policy,
-                                              const std::vector<rules::WindowCounter>& old) {
-  std::vector<rules::WindowCounter> windows;
+std::vector<Windows> MakeWindows(const Policy& policy, const std::vector<Windows>& old) {
+  std::vector<Windows> windows;
   for (absl::Duration length : policy.rate_windows) {
-    rules::WindowCounter w;
-    w.length_us = rules::DurationToMicros(length);
-    for (const rules::WindowCounter& o : old) {
-      if (o.length_us == w.length_us) w = o;  // keep what a window of the same length counted
+    Windows w;
+    w.admissions.length_us = rules::DurationToMicros(length);
+    w.passes.length_us = w.departures.length_us = w.admissions.length_us;
+    for (const Windows& o : old) {
+      // Keep what windows of the same length counted.
+      if (o.admissions.length_us == w.admissions.length_us) w = o;
     }
     windows.push_back(w);
   }
@@ -312,28 +375,53 @@ int64_t MemoryStore::Begin(Event& e) {
   if (rules::OpensNow(e.policy, e.opened, static_cast<int64_t>(e.prequeue.size()), now_us)) {
     Open(e);
   }
-  Draw(e, now_us);
+  ApplyLapses(e, now_us);
   return now_us;
 }
 
 void MemoryStore::AddToPool(Event& e, const TokenKey& key, Record& r) {
   r.place = Place::kPool;
   r.seq = e.line.Append();
-  if (e.pool_keys_valid) e.pool_keys.emplace(r.seq, key);
+  e.pool_keys.emplace(r.seq, key);
 }
 
-void MemoryStore::LeaveLine(Event& e, Record& r) {
-  switch (r.place) {
-    case Place::kPool:
-      e.line.Remove(r.seq);
-      if (e.pool_keys_valid) e.pool_keys.erase(r.seq);
-      break;
-    case Place::kFront:
-      e.front.Remove(r.seq);
-      break;
-    case Place::kPrequeue:
-      e.prequeue.erase(static_cast<uint32_t>(r.seq));
-      break;
+void MemoryStore::DropGrant(Event& e, const TokenKey& key, Record& r) {
+  e.grant_queue.erase(DeadlineEntry{r.grant_until_us, key});
+  r.grant_until_us = kNever;
+  r.by_credit = false;
+  --e.granted;
+}
+
+void MemoryStore::DropReturned(Event& e, Record& r) {
+  e.returned.erase(LineSpot{r.place, r.seq});
+  r.returned = false;
+}
+
+void MemoryStore::LeaveLine(Event& e, const TokenKey& key, Record& r, bool departure,
+                            int64_t at_us) {
+  if (r.place == Place::kPrequeue) {
+    e.prequeue.erase(static_cast<uint32_t>(r.seq));
+    return;
+  }
+  const bool reached = Reached(e, r);
+  if (reached) --(r.place == Place::kFront ? e.reached_front : e.reached_pool);
+  if (Granted(r)) {
+    DropGrant(e, key, r);
+    // The grant was not used: its token passes on.
+    if (departure) {
+      e.bucket.tokens = std::min(e.bucket.tokens + 1.0, static_cast<double>(e.policy.burst));
+    }
+  }
+  if (r.returned) DropReturned(e, r);
+  if (departure && !reached) {
+    for (Windows& w : e.windows) rules::RecordAdmission(w.departures, at_us);
+  }
+  if (r.place == Place::kPool) {
+    e.line.Remove(r.seq);
+    e.pool_keys.erase(r.seq);
+  } else {
+    e.front.Remove(r.seq);
+    e.front_keys.erase(r.seq);
   }
 }
 
@@ -346,35 +434,122 @@ void MemoryStore::Open(Event& e) {
   e.prequeue.clear();
 }
 
-void MemoryStore::Draw(Event& e, int64_t now_us) {
-  if (!e.opened || e.policy.method != QueueMethod::kRandom) {
-    if (e.pool_keys_valid) {
-      e.pool_keys.clear();
-      e.pool_keys_valid = false;
-    }
+void MemoryStore::ApplyLapses(Event& e, int64_t now_us) {
+  for (int64_t n = 0; n < rules::kMaxLapsesPerCall && !e.grant_queue.empty() &&
+                      e.grant_queue.begin()->at_us <= now_us;
+       ++n) {
+    const TokenKey key = e.grant_queue.begin()->key;
+    DropGrant(e, key, e.records.at(key));
+    ++e.counters.lapsed;
+    e.bucket.tokens = std::min(e.bucket.tokens + 1.0, static_cast<double>(e.policy.burst));
+  }
+}
+
+void MemoryStore::Refresh(Event& e, const TokenKey& key, Record& r, int64_t now_us) {
+  SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
+  if (r.place == Place::kPrequeue) {
+    r.present_until_us = now_us + rules::PrequeuePresenceWindowUs(e.policy, now_us);
     return;
   }
+  const Standing s = StandingOf(e, r, now_us);
+  const int64_t ahead = s.ahead_unreached + (s.position_high - s.position) / 2;
+  r.present_until_us = now_us + rules::PresenceWindowUs(e.policy, ahead);
+  if (Reached(e, r) && !Granted(r) && !r.returned) {
+    e.returned.emplace(LineSpot{r.place, r.seq}, key);
+    r.returned = true;
+  }
+}
+
+void MemoryStore::Draw(Event& e, int64_t now_us) {
   // Only among users who are still alive: no draw while a passed deadline waits to be applied
   // (after ApplyPassedDeadlines the head of the queue is exact when it has passed).
   if (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) return;
-  const int64_t target = rules::DrawTarget(e.policy, e.bucket.tokens, e.active);
-  for (int64_t n = 0; n < rules::kMaxDrawsPerCall && e.front.size() < target && e.line.size() > 0;
+  const int64_t target = rules::DrawTarget(e.policy);
+  for (int64_t n = 0; n < rules::kMaxDrawsPerCall && e.front.size() - e.reached_front < target &&
+                      e.line.size() > 0;
        ++n) {
-    if (!e.pool_keys_valid) {
-      for (const auto& [key, r] : e.records) {
-        if (r.state == UserState::kWaiting && r.place == Place::kPool) e.pool_keys[r.seq] = key;
-      }
-      e.pool_keys_valid = true;
-    }
     const int64_t k = shuffle::DrawIndex(e.secret, e.draws, e.line.size());
     ++e.draws;
     const uint64_t seq = e.line.Select(k);
     const TokenKey key = e.pool_keys.at(seq);
     Record& r = e.records.at(key);
+    // A pool user the cursor had reached gets a new place, beyond the front's cursor.
+    if (Reached(e, r)) --e.reached_pool;
+    if (r.returned) DropReturned(e, r);
     e.line.Remove(seq);
     e.pool_keys.erase(seq);
     r.place = Place::kFront;
     r.seq = e.front.Append();
+    e.front_keys.emplace(r.seq, key);
+  }
+}
+
+void MemoryStore::Advance(Event& e, int64_t now_us) {
+  const Policy& p = e.policy;
+  if (!e.opened || p.paused || p.method == QueueMethod::kPassthrough) return;
+  if (p.method == QueueMethod::kRandom) Draw(e, now_us);
+  const bool pool_in_turn = p.method != QueueMethod::kRandom;
+  int64_t grants = 0;
+  int64_t passes = 0;
+  while (grants < rules::kMaxGrantsPerCall && passes < rules::kMaxPassesPerCall &&
+         e.active + e.granted < p.active_capacity) {
+    // The candidate: the first returned user, else the next one the cursors have not reached.
+    TokenKey key;
+    bool returned = false;
+    if (!e.returned.empty()) {
+      key = e.returned.begin()->second;
+      returned = true;
+    } else if (auto f = e.front_keys.upper_bound(e.cursor_front); f != e.front_keys.end()) {
+      key = f->second;
+    } else if (auto q = e.pool_keys.upper_bound(e.cursor_pool);
+               pool_in_turn && q != e.pool_keys.end()) {
+      key = q->second;
+    } else {
+      break;
+    }
+    Record& r = e.records.at(key);
+    auto reach = [&e, &r] {
+      if (r.place == Place::kFront) {
+        e.cursor_front = r.seq;
+        ++e.reached_front;
+      } else {
+        e.cursor_pool = r.seq;
+        ++e.reached_pool;
+      }
+    };
+    if (returned && now_us >= r.present_until_us) {  // gone again: it stays reached
+      DropReturned(e, r);
+      ++passes;
+      continue;
+    }
+    if (!returned && Granted(r)) {  // granted before a draw gave it a new place
+      reach();
+      ++passes;
+      continue;
+    }
+    if (!returned && now_us >= r.present_until_us) {  // absent: passed, keeps its place
+      reach();
+      ++e.counters.passed;
+      for (Windows& w : e.windows) rules::RecordAdmission(w.passes, now_us);
+      ++passes;
+      continue;
+    }
+    const int64_t position = StandingOf(e, r, now_us).position;
+    if (!rules::TierServed(p, position, r.joined_us, now_us) ||
+        !rules::MayGrant(p, position, e.bucket.tokens)) {
+      break;
+    }
+    r.by_credit = e.bucket.tokens < 1.0;
+    e.bucket.tokens -= 1.0;
+    r.grant_until_us = now_us + rules::DurationToMicros(p.claim_window);
+    e.grant_queue.insert(DeadlineEntry{r.grant_until_us, key});
+    ++e.granted;
+    if (returned) {
+      DropReturned(e, r);
+    } else {
+      reach();
+    }
+    ++grants;
   }
 }
 
@@ -392,48 +567,54 @@ Standing MemoryStore::StandingOf(Event& e, const Record& r, int64_t now_us) {
     case Place::kFront:
       s.position = e.front.Rank(r.seq);
       s.position_high = s.position;
+      s.ahead_unreached = s.position - 1 - e.reached_front;
       break;
     case Place::kPool:
-      if (p.method == QueueMethod::kRandom) {
+      if (p.method == QueueMethod::kRandom) {  // not drawn yet: any place a draw can give
         s.position = drawn + 1;
         s.position_high = drawn + e.line.size();
-        s.readiness = rules::CheckUndrawn(p, drawn, e.bucket.tokens, e.active);
-        return s;
+        s.ahead_unreached = drawn - e.reached_front;
+      } else {
+        s.position = drawn + e.line.Rank(r.seq);
+        s.position_high = s.position;
+        s.ahead_unreached = s.position - 1 - e.reached_front - e.reached_pool;
       }
-      s.position = drawn + e.line.Rank(r.seq);
-      s.position_high = s.position;
       break;
   }
-  s.readiness =
-      p.method == QueueMethod::kPassthrough
-          ? rules::CheckPassthrough(p)
-          : rules::CheckReadiness(p, s.position, r.joined_us, now_us, e.bucket.tokens, e.active);
+  if (Reached(e, r)) s.ahead_unreached = 0;
+  if (Granted(r)) {
+    s.readiness = rules::CheckGranted(p);
+  } else if (p.method == QueueMethod::kPassthrough) {
+    s.readiness = rules::CheckPassthrough(p);
+  } else {
+    s.readiness = rules::CheckWaiting(p, s.position, s.ahead_unreached, r.joined_us, now_us,
+                                      e.bucket.tokens, e.active, e.granted);
+  }
   return s;
 }
 
 void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us,
-                        std::string_view reservation_token, bool passthrough, bool* by_bypass) {
+                        std::string_view reservation_token, AdmitBy by, bool* by_bypass) {
   *by_bypass = false;
-  if (passthrough) {
+  if (Granted(r)) {
+    *by_bypass = r.by_credit;  // the grant paid for it
+  } else if (by == AdmitBy::kPassthrough) {
     ++e.counters.passthrough;  // the operator's quiet-time choice: the bucket does not pace it
   } else {
-    // A bypass admission (top N, no whole token) borrows: see docs/rules.md.
-    if (e.bucket.tokens < 1.0) {
-      *by_bypass = true;
-      ++e.counters.admitted_by_bypass;
-    }
+    *by_bypass = e.bucket.tokens < 1.0;  // the safety net: a grant claimed at once
     e.bucket.tokens -= 1.0;
   }
-  if (r.state == UserState::kWaiting) LeaveLine(e, r);
+  if (*by_bypass) ++e.counters.admitted_by_bypass;
+  if (r.state == UserState::kWaiting) LeaveLine(e, key, r, /*departure=*/false, now_us);
   r.state = UserState::kActive;
   r.left_line_us = now_us;
   SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.active_ttl));
-  e.grants[key] = Grant{std::string(reservation_token),
-                        now_us + rules::DurationToMicros(e.policy.reservation_ttl)};
+  e.reservations[key] = Reservation{std::string(reservation_token),
+                                    now_us + rules::DurationToMicros(e.policy.reservation_ttl)};
   ++e.active;
   ++e.counters.admitted;
   if (e.first_admission_us == kNever) e.first_admission_us = now_us;
-  for (rules::WindowCounter& w : e.windows) rules::RecordAdmission(w, now_us);
+  for (Windows& w : e.windows) rules::RecordAdmission(w.admissions, now_us);
 }
 
 int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
@@ -478,7 +659,7 @@ void MemoryStore::SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t 
 void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState state,
                             int64_t at_us) {
   if (r.state == UserState::kWaiting) {
-    LeaveLine(e, r);
+    LeaveLine(e, key, r, /*departure=*/true, at_us);
     r.left_line_us = at_us;
   } else if (r.state == UserState::kActive) {
     --e.active;
@@ -500,7 +681,7 @@ void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
       break;
     default:  // an ended record's retention is over: forget it (queue entries left behind
               // are dropped when the sweep reaches them)
-      e.grants.erase(key);
+      e.reservations.erase(key);
       e.records.erase(key);
       break;
   }
@@ -526,12 +707,17 @@ absl::StatusOr<std::pair<TokenKey, Record*>> MemoryStore::FindRecord(Event& e,
 
 RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
   RateSample rate;
-  for (const rules::WindowCounter& w : e.windows) {
-    rate.windows.push_back(
-        {absl::Microseconds(w.length_us), rules::EstimatedAdmissions(w, now_us)});
+  for (const Windows& w : e.windows) {
+    RateSample::Window out;
+    out.length = absl::Microseconds(w.admissions.length_us);
+    out.admissions = rules::EstimatedAdmissions(w.admissions, now_us);
+    out.passes = rules::EstimatedAdmissions(w.passes, now_us);
+    out.departures = rules::EstimatedAdmissions(w.departures, now_us);
+    rate.windows.push_back(out);
   }
   rate.first_admission = e.first_admission_us == kNever ? absl::InfiniteFuture()
                                                         : rules::MicrosToTime(e.first_admission_us);
+  rate.unreached = e.line.size() + e.front.size() - e.reached_front - e.reached_pool;
   rate.policy_rate_per_sec = e.policy.admit_rate_per_sec;
   rate.bypass_top_n = e.policy.bypass_top_n;
   rate.paused = e.policy.paused;
@@ -554,6 +740,9 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
     const Standing standing = StandingOf(e, r, now_us);
     t.position = standing.position;
     t.position_high = standing.position_high;
+    t.ahead_unreached = standing.ahead_unreached;
+    t.present_until = rules::MicrosToTime(r.present_until_us);
+    if (Granted(r)) t.grant_expires_at = rules::MicrosToTime(r.grant_until_us);
     t.state = ReportedState(r);
     if (r.place == Place::kPrequeue) {
       t.opens_at = rules::MicrosToTime(*rules::MicrosOf(e.policy.opens_at));
@@ -565,7 +754,7 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
     t.ready_for_entry = standing.readiness.block == EntryBlock::kNone;
     if (t.blocked_by == EntryBlock::kPaused) t.paused_reason = e.policy.paused_reason;
   }
-  if (auto g = e.grants.find(key); g != e.grants.end()) {
+  if (auto g = e.reservations.find(key); g != e.reservations.end()) {
     t.reservation_token = g->second.reservation_token;
     t.reservation_expires_at = rules::MicrosToTime(g->second.reservation_expires_us);
   }
@@ -573,16 +762,25 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
   return t;
 }
 
-template <typename Result, typename F>
+template <typename Result, typename Own, typename Answer>
 absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::string_view token,
-                                             F&& f) {
+                                             Own&& own, Answer&& answer) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
   std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
   auto found = FindRecord(*e, token, now_us);
-  if (!found.ok()) return found.status();
-  return f(*e, found->first, *found->second, now_us);
+  if (!found.ok()) {
+    Advance(*e, now_us);
+    return found.status();
+  }
+  // Advance neither adds nor removes records, so the record stays where it is.
+  const TokenKey key = found->first;
+  Record& r = *found->second;
+  const absl::Status status = own(*e, key, r, now_us);
+  Advance(*e, now_us);
+  if (!status.ok()) return status;
+  return answer(*e, key, r, now_us);
 }
 
 absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
@@ -597,28 +795,33 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
 
   std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
+  // Every answer, refusals included, comes after Advance (docs/rules.md, "The calls").
+  auto fail = [&](absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu) {
+    Advance(*e, now_us);
+    return status;
+  };
   if (auto it = e->by_user.find(AbslView(request.user_id)); it != e->by_user.end()) {
     const TokenKey existing = it->second;
     SettleRecord(*e, existing, now_us);  // a ghost's place is not a place
     if (e->by_user.contains(AbslView(request.user_id))) {
       const bool active = e->records.at(existing).state == UserState::kActive;
-      return absl::AlreadyExistsError(
+      return fail(absl::AlreadyExistsError(
           absl::StrCat("user '", AbslView(request.user_id), "' is already ",
-                       active ? "admitted to" : "waiting in", " event '", e->id, "'"));
+                       active ? "admitted to" : "waiting in", " event '", e->id, "'")));
     }
   }
-  if (e->records.contains(*key)) return absl::AlreadyExistsError("token already in use");
+  if (e->records.contains(*key)) return fail(absl::AlreadyExistsError("token already in use"));
 
   const Policy& policy = e->policy;
   if (const std::optional<JoinRefusal::Reason> refusal =
           rules::CheckJoin(policy, e->opened, now_us)) {
     ++e->counters.refused;
-    return rules::JoinRefusedError(*refusal, e->id, rules::RefusalTime(policy, *refusal),
-                                   policy.reject_message);
+    return fail(rules::JoinRefusedError(*refusal, e->id, rules::RefusalTime(policy, *refusal),
+                                        policy.reject_message));
   }
   const bool prequeue = rules::JoinsPrequeue(policy, e->opened, now_us);
   if (prequeue && e->prequeue_joins > std::numeric_limits<uint32_t>::max()) {
-    return absl::ResourceExhaustedError("the pre-queue has taken 2^32 joins");
+    return fail(absl::ResourceExhaustedError("the pre-queue has taken 2^32 joins"));
   }
   // Admission on arrival (docs/rules.md): passthrough, else the safety net into an empty line.
   bool passthrough = false;
@@ -628,7 +831,8 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     safety_net = !passthrough && e->line.size() + e->front.size() == 0 &&
                  rules::SafetyNetAdmits(policy, now_us, e->bucket.tokens, e->active);
     if ((passthrough || safety_net) && request.reservation_token.empty()) {
-      return absl::InvalidArgumentError("the join admits on arrival but has no reservation token");
+      return fail(
+          absl::InvalidArgumentError("the join admits on arrival but has no reservation token"));
     }
     if (!e->opened) Open(*e);  // an event without opening time opens at its first join
   }
@@ -643,60 +847,65 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     record.state = UserState::kActive;  // never in line; Admit sets the active deadline
     record.deadline_us = kNever;
     bool by_bypass = false;
-    Admit(*e, *key, record, now_us, request.reservation_token, passthrough, &by_bypass);
+    Admit(*e, *key, record, now_us, request.reservation_token,
+          passthrough ? AdmitBy::kPassthrough : AdmitBy::kSafetyNet, &by_bypass);
     if (safety_net) ++e->counters.safety_net;
-    return MakeTicket(*e, request.token, *key, record, now_us);
-  }
-  if (prequeue) {
-    record.place = Place::kPrequeue;
-    record.seq = shuffle::PrequeueSlot(e->secret, static_cast<uint32_t>(e->prequeue_joins++));
-    e->prequeue.emplace(static_cast<uint32_t>(record.seq), *key);
   } else {
-    AddToPool(*e, *key, record);
+    if (prequeue) {
+      record.place = Place::kPrequeue;
+      record.seq = shuffle::PrequeueSlot(e->secret, static_cast<uint32_t>(e->prequeue_joins++));
+      e->prequeue.emplace(static_cast<uint32_t>(record.seq), *key);
+    } else {
+      AddToPool(*e, *key, record);
+    }
+    record.deadline_us = kNever;
+    Refresh(*e, *key, record, now_us);
+    e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
   }
-  record.deadline_us = now_us + rules::DurationToMicros(policy.heartbeat_ttl);
-  e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
+  Advance(*e, now_us);
   return MakeTicket(*e, request.token, *key, record, now_us);
 }
 
 absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
   return OnRecord<Ticket>(
       event_id, token,
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
+        if (r.state == UserState::kWaiting) Refresh(e, key, r, now_us);
+        return absl::OkStatus();
+      },
       [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
-        if (r.state == UserState::kWaiting) {
-          SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
-        }
         return MakeTicket(e, token, key, r, now_us);
       });
 }
 
 absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::string_view token,
                                                 std::string_view reservation_token) {
+  bool repeated = false;
   return OnRecord<EnterOutcome>(
       event_id, token,
-      [&](Event& e, const TokenKey& key, Record& r,
-          int64_t now_us) -> absl::StatusOr<EnterOutcome> {
-        EnterOutcome out;
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
         if (r.state == UserState::kActive) {
-          out.granted = true;
-          out.repeated = true;
-          out.ticket = MakeTicket(e, token, key, r, now_us);
-          return out;
+          repeated = true;
+          return absl::OkStatus();
         }
         if (r.state != UserState::kWaiting) {
           return absl::FailedPreconditionError(absl::StrCat(
               "cannot enter: the user is ", AbslView(UserStateName(r.state)), ", not waiting"));
         }
-
+        Refresh(e, key, r, now_us);
+        return absl::OkStatus();
+      },
+      [&](Event& e, const TokenKey& key, Record& r,
+          int64_t now_us) -> absl::StatusOr<EnterOutcome> {
+        EnterOutcome out;
         // Pre-queued users are refused here too (kNotWaiting until the opening).
-        if (StandingOf(e, r, now_us).readiness.block != EntryBlock::kNone) {
-          SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
-          out.ticket = MakeTicket(e, token, key, r, now_us);
-          return out;
+        if (!repeated && StandingOf(e, r, now_us).readiness.block == EntryBlock::kNone) {
+          Admit(e, key, r, now_us, reservation_token,
+                Granted(r) ? AdmitBy::kGrant : AdmitBy::kPassthrough, &out.by_bypass);
+          out.granted = true;
         }
-        Admit(e, key, r, now_us, reservation_token,
-              /*passthrough=*/e.policy.method == QueueMethod::kPassthrough, &out.by_bypass);
-        out.granted = true;
+        out.granted = out.granted || repeated;
+        out.repeated = repeated;
         out.ticket = MakeTicket(e, token, key, r, now_us);
         return out;
       });
@@ -705,11 +914,14 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
 absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string_view token) {
   return OnRecord<Ticket>(
       event_id, token,
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
         if (r.state == UserState::kWaiting || r.state == UserState::kActive) {
           ++e.counters.left;
           EndRecord(e, key, r, UserState::kLeft, now_us);
         }
+        return absl::OkStatus();
+      },
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
         return MakeTicket(e, token, key, r, now_us);
       });
 }
@@ -717,7 +929,7 @@ absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string
 absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::string_view token) {
   return OnRecord<Ticket>(
       event_id, token,
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
         if (r.state == UserState::kActive) {
           ++e.counters.completed;
           EndRecord(e, key, r, UserState::kCompleted, now_us);
@@ -726,6 +938,9 @@ absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::str
               absl::StrCat("cannot complete: the user is ",
                            AbslView(UserStateName(ReportedState(r))), ", not admitted"));
         }
+        return absl::OkStatus();
+      },
+      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
         return MakeTicket(e, token, key, r, now_us);
       });
 }
@@ -747,7 +962,8 @@ absl::Status MemoryStore::SetPolicy(std::string_view event_id, const Policy& pol
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
   Event* e = FindOrCreateEvent(event_id, policy);
   std::lock_guard<std::mutex> lock(e->mu);
-  Begin(*e);  // refills with the old rate up to now
+  const int64_t now_us = Begin(*e);  // refills with the old rate up to now
+  Advance(*e, now_us);
   e->policy = policy;
   e->windows = MakeWindows(policy, e->windows);
   e->bucket.tokens = std::min(e->bucket.tokens, static_cast<double>(policy.burst));
@@ -766,11 +982,13 @@ absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
   if (e == nullptr) return UnknownEvent(event_id);
   std::lock_guard<std::mutex> lock(e->mu);
   const int64_t now_us = Begin(*e);
+  Advance(*e, now_us);
   EventCounters c;
   c.now = rules::MicrosToTime(now_us);
   c.waiting = e->line.size() + e->front.size();
   c.prequeued = static_cast<int64_t>(e->prequeue.size());
   c.drawn = e->front.size();
+  c.granted = e->granted;
   c.active = e->active;
   c.joined_total = e->counters.joined;
   c.admitted_total = e->counters.admitted;
@@ -782,6 +1000,8 @@ absl::StatusOr<EventCounters> MemoryStore::Stats(std::string_view event_id) {
   c.admitted_by_safety_net = e->counters.safety_net;
   c.admitted_by_passthrough = e->counters.passthrough;
   c.refused_total = e->counters.refused;
+  c.passed_total = e->counters.passed;
+  c.lapsed_total = e->counters.lapsed;
   c.opened = e->opened;
   c.shuffled_at_opening = e->shuffled_at_opening;
   c.bucket_tokens = e->bucket.tokens;

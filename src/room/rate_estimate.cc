@@ -2,6 +2,7 @@
 #include "room/rate_estimate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace admission {
@@ -48,6 +49,31 @@ RateEstimate EstimateRate(const RateSample& sample, absl::Time now) {
   if (sample.paused) estimate.confidence = 0;
   estimate.confidence = std::clamp(estimate.confidence, 0.0, 1.0);
   return estimate;
+}
+
+LineSpeed EstimateLineSpeed(const RateSample& sample, const RateEstimate& admissions,
+                            absl::Time now) {
+  LineSpeed speed;
+  speed.cursor_per_sec = admissions.per_sec;
+  if (sample.windows.empty() || sample.first_admission == absl::InfiniteFuture()) return speed;
+  // The longest window holds the most samples of the three series.
+  const RateSample::Window& w = sample.windows.back();
+  if (w.admissions >= 1) speed.cursor_per_sec *= 1 + w.passes / w.admissions;
+  const double span = absl::ToDoubleSeconds(
+      std::max(absl::Seconds(1), std::min(w.length, now - sample.first_admission)));
+  if (sample.unreached > 0) {
+    speed.hazard_per_sec = w.departures / span / static_cast<double>(sample.unreached);
+  }
+  return speed;
+}
+
+absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead) {
+  if (ahead <= 0) return absl::ZeroDuration();
+  if (speed.cursor_per_sec <= 0) return absl::InfiniteDuration();
+  const double a = static_cast<double>(ahead);
+  const double x = speed.hazard_per_sec * a / speed.cursor_per_sec;
+  if (x < 1e-6) return absl::Seconds(a / speed.cursor_per_sec);
+  return absl::Seconds(std::log1p(x) / speed.hazard_per_sec);
 }
 
 }  // namespace admission

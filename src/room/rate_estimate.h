@@ -22,6 +22,20 @@ RateEstimate EstimateRate(const RateSample& sample, absl::Time now);
 
 inline constexpr double kUnmeasuredConfidence = 0.1;
 
+// How fast the line ahead of a waiting user shrinks (docs/rules.md, "What WaitingRoom adds"):
+// the grants' cursor reaches users (grants and passes of absent users) at `cursor_per_sec`,
+// and each user it has not reached leaves or expires at `hazard_per_sec`.
+struct LineSpeed {
+  double cursor_per_sec = 0;
+  double hazard_per_sec = 0;
+};
+LineSpeed EstimateLineSpeed(const RateSample& sample, const RateEstimate& admissions,
+                            absl::Time now);
+
+// The time the cursor needs to reach a user with `ahead` unreached users ahead: the solution
+// of da/dt = -cursor - hazard * a from `ahead` to 0. Infinite when the cursor stands still.
+absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead);
+
 }  // namespace admission
 
 #endif  // ADMISSION_SRC_ROOM_RATE_ESTIMATE_H_

@@ -79,7 +79,8 @@ std::string DenialMessage(const QueueStatus& s) {
     case EntryBlock::kCapacityFull:
       return "The event is at capacity; places free up as others finish.";
     case EntryBlock::kNotYourTurn:
-      return absl::StrCat("Not your turn yet: ", s.position - 1, " people are ahead of you.");
+      return absl::StrCat("Not your turn yet: ", s.ahead_unreached,
+                          s.ahead_unreached == 1 ? " person is" : " people are", " ahead of you.");
     case EntryBlock::kTierWait:
       return "Please keep waiting a little longer; your turn is close.";
     case EntryBlock::kNotWaiting:
@@ -131,6 +132,8 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   s.ready_for_entry = t.ready_for_entry;
   s.position = t.position;
   s.position_high = std::max(t.position, t.position_high);
+  s.ahead_unreached = t.ahead_unreached;
+  s.grant_expires_at = t.grant_expires_at;
   s.opens_at = t.opens_at;
   s.now = t.now;
   s.waited = std::max(absl::ZeroDuration(), std::min(t.now, t.left_line_at) - t.joined_at);
@@ -150,22 +153,20 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
 
   const RateEstimate rate = EstimateRate(t.rate, t.now);
   s.eta_confidence = rate.confidence;
-  // The time for the line to move past `place - 1` users at the estimated rate.
-  auto by_rate = [&rate](int64_t place) {
-    if (rate.per_sec <= 0) return absl::InfiniteDuration();
-    return absl::Seconds(static_cast<double>(std::max<int64_t>(place - 1, 0)) / rate.per_sec);
-  };
+  const LineSpeed speed = EstimateLineSpeed(t.rate, rate, t.now);
+  // A range of places (a user not drawn yet) is a range of unreached users ahead.
+  const int64_t spread = s.position_high - s.position;
   if (t.state == UserState::kPrequeue) {
     // The place is drawn at the opening, somewhere in 1..position_high.
     const absl::Duration to_opening = std::max(absl::ZeroDuration(), t.opens_at - t.now);
-    s.eta_low = to_opening + by_rate(1);
-    s.eta_high = to_opening + by_rate(s.position_high);
+    s.eta_low = to_opening;
+    s.eta_high = to_opening + TimeToReach(speed, s.position_high - 1);
   } else if (t.ready_for_entry) {
     s.eta_low = s.eta_high = absl::ZeroDuration();
   } else {
     const absl::Duration tier_left = t.tier_wait - s.waited;
-    s.eta_low = std::max(by_rate(s.position), tier_left);
-    s.eta_high = std::max(by_rate(s.position_high), tier_left);
+    s.eta_low = std::max(TimeToReach(speed, t.ahead_unreached), tier_left);
+    s.eta_high = std::max(TimeToReach(speed, t.ahead_unreached + spread), tier_left);
   }
   if (s.eta_low == s.eta_high || s.eta_high == absl::InfiniteDuration()) {
     s.eta = s.eta_high;
@@ -174,12 +175,17 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   }
   if (s.eta == absl::InfiniteDuration()) s.eta_confidence = 0;
 
-  // Poll often near the front (or the opening), rarely far back, and always well within the
-  // heartbeat TTL. A range polls by its near end: a draw may pick the user at any time.
+  // Poll often near the turn, rarely far from it: half the expected wait, so that the polls
+  // halve as the turn nears. A range polls by its middle (the expected wait); a pre-queued
+  // user by the opening. Always within the presence window (so that the grants find a client
+  // that follows the advice present) and well within the heartbeat TTL.
   absl::Duration poll = options_.min_poll_interval;
-  if (!t.ready_for_entry && s.eta_low >= absl::Seconds(10)) {
-    poll = std::clamp(s.eta_low / 10, options_.min_poll_interval, options_.max_poll_interval);
+  if (!t.ready_for_entry) {
+    const absl::Duration basis = t.state == UserState::kPrequeue ? s.eta_low : s.eta;
+    poll = std::clamp(basis / 2, options_.min_poll_interval, options_.max_poll_interval);
   }
+  const absl::Duration present_left = t.present_until - t.now;
+  if (present_left > absl::ZeroDuration()) poll = std::min(poll, present_left / 2);
   const absl::Duration ttl_left = t.deadline - t.now;
   if (ttl_left > absl::ZeroDuration()) poll = std::min(poll, ttl_left / 3);
   s.poll_after = std::max(poll, absl::Milliseconds(100));
@@ -269,6 +275,7 @@ absl::StatusOr<EventStats> WaitingRoom::Stats(std::string_view event_id) {
   s.waiting = c->waiting;
   s.prequeued = c->prequeued;
   s.drawn = c->drawn;
+  s.granted = c->granted;
   s.active = c->active;
   s.joined_total = c->joined_total;
   s.admitted_total = c->admitted_total;
@@ -282,6 +289,8 @@ absl::StatusOr<EventStats> WaitingRoom::Stats(std::string_view event_id) {
   s.active_timed_out_total = c->active_timed_out_total;
   s.left_total = c->left_total;
   s.completed_total = c->completed_total;
+  s.passed_total = c->passed_total;
+  s.lapsed_total = c->lapsed_total;
   s.bucket_tokens = c->bucket_tokens;
   const RateEstimate rate = EstimateRate(c->rate, c->now);
   s.admission_rate_per_sec = rate.measured ? rate.per_sec : 0;

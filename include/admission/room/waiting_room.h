@@ -61,9 +61,16 @@ struct QueueStatus {
   // method who has not been drawn yet, and in [1, position_high] for a pre-queued user (the
   // pre-queue's size so far); otherwise position_high == position.
   int64_t position_high = 0;
+  // Waiting users ahead whom the grants have not reached yet: the users still to be granted
+  // or passed over before this user's turn. Absent users ahead are passed over at once, so this
+  // is the honest "people ahead of you" (docs/rules.md, "Presence, the cursor and grants").
+  int64_t ahead_unreached = 0;
+  // While the user holds a grant (ready_for_entry): when it lapses unless they enter.
+  // InfiniteFuture otherwise.
+  absl::Time grant_expires_at = absl::InfiniteFuture();
   // Estimated time until the user may enter, and how much to trust it (0..1). When the place
   // is a range, eta is the middle of [eta_low, eta_high], the ETAs of its two ends; otherwise
-  // the three are equal. Poll advice follows eta_low.
+  // the three are equal. Poll advice follows eta (eta_low for a pre-queued user).
   absl::Duration eta = absl::ZeroDuration();
   absl::Duration eta_low = absl::ZeroDuration();
   absl::Duration eta_high = absl::ZeroDuration();
@@ -88,7 +95,7 @@ struct QueueStatus {
 
 struct EnterResult {
   bool granted = false;
-  bool by_bypass = false;  // admitted within the top-N bypass with an empty bucket
+  bool by_bypass = false;  // the grant was made on credit (top-N bypass, empty bucket)
   bool repeated = false;   // the user had already been admitted; the first grant is returned
   std::string reservation_token;
   absl::Time reservation_expires_at = absl::InfinitePast();
@@ -104,6 +111,7 @@ struct EventStats {
   int64_t waiting = 0;    // in line with a place
   int64_t prequeued = 0;  // in the pre-queue, before the opening
   int64_t drawn = 0;      // random method: drawn, not entered yet (part of `waiting`)
+  int64_t granted = 0;    // holding a grant, not entered yet (part of `waiting`)
   int64_t active = 0;
   int64_t joined_total = 0;
   int64_t admitted_total = 0;
@@ -117,6 +125,8 @@ struct EventStats {
   int64_t active_timed_out_total = 0;
   int64_t left_total = 0;
   int64_t completed_total = 0;
+  int64_t passed_total = 0;  // absent users passed over by the grants (they keep their place)
+  int64_t lapsed_total = 0;  // grants not claimed within the claim window
   double bucket_tokens = 0;
   double admission_rate_per_sec = 0;  // measured over the sliding windows
   double rate_confidence = 0;
