@@ -2,11 +2,8 @@
 -- Reply: now, ticket.
 if not event_load() then return redis.error_reply('NOT_FOUND unknown token') end
 local now = begin()
-local r, err, malformed = find_record(ARGV[4], now)
-if r == nil then
-  if malformed then return fail(err) end
-  return advance_fail(now, err)
-end
+local r, err = find_record(ARGV[4], now)
+if r == nil then return advance_fail(now, err) end
 local position = nil
 if WAITING[r.state] then
   position = refresh(r, now)

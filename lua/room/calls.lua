@@ -17,13 +17,12 @@ local function begin()
   return now
 end
 
--- FindRecord: the record, or nil, the error to fail with and whether the token was malformed
--- (a call that fails on it does not advance).
+-- FindRecord: the record, or nil and the error to fail with (after Advance, as every answer).
 local function find_record(key, now)
-  if key == nil or key == '' then return nil, 'INVALID_ARGUMENT malformed token', true end
+  if key == nil or key == '' then return nil, 'INVALID_ARGUMENT malformed token' end
   local r = settle(key, now)
-  if r == nil then return nil, 'NOT_FOUND unknown token', false end
-  return r, nil, false
+  if r == nil then return nil, 'NOT_FOUND unknown token' end
+  return r, nil
 end
 
 -- Advance, then the error reply.

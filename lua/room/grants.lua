@@ -149,20 +149,20 @@ local function advance(now)
       r, position = next_unreached()
       if r == nil then break end
     end
-    if r.present_until == nil or now >= r.present_until then
-      if returned then
-        drop_returned(r)
-        rec_save(r)
-      else  -- passed: the cursor moves on, the user keeps their place
-        reach(r)
-        load_state_rest()
-        E.passed = E.passed + 1
-        record_all(E.pass_windows, now)
-      end
+    if returned and now >= r.present_until then  -- gone again: it stays reached
+      drop_returned(r)
+      rec_save(r)
       passes = passes + 1
     elseif not returned and r.grant_until ~= nil then
       -- Granted before a draw put them beyond the cursor: reached again, nothing else.
       reach(r)
+      passes = passes + 1
+    elseif not returned and now >= r.present_until then
+      -- Absent: passed, the cursor moves on and the user keeps their place.
+      reach(r)
+      load_state_rest()
+      E.passed = E.passed + 1
+      record_all(E.pass_windows, now)
       passes = passes + 1
     elseif not tier_served(position, r.joined, now) or not may_grant(position) then
       if not returned then E.candidate, E.candidate_until = order_of(r), r.present_until end

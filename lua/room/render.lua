@@ -50,12 +50,9 @@ local function place_of(r, position)
   else
     position = position or E.drawn_count + E.placed_count + line_rank(r.sequence) + 1
   end
-  local ahead = 0
-  if not is_reached(r) then
-    ahead = position - 1 - E.reached_front - E.reached_pool
-    if ahead < 0 then ahead = 0 end
-  end
-  return position, position, ahead
+  if is_reached(r) then return position, position, 0 end
+  if r.state == 'f' then return position, position, position - 1 - E.reached_front end
+  return position, position, position - 1 - E.reached_front - E.reached_pool
 end
 
 -- StandingOf, for a waiting record: position, position_high, ahead_unreached, block and retry
