@@ -69,7 +69,7 @@ if not prequeue then
     load_state_rest()
     E.opened = true
     E.shuffled_at_opening = E.placed_count
-    E.candidate = nil
+    E.candidate, E.first_returned = nil, nil
   end
 end
 

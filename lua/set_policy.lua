@@ -6,5 +6,5 @@ advance(now)         -- the grants of the old policy
 set_policy_fields(ARGV, 6)
 make_all_windows(E.rate_windows)
 E.tokens = math.min(E.tokens, E.burst)
-E.candidate = nil  -- the method, the bucket's bounds may have changed
+E.candidate, E.first_returned = nil, nil  -- the method, the bucket's bounds may have changed
 return done({ now })

@@ -126,6 +126,7 @@ end
 -- rather than entered, so a grant's token goes back (as for a lapse, without counting one) and
 -- a user the cursor has not reached counts a departure. Pre-queued users are not in line yet.
 local function leave_line(r, ended, at)
+  if E.first_returned ~= nil and order_of(r) <= E.first_returned then E.first_returned = nil end
   if E.opened or r.state ~= 'p' then
     if is_reached(r) then
       if r.state == 'f' then
@@ -149,6 +150,7 @@ local function leave_line(r, ended, at)
     redis.call('ZREM', K_RETURNED, r.key)
     E.returned_count = E.returned_count - 1
     r.returned = false
+    E.first_returned = nil
   end
   r.present_until = nil
   if r.state == 'w' then

@@ -14,7 +14,10 @@
 -- user's position, Advance would stop at the same user again and is skipped. The cache is
 -- dropped whenever the next unreached user may change (the cursor moves, that user leaves, a
 -- draw, a join into a line with nobody unreached, the opening, a policy change) and updated when
--- that user calls.
+-- that user calls. E.first_returned, first_returned_until and first_returned_position do the
+-- same for the first returned user, where Advance stops first while the returned set is not
+-- empty: dropped when the first returned user may change or move (the set loses a user, gains
+-- one ahead of them, anybody ahead leaves the line, a draw, a policy change).
 local E, WAITING, M_RANDOM, M_PASSTHROUGH = E, WAITING, M_RANDOM, M_PASSTHROUGH
 local K_GRANTS, K_RETURNED, ORDER_LATER = K_GRANTS, K_RETURNED, ORDER_LATER
 local MAX_GRANTS, MAX_PASSES, MAX_LAPSES = 64, 128, 64  -- kMax{Grants,Passes,Lapses}PerCall
@@ -34,6 +37,7 @@ local function drop_returned(r)
   redis.call('ZREM', K_RETURNED, r.key)
   E.returned_count = E.returned_count - 1
   r.returned = false
+  E.first_returned = nil
 end
 
 -- Status and Enter on a waiting (or pre-queued) record, and Join's new record: the heartbeat
@@ -49,10 +53,14 @@ local function refresh(r, now)
   end
   r.present_until = now + presence_window(ahead + floordiv(high - position, 2))
   if is_reached(r) then
+    local order = order_of(r)
     if r.grant_until == nil and not r.returned then
-      redis.call('ZADD', K_RETURNED, I(order_of(r)), r.key)
+      redis.call('ZADD', K_RETURNED, I(order), r.key)
       E.returned_count = E.returned_count + 1
       r.returned = true
+      if E.first_returned ~= nil and order < E.first_returned then E.first_returned = nil end
+    elseif r.returned and E.first_returned == order then
+      E.first_returned_until = r.present_until
     end
   elseif E.candidate ~= nil and E.candidate == order_of(r) then
     E.candidate_until = r.present_until
@@ -120,7 +128,13 @@ local function advance(now)
   if not E.opened or E.paused or E.method == M_PASSTHROUGH then return end
   if E.method == M_RANDOM then fair().draw(now) end
   if E.active + E.granted >= E.active_capacity then return end
-  if E.returned_count == 0 then
+  if E.returned_count > 0 then
+    -- The cached first returned user would stop the grants again (see the top).
+    if E.first_returned ~= nil and E.tokens < 1.0 and now < E.first_returned_until and
+       E.first_returned_position > E.bypass_top_n + math.floor(E.tokens) then
+      return
+    end
+  else
     -- Nobody to grant, or the cached candidate would stop the grants again (see the top).
     local front_left = E.drawn_count > E.reached_front
     if not front_left and
@@ -133,7 +147,7 @@ local function advance(now)
       if position > E.bypass_top_n + math.floor(E.tokens) then return end
     end
   end
-  E.candidate = nil
+  E.candidate, E.first_returned = nil, nil
   local grants, passes = 0, 0
   while grants < MAX_GRANTS and passes < MAX_PASSES do
     if E.active + E.granted >= E.active_capacity then break end
@@ -165,7 +179,12 @@ local function advance(now)
       record_all(E.pass_windows, now)
       passes = passes + 1
     elseif not tier_served(position, r.joined, now) or not may_grant(position) then
-      if not returned then E.candidate, E.candidate_until = order_of(r), r.present_until end
+      if returned then
+        E.first_returned, E.first_returned_until = order_of(r), r.present_until
+        E.first_returned_position = position
+      else
+        E.candidate, E.candidate_until = order_of(r), r.present_until
+      end
       break
     else
       r.by_credit = E.tokens < 1.0

@@ -92,7 +92,7 @@ local function fair()
     end
     E.opened = true
     E.shuffled_at_opening = E.placed_count
-    E.candidate = nil
+    E.candidate, E.first_returned = nil, nil
   end
 
   -- Advance's draws (random method, opened, not paused): refill the front until it holds
@@ -106,7 +106,7 @@ local function fair()
     if E.drawn_count - E.reached_front >= target then return end
     if E.placed_count + E.bitmap_count <= 0 then return end
     if dl_passed(now) then return end
-    E.candidate = nil
+    E.candidate, E.first_returned = nil, nil
     for _ = 1, MAX_DRAWS do
       local pool = E.placed_count + E.bitmap_count
       if E.drawn_count - E.reached_front >= target or pool <= 0 then break end
@@ -123,6 +123,7 @@ local function fair()
       end
       if is_reached(r) then E.reached_pool = E.reached_pool - 1 end
       if r.returned then
+        E.first_returned = nil
         redis.call('ZREM', K_RETURNED, key)
         E.returned_count = E.returned_count - 1
         r.returned = false

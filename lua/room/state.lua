@@ -129,10 +129,11 @@ local META = {
 --   state   tokens|refilled_at|sequence|first_admission|active|last_now|joined|admitted|
 --           admitted_by_bypass|expired|active_timed_out|left|completed|opened|placed_count|
 --           drawn_count|bitmap_count|cursor_front|cursor_pool|reached_front|reached_pool|
---           granted|returned_count|candidate|candidate_until|windows|secret_hi|secret_lo|
+--           granted|returned_count|candidate|candidate_until|first_returned|
+--           first_returned_until|first_returned_position|windows|secret_hi|secret_lo|
 --           shuffled_at_opening|prequeue_joins|draws|admitted_by_safety_net|
 --           admitted_by_passthrough|refused|passed|lapsed
---           (first_admission, last_now, candidate and candidate_until empty when unset; windows
+--           (first_admission, last_now and the five cached fields empty when unset; windows
 --           as in format_windows)
 --   policy  admit_rate_per_sec|burst|bypass_top_n|active_capacity|heartbeat_ttl|active_ttl|
 --           reservation_ttl|ended_ttl|claim_window|wait_tiers|paused|method|opens_at|plain|
@@ -149,10 +150,11 @@ local META = {
 -- draw number reached (-1: none), cursor_pool the greatest pool order reached (-1: none; a
 -- placed user's order is their slot, a later arrival's 2^32 + sequence: see grants.lua);
 -- bitmap_count the users in the bitmap. candidate/candidate_until cache the line order and
--- present_until of the next unreached user when Advance last stopped at them (see grants.lua).
+-- present_until of the next unreached user when Advance last stopped at them, and
+-- first_returned* the same and the position of the first returned user (see grants.lua).
 local STATE_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
   '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
-  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local STATE_REST_PATTERN =
   '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
@@ -183,7 +185,8 @@ local function event_load()
   local tokens, refilled_at, sequence, first_admission, active, last_now, joined, admitted,
         admitted_by_bypass, expired, active_timed_out, left, completed, opened, placed_count,
         drawn_count, bitmap_count, cursor_front, cursor_pool, reached_front, reached_pool,
-        granted, returned_count, candidate, candidate_until, windows, state_rest =
+        granted, returned_count, candidate, candidate_until, first_returned, first_returned_until,
+        first_returned_position, windows, state_rest =
     string.match(state, STATE_PATTERN)
   local rate, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl, reservation_ttl,
         ended_ttl, claim_window, wait_tiers, paused, method, opens_at, plain, policy_rest =
@@ -209,6 +212,9 @@ local function event_load()
   E.reached_front, E.reached_pool = tonumber(reached_front), tonumber(reached_pool)
   E.granted, E.returned_count = tonumber(granted), tonumber(returned_count)
   E.candidate, E.candidate_until = tonumber(candidate), tonumber(candidate_until)
+  E.first_returned = tonumber(first_returned)
+  E.first_returned_until = tonumber(first_returned_until)
+  E.first_returned_position = tonumber(first_returned_position)
   E.windows, E.pass_windows, E.dep_windows = parse_windows(windows)
   E.state_rest_text = state_rest
   if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or
@@ -270,6 +276,7 @@ local function event_create(args, i, now, secret_hi, secret_lo)
   E.opened, E.placed_count, E.drawn_count, E.bitmap_count = false, 0, 0, 0
   E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool = -1, -1, 0, 0
   E.granted, E.returned_count, E.candidate, E.candidate_until = 0, 0, nil, nil
+  E.first_returned, E.first_returned_until, E.first_returned_position = nil, nil, nil
   E.secret_hi, E.secret_lo = tonumber(secret_hi), tonumber(secret_lo)
   E.shuffled_at_opening, E.prequeue_joins, E.draws = 0, 0, 0
   E.admitted_by_safety_net, E.admitted_by_passthrough, E.refused = 0, 0, 0
@@ -289,12 +296,13 @@ local function event_save()
       E.admitted_by_passthrough, E.refused, E.passed, E.lapsed)
   end
   local state = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%d|%d|' ..
-    '%d|%d|%d|%d|%s|%s|%s|%s',
+    '%d|%d|%d|%d|%s|%s|%s|%s|%s|%s|%s',
     E.tokens, E.refilled_at, E.sequence, OI(E.first_admission), E.active, OI(E.last_now),
     E.joined, E.admitted, E.admitted_by_bypass, E.expired, E.active_timed_out, E.left,
     E.completed, E.opened and '1' or '0', E.placed_count, E.drawn_count, E.bitmap_count,
     E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool, E.granted,
-    E.returned_count, OI(E.candidate), OI(E.candidate_until), format_windows(), rest)
+    E.returned_count, OI(E.candidate), OI(E.candidate_until), OI(E.first_returned),
+    OI(E.first_returned_until), OI(E.first_returned_position), format_windows(), rest)
   if policy_changed then
     local policy = string.format(
       '%.17g|%d|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
