@@ -29,6 +29,7 @@ end
 -- One count in every window of a series (E.windows, E.pass_windows or E.dep_windows).
 local function record_all(series, now)
   for _, w in ipairs(series) do record_admission(w, now) end
+  E.windows_text = nil  -- written again by event_save
 end
 
 local function estimated_admissions(window, now)

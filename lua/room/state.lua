@@ -84,6 +84,7 @@ local function make_windows(lengths, old)
 end
 
 local function make_all_windows(lengths)
+  E.windows_text = nil
   E.windows = make_windows(lengths, E.windows or {})
   E.pass_windows = make_windows(lengths, E.pass_windows or {})
   E.dep_windows = make_windows(lengths, E.dep_windows or {})
@@ -216,6 +217,7 @@ local function event_load()
   E.first_returned_until = tonumber(first_returned_until)
   E.first_returned_position = tonumber(first_returned_position)
   E.windows, E.pass_windows, E.dep_windows = parse_windows(windows)
+  E.windows_text = windows  -- as loaded, until a window counts something (record_all)
   E.state_rest_text = state_rest
   if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or
      E.active_capacity == nil or E.heartbeat_ttl == nil or E.active_ttl == nil or
@@ -302,7 +304,8 @@ local function event_save()
     E.completed, E.opened and '1' or '0', E.placed_count, E.drawn_count, E.bitmap_count,
     E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool, E.granted,
     E.returned_count, OI(E.candidate), OI(E.candidate_until), OI(E.first_returned),
-    OI(E.first_returned_until), OI(E.first_returned_position), format_windows(), rest)
+    OI(E.first_returned_until), OI(E.first_returned_position),
+    E.windows_text or format_windows(), rest)
   if policy_changed then
     local policy = string.format(
       '%.17g|%d|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
