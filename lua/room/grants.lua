@@ -70,9 +70,22 @@ end
 
 -- Begin's last step: up to kMaxLapsesPerCall grants whose grant_until has passed lapse, by
 -- (grant_until, token key); their tokens go back to the bucket.
+-- E.next_lapse (at or before the earliest grant_until; nil: unknown) spares the lookup while no
+-- grant can have lapsed: a grant lowers it, a grant that goes leaves it (then too early, which
+-- only costs a lookup), and the lookup sets it to the first grant it leaves in place.
 local function lapses(now)
-  if E.granted <= 0 then return end
-  local due = redis.call('ZRANGEBYSCORE', K_GRANTS, '-inf', I(now), 'LIMIT', 0, MAX_LAPSES)
+  if E.granted <= 0 or (E.next_lapse ~= nil and now < E.next_lapse) then return end
+  local first = redis.call('ZRANGE', K_GRANTS, 0, MAX_LAPSES, 'WITHSCORES')
+  local due = {}
+  E.next_lapse = nil
+  for i = 1, #first, 2 do
+    local at = tonumber(first[i + 1])
+    if at > now or #due == MAX_LAPSES then
+      E.next_lapse = at
+      break
+    end
+    due[#due + 1] = first[i]
+  end
   if #due == 0 then return end
   redis.call('ZREM', K_GRANTS, unpack(due))
   load_state_rest()
@@ -192,6 +205,7 @@ local function advance(now)
       E.granted = E.granted + 1
       r.grant_until = now + E.claim_window
       redis.call('ZADD', K_GRANTS, I(r.grant_until), r.key)
+      if E.next_lapse == nil or r.grant_until < E.next_lapse then E.next_lapse = r.grant_until end
       if returned then drop_returned(r) else reach(r) end
       rec_save(r)
       grants = grants + 1

@@ -131,10 +131,10 @@ local META = {
 --           admitted_by_bypass|expired|active_timed_out|left|completed|opened|placed_count|
 --           drawn_count|bitmap_count|cursor_front|cursor_pool|reached_front|reached_pool|
 --           granted|returned_count|candidate|candidate_until|first_returned|
---           first_returned_until|first_returned_position|windows|secret_hi|secret_lo|
+--           first_returned_until|first_returned_position|next_lapse|windows|secret_hi|secret_lo|
 --           shuffled_at_opening|prequeue_joins|draws|admitted_by_safety_net|
 --           admitted_by_passthrough|refused|passed|lapsed
---           (first_admission, last_now and the five cached fields empty when unset; windows
+--           (first_admission, last_now and the six cached fields empty when unset; windows
 --           as in format_windows)
 --   policy  admit_rate_per_sec|burst|bypass_top_n|active_capacity|heartbeat_ttl|active_ttl|
 --           reservation_ttl|ended_ttl|claim_window|wait_tiers|paused|method|opens_at|plain|
@@ -152,10 +152,11 @@ local META = {
 -- placed user's order is their slot, a later arrival's 2^32 + sequence: see grants.lua);
 -- bitmap_count the users in the bitmap. candidate/candidate_until cache the line order and
 -- present_until of the next unreached user when Advance last stopped at them, and
--- first_returned* the same and the position of the first returned user (see grants.lua).
+-- first_returned* the same and the position of the first returned user; next_lapse is at or
+-- before the earliest grant_until (empty: look it up; see grants.lua).
 local STATE_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
   '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
-  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local STATE_REST_PATTERN =
   '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
@@ -187,7 +188,7 @@ local function event_load()
         admitted_by_bypass, expired, active_timed_out, left, completed, opened, placed_count,
         drawn_count, bitmap_count, cursor_front, cursor_pool, reached_front, reached_pool,
         granted, returned_count, candidate, candidate_until, first_returned, first_returned_until,
-        first_returned_position, windows, state_rest =
+        first_returned_position, next_lapse, windows, state_rest =
     string.match(state, STATE_PATTERN)
   local rate, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl, reservation_ttl,
         ended_ttl, claim_window, wait_tiers, paused, method, opens_at, plain, policy_rest =
@@ -216,6 +217,7 @@ local function event_load()
   E.first_returned = tonumber(first_returned)
   E.first_returned_until = tonumber(first_returned_until)
   E.first_returned_position = tonumber(first_returned_position)
+  E.next_lapse = tonumber(next_lapse)
   E.windows, E.pass_windows, E.dep_windows = parse_windows(windows)
   E.windows_text = windows  -- as loaded, until a window counts something (record_all)
   E.state_rest_text = state_rest
@@ -279,6 +281,7 @@ local function event_create(args, i, now, secret_hi, secret_lo)
   E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool = -1, -1, 0, 0
   E.granted, E.returned_count, E.candidate, E.candidate_until = 0, 0, nil, nil
   E.first_returned, E.first_returned_until, E.first_returned_position = nil, nil, nil
+  E.next_lapse = nil
   E.secret_hi, E.secret_lo = tonumber(secret_hi), tonumber(secret_lo)
   E.shuffled_at_opening, E.prequeue_joins, E.draws = 0, 0, 0
   E.admitted_by_safety_net, E.admitted_by_passthrough, E.refused = 0, 0, 0
@@ -298,13 +301,13 @@ local function event_save()
       E.admitted_by_passthrough, E.refused, E.passed, E.lapsed)
   end
   local state = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%d|%d|' ..
-    '%d|%d|%d|%d|%s|%s|%s|%s|%s|%s|%s',
+    '%d|%d|%d|%d|%s|%s|%s|%s|%s|%s|%s|%s',
     E.tokens, E.refilled_at, E.sequence, OI(E.first_admission), E.active, OI(E.last_now),
     E.joined, E.admitted, E.admitted_by_bypass, E.expired, E.active_timed_out, E.left,
     E.completed, E.opened and '1' or '0', E.placed_count, E.drawn_count, E.bitmap_count,
     E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool, E.granted,
     E.returned_count, OI(E.candidate), OI(E.candidate_until), OI(E.first_returned),
-    OI(E.first_returned_until), OI(E.first_returned_position),
+    OI(E.first_returned_until), OI(E.first_returned_position), OI(E.next_lapse),
     E.windows_text or format_windows(), rest)
   if policy_changed then
     local policy = string.format(
