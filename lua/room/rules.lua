@@ -33,6 +33,9 @@ local function record_all(series, now)
 end
 
 local function estimated_admissions(window, now)
+  -- An empty counter estimates 0 whenever (previous * weight + current, weight in [0, 1]):
+  -- most series are, and a ticket shows three per window length.
+  if window.current == 0 and window.previous == 0 then return 0 end
   local w = { length = window.length, period = window.period, current = window.current,
               previous = window.previous }
   roll(w, now)
