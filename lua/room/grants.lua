@@ -18,26 +18,151 @@
 -- same for the first returned user, where Advance stops first while the returned set is not
 -- empty: dropped when the first returned user may change or move (the set loses a user, gains
 -- one ahead of them, anybody ahead leaves the line, a draw, a policy change).
-local E, WAITING, M_RANDOM, M_PASSTHROUGH = E, WAITING, M_RANDOM, M_PASSTHROUGH
-local K_GRANTS, K_RETURNED, ORDER_LATER = K_GRANTS, K_RETURNED, ORDER_LATER
-local MAX_GRANTS, MAX_PASSES, MAX_LAPSES = 64, 128, 64  -- kMax{Grants,Passes,Lapses}PerCall
+-- What only grants, passes and lapses need is built by the first call of grants() in a script
+-- (as fair() does, see openings.lua): the usual call needs only refresh() and the first checks of
+-- lapses() and advance().
+local GR = nil
+local function grants()
+  if GR ~= nil then return GR end
+  GR = {}
+  local MAX_GRANTS, MAX_PASSES, MAX_LAPSES = 64, 128, 64  -- kMax{Grants,Passes,Lapses}PerCall
 
--- The cursor moves past an unreached user (a grant or a pass).
-local function reach(r)
-  if r.state == 'f' then
-    E.cursor_front = r.sequence
-    E.reached_front = E.reached_front + 1
-  else
-    E.cursor_pool = pool_order(r)
-    E.reached_pool = E.reached_pool + 1
+  -- The cursor moves past an unreached user (a grant or a pass).
+  local function reach(r)
+    if r.state == 'f' then
+      E.cursor_front = r.sequence
+      E.reached_front = E.reached_front + 1
+    else
+      E.cursor_pool = pool_order(r)
+      E.reached_pool = E.reached_pool + 1
+    end
   end
-end
 
-local function drop_returned(r)
-  redis.call('ZREM', K_RETURNED, r.key)
-  E.returned_count = E.returned_count - 1
-  r.returned = false
-  E.first_returned = nil
+  local function drop_returned(r)
+    redis.call('ZREM', K_RETURNED, r.key)
+    E.returned_count = E.returned_count - 1
+    r.returned = false
+    E.first_returned = nil
+  end
+
+  -- lapses() once a grant may have lapsed.
+  function GR.lapses(now)
+    local first = redis.call('ZRANGE', K_GRANTS, 0, MAX_LAPSES, 'WITHSCORES')
+    local due = {}
+    E.next_lapse = nil
+    for i = 1, #first, 2 do
+      local at = tonumber(first[i + 1])
+      if at > now or #due == MAX_LAPSES then
+        E.next_lapse = at
+        break
+      end
+      due[#due + 1] = first[i]
+    end
+    if #due == 0 then return end
+    redis.call('ZREM', K_GRANTS, unpack(due))
+    load_state_rest()
+    for _, key in ipairs(due) do
+      local r = rec_load(key)
+      if r == nil or r.grant_until == nil then error('corrupt grants at ' .. hex(key)) end
+      r.grant_until = nil
+      r.by_credit = false
+      E.granted = E.granted - 1
+      E.lapsed = E.lapsed + 1
+      E.tokens = math.min(E.burst, E.tokens + 1.0)
+      rec_save(r)
+    end
+  end
+
+
+  -- The next unreached user in the grants' order and their position, or nil: the front after
+  -- cursor_front, then (not under random) the pool after cursor_pool. Every user before them in
+  -- their part of the line is reached, so the position is a count: with unreached drawn users,
+  -- reached_front + 1; otherwise (the front all reached) reached_front + reached_pool + 1. The
+  -- placed users (q) all come before the bitmap's, so the cursor is in q exactly while q has
+  -- unreached users, and once it is past q the bitmap's reached users are reached_pool - #q.
+  local function next_unreached()
+    local key
+    if E.drawn_count > E.reached_front then
+      key = redis.call('ZRANGEBYSCORE', fair().K_FRONT, '(' .. I(E.cursor_front), '+inf',
+                       'LIMIT', 0, 1)[1]
+      if key == nil then error('corrupt front: no unreached user') end
+      return rec_load(key), E.reached_front + 1
+    end
+    if E.method == M_RANDOM or E.placed_count + E.bitmap_count <= E.reached_pool then return nil end
+    if E.placed_count > E.reached_pool then
+      key = redis.call('ZRANGEBYSCORE', fair().K_PRE, '(' .. I(E.cursor_pool), '+inf',
+                       'LIMIT', 0, 1)[1]
+    else
+      local b = line_find_block(E.reached_pool - E.placed_count)
+      local from = 0
+      local cursor_sequence = E.cursor_pool - ORDER_LATER
+      if cursor_sequence >= 1 then
+        local cursor_block, offset = line_block(cursor_sequence)
+        if cursor_block == b then from = offset + 1 end
+      end
+      local offset = redis.call('BITPOS', line_block_key(b), 1, from, LINE_BLOCK - 1, 'BIT')
+      if offset < 0 then error('corrupt line: no unreached user in block ' .. I(b)) end
+      key = line_key(b * LINE_BLOCK + offset + 1)
+    end
+    if key == nil then error('corrupt pool: no unreached user') end
+    return rec_load(key), E.reached_front + E.reached_pool + 1
+  end
+
+  -- Advance's loop, after the checks of advance().
+  function GR.advance(now)
+    E.candidate, E.first_returned = nil, nil
+    local granted_now, passes = 0, 0
+    while granted_now < MAX_GRANTS and passes < MAX_PASSES do
+      if E.active + E.granted >= E.active_capacity then break end
+      local r, position
+      local returned = E.returned_count > 0
+      if returned then
+        local key = redis.call('ZRANGE', K_RETURNED, 0, 0)[1]
+        if key == nil then error('corrupt returned set') end
+        r = rec_load(key)
+        if r == nil or not WAITING[r.state] then error('corrupt returned set at ' .. hex(key)) end
+        position = place_of(r)
+      else
+        r, position = next_unreached()
+        if r == nil then break end
+      end
+      if returned and now >= r.present_until then  -- gone again: it stays reached
+        drop_returned(r)
+        rec_save(r)
+        passes = passes + 1
+      elseif not returned and r.grant_until ~= nil then
+        -- Granted before a draw put them beyond the cursor: reached again, nothing else.
+        reach(r)
+        passes = passes + 1
+      elseif not returned and now >= r.present_until then
+        -- Absent: passed, the cursor moves on and the user keeps their place.
+        reach(r)
+        load_state_rest()
+        E.passed = E.passed + 1
+        record_all(E.pass_windows, now)
+        passes = passes + 1
+      elseif not tier_served(position, r.joined, now) or not may_grant(position) then
+        if returned then
+          E.first_returned, E.first_returned_until = order_of(r), r.present_until
+          E.first_returned_position = position
+        else
+          E.candidate, E.candidate_until = order_of(r), r.present_until
+        end
+        break
+      else
+        r.by_credit = E.tokens < 1.0
+        E.tokens = E.tokens - 1.0
+        E.granted = E.granted + 1
+        r.grant_until = now + E.claim_window
+        redis.call('ZADD', K_GRANTS, I(r.grant_until), r.key)
+        if E.next_lapse == nil or r.grant_until < E.next_lapse then E.next_lapse = r.grant_until end
+        if returned then drop_returned(r) else reach(r) end
+        rec_save(r)
+        granted_now = granted_now + 1
+      end
+    end
+  end
+  return GR
 end
 
 -- Status and Enter on a waiting (or pre-queued) record, and Join's new record: the heartbeat
@@ -75,64 +200,7 @@ end
 -- only costs a lookup), and the lookup sets it to the first grant it leaves in place.
 local function lapses(now)
   if E.granted <= 0 or (E.next_lapse ~= nil and now < E.next_lapse) then return end
-  local first = redis.call('ZRANGE', K_GRANTS, 0, MAX_LAPSES, 'WITHSCORES')
-  local due = {}
-  E.next_lapse = nil
-  for i = 1, #first, 2 do
-    local at = tonumber(first[i + 1])
-    if at > now or #due == MAX_LAPSES then
-      E.next_lapse = at
-      break
-    end
-    due[#due + 1] = first[i]
-  end
-  if #due == 0 then return end
-  redis.call('ZREM', K_GRANTS, unpack(due))
-  load_state_rest()
-  for _, key in ipairs(due) do
-    local r = rec_load(key)
-    if r == nil or r.grant_until == nil then error('corrupt grants at ' .. hex(key)) end
-    r.grant_until = nil
-    r.by_credit = false
-    E.granted = E.granted - 1
-    E.lapsed = E.lapsed + 1
-    E.tokens = math.min(E.burst, E.tokens + 1.0)
-    rec_save(r)
-  end
-end
-
--- The next unreached user in the grants' order and their position, or nil: the front after
--- cursor_front, then (not under random) the pool after cursor_pool. Every user before them in
--- their part of the line is reached, so the position is a count: with unreached drawn users,
--- reached_front + 1; otherwise (the front all reached) reached_front + reached_pool + 1. The
--- placed users (q) all come before the bitmap's, so the cursor is in q exactly while q has
--- unreached users, and once it is past q the bitmap's reached users are reached_pool - #q.
-local function next_unreached()
-  local key
-  if E.drawn_count > E.reached_front then
-    key = redis.call('ZRANGEBYSCORE', fair().K_FRONT, '(' .. I(E.cursor_front), '+inf',
-                     'LIMIT', 0, 1)[1]
-    if key == nil then error('corrupt front: no unreached user') end
-    return rec_load(key), E.reached_front + 1
-  end
-  if E.method == M_RANDOM or E.placed_count + E.bitmap_count <= E.reached_pool then return nil end
-  if E.placed_count > E.reached_pool then
-    key = redis.call('ZRANGEBYSCORE', fair().K_PRE, '(' .. I(E.cursor_pool), '+inf',
-                     'LIMIT', 0, 1)[1]
-  else
-    local b = line_find_block(E.reached_pool - E.placed_count)
-    local from = 0
-    local cursor_sequence = E.cursor_pool - ORDER_LATER
-    if cursor_sequence >= 1 then
-      local cursor_block, offset = line_block(cursor_sequence)
-      if cursor_block == b then from = offset + 1 end
-    end
-    local offset = redis.call('BITPOS', line_block_key(b), 1, from, LINE_BLOCK - 1, 'BIT')
-    if offset < 0 then error('corrupt line: no unreached user in block ' .. I(b)) end
-    key = line_key(b * LINE_BLOCK + offset + 1)
-  end
-  if key == nil then error('corrupt pool: no unreached user') end
-  return rec_load(key), E.reached_front + E.reached_pool + 1
+  grants().lapses(now)
 end
 
 -- Advance: the random method's draws, then grants to the first present users in line (the
@@ -160,55 +228,5 @@ local function advance(now)
       if position > E.bypass_top_n + math.floor(E.tokens) then return end
     end
   end
-  E.candidate, E.first_returned = nil, nil
-  local grants, passes = 0, 0
-  while grants < MAX_GRANTS and passes < MAX_PASSES do
-    if E.active + E.granted >= E.active_capacity then break end
-    local r, position
-    local returned = E.returned_count > 0
-    if returned then
-      local key = redis.call('ZRANGE', K_RETURNED, 0, 0)[1]
-      if key == nil then error('corrupt returned set') end
-      r = rec_load(key)
-      if r == nil or not WAITING[r.state] then error('corrupt returned set at ' .. hex(key)) end
-      position = place_of(r)
-    else
-      r, position = next_unreached()
-      if r == nil then break end
-    end
-    if returned and now >= r.present_until then  -- gone again: it stays reached
-      drop_returned(r)
-      rec_save(r)
-      passes = passes + 1
-    elseif not returned and r.grant_until ~= nil then
-      -- Granted before a draw put them beyond the cursor: reached again, nothing else.
-      reach(r)
-      passes = passes + 1
-    elseif not returned and now >= r.present_until then
-      -- Absent: passed, the cursor moves on and the user keeps their place.
-      reach(r)
-      load_state_rest()
-      E.passed = E.passed + 1
-      record_all(E.pass_windows, now)
-      passes = passes + 1
-    elseif not tier_served(position, r.joined, now) or not may_grant(position) then
-      if returned then
-        E.first_returned, E.first_returned_until = order_of(r), r.present_until
-        E.first_returned_position = position
-      else
-        E.candidate, E.candidate_until = order_of(r), r.present_until
-      end
-      break
-    else
-      r.by_credit = E.tokens < 1.0
-      E.tokens = E.tokens - 1.0
-      E.granted = E.granted + 1
-      r.grant_until = now + E.claim_window
-      redis.call('ZADD', K_GRANTS, I(r.grant_until), r.key)
-      if E.next_lapse == nil or r.grant_until < E.next_lapse then E.next_lapse = r.grant_until end
-      if returned then drop_returned(r) else reach(r) end
-      rec_save(r)
-      grants = grants + 1
-    end
-  end
+  grants().advance(now)
 end
