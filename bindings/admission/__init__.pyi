@@ -69,6 +69,10 @@ class QueueStatus:
     @property
     def position_high(self) -> int: ...
     @property
+    def ahead_unreached(self) -> int: ...
+    @property
+    def grant_expires_at(self) -> Optional[float]: ...
+    @property
     def eta(self) -> float: ...
     @property
     def eta_low(self) -> float: ...
@@ -123,6 +127,7 @@ class EventStats:
     waiting: int
     prequeued: int
     drawn: int
+    granted: int
     active: int
     joined_total: int
     admitted_total: int
@@ -136,6 +141,8 @@ class EventStats:
     active_timed_out_total: int
     left_total: int
     completed_total: int
+    passed_total: int
+    lapsed_total: int
     bucket_tokens: float
     admission_rate_per_sec: float
     rate_confidence: float

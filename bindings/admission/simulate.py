@@ -23,6 +23,11 @@ the pre-queue (polling, no place yet) and gets a place drawn at random at S; ``-
 draws every admission at random among those waiting. The summary then says how admission order
 followed arrival order (the fairness of the opening).
 
+``--second-wave N`` sends N more people over ``--surge-sec`` from ``--second-wave-at-sec``
+(default: half the duration); ``--rate-change-at-sec T --rate-change-to R`` has the operator set
+a new rate at T. The summary's ``pace`` is the admissions of the seconds when more than
+bypass + burst users who still poll wait, over what the policy's rate allowed in them.
+
 Outputs: a summary table on stdout, ``summary.json`` and PNG plots (matplotlib, Agg) in --out.
 """
 
@@ -67,6 +72,10 @@ class Config:
     trickle_per_sec: float = 20.0
     trickle_until_sec: Optional[float] = None
     duration_sec: float = 3600.0
+    # A second wave: `second_wave` more people arriving uniformly over `surge_sec` from
+    # `second_wave_at_sec` (default: half the duration).
+    second_wave: int = 0
+    second_wave_at_sec: Optional[float] = None
     # Abandonment: this share of users gives up while waiting, after an exponential time with
     # mean `abandon_mean_sec` from joining; of those, `ghost_share` just vanish (ghosts), the
     # others call leave.
@@ -84,7 +93,7 @@ class Config:
     purchase_min_sec: float = 10.0
     # The policy.
     rate: float = 250.0
-    burst: int = 250
+    burst: int = 100
     bypass: int = 10
     capacity: int = 50_000
     tiers: str = "10:0,50:2,inf:5"
@@ -92,6 +101,10 @@ class Config:
     active_ttl: float = 600.0
     reservation_ttl: float = 30.0
     ended_ttl: float = 600.0
+    # The operator changes the rate mid-sale: at `rate_change_at_sec` the policy's rate becomes
+    # `rate_change_to` (set_policy, every other field unchanged).
+    rate_change_at_sec: Optional[float] = None
+    rate_change_to: Optional[float] = None
     # Fair openings (docs/rules.md): with `opens_at_sec`, the event opens at that second and
     # everyone who arrives before joins the pre-queue, whose order is drawn at the opening;
     # `method` is the queueing method, "fifo" or "random".
@@ -99,7 +112,7 @@ class Config:
     method: str = "fifo"
     # Room options.
     min_poll_sec: float = 1.0
-    max_poll_sec: float = 30.0
+    max_poll_sec: float = 60.0
     sweep_interval_sec: float = 1.0
     # Simulation.
     resolution_sec: float = 0.1
@@ -149,7 +162,11 @@ def _arrivals(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     span = max(0.0, until - cfg.surge_sec)
     n_trickle = rng.poisson(cfg.trickle_per_sec * span) if span > 0 else 0
     trickle = cfg.surge_sec + rng.uniform(0, span, n_trickle)
-    return np.sort(np.concatenate([surge, trickle]))
+    parts = [surge, trickle]
+    if cfg.second_wave > 0:
+        at = cfg.duration_sec / 2 if cfg.second_wave_at_sec is None else cfg.second_wave_at_sec
+        parts.append(at + rng.uniform(0, cfg.surge_sec, cfg.second_wave))
+    return np.sort(np.concatenate(parts))
 
 
 def _quantiles(values: np.ndarray, qs: Sequence[float]) -> List[Optional[float]]:
@@ -210,10 +227,12 @@ class Simulation:
         self.series: Dict[str, List[float]] = {
             k: []
             for k in ("t", "waiting", "live_waiting", "ghosts_counted", "active", "admitted",
-                      "admissions_per_sec", "bucket_tokens", "measured_rate")
+                      "admissions_per_sec", "bucket_tokens", "measured_rate", "policy_rate",
+                      "granted", "passed", "lapsed", "joined")
         }
         self.lost = 0
         self.live_waiting = 0  # users in state WAITING
+        self.joins = 0  # users who joined so far
         self.wall_sec = 0.0
         self.summary: Dict[str, object] = {}
 
@@ -254,6 +273,7 @@ class Simulation:
             raise RuntimeError(f"join failed: codes {set(r['error'].tolist())}")
         self.state[users] = WAITING
         self.live_waiting += len(users)
+        self.joins += len(users)
         self.join_t[users] = t
         self.join_eta[users] = r["eta"]
         self.join_conf[users] = r["confidence"]
@@ -341,6 +361,11 @@ class Simulation:
         ser["admissions_per_sec"].append((s.admitted_total - prev) / dt if dt > 0 else 0.0)
         ser["bucket_tokens"].append(s.bucket_tokens)
         ser["measured_rate"].append(s.admission_rate_per_sec)
+        ser["policy_rate"].append(self.policy.admit_rate_per_sec)  # the rate of the last second
+        ser["granted"].append(s.granted)
+        ser["passed"].append(s.passed_total)
+        ser["lapsed"].append(s.lapsed_total)
+        ser["joined"].append(self.joins)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -352,10 +377,17 @@ class Simulation:
         self.calendar.push_times(self.arrival, JOIN, np.arange(self.n, dtype=np.int64))
         per_sec = max(1, int(round(1.0 / self.res)))
         sweep_every = max(1, int(round(cfg.sweep_interval_sec / self.res)))
+        change_tick = -1
+        if cfg.rate_change_at_sec is not None and cfg.rate_change_to is not None:
+            change_tick = int(round(cfg.rate_change_at_sec / self.res))
         pop, advance_to, t0, res = self.calendar.pop, self.clock.advance_to, self.t0, self.res
         for tick in range(0, end_tick + 1):
             t = tick * res
             advance_to(t0 + t)
+            if tick == change_tick:  # the operator's set_policy, before this instant's calls
+                self.policy = self.policy.copy()
+                self.policy.admit_rate_per_sec = cfg.rate_change_to
+                self.room.set_policy("sale", self.policy)
             # One instant: purchases end, arrivals join, abandoners go, pollers poll.
             done, join, abandon, poll = pop(tick)
             if len(done):
@@ -430,6 +462,52 @@ class Simulation:
         series_aps = np.asarray(self.series["admissions_per_sec"], dtype=float)
         opened = np.asarray(self.series["t"], dtype=float) >= self.opens_at_sec  # nobody before
         stalled = int(np.count_nonzero((series_live > 0) & (series_aps == 0) & opened))
+        # The pace: over the seconds when more than bypass + burst users who still poll wait
+        # (at both ends of the second, so that the line could fill every token of it), the
+        # admissions of those seconds over what the policy's rate allowed in them.
+        series_rate = np.asarray(self.series["policy_rate"], dtype=float)
+        thr = cfg.bypass + cfg.burst
+        full = np.zeros(len(series_live), dtype=bool)
+        full[1:] = (series_live[1:] > thr) & (series_live[:-1] > thr) & opened[1:]
+        full &= series_rate > 0
+        # Seconds that end with the room at its active_capacity are the capacity's, not the
+        # rate's: they are counted apart.
+        occupied = (np.asarray(self.series["active"], dtype=float)
+                    + np.asarray(self.series["granted"], dtype=float))
+        at_capacity = full & (occupied >= cfg.capacity)
+        full &= ~at_capacity
+        ratio = series_aps[full] / series_rate[full]
+        # The same over the seconds when more than bypass + burst polling users have waited out
+        # the longest tier wait, counted as the polling users less those who joined within it
+        # (a lower bound): a trickle that keeps more than bypass + burst people inside their tier
+        # wait makes the line look long while nobody in it may be granted yet.
+        tier_max = max([w for _, w in parse_tiers(cfg.tiers)] + [0.0])
+        lag = int(math.ceil(tier_max))  # the series has one sample per second
+        joins = np.asarray(self.series["joined"], dtype=float)
+        before = np.zeros(len(joins))  # joins up to `lag` seconds before each sample
+        if len(joins) > lag:
+            before[lag:] = joins[:len(joins) - lag]
+        recent = joins - before
+        served_tier = series_live - recent
+        full_t = np.zeros(len(series_live), dtype=bool)
+        full_t[1:] = (served_tier[1:] > thr) & (served_tier[:-1] > thr) & opened[1:]
+        full_t &= (series_rate > 0) & (occupied < cfg.capacity)
+        ratio_t = series_aps[full_t] / series_rate[full_t]
+        pace_tier_served = {
+            "seconds": int(np.count_nonzero(full_t)),
+            "admitted_over_allowed": (float(series_aps[full_t].sum() / series_rate[full_t].sum())
+                                      if full_t.any() else None),
+            "per_second_p10": _quantiles(ratio_t, (0.1,))[0],
+        }
+        pace = {
+            "seconds": int(np.count_nonzero(full)),
+            "seconds_at_capacity": int(np.count_nonzero(at_capacity)),
+            "threshold_live_waiting": thr,
+            "admitted_over_allowed": (float(series_aps[full].sum() / series_rate[full].sum())
+                                      if full.any() else None),
+            "per_second_p10": _quantiles(ratio, (0.1,))[0],
+            "per_second_p50": _quantiles(ratio, (0.5,))[0],
+        }
 
         # ETA error: |predicted - actual| / actual for users who were admitted, sampled at
         # join and along the wait. Samples with less than 5 s to go are left out (a relative
@@ -521,6 +599,9 @@ class Simulation:
             },
             "eta_error": {"at_join": at_join, "along_wait": along},
             "stalled_sec": stalled,
+            "pace": pace,
+            "pace_tier_served": pace_tier_served,
+            "polls_per_admitted": self.polls / served if served else None,
             "fairness": {
                 "overtook_share": float(overtook.mean()) if len(a) else 0.0,
                 "displacement_p99": _quantiles(displacement, (0.99,))[0],
@@ -558,7 +639,19 @@ def format_summary(s: Dict[str, object]) -> str:
         ("ghost counted after leaving p50/p95", f"{f(g['counted_after_leaving_sec']['p50'], ' s')}"
                                                 f" / {f(g['counted_after_leaving_sec']['p95'], ' s')}"),
         ("ghosts counted at once, peak", f(g["peak_counted"])),
+        ("status polls per admitted user", f(s["polls_per_admitted"])),
         ("seconds with users waiting, nobody admitted", f(s["stalled_sec"])),
+        (f"pace while > {s['pace']['threshold_live_waiting']} polling users wait",
+         f"{f(s['pace']['admitted_over_allowed'], '', 3)} of the rate over "
+         f"{f(s['pace']['seconds'])} s; per second p10 {f(s['pace']['per_second_p10'], '', 3)}"
+         + (f"; {f(s['pace']['seconds_at_capacity'])} s at capacity left out"
+            if s["pace"].get("seconds_at_capacity") else "")),
+        ("  ... while they have waited out the tiers",
+         f"{f(s['pace_tier_served']['admitted_over_allowed'], '', 3)} of the rate over "
+         f"{f(s['pace_tier_served']['seconds'])} s; per second p10 "
+         f"{f(s['pace_tier_served']['per_second_p10'], '', 3)}"),
+        ("grants passed over / lapsed", f"{f(lib.get('passed_total'))} / "
+                                        f"{f(lib.get('lapsed_total'))}"),
         ("ETA error at join: median / p90", f"{f(ej['median'], '', 3)} / {f(ej['p90'], '', 3)}"),
         ("ETA error along wait: median / p90", f"{f(ea['median'], '', 3)} / {f(ea['p90'], '', 3)}"),
         ("  ... when confidence >= 0.5 / < 0.5",
@@ -631,7 +724,8 @@ def write_plots(sim: Simulation, out: str, prefix: str = "simulation-") -> List[
         ax.plot(t_min, smooth, label="30 s average")
     ax.plot(t_min, ser["measured_rate"], label="rate the library measured (ETA basis)",
             linestyle=":")
-    ax.axhline(cfg.rate, color="k", linestyle="--", linewidth=1, label="policy rate")
+    ax.step(t_min, ser["policy_rate"], where="pre", color="k", linestyle="--", linewidth=1,
+            label="policy rate")
     ax.set_xlabel("minutes since the sale opened")
     ax.set_ylabel("admissions / s")
     ax.set_title("Admissions per second")
@@ -739,6 +833,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--trickle-until-sec", type=float, default=None,
                    help="when the trickle stops (default: the end)")
     a.add_argument("--duration-sec", type=float, default=d.duration_sec, help="length of the sale")
+    a.add_argument("--second-wave", type=int, default=d.second_wave,
+                   help="people in a second wave, arriving uniformly over --surge-sec")
+    a.add_argument("--second-wave-at-sec", type=float, default=None,
+                   help="when the second wave starts (default: half the duration)")
     b = p.add_argument_group("behaviour")
     b.add_argument("--abandon-share", type=float, default=d.abandon_share,
                    help="share of users who give up while waiting")
@@ -746,6 +844,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="mean time from joining to giving up (exponential)")
     b.add_argument("--ghost-share", type=float, default=d.ghost_share,
                    help="share of those who vanish without calling leave")
+    b.add_argument("--ghosts-of-all", type=float, default=None,
+                   help="a convenience: make ghosts this share of all users, keeping the leavers' "
+                        "share (abandon share x (1 - ghost share)); sets --abandon-share and "
+                        "--ghost-share")
     b.add_argument("--poll", choices=("follow", "fixed"), default=d.poll,
                    help="follow the library's poll_after, or poll every --poll-fixed-sec")
     b.add_argument("--poll-jitter", type=float, default=d.poll_jitter,
@@ -765,6 +867,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--active-ttl", type=float, default=d.active_ttl)
     q.add_argument("--reservation-ttl", type=float, default=d.reservation_ttl)
     q.add_argument("--ended-ttl", type=float, default=d.ended_ttl)
+    q.add_argument("--rate-change-at-sec", type=float, default=None,
+                   help="the operator sets a new rate (--rate-change-to) at this second")
+    q.add_argument("--rate-change-to", type=float, default=None,
+                   help="the new admissions per second")
     q.add_argument("--opens-at-sec", type=float, default=None,
                    help="schedule the opening at this second: earlier arrivals join the "
                         "pre-queue and get places drawn at random at the opening")
@@ -788,6 +894,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command-line entry point; returns the exit status (1 if the run is inconsistent)."""
     args = vars(_parser().parse_args(argv))
     out, no_plots = args.pop("out"), args.pop("no_plots")
+    ghosts = args.pop("ghosts_of_all")
+    if ghosts is not None:
+        leavers = args["abandon_share"] * (1 - args["ghost_share"])
+        if not 0 <= ghosts <= 1 - leavers:
+            print(f"error: --ghosts-of-all must lie in [0, {1 - leavers:g}]", file=sys.stderr)
+            return 2
+        args["abandon_share"] = leavers + ghosts
+        args["ghost_share"] = ghosts / (leavers + ghosts) if leavers + ghosts > 0 else 0.0
     cfg = Config(**args)
     try:
         cfg.policy(admission.SimulatedClock().now).validate()

@@ -755,6 +755,14 @@ void Bind(py::module_& m) {
                     "The last place the user can have: position, except for a user of the\n"
                     "'random' method not drawn yet (the place lies in position..position_high)\n"
                     "and a pre-queued one (the opening draws it in 1..position_high).")
+      .def_readonly("ahead_unreached", &QueueStatus::ahead_unreached,
+                    "Waiting users ahead whom the grants have not reached yet (granted or\n"
+                    "passed over): the people still to be served before this user's turn; 0\n"
+                    "once reached.")
+      .def_property_readonly(
+          "grant_expires_at", [](const QueueStatus& s) { return Instant(s.grant_expires_at); },
+          "While the user holds a grant (ready_for_entry): when it lapses unless they enter\n"
+          "(seconds since the epoch); None otherwise.")
       .def_property_readonly(
           "eta", [](const QueueStatus& s) { return Seconds(s.eta); },
           "Estimated seconds until the user may enter (inf when nobody is admitted); the\n"
@@ -871,6 +879,8 @@ void Bind(py::module_& m) {
                     "Users in the pre-queue (before the opening), not in `waiting`.")
       .def_readonly("drawn", &EventStats::drawn,
                     "'random' method: users drawn who have not entered yet (part of `waiting`).")
+      .def_readonly("granted", &EventStats::granted,
+                    "Users holding a grant who have not entered yet (part of `waiting`).")
       .def_readonly("active", &EventStats::active, "Admitted users not done yet.")
       .def_readonly("joined_total", &EventStats::joined_total,
                     "Joins accepted (refused ones are in refused_total).")
@@ -891,6 +901,10 @@ void Bind(py::module_& m) {
       .def_readonly("left_total", &EventStats::left_total,
                     "Users who called leave (waiting or admitted).")
       .def_readonly("completed_total", &EventStats::completed_total)
+      .def_readonly("passed_total", &EventStats::passed_total,
+                    "Absent users the grants passed over (they keep their place).")
+      .def_readonly("lapsed_total", &EventStats::lapsed_total,
+                    "Grants not claimed within the policy's claim_window.")
       .def_readonly("bucket_tokens", &EventStats::bucket_tokens,
                     "Tokens in the bucket (negative while bypass debt is repaid).")
       .def_readonly("admission_rate_per_sec", &EventStats::admission_rate_per_sec,
@@ -906,6 +920,7 @@ void Bind(py::module_& m) {
             d["waiting"] = s.waiting;
             d["prequeued"] = s.prequeued;
             d["drawn"] = s.drawn;
+            d["granted"] = s.granted;
             d["active"] = s.active;
             d["joined_total"] = s.joined_total;
             d["admitted_total"] = s.admitted_total;
@@ -919,6 +934,8 @@ void Bind(py::module_& m) {
             d["active_timed_out_total"] = s.active_timed_out_total;
             d["left_total"] = s.left_total;
             d["completed_total"] = s.completed_total;
+            d["passed_total"] = s.passed_total;
+            d["lapsed_total"] = s.lapsed_total;
             d["bucket_tokens"] = s.bucket_tokens;
             d["admission_rate_per_sec"] = s.admission_rate_per_sec;
             d["rate_confidence"] = s.rate_confidence;

@@ -51,8 +51,10 @@ def test_eta_and_confidence_are_sane(room, clock) -> None:
         assert 0.0 <= s.eta_confidence <= 1.0
         assert s.eta >= 0 and math.isfinite(s.eta)
         assert s.poll_after >= 0.1
-    # Before any admission the policy rate (2/s) is the estimate: position p waits (p-1)/2.
-    assert statuses[-1].eta == pytest.approx(19 / 2)
+    # Before any admission the cursor's speed is the policy rate (2/s): a user waits for the
+    # users ahead whom the grants have not reached (the burst's 2 are granted at once).
+    assert statuses[-1].ahead_unreached == 17
+    assert statuses[-1].eta == pytest.approx(17 / 2)
     assert statuses[-1].eta >= statuses[5].eta
     back = statuses[-1]
     assert not back.ready_for_entry and back.blocked_by == "not_your_turn"
@@ -95,6 +97,37 @@ def test_stats_events_sweep(room, clock) -> None:
     stats = room.stats("sale")
     assert stats.waiting == 0 and stats.expired_total == 5
     assert room.status(tokens[0]).state == "expired"
+
+
+def test_grants_presence_and_lapses(clock) -> None:
+    """Grants go to the first present users; a grant unclaimed for claim_window lapses and
+    absent users are passed over (docs/rules.md, "Presence, the cursor and grants")."""
+    room = admission.WaitingRoom(clock=clock)
+    policy = admission.Policy(admit_rate_per_sec=1, burst=1, bypass_top_n=0, wait_tiers=[],
+                              claim_window=3)
+    assert policy.claim_window == 3 and admission.Policy().claim_window == 5
+    assert "claim_window=3" in repr(policy)
+    room.set_policy("sale", policy)
+    s = [room.join("sale", f"u{i}") for i in range(4)]
+    assert s[0].ready_for_entry and s[0].grant_expires_at == pytest.approx(clock.now + 3)
+    assert [x.ahead_unreached for x in s] == [0, 0, 1, 2]
+    assert all(x.grant_expires_at is None for x in s[1:])
+    stats = room.stats("sale")
+    assert (stats.granted, stats.passed_total, stats.lapsed_total) == (1, 0, 0)
+    assert stats.to_dict()["granted"] == 1
+    # u0 never claims; u2 and u3 were told to come back within the presence window and do not.
+    clock.advance(4)
+    nxt = room.status(s[1].token)  # u0's grant lapsed, its token passes on to u1
+    assert nxt.ready_for_entry and nxt.grant_expires_at == pytest.approx(clock.now + 3)
+    stats = room.stats("sale")
+    assert stats.lapsed_total == 1 and stats.granted == 1
+    assert stats.passed_total == 2  # u2 and u3 were absent: passed over, keeping their place
+    back = room.status(s[2].token)
+    assert back.position == 3 and back.ahead_unreached == 0 and not back.ready_for_entry
+    d = stats.to_dict()
+    assert d["passed_total"] == 2 and d["lapsed_total"] == 1
+    assert room.enter(nxt.token).granted
+    assert room.stats("sale").granted == 0
 
 
 def test_default_policy_and_create_on_join(clock) -> None:

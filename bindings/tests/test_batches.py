@@ -35,18 +35,19 @@ def test_crowd_answers_as_the_single_calls_do(room, clock) -> None:
 def test_crowd_poll_enters_the_ready_only(room, clock) -> None:
     crowd = admission.Crowd(room, "sale")
     crowd.join(np.arange(6))
-    # bypass 1 + burst 2: the first three are ready, the others are told to wait.
+    # Burst 2: the joins granted the first two; the bypass (1) gives credit only to position 1,
+    # so the others are told to wait.
     r = crowd.poll(np.arange(6))
-    assert r["granted"].tolist() == [True, True, True, False, False, False]
-    assert r["state"].tolist() == [ACTIVE] * 3 + [WAITING] * 3
-    assert (r["blocked_by"][3:] == admission.ENTRY_BLOCKS.index("not_your_turn")).all()
-    assert (r["poll_after"][3:] > 0).all()
+    assert r["granted"].tolist() == [True, True, False, False, False, False]
+    assert r["state"].tolist() == [ACTIVE] * 2 + [WAITING] * 4
+    assert (r["blocked_by"][2:] == admission.ENTRY_BLOCKS.index("not_your_turn")).all()
+    assert (r["poll_after"][2:] > 0).all()
     stats = room.stats("sale")
-    assert stats.admitted_total == 3 and stats.waiting == 3
+    assert stats.admitted_total == 2 and stats.waiting == 4
     # An admitted user who polls again is told it is active; nothing else happens.
     again = crowd.poll(np.array([0]))
     assert not again["granted"][0] and again["state"][0] == ACTIVE
-    assert room.stats("sale").admitted_total == 3
+    assert room.stats("sale").admitted_total == 2
 
 
 def test_crowd_errors_are_codes_not_exceptions(room) -> None:

@@ -106,6 +106,10 @@ def test_opening_draws_every_place_once(clock) -> None:
     n = 40
     room = make_room(clock, opens_at=T0 + 60, admit_rate_per_sec=1, burst=1, bypass_top_n=0)
     early = [room.join("sale", f"early-{i}").token for i in range(n)]
+    # They poll just before the opening, as the advice has them do, so they are present when
+    # the grants start (absent users would be passed over, keeping their place).
+    clock.advance_to(T0 + 59)
+    assert all(room.status(t).state == "prequeue" for t in early)
     clock.advance_to(T0 + 60)
     late = [room.join("sale", f"late-{i}") for i in range(5)]
     places = [room.status(t).position for t in early]
@@ -248,7 +252,8 @@ def test_safety_net_admits_into_an_empty_line(clock) -> None:
 
 def test_random_method_gives_ranges(clock) -> None:
     room = make_room(clock, method="random", admit_rate_per_sec=1, burst=1, bypass_top_n=1)
-    tokens = [room.join("sale", f"u{i}").token for i in range(10)]
+    # The front is drawn 90 s of grants ahead of the cursor: 1 + 1 + 90 users here.
+    tokens = [room.join("sale", f"u{i}").token for i in range(120)]
     statuses = [room.status(t) for t in tokens]
     for s in statuses:
         assert s.state == "waiting"
@@ -257,11 +262,14 @@ def test_random_method_gives_ranges(clock) -> None:
     ranged = [s for s in statuses if s.position_high > s.position]
     assert ranged, "users not drawn yet are shown a range"
     assert ".." in repr(ranged[0])
-    drawn = room.stats("sale").drawn
-    assert 1 <= drawn <= 2  # the front holds bypass_top_n + floor(tokens) at most
+    st = room.stats("sale")
+    drawn = st.drawn
+    # Drawn ahead of the cursor: bypass_top_n + burst + ceil(rate * 90 s), besides the one the
+    # burst granted.
+    assert st.granted == 1 and drawn - st.granted == 92
     assert len(statuses) - len(ranged) == drawn
-    # The drawn users are the front; they enter, and the draws go on.
-    front = [t for t, s in zip(tokens, statuses) if s.position_high == s.position]
+    # The drawn users are the front; its first enters, and the draws go on.
+    front = [t for t, s in zip(tokens, statuses) if s.position == 1 == s.position_high]
     assert room.enter(front[0]).granted
     assert room.stats("sale").admitted_total == 1
 

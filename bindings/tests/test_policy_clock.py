@@ -33,7 +33,7 @@ def test_repr_names_every_field_in_order() -> None:
         "heartbeat_ttl=300, active_ttl=600, reservation_ttl=30, ended_ttl=600, "
         "wait_tiers=[(3, 1.5), (None, 4)], rate_windows=[10, 60, 300], paused=False, "
         "paused_reason='it's', prequeue_opens_at=None, opens_at=1500000000.0, closes_at=None, "
-        "method='random', reject_message='', safety_net=True)")
+        "method='random', reject_message='', safety_net=True, claim_window=5)")
 
 
 def test_stub_declares_every_field() -> None:

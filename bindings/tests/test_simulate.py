@@ -107,3 +107,43 @@ def test_random_method_and_command_line_options() -> None:
     assert simulate.main(["--crowd", "300", "--surge-sec", "5", "--duration-sec", "120",
                           "--rate", "20", "--burst", "20", "--opens-at-sec", "10",
                           "--method", "random", "--no-plots"]) == 0
+
+
+def test_second_wave_rate_change_and_pace() -> None:
+    cfg = small(crowd=1000, trickle_per_sec=0, abandon_share=0, duration_sec=400,
+                second_wave=500, second_wave_at_sec=200, rate_change_at_sec=100,
+                rate_change_to=10)
+    sim = simulate.run(cfg)
+    s = sim.summary
+    assert s["consistent"], s["consistency"]
+    assert s["users"]["arrived"] == 1500
+    assert int(np.count_nonzero((sim.join_t >= 200) & (sim.join_t <= 210))) == 500
+    rates = np.asarray(sim.series["policy_rate"])
+    t = np.asarray(sim.series["t"])
+    assert (rates[t < 100] == 20).all() and (rates[t >= 100] == 10).all()
+    assert sim.room.get_policy("sale").admit_rate_per_sec == 10
+    pace = s["pace"]
+    assert pace["seconds"] > 0 and 0.9 <= pace["admitted_over_allowed"] <= 1.1
+    assert pace["threshold_live_waiting"] == cfg.bypass + cfg.burst
+    # Users inside their tier wait are left out of the second measure: its seconds are a subset.
+    tiered = s["pace_tier_served"]
+    assert 0 < tiered["seconds"] <= pace["seconds"]
+    assert s["polls_per_admitted"] == pytest.approx(s["users"]["polls"] / s["users"]["served"])
+    assert s["stalled_sec"] == 0
+
+
+def test_ghosts_of_all_sets_the_shares(tmp_path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "admission.simulate", "--crowd", "500", "--surge-sec", "5",
+         "--trickle-per-sec", "0", "--duration-sec", "120", "--rate", "20", "--burst", "20",
+         "--ghosts-of-all", "0.3", "--no-plots", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert proc.returncode == 0, proc.stderr
+    cfg = json.loads((out / "summary.json").read_text())["config"]
+    # The defaults' leavers (20% x 50% = 10%) stay; ghosts become 30% of everyone.
+    assert cfg["abandon_share"] == pytest.approx(0.4)
+    assert cfg["abandon_share"] * cfg["ghost_share"] == pytest.approx(0.3)
+    bad = subprocess.run([sys.executable, "-m", "admission.simulate", "--ghosts-of-all", "0.95"],
+                         capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert bad.returncode == 2 and "--ghosts-of-all" in bad.stderr

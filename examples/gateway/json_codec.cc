@@ -231,6 +231,9 @@ int64_t CeilSeconds(absl::Duration d, int64_t min) {
 std::string QueueStatusJsonText(const QueueStatus& s) {
   JsonObjectWriter w;
   w.String("event_id", s.event_id).String("status", s.status_name()).Int("position", s.position);
+  // Users the grants still have to reach before this one: absent users ahead are passed over
+  // at once, so this is the honest "people ahead of you" (position counts them all).
+  if (s.state == UserState::kWaiting) w.Int("ahead", s.ahead_unreached);
   // A place known only as a range (random method, or the pre-queue before its draw): its
   // bounds and their ETAs. Written only then, to keep the common answer short.
   if (s.position_high != s.position) {
@@ -252,6 +255,11 @@ std::string QueueStatusJsonText(const QueueStatus& s) {
         .Int("retry_after_sec", CeilSeconds(s.retry_after, 1));
   }
   if (s.blocked_by == EntryBlock::kPaused) w.String("paused_reason", s.paused_reason);
+  // A grant waits this long for POST /enter, then passes to the next user in line.
+  if (s.grant_expires_at != absl::InfiniteFuture()) {
+    w.Int("enter_within_ms",
+          std::max<int64_t>(0, absl::ToInt64Milliseconds(s.grant_expires_at - s.now)));
+  }
   return w.Finish();
 }
 
@@ -371,6 +379,7 @@ Json StatsToJson(const EventStats& s) {
       {"waiting", s.waiting},
       {"prequeued", s.prequeued},
       {"drawn", s.drawn},
+      {"granted", s.granted},
       {"active", s.active},
       {"opened", s.opened},
       {"joined_total", s.joined_total},
@@ -384,6 +393,8 @@ Json StatsToJson(const EventStats& s) {
       {"active_timed_out_total", s.active_timed_out_total},
       {"left_total", s.left_total},
       {"completed_total", s.completed_total},
+      {"passed_total", s.passed_total},
+      {"lapsed_total", s.lapsed_total},
       {"admission_rate", std::round(s.admission_rate_per_sec * 1000) / 1000},
       {"admission_rate_confidence", std::round(s.rate_confidence * 1000) / 1000},
       {"bucket_tokens", std::round(s.bucket_tokens * 1000) / 1000},

@@ -165,6 +165,9 @@ std::string Metrics::RenderEvents(WaitingRoom& room, int64_t max_events) {
        [](const EventStats& s) { return static_cast<double>(s.waiting); }},
       {"admission_event_prequeued", "gauge", "Users in the pre-queue, before the opening.",
        [](const EventStats& s) { return static_cast<double>(s.prequeued); }},
+      {"admission_event_granted", "gauge",
+       "Waiting users holding a grant (admitted once they enter).",
+       [](const EventStats& s) { return static_cast<double>(s.granted); }},
       {"admission_event_active", "gauge", "Admitted users not done yet.",
        [](const EventStats& s) { return static_cast<double>(s.active); }},
       {"admission_event_admission_rate", "gauge", "Measured admissions per second.",
@@ -194,6 +197,12 @@ std::string Metrics::RenderEvents(WaitingRoom& room, int64_t max_events) {
        [](const EventStats& s) { return static_cast<double>(s.left_total); }},
       {"admission_event_completed_total", "counter", "Admitted users who completed.",
        [](const EventStats& s) { return static_cast<double>(s.completed_total); }},
+      {"admission_event_passed_total", "counter",
+       "Absent users the grants passed over (they keep their place for when they return).",
+       [](const EventStats& s) { return static_cast<double>(s.passed_total); }},
+      {"admission_event_lapsed_total", "counter",
+       "Grants not claimed within the claim window (their tokens passed on).",
+       [](const EventStats& s) { return static_cast<double>(s.lapsed_total); }},
   };
   for (const Series& series : kSeries) {
     absl::StrAppend(&out, "# HELP ", series.name, " ", series.help, "\n# TYPE ", series.name, " ",

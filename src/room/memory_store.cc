@@ -160,10 +160,13 @@ struct Counters {
   int64_t lapsed = 0;
 };
 
-// The rate windows of one length: admissions, passes and departures (docs/rules.md).
+// The rate windows of one length (docs/rules.md): admissions, users reached by the cursor, of
+// those the absent ones passed over and the seconds all of them had waited, and departures.
 struct Windows {
   rules::WindowCounter admissions;
+  rules::WindowCounter reached;
   rules::WindowCounter passes;
+  rules::WindowCounter exposure;
   rules::WindowCounter departures;
 };
 
@@ -330,7 +333,8 @@ std::vector<Windows> MakeWindows(const Policy& policy, const std::vector<Windows
   for (absl::Duration length : policy.rate_windows) {
     Windows w;
     w.admissions.length_us = rules::DurationToMicros(length);
-    w.passes.length_us = w.departures.length_us = w.admissions.length_us;
+    w.reached.length_us = w.passes.length_us = w.exposure.length_us = w.departures.length_us =
+        w.admissions.length_us;
     for (const Windows& o : old) {
       // Keep what windows of the same length counted.
       if (o.admissions.length_us == w.admissions.length_us) w = o;
@@ -508,7 +512,12 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
       break;
     }
     Record& r = e.records.at(key);
-    auto reach = [&e, &r] {
+    auto reach = [&e, &r, now_us] {
+      const double waited_sec = static_cast<double>(now_us - r.joined_us) / 1e6;
+      for (Windows& w : e.windows) {
+        rules::RecordAdmission(w.reached, now_us);
+        rules::RecordAmount(w.exposure, now_us, waited_sec);
+      }
       if (r.place == Place::kFront) {
         e.cursor_front = r.seq;
         ++e.reached_front;
@@ -711,7 +720,9 @@ RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
     RateSample::Window out;
     out.length = absl::Microseconds(w.admissions.length_us);
     out.admissions = rules::EstimatedAdmissions(w.admissions, now_us);
+    out.reached = rules::EstimatedAdmissions(w.reached, now_us);
     out.passes = rules::EstimatedAdmissions(w.passes, now_us);
+    out.exposure_sec = rules::EstimatedAdmissions(w.exposure, now_us);
     out.departures = rules::EstimatedAdmissions(w.departures, now_us);
     rate.windows.push_back(out);
   }

@@ -51,19 +51,34 @@ RateEstimate EstimateRate(const RateSample& sample, absl::Time now) {
   return estimate;
 }
 
-LineSpeed EstimateLineSpeed(const RateSample& sample, const RateEstimate& admissions,
-                            absl::Time now) {
+LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now) {
   LineSpeed speed;
-  speed.cursor_per_sec = admissions.per_sec;
+  speed.cursor_per_sec = sample.policy_rate_per_sec;
   if (sample.windows.empty() || sample.first_admission == absl::InfiniteFuture()) return speed;
-  // The longest window holds the most samples of the three series.
-  const RateSample::Window& w = sample.windows.back();
-  if (w.admissions >= 1) speed.cursor_per_sec *= 1 + w.passes / w.admissions;
-  const double span = absl::ToDoubleSeconds(
-      std::max(absl::Seconds(1), std::min(w.length, now - sample.first_admission)));
-  if (sample.unreached > 0) {
-    speed.hazard_per_sec = w.departures / span / static_cast<double>(sample.unreached);
+  // Until the shortest window has history, a measurement is mostly the opening's burst or the
+  // lag between the first grants and their claims: the policy's rate says more.
+  const absl::Duration history = now - sample.first_admission;
+  if (history < sample.windows.front().length) return speed;
+  // The cursor's speed through present users (grants): the passes are counted below, as users
+  // who vanish from the line ahead.
+  std::vector<double> rates;
+  for (const RateSample::Window& w : sample.windows) {
+    const absl::Duration span = std::max(absl::Seconds(1), std::min(w.length, history));
+    rates.push_back(std::max(0.0, w.reached - w.passes) / absl::ToDoubleSeconds(span));
   }
+  std::sort(rates.begin(), rates.end());
+  const std::size_t mid = rates.size() / 2;
+  speed.cursor_per_sec = rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+  // The hazards, over the longest window (the most samples): users who leave or expire before
+  // the cursor reaches them, per unreached user; and users who vanish while waiting (the
+  // absent ones the cursor passes over), per second waited.
+  const RateSample::Window& longest = sample.windows.back();
+  const double span =
+      absl::ToDoubleSeconds(std::max(absl::Seconds(1), std::min(longest.length, history)));
+  if (sample.unreached > 0) {
+    speed.hazard_per_sec = longest.departures / span / static_cast<double>(sample.unreached);
+  }
+  if (longest.exposure_sec > 0) speed.hazard_per_sec += longest.passes / longest.exposure_sec;
   return speed;
 }
 

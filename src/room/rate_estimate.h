@@ -23,14 +23,15 @@ RateEstimate EstimateRate(const RateSample& sample, absl::Time now);
 inline constexpr double kUnmeasuredConfidence = 0.1;
 
 // How fast the line ahead of a waiting user shrinks (docs/rules.md, "What WaitingRoom adds"):
-// the grants' cursor reaches users (grants and passes of absent users) at `cursor_per_sec`,
-// and each user it has not reached leaves or expires at `hazard_per_sec`.
+// the grants' cursor reaches users (it grants present ones and passes over absent ones) at
+// `cursor_per_sec`, and each user it has not reached yet leaves or expires at
+// `hazard_per_sec`. The cursor's speed is the median of the windows' rates of users reached,
+// or the policy's rate until the shortest window has history.
 struct LineSpeed {
   double cursor_per_sec = 0;
   double hazard_per_sec = 0;
 };
-LineSpeed EstimateLineSpeed(const RateSample& sample, const RateEstimate& admissions,
-                            absl::Time now);
+LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now);
 
 // The time the cursor needs to reach a user with `ahead` unreached users ahead: the solution
 // of da/dt = -cursor - hazard * a from `ahead` to 0. Infinite when the cursor stands still.

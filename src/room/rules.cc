@@ -39,6 +39,11 @@ void Refill(Bucket& bucket, double rate_per_sec, int64_t burst, int64_t now_us) 
   bucket.tokens = std::min(bucket.tokens, static_cast<double>(burst));
 }
 
+void RecordAmount(WindowCounter& window, int64_t now_us, double amount) {
+  Roll(window, now_us);
+  window.current += amount;
+}
+
 void RecordAdmission(WindowCounter& window, int64_t now_us) {
   Roll(window, now_us);
   window.current += 1;

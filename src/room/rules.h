@@ -41,6 +41,8 @@ struct WindowCounter {
   double previous = 0;
 };
 void RecordAdmission(WindowCounter& window, int64_t now_us);
+// Adds `amount` (a count, or seconds of waiting) to the window's current period.
+void RecordAmount(WindowCounter& window, int64_t now_us, double amount);
 // Estimated admissions in the window of `length_us` ending at `now_us`.
 double EstimatedAdmissions(const WindowCounter& window, int64_t now_us);
 

@@ -153,7 +153,7 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
 
   const RateEstimate rate = EstimateRate(t.rate, t.now);
   s.eta_confidence = rate.confidence;
-  const LineSpeed speed = EstimateLineSpeed(t.rate, rate, t.now);
+  const LineSpeed speed = EstimateLineSpeed(t.rate, t.now);
   // A range of places (a user not drawn yet) is a range of unreached users ahead.
   const int64_t spread = s.position_high - s.position;
   if (t.state == UserState::kPrequeue) {
@@ -176,13 +176,18 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   if (s.eta == absl::InfiniteDuration()) s.eta_confidence = 0;
 
   // Poll often near the turn, rarely far from it: half the expected wait, so that the polls
-  // halve as the turn nears. A range polls by its middle (the expected wait); a pre-queued
-  // user by the opening. Always within the presence window (so that the grants find a client
-  // that follows the advice present) and well within the heartbeat TTL.
+  // halve as the turn nears, and within the last min_poll_interval the expected wait itself, so
+  // that the poll lands on the turn and the grant is claimed as soon as it is made (claims
+  // late by up to a poll interval would reorder the line by that much). A range polls by its
+  // middle (the expected wait); a pre-queued user by the opening. Always within the presence
+  // window (so that the grants find a client that follows the advice present) and well within
+  // the heartbeat TTL.
   absl::Duration poll = options_.min_poll_interval;
   if (!t.ready_for_entry) {
     const absl::Duration basis = t.state == UserState::kPrequeue ? s.eta_low : s.eta;
-    poll = std::clamp(basis / 2, options_.min_poll_interval, options_.max_poll_interval);
+    poll = basis < options_.min_poll_interval
+               ? basis
+               : std::clamp(basis / 2, options_.min_poll_interval, options_.max_poll_interval);
   }
   const absl::Duration present_left = t.present_until - t.now;
   if (present_left > absl::ZeroDuration()) poll = std::min(poll, present_left / 2);

@@ -297,6 +297,42 @@ TEST_F(GatewayTest, AdminPutOfOneFieldTakesEffect) {
   EXPECT_EQ(r->status, 200) << r->body;
 }
 
+// Twenty users join and never call again; one joins behind them and polls as the gateway
+// advises. The room runs the default policy (default heartbeat TTL) at 1 admission a second.
+// Ghosts must not hold the poller: grants go to present users, a grant that nobody claims
+// passes on after the claim window, and the poller is admitted within seconds, not after the
+// heartbeat TTL that used to free the ghosts' places (docs/rules.md, "Presence, the cursor and
+// grants").
+TEST_F(GatewayTest, GhostsAheadDoNotHoldThePoller) {
+  auto r = client_->Put("/admin/v1/events/ghosts/policy", Bearer(kAdminToken),
+                        R"({"admit_rate_per_sec":1,"burst":100,"bypass_top_n":10,)"
+                        R"("heartbeat_ttl_sec":300,"wait_tiers":[]})",
+                        "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  for (int i = 0; i < 20; ++i) Join(*client_, "ghosts", "ghost-" + std::to_string(i));
+  const auto start = std::chrono::steady_clock::now();
+  const std::string token = Join(*client_, "ghosts", "poller");
+  bool admitted = false;
+  while (!admitted && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+    r = Get("/api/v1/queue/status?token=" + token);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Json s = Body(r);
+    if (s["ready_for_entry"].get<bool>()) {
+      r = Post("/api/v1/queue/enter", Json{{"waiting_token", token}}.dump());
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      admitted = true;
+      break;
+    }
+    // Polls exactly as advised (the advice is what keeps the poller present).
+    std::this_thread::sleep_for(std::chrono::milliseconds(s["poll_after_ms"].get<int>()));
+  }
+  ASSERT_TRUE(admitted);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST_F(GatewayTest, Stats) {
   Admit(*client_, "stats-ev", "hank");
   Join(*client_, "stats-ev", "ivy");

@@ -291,7 +291,7 @@ TEST(JsonCodecTest, PolicyJsonIsTheApiForm) {
       "wait_tiers": [{"max_position": 3, "wait_sec": 1.5}, {"max_position": null, "wait_sec": 4.0}],
       "rate_windows_sec": [10.0, 60.0, 300.0], "paused": true, "paused_reason": "back soon",
       "prequeue_opens_at": null, "opens_at": "2025-12-01T10:00:00.000Z", "closes_at": null,
-      "method": "random", "reject_message": "", "safety_net": true})");
+      "method": "random", "reject_message": "", "safety_net": true, "claim_window_sec": 5.0})");
   EXPECT_EQ(PolicyToJson(p), expected);
   Policy back;
   ASSERT_TRUE(MergePolicyJson(expected, &back).ok());

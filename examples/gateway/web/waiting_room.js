@@ -171,7 +171,7 @@
       setView('waiting', 'You’re in line',
         'Places are drawn at random among everyone waiting, so yours lies in this range.');
     } else {
-      const ahead = Math.max(0, s.position - 1);
+      const ahead = s.ahead !== undefined ? s.ahead : Math.max(0, s.position - 1);
       setView('waiting', 'You’re in line',
         ahead === 0 ? 'You are next.' : ahead.toLocaleString() + ' people are ahead of you.');
     }

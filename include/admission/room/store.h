@@ -58,7 +58,11 @@ struct RateSample {
   struct Window {
     absl::Duration length;
     double admissions = 0;  // estimated count over the window (may be fractional)
-    double passes = 0;      // absent users the grants passed over
+    double reached = 0;     // users the grants' cursor reached (granted or passed over)
+    double passes = 0;      // of those, absent users it passed over
+    // The seconds the users it reached had waited since they joined: with `passes`, the rate
+    // at which waiting users vanish (passes per second of waiting).
+    double exposure_sec = 0;
     double departures = 0;  // users not reached yet who left or expired
   };
   std::vector<Window> windows;
