@@ -27,8 +27,17 @@ local function grants()
   GR = {}
   local MAX_GRANTS, MAX_PASSES, MAX_LAPSES = 64, 128, 64  -- kMax{Grants,Passes,Lapses}PerCall
 
-  -- The cursor moves past an unreached user (a grant or a pass).
-  local function reach(r)
+  -- The cursor moves past an unreached user (a grant, a pass or the skip of a granted user):
+  -- every reached window counts one, every exposure window the seconds they had waited.
+  local function reach(r, now)
+    local waited_sec = (now - r.joined) / 1e6
+    for i, w in ipairs(E.reach_windows) do
+      record_admission(w, now)
+      local x = E.exp_windows[i]
+      roll(x, now)
+      x.current = x.current + waited_sec
+    end
+    E.windows_text = nil
     if r.state == 'f' then
       E.cursor_front = r.sequence
       E.reached_front = E.reached_front + 1
@@ -132,11 +141,11 @@ local function grants()
         passes = passes + 1
       elseif not returned and r.grant_until ~= nil then
         -- Granted before a draw put them beyond the cursor: reached again, nothing else.
-        reach(r)
+        reach(r, now)
         passes = passes + 1
       elseif not returned and now >= r.present_until then
         -- Absent: passed, the cursor moves on and the user keeps their place.
-        reach(r)
+        reach(r, now)
         load_state_rest()
         E.passed = E.passed + 1
         record_all(E.pass_windows, now)
@@ -156,7 +165,7 @@ local function grants()
         r.grant_until = now + E.claim_window
         redis.call('ZADD', K_GRANTS, I(r.grant_until), r.key)
         if E.next_lapse == nil or r.grant_until < E.next_lapse then E.next_lapse = r.grant_until end
-        if returned then drop_returned(r) else reach(r) end
+        if returned then drop_returned(r) else reach(r, now) end
         rec_save(r)
         granted_now = granted_now + 1
       end

@@ -15,7 +15,8 @@ local function line_waiting()
 end
 
 -- RateSample: first_admission (false: never), policy rate, bypass_top_n, paused (0/1),
--- unreached, window count, then (length_us, admissions, passes, departures) per window.
+-- unreached, window count, then (length_us, admissions, reached, passes, exposure seconds,
+-- departures) per window.
 local function append_rate(out, now)
   local n = #out
   out[n + 1] = E.first_admission or false
@@ -28,9 +29,11 @@ local function append_rate(out, now)
   for i, w in ipairs(E.windows) do
     out[n + 1] = w.length
     out[n + 2] = D(estimated_admissions(w, now))
-    out[n + 3] = D(estimated_admissions(E.pass_windows[i], now))
-    out[n + 4] = D(estimated_admissions(E.dep_windows[i], now))
-    n = n + 4
+    out[n + 3] = D(estimated_admissions(E.reach_windows[i], now))
+    out[n + 4] = D(estimated_admissions(E.pass_windows[i], now))
+    out[n + 5] = D(estimated_admissions(E.exp_windows[i], now))
+    out[n + 6] = D(estimated_admissions(E.dep_windows[i], now))
+    n = n + 6
   end
   return out
 end

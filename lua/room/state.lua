@@ -37,40 +37,45 @@ local function parse_lengths(s)
   return lengths
 end
 
--- Windows are stored as "length:period:current:previous:..." per window length, with the three
--- counters of that length one after the other (admissions, passes, departures: period, current,
--- previous each), ';' between lengths. E.windows[i] counts admissions, E.pass_windows[i] passes
--- and E.dep_windows[i] departures, each a counter { length, period, current, previous }.
+-- Windows are stored as "length:period:current:previous:..." per window length, with the five
+-- counters of that length one after the other (in the order of WINDOW_SERIES: period, current,
+-- previous each), ';' between lengths. E.windows[i] counts admissions, E.reach_windows[i] the
+-- users the cursor reached, E.pass_windows[i] passes, E.exp_windows[i] the seconds the reached
+-- users had waited, E.dep_windows[i] departures: each a counter { length, period, current,
+-- previous } (docs/rules.md, "rate windows").
+local WINDOW_SERIES = { 'windows', 'reach_windows', 'pass_windows', 'exp_windows', 'dep_windows' }
+
 local function counter(length, period, current, previous)
   return { length = length, period = period, current = current, previous = previous }
 end
 
 local function parse_windows(s)
-  local windows, passes, departures = {}, {}, {}
+  for _, name in ipairs(WINDOW_SERIES) do E[name] = {} end
   for item in string.gmatch(s or '', '[^;]+') do
-    local length, period, current, previous, pp, pc, pr, dp, dc, dr = string.match(item,
-      '^([^:]+):([^:]+):([^:]+):([^:]+):([^:]+):([^:]+):([^:]+):([^:]+):([^:]+):([^:]+)$')
-    length = tonumber(length)
-    local n = #windows + 1
-    windows[n] = counter(length, tonumber(period), tonumber(current), tonumber(previous))
-    passes[n] = counter(length, tonumber(pp), tonumber(pc), tonumber(pr))
-    departures[n] = counter(length, tonumber(dp), tonumber(dc), tonumber(dr))
+    local v = {}
+    for x in string.gmatch(item, '[^:]+') do v[#v + 1] = tonumber(x) end
+    if #v ~= 1 + 3 * #WINDOW_SERIES then error('corrupt event meta ' .. K_META) end
+    for k, name in ipairs(WINDOW_SERIES) do
+      local series = E[name]
+      series[#series + 1] = counter(v[1], v[3 * k - 1], v[3 * k], v[3 * k + 1])
+    end
   end
-  return windows, passes, departures
 end
 
 local function format_windows()
   local parts = {}
   for i, w in ipairs(E.windows) do
-    local p, d = E.pass_windows[i], E.dep_windows[i]
-    parts[i] = string.format('%d:%d:%.17g:%.17g:%d:%.17g:%.17g:%d:%.17g:%.17g', w.length,
-      w.period, w.current, w.previous, p.period, p.current, p.previous, d.period, d.current,
-      d.previous)
+    local items = { string.format('%d', w.length) }
+    for _, name in ipairs(WINDOW_SERIES) do
+      local c = E[name][i]
+      items[#items + 1] = string.format('%d:%.17g:%.17g', c.period, c.current, c.previous)
+    end
+    parts[i] = table.concat(items, ':')
   end
   return table.concat(parts, ';')
 end
 
--- MakeWindows: a window of the same length keeps what it counted (each of its three counters).
+-- MakeWindows: a window of the same length keeps what it counted (each of its counters).
 local function make_windows(lengths, old)
   local windows = {}
   for i, length in ipairs(lengths) do
@@ -85,9 +90,7 @@ end
 
 local function make_all_windows(lengths)
   E.windows_text = nil
-  E.windows = make_windows(lengths, E.windows or {})
-  E.pass_windows = make_windows(lengths, E.pass_windows or {})
-  E.dep_windows = make_windows(lengths, E.dep_windows or {})
+  for _, name in ipairs(WINDOW_SERIES) do E[name] = make_windows(lengths, E[name] or {}) end
 end
 
 local POLICY_ARG_DECODERS = {
@@ -218,7 +221,7 @@ local function event_load()
   E.first_returned_until = tonumber(first_returned_until)
   E.first_returned_position = tonumber(first_returned_position)
   E.next_lapse = tonumber(next_lapse)
-  E.windows, E.pass_windows, E.dep_windows = parse_windows(windows)
+  parse_windows(windows)
   E.windows_text = windows  -- as loaded, until a window counts something (record_all)
   E.state_rest_text = state_rest
   if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or

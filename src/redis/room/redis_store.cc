@@ -261,7 +261,9 @@ void ReadRate(ReplyReader& r, RateSample* rate) {
     RateSample::Window w;
     w.length = absl::Microseconds(r.IntIn("window_length", 1, kMaxExactMicros));
     w.admissions = r.Double("window_admissions");
+    w.reached = r.Double("window_reached");
     w.passes = r.Double("window_passes");
+    w.exposure_sec = r.Double("window_exposure");
     w.departures = r.Double("window_departures");
     rate->windows.push_back(w);
   }
