@@ -32,17 +32,22 @@ local function record_all(series, now)
   E.windows_text = nil  -- written again by event_save
 end
 
-local function estimated_admissions(window, now)
+local function estimated_admissions(w, now)
   -- An empty counter estimates 0 whenever (previous * weight + current, weight in [0, 1]):
-  -- most series are, and a ticket shows three per window length.
-  if window.current == 0 and window.previous == 0 then return 0 end
-  local w = { length = window.length, period = window.period, current = window.current,
-              previous = window.previous }
-  roll(w, now)
-  local into_period = (now - w.period * w.length) / w.length
+  -- most series are, and a ticket shows five per window length.
+  if w.current == 0 and w.previous == 0 then return 0 end
+  -- roll() on a copy, without the copy.
+  local period, current, previous = floordiv(now, w.length), w.current, w.previous
+  if period <= w.period then
+    period = w.period
+  else
+    if period == w.period + 1 then previous = current else previous = 0 end
+    current = 0
+  end
+  local into_period = (now - period * w.length) / w.length
   local weight = 1.0 - into_period
   if weight < 0.0 then weight = 0.0 elseif 1.0 < weight then weight = 1.0 end
-  return w.previous * weight + w.current
+  return previous * weight + current
 end
 
 -- TierWait: the wait in us and the tier's exact duration (for Ticket.tier_wait).

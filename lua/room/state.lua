@@ -49,16 +49,21 @@ local function counter(length, period, current, previous)
   return { length = length, period = period, current = current, previous = previous }
 end
 
+local WINDOW_PATTERN = '^([^:]+)' .. string.rep(':([^:]+):([^:]+):([^:]+)', 5) .. '$'
 local function parse_windows(s)
-  for _, name in ipairs(WINDOW_SERIES) do E[name] = {} end
+  local a, r, p, x, d = {}, {}, {}, {}, {}
+  E.windows, E.reach_windows, E.pass_windows, E.exp_windows, E.dep_windows = a, r, p, x, d
   for item in string.gmatch(s or '', '[^;]+') do
-    local v = {}
-    for x in string.gmatch(item, '[^:]+') do v[#v + 1] = tonumber(x) end
-    if #v ~= 1 + 3 * #WINDOW_SERIES then error('corrupt event meta ' .. K_META) end
-    for k, name in ipairs(WINDOW_SERIES) do
-      local series = E[name]
-      series[#series + 1] = counter(v[1], v[3 * k - 1], v[3 * k], v[3 * k + 1])
-    end
+    local length, a1, a2, a3, r1, r2, r3, p1, p2, p3, x1, x2, x3, d1, d2, d3 =
+      string.match(item, WINDOW_PATTERN)
+    if d3 == nil then error('corrupt event meta ' .. K_META) end
+    length = tonumber(length)
+    local n = #a + 1
+    a[n] = counter(length, tonumber(a1), tonumber(a2), tonumber(a3))
+    r[n] = counter(length, tonumber(r1), tonumber(r2), tonumber(r3))
+    p[n] = counter(length, tonumber(p1), tonumber(p2), tonumber(p3))
+    x[n] = counter(length, tonumber(x1), tonumber(x2), tonumber(x3))
+    d[n] = counter(length, tonumber(d1), tonumber(d2), tonumber(d3))
   end
 end
 
