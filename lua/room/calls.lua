@@ -59,6 +59,6 @@ local function admit(r, now, reservation, kind)
   E.active = E.active + 1
   E.admitted = E.admitted + 1
   if E.first_admission == nil then E.first_admission = now end
-  record_all(E.windows, now)
+  record_all('windows', now)
   return by_bypass
 end

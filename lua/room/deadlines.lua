@@ -136,7 +136,7 @@ local function leave_line(r, ended, at)
       end
     else
       if E.candidate == order_of(r) then E.candidate = nil end
-      if ended then record_all(E.dep_windows, at) end
+      if ended then record_all('dep_windows', at) end
     end
   end
   if r.grant_until ~= nil then

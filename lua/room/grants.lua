@@ -31,6 +31,7 @@ local function grants()
   -- every reached window counts one, every exposure window the seconds they had waited.
   local function reach(r, now)
     local waited_sec = (now - r.joined) / 1e6
+    load_windows()
     for i, w in ipairs(E.reach_windows) do
       record_admission(w, now)
       local x = E.exp_windows[i]
@@ -148,7 +149,7 @@ local function grants()
         reach(r, now)
         load_state_rest()
         E.passed = E.passed + 1
-        record_all(E.pass_windows, now)
+        record_all('pass_windows', now)
         passes = passes + 1
       elseif not tier_served(position, r.joined, now) or not may_grant(position) then
         if returned then

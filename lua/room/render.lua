@@ -15,8 +15,8 @@ local function line_waiting()
 end
 
 -- RateSample: first_admission (false: never), policy rate, bypass_top_n, paused (0/1),
--- unreached, window count, then (length_us, admissions, reached, passes, exposure seconds,
--- departures) per window.
+-- unreached, then the windows' counters as stored (state.lua, format_windows), from which the
+-- C++ side computes the estimates at `now` (rules::EstimatedAdmissions, as the memory store).
 local function append_rate(out, now)
   local n = #out
   out[n + 1] = E.first_admission or false
@@ -24,17 +24,7 @@ local function append_rate(out, now)
   out[n + 3] = E.bypass_top_n
   out[n + 4] = E.paused and 1 or 0
   out[n + 5] = line_waiting() - E.reached_front - E.reached_pool
-  out[n + 6] = #E.windows
-  n = n + 6
-  for i, w in ipairs(E.windows) do
-    out[n + 1] = w.length
-    out[n + 2] = D(estimated_admissions(w, now))
-    out[n + 3] = D(estimated_admissions(E.reach_windows[i], now))
-    out[n + 4] = D(estimated_admissions(E.pass_windows[i], now))
-    out[n + 5] = D(estimated_admissions(E.exp_windows[i], now))
-    out[n + 6] = D(estimated_admissions(E.dep_windows[i], now))
-    n = n + 6
-  end
+  out[n + 6] = E.windows_text or format_windows()
   return out
 end
 

@@ -26,9 +26,10 @@ local function record_admission(w, now)
   w.current = w.current + 1
 end
 
--- One count in every window of a series (E.windows, E.pass_windows or E.dep_windows).
+-- One count in every window of a series ('windows', 'pass_windows' or 'dep_windows').
 local function record_all(series, now)
-  for _, w in ipairs(series) do record_admission(w, now) end
+  load_windows()
+  for _, w in ipairs(E[series]) do record_admission(w, now) end
   E.windows_text = nil  -- written again by event_save
 end
 

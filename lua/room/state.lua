@@ -67,7 +67,14 @@ local function parse_windows(s)
   end
 end
 
+-- The windows are parsed only when a call counts in them (or replaces them): a ticket's rate
+-- sample carries their text, which the C++ side estimates from (rules::EstimatedAdmissions).
+local function load_windows()
+  if E.windows == nil then parse_windows(E.windows_raw) end
+end
+
 local function format_windows()
+  load_windows()
   local parts = {}
   for i, w in ipairs(E.windows) do
     local items = { string.format('%d', w.length) }
@@ -94,6 +101,7 @@ local function make_windows(lengths, old)
 end
 
 local function make_all_windows(lengths)
+  load_windows()
   E.windows_text = nil
   for _, name in ipairs(WINDOW_SERIES) do E[name] = make_windows(lengths, E[name] or {}) end
 end
@@ -226,7 +234,7 @@ local function event_load()
   E.first_returned_until = tonumber(first_returned_until)
   E.first_returned_position = tonumber(first_returned_position)
   E.next_lapse = tonumber(next_lapse)
-  parse_windows(windows)
+  E.windows, E.windows_raw = nil, windows  -- parsed on first use (load_windows)
   E.windows_text = windows  -- as loaded, until a window counts something (record_all)
   E.state_rest_text = state_rest
   if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or
