@@ -543,9 +543,10 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
       ++passes;
       continue;
     }
-    const int64_t position = StandingOf(e, r, now_us).position;
-    if (!rules::TierServed(p, position, r.joined_us, now_us) ||
-        !rules::MayGrant(p, position, e.bucket.tokens)) {
+    // A candidate has nobody unreached ahead.
+    const int64_t place = rules::TurnPlace(StandingOf(e, r, now_us).position, e.granted, 0);
+    if (!rules::TierServed(p, place, r.joined_us, now_us) ||
+        !rules::MayGrant(p, place, e.bucket.tokens)) {
       break;
     }
     r.by_credit = e.bucket.tokens < 1.0;
@@ -730,6 +731,7 @@ RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
                                                         : rules::MicrosToTime(e.first_admission_us);
   rate.unreached = e.line.size() + e.front.size() - e.reached_front - e.reached_pool;
   rate.policy_rate_per_sec = e.policy.admit_rate_per_sec;
+  rate.at_capacity = e.active + e.granted >= e.policy.active_capacity;
   rate.bypass_top_n = e.policy.bypass_top_n;
   rate.paused = e.policy.paused;
   return rate;
@@ -758,7 +760,8 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
     if (r.place == Place::kPrequeue) {
       t.opens_at = rules::MicrosToTime(*rules::MicrosOf(e.policy.opens_at));
     } else {
-      t.tier_wait = TierWait(e.policy.wait_tiers, t.position);
+      t.tier_wait =
+          TierWait(e.policy.wait_tiers, rules::TurnPlace(t.position, e.granted, t.ahead_unreached));
     }
     t.blocked_by = standing.readiness.block;
     t.retry_after = standing.readiness.retry_after;

@@ -59,36 +59,45 @@ LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now) {
   // lag between the first grants and their claims: the policy's rate says more.
   const absl::Duration history = now - sample.first_admission;
   if (history < sample.windows.front().length) return speed;
-  // The cursor's speed through present users (grants): the passes are counted below, as users
-  // who vanish from the line ahead.
-  std::vector<double> rates;
-  for (const RateSample::Window& w : sample.windows) {
-    const absl::Duration span = std::max(absl::Seconds(1), std::min(w.length, history));
-    rates.push_back(std::max(0.0, w.reached - w.passes) / absl::ToDoubleSeconds(span));
+  // The cursor's speed through present users: the bucket's rate, which grants follow whenever
+  // somebody present waits, whatever the windows saw while the line was short (a second wave
+  // finds a speed measured on a trickle) or while the rate was another (an operator's change
+  // takes effect at once). Only a room at its capacity grants more slowly, as users finish:
+  // then the grants the windows measured. The passes are counted below, as users who vanish.
+  if (sample.at_capacity) {
+    std::vector<double> rates;
+    for (const RateSample::Window& w : sample.windows) {
+      const absl::Duration span = std::max(absl::Seconds(1), std::min(w.length, history));
+      rates.push_back(std::max(0.0, w.reached - w.passes) / absl::ToDoubleSeconds(span));
+    }
+    std::sort(rates.begin(), rates.end());
+    const std::size_t mid = rates.size() / 2;
+    speed.cursor_per_sec = rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
   }
-  std::sort(rates.begin(), rates.end());
-  const std::size_t mid = rates.size() / 2;
-  speed.cursor_per_sec = rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
   // The hazards, over the longest window (the most samples): users who leave or expire before
-  // the cursor reaches them, per unreached user; and users who vanish while waiting (the
-  // absent ones the cursor passes over), per second waited.
+  // the cursor reaches them, per unreached user; users who vanish while waiting (the absent
+  // ones the cursor passes over), per second waited; and how long those reached had waited.
   const RateSample::Window& longest = sample.windows.back();
   const double span =
       absl::ToDoubleSeconds(std::max(absl::Seconds(1), std::min(longest.length, history)));
   if (sample.unreached > 0) {
-    speed.hazard_per_sec = longest.departures / span / static_cast<double>(sample.unreached);
+    speed.departure_per_sec = longest.departures / span / static_cast<double>(sample.unreached);
   }
-  if (longest.exposure_sec > 0) speed.hazard_per_sec += longest.passes / longest.exposure_sec;
+  if (longest.exposure_sec > 0) speed.vanish_per_sec = longest.passes / longest.exposure_sec;
+  if (longest.reached > 0) speed.front_wait_sec = longest.exposure_sec / longest.reached;
   return speed;
 }
 
-absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead) {
+absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead, absl::Duration waited) {
   if (ahead <= 0) return absl::ZeroDuration();
   if (speed.cursor_per_sec <= 0) return absl::InfiniteDuration();
-  const double a = static_cast<double>(ahead);
-  const double x = speed.hazard_per_sec * a / speed.cursor_per_sec;
+  const double waited_ahead =
+      (std::max(0.0, absl::ToDoubleSeconds(waited)) + speed.front_wait_sec) / 2;
+  const double a = static_cast<double>(ahead) * std::exp(-speed.vanish_per_sec * waited_ahead);
+  const double hazard = speed.departure_per_sec + speed.vanish_per_sec;
+  const double x = hazard * a / speed.cursor_per_sec;
   if (x < 1e-6) return absl::Seconds(a / speed.cursor_per_sec);
-  return absl::Seconds(std::log1p(x) / speed.hazard_per_sec);
+  return absl::Seconds(std::log1p(x) / hazard);
 }
 
 }  // namespace admission

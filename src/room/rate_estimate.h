@@ -23,19 +23,24 @@ RateEstimate EstimateRate(const RateSample& sample, absl::Time now);
 inline constexpr double kUnmeasuredConfidence = 0.1;
 
 // How fast the line ahead of a waiting user shrinks (docs/rules.md, "What WaitingRoom adds"):
-// the grants' cursor reaches users (it grants present ones and passes over absent ones) at
-// `cursor_per_sec`, and each user it has not reached yet leaves or expires at
-// `hazard_per_sec`. The cursor's speed is the median of the windows' rates of users reached,
-// or the policy's rate until the shortest window has history.
+// the grants' cursor reaches present users at `cursor_per_sec` (the policy's rate; the
+// measured grants when the room is at its capacity); each user it has not reached yet leaves
+// or expires at `departure_per_sec` and vanishes (closes the page, to be passed over) at
+// `vanish_per_sec` per second of waiting; the users it reaches had waited `front_wait_sec`.
 struct LineSpeed {
   double cursor_per_sec = 0;
-  double hazard_per_sec = 0;
+  double departure_per_sec = 0;
+  double vanish_per_sec = 0;
+  double front_wait_sec = 0;
 };
 LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now);
 
-// The time the cursor needs to reach a user with `ahead` unreached users ahead: the solution
-// of da/dt = -cursor - hazard * a from `ahead` to 0. Infinite when the cursor stands still.
-absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead);
+// The time the cursor needs to reach a user who has waited `waited` with `ahead` unreached
+// users ahead. Those ahead have waited about (waited + front_wait) / 2 on average, so that
+// share of them has vanished already and will be passed at once; the others are granted at
+// the cursor's speed while they keep leaving and vanishing: da/dt = -cursor - hazard * a.
+// Infinite when the cursor stands still.
+absl::Duration TimeToReach(const LineSpeed& speed, int64_t ahead, absl::Duration waited);
 
 }  // namespace admission
 

@@ -77,6 +77,10 @@ int64_t PrequeuePresenceWindowUs(const Policy& policy, int64_t now_us) {
   return std::clamp(*opens - now_us, floor_us, ceiling_us);
 }
 
+int64_t TurnPlace(int64_t position, int64_t granted, int64_t ahead_unreached) {
+  return std::min(position, 1 + granted + ahead_unreached);
+}
+
 bool TierServed(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us) {
   return now_us - joined_us >= DurationToMicros(TierWait(policy.wait_tiers, position));
 }
@@ -94,7 +98,8 @@ Readiness CheckWaiting(const Policy& policy, int64_t position, int64_t ahead_unr
     return {EntryBlock::kCapacityFull, kCapacityRetry};
   }
   if (ahead_unreached == 0) {
-    const int64_t wait_us = DurationToMicros(TierWait(policy.wait_tiers, position));
+    const int64_t place = TurnPlace(position, granted, ahead_unreached);
+    const int64_t wait_us = DurationToMicros(TierWait(policy.wait_tiers, place));
     const int64_t waited_us = now_us - joined_us;
     if (waited_us < wait_us) {
       return {EntryBlock::kTierWait, absl::Microseconds(wait_us - waited_us)};

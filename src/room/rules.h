@@ -67,6 +67,12 @@ int64_t PresenceWindowUs(const Policy& policy, int64_t ahead);
 // The same for a pre-queued user: clamp(opens_at - now, claim_window, heartbeat_ttl).
 int64_t PrequeuePresenceWindowUs(const Policy& policy, int64_t now_us);
 
+// Where a waiting user stands for the tier waits and the credit: the users who will still be
+// ahead when the grants reach them (those holding grants and the unreached ahead), not the
+// absent users passed over, who count in the position until they expire:
+// min(position, 1 + granted + ahead_unreached).
+int64_t TurnPlace(int64_t position, int64_t granted, int64_t ahead_unreached);
+
 // Whether the tier wait at `position` has been served by a user who joined at `joined_us`.
 bool TierServed(const Policy& policy, int64_t position, int64_t joined_us, int64_t now_us);
 
@@ -76,8 +82,8 @@ bool MayGrant(const Policy& policy, int64_t position, double tokens);
 
 // Why a waiting user who holds no grant may not enter (the fifo rules; random's users, drawn
 // or not): paused, capacity_full (active + granted at the capacity), tier_wait (next in turn
-// with the tier wait not served), else not_your_turn, retrying when the bucket could hold
-// ahead_unreached + 1 tokens (at least 1 s; 60 s at rate 0).
+// with the tier wait at its TurnPlace not served), else not_your_turn, retrying when the bucket
+// could hold ahead_unreached + 1 tokens (at least 1 s; 60 s at rate 0).
 Readiness CheckWaiting(const Policy& policy, int64_t position, int64_t ahead_unreached,
                        int64_t joined_us, int64_t now_us, double tokens, int64_t active,
                        int64_t granted);

@@ -160,13 +160,13 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
     // The place is drawn at the opening, somewhere in 1..position_high.
     const absl::Duration to_opening = std::max(absl::ZeroDuration(), t.opens_at - t.now);
     s.eta_low = to_opening;
-    s.eta_high = to_opening + TimeToReach(speed, s.position_high - 1);
+    s.eta_high = to_opening + TimeToReach(speed, s.position_high - 1, absl::ZeroDuration());
   } else if (t.ready_for_entry) {
     s.eta_low = s.eta_high = absl::ZeroDuration();
   } else {
     const absl::Duration tier_left = t.tier_wait - s.waited;
-    s.eta_low = std::max(TimeToReach(speed, t.ahead_unreached), tier_left);
-    s.eta_high = std::max(TimeToReach(speed, t.ahead_unreached + spread), tier_left);
+    s.eta_low = std::max(TimeToReach(speed, t.ahead_unreached, s.waited), tier_left);
+    s.eta_high = std::max(TimeToReach(speed, t.ahead_unreached + spread, s.waited), tier_left);
   }
   if (s.eta_low == s.eta_high || s.eta_high == absl::InfiniteDuration()) {
     s.eta = s.eta_high;

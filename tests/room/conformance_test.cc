@@ -41,6 +41,23 @@ class ConformanceTest : public RoomTest {
     room_ = MakeRoom();
     ASSERT_NE(room_, nullptr);
   }
+
+  // The store's own ticket, for the fields WaitingRoom does not show (ahead_unreached,
+  // present_until, grant_expires_at). Like Status, it is a call: a heartbeat and a refresh.
+  Ticket Raw(std::string_view token) {
+    auto event = EventIdOfToken(token);
+    EXPECT_OK(event);
+    if (!event.ok()) return Ticket{};
+    auto t = room_->store().Status(*event, token);
+    EXPECT_OK(t) << "store Status(" << token << ")";
+    return t.ok() ? *t : Ticket{};
+  }
+  // The store's counters (granted, passed_total, lapsed_total among them).
+  EventCounters RawStats(std::string_view event) {
+    auto c = room_->store().Stats(event);
+    EXPECT_OK(c) << "store Stats(" << event << ")";
+    return c.ok() ? *c : EventCounters{};
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -433,7 +450,8 @@ TEST_P(ConformanceTest, JoinCreatesEventWithDefaultPolicyAndFullBucket) {
   ASSERT_NE(room_, nullptr);
   EXPECT_EQ(Join("ev", "u1").position, 1);
   EXPECT_THAT(room_->GetPolicy("ev"), IsOkAndHolds(options.default_policy));
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 42);
+  // A full bucket of 42, less the token of u1's grant (made by its own Join).
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 41);
   auto events = room_->Events();
   ASSERT_OK(events);
   EXPECT_THAT(*events, ElementsAre("ev"));
@@ -456,9 +474,10 @@ TEST_P(ConformanceTest, TierWaitBlocksUntilTheExactInstant) {
   EXPECT_EQ(s11.blocked_by, EntryBlock::kTierWait);
   EXPECT_EQ(s11.retry_after, absl::Seconds(2));
   EXPECT_EQ(s11.status_name(), "waiting");
+  // u51 is not next in turn (40 unreached users ahead): the tier wait is not its reason yet.
   QueueStatus s51 = Status(t[50]);
-  EXPECT_EQ(s51.blocked_by, EntryBlock::kTierWait);
-  EXPECT_EQ(s51.retry_after, absl::Seconds(5));
+  EXPECT_EQ(s51.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(s51.retry_after, absl::Seconds(1));
 
   EnterResult denied = Enter(t[10]);
   EXPECT_FALSE(denied.granted);
@@ -492,27 +511,35 @@ TEST_P(ConformanceTest, TierWaitCountsFromJoinNotFromPosition) {
   QueueStatus a = Join("ev", "a");
   QueueStatus b = Join("ev", "b");  // t0, position 2
   clock_.Advance(absl::Seconds(1));
-  QueueStatus c = Join("ev", "c");  // t0+1, position 3
-  EXPECT_EQ(Status(b.token).retry_after, absl::Seconds(2));
-  EXPECT_EQ(Status(c.token).retry_after, absl::Seconds(3));
+  QueueStatus c = Join("ev", "c");    // t0+1, position 3
+  QueueStatus sb1 = Status(b.token);  // next in turn: the grants stop at b's tier wait
+  EXPECT_EQ(sb1.blocked_by, EntryBlock::kTierWait);
+  EXPECT_EQ(sb1.retry_after, absl::Seconds(2));
+  QueueStatus sc1 = Status(c.token);  // b stands between c and the grants
+  EXPECT_EQ(sc1.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(sc1.retry_after, absl::Seconds(1));
   clock_.Advance(absl::Seconds(2));  // t0+3
   QueueStatus sa = Status(a.token);
   QueueStatus sb = Status(b.token);
   QueueStatus sc = Status(c.token);
   EXPECT_TRUE(sa.ready_for_entry);
   EXPECT_TRUE(sb.ready_for_entry);
-  EXPECT_FALSE(sc.ready_for_entry);  // ready users form a prefix of the line
+  EXPECT_FALSE(sc.ready_for_entry);                 // ready users form a prefix of the line
+  EXPECT_EQ(sc.blocked_by, EntryBlock::kTierWait);  // next in turn now
   EXPECT_EQ(sc.retry_after, absl::Seconds(1));
 }
 
-TEST_P(ConformanceTest, TokenBucketPacesAdmissions) {
+TEST_P(ConformanceTest, TokenBucketPacesGrants) {
   Policy p = OpenPolicy();
   p.admit_rate_per_sec = 2;
   p.burst = 2;
   p.bypass_top_n = 0;
   SetPolicy("ev", p);
   std::vector<std::string> t = JoinMany("ev", 20);
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  // The bucket paid for the grants of u1 and u2, made by their own joins.
+  EventCounters c = RawStats("ev");
+  EXPECT_DOUBLE_EQ(c.bucket_tokens, 0);
+  EXPECT_EQ(c.granted, 2);
   size_t next = 0;
   for (int second = 0; second < 5; ++second) {
     int granted = 0;
@@ -532,19 +559,29 @@ TEST_P(ConformanceTest, TokenBucketPacesAdmissions) {
     EXPECT_EQ(granted, 2) << "second " << second;
     EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
     clock_.Advance(absl::Seconds(1));
+    // Everybody keeps polling (and so stays present); the first call of the second makes
+    // its two grants.
+    for (size_t i = next; i < t.size(); ++i) Status(t[i]);
   }
-  clock_.Advance(absl::Milliseconds(-1000));  // ignored: time never goes back
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  // t0+5: u11 and u12 hold the grants of this second.
+  c = RawStats("ev");
+  EXPECT_EQ(c.granted, 2);
+  EXPECT_DOUBLE_EQ(c.bucket_tokens, 0);
   ASSERT_TRUE(Enter(t[next++]).granted);
   ASSERT_TRUE(Enter(t[next++]).granted);
-  // Half a second is one token: exactly one more admission.
+  // Half a second is one token: exactly one more grant.
   clock_.Advance(absl::Milliseconds(500));
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 1);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
   EXPECT_TRUE(Enter(t[next++]).granted);
   EXPECT_FALSE(Enter(t[next]).granted);
-  // The bucket never holds more than the burst.
+  // A quiet room: the bucket never holds more than the burst, and the users who stopped
+  // polling are passed over, not granted.
   clock_.Advance(absl::Seconds(100));
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  c = RawStats("ev");
+  EXPECT_DOUBLE_EQ(c.bucket_tokens, 2);
+  EXPECT_EQ(c.granted, 0);
+  EXPECT_EQ(c.passed_total, 7);  // u14..u20
+  EXPECT_EQ(c.waiting, 7);       // they keep their places
   EventStats stats = Stats("ev");
   EXPECT_EQ(stats.admitted_total, 13);
   EXPECT_EQ(stats.admitted_by_bypass, 0);
@@ -579,50 +616,49 @@ TEST_P(ConformanceTest, NotYourTurnRetryAfterIsTimeToRefill) {
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
 }
 
-TEST_P(ConformanceTest, BypassAdmitsTopNOnCreditAndTheDebtIsRepaid) {
+TEST_P(ConformanceTest, BypassGrantsTopNOnCreditAndTheDebtIsRepaid) {
   Policy p = OpenPolicy();
   p.admit_rate_per_sec = 1;
   p.burst = 1;
   p.bypass_top_n = 2;
   SetPolicy("ev", p);
   std::vector<std::string> t = JoinMany("ev", 6);
-  // Position 3 is within N + floor(tokens) = 2 + 1: ready, and takes the whole token.
+  // u1 took the whole token; u2, at position 2 <= N + floor(0), was granted on credit; u3 at
+  // position 3 > N + floor(-1) waits.
+  EventCounters c = RawStats("ev");
+  EXPECT_DOUBLE_EQ(c.bucket_tokens, -1);
+  EXPECT_EQ(c.granted, 2);
+  EXPECT_TRUE(Status(t[0]).ready_for_entry);
+  EXPECT_TRUE(Status(t[1]).ready_for_entry);
   QueueStatus s3 = Status(t[2]);
   EXPECT_EQ(s3.position, 3);
-  EXPECT_TRUE(s3.ready_for_entry);
-  EnterResult r3 = Enter(t[2]);
-  EXPECT_TRUE(r3.granted);
-  EXPECT_FALSE(r3.by_bypass);
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
-  // Now u4 is at position 3 > 2 + 0; one token (3 - 2) at 1/s.
-  QueueStatus s4 = Status(t[3]);
-  EXPECT_EQ(s4.position, 3);
-  EXPECT_EQ(s4.blocked_by, EntryBlock::kNotYourTurn);
-  EXPECT_EQ(s4.retry_after, absl::Seconds(1));
-  // Position 1 enters with an empty bucket, on credit: the bucket goes into debt.
-  QueueStatus s1 = Status(t[0]);
-  EXPECT_TRUE(s1.ready_for_entry);
+  EXPECT_EQ(s3.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(s3.retry_after, absl::Seconds(2));  // (0 unreached ahead + 1 - (-1)) / 1
   EnterResult r1 = Enter(t[0]);
   EXPECT_TRUE(r1.granted);
-  EXPECT_TRUE(r1.by_bypass);
+  EXPECT_FALSE(r1.by_bypass);  // the grant's token, not charged again
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, -1);
-  // The window N + floor(tokens) = 2 - 1 = 1 still holds u2 (position 1) ...
+  EXPECT_FALSE(Status(t[2]).ready_for_entry);  // position 2 > 2 + floor(-1)
   EnterResult r2 = Enter(t[1]);
   EXPECT_TRUE(r2.granted);
   EXPECT_TRUE(r2.by_bypass);
+  // u3 moved up to position 1 <= 2 + floor(-1): granted on credit by u2's Enter.
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, -2);  // the debt never exceeds N
-  // ... but now it is empty: u4, at position 1, waits until the debt is down to 1.
-  QueueStatus head = Status(t[3]);
-  EXPECT_EQ(head.position, 1);
-  EXPECT_FALSE(head.ready_for_entry);
-  EXPECT_EQ(head.blocked_by, EntryBlock::kNotYourTurn);
-  EXPECT_EQ(head.retry_after, absl::Seconds(1));
+  QueueStatus s4 = Status(t[3]);
+  EXPECT_EQ(s4.position, 2);
+  EXPECT_EQ(s4.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(s4.retry_after, absl::Seconds(3));
+  EnterResult r3 = Enter(t[2]);
+  EXPECT_TRUE(r3.granted);
+  EXPECT_TRUE(r3.by_bypass);
+  // u4 is at position 1 now, but the debt is at N: it waits until the debt is down to 1.
   EnterResult denied = Enter(t[3]);
   EXPECT_FALSE(denied.granted);
   EXPECT_EQ(denied.reason, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(denied.status.position, 1);
   clock_.AdvanceTo(t0_ + absl::Seconds(1) - absl::Milliseconds(1));
   EXPECT_FALSE(Status(t[3]).ready_for_entry);
-  clock_.Advance(absl::Milliseconds(1));  // tokens -1: the window is 1 again
+  clock_.Advance(absl::Milliseconds(1));  // tokens -1: position 1 may borrow again
   EnterResult r4 = Enter(t[3]);
   EXPECT_TRUE(r4.granted);
   EXPECT_TRUE(r4.by_bypass);
@@ -630,16 +666,21 @@ TEST_P(ConformanceTest, BypassAdmitsTopNOnCreditAndTheDebtIsRepaid) {
   EXPECT_EQ(stats.admitted_total, 4);
   EXPECT_EQ(stats.admitted_by_bypass, 3);
   EXPECT_DOUBLE_EQ(stats.bucket_tokens, -2);
-  // Three seconds repay the debt and refill the bucket (capped at the burst): the next
-  // admission takes a whole token, no bypass.
+  // Three seconds repay the debt and refill the bucket (capped at the burst): u5 is granted
+  // the whole token, and u6, at position 2 <= N + floor(0), a grant on credit.
   clock_.Advance(absl::Seconds(3));
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 1);
+  EXPECT_TRUE(Status(t[4]).ready_for_entry);
+  EXPECT_TRUE(Status(t[5]).ready_for_entry);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, -1);
   EnterResult r5 = Enter(t[4]);
   EXPECT_TRUE(r5.granted);
   EXPECT_FALSE(r5.by_bypass);
+  EnterResult r6 = Enter(t[5]);
+  EXPECT_TRUE(r6.granted);
+  EXPECT_TRUE(r6.by_bypass);
   stats = Stats("ev");
-  EXPECT_EQ(stats.admitted_by_bypass, 3);
-  EXPECT_DOUBLE_EQ(stats.bucket_tokens, 0);
+  EXPECT_EQ(stats.admitted_by_bypass, 4);
+  EXPECT_DOUBLE_EQ(stats.bucket_tokens, -1);
 }
 
 TEST_P(ConformanceTest, BypassPacesWithinRatePlusBurstPlusN) {
@@ -847,11 +888,11 @@ TEST_P(ConformanceTest, SetPolicyRefillsWithOldRateThenCapsAtNewBurst) {
   SetPolicy("ev", p);
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 3);
   EXPECT_THAT(room_->GetPolicy("ev"), IsOkAndHolds(p));
-  std::vector<std::string> t = JoinMany("ev", 20);
+  std::vector<std::string> t = JoinMany("ev", 3);  // three grants
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Enter(t[i]).granted);
-  EXPECT_FALSE(Enter(t[3]).granted);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
   clock_.Advance(absl::Seconds(2));
-  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);  // nobody waits: nothing is granted
   p.admit_rate_per_sec = 4;
   p.burst = 5;
   SetPolicy("ev", p);  // raising the burst adds nothing by itself
@@ -860,7 +901,8 @@ TEST_P(ConformanceTest, SetPolicyRefillsWithOldRateThenCapsAtNewBurst) {
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 4);
   clock_.Advance(absl::Seconds(1));
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 5);
-  for (int i = 3; i < 8; ++i) ASSERT_TRUE(Enter(t[i]).granted);
+  t = JoinMany("ev", 5, 10);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Enter(t[i]).granted);
   EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
   // Half a second at the old rate (4/s) is accounted before the rate drops to 1/s.
   clock_.Advance(absl::Milliseconds(500));
@@ -910,8 +952,14 @@ TEST_P(ConformanceTest, StatsCounters) {
   Leave(t[1]);  // active -> left
   Leave(t[3]);  // waiting -> left
   clock_.Advance(absl::Seconds(5));
-  Status(t[4]);  // u5 heartbeats (deadline t0+15); u6 becomes a ghost at t0+10
+  // u5 heartbeats (deadline t0+15) and is granted; u6 becomes a ghost at t0+10.
+  EXPECT_TRUE(Status(t[4]).ready_for_entry);
   clock_.Advance(absl::Seconds(5));
+  // u5's grant (t0+5) lapsed at t0+10; u6, absent at t0+5, was passed over by it.
+  EventCounters raw = RawStats("ev");
+  EXPECT_EQ(raw.granted, 0);
+  EXPECT_EQ(raw.passed_total, 1);
+  EXPECT_EQ(raw.lapsed_total, 1);
   EventStats stats = Stats("ev");
   EXPECT_EQ(stats.now, t0_ + absl::Seconds(10));
   EXPECT_EQ(stats.waiting, 1);
@@ -946,20 +994,20 @@ TEST_P(ConformanceTest, EtaBeforeAnyAdmissionUsesPolicyRate) {
   p.heartbeat_ttl = absl::Minutes(10);
   SetPolicy("ev", p);
   std::vector<std::string> t = JoinMany("ev", 100);
-  QueueStatus first = Status(t[0]);
+  QueueStatus first = Status(t[0]);  // granted by its join
   EXPECT_TRUE(first.ready_for_entry);
   EXPECT_EQ(first.eta, absl::ZeroDuration());
   EXPECT_EQ(first.poll_after, absl::Seconds(1));
-  QueueStatus fifth = Status(t[4]);
+  QueueStatus fifth = Status(t[4]);  // 3 unreached users ahead
   EXPECT_FALSE(fifth.ready_for_entry);
-  EXPECT_TRUE(DurationNear(fifth.eta, absl::Seconds(2), absl::Milliseconds(1)));  // 4 / 2/s
+  EXPECT_TRUE(DurationNear(fifth.eta, absl::Milliseconds(1500), absl::Milliseconds(1)));
   EXPECT_DOUBLE_EQ(fifth.eta_confidence, 0.1);
-  EXPECT_EQ(fifth.poll_after, absl::Seconds(1));  // ETA under 10 s
-  QueueStatus last = Status(t[99]);
-  EXPECT_TRUE(DurationNear(last.eta, absl::Seconds(49.5), absl::Milliseconds(1)));
+  EXPECT_EQ(fifth.poll_after, absl::Seconds(1));  // half of 1.5 s, raised to the minimum
+  QueueStatus last = Status(t[99]);               // 98 unreached ahead at 2/s
+  EXPECT_TRUE(DurationNear(last.eta, absl::Seconds(49), absl::Milliseconds(1)));
   EXPECT_DOUBLE_EQ(last.eta_confidence, 0.1);
-  // A tenth of the ETA, within [1 s, 30 s] and a third of the heartbeat TTL.
-  EXPECT_TRUE(DurationNear(last.poll_after, absl::Seconds(4.95), absl::Milliseconds(1)));
+  // Half the ETA, within [1 s, 60 s], half the presence window (49 s) and a third of the TTL.
+  EXPECT_TRUE(DurationNear(last.poll_after, absl::Milliseconds(24500), absl::Milliseconds(1)));
 }
 
 TEST_P(ConformanceTest, EtaCoversTheRemainingTierWait) {
@@ -970,9 +1018,11 @@ TEST_P(ConformanceTest, EtaCoversTheRemainingTierWait) {
   clock_.Advance(absl::Seconds(5));
   QueueStatus s = Status(t[10]);
   EXPECT_EQ(s.blocked_by, EntryBlock::kTierWait);
-  EXPECT_EQ(s.eta, absl::Seconds(15));  // max(10 / 1000/s, 15 s left)
+  EXPECT_EQ(s.eta, absl::Seconds(15));  // max(T(0 unreached ahead), 15 s left)
   EXPECT_EQ(s.retry_after, absl::Seconds(15));
-  EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(1500), absl::Milliseconds(1)));
+  // Half the ETA would be 7.5 s, but the user is present for the claim window (5 s) only:
+  // half of that, so that the user is present when the tier wait ends.
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(2500), absl::Milliseconds(1)));
   EXPECT_EQ(s.waited, absl::Seconds(5));
 }
 
@@ -983,14 +1033,13 @@ TEST_P(ConformanceTest, PollAfterIsClampedByMaxAndHeartbeat) {
   p.heartbeat_ttl = absl::Minutes(10);
   SetPolicy("ev", p);
   std::vector<std::string> t = JoinMany("ev", 1001);
-  QueueStatus last = Status(t[1000]);  // ETA 1000 s: a tenth is 100 s, clamped to 30 s
-  EXPECT_TRUE(DurationNear(last.eta, absl::Seconds(1000), absl::Milliseconds(1)));
-  EXPECT_EQ(last.poll_after, absl::Seconds(30));
-  p.heartbeat_ttl = absl::Seconds(45);  // a third is 15 s
+  QueueStatus last = Status(t[1000]);  // 999 unreached ahead: half the ETA is clamped to 60 s
+  EXPECT_TRUE(DurationNear(last.eta, absl::Seconds(999), absl::Milliseconds(1)));
+  EXPECT_EQ(last.poll_after, absl::Seconds(60));
+  p.heartbeat_ttl = absl::Seconds(45);  // a third is 15 s (the presence window is 45 s)
   SetPolicy("ev", p);
   last = Status(t[1000]);
-  EXPECT_GT(last.poll_after, absl::Seconds(1));
-  EXPECT_LE(last.poll_after, absl::Seconds(15));
+  EXPECT_EQ(last.poll_after, absl::Seconds(15));
 }
 
 TEST_P(ConformanceTest, PausedRoomHasZeroEtaConfidence) {
@@ -1009,6 +1058,8 @@ TEST_P(ConformanceTest, EtaAfterSteadyAdmissionsFollowsMeasuredRate) {
   p.burst = 2;
   p.heartbeat_ttl = absl::Hours(1);
   p.active_ttl = absl::Hours(1);
+  // Users here only call to enter: a long claim window keeps them present for the whole run.
+  p.claim_window = absl::Minutes(10);
   SetPolicy("ev", p);
   std::vector<std::string> t = JoinMany("ev", 700);
   size_t next = 0;
@@ -1017,22 +1068,369 @@ TEST_P(ConformanceTest, EtaAfterSteadyAdmissionsFollowsMeasuredRate) {
     ASSERT_TRUE(Enter(t[next++]).granted) << second;
     clock_.Advance(absl::Seconds(1));
   }
-  // t0+301, 602 admitted. Every window measures 2/s; the 300 s window holds about 600.
+  // t0+301, 602 admitted; this call grants the next two. Every window measures about 2/s; the
+  // 300 s window holds about 600 admissions. The cursor's speed is the median of the users
+  // reached per window (this call's two included): 22 / 10 s, 122 / 60 s, 602 / 300 s.
+  const double speed = 122.0 / 60.0;
   QueueStatus s = Status(t[next + 20]);
   EXPECT_EQ(s.position, 21);
   EXPECT_FALSE(s.ready_for_entry);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(10), absl::Milliseconds(100))) << s.eta;
+  EXPECT_EQ(Raw(t[next + 20]).ahead_unreached, 18);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(18 / speed), absl::Milliseconds(1))) << s.eta;
   EXPECT_GT(s.eta_confidence, 0.5);
   EXPECT_NEAR(s.eta_confidence, 600.0 / 610.0, 0.01);
-  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(1), absl::Milliseconds(1)));
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(9 / speed), absl::Milliseconds(1)));
   EventStats stats = Stats("ev");
   EXPECT_NEAR(stats.admission_rate_per_sec, 2.0, 0.02);
   EXPECT_NEAR(stats.rate_confidence, 600.0 / 610.0, 0.01);
   EXPECT_EQ(stats.admitted_total, 602);
-  QueueStatus far = Status(t[next + 90]);  // position 91: 90 / 2/s
+  QueueStatus far = Status(t[next + 90]);  // position 91: 88 unreached ahead
   EXPECT_EQ(far.position, 91);
-  EXPECT_TRUE(DurationNear(far.eta, absl::Seconds(45), absl::Milliseconds(100))) << far.eta;
-  EXPECT_TRUE(DurationNear(far.poll_after, absl::Milliseconds(4500), absl::Milliseconds(10)));
+  EXPECT_TRUE(DurationNear(far.eta, absl::Seconds(88 / speed), absl::Milliseconds(1))) << far.eta;
+  EXPECT_TRUE(DurationNear(far.poll_after, absl::Seconds(44 / speed), absl::Milliseconds(1)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presence, the cursor and grants
+
+TEST_P(ConformanceTest, AnAbsentUserIsPassedKeepsThePlaceAndIsGrantedFirstOnReturn) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");  // granted by its join: the bucket is empty
+  QueueStatus b = Join("ev", "b");  // present until t0+5 (the claim window)
+  QueueStatus c = Join("ev", "c");
+  ASSERT_TRUE(Enter(a.token).granted);
+  clock_.Advance(absl::Seconds(6));  // b and c are absent now; one token
+  QueueStatus sc = Status(c.token);  // c comes back: b is passed over, c granted
+  EXPECT_TRUE(sc.ready_for_entry);
+  EXPECT_EQ(sc.position, 2);  // b keeps its place
+  EventCounters counters = RawStats("ev");
+  EXPECT_EQ(counters.passed_total, 1);
+  EXPECT_EQ(counters.granted, 1);
+  EXPECT_EQ(counters.waiting, 2);
+  ASSERT_TRUE(Enter(c.token).granted);
+  clock_.Advance(absl::Milliseconds(500));
+  QueueStatus d = Join("ev", "d");  // behind b, present, unreached
+  EXPECT_EQ(d.position, 2);
+  EXPECT_FALSE(d.ready_for_entry);
+  clock_.Advance(absl::Milliseconds(500));  // t0+7: one token again
+  // b returns: a reached user who calls is granted before any unreached one.
+  QueueStatus sb = Status(b.token);
+  EXPECT_EQ(sb.position, 1);
+  EXPECT_TRUE(sb.ready_for_entry);
+  Ticket rb = Raw(b.token);
+  EXPECT_EQ(rb.ahead_unreached, 0);
+  EXPECT_EQ(rb.grant_expires_at, t0_ + absl::Seconds(7) + p.claim_window);
+  QueueStatus sd = Status(d.token);
+  EXPECT_FALSE(sd.ready_for_entry);
+  EXPECT_EQ(sd.blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(Raw(d.token).ahead_unreached, 0);  // b is reached: d is next
+  EXPECT_TRUE(Enter(b.token).granted);
+  counters = RawStats("ev");
+  EXPECT_EQ(counters.passed_total, 1);
+  EXPECT_EQ(counters.lapsed_total, 0);
+  EXPECT_EQ(counters.admitted_total, 3);
+}
+
+TEST_P(ConformanceTest, AnUnclaimedGrantLapsesAfterTheClaimWindowAndItsTokenPassesOn) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 0.1;
+  p.burst = 1;
+  p.claim_window = absl::Seconds(5);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  QueueStatus b = Join("ev", "b");
+  Ticket ra = Raw(a.token);
+  EXPECT_TRUE(ra.ready_for_entry);
+  EXPECT_EQ(ra.grant_expires_at, t0_ + absl::Seconds(5));
+  EXPECT_EQ(ra.present_until, t0_ + absl::Seconds(5));
+  EXPECT_EQ(ra.ahead_unreached, 0);
+  clock_.Advance(absl::Seconds(4));
+  EXPECT_FALSE(Status(b.token).ready_for_entry);  // b polls: present until t0+9
+  EXPECT_EQ(RawStats("ev").granted, 1);
+  clock_.AdvanceTo(t0_ + absl::Seconds(5));  // grant_until <= now: a's grant lapses
+  QueueStatus sb = Status(b.token);
+  EXPECT_TRUE(sb.ready_for_entry);  // the token came back and went to b
+  EXPECT_EQ(sb.position, 2);        // a still stands ahead
+  EventCounters counters = RawStats("ev");
+  EXPECT_EQ(counters.lapsed_total, 1);
+  EXPECT_EQ(counters.granted, 1);
+  EXPECT_EQ(counters.waiting, 2);
+  EXPECT_NEAR(counters.bucket_tokens, 0, 1e-9);  // 0.5 refilled + 1 back, capped at 1, - 1
+  // a comes back too late: no grant, no token (0.1 at t0+6), but first in turn.
+  clock_.Advance(absl::Seconds(1));
+  EnterResult denied = Enter(a.token);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.reason, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(denied.status.position, 1);
+  EXPECT_TRUE(DurationNear(denied.retry_after, absl::Seconds(9), absl::Milliseconds(1)));
+  EXPECT_EQ(Raw(a.token).grant_expires_at, absl::InfiniteFuture());
+  EXPECT_TRUE(Enter(b.token).granted);
+  // Once a token is there again, a (returned) is granted by its own call.
+  clock_.AdvanceTo(t0_ + absl::Seconds(16));
+  EXPECT_TRUE(Enter(a.token).granted);
+  EXPECT_EQ(RawStats("ev").lapsed_total, 1);
+}
+
+TEST_P(ConformanceTest, GrantsGoInLineOrderAtTheRate) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 3;
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 6);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Status(t[i]).ready_for_entry) << i;
+  for (int i = 3; i < 6; ++i) EXPECT_FALSE(Status(t[i]).ready_for_entry) << i;
+  EXPECT_EQ(RawStats("ev").granted, 3);
+  clock_.Advance(absl::Seconds(1));
+  // u6 calls, but the token goes to u4, the first present user in line.
+  EXPECT_FALSE(Status(t[5]).ready_for_entry);
+  EXPECT_TRUE(Status(t[3]).ready_for_entry);
+  EXPECT_FALSE(Status(t[4]).ready_for_entry);
+  Ticket r6 = Raw(t[5]);
+  EXPECT_EQ(r6.position, 6);
+  EXPECT_EQ(r6.ahead_unreached, 1);
+  EXPECT_EQ(RawStats("ev").granted, 4);
+  // Granted users keep their place (and count in waiting) until they enter.
+  EXPECT_EQ(Stats("ev").waiting, 6);
+}
+
+TEST_P(ConformanceTest, CapacityCountsGrantedUsers) {
+  Policy p = OpenPolicy();
+  p.active_capacity = 2;
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 3);
+  EXPECT_TRUE(Status(t[0]).ready_for_entry);
+  EXPECT_TRUE(Status(t[1]).ready_for_entry);
+  QueueStatus s3 = Status(t[2]);
+  EXPECT_EQ(s3.blocked_by, EntryBlock::kCapacityFull);  // active 0 + granted 2
+  EventCounters counters = RawStats("ev");
+  EXPECT_EQ(counters.active, 0);
+  EXPECT_EQ(counters.granted, 2);
+  ASSERT_TRUE(Enter(t[0]).granted);  // a grant claimed: still 2 against the capacity
+  EXPECT_EQ(Status(t[2]).blocked_by, EntryBlock::kCapacityFull);
+  Leave(t[1]);  // a granted user leaves: the grant goes to u3
+  EXPECT_TRUE(Status(t[2]).ready_for_entry);
+  counters = RawStats("ev");
+  EXPECT_EQ(counters.active, 1);
+  EXPECT_EQ(counters.granted, 1);
+}
+
+TEST_P(ConformanceTest, LeaveOfAGrantedUserGivesTheTokenBack) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 2;
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  QueueStatus b = Join("ev", "b");
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
+  Leave(a.token);
+  EventCounters counters = RawStats("ev");
+  EXPECT_DOUBLE_EQ(counters.bucket_tokens, 1);
+  EXPECT_EQ(counters.granted, 1);
+  EXPECT_EQ(counters.lapsed_total, 0);  // a refund, not a lapse
+  EXPECT_EQ(counters.left_total, 1);
+  QueueStatus c = Join("ev", "c");  // the token that came back
+  EXPECT_TRUE(c.ready_for_entry);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 0);
+  // A refund never lifts the bucket above the burst.
+  clock_.Advance(absl::Seconds(3));  // full again (2)
+  Leave(b.token);
+  Leave(c.token);
+  EXPECT_DOUBLE_EQ(Stats("ev").bucket_tokens, 2);
+}
+
+TEST_P(ConformanceTest, AGrantedGhostGivesItsTokenBackWhenItExpires) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 0;
+  p.burst = 1;
+  p.heartbeat_ttl = absl::Seconds(2);  // shorter than the claim window: the ghost expires first
+  p.claim_window = absl::Seconds(10);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");  // granted, then never calls again
+  QueueStatus b = Join("ev", "b");
+  EXPECT_TRUE(a.ready_for_entry);
+  clock_.Advance(absl::Milliseconds(1500));
+  EXPECT_FALSE(Status(b.token).ready_for_entry);
+  clock_.Advance(absl::Milliseconds(1500));  // a expired at t0+2 holding the grant
+  EXPECT_TRUE(Status(b.token).ready_for_entry);
+  EventCounters counters = RawStats("ev");
+  EXPECT_EQ(counters.expired_total, 1);
+  EXPECT_EQ(counters.lapsed_total, 0);  // a refund, not a lapse
+  EXPECT_EQ(counters.granted, 1);
+  EXPECT_DOUBLE_EQ(counters.bucket_tokens, 0);
+  EXPECT_EQ(Status(a.token).state, UserState::kExpired);
+}
+
+TEST_P(ConformanceTest, PauseHoldsOutstandingGrantsUntilTheyLapse) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 2;
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");  // granted
+  p.paused = true;
+  p.paused_reason = "hold on";
+  SetPolicy("ev", p);
+  QueueStatus sa = Status(a.token);
+  EXPECT_FALSE(sa.ready_for_entry);
+  EXPECT_EQ(sa.blocked_by, EntryBlock::kPaused);
+  EXPECT_EQ(sa.retry_after, absl::Seconds(5));
+  EnterResult denied = Enter(a.token);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.reason, EntryBlock::kPaused);
+  QueueStatus b = Join("ev", "b");  // a token is there, but nobody is granted while paused
+  EXPECT_EQ(b.blocked_by, EntryBlock::kPaused);
+  EXPECT_EQ(Raw(b.token).grant_expires_at, absl::InfiniteFuture());
+  EXPECT_EQ(Raw(a.token).grant_expires_at, t0_ + p.claim_window);
+  EventCounters counters = RawStats("ev");
+  EXPECT_EQ(counters.granted, 1);
+  EXPECT_DOUBLE_EQ(counters.bucket_tokens, 1);
+  clock_.Advance(p.claim_window);  // the grant lapses even while paused
+  counters = RawStats("ev");
+  EXPECT_EQ(counters.granted, 0);
+  EXPECT_EQ(counters.lapsed_total, 1);
+  EXPECT_DOUBLE_EQ(counters.bucket_tokens, 2);
+  p.paused = false;
+  SetPolicy("ev", p);
+  EXPECT_TRUE(Status(a.token).ready_for_entry);  // returned: granted first
+  EXPECT_TRUE(Status(b.token).ready_for_entry);
+  EXPECT_TRUE(Enter(a.token).granted);
+  EXPECT_TRUE(Enter(b.token).granted);
+  EXPECT_EQ(Stats("ev").admitted_total, 2);
+}
+
+TEST_P(ConformanceTest, ATierWaitStopsTheGrantsForEveryoneBehind) {
+  Policy p = OpenPolicy();
+  p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(2)}};
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 4);
+  EXPECT_TRUE(Status(t[0]).ready_for_entry);
+  EXPECT_EQ(Status(t[1]).blocked_by, EntryBlock::kTierWait);
+  EXPECT_EQ(Status(t[3]).blocked_by, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(RawStats("ev").granted, 1);
+  clock_.Advance(absl::Seconds(2));  // everybody served the tier wait at once
+  EXPECT_TRUE(Status(t[3]).ready_for_entry);
+  EXPECT_EQ(RawStats("ev").granted, 4);
+}
+
+TEST_P(ConformanceTest, TicketFieldsOfPresenceAndGrants) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 2;
+  p.burst = 1;
+  p.claim_window = absl::Seconds(5);
+  p.heartbeat_ttl = absl::Minutes(5);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 30);
+  Ticket first = Raw(t[0]);
+  EXPECT_TRUE(first.ready_for_entry);
+  EXPECT_EQ(first.ahead_unreached, 0);
+  EXPECT_EQ(first.grant_expires_at, t0_ + absl::Seconds(5));
+  EXPECT_EQ(first.present_until, t0_ + absl::Seconds(5));
+  Ticket second = Raw(t[1]);
+  EXPECT_EQ(second.ahead_unreached, 0);
+  EXPECT_EQ(second.grant_expires_at, absl::InfiniteFuture());
+  EXPECT_EQ(second.present_until, t0_ + absl::Seconds(5));  // the claim window at least
+  Ticket last = Raw(t[29]);
+  EXPECT_EQ(last.position, 30);
+  EXPECT_EQ(last.ahead_unreached, 28);
+  EXPECT_EQ(last.present_until, t0_ + absl::Seconds(14));  // 28 unreached at 2/s
+  EXPECT_EQ(last.grant_expires_at, absl::InfiniteFuture());
+  EXPECT_EQ(last.rate.unreached, 29);
+  ASSERT_TRUE(Enter(t[0]).granted);
+  Ticket active = Raw(t[0]);
+  EXPECT_EQ(active.ahead_unreached, 0);
+  EXPECT_EQ(active.present_until, absl::InfinitePast());
+  EXPECT_EQ(active.grant_expires_at, absl::InfiniteFuture());
+  // The heartbeat deadline still bounds presence.
+  p.heartbeat_ttl = absl::Seconds(10);
+  SetPolicy("ev", p);
+  EXPECT_EQ(Raw(t[29]).present_until, t0_ + absl::Seconds(10));
+}
+
+TEST_P(ConformanceTest, WindowsCountUsersReachedAndDeparturesAhead) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  p.rate_windows = {absl::Seconds(10), absl::Seconds(60)};
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 5);  // u1 granted
+  ASSERT_TRUE(Enter(t[0]).granted);                // reached: not a departure
+  Leave(t[4]);                                     // unreached: a departure
+  clock_.Advance(absl::Seconds(6));                // u2, u3 absent
+  EXPECT_TRUE(Status(t[3]).ready_for_entry);       // u2 and u3 passed, u4 granted
+  EventCounters counters = RawStats("ev");
+  EXPECT_EQ(counters.passed_total, 2);
+  ASSERT_EQ(counters.rate.windows.size(), 2u);
+  for (const RateSample::Window& w : counters.rate.windows) {
+    EXPECT_DOUBLE_EQ(w.reached, 4) << w.length;  // u1 and u4 granted, u2 and u3 passed
+    EXPECT_DOUBLE_EQ(w.departures, 1) << w.length;
+    EXPECT_DOUBLE_EQ(w.admissions, 1) << w.length;
+  }
+  EXPECT_EQ(counters.rate.unreached, 0);
+}
+
+TEST_P(ConformanceTest, PollAdviceGrowsWithTheWaitAndKeepsTheUserPresent) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  p.heartbeat_ttl = absl::Minutes(10);
+  SetPolicy("ev", p);
+  std::vector<std::string> t = JoinMany("ev", 300);
+  absl::Duration previous = absl::ZeroDuration();
+  for (int i : {2, 5, 11, 21, 61, 121, 299}) {
+    QueueStatus s = Status(t[i]);
+    Ticket raw = Raw(t[i]);
+    EXPECT_GE(s.poll_after, previous) << i;
+    EXPECT_LE(s.poll_after, absl::Seconds(60)) << i;
+    EXPECT_LE(s.poll_after, (raw.present_until - s.now) / 2) << i;
+    previous = s.poll_after;
+    // Half the ETA (i - 1 unreached ahead at 1/s), clamped to [1 s, 60 s].
+    const absl::Duration want =
+        std::clamp(absl::Seconds(i - 1) / 2, absl::Seconds(1), absl::Seconds(60));
+    EXPECT_TRUE(DurationNear(s.poll_after, want, absl::Milliseconds(1))) << i;
+  }
+  // A client that follows the advice is present whenever the grants reach it: poll u21 as
+  // advised while nobody else calls (the bucket keeps granting the present users).
+  clock_.Advance(absl::Seconds(1));
+  for (int polls = 0; polls < 40; ++polls) {
+    QueueStatus s = Status(t[20]);
+    if (s.ready_for_entry) break;
+    clock_.Advance(s.poll_after);
+  }
+  EXPECT_TRUE(Status(t[20]).ready_for_entry);
+}
+
+// docs/rules.md, "What this guarantees": admissions over an interval T of constant policy stay
+// within the grants outstanding at its start plus rate * T + burst + N. Grants made under the
+// previous policy and still held when it changed give their tokens back under the new one when
+// they lapse, on top of the bucket it starts with: here 4 admissions in 4.8 s at rate 0,
+// burst 2, N 0, with 2 grants outstanding at the change. (The tighter rate * (T +
+// claim_window) + burst + N needs the policy constant for claim_window before the interval.)
+TEST_P(ConformanceTest, AdmissionsCountTheGrantsOutstandingWhenThePolicyChanged) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 10;
+  p.burst = 2;
+  p.claim_window = absl::Seconds(5);
+  SetPolicy("ev", p);
+  std::vector<std::string> held = JoinMany("ev", 2);  // granted, never claimed
+  clock_.Advance(absl::Milliseconds(200));            // the bucket is full again
+  p.admit_rate_per_sec = 0;
+  SetPolicy("ev", p);  // constant from here on
+  const absl::Time start = clock_.Now();
+  const int64_t outstanding = RawStats("ev").granted;
+  EXPECT_EQ(outstanding, 2);
+  int64_t admitted = 0;
+  for (const std::string& t : JoinMany("ev", 2, 10)) admitted += Enter(t).granted;
+  clock_.AdvanceTo(t0_ + absl::Seconds(5));  // the two old grants lapse: two tokens back
+  for (const std::string& t : JoinMany("ev", 2, 20)) admitted += Enter(t).granted;
+  EXPECT_EQ(admitted, 4);
+  const double bound = static_cast<double>(outstanding) +
+                       p.admit_rate_per_sec * absl::ToDoubleSeconds(clock_.Now() - start) +
+                       static_cast<double>(p.burst + p.bypass_top_n);
+  EXPECT_LE(static_cast<double>(admitted), bound)
+      << admitted << " admissions in " << (clock_.Now() - start) << " of constant policy";
+  EXPECT_EQ(RawStats("ev").lapsed_total, 2);
 }
 
 // ---------------------------------------------------------------------------------------------

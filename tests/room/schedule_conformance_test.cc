@@ -77,6 +77,21 @@ class ScheduleTest : public RoomTest {
     for (const std::string& t : tokens) positions.push_back(Status(t).position);
     return positions;
   }
+
+  // The store's own ticket and counters, for the fields WaitingRoom does not show.
+  Ticket Raw(std::string_view token) {
+    auto event = EventIdOfToken(token);
+    EXPECT_OK(event);
+    if (!event.ok()) return Ticket{};
+    auto t = room_->store().Status(*event, token);
+    EXPECT_OK(t) << "store Status(" << token << ")";
+    return t.ok() ? *t : Ticket{};
+  }
+  EventCounters RawStats(std::string_view event) {
+    auto c = room_->store().Stats(event);
+    EXPECT_OK(c) << "store Stats(" << event << ")";
+    return c.ok() ? *c : EventCounters{};
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -317,6 +332,25 @@ TEST_P(ScheduleTest, RemovingTheOpeningTimeOpensAtOnce) {
   EXPECT_EQ(Join("ev", "u7").position, 7);
 }
 
+TEST_P(ScheduleTest, PrequeuedUsersArePresentUntilTheOpening) {
+  Policy p = Scheduled();  // pre-queue at 10 min, opening at 20 min, heartbeat 30 min
+  SetPolicy("ev", p);
+  clock_.Advance(absl::Minutes(12));
+  QueueStatus a = Join("ev", "a");
+  Ticket r = Raw(a.token);
+  EXPECT_EQ(r.state, UserState::kPrequeue);
+  EXPECT_EQ(r.present_until, t0_ + absl::Minutes(20));  // clamp(8 min, claim window, TTL)
+  EXPECT_EQ(r.ahead_unreached, 0);
+  EXPECT_EQ(r.grant_expires_at, absl::InfiniteFuture());
+  clock_.AdvanceTo(t0_ + absl::Minutes(20) - absl::Seconds(1));
+  EXPECT_EQ(Raw(a.token).present_until, t0_ + absl::Minutes(20) + absl::Seconds(4));
+  // Poll advice keeps a pre-queued client present at the opening: half the time left.
+  QueueStatus s = Status(a.token);
+  EXPECT_LE(s.poll_after, absl::Milliseconds(2500));
+  clock_.AdvanceTo(t0_ + absl::Minutes(20));
+  EXPECT_TRUE(Status(a.token).ready_for_entry);  // placed at the opening and granted
+}
+
 TEST_P(ScheduleTest, NobodyIsAdmittedBeforeTheOpening) {
   Policy p = Scheduled();
   p.safety_net = true;
@@ -364,7 +398,8 @@ TEST_P(ScheduleTest, TheStoresShuffleIsUniform) {
 
 class RandomMethodTest : public ScheduleTest {
  protected:
-  // Random draws, a bucket of `burst` that does not refill, no bypass.
+  // Random draws, a bucket of `burst` that does not refill, no bypass: the front is drawn
+  // `burst` unreached users deep (DrawTarget: N + burst + ceil(0 * 90 s)).
   Policy RandomPolicy(int64_t burst) const {
     Policy p = OpenPolicy();
     p.method = QueueMethod::kRandom;
@@ -386,39 +421,53 @@ class RandomMethodTest : public ScheduleTest {
 TEST_P(RandomMethodTest, DrawsFillTheFrontAndTheRestSeeARange) {
   const Policy p = RandomPolicy(3);
   const std::vector<std::string> tokens = LineUp(p, 10);
-  EXPECT_EQ(Stats("ev").drawn, 3);  // the first call after the pause drew the window
-  std::set<int64_t> drawn_places;
-  std::vector<std::string> drawn;
+  // The first call after the pause drew 3 and granted them (the bucket's 3 tokens).
+  EventCounters c = RawStats("ev");
+  EXPECT_EQ(c.drawn, 3);
+  EXPECT_EQ(c.granted, 3);
+  // The next call refills the front to 3 unreached drawn users: 6 drawn, 4 in the pool.
+  std::set<int64_t> granted_places;
+  std::set<int64_t> waiting_places;
+  std::vector<std::string> granted;
+  int undrawn = 0;
   for (const std::string& t : tokens) {
     QueueStatus s = Status(t);
     EXPECT_EQ(s.state, UserState::kWaiting);
     if (s.ready_for_entry) {
       EXPECT_EQ(s.position_high, s.position);
       EXPECT_EQ(s.eta, absl::ZeroDuration());
-      drawn_places.insert(s.position);
-      drawn.push_back(t);
+      granted_places.insert(s.position);
+      granted.push_back(t);
+    } else if (s.position_high == s.position) {
+      EXPECT_EQ(s.blocked_by, EntryBlock::kNotYourTurn);
+      waiting_places.insert(s.position);
     } else {
-      EXPECT_EQ(s.position, 4);
+      ++undrawn;
+      EXPECT_EQ(s.position, 7);
       EXPECT_EQ(s.position_high, 10);
       EXPECT_EQ(s.blocked_by, EntryBlock::kNotYourTurn);
       EXPECT_LE(s.eta_low, s.eta);
       EXPECT_LE(s.eta, s.eta_high);
+      EXPECT_EQ(Raw(t).ahead_unreached, 3);  // the unreached drawn users
     }
   }
-  EXPECT_EQ(drawn_places, (std::set<int64_t>{1, 2, 3}));
+  EXPECT_EQ(granted_places, (std::set<int64_t>{1, 2, 3}));
+  EXPECT_EQ(waiting_places, (std::set<int64_t>{4, 5, 6}));
+  EXPECT_EQ(undrawn, 4);
   // Not simply the first three arrivals (with this secret).
-  EXPECT_NE(drawn, std::vector<std::string>(tokens.begin(), tokens.begin() + 3));
-  // Stable across polls; the drawn enter; the bucket (rate 0) allows no more draws.
-  for (const std::string& t : drawn) EXPECT_TRUE(Status(t).ready_for_entry);
-  for (const std::string& t : drawn) EXPECT_TRUE(Enter(t).granted);
+  EXPECT_NE(granted, std::vector<std::string>(tokens.begin(), tokens.begin() + 3));
+  // Stable across polls; the granted enter; the bucket (rate 0) allows no more grants, and
+  // the front stays 3 unreached users deep: no more draws.
+  for (const std::string& t : granted) EXPECT_TRUE(Status(t).ready_for_entry);
+  for (const std::string& t : granted) EXPECT_TRUE(Enter(t).granted);
   EventStats stats = Stats("ev");
-  EXPECT_EQ(stats.drawn, 0);
+  EXPECT_EQ(stats.drawn, 3);
   EXPECT_EQ(stats.waiting, 7);
   EXPECT_EQ(stats.admitted_total, 3);
   for (const std::string& t : tokens) {
     QueueStatus s = Status(t);
-    if (s.state == UserState::kWaiting) {
-      EXPECT_EQ(s.position, 1);
+    if (s.state == UserState::kWaiting && s.position != s.position_high) {
+      EXPECT_EQ(s.position, 4);
       EXPECT_EQ(s.position_high, 7);
     }
   }
@@ -506,8 +555,9 @@ TEST_P(RandomMethodTest, NoDrawWhileGhostsAwaitTheSweep) {
 }
 
 TEST_P(RandomMethodTest, EveryDrawIsUniformOverTheUsersStillWaiting) {
-  // Four users wait; the first draw picks one of them. Then a fifth arrives; the second draw
-  // picks among the three left and the newcomer alike: 1/4 each.
+  // Four users wait; the first draw picks one of them (and grants it the only token). Then a
+  // fifth arrives, and its join draws the second: among the three left and the newcomer
+  // alike, 1/4 each.
   constexpr int kRuns = 2000;
   std::vector<int64_t> first(4, 0);
   std::vector<int64_t> second(5, 0);
@@ -516,47 +566,58 @@ TEST_P(RandomMethodTest, EveryDrawIsUniformOverTheUsersStillWaiting) {
     const std::string event = absl::StrCat("draw", run);
     Policy p = RandomPolicy(1);
     std::vector<std::string> tokens = LineUp(p, 4, event);
+    RawStats(event);                                  // the first draw, granted at once
+    tokens.push_back(Join(event, "newcomer").token);  // the second draw
     for (size_t i = 0; i < tokens.size(); ++i) {
-      if (Status(tokens[i]).ready_for_entry) {
+      QueueStatus s = Status(tokens[i]);
+      if (s.ready_for_entry) {
+        EXPECT_EQ(s.position, 1);
         ++first[i];
-        EXPECT_TRUE(Enter(tokens[i]).granted);
+      } else if (s.position == 2 && s.position_high == 2) {
+        ++second[i];
       }
-    }
-    tokens.push_back(Join(event, "newcomer").token);
-    Policy one_more = p;
-    one_more.burst = 2;
-    one_more.admit_rate_per_sec = 1;
-    SetPolicy(event, one_more);
-    clock_.Advance(absl::Seconds(1));
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      if (Status(tokens[i]).ready_for_entry) ++second[i];
     }
   }
   EXPECT_EQ(first[0] + first[1] + first[2] + first[3], kRuns);
+  EXPECT_EQ(first.size(), 4u);
   EXPECT_LT(ChiSquare(first, kRuns / 4.0), Chi2Critical(3));
+  EXPECT_EQ(second[0] + second[1] + second[2] + second[3] + second[4], kRuns);
   // The newcomer's chance equals each remaining user's: 1/4.
   EXPECT_NEAR(static_cast<double>(second[4]) / kRuns, 0.25, 4 * std::sqrt(0.25 * 0.75 / kRuns));
 }
 
 TEST_P(RandomMethodTest, DrawnUsersKeepTheFrontWhenTheMethodChanges) {
   const Policy p = RandomPolicy(2);
-  const std::vector<std::string> tokens = LineUp(p, 6);
+  const std::vector<std::string> tokens = LineUp(p, 7);
+  // Two drawn and granted, two more drawn ahead of the cursor, three in the pool.
+  std::vector<std::string> granted;
   std::vector<std::string> drawn;
-  std::vector<std::string> rest;
-  for (const std::string& t : tokens) (Status(t).ready_for_entry ? drawn : rest).push_back(t);
+  std::vector<std::string> pool;
+  for (const std::string& t : tokens) {
+    QueueStatus s = Status(t);
+    (s.ready_for_entry ? granted : s.position == s.position_high ? drawn : pool).push_back(t);
+  }
+  ASSERT_EQ(granted.size(), 2u);
   ASSERT_EQ(drawn.size(), 2u);
   Policy fifo = p;
   fifo.method = QueueMethod::kFifo;
   SetPolicy("ev", fifo);
   std::set<int64_t> front;
-  for (const std::string& t : drawn) front.insert(Status(t).position);
+  for (const std::string& t : granted) {
+    QueueStatus s = Status(t);
+    EXPECT_TRUE(s.ready_for_entry);  // grants survive the change
+    front.insert(s.position);
+  }
   EXPECT_EQ(front, (std::set<int64_t>{1, 2}));
-  for (size_t i = 0; i < rest.size(); ++i) {
-    QueueStatus s = Status(rest[i]);
-    EXPECT_EQ(s.position, static_cast<int64_t>(3 + i));  // then the line, in arrival order
+  front.clear();
+  for (const std::string& t : drawn) front.insert(Status(t).position);
+  EXPECT_EQ(front, (std::set<int64_t>{3, 4}));
+  for (size_t i = 0; i < pool.size(); ++i) {
+    QueueStatus s = Status(pool[i]);
+    EXPECT_EQ(s.position, static_cast<int64_t>(5 + i));  // then the pool, in arrival order
     EXPECT_EQ(s.position_high, s.position);
   }
-  EXPECT_EQ(Stats("ev").drawn, 2);
+  EXPECT_EQ(Stats("ev").drawn, 4);
 }
 
 TEST_P(RandomMethodTest, PrequeueThenRandom) {
@@ -565,13 +626,126 @@ TEST_P(RandomMethodTest, PrequeueThenRandom) {
   SetPolicy("ev", p);
   const std::vector<std::string> tokens = JoinMany("ev", 5);
   EXPECT_EQ(Stats("ev").drawn, 0);
-  clock_.Advance(absl::Minutes(1));
+  // Pre-queued users are present until the opening; the clients poll once more just before
+  // it (as advised), so that they are present when the grants start.
+  clock_.Advance(absl::Minutes(1) - absl::Seconds(1));
+  for (const std::string& t : tokens) Status(t);
+  clock_.Advance(absl::Seconds(1));
   int ready = 0;
   for (const std::string& t : tokens) ready += Status(t).ready_for_entry;
-  EXPECT_EQ(ready, 2);
+  EXPECT_EQ(ready, 2);  // the bucket's two tokens
   EventStats stats = Stats("ev");
   EXPECT_EQ(stats.shuffled_at_opening, 5);
-  EXPECT_EQ(stats.drawn, 2);
+  EXPECT_EQ(stats.drawn, 4);  // two granted, two more drawn ahead of the cursor
+  EXPECT_EQ(RawStats("ev").granted, 2);
+}
+
+TEST_P(RandomMethodTest, TheFrontIsDrawnKDrawLeadAheadOfTheCursor) {
+  Policy p = RandomPolicy(2);
+  p.admit_rate_per_sec = 0.1;
+  p.bypass_top_n = 1;
+  const std::vector<std::string> tokens = LineUp(p, 30);
+  // Target N + burst + ceil(0.1/s * 90 s) = 1 + 2 + 9 = 12 unreached drawn users; then two
+  // grants with the tokens (a third, at position 3 > N + floor(0), must wait).
+  EventCounters c = RawStats("ev");
+  EXPECT_EQ(c.drawn, 12);
+  EXPECT_EQ(c.granted, 2);
+  // The next call draws two more to keep 12 ahead of the cursor.
+  c = RawStats("ev");
+  EXPECT_EQ(c.drawn, 14);
+  EXPECT_EQ(c.rate.unreached, 28);
+  for (const std::string& t : tokens) {
+    Ticket r = Raw(t);
+    if (r.position == r.position_high || r.position_high == 0) continue;
+    // Not drawn yet: places 15..30, the unreached drawn users ahead, present for the time
+    // the cursor needs to reach the middle of the range: (12 + 15 / 2) / 0.1/s.
+    EXPECT_EQ(r.position, 15);
+    EXPECT_EQ(r.position_high, 30);
+    EXPECT_EQ(r.ahead_unreached, 12);
+    EXPECT_EQ(r.present_until, r.now + absl::Seconds(190));
+    break;
+  }
+  EXPECT_EQ(RawStats("ev").drawn, 14);  // polls draw no more
+}
+
+// Grants made in the pool under fifo survive a switch to random: a granted user whom a draw
+// moves to the front keeps the grant, and the cursor steps over it without a new one
+// (docs/rules.md, Advance step 3). The draws depend on the secret, so several events are
+// tried; with kSeed some draw a granted user.
+TEST_P(RandomMethodTest, AGrantedUserDrawnIntoTheFrontKeepsTheGrant) {
+  int drawn_granted = 0;
+  for (int run = 0; run < 12; ++run) {
+    const std::string event = absl::StrCat("keep", run);
+    Policy p = OpenPolicy();
+    p.admit_rate_per_sec = 0;
+    p.burst = 2;
+    p.claim_window = absl::Minutes(10);
+    SetPolicy(event, p);
+    const std::vector<std::string> tokens = JoinMany(event, 6);  // fifo: u1 and u2 granted
+    p.method = QueueMethod::kRandom;
+    SetPolicy(event, p);
+    EventCounters c = RawStats(event);  // the draws
+    EXPECT_EQ(c.granted, 2) << event;
+    EXPECT_EQ(c.passed_total, 0) << event;
+    for (int i = 0; i < 2; ++i) {
+      Ticket t = Raw(tokens[static_cast<size_t>(i)]);
+      EXPECT_TRUE(t.ready_for_entry) << event << " u" << i + 1;
+      EXPECT_EQ(t.grant_expires_at, t0_ + absl::Minutes(10)) << event << " u" << i + 1;
+      if (t.position == t.position_high && t.position <= c.drawn) ++drawn_granted;
+    }
+    EXPECT_EQ(RawStats(event).granted, 2) << event;
+    EXPECT_TRUE(Enter(tokens[0]).granted) << event;
+    EXPECT_TRUE(Enter(tokens[1]).granted) << event;
+  }
+  EXPECT_GT(drawn_granted, 0) << "no run drew a granted user; try more runs";
+}
+
+// ahead_unreached of a drawn user counts the unreached drawn users ahead, position - 1 -
+// reached_front (docs/rules.md): users the fifo cursor reached who stay in the pool are behind
+// the front and do not count.
+TEST_P(RandomMethodTest, AheadUnreachedOfADrawnUserCountsTheFrontOnly) {
+  int checked = 0;
+  for (int run = 0; run < 12 && checked == 0; ++run) {
+    const std::string event = absl::StrCat("ahead", run);
+    Policy p = OpenPolicy();
+    p.admit_rate_per_sec = 0;
+    p.burst = 2;
+    p.claim_window = absl::Minutes(10);
+    SetPolicy(event, p);
+    const std::vector<std::string> tokens = JoinMany(event, 6);  // fifo: u1 and u2 granted
+    p.method = QueueMethod::kRandom;
+    SetPolicy(event, p);
+    const EventCounters c = RawStats(event);  // two draws
+    const int64_t reached = c.waiting - c.rate.unreached;
+    // Only runs whose two draws picked users the cursor had not reached (u3..u6): u1 and u2
+    // (granted, reached) are still in the pool, shown the range of a user not drawn yet.
+    if (c.drawn != 2 || reached != 2) continue;
+    const Ticket u1 = Raw(tokens[0]);
+    const Ticket u2 = Raw(tokens[1]);
+    if (u1.position_high == u1.position || u2.position_high == u2.position) continue;
+    for (size_t i = 2; i < tokens.size(); ++i) {
+      Ticket t = Raw(tokens[i]);
+      if (t.position != 2 || t.position_high != 2) continue;  // the second drawn user
+      ++checked;
+      EXPECT_EQ(t.ahead_unreached, 1) << event << ": the first drawn user ahead is unreached";
+      EXPECT_EQ(t.ahead_unreached, t.position - 1 - 0 /* reached_front */) << event;
+    }
+    // The pool users behind the front: the unreached drawn users, D - reached_front.
+    EXPECT_EQ(Raw(tokens[0]).ahead_unreached, 0) << event;  // reached
+  }
+  EXPECT_GT(checked, 0) << "no run drew two unreached users first; try more runs";
+}
+
+TEST_P(RandomMethodTest, NoDrawsWhilePaused) {
+  Policy p = RandomPolicy(2);
+  p.admit_rate_per_sec = 1;
+  p.paused = true;
+  SetPolicy("ev", p);
+  JoinMany("ev", 5);
+  clock_.Advance(absl::Seconds(10));
+  EventCounters c = RawStats("ev");
+  EXPECT_EQ(c.drawn, 0);
+  EXPECT_EQ(c.granted, 0);
 }
 
 // ---------------------------------------------------------------------------------------------

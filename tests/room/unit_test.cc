@@ -57,6 +57,7 @@ TEST(PolicyTest, DefaultsAreTheDocumentedOnesAndValid) {
   EXPECT_EQ(p.rate_windows, (std::vector<absl::Duration>{absl::Seconds(10), absl::Seconds(60),
                                                          absl::Seconds(300)}));
   EXPECT_FALSE(p.paused);
+  EXPECT_EQ(p.claim_window, absl::Seconds(5));
   EXPECT_OK(ValidatePolicy(p));
   EXPECT_OK(ValidatePolicy(OpenPolicy()));
 }
@@ -174,6 +175,10 @@ std::vector<BadPolicyCase> BadPolicies() {
   add("negative_reservation_ttl", "reservation_ttl",
       [](Policy& p) { p.reservation_ttl = -absl::Seconds(1); });
   add("negative_ended_ttl", "ended_ttl", [](Policy& p) { p.ended_ttl = -absl::Seconds(1); });
+  add("short_claim_window", "claim_window",
+      [](Policy& p) { p.claim_window = absl::Milliseconds(999); });
+  add("long_claim_window", "claim_window",
+      [](Policy& p) { p.claim_window = absl::Minutes(10) + absl::Microseconds(1); });
   add("tier_positions_not_increasing", "wait_tiers", [](Policy& p) {
     p.wait_tiers = {{10, absl::ZeroDuration()},
                     {10, absl::Seconds(1)},
@@ -307,13 +312,14 @@ TEST(PolicyFieldsTest, TheTableListsEveryMemberInOrder) {
   Policy p;
   auto& [admit_rate_per_sec, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl,
          reservation_ttl, ended_ttl, wait_tiers, rate_windows, paused, paused_reason,
-         prequeue_opens_at, opens_at, closes_at, method, reject_message, safety_net] = p;
+         prequeue_opens_at, opens_at, closes_at, method, reject_message, safety_net, claim_window] =
+      p;
   const std::vector<const void*> members = {
       &admit_rate_per_sec, &burst,        &bypass_top_n,    &active_capacity,
       &heartbeat_ttl,      &active_ttl,   &reservation_ttl, &ended_ttl,
       &wait_tiers,         &rate_windows, &paused,          &paused_reason,
       &prequeue_opens_at,  &opens_at,     &closes_at,       &method,
-      &reject_message,     &safety_net};
+      &reject_message,     &safety_net,   &claim_window};
   ASSERT_EQ(kPolicyFieldCount, members.size());
   std::vector<const void*> listed;
   std::set<std::string> names;
@@ -703,6 +709,7 @@ class PresentationTest : public ::testing::Test {
     t.now = now_;
     t.joined_at = now_ - absl::Seconds(1);
     t.deadline = now_ + absl::Minutes(5);
+    t.present_until = now_ + absl::Minutes(5);
     t.ready_for_entry = false;
     t.blocked_by = EntryBlock::kNotYourTurn;
     t.retry_after = absl::Seconds(1);
@@ -710,15 +717,20 @@ class PresentationTest : public ::testing::Test {
     t.rate.windows = {{absl::Seconds(10), 0}, {absl::Seconds(60), 0}, {absl::Seconds(300), 0}};
   }
 
+  // Admissions in each window; the cursor reached as many users (nobody was passed over).
   void Measured(double w10, double w60, double w300, absl::Duration history) {
-    store_->ticket.rate.windows[0].admissions = w10;
-    store_->ticket.rate.windows[1].admissions = w60;
-    store_->ticket.rate.windows[2].admissions = w300;
+    const double counts[] = {w10, w60, w300};
+    for (int i = 0; i < 3; ++i) {
+      store_->ticket.rate.windows[i].admissions = counts[i];
+      store_->ticket.rate.windows[i].reached = counts[i];
+    }
     store_->ticket.rate.first_admission = now_ - history;
   }
 
+  // A user at `position` whom the grants have not reached: everyone ahead is unreached.
   QueueStatus At(int64_t position) {
     store_->ticket.position = position;
+    store_->ticket.ahead_unreached = std::max<int64_t>(0, position - 1);
     auto s = room_->Status(token_);
     EXPECT_OK(s);
     return s.ok() ? *s : QueueStatus{};
@@ -746,6 +758,24 @@ TEST_F(PresentationTest, CopiesTheTicket) {
   EXPECT_EQ(s.reservation_token, store_->ticket.reservation_token);
   EXPECT_EQ(s.now, now_);
   EXPECT_EQ(s.waited, absl::Seconds(1));
+  EXPECT_EQ(s.ahead_unreached, 8);
+  EXPECT_EQ(s.grant_expires_at, absl::InfiniteFuture());
+}
+
+TEST_F(PresentationTest, AGrantIsShownWithItsExpiry) {
+  Measured(20, 120, 600, absl::Hours(1));
+  store_->ticket.ready_for_entry = true;
+  store_->ticket.blocked_by = EntryBlock::kNone;
+  store_->ticket.grant_expires_at = now_ + absl::Seconds(5);
+  store_->ticket.position = 3;  // reached and granted: nobody unreached ahead
+  store_->ticket.ahead_unreached = 0;
+  auto status = room_->Status(token_);
+  ASSERT_OK(status);
+  const QueueStatus& s = *status;
+  EXPECT_EQ(s.status_name(), "ready");
+  EXPECT_EQ(s.grant_expires_at, now_ + absl::Seconds(5));
+  EXPECT_EQ(s.ahead_unreached, 0);
+  EXPECT_EQ(s.eta, absl::ZeroDuration());
 }
 
 TEST_F(PresentationTest, BeforeAnyAdmissionThePolicyRateStandsIn) {
@@ -755,11 +785,12 @@ TEST_F(PresentationTest, BeforeAnyAdmissionThePolicyRateStandsIn) {
   EXPECT_EQ(s.poll_after, absl::Seconds(1));
 }
 
-TEST_F(PresentationTest, StalledLineUsesThePolicyRate) {
-  Measured(0, 0, 0, absl::Hours(1));  // admitted long ago, nothing since
+TEST_F(PresentationTest, AStalledCursorMeansNoEta) {
+  Measured(0, 0, 0, absl::Hours(1));  // admitted long ago, the cursor has not moved since
   QueueStatus s = At(9);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));
-  EXPECT_DOUBLE_EQ(s.eta_confidence, 0.1);
+  EXPECT_EQ(s.eta, absl::InfiniteDuration());
+  EXPECT_DOUBLE_EQ(s.eta_confidence, 0);
+  EXPECT_EQ(s.poll_after, absl::Seconds(60));
 }
 
 TEST_F(PresentationTest, SteadyWindowsGiveTheMeasuredRate) {
@@ -778,29 +809,34 @@ TEST_F(PresentationTest, MedianOfDisagreeingWindows) {
 }
 
 TEST_F(PresentationTest, YoungHistoryMeasuresOverTheTimeSinceTheFirstAdmission) {
-  // First admission 5 s ago: each window's rate is over min(W, 5 s).
+  // First admission 5 s ago: each window's rate is over min(W, 5 s). The ETA keeps the
+  // policy's rate (4/s) until the shortest window (10 s) has history.
   Measured(10, 10, 10, absl::Seconds(5));  // 2/s everywhere
   QueueStatus s = At(5);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(1), absl::Microseconds(1)));
   // docs/rules.md: agreement * samples / (samples + 10) * (0.5 + 0.5 * coverage), with
   // coverage = 5 s of history / 300 s longest window.
   EXPECT_NEAR(s.eta_confidence, 1.0 * (10.0 / 20.0) * (0.5 + 0.5 * (5.0 / 300.0)), 1e-9);
 }
 
-TEST_F(PresentationTest, MeasuredRateIsCappedAtThePolicyRate) {
-  // An opening burst measures 5/s; the bucket only allows 2/s over time.
+TEST_F(PresentationTest, TheCursorSpeedIsMeasuredNotCapped) {
+  // 5 users reached a second at a policy rate of 2/s (passes are free): the cursor's speed.
   store_->ticket.rate.policy_rate_per_sec = 2;
   Measured(50, 300, 1500, absl::Hours(1));
   QueueStatus s = At(11);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(5), absl::Microseconds(1)));  // 10 at 2/s
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));  // 10 at 5/s
   EXPECT_NEAR(s.eta_confidence, 1500.0 / 1510.0, 1e-9);
 }
 
-TEST_F(PresentationTest, VeryYoungHistoryCountsAtLeastOneSecond) {
-  Measured(3, 3, 3, absl::Milliseconds(200));  // max(1 s, 0.2 s): 3/s
+TEST_F(PresentationTest, VeryYoungHistoryUsesThePolicyRate) {
+  Measured(3, 3, 3, absl::Milliseconds(200));  // the opening's burst says little
   store_->ticket.rate.policy_rate_per_sec = 100;
   QueueStatus s = At(7);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(s.eta, absl::Milliseconds(60), absl::Microseconds(1)));  // 6 at 100/s
+  // An ETA under min_poll_interval is the advice itself: the poll lands on the turn.
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(100), absl::Microseconds(1)));
+  store_->ticket.rate.policy_rate_per_sec = 10;
+  EXPECT_TRUE(DurationNear(At(7).poll_after, absl::Milliseconds(600), absl::Microseconds(1)));
 }
 
 TEST_F(PresentationTest, PausedMeansNoConfidence) {
@@ -822,7 +858,7 @@ TEST_F(PresentationTest, EtaCoversTheRemainingTierWait) {
   QueueStatus s = At(3);  // by rate: 1 s; tier: 20 s left
   EXPECT_EQ(s.eta, absl::Seconds(20));
   EXPECT_EQ(s.waited, absl::Seconds(10));
-  EXPECT_EQ(s.poll_after, absl::Seconds(2));
+  EXPECT_EQ(s.poll_after, absl::Seconds(10));  // half the ETA
 }
 
 TEST_F(PresentationTest, ReadyMeansNoEtaAndPollSoon) {
@@ -835,16 +871,84 @@ TEST_F(PresentationTest, ReadyMeansNoEtaAndPollSoon) {
   EXPECT_EQ(s.status_name(), "ready");
 }
 
-TEST_F(PresentationTest, PollAfterIsATenthOfTheEtaWithinBounds) {
-  Measured(20, 120, 600, absl::Hours(1));                                                 // 2/s
-  EXPECT_TRUE(DurationNear(At(11).poll_after, absl::Seconds(1), absl::Microseconds(1)));  // 5 s
-  EXPECT_TRUE(DurationNear(At(401).poll_after, absl::Seconds(20), absl::Microseconds(1)));
-  EXPECT_EQ(At(2001).poll_after, absl::Seconds(30));  // 1000 s: clamped to the maximum
-  // ... and below a third of the heartbeat TTL (here 30 s).
+TEST_F(PresentationTest, PollAfterIsHalfTheEtaWithinBounds) {
+  Measured(20, 120, 600, absl::Hours(1));  // 2/s
+  EXPECT_TRUE(DurationNear(At(11).poll_after, absl::Milliseconds(2500), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(At(41).poll_after, absl::Seconds(10), absl::Microseconds(1)));
+  EXPECT_EQ(At(3).poll_after, absl::Seconds(1));  // 1 s ETA: the minimum
+  EXPECT_TRUE(DurationNear(At(2).poll_after, absl::Milliseconds(500),
+                           absl::Microseconds(1)));   // under the minimum: the ETA itself
+  EXPECT_EQ(At(401).poll_after, absl::Seconds(60));   // 200 s: clamped to the maximum
+  EXPECT_EQ(At(2001).poll_after, absl::Seconds(60));  // 1000 s
+  // ... and below a third of the time left to the heartbeat deadline (here 30 s).
   store_->ticket.deadline = now_ + absl::Seconds(30);
   QueueStatus s = At(2001);
-  EXPECT_GT(s.poll_after, absl::ZeroDuration());
-  EXPECT_LE(s.poll_after, absl::Seconds(10));
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(10), absl::Microseconds(1)));
+}
+
+TEST_F(PresentationTest, PollAfterIsCappedByHalfTheTimeToPresentUntil) {
+  Measured(20, 120, 600, absl::Hours(1));  // 2/s
+  store_->ticket.present_until = now_ + absl::Seconds(8);
+  EXPECT_TRUE(DurationNear(At(401).poll_after, absl::Seconds(4), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(At(11).poll_after, absl::Milliseconds(2500), absl::Microseconds(1)));
+  // Below the minimum interval too, but never under 100 ms.
+  store_->ticket.present_until = now_ + absl::Milliseconds(1200);
+  EXPECT_TRUE(DurationNear(At(401).poll_after, absl::Milliseconds(600), absl::Microseconds(1)));
+  store_->ticket.present_until = now_ + absl::Milliseconds(50);
+  EXPECT_EQ(At(401).poll_after, absl::Milliseconds(100));
+}
+
+TEST_F(PresentationTest, EtaCountsUnreachedUsersAheadNotThePosition) {
+  Measured(20, 120, 600, absl::Hours(1));  // 2/s
+  store_->ticket.position = 41;
+  store_->ticket.position_high = 41;
+  store_->ticket.ahead_unreached = 10;  // 30 of the 40 ahead were reached (passed or granted)
+  auto s = room_->Status(token_);
+  ASSERT_OK(s);
+  EXPECT_TRUE(DurationNear(s->eta, absl::Seconds(5), absl::Microseconds(1)));
+  EXPECT_TRUE(DurationNear(s->poll_after, absl::Milliseconds(2500), absl::Microseconds(1)));
+}
+
+TEST_F(PresentationTest, TheCursorSpeedCountsGrantsNotPasses) {
+  // 4 users reached a second, half of them absent and passed over: the cursor grants 2/s.
+  Measured(20, 120, 600, absl::Hours(1));
+  for (RateSample::Window& w : store_->ticket.rate.windows) {
+    w.reached = 2 * w.admissions;
+    w.passes = w.admissions;
+  }
+  // The passed users vanish from the line ahead at passes / exposure per user and second:
+  // 600 passes over 60000 s waited = 0.01/s. T = ln(1 + 0.01 * 20 / 2) / 0.01.
+  store_->ticket.rate.windows[2].exposure_sec = 60000;
+  QueueStatus s = At(21);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(std::log(1.1) / 0.01), absl::Microseconds(10)))
+      << s.eta;
+  // The median of the windows' speeds (reached - passes): 1/s, 2/s, 4/s.
+  store_->ticket.rate.windows[2].exposure_sec = 0;
+  store_->ticket.rate.windows[0].reached = 30;  // 10 passes: 20 granted in 10 s
+  store_->ticket.rate.windows[0].passes = 20;
+  store_->ticket.rate.windows[2].reached = 1800;  // 1200 granted in 300 s
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(10), absl::Microseconds(1)));
+  // Before any admission the policy's rate stands in, whatever was reached.
+  Measured(0, 0, 0, absl::InfiniteDuration());
+  store_->ticket.rate.first_admission = absl::InfiniteFuture();
+  store_->ticket.rate.windows[2].reached = 50;
+  store_->ticket.rate.windows[2].passes = 50;
+  EXPECT_TRUE(DurationNear(At(9).eta, absl::Seconds(2), absl::Microseconds(1)));  // 8 at 4/s
+}
+
+TEST_F(PresentationTest, DeparturesAheadShortenTheWait) {
+  // 2/s; 300 departures of unreached users over the 300 s window, 100 unreached now: each
+  // unreached user leaves at lambda = 300 / 300 s / 100 = 0.01/s.
+  Measured(20, 120, 600, absl::Hours(1));
+  store_->ticket.rate.windows[2].departures = 300;
+  store_->ticket.rate.unreached = 100;
+  QueueStatus s = At(21);  // a = 20, v = 2: T = ln(1 + 0.01 * 20 / 2) / 0.01
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(std::log(1.1) / 0.01), absl::Microseconds(10)))
+      << s.eta;
+  EXPECT_LT(s.eta, absl::Seconds(10));
+  // Nobody unreached: no hazard.
+  store_->ticket.rate.unreached = 0;
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(10), absl::Microseconds(1)));
 }
 
 TEST_F(PresentationTest, StatsPresentsTheMeasuredRate) {
@@ -859,6 +963,9 @@ TEST_F(PresentationTest, StatsPresentsTheMeasuredRate) {
   c.active_timed_out_total = 1;
   c.left_total = 1;
   c.completed_total = 1;
+  c.granted = 2;
+  c.passed_total = 7;
+  c.lapsed_total = 3;
   c.bucket_tokens = 2.5;
   c.rate = store_->ticket.rate;
   c.rate.windows[0].admissions = 20;
@@ -877,6 +984,9 @@ TEST_F(PresentationTest, StatsPresentsTheMeasuredRate) {
   EXPECT_EQ(s->active_timed_out_total, 1);
   EXPECT_EQ(s->left_total, 1);
   EXPECT_EQ(s->completed_total, 1);
+  EXPECT_EQ(s->granted, 2);
+  EXPECT_EQ(s->passed_total, 7);
+  EXPECT_EQ(s->lapsed_total, 3);
   EXPECT_DOUBLE_EQ(s->bucket_tokens, 2.5);
   EXPECT_EQ(s->now, now_);
   EXPECT_NEAR(s->admission_rate_per_sec, 2.0, 1e-9);
@@ -904,8 +1014,8 @@ TEST_F(PresentationTest, AnUndrawnUserOfTheRandomMethodIsShownARange) {
   EXPECT_TRUE(DurationNear(s.eta_low, absl::Seconds(5), absl::Microseconds(1)));
   EXPECT_TRUE(DurationNear(s.eta_high, absl::Seconds(20), absl::Microseconds(1)));
   EXPECT_TRUE(DurationNear(s.eta, absl::Milliseconds(12500), absl::Microseconds(1)));
-  // Poll by the near end: a draw can pick the user at any time.
-  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(1), absl::Microseconds(1)));
+  // Half the middle ETA: polls as a fifo user with the same expected wait.
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(6250), absl::Microseconds(1)));
 }
 
 TEST_F(PresentationTest, AnExactPlaceHasOneEta) {
@@ -934,9 +1044,9 @@ TEST_F(PresentationTest, APrequeuedUserIsShownTheOpeningAndARange) {
   EXPECT_TRUE(DurationNear(s.eta_high, absl::Minutes(15), absl::Microseconds(1)));  // 1200 at 4/s
   EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(750), absl::Microseconds(1)));
   EXPECT_NEAR(s.eta_confidence, 0.1, 1e-12);
-  EXPECT_EQ(s.poll_after, absl::Seconds(30));  // a tenth of 10 min, clamped
+  EXPECT_EQ(s.poll_after, absl::Seconds(60));  // half of 10 min, clamped
   t.opens_at = now_ + absl::Seconds(20);
-  EXPECT_EQ(At(0).poll_after, absl::Seconds(2));  // closer to the opening, more often
+  EXPECT_EQ(At(0).poll_after, absl::Seconds(10));  // closer to the opening, more often
 
   auto r = room_->Enter(token_);
   ASSERT_OK(r);
@@ -1033,37 +1143,136 @@ TEST_F(FairRulesTest, PrequeueAndOpening) {
   EXPECT_FALSE(rules::OpensNow(p, true, 5, Us(t0_)));
 }
 
-TEST_F(FairRulesTest, DrawTargetFollowsTheReadinessWindow) {
+TEST_F(FairRulesTest, DrawTargetRunsKDrawLeadOfGrantsAhead) {
   Policy p;
   p.bypass_top_n = 2;
-  p.active_capacity = 10;
-  EXPECT_EQ(rules::DrawTarget(p, 3.7, 0), 5);   // N + floor(tokens)
-  EXPECT_EQ(rules::DrawTarget(p, 3.7, 8), 2);   // room for two more
-  EXPECT_EQ(rules::DrawTarget(p, -1.5, 0), 0);  // in debt: the window shrinks below N
-  EXPECT_EQ(rules::DrawTarget(p, 0, 12), -2);
+  p.burst = 10;
+  p.admit_rate_per_sec = 2;
+  EXPECT_EQ(rules::kDrawLead, absl::Seconds(90));
+  EXPECT_EQ(rules::kMaxDrawsPerCall, 64);
+  EXPECT_EQ(rules::DrawTarget(p), 2 + 10 + 180);  // N + burst + ceil(rate * 90 s)
+  p.admit_rate_per_sec = 0.01;                    // 0.9 grants in 90 s: rounded up
+  EXPECT_EQ(rules::DrawTarget(p), 2 + 10 + 1);
+  p.admit_rate_per_sec = 0;
+  EXPECT_EQ(rules::DrawTarget(p), 12);
   p.paused = true;
-  EXPECT_EQ(rules::DrawTarget(p, 3.7, 0), 0);
+  EXPECT_EQ(rules::DrawTarget(p), 0);
 }
 
-TEST_F(FairRulesTest, UndrawnUsersWaitForADraw) {
+// ---------------------------------------------------------------------------------------------
+// Presence, the cursor and grants (src/room/rules.h; docs/rules.md)
+
+class GrantRulesTest : public ::testing::Test {
+ protected:
+  static int64_t Us(absl::Time t) { return rules::TimeToMicros(t); }
+  static int64_t Us(absl::Duration d) { return rules::DurationToMicros(d); }
+  const absl::Time t0_ = absl::FromUnixSeconds(1767225600);
+};
+
+TEST_F(GrantRulesTest, BoundsPerCall) {
+  EXPECT_EQ(rules::kMaxGrantsPerCall, 64);
+  EXPECT_EQ(rules::kMaxPassesPerCall, 128);
+  EXPECT_EQ(rules::kMaxLapsesPerCall, 64);
+  EXPECT_EQ(Policy{}.claim_window, absl::Seconds(5));
+}
+
+TEST_F(GrantRulesTest, PresenceWindowIsTheTimeToReachTheUserWithinClaimWindowAndHeartbeat) {
   Policy p;
   p.admit_rate_per_sec = 2;
-  p.burst = 10;
-  p.bypass_top_n = 1;
+  p.claim_window = absl::Seconds(5);
+  p.heartbeat_ttl = absl::Minutes(5);
+  EXPECT_EQ(rules::PresenceWindowUs(p, 0), Us(absl::Seconds(5)));     // next: the claim window
+  EXPECT_EQ(rules::PresenceWindowUs(p, 10), Us(absl::Seconds(5)));    // 5 s
+  EXPECT_EQ(rules::PresenceWindowUs(p, 11), Us(absl::Seconds(5.5)));  // 11 at 2/s
+  EXPECT_EQ(rules::PresenceWindowUs(p, 100), Us(absl::Seconds(50)));
+  EXPECT_EQ(rules::PresenceWindowUs(p, 600), Us(absl::Minutes(5)));  // the heartbeat TTL
+  EXPECT_EQ(rules::PresenceWindowUs(p, 1000000), Us(absl::Minutes(5)));
+  EXPECT_EQ(rules::PresenceWindowUs(p, -3), Us(absl::Seconds(5)));
+  p.admit_rate_per_sec = 3;  // whole microseconds, floored: 1/3 s
+  EXPECT_EQ(rules::PresenceWindowUs(p, 16), 5333333);
+  p.admit_rate_per_sec = 0;  // nobody is reached by the rate: as long as the heartbeat
+  EXPECT_EQ(rules::PresenceWindowUs(p, 0), Us(absl::Minutes(5)));
+  EXPECT_EQ(rules::PresenceWindowUs(p, 7), Us(absl::Minutes(5)));
+}
+
+TEST_F(GrantRulesTest, PrequeuePresenceWindowRunsToTheOpening) {
+  Policy p;
+  p.claim_window = absl::Seconds(5);
+  p.heartbeat_ttl = absl::Minutes(5);
+  p.opens_at = t0_ + absl::Seconds(60);
+  EXPECT_EQ(rules::PrequeuePresenceWindowUs(p, Us(t0_)), Us(absl::Seconds(60)));
+  EXPECT_EQ(rules::PrequeuePresenceWindowUs(p, Us(t0_ + absl::Seconds(58))),
+            Us(absl::Seconds(5)));  // at least the claim window
+  EXPECT_EQ(rules::PrequeuePresenceWindowUs(p, Us(t0_ + absl::Seconds(61))), Us(absl::Seconds(5)));
+  EXPECT_EQ(rules::PrequeuePresenceWindowUs(p, Us(t0_ - absl::Hours(1))),
+            Us(absl::Minutes(5)));  // at most the heartbeat TTL
+}
+
+TEST_F(GrantRulesTest, TierServedAtTheExactInstant) {
+  Policy p;
+  p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(3)}};
+  const int64_t joined = Us(t0_);
+  EXPECT_TRUE(rules::TierServed(p, 1, joined, joined));
+  EXPECT_FALSE(rules::TierServed(p, 2, joined, joined));
+  EXPECT_FALSE(rules::TierServed(p, 2, joined, joined + Us(absl::Seconds(3)) - 1));
+  EXPECT_TRUE(rules::TierServed(p, 2, joined, joined + Us(absl::Seconds(3))));
+  p.wait_tiers.clear();
+  EXPECT_TRUE(rules::TierServed(p, 1000, joined, joined));
+}
+
+TEST_F(GrantRulesTest, MayGrantWithATokenOrCreditWithinN) {
+  Policy p;
+  p.bypass_top_n = 2;
+  EXPECT_TRUE(rules::MayGrant(p, 1000, 1.0));  // a whole token: any position
+  EXPECT_TRUE(rules::MayGrant(p, 2, 0.5));     // credit: within N + floor(tokens) = 2
+  EXPECT_FALSE(rules::MayGrant(p, 3, 0.5));
+  EXPECT_TRUE(rules::MayGrant(p, 1, -0.5));  // 2 + floor(-0.5) = 1
+  EXPECT_FALSE(rules::MayGrant(p, 2, -0.5));
+  EXPECT_FALSE(rules::MayGrant(p, 1, -1.5));  // the debt is at N's depth: nobody
+  p.bypass_top_n = 0;
+  EXPECT_FALSE(rules::MayGrant(p, 1, 0.999));
+  EXPECT_TRUE(rules::MayGrant(p, 1, 1.0));
+}
+
+TEST_F(GrantRulesTest, CheckWaitingInRuleOrder) {
+  Policy p;
+  p.admit_rate_per_sec = 2;
+  p.bypass_top_n = 0;
   p.active_capacity = 5;
-  // As CheckReadiness at position drawn + 1: (min(drawn + 1 - N, burst) - tokens) / rate.
-  rules::Readiness r = rules::CheckUndrawn(p, 4, 1.0, 0);
+  p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(3)}};
+  const int64_t now = Us(t0_);
+  const int64_t joined = now - Us(absl::Seconds(1));
+  // Next in turn at position 2 (reached and returned, or the next unreached), tier wait 2 s left.
+  rules::Readiness r = rules::CheckWaiting(p, 2, 0, joined, now, 5.0, 0, 0);
+  EXPECT_EQ(r.block, EntryBlock::kTierWait);
+  EXPECT_EQ(r.retry_after, absl::Seconds(2));
+  // With users ahead still to reach, the tier wait is not the reason yet.
+  r = rules::CheckWaiting(p, 12, 9, joined, now, 0.5, 0, 0);
   EXPECT_EQ(r.block, EntryBlock::kNotYourTurn);
-  EXPECT_EQ(r.retry_after, absl::Milliseconds(1500));  // (4 - 1) / 2
-  r = rules::CheckUndrawn(p, 20, 1.0, 0);
-  EXPECT_EQ(r.retry_after, absl::Milliseconds(4500));  // (min(20, 10) - 1) / 2
-  r = rules::CheckUndrawn(p, 0, 5.0, 0);               // a draw is due: at least 1 s
-  EXPECT_EQ(r.retry_after, absl::Seconds(1));
-  EXPECT_EQ(rules::CheckUndrawn(p, 0, 5.0, 5).block, EntryBlock::kCapacityFull);
+  EXPECT_EQ(r.retry_after, absl::Milliseconds(4750));        // (9 + 1 - 0.5) / 2
+  r = rules::CheckWaiting(p, 1, 0, joined, now, 5.0, 0, 0);  // a token is there: a grant is due
+  EXPECT_EQ(r.block, EntryBlock::kNotYourTurn);
+  EXPECT_EQ(r.retry_after, absl::Seconds(1));  // at least 1 s
+  // Capacity counts the granted users too.
+  EXPECT_EQ(rules::CheckWaiting(p, 1, 0, joined, now, 5.0, 3, 2).block, EntryBlock::kCapacityFull);
+  EXPECT_EQ(rules::CheckWaiting(p, 1, 0, joined, now, 5.0, 3, 2).retry_after, absl::Seconds(1));
+  EXPECT_EQ(rules::CheckWaiting(p, 1, 0, joined, now, 5.0, 3, 1).block, EntryBlock::kNotYourTurn);
   p.admit_rate_per_sec = 0;
-  EXPECT_EQ(rules::CheckUndrawn(p, 0, 0.0, 0).retry_after, absl::Seconds(60));
+  EXPECT_EQ(rules::CheckWaiting(p, 1, 0, joined, now, 0.0, 0, 0).retry_after, absl::Seconds(60));
+  p.paused = true;  // a pause comes first
+  r = rules::CheckWaiting(p, 2, 0, joined, now, 5.0, 5, 0);
+  EXPECT_EQ(r.block, EntryBlock::kPaused);
+  EXPECT_EQ(r.retry_after, rules::kPausedRetry);
+}
+
+TEST_F(GrantRulesTest, AGrantedUserIsReadyUnlessPaused) {
+  Policy p;
+  p.active_capacity = 0;  // a grant already counts against the capacity
+  EXPECT_EQ(rules::CheckGranted(p).block, EntryBlock::kNone);
+  EXPECT_EQ(rules::CheckGranted(p).retry_after, absl::ZeroDuration());
   p.paused = true;
-  EXPECT_EQ(rules::CheckUndrawn(p, 0, 5.0, 5).block, EntryBlock::kPaused);
+  EXPECT_EQ(rules::CheckGranted(p).block, EntryBlock::kPaused);
+  EXPECT_EQ(rules::CheckGranted(p).retry_after, absl::Seconds(5));
 }
 
 TEST_F(FairRulesTest, PassthroughOnlyStopsForAPause) {

@@ -71,6 +71,9 @@ struct RateSample {
   // Waiting users the grants have not reached yet (the population `departures` come from).
   int64_t unreached = 0;
   double policy_rate_per_sec = 0;  // the configured admit_rate_per_sec
+  // Active and granted users fill the capacity: grants wait for users to finish, not for the
+  // bucket.
+  bool at_capacity = false;
   int64_t bypass_top_n = 0;
   bool paused = false;
 };
