@@ -151,7 +151,8 @@ local function grants()
         E.passed = E.passed + 1
         record_all('pass_windows', now)
         passes = passes + 1
-      elseif not tier_served(position, r.joined, now) or not may_grant(position) then
+      elseif not tier_served(turn_place(position, 0), r.joined, now) or
+           not may_grant(turn_place(position, 0)) then
         if returned then
           E.first_returned, E.first_returned_until = order_of(r), r.present_until
           E.first_returned_position = position
@@ -222,7 +223,7 @@ local function advance(now)
   if E.returned_count > 0 then
     -- The cached first returned user would stop the grants again (see the top).
     if E.first_returned ~= nil and E.tokens < 1.0 and now < E.first_returned_until and
-       E.first_returned_position > E.bypass_top_n + math.floor(E.tokens) then
+       turn_place(E.first_returned_position, 0) > E.bypass_top_n + math.floor(E.tokens) then
       return
     end
   else
@@ -235,7 +236,7 @@ local function advance(now)
     if E.candidate ~= nil and E.tokens < 1.0 and now < E.candidate_until then
       local position = E.reached_front + 1
       if not front_left then position = position + E.reached_pool end
-      if position > E.bypass_top_n + math.floor(E.tokens) then return end
+      if turn_place(position, 0) > E.bypass_top_n + math.floor(E.tokens) then return end
     end
   end
   grants().advance(now)

@@ -15,7 +15,7 @@ local function line_waiting()
 end
 
 -- RateSample: first_admission (false: never), policy rate, bypass_top_n, paused (0/1),
--- unreached, then the windows' counters as stored (state.lua, format_windows), from which the
+-- unreached, at_capacity (0/1), then the windows' counters as stored (state.lua, format_windows), from which the
 -- C++ side computes the estimates at `now` (rules::EstimatedAdmissions, as the memory store).
 local function append_rate(out, now)
   local n = #out
@@ -24,7 +24,8 @@ local function append_rate(out, now)
   out[n + 3] = E.bypass_top_n
   out[n + 4] = E.paused and 1 or 0
   out[n + 5] = line_waiting() - E.reached_front - E.reached_pool
-  out[n + 6] = E.windows_text or format_windows()
+  out[n + 6] = (E.active + E.granted >= E.active_capacity) and 1 or 0
+  out[n + 7] = E.windows_text or format_windows()
   return out
 end
 
@@ -82,7 +83,7 @@ local function append_ticket(out, r, now, position)
       opens = E.opens_at
     else
       state = 0
-      local _, exact = tier_wait(position)
+      local _, exact = tier_wait(turn_place(position, ahead))
       tier_exact = exact
     end
     if block == B_PAUSED then

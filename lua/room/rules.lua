@@ -82,6 +82,12 @@ local function prequeue_presence_window(now)
   return us
 end
 
+-- TurnPlace: where a waiting user stands for the tier waits and the credit,
+-- min(position, 1 + granted + ahead_unreached).
+local function turn_place(position, ahead)
+  return math.min(position, 1 + E.granted + ahead)
+end
+
 -- TierServed and MayGrant.
 local function tier_served(position, joined, now)
   return now - joined >= tier_wait(position)
@@ -99,7 +105,7 @@ local function check_waiting(position, ahead_unreached, joined, now)
   if E.paused then return B_PAUSED, false end
   if E.active + E.granted >= E.active_capacity then return B_CAPACITY, false end
   if ahead_unreached == 0 then
-    local wait_us = tier_wait(position)
+    local wait_us = tier_wait(turn_place(position, ahead_unreached))
     local waited_us = now - joined
     if waited_us < wait_us then return B_TIER, wait_us - waited_us end
   end

@@ -258,6 +258,7 @@ void ReadRate(ReplyReader& r, int64_t now_us, RateSample* rate) {
   rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExactMicros);
   rate->paused = r.IntIn("paused", 0, 1) == 1;
   rate->unreached = r.IntIn("unreached", 0, kMaxExactMicros);
+  rate->at_capacity = r.IntIn("at_capacity", 0, 1) == 1;
   const std::string windows(r.String("windows"));
   rate->windows.clear();
   if (!r.ok()) return;
