@@ -4,19 +4,20 @@
 
 local E = E
 
--- The event's time for this call (Begin): the bucket refilled, a few deadlines applied, the
--- opening if due and the random method's draws.
+-- Begin: the event's time for this call, the bucket refilled, a few deadlines applied, the
+-- opening if due and the lapsed grants.
 local function begin()
   local now = clock_now()
   if E.last_now ~= nil and E.last_now > now then now = E.last_now end
   E.last_now = now
   refill(now)
   apply_passed(now, ARG_SWEEP)
-  if not E.opened or E.method == M_RANDOM then fair().begin(now) end
+  if not E.opened then fair().open(now) end
+  lapses(now)
   return now
 end
 
--- FindRecord: the record, or nil and the error to fail with.
+-- FindRecord: the record, or nil and the error to fail with (after Advance, as every answer).
 local function find_record(key, now)
   if key == nil or key == '' then return nil, 'INVALID_ARGUMENT malformed token' end
   local r = settle(key, now)
@@ -24,23 +25,31 @@ local function find_record(key, now)
   return r, nil
 end
 
+-- Advance, then the error reply.
+local function advance_fail(now, message)
+  advance(now)
+  return fail(message)
+end
+
 -- Admit: a waiting record (or a new one, state 'a' already) becomes active, handing out the
--- reservation. The bucket pays unless `passthrough`. Returns 1 for a bypass admission.
-local function admit(r, now, reservation, passthrough)
+-- reservation. `kind`: 'grant' (the grant paid: by_bypass is its by_credit), 'passthrough'
+-- (no token), 'safety_net' (a grant claimed at once: the bucket pays now). Returns 1 for an
+-- admission by credit.
+local function admit(r, now, reservation, kind)
   local by_bypass = 0
-  if passthrough then
+  if kind == 'passthrough' then
     load_state_rest()
     -- The operator's quiet-time choice: the bucket does not pace it.
     E.admitted_by_passthrough = E.admitted_by_passthrough + 1
+  elseif kind == 'grant' then
+    if r.by_credit then by_bypass = 1 end
   else
-    -- A bypass admission (top N, no whole token) borrows: see docs/rules.md.
-    if E.tokens < 1.0 then
-      by_bypass = 1
-      E.admitted_by_bypass = E.admitted_by_bypass + 1
-    end
+    -- A grant on credit (top N, no whole token) borrows: see docs/rules.md.
+    if E.tokens < 1.0 then by_bypass = 1 end
     E.tokens = E.tokens - 1.0
   end
-  if WAITING[r.state] then leave_line(r) end
+  if by_bypass == 1 then E.admitted_by_bypass = E.admitted_by_bypass + 1 end
+  if WAITING[r.state] then leave_line(r, false, now) end
   r.state = 'a'
   r.left_line = now
   set_deadline(r, now + E.active_ttl)
@@ -50,6 +59,6 @@ local function admit(r, now, reservation, passthrough)
   E.active = E.active + 1
   E.admitted = E.admitted + 1
   if E.first_admission == nil then E.first_admission = now end
-  for _, w in ipairs(E.windows) do record_admission(w, now) end
+  record_all('windows', now)
   return by_bypass
 end

@@ -121,8 +121,38 @@ local function set_deadline(r, at)
   r.deadline = at
 end
 
--- Takes a waiting record out of its place (the bitmap, q or f).
-local function leave_line(r)
+-- Takes a waiting record out of the line (docs/rules.md, "Leaving the line"): its place (the
+-- bitmap, q or f) and what the grants keep of it. `ended`: the user left or expired at `at`
+-- rather than entered, so a grant's token goes back (as for a lapse, without counting one) and
+-- a user the cursor has not reached counts a departure. Pre-queued users are not in line yet.
+local function leave_line(r, ended, at)
+  if E.first_returned ~= nil and order_of(r) <= E.first_returned then E.first_returned = nil end
+  if E.opened or r.state ~= 'p' then
+    if is_reached(r) then
+      if r.state == 'f' then
+        E.reached_front = E.reached_front - 1
+      else
+        E.reached_pool = E.reached_pool - 1
+      end
+    else
+      if E.candidate == order_of(r) then E.candidate = nil end
+      if ended then record_all('dep_windows', at) end
+    end
+  end
+  if r.grant_until ~= nil then
+    redis.call('ZREM', K_GRANTS, r.key)
+    E.granted = E.granted - 1
+    if ended then E.tokens = math.min(E.burst, E.tokens + 1) end
+    r.grant_until = nil
+  end
+  r.by_credit = false
+  if r.returned then
+    redis.call('ZREM', K_RETURNED, r.key)
+    E.returned_count = E.returned_count - 1
+    r.returned = false
+    E.first_returned = nil
+  end
+  r.present_until = nil
   if r.state == 'w' then
     line_remove(r.sequence)
   elseif r.state == 'p' then
@@ -136,7 +166,7 @@ end
 
 local function end_record(r, state, at)
   if WAITING[r.state] then
-    leave_line(r)
+    leave_line(r, true, at)
     r.left_line = at
   elseif r.state == 'a' then
     E.active = E.active - 1

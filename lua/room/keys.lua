@@ -25,10 +25,12 @@
 --           l:<b>:k STRING  block b's token keys: 16 bytes at 16 i for sequence 4096 b + i + 1
 --           q       ZSET    fair openings: the pre-queue, member token key, score its slot
 --           f       ZSET    random method: the drawn users (the front), score the draw number
+--           g       ZSET    the grants: member token key, score grant_until in us (see grants.lua)
+--           t       ZSET    the returned users: member token key, score their line order
 --           r:<n>   HASH    record bucket n (of 16381): token key -> packed record (rec_save)
 --           u:<n>   HASH    user bucket n (of 16381): user id -> token key, for waiting and
 --                           active users (dedupe)
--- The blocks, the chunks, the two sorted sets and the buckets are named after KEYS[1] (its
+-- The blocks, the chunks, the four sorted sets and the buckets are named after KEYS[1] (its
 -- final 'm' replaced) or KEYS[3]. A "token key" is the
 -- token's 128 random bits as 16 raw bytes (big-endian), which identify it within its event as in
 -- the memory store; raw rather than 32 hex digits because the key is stored several times per

@@ -72,6 +72,7 @@ local function line_sum(i) return path_sum(line_read(i), i, 0) end
 -- Puts the newest sequence number (E.sequence), for token key `key`, in line; returns the bitmap's
 -- length (everybody else in it is ahead), read on the way.
 local function line_add(sequence, key)
+  E.bitmap_count = E.bitmap_count + 1
   local b, offset = line_block(sequence)
   local block = line_block_key(b)
   redis.call('SETBIT', block, offset, 1)
@@ -96,6 +97,7 @@ end
 -- Takes a sequence number out of the line; drops its block once empty, and the counts once
 -- the whole line is.
 local function line_remove(sequence)
+  E.bitmap_count = E.bitmap_count - 1
   local b, offset = line_block(sequence)
   local key = line_block_key(b)
   redis.call('SETBIT', key, offset, 0)
@@ -126,7 +128,58 @@ local function line_rank(sequence)
   return rank
 end
 
-local function line_length()
-  if E.sequence < 1 then return 0 end
-  return line_sum(line_nodes())
+local function line_length() return E.bitmap_count end
+
+-- The block (0-based) holding the j-th (0-based) user of the bitmap, j below its length, and
+-- that user's rank (1-based) among the block's users: a descent of the Fenwick tree.
+local function line_find_block(j)
+  local n = line_nodes()
+  local counts = line_read(n)
+  local b, rest = 0, j + 1
+  local step = 1
+  while 2 * step <= n do step = 2 * step end
+  while step >= 1 do
+    if b + step <= n then
+      local c = node(counts, b + step)
+      if c < rest then
+        b = b + step
+        rest = rest - c
+      end
+    end
+    step = step / 2
+  end
+  return b, rest
+end
+
+-- The token key of a sequence number in the bitmap.
+local function line_key(sequence)
+  local b, offset = line_block(sequence)
+  return redis.call('GETRANGE', line_block_key(b) .. ':k', 16 * offset, 16 * offset + 15)
+end
+
+-- The grants' line order (docs/rules.md, "Presence, the cursor and grants"). A waiting user's
+-- place in line order as one number: a drawn user's draw number, a placed user's slot +
+-- ORDER_POOL, a later arrival's sequence + ORDER_POOL + 2^32. The pool part (minus ORDER_POOL)
+-- is what cursor_pool holds: a pool user is reached when it is <= cursor_pool, a drawn one
+-- when the draw number is <= cursor_front. Exact in doubles (draws and sequences below 2^44).
+-- It is also the score of the returned set, which therefore sorts in line order.
+local ORDER_POOL, ORDER_LATER = 17592186044416, 4294967296  -- 2^44, 2^32
+local K_GRANTS = string.sub(K_REC, 1, -3) .. 'g'     -- ZSET token key by grant_until
+local K_RETURNED = string.sub(K_REC, 1, -3) .. 't'   -- ZSET token key by line order
+
+local function pool_order(r)
+  if r.state == 'p' then return r.sequence end
+  return ORDER_LATER + r.sequence
+end
+
+local function order_of(r)
+  if r.state == 'f' then return r.sequence end
+  return ORDER_POOL + pool_order(r)
+end
+
+-- Whether the cursor has reached a waiting record (pre-queued users before the opening never
+-- are: cursor_pool does not move before it).
+local function is_reached(r)
+  if r.state == 'f' then return r.sequence <= E.cursor_front end
+  return pool_order(r) <= E.cursor_pool
 end

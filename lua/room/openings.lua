@@ -63,21 +63,7 @@ local function fair()
       popcount = { [0] = 0 }
       for v = 1, 255 do popcount[v] = popcount[floordiv(v, 2)] + v % 2 end
     end
-    local n = line_nodes()
-    local counts = line_read(n)
-    local b, rest = 0, j + 1
-    local step = 1
-    while 2 * step <= n do step = 2 * step end
-    while step >= 1 do
-      if b + step <= n then
-        local c = node(counts, b + step)
-        if c < rest then
-          b = b + step
-          rest = rest - c
-        end
-      end
-      step = step / 2
-    end
+    local b, rest = line_find_block(j)
     local bits = redis.call('GET', line_block_key(b)) or ''
     for i = 1, #bits do
       local v = string.byte(bits, i)
@@ -95,53 +81,59 @@ local function fair()
     error('corrupt line: no user ' .. I(j) .. ' in block ' .. I(b))
   end
 
-  -- The token key of a sequence number in the bitmap.
-  local function line_key(sequence)
-    local b, offset = line_block(sequence)
-    return redis.call('GETRANGE', line_block_key(b) .. ':k', 16 * offset, 16 * offset + 15)
+  -- Begin's opening (rules::OpensNow, then MemoryStore::Open) is only a latch: q is in slot
+  -- order already.
+  function F.open(now)
+    load_state_rest()
+    if E.opens_at ~= nil then
+      if now < E.opens_at then return end
+    elseif E.placed_count == 0 then
+      return
+    end
+    E.opened = true
+    E.shuffled_at_opening = E.placed_count
+    E.candidate, E.first_returned = nil, nil
   end
 
-  -- Begin's last two steps. The opening (rules::OpensNow, then MemoryStore::Open) is only a
-  -- latch: q is in slot order already. Then the random method's draws refill the front
-  -- (MemoryStore::Draw): at most kMaxDrawsPerCall, and only when no passed deadline is pending
-  -- (only live users are drawn).
+  -- Advance's draws (random method, opened, not paused): refill the front until it holds
+  -- DrawTarget unreached users, at most kMaxDrawsPerCall, and only when no passed deadline is
+  -- pending (only live users are drawn). A drawn user leaves the pool: reached no more (their
+  -- new draw number is beyond cursor_front), out of the returned set; a grant stays theirs.
   local MAX_DRAWS = 64
-  function F.begin(now)
+  function F.draw(now)
     load_state_rest()
-    if not E.opened then
-      if E.opens_at ~= nil then
-        if now < E.opens_at then return end
-      elseif E.placed_count == 0 then
-        return
-      end
-      E.opened = true
-      E.shuffled_at_opening = E.placed_count
-    end
-    if E.method ~= M_RANDOM then return end
-    local target = 0  -- rules::DrawTarget
-    if not E.paused then
-      target = math.min(E.bypass_top_n + math.floor(E.tokens), E.active_capacity - E.active)
-    end
-    if E.drawn_count >= target then return end
+    local target = E.bypass_top_n + E.burst + math.ceil(E.admit_rate_per_sec * 90)
+    if E.drawn_count - E.reached_front >= target then return end
+    if E.placed_count + E.bitmap_count <= 0 then return end
     if dl_passed(now) then return end
-    local line = line_length()
+    E.candidate, E.first_returned = nil, nil
     for _ = 1, MAX_DRAWS do
-      local pool = E.placed_count + line
-      if E.drawn_count >= target or pool <= 0 then break end
+      local pool = E.placed_count + E.bitmap_count
+      if E.drawn_count - E.reached_front >= target or pool <= 0 then break end
       local k = draw_index(E.draws, pool)
       local key
       if k < E.placed_count then
         key = redis.call('ZRANGE', K_PRE, k, k)[1]
+      else
+        key = line_key(line_select(k - E.placed_count))
+      end
+      local r = rec_load(key)
+      if r == nil or not WAITING[r.state] or r.state == 'f' then
+        error('corrupt line: drew ' .. hex(key))
+      end
+      if is_reached(r) then E.reached_pool = E.reached_pool - 1 end
+      if r.returned then
+        E.first_returned = nil
+        redis.call('ZREM', K_RETURNED, key)
+        E.returned_count = E.returned_count - 1
+        r.returned = false
+      end
+      if r.state == 'p' then
         redis.call('ZREM', K_PRE, key)
         E.placed_count = E.placed_count - 1
       else
-        local sequence = line_select(k - E.placed_count)
-        key = line_key(sequence)
-        line_remove(sequence)
-        line = line - 1
+        line_remove(r.sequence)
       end
-      local r = rec_load(key)
-      if r == nil or not WAITING[r.state] then error('corrupt line: drew ' .. hex(key)) end
       r.state = 'f'
       r.sequence = E.draws
       redis.call('ZADD', K_FRONT, I(E.draws), key)
@@ -151,18 +143,5 @@ local function fair()
     end
   end
 
-  -- StandingOf for a user of the random method's pool, not drawn yet: rules::CheckUndrawn at
-  -- D + 1, and the range D + 1 .. D + pool.
-  function F.undrawn()
-    local position = E.drawn_count + 1
-    local high = E.drawn_count + E.placed_count + line_length()
-    if E.paused then return position, high, B_PAUSED, false end
-    if E.active >= E.active_capacity then return position, high, B_CAPACITY, false end
-    if E.admit_rate_per_sec > 0 then
-      local needed = math.min(position - E.bypass_top_n, E.burst)
-      return position, high, B_NOT_YOUR_TURN, D((needed - E.tokens) / E.admit_rate_per_sec)
-    end
-    return position, high, B_NOT_YOUR_TURN, false
-  end
   return F
 end

@@ -8,65 +8,82 @@ local E, WAITING, STATE_CODE, M_RANDOM, M_PASSTHROUGH, S_PREQUEUE =
   E, WAITING, STATE_CODE, M_RANDOM, M_PASSTHROUGH, S_PREQUEUE
 local B_NONE, B_PAUSED, B_NOT_WAITING = B_NONE, B_PAUSED, B_NOT_WAITING
 
--- RateSample: first_admission (false: never), policy rate, bypass_top_n, paused (0/1), window
--- count, then (length_us, estimate) per window.
+-- The waiting users in line (the front and the pool; the pre-queue is not in line).
+local function line_waiting()
+  local placed = E.opened and E.placed_count or 0
+  return E.drawn_count + placed + E.bitmap_count
+end
+
+-- RateSample: first_admission (false: never), policy rate, bypass_top_n, paused (0/1),
+-- unreached, at_capacity (0/1), then the windows' counters as stored (state.lua, format_windows), from which the
+-- C++ side computes the estimates at `now` (rules::EstimatedAdmissions, as the memory store).
 local function append_rate(out, now)
   local n = #out
   out[n + 1] = E.first_admission or false
   out[n + 2] = D(E.admit_rate_per_sec)
   out[n + 3] = E.bypass_top_n
   out[n + 4] = E.paused and 1 or 0
-  out[n + 5] = #E.windows
-  n = n + 5
-  for _, w in ipairs(E.windows) do
-    out[n + 1] = w.length
-    out[n + 2] = D(estimated_admissions(w, now))
-    n = n + 2
-  end
+  out[n + 5] = line_waiting() - E.reached_front - E.reached_pool
+  out[n + 6] = (E.active + E.granted >= E.active_capacity) and 1 or 0
+  out[n + 7] = E.windows_text or format_windows()
   return out
 end
 
--- StandingOf, for a waiting record: position, position_high, block and retry (as readiness
--- returns it; for a pre-queued user the us until the opening). `position`: the waiting user's
--- position when the caller knows it already.
-local function standing(r, now, position)
-  if r.state == 'p' and not E.opened then
-    return 0, E.placed_count, B_NOT_WAITING, (E.opens_at or now) - now
-  end
+-- Where a waiting record stands: position, position_high and ahead_unreached (docs/rules.md).
+-- `position`: the waiting user's position when the caller knows it already.
+local function place_of(r, position)
+  if r.state == 'p' and not E.opened then return 0, E.placed_count, 0 end
   if r.state == 'f' then
     position = position or redis.call('ZRANK', fair().K_FRONT, r.key) + 1
-  elseif E.method == M_RANDOM then
-    return fair().undrawn()
+  elseif E.method == M_RANDOM then  -- in the pool, not drawn yet
+    local ahead = 0
+    if not is_reached(r) then ahead = E.drawn_count - E.reached_front end
+    return E.drawn_count + 1, E.drawn_count + E.placed_count + E.bitmap_count, ahead
   elseif r.state == 'p' then
     position = position or E.drawn_count + redis.call('ZRANK', fair().K_PRE, r.key) + 1
   else
     position = position or E.drawn_count + E.placed_count + line_rank(r.sequence) + 1
   end
-  if E.method == M_PASSTHROUGH then
-    if E.paused then return position, position, B_PAUSED, false end
-    return position, position, B_NONE, false
+  if is_reached(r) then return position, position, 0 end
+  if r.state == 'f' then return position, position, position - 1 - E.reached_front end
+  return position, position, position - 1 - E.reached_front - E.reached_pool
+end
+
+-- StandingOf, for a waiting record: position, position_high, ahead_unreached, block and retry
+-- (as check_waiting returns it; for a pre-queued user the us until the opening).
+local function standing(r, now, position)
+  local high, ahead
+  position, high, ahead = place_of(r, position)
+  if r.state == 'p' and not E.opened then
+    return position, high, ahead, B_NOT_WAITING, (E.opens_at or now) - now
   end
-  local block, retry = readiness(position, r.joined, now)
-  return position, position, block, retry
+  if E.method == M_PASSTHROUGH or r.grant_until ~= nil then
+    if E.paused then return position, high, ahead, B_PAUSED, false end
+    return position, high, ahead, B_NONE, false
+  end
+  local block, retry = check_waiting(position, ahead, r.joined, now)
+  return position, high, ahead, block, retry
 end
 
 -- MakeTicket: user id, state, position, joined, left_line (false: never), deadline, block,
 -- retry (see standing; false when none), tier wait (exact duration, '' zero), paused reason,
 -- reservation token, reservation expiry (false: no grant), position_high, opens_at (false:
--- not pre-queued), then the rate sample.
+-- not pre-queued), ahead_unreached, present_until (false: none), grant_until (false: none),
+-- then the rate sample.
 local function append_ticket(out, r, now, position)
   local block, retry, tier_exact, reason = B_NOT_WAITING, false, '', ''
-  local state, high, opens = STATE_CODE[r.state], 0, false
+  local state, high, opens, ahead, present = STATE_CODE[r.state], 0, false, 0, false
   if not WAITING[r.state] then
     position = 0
   else
-    position, high, block, retry = standing(r, now, position)
+    position, high, ahead, block, retry = standing(r, now, position)
+    present = r.present_until or false
     if r.state == 'p' and not E.opened then
       state = S_PREQUEUE
       opens = E.opens_at
     else
       state = 0
-      local _, exact = tier_wait(position)
+      local _, exact = tier_wait(turn_place(position, ahead))
       tier_exact = exact
     end
     if block == B_PAUSED then
@@ -89,5 +106,8 @@ local function append_ticket(out, r, now, position)
   out[n + 12] = r.reservation_expiry or false
   out[n + 13] = high
   out[n + 14] = opens
+  out[n + 15] = ahead
+  out[n + 16] = present
+  out[n + 17] = r.grant_until or false
   return append_rate(out, now)
 end

@@ -1,7 +1,7 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
--- The rules of src/room/rules.cc the scripts need: the token bucket, the rate windows and
--- readiness.
+-- The rules of src/room/rules.cc the scripts need: the token bucket, the rate windows,
+-- presence and readiness.
 local E = E
 
 local function refill(now)
@@ -26,14 +26,29 @@ local function record_admission(w, now)
   w.current = w.current + 1
 end
 
-local function estimated_admissions(window, now)
-  local w = { length = window.length, period = window.period, current = window.current,
-              previous = window.previous }
-  roll(w, now)
-  local into_period = (now - w.period * w.length) / w.length
+-- One count in every window of a series ('windows', 'pass_windows' or 'dep_windows').
+local function record_all(series, now)
+  load_windows()
+  for _, w in ipairs(E[series]) do record_admission(w, now) end
+  E.windows_text = nil  -- written again by event_save
+end
+
+local function estimated_admissions(w, now)
+  -- An empty counter estimates 0 whenever (previous * weight + current, weight in [0, 1]):
+  -- most series are, and a ticket shows five per window length.
+  if w.current == 0 and w.previous == 0 then return 0 end
+  -- roll() on a copy, without the copy.
+  local period, current, previous = floordiv(now, w.length), w.current, w.previous
+  if period <= w.period then
+    period = w.period
+  else
+    if period == w.period + 1 then previous = current else previous = 0 end
+    current = 0
+  end
+  local into_period = (now - period * w.length) / w.length
   local weight = 1.0 - into_period
   if weight < 0.0 then weight = 0.0 elseif 1.0 < weight then weight = 1.0 end
-  return w.previous * weight + w.current
+  return previous * weight + current
 end
 
 -- TierWait: the wait in us and the tier's exact duration (for Ticket.tier_wait).
@@ -44,22 +59,58 @@ local function tier_wait(position)
   return 0, ''
 end
 
--- CheckReadiness. Returns the block and what the C++ side needs for retry_after: the raw
--- seconds (needed - tokens) / rate for not_your_turn (false when the rate is 0), the remaining
--- wait in us for tier_wait, false otherwise.
-local function readiness(position, joined, now)
+-- PresenceWindowUs: how long after a call a waiting user with `ahead` unreached users ahead
+-- counts as present, clamp(ahead / rate, claim_window, heartbeat_ttl) in us (floored).
+local function presence_window(ahead)
+  local floor_us = E.claim_window
+  local ceiling_us = math.max(floor_us, E.heartbeat_ttl)
+  if E.admit_rate_per_sec <= 0 then return ceiling_us end
+  if ahead < 0 then ahead = 0 end
+  local us = math.floor(ahead / E.admit_rate_per_sec * 1e6)
+  if us >= ceiling_us then return ceiling_us end
+  return math.max(floor_us, us)
+end
+
+-- PrequeuePresenceWindowUs: clamp(opens_at - now, claim_window, heartbeat_ttl).
+local function prequeue_presence_window(now)
+  local floor_us = E.claim_window
+  local ceiling_us = math.max(floor_us, E.heartbeat_ttl)
+  if E.opens_at == nil then return floor_us end
+  local us = E.opens_at - now
+  if us < floor_us then return floor_us end
+  if us > ceiling_us then return ceiling_us end
+  return us
+end
+
+-- TurnPlace: where a waiting user stands for the tier waits and the credit,
+-- min(position, 1 + granted + ahead_unreached).
+local function turn_place(position, ahead)
+  return math.min(position, 1 + E.granted + ahead)
+end
+
+-- TierServed and MayGrant.
+local function tier_served(position, joined, now)
+  return now - joined >= tier_wait(position)
+end
+
+local function may_grant(position)
+  return E.tokens >= 1.0 or position <= E.bypass_top_n + math.floor(E.tokens)
+end
+
+-- CheckWaiting, for a waiting user who holds no grant. Returns the block and what the C++ side
+-- needs for retry_after: the raw seconds (ahead_unreached + 1 - tokens) / rate for
+-- not_your_turn (false when the rate is 0), the remaining wait in us for tier_wait, false
+-- otherwise.
+local function check_waiting(position, ahead_unreached, joined, now)
   if E.paused then return B_PAUSED, false end
-  if E.active >= E.active_capacity then return B_CAPACITY, false end
-  local whole_tokens = math.floor(E.tokens)
-  if position > E.bypass_top_n + whole_tokens then
-    if E.admit_rate_per_sec > 0 then
-      local needed = math.min(position - E.bypass_top_n, E.burst)
-      return B_NOT_YOUR_TURN, D((needed - E.tokens) / E.admit_rate_per_sec)
-    end
-    return B_NOT_YOUR_TURN, false
+  if E.active + E.granted >= E.active_capacity then return B_CAPACITY, false end
+  if ahead_unreached == 0 then
+    local wait_us = tier_wait(turn_place(position, ahead_unreached))
+    local waited_us = now - joined
+    if waited_us < wait_us then return B_TIER, wait_us - waited_us end
   end
-  local wait_us = tier_wait(position)
-  local waited_us = now - joined
-  if waited_us < wait_us then return B_TIER, wait_us - waited_us end
-  return B_NONE, false
+  if E.admit_rate_per_sec > 0 then
+    return B_NOT_YOUR_TURN, D((ahead_unreached + 1 - E.tokens) / E.admit_rate_per_sec)
+  end
+  return B_NOT_YOUR_TURN, false
 end

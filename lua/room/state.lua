@@ -37,39 +37,73 @@ local function parse_lengths(s)
   return lengths
 end
 
--- Windows are stored as "length:period:current:previous;...".
-local function parse_windows(s)
-  local windows = {}
-  for item in string.gmatch(s or '', '[^;]+') do
-    local length, period, current, previous =
-      string.match(item, '^([^:]+):([^:]+):([^:]+):([^:]+)$')
-    windows[#windows + 1] = { length = tonumber(length), period = tonumber(period),
-                              current = tonumber(current), previous = tonumber(previous) }
-  end
-  return windows
+-- Windows are stored as "length:period:current:previous:..." per window length, with the five
+-- counters of that length one after the other (in the order of WINDOW_SERIES: period, current,
+-- previous each), ';' between lengths. E.windows[i] counts admissions, E.reach_windows[i] the
+-- users the cursor reached, E.pass_windows[i] passes, E.exp_windows[i] the seconds the reached
+-- users had waited, E.dep_windows[i] departures: each a counter { length, period, current,
+-- previous } (docs/rules.md, "rate windows").
+local WINDOW_SERIES = { 'windows', 'reach_windows', 'pass_windows', 'exp_windows', 'dep_windows' }
+
+local function counter(length, period, current, previous)
+  return { length = length, period = period, current = current, previous = previous }
 end
 
-local function format_windows(windows)
+local WINDOW_PATTERN = '^([^:]+)' .. string.rep(':([^:]+):([^:]+):([^:]+)', 5) .. '$'
+local function parse_windows(s)
+  local a, r, p, x, d = {}, {}, {}, {}, {}
+  E.windows, E.reach_windows, E.pass_windows, E.exp_windows, E.dep_windows = a, r, p, x, d
+  for item in string.gmatch(s or '', '[^;]+') do
+    local length, a1, a2, a3, r1, r2, r3, p1, p2, p3, x1, x2, x3, d1, d2, d3 =
+      string.match(item, WINDOW_PATTERN)
+    if d3 == nil then error('corrupt event meta ' .. K_META) end
+    length = tonumber(length)
+    local n = #a + 1
+    a[n] = counter(length, tonumber(a1), tonumber(a2), tonumber(a3))
+    r[n] = counter(length, tonumber(r1), tonumber(r2), tonumber(r3))
+    p[n] = counter(length, tonumber(p1), tonumber(p2), tonumber(p3))
+    x[n] = counter(length, tonumber(x1), tonumber(x2), tonumber(x3))
+    d[n] = counter(length, tonumber(d1), tonumber(d2), tonumber(d3))
+  end
+end
+
+-- The windows are parsed only when a call counts in them (or replaces them): a ticket's rate
+-- sample carries their text, which the C++ side estimates from (rules::EstimatedAdmissions).
+local function load_windows()
+  if E.windows == nil then parse_windows(E.windows_raw) end
+end
+
+local function format_windows()
+  load_windows()
   local parts = {}
-  for i, w in ipairs(windows) do
-    parts[i] = string.format('%d:%d:%.17g:%.17g', w.length, w.period, w.current, w.previous)
+  for i, w in ipairs(E.windows) do
+    local items = { string.format('%d', w.length) }
+    for _, name in ipairs(WINDOW_SERIES) do
+      local c = E[name][i]
+      items[#items + 1] = string.format('%d:%.17g:%.17g', c.period, c.current, c.previous)
+    end
+    parts[i] = table.concat(items, ':')
   end
   return table.concat(parts, ';')
 end
 
--- MakeWindows: a window of the same length keeps what it counted.
+-- MakeWindows: a window of the same length keeps what it counted (each of its counters).
 local function make_windows(lengths, old)
   local windows = {}
   for i, length in ipairs(lengths) do
-    local w = { length = length, period = 0, current = 0, previous = 0 }
+    local w = counter(length, 0, 0, 0)
     for _, o in ipairs(old) do
-      if o.length == length then
-        w = { length = o.length, period = o.period, current = o.current, previous = o.previous }
-      end
+      if o.length == length then w = counter(o.length, o.period, o.current, o.previous) end
     end
     windows[i] = w
   end
   return windows
+end
+
+local function make_all_windows(lengths)
+  load_windows()
+  E.windows_text = nil
+  for _, name in ipairs(WINDOW_SERIES) do E[name] = make_windows(lengths, E[name] or {}) end
 end
 
 local POLICY_ARG_DECODERS = {
@@ -111,34 +145,47 @@ local META = {
 -- rest of a typical script):
 --   state   tokens|refilled_at|sequence|first_admission|active|last_now|joined|admitted|
 --           admitted_by_bypass|expired|active_timed_out|left|completed|opened|placed_count|
---           drawn_count|windows|secret_hi|secret_lo|shuffled_at_opening|prequeue_joins|draws|
---           admitted_by_safety_net|admitted_by_passthrough|refused
---           (first_admission and last_now empty when unset; windows as in format_windows)
+--           drawn_count|bitmap_count|cursor_front|cursor_pool|reached_front|reached_pool|
+--           granted|returned_count|candidate|candidate_until|first_returned|
+--           first_returned_until|first_returned_position|next_lapse|windows|secret_hi|secret_lo|
+--           shuffled_at_opening|prequeue_joins|draws|admitted_by_safety_net|
+--           admitted_by_passthrough|refused|passed|lapsed
+--           (first_admission, last_now and the six cached fields empty when unset; windows
+--           as in format_windows)
 --   policy  admit_rate_per_sec|burst|bypass_top_n|active_capacity|heartbeat_ttl|active_ttl|
---           reservation_ttl|ended_ttl|wait_tiers|paused|method|opens_at|plain|
+--           reservation_ttl|ended_ttl|claim_window|wait_tiers|paused|method|opens_at|plain|
 --           prequeue_opens_at|closes_at|safety_net|length of paused_reason|paused_reason and
 --           reject_message, each as its policy argument carries it (durations and times in us,
 --           times empty when unset; plain '1' when neither of those two times nor the safety
 --           net is set; the texts last: they may contain '|'). A policy field the scripts use
 --           must be stored here, which changes the LAYOUT.
 -- The fields after `windows` (in the state) and after `plain` (in the policy) are what only
--- fair openings need: they are parsed by load_state_rest() and load_policy_rest() when a call
--- needs them, and written back as loaded otherwise, so that the plain fifo calls pay little
--- for them.
+-- fair openings and the counters need: they are parsed by load_state_rest() and
+-- load_policy_rest() when a call needs them, and written back as loaded otherwise, so that the
+-- plain fifo calls pay little for them.
+-- The grants (docs/rules.md, "Presence, the cursor and grants"): cursor_front is the greatest
+-- draw number reached (-1: none), cursor_pool the greatest pool order reached (-1: none; a
+-- placed user's order is their slot, a later arrival's 2^32 + sequence: see grants.lua);
+-- bitmap_count the users in the bitmap. candidate/candidate_until cache the line order and
+-- present_until of the next unreached user when Advance last stopped at them, and
+-- first_returned* the same and the position of the first returned user; next_lapse is at or
+-- before the earliest grant_until (empty: look it up; see grants.lua).
 local STATE_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
-  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
+  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local STATE_REST_PATTERN =
-  '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+  '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
-  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local POLICY_REST_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local loaded_state = nil  -- the state string as loaded, to skip writing it back unchanged
 
 -- The layout of an event's keys (META.layout), raised whenever scripts change how they store
--- an event: 3 since the deadline chunks. An event of another layout (none: written by the
--- scripts before them) is refused rather than misread, so that an upgrade in the middle of an
--- event fails loudly. (Scripts of an older version cannot check; see docs/design.md.)
-local LAYOUT = '3'
+-- an event: 3 since the deadline chunks, 4 since the grants. An event of another layout (none:
+-- written by the scripts before them) is refused rather than misread, so that an upgrade in the
+-- middle of an event fails loudly. (Scripts of an older version cannot check; see
+-- docs/design.md.)
+local LAYOUT = '4'
 
 local function corrupt_meta() error('corrupt event meta ' .. K_META) end
 
@@ -155,14 +202,18 @@ local function event_load()
   if not state or not policy then corrupt_meta() end
   local tokens, refilled_at, sequence, first_admission, active, last_now, joined, admitted,
         admitted_by_bypass, expired, active_timed_out, left, completed, opened, placed_count,
-        drawn_count, windows, state_rest = string.match(state, STATE_PATTERN)
+        drawn_count, bitmap_count, cursor_front, cursor_pool, reached_front, reached_pool,
+        granted, returned_count, candidate, candidate_until, first_returned, first_returned_until,
+        first_returned_position, next_lapse, windows, state_rest =
+    string.match(state, STATE_PATTERN)
   local rate, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl, reservation_ttl,
-        ended_ttl, wait_tiers, paused, method, opens_at, plain, policy_rest =
+        ended_ttl, claim_window, wait_tiers, paused, method, opens_at, plain, policy_rest =
     string.match(policy, POLICY_PATTERN)
   E.admit_rate_per_sec, E.burst = tonumber(rate), tonumber(burst)
   E.bypass_top_n, E.active_capacity = tonumber(bypass_top_n), tonumber(active_capacity)
   E.heartbeat_ttl, E.active_ttl = tonumber(heartbeat_ttl), tonumber(active_ttl)
   E.reservation_ttl, E.ended_ttl = tonumber(reservation_ttl), tonumber(ended_ttl)
+  E.claim_window = tonumber(claim_window)
   E.wait_tiers, E.paused, E.method = wait_tiers, paused == '1', tonumber(method)
   E.opens_at, E.plain = tonumber(opens_at), plain == '1'
   E.policy_rest_text = policy_rest
@@ -174,14 +225,29 @@ local function event_load()
   E.active_timed_out, E.left = tonumber(active_timed_out), tonumber(left)
   E.completed, E.opened = tonumber(completed), opened == '1'
   E.placed_count, E.drawn_count = tonumber(placed_count), tonumber(drawn_count)
-  E.windows, E.state_rest_text = parse_windows(windows), state_rest
+  E.bitmap_count = tonumber(bitmap_count)
+  E.cursor_front, E.cursor_pool = tonumber(cursor_front), tonumber(cursor_pool)
+  E.reached_front, E.reached_pool = tonumber(reached_front), tonumber(reached_pool)
+  E.granted, E.returned_count = tonumber(granted), tonumber(returned_count)
+  E.candidate, E.candidate_until = tonumber(candidate), tonumber(candidate_until)
+  E.first_returned = tonumber(first_returned)
+  E.first_returned_until = tonumber(first_returned_until)
+  E.first_returned_position = tonumber(first_returned_position)
+  E.next_lapse = tonumber(next_lapse)
+  E.windows, E.windows_raw = nil, windows  -- parsed on first use (load_windows)
+  E.windows_text = windows  -- as loaded, until a window counts something (record_all)
+  E.state_rest_text = state_rest
   if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or
      E.active_capacity == nil or E.heartbeat_ttl == nil or E.active_ttl == nil or
-     E.reservation_ttl == nil or E.ended_ttl == nil or E.wait_tiers == nil or E.method == nil or
+     E.reservation_ttl == nil or E.ended_ttl == nil or E.claim_window == nil or
+     E.wait_tiers == nil or E.method == nil or
      policy_rest == nil or E.tokens == nil or E.refilled_at == nil or E.sequence == nil or
      E.active == nil or E.joined == nil or E.admitted == nil or E.admitted_by_bypass == nil or
      E.expired == nil or E.active_timed_out == nil or E.left == nil or E.completed == nil or
-     E.placed_count == nil or E.drawn_count == nil or state_rest == nil then
+     E.placed_count == nil or E.drawn_count == nil or E.bitmap_count == nil or
+     E.cursor_front == nil or E.cursor_pool == nil or E.reached_front == nil or
+     E.reached_pool == nil or E.granted == nil or E.returned_count == nil or
+     state_rest == nil then
     corrupt_meta()
   end
   E.tiers = parse_tiers(E.wait_tiers)
@@ -193,14 +259,17 @@ end
 local function load_state_rest()
   if E.secret_hi ~= nil then return end
   local secret_hi, secret_lo, shuffled_at_opening, prequeue_joins, draws, admitted_by_safety_net,
-        admitted_by_passthrough, refused = string.match(E.state_rest_text, STATE_REST_PATTERN)
+        admitted_by_passthrough, refused, passed, lapsed =
+    string.match(E.state_rest_text, STATE_REST_PATTERN)
   E.secret_hi, E.secret_lo = tonumber(secret_hi), tonumber(secret_lo)
   E.shuffled_at_opening, E.prequeue_joins = tonumber(shuffled_at_opening), tonumber(prequeue_joins)
   E.draws, E.admitted_by_safety_net = tonumber(draws), tonumber(admitted_by_safety_net)
   E.admitted_by_passthrough, E.refused = tonumber(admitted_by_passthrough), tonumber(refused)
+  E.passed, E.lapsed = tonumber(passed), tonumber(lapsed)
   if E.secret_hi == nil or E.secret_lo == nil or E.shuffled_at_opening == nil or
      E.prequeue_joins == nil or E.draws == nil or E.admitted_by_safety_net == nil or
-     E.admitted_by_passthrough == nil or E.refused == nil then
+     E.admitted_by_passthrough == nil or E.refused == nil or E.passed == nil or
+     E.lapsed == nil then
     corrupt_meta()
   end
 end
@@ -224,13 +293,18 @@ local function event_create(args, i, now, secret_hi, secret_lo)
   E.tokens, E.refilled_at, E.sequence, E.first_admission = 0, now, 0, nil
   E.active, E.last_now, E.joined, E.admitted, E.admitted_by_bypass = 0, nil, 0, 0, 0
   E.expired, E.active_timed_out, E.left, E.completed = 0, 0, 0, 0
-  E.opened, E.placed_count, E.drawn_count = false, 0, 0
+  E.opened, E.placed_count, E.drawn_count, E.bitmap_count = false, 0, 0, 0
+  E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool = -1, -1, 0, 0
+  E.granted, E.returned_count, E.candidate, E.candidate_until = 0, 0, nil, nil
+  E.first_returned, E.first_returned_until, E.first_returned_position = nil, nil, nil
+  E.next_lapse = nil
   E.secret_hi, E.secret_lo = tonumber(secret_hi), tonumber(secret_lo)
   E.shuffled_at_opening, E.prequeue_joins, E.draws = 0, 0, 0
   E.admitted_by_safety_net, E.admitted_by_passthrough, E.refused = 0, 0, 0
+  E.passed, E.lapsed = 0, 0
   if E.secret_hi == nil or E.secret_lo == nil then error('no event secret') end
   set_policy_fields(args, i)
-  E.windows = make_windows(E.rate_windows, {})
+  make_all_windows(E.rate_windows)
   E.tokens = E.burst
 end
 
@@ -238,21 +312,27 @@ local function event_save()
   if E.tokens == nil then return end  -- no event loaded
   local rest = E.state_rest_text
   if E.secret_hi ~= nil then
-    rest = string.format('%d|%d|%d|%d|%d|%d|%d|%d', E.secret_hi, E.secret_lo,
+    rest = string.format('%d|%d|%d|%d|%d|%d|%d|%d|%d|%d', E.secret_hi, E.secret_lo,
       E.shuffled_at_opening, E.prequeue_joins, E.draws, E.admitted_by_safety_net,
-      E.admitted_by_passthrough, E.refused)
+      E.admitted_by_passthrough, E.refused, E.passed, E.lapsed)
   end
-  local state = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%s|%s',
+  local state = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%d|%d|' ..
+    '%d|%d|%d|%d|%s|%s|%s|%s|%s|%s|%s|%s',
     E.tokens, E.refilled_at, E.sequence, OI(E.first_admission), E.active, OI(E.last_now),
     E.joined, E.admitted, E.admitted_by_bypass, E.expired, E.active_timed_out, E.left,
-    E.completed, E.opened and '1' or '0', E.placed_count, E.drawn_count,
-    format_windows(E.windows), rest)
+    E.completed, E.opened and '1' or '0', E.placed_count, E.drawn_count, E.bitmap_count,
+    E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool, E.granted,
+    E.returned_count, OI(E.candidate), OI(E.candidate_until), OI(E.first_returned),
+    OI(E.first_returned_until), OI(E.first_returned_position), OI(E.next_lapse),
+    E.windows_text or format_windows(), rest)
   if policy_changed then
-    local policy = string.format('%.17g|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
+    local policy = string.format(
+      '%.17g|%d|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
       E.admit_rate_per_sec, E.burst, E.bypass_top_n, E.active_capacity, E.heartbeat_ttl,
-      E.active_ttl, E.reservation_ttl, E.ended_ttl, E.wait_tiers, E.paused and '1' or '0',
-      E.method, OI(E.opens_at), E.plain and '1' or '0', OI(E.prequeue_opens_at), OI(E.closes_at),
-      E.safety_net and '1' or '0', #E.paused_reason, E.paused_reason, E.reject_message)
+      E.active_ttl, E.reservation_ttl, E.ended_ttl, E.claim_window, E.wait_tiers,
+      E.paused and '1' or '0', E.method, OI(E.opens_at), E.plain and '1' or '0',
+      OI(E.prequeue_opens_at), OI(E.closes_at), E.safety_net and '1' or '0', #E.paused_reason,
+      E.paused_reason, E.reject_message)
     redis.call('HSET', K_META, META.state, state, META.policy, policy,
                META.policy_blob, E.policy_blob, META.layout, LAYOUT)
   elseif state ~= loaded_state then

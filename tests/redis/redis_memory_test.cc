@@ -65,7 +65,7 @@ TEST(RedisMemoryTest, HundredThousandUsersLeaveNoMemoryBehind) {
   ASSERT_OK(store_or);
   Store& store = **store_or;
   Policy p = OpenPolicy();
-  p.burst = 1'000'000;  // anybody in line may enter at once, whatever their position
+  p.burst = 1'000'000;  // anybody in line is granted at once, whatever their position
   p.heartbeat_ttl = absl::Minutes(1);
   p.active_ttl = absl::Minutes(1);
   p.ended_ttl = absl::Minutes(2);
@@ -146,9 +146,11 @@ TEST(RedisMemoryTest, HundredThousandUsersLeaveNoMemoryBehind) {
   const int64_t memory_after = used_memory();
   std::cout << "used_memory (without client buffers): " << memory_before << " before, "
             << memory_full << " full, " << memory_after << " after\n";
-  // Near the start: within 256 KiB (allocator slack, the script cache), against tens of MB
-  // while the line was full.
-  EXPECT_LT(memory_after - memory_before, 256 * 1024);
+  // Near the start: within 320 KiB (allocator slack, the script cache), against tens of MB
+  // while the line was full. (Before the grants it measured 255 KiB; with every user granted
+  // at once here, the grants' sorted set held all of them at the peak and 4 KiB more slack
+  // stays.)
+  EXPECT_LT(memory_after - memory_before, 320 * 1024);
   EXPECT_GT(memory_full - memory_before, int64_t{100} * kUsers);
 }
 

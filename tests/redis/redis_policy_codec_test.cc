@@ -37,13 +37,22 @@ Policy Unusual() {
   p.method = QueueMethod::kRandom;
   p.reject_message = "sold|out";
   p.safety_net = true;
+  p.claim_window = absl::Seconds(7);
   return p;
 }
 
 constexpr const char* kDefaultBlob =
+    "p3|100|100|10|50000|300:0|600:0|30:0|600:0|10@0:0,50@2:0,9223372036854775807@5:0|"
+    "10:0,60:0,300:0|0||||0|0|5:0|0|";
+constexpr const char* kUnusualBlob =
+    "p3|0.33333333333333331|7|0|1000000000000|1:1|600:0|30:0|600:0|"
+    "1@0:0,9223372036854775807@86400:0|1:0|1|1767225600:1|1767225700:0|1767229300:0|1|1|7:0|5|"
+    "a|b|csold|out";
+// The same policies as stored before claim_window (format p2): still read, with its default.
+constexpr const char* kDefaultBlobP2 =
     "p2|100|100|10|50000|300:0|600:0|30:0|600:0|10@0:0,50@2:0,9223372036854775807@5:0|"
     "10:0,60:0,300:0|0||||0|0|0|";
-constexpr const char* kUnusualBlob =
+constexpr const char* kUnusualBlobP2 =
     "p2|0.33333333333333331|7|0|1000000000000|1:1|600:0|30:0|600:0|"
     "1@0:0,9223372036854775807@86400:0|1:0|1|1767225600:1|1767225700:0|1767229300:0|1|1|5|"
     "a|b|csold|out";
@@ -57,10 +66,18 @@ TEST(RedisPolicyCodecTest, BlobsKeepTheirStoredFormat) {
   back = redis_internal::DecodePolicyBlob(kUnusualBlob);
   ASSERT_OK(back);
   EXPECT_TRUE(*back == Unusual());
+  back = redis_internal::DecodePolicyBlob(kDefaultBlobP2);
+  ASSERT_OK(back);
+  EXPECT_TRUE(*back == Policy());
+  back = redis_internal::DecodePolicyBlob(kUnusualBlobP2);
+  ASSERT_OK(back);
+  Policy unusual_p2 = Unusual();
+  unusual_p2.claim_window = Policy().claim_window;
+  EXPECT_TRUE(*back == unusual_p2);
 }
 
 TEST(RedisPolicyCodecTest, BadTextsAreCorrupt) {
-  const std::string head = "p2|100|100|10|50000|300:0|600:0|30:0|600:0||10:0|0||||0|0|";
+  const std::string head = "p3|100|100|10|50000|300:0|600:0|30:0|600:0||10:0|0||||0|0|5:0|";
   ASSERT_OK(redis_internal::DecodePolicyBlob(head + "0|"));
   ASSERT_OK(redis_internal::DecodePolicyBlob(head + "3|abc"));
   for (const std::string& bad : {head + "0", head + "4|abc", head + "x|abc", head}) {
@@ -89,6 +106,7 @@ TEST(RedisPolicyCodecTest, ArgumentsAreTheFieldsInTableOrderAsTheScriptsComputeW
       "1",                                // method
       "sold|out",                         // reject_message
       "1",                                // safety_net
+      "7000000",                          // claim_window, us
   };
   EXPECT_EQ(redis_internal::EncodePolicyArgs(Unusual()), expected);
   std::vector<std::string> defaults = redis_internal::EncodePolicyArgs(Policy());

@@ -28,6 +28,8 @@ struct EventKeys {
   std::string users;        // <prefix>:{<event>}:u:  + bucket number: HASH, user id -> token key
   std::string prequeue;     // <prefix>:{<event>}:q   ZSET  pre-queue (then placed users) by slot
   std::string front;        // <prefix>:{<event>}:f   ZSET  random method's drawn users by draw
+  std::string grants;       // <prefix>:{<event>}:g   ZSET  granted users by grant_until
+  std::string returned;     // <prefix>:{<event>}:t   ZSET  returned users by line order
 };
 
 // The number of KEYS the scripts take: meta, line, deadlines, migrating (get_policy takes meta
@@ -38,8 +40,8 @@ inline EventKeys EventKeysOf(std::string_view prefix, std::string_view event_id)
   std::string base;
   base.reserve(prefix.size() + event_id.size() + 4);
   base.append(prefix).append(":{").append(event_id).append("}:");
-  return {base + "m",  base + "l",  base + "d", base + "migrating", base + "l:",
-          base + "r:", base + "u:", base + "q", base + "f"};
+  return {base + "m",  base + "l", base + "d", base + "migrating", base + "l:", base + "r:",
+          base + "u:", base + "q", base + "f", base + "g",         base + "t"};
 }
 
 }  // namespace admission::redis_internal

@@ -20,7 +20,10 @@ namespace {
 
 // The blob is stored with the event, so its format is data layout: another field in the table
 // changes it, which needs a new version here (and the older ones still read).
-constexpr absl::string_view kBlobVersion = "p2";
+constexpr absl::string_view kBlobVersion = "p3";
+// p2: before claim_window, which a p2 blob does not hold (it reads as the field's default).
+constexpr absl::string_view kBlobVersionP2 = "p2";
+bool AddedAfterP2(const char* name) { return std::string_view(name) == "claim_window"; }
 
 using internal::AbslView;
 std::string_view StdView(absl::string_view s) { return std::string_view(s.data(), s.size()); }
@@ -232,7 +235,10 @@ absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob) {
     return true;
   };
   absl::string_view item;
-  if (!next(&item) || item != kBlobVersion) return Corrupt("unknown format");
+  if (!next(&item) || (item != kBlobVersion && item != kBlobVersionP2)) {
+    return Corrupt("unknown format");
+  }
+  const bool p2 = item == kBlobVersionP2;
   Policy p;
   std::vector<std::string*> texts;
   absl::Status status = ForEachPolicyFieldUntilError([&](const auto& field) {
@@ -241,6 +247,7 @@ absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob) {
       texts.push_back(&(p.*field.member));
       return absl::OkStatus();
     } else {
+      if (p2 && AddedAfterP2(field.name)) return absl::OkStatus();
       if (!next(&item)) return Corrupt("unknown format");
       return ReadBlobValue(field, item, &(p.*field.member));
     }

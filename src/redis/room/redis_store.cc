@@ -247,19 +247,44 @@ absl::Status RedisStore::Register(std::string_view event_id) {
   return absl::OkStatus();
 }
 
-// The rate sample at the end of ticket and stats replies (see append_rate in lua/room/render.lua).
-void ReadRate(ReplyReader& r, RateSample* rate) {
+// The rate sample at the end of ticket and stats replies (see append_rate in lua/room/render.lua):
+// the windows come as the scripts store them, "length:period:current:previous" for admissions,
+// reached, passes, exposure and departures, ';' between lengths, and are estimated here at `now`
+// by the memory store's own function.
+void ReadRate(ReplyReader& r, int64_t now_us, RateSample* rate) {
   const std::optional<int64_t> first = r.OptionalInt("first_admission");
   rate->first_admission = first.has_value() ? rules::MicrosToTime(*first) : absl::InfiniteFuture();
   rate->policy_rate_per_sec = r.Double("policy_rate");
   rate->bypass_top_n = r.IntIn("bypass_top_n", 0, kMaxExactMicros);
   rate->paused = r.IntIn("paused", 0, 1) == 1;
-  const int64_t windows = r.IntIn("window_count", 0, 64);
+  rate->unreached = r.IntIn("unreached", 0, kMaxExactMicros);
+  rate->at_capacity = r.IntIn("at_capacity", 0, 1) == 1;
+  const std::string windows(r.String("windows"));
   rate->windows.clear();
-  for (int64_t i = 0; i < windows && r.ok(); ++i) {
+  if (!r.ok()) return;
+  for (absl::string_view item : absl::StrSplit(windows, ';', absl::SkipEmpty())) {
+    const std::vector<absl::string_view> v = absl::StrSplit(item, ':');
+    constexpr std::size_t kSeries = 5;
+    rules::WindowCounter c[kSeries];
+    bool ok = v.size() == 1 + 3 * kSeries && absl::SimpleAtoi(v[0], &c[0].length_us) &&
+              c[0].length_us > 0;
+    for (std::size_t k = 0; ok && k < kSeries; ++k) {
+      c[k].length_us = c[0].length_us;
+      ok = absl::SimpleAtoi(v[1 + 3 * k], &c[k].period) &&
+           absl::SimpleAtod(v[2 + 3 * k], &c[k].current) &&
+           absl::SimpleAtod(v[3 + 3 * k], &c[k].previous);
+    }
+    if (!ok) {
+      r.Invalid("windows", "is not a list of window counters");
+      return;
+    }
     RateSample::Window w;
-    w.length = absl::Microseconds(r.IntIn("window_length", 1, kMaxExactMicros));
-    w.admissions = r.Double("window_admissions");
+    w.length = absl::Microseconds(c[0].length_us);
+    w.admissions = rules::EstimatedAdmissions(c[0], now_us);
+    w.reached = rules::EstimatedAdmissions(c[1], now_us);
+    w.passes = rules::EstimatedAdmissions(c[2], now_us);
+    w.exposure_sec = rules::EstimatedAdmissions(c[3], now_us);
+    w.departures = rules::EstimatedAdmissions(c[4], now_us);
     rate->windows.push_back(w);
   }
 }
@@ -281,8 +306,8 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->blocked_by = static_cast<EntryBlock>(r.IntIn("blocked_by", static_cast<int>(EntryBlock::kNone),
                                                   static_cast<int>(EntryBlock::kNotWaiting)));
   t->ready_for_entry = t->blocked_by == EntryBlock::kNone;
-  // retry_after as rules::CheckReadiness computes it, from the raw figure the script returns:
-  // (needed - tokens) / rate in seconds for not_your_turn (none when the rate is 0), the
+  // retry_after as rules::CheckWaiting computes it, from the raw figure the script returns:
+  // (ahead_unreached + 1 - tokens) / rate in seconds for not_your_turn (none at rate 0), the
   // remaining wait in us for tier_wait, none otherwise.
   t->retry_after = absl::ZeroDuration();
   switch (t->blocked_by) {
@@ -321,7 +346,14 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->position_high = r.IntIn("position_high", 0, kMaxExactMicros);
   const std::optional<int64_t> opens_at = r.OptionalInt("opens_at");
   t->opens_at = opens_at.has_value() ? rules::MicrosToTime(*opens_at) : absl::InfiniteFuture();
-  ReadRate(r, &t->rate);
+  t->ahead_unreached = r.IntIn("ahead_unreached", 0, kMaxExactMicros);
+  const std::optional<int64_t> present_until = r.OptionalInt("present_until");
+  t->present_until =
+      present_until.has_value() ? rules::MicrosToTime(*present_until) : absl::InfinitePast();
+  const std::optional<int64_t> grant_until = r.OptionalInt("grant_expires_at");
+  t->grant_expires_at =
+      grant_until.has_value() ? rules::MicrosToTime(*grant_until) : absl::InfiniteFuture();
+  ReadRate(r, now_us, &t->rate);
   if (!r.ok()) return;
 
   t->tier_wait = absl::ZeroDuration();
@@ -459,7 +491,10 @@ absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
   c.refused_total = r.IntIn("refused", 0, kMaxExactMicros);
   c.opened = r.IntIn("opened", 0, 1) == 1;
   c.shuffled_at_opening = r.IntIn("shuffled_at_opening", 0, kMaxExactMicros);
-  ReadRate(r, &c.rate);
+  c.granted = r.IntIn("granted", 0, kMaxExactMicros);
+  c.passed_total = r.IntIn("passed", 0, kMaxExactMicros);
+  c.lapsed_total = r.IntIn("lapsed", 0, kMaxExactMicros);
+  ReadRate(r, rules::TimeToMicros(c.now), &c.rate);
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   return c;
 }
