@@ -78,6 +78,9 @@ local function grants()
       r.by_credit = false
       E.granted = E.granted - 1
       E.lapsed = E.lapsed + 1
+      -- A grant nobody claimed went, nearly always, to a user who vanished: the ETA counts it
+      -- with the passes.
+      record_all('pass_windows', now)
       E.tokens = math.min(E.burst, E.tokens + 1.0)
       rec_save(r)
     end

@@ -50,10 +50,16 @@ inline void DiffRate(FieldDiff& d, const RateSample& e, const RateSample& a) {
   d.Check("rate.policy_rate_per_sec", e.policy_rate_per_sec, a.policy_rate_per_sec);
   d.Check("rate.bypass_top_n", e.bypass_top_n, a.bypass_top_n);
   d.Check("rate.paused", e.paused, a.paused);
+  d.Check("rate.unreached", e.unreached, a.unreached);
+  d.Check("rate.at_capacity", e.at_capacity, a.at_capacity);
   d.Check<int64_t>("rate.windows.size", e.windows.size(), a.windows.size());
   for (size_t i = 0; i < e.windows.size() && i < a.windows.size(); ++i) {
     d.Check("rate.window.length", e.windows[i].length, a.windows[i].length);
     d.Check("rate.window.admissions", e.windows[i].admissions, a.windows[i].admissions);
+    d.Check("rate.window.reached", e.windows[i].reached, a.windows[i].reached);
+    d.Check("rate.window.passes", e.windows[i].passes, a.windows[i].passes);
+    d.Check("rate.window.exposure_sec", e.windows[i].exposure_sec, a.windows[i].exposure_sec);
+    d.Check("rate.window.departures", e.windows[i].departures, a.windows[i].departures);
   }
 }
 
@@ -65,6 +71,9 @@ inline void DiffTicket(FieldDiff& d, const Ticket& e, const Ticket& a) {
   d.Check("position", e.position, a.position);
   d.Check("position_high", e.position_high, a.position_high);
   d.Check("opens_at", e.opens_at, a.opens_at);
+  d.Check("ahead_unreached", e.ahead_unreached, a.ahead_unreached);
+  d.Check("present_until", e.present_until, a.present_until);
+  d.Check("grant_expires_at", e.grant_expires_at, a.grant_expires_at);
   d.Check("now", e.now, a.now);
   d.Check("joined_at", e.joined_at, a.joined_at);
   d.Check("left_line_at", e.left_line_at, a.left_line_at);
@@ -113,6 +122,9 @@ inline std::string DiffCounters(const EventCounters& e, const EventCounters& a) 
   d.Check("refused_total", e.refused_total, a.refused_total);
   d.Check("opened", e.opened, a.opened);
   d.Check("shuffled_at_opening", e.shuffled_at_opening, a.shuffled_at_opening);
+  d.Check("granted", e.granted, a.granted);
+  d.Check("passed_total", e.passed_total, a.passed_total);
+  d.Check("lapsed_total", e.lapsed_total, a.lapsed_total);
   d.Check("bucket_tokens", e.bucket_tokens, a.bucket_tokens);
   DiffRate(d, e.rate, a.rate);
   return d.Result();
