@@ -200,6 +200,9 @@ struct MTicket {
   int64_t ahead_unreached = 0;
   absl::Time present_until = absl::InfinitePast();
   absl::Time grant_expires_at = absl::InfiniteFuture();
+  // The tier wait at the turn place the user will have (waiting users in line).
+  absl::Duration tier_wait = absl::ZeroDuration();
+  bool at_capacity = false;  // the ticket's RateSample: active + granted >= active_capacity
 };
 
 struct MEnter {
@@ -587,6 +590,12 @@ class Model {
     return now - joined >= ModelTierWait(p.wait_tiers, position);
   }
 
+  // docs/rules.md: the place for the tier waits and the credit is the turn place, the users who
+  // will still be ahead (holders of grants, the unreached), not the absent ones passed over.
+  static int64_t TurnPlace(int64_t position, int64_t granted, int64_t ahead_unreached) {
+    return std::min(position, 1 + granted + ahead_unreached);
+  }
+
   void Create(MEvent& ev, int e, const Policy& policy, absl::Time now) {
     ev.secret = SeededEventSecret(seed_, kEventIds[e]);
     ev.exists = true;
@@ -822,8 +831,9 @@ class Model {
         ++passes;
         continue;
       }
-      const int64_t position = Ticket(ev, *c, now).position;
-      if (!TierServed(p, position, c->joined_at, now) || !MayGrant(p, position, ev.tokens)) {
+      // A candidate has nobody unreached ahead.
+      const int64_t place = TurnPlace(Ticket(ev, *c, now).position, GrantedOf(ev), 0);
+      if (!TierServed(p, place, c->joined_at, now) || !MayGrant(p, place, ev.tokens)) {
         break;
       }
       CheckGrantOrder(ev, *c, returned, now);
@@ -882,9 +892,10 @@ class Model {
     }
     if (first == nullptr) return;
     const int64_t position = Ticket(ev, *first, now).position;
-    if (TierServed(p, position, first->joined_at, now) && MayGrant(p, position, ev.tokens)) {
-      Violation(absl::StrCat("a present user at position ", position,
-                             " could be granted but was not (tokens ", ev.tokens, ")"));
+    const int64_t place = TurnPlace(position, GrantedOf(ev), 0);
+    if (TierServed(p, place, first->joined_at, now) && MayGrant(p, place, ev.tokens)) {
+      Violation(absl::StrCat("a present user at position ", position, " (turn place ", place,
+                             ") could be granted but was not (tokens ", ev.tokens, ")"));
     }
   }
 
@@ -899,8 +910,10 @@ class Model {
     t.admitted = r.admitted;
     t.reservation = r.reservation;
     t.reservation_expires_at = r.reservation_expires_at;
-    if (r.state != UserState::kWaiting) return t;  // blocked_by kNotWaiting
     const Policy& p = ev.policy;
+    const int64_t granted = GrantedOf(ev);
+    t.at_capacity = ev.active + granted >= p.active_capacity;
+    if (r.state != UserState::kWaiting) return t;  // blocked_by kNotWaiting
     t.present_until = r.present_until;
     if (r.prequeued) {
       int64_t prequeued = 0;
@@ -936,6 +949,7 @@ class Model {
     // user, position - 1 - reached_front - reached_pool for a pool user.)
     if (Reached(ev, r)) t.ahead_unreached = 0;
     if (t.position_high == 0) t.position_high = t.position;
+    t.tier_wait = ModelTierWait(p.wait_tiers, TurnPlace(t.position, granted, t.ahead_unreached));
     // Readiness (docs/rules.md).
     const auto paused = [&] {
       t.block = EntryBlock::kPaused;
@@ -954,9 +968,11 @@ class Model {
     } else if (ev.active + GrantedOf(ev) >= p.active_capacity) {
       t.block = EntryBlock::kCapacityFull;
       t.retry = absl::Seconds(1);
-    } else if (t.ahead_unreached == 0 && !TierServed(p, t.position, r.joined_at, now)) {
+    } else if (t.ahead_unreached == 0 &&
+               !TierServed(p, TurnPlace(t.position, granted, 0), r.joined_at, now)) {
       t.block = EntryBlock::kTierWait;
-      t.retry = ModelTierWait(p.wait_tiers, t.position) - (now - r.joined_at);
+      t.retry =
+          ModelTierWait(p.wait_tiers, TurnPlace(t.position, granted, 0)) - (now - r.joined_at);
     } else {
       t.block = EntryBlock::kNotYourTurn;
       t.retry = absl::Seconds(60);
@@ -1097,6 +1113,12 @@ std::string CompareRaw(const MTicket& want, const Ticket& got, bool paused) {
   if (want.grant_expires_at != got.grant_expires_at) {
     Mismatch(out, "grant_expires_at", Str(want.grant_expires_at), Str(got.grant_expires_at));
   }
+  if (want.state == UserState::kWaiting && want.tier_wait != got.tier_wait) {
+    Mismatch(out, "tier_wait", Str(want.tier_wait), Str(got.tier_wait));
+  }
+  if (want.at_capacity != got.rate.at_capacity) {
+    Mismatch(out, "rate.at_capacity", Str(want.at_capacity), Str(got.rate.at_capacity));
+  }
   // A granted user is ready unless the room is paused (checked on the store's answer alone).
   if (got.state == UserState::kWaiting && got.grant_expires_at != absl::InfiniteFuture() &&
       got.ready_for_entry == paused) {
@@ -1127,6 +1149,9 @@ struct Segment {
   int64_t bypass_top_n = 0;
   absl::Duration claim_window;
   absl::Time start;
+  // Until when grants made under the event's earlier policies may be held (each keeps the
+  // claim window it was made with): their refunds are tokens of another policy.
+  absl::Time inherited_until;
 };
 
 using Param = std::tuple<StoreFactory, uint64_t /*seed*/, bool /*bypass*/>;
@@ -1591,9 +1616,16 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   }
 
   int NewSegment(int e) {
+    const absl::Time now = clock_.Now();
+    absl::Time inherited_until = now;
+    const int previous = model_->event(e).segment;
+    if (previous >= 0) {
+      const Segment& p = segments_[static_cast<size_t>(previous)];
+      inherited_until = std::max(p.inherited_until, now + p.claim_window);
+    }
     segments_.push_back({current_policy_[e].admit_rate_per_sec, current_policy_[e].burst,
-                         current_policy_[e].bypass_top_n, current_policy_[e].claim_window,
-                         clock_.Now()});
+                         current_policy_[e].bypass_top_n, current_policy_[e].claim_window, now,
+                         inherited_until});
     model_->event(e).segment = static_cast<int>(segments_.size()) - 1;
     return static_cast<int>(segments_.size()) - 1;
   }
@@ -1661,6 +1693,8 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
       cmp("policy_rate_per_sec", ev.policy.admit_rate_per_sec, got->rate.policy_rate_per_sec);
       cmp("bypass_top_n", ev.policy.bypass_top_n, got->rate.bypass_top_n);
       cmp("paused", ev.policy.paused, got->rate.paused);
+      cmp("at_capacity", ev.active + model_->Granted(e) >= ev.policy.active_capacity,
+          got->rate.at_capacity);
     } else {
       auto got = room_->Stats(kEventIds[e]);
       if (!Check(got.ok(), "Stats")) return false;
@@ -1854,7 +1888,9 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   // refunded tokens <= rate * T + burst + N; admissions (claims of grants, and the safety net's)
   // <= the grants outstanding at the interval's start + rate * T + burst + N, and, when the
   // policy has been constant for claim_window before the interval, <= rate * (T +
-  // claim_window) + burst + N.
+  // claim_window) + burst + N. (Constant: the grants made under an earlier policy, which keep
+  // its claim window, are no longer held either; a refund of one of them would be a token of
+  // the earlier bucket.)
   void CheckPacing() {
     for (int e = 0; e < kEvents; ++e) {
       std::map<int, std::vector<LedgerEntry>> by_segment;
@@ -1900,7 +1936,10 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   bool CheckClaims(int e, const std::vector<LedgerEntry>& claims, const Segment& s) {
     const double allowance = static_cast<double>(s.burst + s.bypass_top_n);
     for (size_t i = 0; i < claims.size(); ++i) {
-      const bool settled = claims[i].at - s.claim_window >= s.start;
+      // The policy has been constant for claim_window before the run, and no grant made under
+      // an earlier policy (with its own claim window and bucket) is still held by then.
+      const bool settled = claims[i].at - s.claim_window >= s.start &&
+                           claims[i].at - s.claim_window >= s.inherited_until;
       for (size_t j = i; j < claims.size(); ++j) {
         const double count = static_cast<double>(j - i + 1);
         const double t = absl::ToDoubleSeconds(claims[j].at - claims[i].at);
