@@ -1149,9 +1149,10 @@ struct Segment {
   int64_t bypass_top_n = 0;
   absl::Duration claim_window;
   absl::Time start;
-  // Until when grants made under the event's earlier policies may be held (each keeps the
-  // claim window it was made with): their refunds are tokens of another policy.
-  absl::Time inherited_until;
+  // What the earlier policies left beyond the new bucket: tokens + grants held - burst (grants
+  // made under an earlier policy keep its claim window, and the tokens their refunds bring
+  // back fund grants under the new one).
+  double inherited = 0;
 };
 
 using Param = std::tuple<StoreFactory, uint64_t /*seed*/, bool /*bypass*/>;
@@ -1616,16 +1617,11 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   }
 
   int NewSegment(int e) {
-    const absl::Time now = clock_.Now();
-    absl::Time inherited_until = now;
-    const int previous = model_->event(e).segment;
-    if (previous >= 0) {
-      const Segment& p = segments_[static_cast<size_t>(previous)];
-      inherited_until = std::max(p.inherited_until, now + p.claim_window);
-    }
+    const double held = model_->event(e).tokens + static_cast<double>(model_->Granted(e));
     segments_.push_back({current_policy_[e].admit_rate_per_sec, current_policy_[e].burst,
-                         current_policy_[e].bypass_top_n, current_policy_[e].claim_window, now,
-                         inherited_until});
+                         current_policy_[e].bypass_top_n, current_policy_[e].claim_window,
+                         clock_.Now(),
+                         std::max(0.0, held - static_cast<double>(current_policy_[e].burst))});
     model_->event(e).segment = static_cast<int>(segments_.size()) - 1;
     return static_cast<int>(segments_.size()) - 1;
   }
@@ -1888,9 +1884,9 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   // refunded tokens <= rate * T + burst + N; admissions (claims of grants, and the safety net's)
   // <= the grants outstanding at the interval's start + rate * T + burst + N, and, when the
   // policy has been constant for claim_window before the interval, <= rate * (T +
-  // claim_window) + burst + N. (Constant: the grants made under an earlier policy, which keep
-  // its claim window, are no longer held either; a refund of one of them would be a token of
-  // the earlier bucket.)
+  // claim_window) + burst + N. (Plus what the earlier policies left beyond the new burst in
+  // tokens and grants held: the grants of an earlier policy keep its claim window, and the
+  // tokens their refunds bring back keep funding grants under the new one.)
   void CheckPacing() {
     for (int e = 0; e < kEvents; ++e) {
       std::map<int, std::vector<LedgerEntry>> by_segment;
@@ -1936,22 +1932,22 @@ class PropertyTest : public ::testing::TestWithParam<Param> {
   bool CheckClaims(int e, const std::vector<LedgerEntry>& claims, const Segment& s) {
     const double allowance = static_cast<double>(s.burst + s.bypass_top_n);
     for (size_t i = 0; i < claims.size(); ++i) {
-      // The policy has been constant for claim_window before the run, and no grant made under
-      // an earlier policy (with its own claim window and bucket) is still held by then.
-      const bool settled = claims[i].at - s.claim_window >= s.start &&
-                           claims[i].at - s.claim_window >= s.inherited_until;
+      const bool settled = claims[i].at - s.claim_window >= s.start;
       for (size_t j = i; j < claims.size(); ++j) {
         const double count = static_cast<double>(j - i + 1);
         const double t = absl::ToDoubleSeconds(claims[j].at - claims[i].at);
         const double bound = static_cast<double>(claims[i].outstanding) + s.rate * t + allowance;
         const double settled_bound =
-            s.rate * (t + absl::ToDoubleSeconds(s.claim_window)) + allowance;
+            s.rate * (t + absl::ToDoubleSeconds(s.claim_window)) + allowance + s.inherited;
         if (count > bound + 1e-6 || (settled && count > settled_bound + 1e-6)) {
           ADD_FAILURE() << kEventIds[e] << ": " << count << " admissions in "
                         << (claims[j].at - claims[i].at) << " at rate " << s.rate << ", burst "
                         << s.burst << ", N " << s.bypass_top_n << ", " << claims[i].outstanding
                         << " grants outstanding at the start, claim window " << s.claim_window
-                        << (settled ? " (policy constant for the claim window before)" : "");
+                        << (settled ? absl::StrCat(" (policy constant for the claim window "
+                                                   "before; inherited ",
+                                                   s.inherited, ")")
+                                    : std::string());
           return false;
         }
       }
