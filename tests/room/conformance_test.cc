@@ -1064,6 +1064,35 @@ TEST_P(ConformanceTest, TierWaitsDoNotCountAbsentUsersPassedOver) {
   EXPECT_EQ(Raw(next.token).tier_wait, absl::Seconds(20));
 }
 
+TEST_P(ConformanceTest, CreditIsByTheTurnPlaceNotThePosition) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  p.bypass_top_n = 1;
+  SetPolicy("ev", p);
+  JoinMany("ev", 5);                 // the first is granted the only token, nobody claims
+  clock_.Advance(absl::Minutes(2));  // all five absent (not expired); the bucket is full again
+  // A newcomer: the lapsed grant stays reached, the four unreached ghosts are passed over; it
+  // takes the token and enters.
+  QueueStatus a = Join("ev", "a");
+  EXPECT_EQ(a.position, 6);
+  ASSERT_TRUE(a.ready_for_entry) << EntryBlockName(a.blocked_by);
+  ASSERT_TRUE(Enter(a.token).granted);
+  // The next newcomer, at the same instant (no token): position 6 behind five ghosts, but
+  // nobody holds a grant, so its turn place is 1, within N + floor(tokens) = 1 + 0: granted on
+  // credit.
+  QueueStatus b = Join("ev", "b");
+  EXPECT_EQ(b.position, 6);
+  EXPECT_TRUE(b.ready_for_entry) << EntryBlockName(b.blocked_by);
+  EXPECT_TRUE(Enter(b.token).granted);
+  EXPECT_EQ(Stats("ev").admitted_by_bypass, 1);
+  // The debt (tokens -1) leaves no credit: N + floor(-1) = 0 < the next one's turn place 1.
+  QueueStatus c = Join("ev", "c");
+  EXPECT_EQ(c.position, 6);
+  EXPECT_FALSE(c.ready_for_entry);
+  EXPECT_EQ(c.blocked_by, EntryBlock::kNotYourTurn);
+}
+
 TEST_P(ConformanceTest, PollAfterIsClampedByMaxAndHeartbeat) {
   Policy p = OpenPolicy();
   p.admit_rate_per_sec = 1;
