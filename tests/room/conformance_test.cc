@@ -1014,16 +1014,83 @@ TEST_P(ConformanceTest, EtaCoversTheRemainingTierWait) {
   Policy p = OpenPolicy();
   p.wait_tiers = {{10, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(20)}};
   SetPolicy("ev", p);
+  // The first ten are granted as they join and hold their grants (claim window 5 s): the 11th
+  // has ten grants ahead, its turn place is 11.
   std::vector<std::string> t = JoinMany("ev", 11);
-  clock_.Advance(absl::Seconds(5));
+  clock_.Advance(absl::Seconds(3));
   QueueStatus s = Status(t[10]);
   EXPECT_EQ(s.blocked_by, EntryBlock::kTierWait);
-  EXPECT_EQ(s.eta, absl::Seconds(15));  // max(T(0 unreached ahead), 15 s left)
-  EXPECT_EQ(s.retry_after, absl::Seconds(15));
-  // Half the ETA would be 7.5 s, but the user is present for the claim window (5 s) only:
+  EXPECT_EQ(s.eta, absl::Seconds(17));  // max(T(0 unreached ahead), 17 s left)
+  EXPECT_EQ(s.retry_after, absl::Seconds(17));
+  EXPECT_EQ(Raw(t[10]).tier_wait, absl::Seconds(20));
+  // Half the ETA would be 8.5 s, but the user is present for the claim window (5 s) only:
   // half of that, so that the user is present when the tier wait ends.
   EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(2500), absl::Milliseconds(1)));
-  EXPECT_EQ(s.waited, absl::Seconds(5));
+  EXPECT_EQ(s.waited, absl::Seconds(3));
+  // The ten grants lapse unclaimed at t0+5: nobody holds a grant ahead any more, the turn
+  // place is 1 and its tier wait 0. The absent users passed over still count in the position,
+  // not in the tier wait.
+  clock_.Advance(absl::Seconds(3));
+  s = Status(t[10]);
+  EXPECT_EQ(s.position, 11);
+  EXPECT_TRUE(s.ready_for_entry);
+  EXPECT_EQ(s.eta, absl::ZeroDuration());
+}
+
+TEST_P(ConformanceTest, TierWaitsDoNotCountAbsentUsersPassedOver) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(20)}};
+  SetPolicy("ev", p);
+  std::vector<std::string> ghosts = JoinMany("ev", 30);  // the first is granted, none returns
+  clock_.Advance(absl::Minutes(2));  // all absent (not expired: the heartbeat TTL is 5 min)
+  // A newcomer: the 29 unreached ghosts are passed over, the first one's grant has lapsed.
+  // Nobody holds a grant: the turn place is 1, granted at once with no tier wait.
+  QueueStatus s = Join("ev", "newcomer");
+  EXPECT_EQ(s.position, 31);
+  EXPECT_TRUE(s.ready_for_entry) << EntryBlockName(s.blocked_by);
+  EXPECT_EQ(s.eta, absl::ZeroDuration());
+  EXPECT_EQ(RawStats("ev").passed_total, 29);
+  EXPECT_EQ(Raw(s.token).ahead_unreached, 0);
+  EXPECT_EQ(RawStats("ev").granted, 1);
+  // The next one has the newcomer's grant ahead: turn place 2, whose tier wait is 20 s.
+  QueueStatus next = Join("ev", "next");
+  EXPECT_EQ(next.position, 32);
+  EXPECT_FALSE(next.ready_for_entry);
+  EXPECT_EQ(next.blocked_by, EntryBlock::kTierWait);
+  EXPECT_EQ(next.retry_after, absl::Seconds(20));
+  EXPECT_EQ(next.eta, absl::Seconds(20));
+  EXPECT_EQ(Raw(next.token).tier_wait, absl::Seconds(20));
+}
+
+TEST_P(ConformanceTest, CreditIsByTheTurnPlaceNotThePosition) {
+  Policy p = OpenPolicy();
+  p.admit_rate_per_sec = 1;
+  p.burst = 1;
+  p.bypass_top_n = 1;
+  SetPolicy("ev", p);
+  JoinMany("ev", 5);                 // the first is granted the only token, nobody claims
+  clock_.Advance(absl::Minutes(2));  // all five absent (not expired); the bucket is full again
+  // A newcomer: the lapsed grant stays reached, the four unreached ghosts are passed over; it
+  // takes the token and enters.
+  QueueStatus a = Join("ev", "a");
+  EXPECT_EQ(a.position, 6);
+  ASSERT_TRUE(a.ready_for_entry) << EntryBlockName(a.blocked_by);
+  ASSERT_TRUE(Enter(a.token).granted);
+  // The next newcomer, at the same instant (no token): position 6 behind five ghosts, but
+  // nobody holds a grant, so its turn place is 1, within N + floor(tokens) = 1 + 0: granted on
+  // credit.
+  QueueStatus b = Join("ev", "b");
+  EXPECT_EQ(b.position, 6);
+  EXPECT_TRUE(b.ready_for_entry) << EntryBlockName(b.blocked_by);
+  EXPECT_TRUE(Enter(b.token).granted);
+  EXPECT_EQ(Stats("ev").admitted_by_bypass, 1);
+  // The debt (tokens -1) leaves no credit: N + floor(-1) = 0 < the next one's turn place 1.
+  QueueStatus c = Join("ev", "c");
+  EXPECT_EQ(c.position, 6);
+  EXPECT_FALSE(c.ready_for_entry);
+  EXPECT_EQ(c.blocked_by, EntryBlock::kNotYourTurn);
 }
 
 TEST_P(ConformanceTest, PollAfterIsClampedByMaxAndHeartbeat) {
@@ -1069,23 +1136,40 @@ TEST_P(ConformanceTest, EtaAfterSteadyAdmissionsFollowsMeasuredRate) {
     clock_.Advance(absl::Seconds(1));
   }
   // t0+301, 602 admitted; this call grants the next two. Every window measures about 2/s; the
-  // 300 s window holds about 600 admissions. The cursor's speed is the median of the users
-  // reached per window (this call's two included): 22 / 10 s, 122 / 60 s, 602 / 300 s.
-  const double speed = 122.0 / 60.0;
+  // 300 s window holds about 600 admissions. The room is far below its capacity: the cursor's
+  // speed is the policy's rate, 2/s.
   QueueStatus s = Status(t[next + 20]);
   EXPECT_EQ(s.position, 21);
   EXPECT_FALSE(s.ready_for_entry);
-  EXPECT_EQ(Raw(t[next + 20]).ahead_unreached, 18);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(18 / speed), absl::Milliseconds(1))) << s.eta;
+  Ticket raw = Raw(t[next + 20]);
+  EXPECT_EQ(raw.ahead_unreached, 18);
+  EXPECT_FALSE(raw.rate.at_capacity);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(9), absl::Milliseconds(1))) << s.eta;
   EXPECT_GT(s.eta_confidence, 0.5);
   EXPECT_NEAR(s.eta_confidence, 600.0 / 610.0, 0.01);
-  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(9 / speed), absl::Milliseconds(1)));
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Milliseconds(4500), absl::Milliseconds(1)));
   EventStats stats = Stats("ev");
   EXPECT_NEAR(stats.admission_rate_per_sec, 2.0, 0.02);
   EXPECT_NEAR(stats.rate_confidence, 600.0 / 610.0, 0.01);
   EXPECT_EQ(stats.admitted_total, 602);
   QueueStatus far = Status(t[next + 90]);  // position 91: 88 unreached ahead
   EXPECT_EQ(far.position, 91);
+  EXPECT_TRUE(DurationNear(far.eta, absl::Seconds(44), absl::Milliseconds(1))) << far.eta;
+  EXPECT_TRUE(DurationNear(far.poll_after, absl::Seconds(22), absl::Milliseconds(1)));
+  // The room fills up: 602 active and the two granted meet a capacity of 604. Grants wait for
+  // users to finish, and the cursor's speed is the median of the grants per window (this call's
+  // two included): 22 / 10 s, 122 / 60 s, 602 / 300 s.
+  p.active_capacity = 604;
+  SetPolicy("ev", p);
+  const double speed = 122.0 / 60.0;
+  s = Status(t[next + 20]);
+  EXPECT_EQ(s.blocked_by, EntryBlock::kCapacityFull);
+  raw = Raw(t[next + 20]);
+  EXPECT_TRUE(raw.rate.at_capacity);
+  EXPECT_EQ(raw.ahead_unreached, 18);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(18 / speed), absl::Milliseconds(1))) << s.eta;
+  EXPECT_TRUE(DurationNear(s.poll_after, absl::Seconds(9 / speed), absl::Milliseconds(1)));
+  far = Status(t[next + 90]);
   EXPECT_TRUE(DurationNear(far.eta, absl::Seconds(88 / speed), absl::Milliseconds(1))) << far.eta;
   EXPECT_TRUE(DurationNear(far.poll_after, absl::Seconds(44 / speed), absl::Milliseconds(1)));
 }

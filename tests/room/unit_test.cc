@@ -717,7 +717,9 @@ class PresentationTest : public ::testing::Test {
     t.rate.windows = {{absl::Seconds(10), 0}, {absl::Seconds(60), 0}, {absl::Seconds(300), 0}};
   }
 
-  // Admissions in each window; the cursor reached as many users (nobody was passed over).
+  // Admissions in each window; the cursor reached as many users (nobody was passed over). The
+  // room is at its capacity (active + granted >= active_capacity), where grants wait for users
+  // to finish: the ETA's cursor speed is the measured grants, not the policy's rate.
   void Measured(double w10, double w60, double w300, absl::Duration history) {
     const double counts[] = {w10, w60, w300};
     for (int i = 0; i < 3; ++i) {
@@ -725,6 +727,7 @@ class PresentationTest : public ::testing::Test {
       store_->ticket.rate.windows[i].reached = counts[i];
     }
     store_->ticket.rate.first_admission = now_ - history;
+    store_->ticket.rate.at_capacity = true;
   }
 
   // A user at `position` whom the grants have not reached: everyone ahead is unreached.
@@ -786,18 +789,44 @@ TEST_F(PresentationTest, BeforeAnyAdmissionThePolicyRateStandsIn) {
 }
 
 TEST_F(PresentationTest, AStalledCursorMeansNoEta) {
-  Measured(0, 0, 0, absl::Hours(1));  // admitted long ago, the cursor has not moved since
+  // At capacity, admitted long ago, and nobody has finished since: no grants, no ETA.
+  Measured(0, 0, 0, absl::Hours(1));
   QueueStatus s = At(9);
   EXPECT_EQ(s.eta, absl::InfiniteDuration());
   EXPECT_DOUBLE_EQ(s.eta_confidence, 0);
   EXPECT_EQ(s.poll_after, absl::Seconds(60));
+  // Below the capacity the bucket grants whoever waits: the policy's rate (8 at 4/s).
+  store_->ticket.rate.at_capacity = false;
+  s = At(9);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));
+  EXPECT_EQ(s.poll_after, absl::Seconds(1));
+  // At a rate of 0 the cursor stands still.
+  store_->ticket.rate.policy_rate_per_sec = 0;
+  EXPECT_EQ(At(9).eta, absl::InfiniteDuration());
 }
 
 TEST_F(PresentationTest, SteadyWindowsGiveTheMeasuredRate) {
-  Measured(20, 120, 600, absl::Hours(1));  // 2/s everywhere
+  Measured(20, 120, 600, absl::Hours(1));  // 2/s everywhere, at capacity
   QueueStatus s = At(21);
   EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(10), absl::Microseconds(1)));
   EXPECT_NEAR(s.eta_confidence, 600.0 / 610.0, 1e-9);  // agreement 1, 600 samples
+}
+
+TEST_F(PresentationTest, BelowCapacityTheCursorSpeedIsThePolicyRate) {
+  // The windows saw 2/s (a trickle, or another rate), but the room has room: grants follow the
+  // bucket's 4/s whenever somebody present waits.
+  Measured(20, 120, 600, absl::Hours(1));
+  store_->ticket.rate.at_capacity = false;
+  QueueStatus s = At(21);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(5), absl::Microseconds(1)));  // 20 at 4/s
+  // The confidence still comes from the measured admissions.
+  EXPECT_NEAR(s.eta_confidence, 600.0 / 610.0, 1e-9);
+  // An operator's change of the rate counts at once.
+  store_->ticket.rate.policy_rate_per_sec = 10;
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(2), absl::Microseconds(1)));
+  // At the capacity the measured grants again.
+  store_->ticket.rate.at_capacity = true;
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(10), absl::Microseconds(1)));
 }
 
 TEST_F(PresentationTest, MedianOfDisagreeingWindows) {
@@ -810,7 +839,7 @@ TEST_F(PresentationTest, MedianOfDisagreeingWindows) {
 
 TEST_F(PresentationTest, YoungHistoryMeasuresOverTheTimeSinceTheFirstAdmission) {
   // First admission 5 s ago: each window's rate is over min(W, 5 s). The ETA keeps the
-  // policy's rate (4/s) until the shortest window (10 s) has history.
+  // policy's rate (4/s), even at capacity, until the shortest window (10 s) has history.
   Measured(10, 10, 10, absl::Seconds(5));  // 2/s everywhere
   QueueStatus s = At(5);
   EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(1), absl::Microseconds(1)));
@@ -820,12 +849,16 @@ TEST_F(PresentationTest, YoungHistoryMeasuresOverTheTimeSinceTheFirstAdmission) 
 }
 
 TEST_F(PresentationTest, TheCursorSpeedIsMeasuredNotCapped) {
-  // 5 users reached a second at a policy rate of 2/s (passes are free): the cursor's speed.
+  // At capacity, 5 users granted a second at a policy rate of 2/s (the burst, bypass debt):
+  // the measured speed is the cursor's, not capped by the policy's rate.
   store_->ticket.rate.policy_rate_per_sec = 2;
   Measured(50, 300, 1500, absl::Hours(1));
   QueueStatus s = At(11);
   EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(2), absl::Microseconds(1)));  // 10 at 5/s
   EXPECT_NEAR(s.eta_confidence, 1500.0 / 1510.0, 1e-9);
+  // Below the capacity the policy's rate: 10 at 2/s.
+  store_->ticket.rate.at_capacity = false;
+  EXPECT_TRUE(DurationNear(At(11).eta, absl::Seconds(5), absl::Microseconds(1)));
 }
 
 TEST_F(PresentationTest, VeryYoungHistoryUsesThePolicyRate) {
@@ -917,10 +950,14 @@ TEST_F(PresentationTest, TheCursorSpeedCountsGrantsNotPasses) {
     w.passes = w.admissions;
   }
   // The passed users vanish from the line ahead at passes / exposure per user and second:
-  // 600 passes over 60000 s waited = 0.01/s. T = ln(1 + 0.01 * 20 / 2) / 0.01.
+  // 600 passes over 60000 s waited = 0.01/s; the 1200 reached had waited 50 s each. The user
+  // waited 1 s, so those ahead waited about (1 + 50) / 2 s: a' = 20 * exp(-0.01 * 25.5) are
+  // still there, T = ln(1 + 0.01 * a' / 2) / 0.01.
   store_->ticket.rate.windows[2].exposure_sec = 60000;
   QueueStatus s = At(21);
-  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(std::log(1.1) / 0.01), absl::Microseconds(10)))
+  const double still_there = 20 * std::exp(-0.01 * 25.5);
+  EXPECT_TRUE(DurationNear(s.eta, absl::Seconds(std::log1p(0.01 * still_there / 2) / 0.01),
+                           absl::Microseconds(10)))
       << s.eta;
   // The median of the windows' speeds (reached - passes): 1/s, 2/s, 4/s.
   store_->ticket.rate.windows[2].exposure_sec = 0;
@@ -936,9 +973,48 @@ TEST_F(PresentationTest, TheCursorSpeedCountsGrantsNotPasses) {
   EXPECT_TRUE(DurationNear(At(9).eta, absl::Seconds(2), absl::Microseconds(1)));  // 8 at 4/s
 }
 
+TEST_F(PresentationTest, VanishedUsersAheadArePassedAtOnce) {
+  // At capacity, 2 grants a second; the cursor also passed 600 absent users in the 300 s
+  // window. The 1200 users reached had waited 60000 s in all: vanish = 600 / 60000 s = 0.01 per
+  // second waited, front_wait = 60000 / 1200 = 50 s.
+  Measured(20, 120, 600, absl::Hours(1));
+  for (RateSample::Window& w : store_->ticket.rate.windows) {
+    w.reached = 2 * w.admissions;
+    w.passes = w.admissions;
+  }
+  store_->ticket.rate.windows[2].exposure_sec = 60000;
+  // The user waited 50 s: those ahead waited about (50 + 50) / 2 = 50 s, so 20 * exp(-0.5) of
+  // the 20 unreached ahead are still there (the others are passed at once), and these leave at
+  // the hazard 0.01/s while the cursor grants them at 2/s.
+  store_->ticket.joined_at = now_ - absl::Seconds(50);
+  const double still_there = 20 * std::exp(-0.5);
+  const absl::Duration eta = At(21).eta;
+  EXPECT_TRUE(DurationNear(eta, absl::Seconds(std::log1p(0.01 * still_there / 2) / 0.01),
+                           absl::Microseconds(10)))
+      << eta;
+  EXPECT_LT(eta, absl::Seconds(7));  // 20 at 2/s would be 10 s
+  // A user who waited longer with as many ahead: more of them have vanished, a shorter ETA.
+  store_->ticket.joined_at = now_ - absl::Seconds(250);
+  const absl::Duration later = At(21).eta;
+  const double fewer = 20 * std::exp(-0.01 * 150);
+  EXPECT_TRUE(DurationNear(later, absl::Seconds(std::log1p(0.01 * fewer / 2) / 0.01),
+                           absl::Microseconds(10)))
+      << later;
+  EXPECT_LT(later, eta);
+  // Below capacity the same share is gone, the rest granted at the policy's 4/s.
+  store_->ticket.rate.at_capacity = false;
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(std::log1p(0.01 * fewer / 4) / 0.01),
+                           absl::Microseconds(10)));
+  // Nobody vanishes (no passes): nobody ahead is passed at once; 20 at 4/s.
+  for (RateSample::Window& w : store_->ticket.rate.windows) w.passes = 0;
+  store_->ticket.rate.windows[2].reached = 600;
+  EXPECT_TRUE(DurationNear(At(21).eta, absl::Seconds(5), absl::Microseconds(1)));
+}
+
 TEST_F(PresentationTest, DeparturesAheadShortenTheWait) {
-  // 2/s; 300 departures of unreached users over the 300 s window, 100 unreached now: each
-  // unreached user leaves at lambda = 300 / 300 s / 100 = 0.01/s.
+  // At capacity, 2/s; 300 departures of unreached users over the 300 s window, 100 unreached
+  // now: each unreached user leaves at lambda = 300 / 300 s / 100 = 0.01/s. Nobody vanished
+  // (no passes), so nobody ahead is passed at once.
   Measured(20, 120, 600, absl::Hours(1));
   store_->ticket.rate.windows[2].departures = 300;
   store_->ticket.rate.unreached = 100;
@@ -1208,6 +1284,16 @@ TEST_F(GrantRulesTest, PrequeuePresenceWindowRunsToTheOpening) {
             Us(absl::Minutes(5)));  // at most the heartbeat TTL
 }
 
+TEST_F(GrantRulesTest, TheTurnPlaceCountsGrantsAndUnreachedAheadNotPassedUsers) {
+  // min(position, 1 + granted + ahead_unreached).
+  EXPECT_EQ(rules::TurnPlace(1, 0, 0), 1);
+  EXPECT_EQ(rules::TurnPlace(31, 0, 0), 1);    // 30 passed ahead, nobody holds a grant
+  EXPECT_EQ(rules::TurnPlace(31, 3, 0), 4);    // three grants outstanding
+  EXPECT_EQ(rules::TurnPlace(31, 3, 10), 14);  // and 10 still to reach ahead
+  EXPECT_EQ(rules::TurnPlace(12, 3, 10), 12);  // never beyond the position
+  EXPECT_EQ(rules::TurnPlace(5, 100, 0), 5);
+}
+
 TEST_F(GrantRulesTest, TierServedAtTheExactInstant) {
   Policy p;
   p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(3)}};
@@ -1242,8 +1328,17 @@ TEST_F(GrantRulesTest, CheckWaitingInRuleOrder) {
   p.wait_tiers = {{1, absl::ZeroDuration()}, {WaitTier::kUnboundedPosition, absl::Seconds(3)}};
   const int64_t now = Us(t0_);
   const int64_t joined = now - Us(absl::Seconds(1));
-  // Next in turn at position 2 (reached and returned, or the next unreached), tier wait 2 s left.
-  rules::Readiness r = rules::CheckWaiting(p, 2, 0, joined, now, 5.0, 0, 0);
+  // Next in turn at position 2 (reached and returned, or the next unreached) behind a holder of
+  // a grant: the turn place is 2, tier wait 2 s left.
+  rules::Readiness r = rules::CheckWaiting(p, 2, 0, joined, now, 5.0, 0, 1);
+  EXPECT_EQ(r.block, EntryBlock::kTierWait);
+  EXPECT_EQ(r.retry_after, absl::Seconds(2));
+  // The user ahead was passed over (absent) and holds no grant: the turn place is
+  // min(2, 1 + 0) = 1, whose tier wait is 0; the tier wait at the position does not apply.
+  r = rules::CheckWaiting(p, 2, 0, joined, now, 5.0, 0, 0);
+  EXPECT_EQ(r.block, EntryBlock::kNotYourTurn);
+  // Behind 30 passed users and one grant: place 2.
+  r = rules::CheckWaiting(p, 32, 0, joined, now, 5.0, 0, 1);
   EXPECT_EQ(r.block, EntryBlock::kTierWait);
   EXPECT_EQ(r.retry_after, absl::Seconds(2));
   // With users ahead still to reach, the tier wait is not the reason yet.
