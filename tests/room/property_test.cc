@@ -715,6 +715,8 @@ class Model {
       lapsing->granted = false;
       lapsing->grant_until = absl::InfiniteFuture();
       ++ev.counters.lapsed;
+      // The ETA counts a grant nobody claimed with the passes (docs/rules.md, "Lapses").
+      for (MWindows& w : ev.windows) Record(w.passes, now);
       Refund(ev, now);
     }
     // A grant held by a user who is gone goes after claim_window: after Begin, none is held
