@@ -41,23 +41,6 @@ class ConformanceTest : public RoomTest {
     room_ = MakeRoom();
     ASSERT_NE(room_, nullptr);
   }
-
-  // The store's own ticket, for the fields WaitingRoom does not show (ahead_unreached,
-  // present_until, grant_expires_at). Like Status, it is a call: a heartbeat and a refresh.
-  Ticket Raw(std::string_view token) {
-    auto event = EventIdOfToken(token);
-    EXPECT_OK(event);
-    if (!event.ok()) return Ticket{};
-    auto t = room_->store().Status(*event, token);
-    EXPECT_OK(t) << "store Status(" << token << ")";
-    return t.ok() ? *t : Ticket{};
-  }
-  // The store's counters (granted, passed_total, lapsed_total among them).
-  EventCounters RawStats(std::string_view event) {
-    auto c = room_->store().Stats(event);
-    EXPECT_OK(c) << "store Stats(" << event << ")";
-    return c.ok() ? *c : EventCounters{};
-  }
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -77,21 +77,6 @@ class ScheduleTest : public RoomTest {
     for (const std::string& t : tokens) positions.push_back(Status(t).position);
     return positions;
   }
-
-  // The store's own ticket and counters, for the fields WaitingRoom does not show.
-  Ticket Raw(std::string_view token) {
-    auto event = EventIdOfToken(token);
-    EXPECT_OK(event);
-    if (!event.ok()) return Ticket{};
-    auto t = room_->store().Status(*event, token);
-    EXPECT_OK(t) << "store Status(" << token << ")";
-    return t.ok() ? *t : Ticket{};
-  }
-  EventCounters RawStats(std::string_view event) {
-    auto c = room_->store().Stats(event);
-    EXPECT_OK(c) << "store Stats(" << event << ")";
-    return c.ok() ? *c : EventCounters{};
-  }
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "admission/clock.h"
+#include "admission/ids.h"
 #include "admission/room/policy.h"
+#include "admission/room/store.h"
 #include "admission/room/waiting_room.h"
 #include "gtest/gtest.h"
 #include "support/store_factory.h"
@@ -77,6 +79,23 @@ class RoomTest : public ::testing::TestWithParam<StoreFactory> {
     auto s = room_->Stats(event);
     EXPECT_OK(s) << "Stats(" << event << ")";
     return s.ok() ? *s : EventStats{};
+  }
+
+  // The store's own ticket, for the fields WaitingRoom does not show (ahead_unreached,
+  // present_until, grant_expires_at). Like Status, it is a call: a heartbeat and a refresh.
+  Ticket Raw(std::string_view token) {
+    auto event = EventIdOfToken(token);
+    EXPECT_OK(event);
+    if (!event.ok()) return Ticket{};
+    auto t = room_->store().Status(*event, token);
+    EXPECT_OK(t) << "store Status(" << token << ")";
+    return t.ok() ? *t : Ticket{};
+  }
+  // The store's counters (granted, passed_total, lapsed_total among them).
+  EventCounters RawStats(std::string_view event) {
+    auto c = room_->store().Stats(event);
+    EXPECT_OK(c) << "store Stats(" << event << ")";
+    return c.ok() ? *c : EventCounters{};
   }
   void SetPolicy(std::string_view event, const Policy& policy) {
     EXPECT_OK(room_->SetPolicy(event, policy)) << "SetPolicy(" << event << ")";
