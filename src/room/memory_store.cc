@@ -2,9 +2,11 @@
 //
 // The in-memory store. Each event is an independent shard with its own lock; a call locks the
 // one event it touches, applies docs/rules.md, and unlocks. The per-user state is kept compact
-// (a record keyed by the token's 128 random bits, a user-id index, one deadline entry and one
-// slot in the position index) because a flash sale puts hundreds of thousands of people in a
-// single line.
+// (a record keyed by the token's 128 random bits, a user-id index, one deadline entry, one
+// slot in the position index and its sequence -> user entry) because a flash sale puts
+// hundreds of thousands of people in a single line. Grants (docs/rules.md, "Presence, the
+// cursor and grants") add two cursors over those sequences, the grants by deadline and the
+// returned users by line order.
 //
 // The line in order is: the front (random method: drawn users, in draw order), then the pool
 // (everyone else in line: the pre-queue's users in slot order, then arrivals in arrival

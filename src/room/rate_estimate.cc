@@ -3,9 +3,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace admission {
+namespace {
+
+// The median of the windows' rates (0 when there are none).
+double Median(std::vector<double> rates) {
+  if (rates.empty()) return 0;
+  std::sort(rates.begin(), rates.end());
+  const std::size_t mid = rates.size() / 2;
+  return rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+}
+
+}  // namespace
 
 RateEstimate EstimateRate(const RateSample& sample, absl::Time now) {
   RateEstimate estimate;
@@ -23,13 +35,7 @@ RateEstimate EstimateRate(const RateSample& sample, absl::Time now) {
       coverage = std::min(1.0, absl::ToDoubleSeconds(history) / absl::ToDoubleSeconds(w.length));
     }
   }
-  double median = 0;
-  if (!rates.empty()) {
-    std::vector<double> sorted = rates;
-    std::sort(sorted.begin(), sorted.end());
-    const std::size_t mid = sorted.size() / 2;
-    median = sorted.size() % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  }
+  const double median = Median(rates);
   if (median > 0) {
     const auto [lo, hi] = std::minmax_element(rates.begin(), rates.end());
     const double agreement = *hi > 0 ? *lo / *hi : 0;
@@ -70,9 +76,7 @@ LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now) {
       const absl::Duration span = std::max(absl::Seconds(1), std::min(w.length, history));
       rates.push_back(std::max(0.0, w.reached - w.passes) / absl::ToDoubleSeconds(span));
     }
-    std::sort(rates.begin(), rates.end());
-    const std::size_t mid = rates.size() / 2;
-    speed.cursor_per_sec = rates.size() % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+    speed.cursor_per_sec = Median(std::move(rates));
   }
   // The hazards, over the longest window (the most samples): users who leave or expire before
   // the cursor reaches them, per unreached user; users who vanish while waiting (the absent
