@@ -50,8 +50,8 @@
 #include "common/strings.h"
 #include "redis/client/connection.h"
 #include "redis/client/connection_pool.h"
+#include "redis/room/functions.h"
 #include "redis/room/key_layout.h"
-#include "redis/room/scripts.h"
 
 namespace {
 
@@ -403,14 +403,14 @@ int Prepare(const Flags& f) {
     });
     if (errors > 0) Die("Join", absl::InternalError(absl::StrCat(errors.load(), " failed")));
   }
-  // The store's own call, word for word (see RedisStore::Run): EVALSHA sha numkeys KEYS...
-  // now ('' = the server's TIME) sweep_per_call event_id, then the script's own arguments.
+  // The store's own call, word for word (see RedisStore::Run): FCALL function numkeys KEYS...
+  // now ('' = the server's TIME) sweep_per_call event_id, then the function's own arguments.
   const auto keys = admission::redis_internal::EventKeysOf(kPrefix, f.event);
-  const auto& script = admission::redis_internal::GetRoomScript(
-      f.op == "join" ? admission::redis_internal::RoomScript::kJoin
-                     : admission::redis_internal::RoomScript::kStatus);
-  std::vector<std::string> args = {"EVALSHA",
-                                   std::string(script.sha1),
+  const auto& function = admission::redis_internal::GetRoomFunction(
+      f.op == "join" ? admission::redis_internal::RoomFunction::kJoin
+                     : admission::redis_internal::RoomFunction::kStatus);
+  std::vector<std::string> args = {"FCALL",
+                                   std::string(function.function),
                                    absl::StrCat(admission::redis_internal::kEventKeyCount),
                                    keys.meta,
                                    keys.line,

@@ -92,7 +92,7 @@ if prequeue then
   r.state = 'p'
   r.sequence = fair().prequeue_slot(E.prequeue_joins)
   E.prequeue_joins = E.prequeue_joins + 1
-  redis.call('ZADD', fair().K_PRE, I(r.sequence), key)
+  redis.call('ZADD', K_PRE, I(r.sequence), key)
   E.placed_count = E.placed_count + 1
 else
   -- Nobody unreached in the grants' order before: the newcomer is the next one.

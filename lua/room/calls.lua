@@ -1,8 +1,18 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
--- What every call does first (Begin, FindRecord) and the admission itself.
+-- What every call does first (call_begin, Begin, FindRecord) and the admission itself.
 
 local E = E
+
+-- The start of every function of the library (its prologue, src/redis/CMakeLists.txt): the
+-- call's keys and arguments, and nothing left of the previous call's state. (What fair() and
+-- grants() build is code, kept from call to call.)
+local function call_begin(keys, args)
+  set_call_keys(keys, args)
+  for field in pairs(E) do E[field] = nil end
+  policy_changed, loaded_state = false, nil
+  rec_cache, user_buckets = {}, {}
+end
 
 -- Begin: the event's time for this call, the bucket refilled, a few deadlines applied, the
 -- opening if due and the lapsed grants.

@@ -4,7 +4,7 @@
 -- lapses and Advance (MemoryStore's). The state is in E (cursor_front, cursor_pool,
 -- reached_front, reached_pool, granted, returned_count, passed, lapsed; see state.lua), the
 -- records (present_until, grant_until, by_credit, returned; see records.lua) and two sorted
--- sets named after K_REC (see line.lua): the grants by (grant_until, token key), and the
+-- sets named after the meta key (K_GRANTS, K_RETURNED; see keys.lua): the grants by (grant_until, token key), and the
 -- returned users by line order (order_of), which is the order the grants serve them in.
 --
 -- Advance runs on every call but Sweep and GetPolicy, so its usual outcome, no grant, must cost
@@ -18,9 +18,8 @@
 -- same for the first returned user, where Advance stops first while the returned set is not
 -- empty: dropped when the first returned user may change or move (the set loses a user, gains
 -- one ahead of them, anybody ahead leaves the line, a draw, a policy change).
--- What only grants, passes and lapses need is built by the first call of grants() in a script
--- (as fair() does, see openings.lua): the usual call needs only refresh() and the first checks of
--- lapses() and advance().
+-- What only grants, passes and lapses need is built by the first call of grants() and kept (as
+-- fair() is, see openings.lua).
 local GR = nil
 local function grants()
   if GR ~= nil then return GR end
@@ -96,14 +95,14 @@ local function grants()
   local function next_unreached()
     local key
     if E.drawn_count > E.reached_front then
-      key = redis.call('ZRANGEBYSCORE', fair().K_FRONT, '(' .. I(E.cursor_front), '+inf',
+      key = redis.call('ZRANGEBYSCORE', K_FRONT, '(' .. I(E.cursor_front), '+inf',
                        'LIMIT', 0, 1)[1]
       if key == nil then error('corrupt front: no unreached user') end
       return rec_load(key), E.reached_front + 1
     end
     if E.method == M_RANDOM or E.placed_count + E.bitmap_count <= E.reached_pool then return nil end
     if E.placed_count > E.reached_pool then
-      key = redis.call('ZRANGEBYSCORE', fair().K_PRE, '(' .. I(E.cursor_pool), '+inf',
+      key = redis.call('ZRANGEBYSCORE', K_PRE, '(' .. I(E.cursor_pool), '+inf',
                        'LIMIT', 0, 1)[1]
     else
       local b = line_find_block(E.reached_pool - E.placed_count)

@@ -93,8 +93,25 @@
 -- only 14 digits;
 -- replies carry integers as numbers (exact integer replies) and doubles as %.17g strings.
 
-local K_META, K_LINE, K_DL = KEYS[1], KEYS[2], KEYS[3]
-local ARG_NOW, ARG_SWEEP, EVENT_ID = ARGV[1], tonumber(ARGV[2]) or 0, ARGV[3]
+-- The call's keys and common arguments, and the keys named after them: set by call_begin
+-- (calls.lua) at the start of every call. The prelude is compiled once per server (a Redis
+-- function library), so everything that belongs to one call lives in locals like these, which
+-- every function of the library shares, and call_begin resets them all.
+local K_META, K_LINE, K_DL, ARG_NOW, ARG_SWEEP, EVENT_ID = nil, nil, nil, nil, 0, nil
+local K_REC, K_USERS, K_GRANTS, K_RETURNED, K_PRE, K_FRONT = nil, nil, nil, nil, nil, nil
+
+-- The call's keys: KEYS as declared, and the keys derived from the meta key.
+local function set_call_keys(keys, args)
+  K_META, K_LINE, K_DL = keys[1], keys[2], keys[3]
+  ARG_NOW, ARG_SWEEP, EVENT_ID = args[1], tonumber(args[2]) or 0, args[3]
+  local base = string.sub(K_META, 1, -2)
+  K_REC = base .. 'r:'  -- + bucket number
+  K_USERS = base .. 'u:'  -- + bucket number
+  K_GRANTS = base .. 'g'  -- ZSET token key by grant_until
+  K_RETURNED = base .. 't'  -- ZSET token key by line order
+  K_PRE = base .. 'q'  -- the pre-queue (openings.lua)
+  K_FRONT = base .. 'f'  -- the random method's front (openings.lua)
+end
 
 -- Entry blocks and states, numbered as in include/admission/room/store.h.
 local B_NONE, B_PAUSED, B_CAPACITY, B_NOT_YOUR_TURN, B_TIER, B_NOT_WAITING = 0, 1, 2, 3, 4, 5

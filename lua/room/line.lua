@@ -2,14 +2,7 @@
 --
 -- The line: a bitmap over sequence numbers with a Fenwick tree of its blocks' counts (see the
 -- layout in keys.lua); the layout constants of the keys a script finds by name.
---
--- The prelude runs on every call, closures and all, and Lua 5.1 finds each local a closure
--- captures by walking past every captured local declared after it: capturing locals declared
--- long before costs. So the helpers the later modules use are declared again here, near their
--- closures.
-local I, floordiv, hex, STATE_CODE, K_LINE, E = I, floordiv, hex, STATE_CODE, K_LINE, E
-local K_REC = string.sub(K_META, 1, -2) .. 'r:'  -- + bucket number
-local K_USERS = string.sub(K_META, 1, -2) .. 'u:'  -- + bucket number
+
 -- Layout constants (keys.lua). Changing one would need existing events migrated.
 local LINE_BLOCK, REC_BUCKETS, USER_BUCKETS, VALUE_MAX = 4096, 16381, 16381, 64
 
@@ -164,8 +157,6 @@ end
 -- when the draw number is <= cursor_front. Exact in doubles (draws and sequences below 2^44).
 -- It is also the score of the returned set, which therefore sorts in line order.
 local ORDER_POOL, ORDER_LATER = 17592186044416, 4294967296  -- 2^44, 2^32
-local K_GRANTS = string.sub(K_REC, 1, -3) .. 'g'     -- ZSET token key by grant_until
-local K_RETURNED = string.sub(K_REC, 1, -3) .. 't'   -- ZSET token key by line order
 
 local function pool_order(r)
   if r.state == 'p' then return r.sequence end

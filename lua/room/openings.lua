@@ -1,18 +1,13 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
 -- Fair openings (docs/rules.md). What only schedules and the random method need is built by
--- the first call of fair() in a script, not by every script: the prelude's closures are made
--- on every call (see the note in line.lua), and the plain fifo join and status are the hot path.
--- (fair() captures the locals it needs where they are: declaring them again here, as line.lua does,
--- measured slower, because every closure below would then walk past them.)
+-- the first call of fair() after the library is loaded, and kept: it holds code and
+-- constants only, never a call's state, which lives in E and the call's locals (keys.lua).
 local E = E
 local F = nil
 local function fair()
   if F ~= nil then return F end
   F = {}
-  local K_PRE = string.sub(K_REC, 1, -3) .. 'q'
-  local K_FRONT = string.sub(K_REC, 1, -3) .. 'f'
-  F.K_PRE, F.K_FRONT = K_PRE, K_FRONT
 
   -- The keyed randomness of src/room/shuffle.cc, exactly (docs/rules.md, "Keyed randomness,
   -- exactly", which pins this code; the unit test's known answers hold for it). Numbers are

@@ -34,13 +34,13 @@ end
 local function place_of(r, position)
   if r.state == 'p' and not E.opened then return 0, E.placed_count, 0 end
   if r.state == 'f' then
-    position = position or redis.call('ZRANK', fair().K_FRONT, r.key) + 1
+    position = position or redis.call('ZRANK', K_FRONT, r.key) + 1
   elseif E.method == M_RANDOM then  -- in the pool, not drawn yet
     local ahead = 0
     if not is_reached(r) then ahead = E.drawn_count - E.reached_front end
     return E.drawn_count + 1, E.drawn_count + E.placed_count + E.bitmap_count, ahead
   elseif r.state == 'p' then
-    position = position or E.drawn_count + redis.call('ZRANK', fair().K_PRE, r.key) + 1
+    position = position or E.drawn_count + redis.call('ZRANK', K_PRE, r.key) + 1
   else
     position = position or E.drawn_count + E.placed_count + line_rank(r.sequence) + 1
   end

@@ -1,10 +1,9 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
 -- The event: its state and policy, loaded once per call into E, written back by event_save;
--- the policy arguments of the scripts that set it. E is filled in place, never replaced, so
--- that it can be declared again near the closures that capture it (see the note on closures
--- in line.lua: capturing a local declared long before costs, and E is captured by almost every
--- closure).
+-- the policy arguments of the functions that set it. E is emptied by call_begin (calls.lua)
+-- and filled in place, never replaced, so that the modules' own `local E = E` stay the same
+-- table.
 
 local E = {}
 local policy_changed = false
@@ -49,7 +48,10 @@ local function counter(length, period, current, previous)
   return { length = length, period = period, current = current, previous = previous }
 end
 
-local WINDOW_PATTERN = '^([^:]+)' .. string.rep(':([^:]+):([^:]+):([^:]+)', 5) .. '$'
+-- A length, then five (current, previous, period) triples. Written out: a library's top level
+-- runs without Lua's standard library (Redis functions load that way).
+local WINDOW_PATTERN = '^([^:]+)' .. ':([^:]+):([^:]+):([^:]+)' .. ':([^:]+):([^:]+):([^:]+)' ..
+  ':([^:]+):([^:]+):([^:]+)' .. ':([^:]+):([^:]+):([^:]+)' .. ':([^:]+):([^:]+):([^:]+)' .. '$'
 local function parse_windows(s)
   local a, r, p, x, d = {}, {}, {}, {}, {}
   E.windows, E.reach_windows, E.pass_windows, E.exp_windows, E.dep_windows = a, r, p, x, d
@@ -106,12 +108,13 @@ local function make_all_windows(lengths)
   for _, name in ipairs(WINDOW_SERIES) do E[name] = make_windows(lengths, E[name] or {}) end
 end
 
+local function number(text) return tonumber(text) end  -- tonumber is no value at load time
 local POLICY_ARG_DECODERS = {
-  rate = tonumber,
-  count = tonumber,
-  duration = tonumber,
-  time = tonumber,
-  method = tonumber,
+  rate = number,
+  count = number,
+  duration = number,
+  time = number,
+  method = number,
   bool = function(text) return text == '1' end,
   text = function(text) return text end,
   tiers = function(text) return text end,

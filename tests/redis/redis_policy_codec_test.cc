@@ -11,8 +11,8 @@
 #include "admission/room/policy.h"
 #include "admission/room/policy_fields.h"
 #include "gtest/gtest.h"
+#include "redis/room/functions.h"
 #include "redis/room/policy_codec.h"
-#include "redis/room/scripts.h"
 #include "support/test_util.h"
 
 namespace admission {
@@ -125,18 +125,15 @@ std::string KindName(const TextField&) { return "text"; }
 std::string KindName(const TimeField&) { return "time"; }
 std::string KindName(const MethodField&) { return "method"; }
 
-TEST(RedisPolicyCodecTest, ScriptsReadTheArgumentsByTheTable) {
+TEST(RedisPolicyCodecTest, FunctionsReadTheArgumentsByTheTable) {
   std::string list = "local POLICY_ARGS = {\n";
   ForEachPolicyField([&list](const auto& field) {
     absl::StrAppend(&list, "  { '", field.name, "', '", KindName(field), "' },\n");
   });
   list += "}\n";
-  for (redis_internal::RoomScript id :
-       {redis_internal::RoomScript::kJoin, redis_internal::RoomScript::kSetPolicy}) {
-    EXPECT_NE(redis_internal::GetRoomScript(id).source.find(list), std::string_view::npos)
-        << redis_internal::GetRoomScript(id).name << " lacks\n"
-        << list;
-  }
+  EXPECT_NE(redis_internal::RoomLibrary().source.find(list), std::string_view::npos)
+      << "the room's library lacks\n"
+      << list;
 }
 
 }  // namespace

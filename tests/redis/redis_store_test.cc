@@ -34,7 +34,7 @@
 #include "admission/ticketing/inventory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "redis/room/scripts.h"
+#include "redis/room/functions.h"
 #include "support/redis/redis_server.h"
 #include "support/redis/redis_store_factory.h"
 #include "support/redis/store_compare.h"
@@ -823,35 +823,79 @@ TEST_F(RedisStoreTest, CorruptDataIsAnInternalErrorNotACrash) {
 // ---------------------------------------------------------------------------------------------
 // Connections
 
-TEST_F(RedisStoreTest, SurvivesScriptFlush) {
+TEST_F(RedisStoreTest, SurvivesFunctionFlush) {
   ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));
   auto t = Join(*store_, "ev", "u1");
   ASSERT_OK(t);
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
-  // Every script must come back by itself (NOSCRIPT -> EVAL, which caches it again).
+  // Every function must come back by itself (Function not found -> FUNCTION LOAD, then the
+  // call again).
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->Status("ev", t->token));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->Enter("ev", t->token, NewToken("ev")));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->Complete("ev", t->token));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->Leave("ev", t->token));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->Sweep("ev", 10));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->GetPolicy("ev"));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->Stats("ev"));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(Join(*store_, "ev", "u2"));
-  ASSERT_OK(server_->Command({"SCRIPT", "FLUSH"}));
+  ASSERT_OK(server_->Command({"FUNCTION", "FLUSH"}));
   EXPECT_OK(store_->SetPolicy("ev", OpenPolicy()));
-  // The fallback cached the script again, so the next call goes by EVALSHA.
-  auto cached = server_->Command(
-      {"SCRIPT", "EXISTS",
-       std::string(redis_internal::GetRoomScript(redis_internal::RoomScript::kSetPolicy).sha1)});
-  ASSERT_OK(cached);
-  EXPECT_EQ(*cached, "1");
+  // The library is loaded again, so the next call finds it.
+  auto listed = server_->Command({"FUNCTION", "LIST", "LIBRARYNAME", "admission_room"});
+  ASSERT_OK(listed);
+  EXPECT_NE(
+      listed->find(std::string(
+          redis_internal::GetRoomFunction(redis_internal::RoomFunction::kSetPolicy).function)),
+      std::string::npos)
+      << *listed;
+}
+
+// A server holding another version's library (an older deployment, say) gets ours in its
+// place, atomically: at start-up, and again whenever a call misses one of our functions.
+TEST_F(RedisStoreTest, ReplacesALibraryOfAnotherVersion) {
+  const std::string other =
+      "#!lua name=admission_room\n"
+      "redis.register_function('admission_room_join_000000000000', function() return 1 end)";
+  ASSERT_OK(server_->Command({"FUNCTION", "LOAD", "REPLACE", other}));
+  ASSERT_OK(store_->SetPolicy("ev", OpenPolicy()));  // finds the other version, loads ours
+  auto t = Join(*store_, "ev", "u1");
+  ASSERT_OK(t);
+  EXPECT_EQ(t->position, 1);
+  auto listed = server_->Command({"FUNCTION", "LIST", "LIBRARYNAME", "admission_room"});
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->find("admission_room_join_000000000000"), std::string::npos) << *listed;
+
+  // A store opened while the other version is loaded replaces it at once.
+  ASSERT_OK(server_->Command({"FUNCTION", "LOAD", "REPLACE", other}));
+  auto store = NewStore(&clock_);
+  ASSERT_NE(store, nullptr);
+  listed = server_->Command({"FUNCTION", "LIST", "LIBRARYNAME", "admission_room"});
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->find("admission_room_join_000000000000"), std::string::npos) << *listed;
+  EXPECT_OK(store_->Status("ev", t->token));
+  // The sale's library is another library and is left alone by the room's.
+  EXPECT_EQ(listed->find("admission_sale"), std::string::npos) << *listed;
+}
+
+// A server without Redis functions (before 7.0; here FUNCTION is renamed away, which answers
+// the same "unknown command") is refused at start-up with an error that says why.
+TEST(RedisStoreStartTest, RefusesAServerWithoutFunctions) {
+  RedisServerOptions server_options;
+  server_options.extra_args = {"--rename-command", "FUNCTION", ""};
+  auto server = RedisServer::Start(server_options);
+  ASSERT_OK(server);
+  SimulatedClock clock;
+  auto store = NewRedisTestStore(RedisTestOptions(**server, &clock));
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+  EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr("Redis 7.0"));
 }
 
 TEST_F(RedisStoreTest, ReconnectsAfterTheServerRestarts) {

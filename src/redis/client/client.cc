@@ -16,8 +16,8 @@
 #include "common/strings.h"
 #include "redis/client/client_internal.h"
 #include "redis/client/connection.h"
+#include "redis/client/function_runner.h"
 #include "redis/client/router.h"
-#include "redis/client/script_runner.h"
 
 namespace admission {
 
@@ -26,12 +26,12 @@ struct RedisClient::Impl {
       : options(std::move(o)), runner(std::shared_ptr<redis_internal::Router>(std::move(router))) {}
 
   const RedisClientOptions options;
-  redis_internal::ScriptRunner runner;
+  redis_internal::FunctionRunner runner;
 };
 
 namespace redis_internal {
 
-ScriptRunner& ClientAccess::Runner(const RedisClient& client) { return client.impl_->runner; }
+FunctionRunner& ClientAccess::Runner(const RedisClient& client) { return client.impl_->runner; }
 
 }  // namespace redis_internal
 

@@ -6,13 +6,13 @@
 #define ADMISSION_SRC_REDIS_CLIENT_CLIENT_INTERNAL_H_
 
 #include "admission/redis/client.h"
+#include "redis/client/function_runner.h"
 #include "redis/client/router.h"
-#include "redis/client/script_runner.h"
 
 namespace admission::redis_internal {
 
 struct ClientAccess {
-  static ScriptRunner& Runner(const RedisClient& client);
+  static FunctionRunner& Runner(const RedisClient& client);
 };
 
 }  // namespace admission::redis_internal

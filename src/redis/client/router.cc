@@ -198,6 +198,18 @@ std::string Router::OwnerOf(int slot) {
   return absl::StrCat(pool->endpoint().host, ":", pool->endpoint().port);
 }
 
+std::vector<ConnectionPool*> Router::Masters() {
+  if (!cluster_) return {seed_};
+  std::shared_lock<std::shared_mutex> lock(slots_mu_);
+  std::vector<ConnectionPool*> masters;
+  for (ConnectionPool* pool : slots_) {
+    if (pool != nullptr && std::find(masters.begin(), masters.end(), pool) == masters.end()) {
+      masters.push_back(pool);
+    }
+  }
+  return masters;
+}
+
 absl::StatusOr<std::vector<ReplyPtr>> Router::Execute(std::string_view key,
                                                       const std::vector<Command>& commands) {
   if (!cluster_) return seed_->Execute(commands);

@@ -51,8 +51,11 @@ class Router {
   absl::StatusOr<ReplyPtr> Execute(std::string_view key, const Command& command);
 
   bool cluster() const { return cluster_; }
-  // The seed's pool: for commands without keys (SCRIPT LOAD).
+  // The seed's pool: for commands without keys.
   ConnectionPool& seed() { return *seed_; }
+  // Every master's pool per the current slot map (the seed's alone on a single server): for
+  // what each must hold, such as the function libraries.
+  std::vector<ConnectionPool*> Masters();
   // For error messages: "redis host:port" (the seed; "redis cluster via host:port").
   const std::string& name() const { return name_; }
   // The address of the master owning `slot` per the current map ("" if unknown).

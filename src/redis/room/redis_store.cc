@@ -32,12 +32,12 @@
 #include "redis/client/client_internal.h"
 #include "redis/client/connection.h"
 #include "redis/client/event_registry.h"
+#include "redis/client/function_runner.h"
 #include "redis/client/reply_reader.h"
 #include "redis/client/router.h"
-#include "redis/client/script_runner.h"
+#include "redis/room/functions.h"
 #include "redis/room/key_layout.h"
 #include "redis/room/policy_codec.h"
-#include "redis/room/scripts.h"
 #include "room/join_refusal_internal.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
@@ -48,12 +48,12 @@ namespace {
 using redis_internal::Command;
 using redis_internal::ErrorReplyStatus;
 using redis_internal::EventKeys;
-using redis_internal::GetRoomScript;
+using redis_internal::FunctionRunner;
+using redis_internal::GetRoomFunction;
 using redis_internal::ReplyPtr;
 using redis_internal::ReplyReader;
-using redis_internal::RoomScript;
+using redis_internal::RoomFunction;
 using redis_internal::Router;
-using redis_internal::ScriptRunner;
 
 using internal::AbslView;
 
@@ -132,8 +132,8 @@ class RedisStore final : public Store {
   // The secret for the event should this call create it, as the two u32 halves the scripts
   // take (see lua/room/state.lua, event_create).
   std::vector<std::string> SecretArgs(std::string_view event_id) const;
-  std::string Context(RoomScript id) const {
-    return absl::StrCat(router_->name(), " (", AbslView(GetRoomScript(id).name), ")");
+  std::string Context(RoomFunction id) const {
+    return absl::StrCat(router_->name(), " (", AbslView(GetRoomFunction(id).name), ")");
   }
 
   // Adds the event to the registry unless this process did so recently (see Run).
@@ -143,18 +143,18 @@ class RedisStore final : public Store {
   // event id). With `register_event` (the calls that may create the event), first adds the
   // event to the registry: in the same round trip on a single server, by Register on a
   // cluster. An error reply comes back as its status (our own codes, or Internal/Unavailable).
-  absl::StatusOr<ReplyPtr> Run(RoomScript id, std::string_view event_id,
+  absl::StatusOr<ReplyPtr> Run(RoomFunction id, std::string_view event_id,
                                const std::vector<std::string>& args, bool register_event);
 
   // The scripts that answer with a ticket: now, then the ticket.
-  absl::StatusOr<Ticket> RunTicketScript(RoomScript id, std::string_view event_id,
+  absl::StatusOr<Ticket> RunTicketScript(RoomFunction id, std::string_view event_id,
                                          std::string_view token,
                                          const std::vector<std::string>& args, bool register_event);
 
   const std::shared_ptr<RedisClient> client_;
-  ScriptRunner* const runner_;  // client_'s
-  Router* const router_;        // runner_'s
-  Clock* const clock_;          // nullptr: the server's TIME
+  FunctionRunner* const runner_;  // client_'s
+  Router* const router_;          // runner_'s
+  Clock* const clock_;            // nullptr: the server's TIME
   const int64_t sweep_per_call_;
   const std::string prefix_;
   const std::string events_key_;
@@ -178,10 +178,10 @@ std::vector<std::string> RedisStore::SecretArgs(std::string_view event_id) const
   return {absl::StrCat(secret >> 32), absl::StrCat(secret & 0xffffffffu)};
 }
 
-absl::StatusOr<ReplyPtr> RedisStore::Run(RoomScript id, std::string_view event_id,
+absl::StatusOr<ReplyPtr> RedisStore::Run(RoomFunction id, std::string_view event_id,
                                          const std::vector<std::string>& args,
                                          bool register_event) {
-  const redis_internal::LuaScript& script = GetRoomScript(id);
+  const redis_internal::LuaFunction& script = GetRoomFunction(id);
   const EventKeys keys = KeysOf(event_id);
   // get_policy reads the meta key only; declaring just that one keeps it a single-key
   // command, which a cluster serves even in the middle of a slot migration (ASK). The others
@@ -190,7 +190,7 @@ absl::StatusOr<ReplyPtr> RedisStore::Run(RoomScript id, std::string_view event_i
   // they also touch buckets and line blocks derived inside the scripts.
   static_assert(redis_internal::kEventKeyCount == 4, "the script call below lists four keys");
   const std::vector<std::string> script_keys =
-      id == RoomScript::kGetPolicy
+      id == RoomFunction::kGetPolicy
           ? std::vector<std::string>{keys.meta}
           : std::vector<std::string>{keys.meta, keys.line, keys.deadlines, keys.migrating};
   // The time is read once per call (and reused if the script must be re-sent).
@@ -371,7 +371,7 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   }
 }
 
-absl::StatusOr<Ticket> RedisStore::RunTicketScript(RoomScript id, std::string_view event_id,
+absl::StatusOr<Ticket> RedisStore::RunTicketScript(RoomFunction id, std::string_view event_id,
                                                    std::string_view token,
                                                    const std::vector<std::string>& args,
                                                    bool register_event) {
@@ -398,20 +398,20 @@ absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
       args.push_back(std::move(arg));
     }
   }
-  return RunTicketScript(RoomScript::kJoin, request.event_id, request.token, args,
+  return RunTicketScript(RoomFunction::kJoin, request.event_id, request.token, args,
                          /*register_event=*/request.create_with != nullptr);
 }
 
 absl::StatusOr<Ticket> RedisStore::Status(std::string_view event_id, std::string_view token) {
-  return RunTicketScript(RoomScript::kStatus, event_id, token, {TokenKey(token)}, false);
+  return RunTicketScript(RoomFunction::kStatus, event_id, token, {TokenKey(token)}, false);
 }
 
 absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::string_view token,
                                                std::string_view reservation_token) {
   absl::StatusOr<ReplyPtr> reply =
-      Run(RoomScript::kEnter, event_id, {TokenKey(token), std::string(reservation_token)}, false);
+      Run(RoomFunction::kEnter, event_id, {TokenKey(token), std::string(reservation_token)}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(RoomScript::kEnter));
+  ReplyReader r(reply->get(), Context(RoomFunction::kEnter));
   const int64_t now_us = r.Int("now");
   EnterOutcome out;
   out.granted = r.IntIn("granted", 0, 1) == 1;
@@ -423,18 +423,18 @@ absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::s
 }
 
 absl::StatusOr<Ticket> RedisStore::Leave(std::string_view event_id, std::string_view token) {
-  return RunTicketScript(RoomScript::kLeave, event_id, token, {TokenKey(token)}, false);
+  return RunTicketScript(RoomFunction::kLeave, event_id, token, {TokenKey(token)}, false);
 }
 
 absl::StatusOr<Ticket> RedisStore::Complete(std::string_view event_id, std::string_view token) {
-  return RunTicketScript(RoomScript::kComplete, event_id, token, {TokenKey(token)}, false);
+  return RunTicketScript(RoomFunction::kComplete, event_id, token, {TokenKey(token)}, false);
 }
 
 absl::StatusOr<SweepOutcome> RedisStore::Sweep(std::string_view event_id, int64_t max_entries) {
   absl::StatusOr<ReplyPtr> reply =
-      Run(RoomScript::kSweep, event_id, {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
+      Run(RoomFunction::kSweep, event_id, {absl::StrCat(std::max<int64_t>(max_entries, 0))}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(RoomScript::kSweep));
+  ReplyReader r(reply->get(), Context(RoomFunction::kSweep));
   r.Int("now");
   SweepOutcome out;
   out.removed = r.IntIn("removed", 0, std::max<int64_t>(max_entries, 0));
@@ -447,17 +447,17 @@ absl::Status RedisStore::SetPolicy(std::string_view event_id, const Policy& poli
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
   std::vector<std::string> args = SecretArgs(event_id);
   for (std::string& arg : redis_internal::EncodePolicyArgs(policy)) args.push_back(std::move(arg));
-  absl::StatusOr<ReplyPtr> reply = Run(RoomScript::kSetPolicy, event_id, args, true);
+  absl::StatusOr<ReplyPtr> reply = Run(RoomFunction::kSetPolicy, event_id, args, true);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(RoomScript::kSetPolicy));
+  ReplyReader r(reply->get(), Context(RoomFunction::kSetPolicy));
   r.Int("now");
   return r.Finish();
 }
 
 absl::StatusOr<Policy> RedisStore::GetPolicy(std::string_view event_id) {
-  absl::StatusOr<ReplyPtr> reply = Run(RoomScript::kGetPolicy, event_id, {}, false);
+  absl::StatusOr<ReplyPtr> reply = Run(RoomFunction::kGetPolicy, event_id, {}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(RoomScript::kGetPolicy));
+  ReplyReader r(reply->get(), Context(RoomFunction::kGetPolicy));
   const std::string blob(r.String("policy"));
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   absl::StatusOr<Policy> policy = redis_internal::DecodePolicyBlob(blob);
@@ -469,9 +469,9 @@ absl::StatusOr<Policy> RedisStore::GetPolicy(std::string_view event_id) {
 }
 
 absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
-  absl::StatusOr<ReplyPtr> reply = Run(RoomScript::kStats, event_id, {}, false);
+  absl::StatusOr<ReplyPtr> reply = Run(RoomFunction::kStats, event_id, {}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(RoomScript::kStats));
+  ReplyReader r(reply->get(), Context(RoomFunction::kStats));
   EventCounters c;
   c.now = rules::MicrosToTime(r.Int("now"));
   c.waiting = r.IntIn("waiting", 0, kMaxExactMicros);
@@ -510,7 +510,7 @@ absl::StatusOr<std::unique_ptr<Store>> NewRedisStore(std::shared_ptr<RedisClient
                                                      const RedisStoreOptions& options) {
   if (client == nullptr) return absl::InvalidArgumentError("NewRedisStore: no client");
   if (absl::Status s =
-          redis_internal::ClientAccess::Runner(*client).Load(redis_internal::AllRoomScripts());
+          redis_internal::ClientAccess::Runner(*client).Load(redis_internal::RoomLibrary());
       !s.ok()) {
     return s;
   }

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/random.h"
 #include "redis/client/reply_reader.h"
+#include "redis/ticketing/functions.h"
 #include "redis/ticketing/redis_ticketing_internal.h"
-#include "redis/ticketing/scripts.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission::redis_internal {
@@ -109,7 +109,8 @@ class RedisIdempotencyStore final : public IdempotencyStore {
                                const std::vector<std::string>& args) {
     const std::string redis_key =
         absl::StrCat(c_->prefix, ":idem:{", AbslView(scope), "|", EscapeKey(key), "}");
-    return c_->runner->Run(GetTicketingScript(TicketingScript::kIdempotency), {redis_key}, args);
+    return c_->runner->Run(GetTicketingFunction(TicketingFunction::kIdempotency), {redis_key},
+                           args);
   }
 
   // Finish and Abandon answer {'ok'} or {'lost'}.

@@ -18,8 +18,8 @@
 #include "absl/strings/str_split.h"
 #include "redis/client/event_registry.h"
 #include "redis/client/reply_reader.h"
+#include "redis/ticketing/functions.h"
 #include "redis/ticketing/redis_ticketing_internal.h"
-#include "redis/ticketing/scripts.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission::redis_internal {
@@ -125,7 +125,7 @@ absl::StatusOr<ReplyPtr> RedisInventory::Run(std::string_view op, std::string_vi
   all.reserve(all.size() + args.size());
   for (std::string& arg : args) all.push_back(std::move(arg));
   absl::StatusOr<ReplyPtr> reply =
-      c_->runner->Run(GetTicketingScript(TicketingScript::kInventory), keys, all);
+      c_->runner->Run(GetTicketingFunction(TicketingFunction::kInventory), keys, all);
   if (!reply.ok()) return MapError(reply.status());
   return reply;
 }

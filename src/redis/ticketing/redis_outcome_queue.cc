@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "redis/client/reply_reader.h"
+#include "redis/ticketing/functions.h"
 #include "redis/ticketing/redis_ticketing_internal.h"
-#include "redis/ticketing/scripts.h"
 #include "ticketing/ticketing_internal.h"
 
 namespace admission::redis_internal {
@@ -129,7 +129,7 @@ class RedisOutcomeQueue final : public OutcomeQueue {
   std::string Context() const { return absl::StrCat(c_->runner->router().name(), " (queue)"); }
 
   absl::StatusOr<ReplyPtr> Run(const std::vector<std::string>& args) {
-    return c_->runner->Run(GetTicketingScript(TicketingScript::kQueue), keys_, args);
+    return c_->runner->Run(GetTicketingFunction(TicketingFunction::kQueue), keys_, args);
   }
 
   // Operations that answer {1}.

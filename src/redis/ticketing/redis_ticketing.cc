@@ -4,9 +4,9 @@
 
 #include "admission/redis/ticketing.h"
 #include "redis/client/client_internal.h"
-#include "redis/client/script_runner.h"
+#include "redis/client/function_runner.h"
+#include "redis/ticketing/functions.h"
 #include "redis/ticketing/redis_ticketing_internal.h"
-#include "redis/ticketing/scripts.h"
 
 namespace admission {
 
@@ -16,7 +16,7 @@ absl::StatusOr<Ticketing> NewRedisTicketing(std::shared_ptr<RedisClient> client,
   if (absl::Status s = ValidateTicketingOptions(options); !s.ok()) return s;
   auto context = std::make_shared<redis_internal::TicketingContext>();
   context->runner = &redis_internal::ClientAccess::Runner(*client);
-  if (absl::Status s = context->runner->Load(redis_internal::AllTicketingScripts()); !s.ok()) {
+  if (absl::Status s = context->runner->Load(redis_internal::TicketingLibrary()); !s.ok()) {
     return s;
   }
   context->prefix = client->options().key_prefix;

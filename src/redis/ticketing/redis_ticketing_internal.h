@@ -18,14 +18,14 @@
 #include "admission/ticketing/outcome_queue.h"
 #include "admission/ticketing/ticketing.h"
 #include "common/strings.h"
-#include "redis/client/script_runner.h"
+#include "redis/client/function_runner.h"
 
 namespace admission::redis_internal {
 
 struct TicketingContext {
   std::shared_ptr<RedisClient> client;
-  ScriptRunner* runner = nullptr;  // client's
-  std::string prefix;              // RedisClientOptions::key_prefix
+  FunctionRunner* runner = nullptr;  // client's
+  std::string prefix;                // RedisClientOptions::key_prefix
   Clock* clock = nullptr;
   TicketingOptions options;
 };
