@@ -25,6 +25,13 @@
 //       EVALSHA of "return 1" through the store's connection pool itself: what the pool costs
 //       and gains when the script costs Redis next to nothing (the store's scripts cost it
 //       far more than a loopback round trip, which hides the pool's share).
+//   admission_redis_bench --port=P naive-prepare --op=join|status --event=E [--line=N]
+//   admission_redis_bench --port=P naive-run --op=join|status --event=E --threads=T --pool=C
+//                         [--seconds=5] [--line=N]
+//       The same as prepare and run for the seeds' naive layout (bench/naive_layout.cc: a
+//       sorted-set enqueue script and a ZRANK status script, EVALSHA), the baseline issue 16
+//       quotes the store's figures against: naive-run calls the scripts through the store's
+//       own client (ConnectionPool), naive-prepare prints redis-benchmark's EVALSHA line.
 #include <hiredis.h>
 #include <sys/resource.h>
 
@@ -48,6 +55,7 @@
 #include "admission/redis/client.h"
 #include "admission/redis/room_store.h"
 #include "common/strings.h"
+#include "naive_layout.h"
 #include "redis/client/connection.h"
 #include "redis/client/connection_pool.h"
 #include "redis/room/functions.h"
@@ -93,6 +101,10 @@ struct Flags {
                "       admission_redis_bench --port=P prepare --op=join|status|noop --event=E "
                "[--line=N]\n"
                "       admission_redis_bench --port=P run --op=join|status|noop --event=E "
+               "--threads=T --pool=C [--seconds=S] [--line=N]\n"
+               "       admission_redis_bench --port=P naive-prepare --op=join|status --event=E "
+               "[--line=N]\n"
+               "       admission_redis_bench --port=P naive-run --op=join|status --event=E "
                "--threads=T --pool=C [--seconds=S] [--line=N]\n");
   std::exit(2);
 }
@@ -516,5 +528,11 @@ int main(int argc, char** argv) {
   if (f.mode == "memory") return Memory(f);
   if (f.mode == "prepare") return Prepare(f);
   if (f.mode == "run") return RunOps(f);
+  if (f.mode == "naive-prepare" || f.mode == "naive-run") {
+    const admission_bench::NaiveOptions o{f.port,    f.op,   f.event,  f.line,
+                                          f.threads, f.pool, f.seconds};
+    return f.mode == "naive-prepare" ? admission_bench::NaivePrepare(o)
+                                     : admission_bench::NaiveRun(o);
+  }
   Usage();
 }
