@@ -1,14 +1,31 @@
--- Status(event, token): renews a waiting user's heartbeat and presence. ARGV: [4] token key.
--- Reply: now, ticket.
+-- Status(event, tokens): renews the heartbeat and presence of each waiting user, for the token
+-- keys in ARGV[4..] (the concurrent Status calls of one event that a process coalesced, see
+-- src/redis/room/status_batcher.h; one key for a lone call). Begin and Advance run once for
+-- all of them. Reply: one entry per token key, in order: { now, ticket }, or an error reply.
 if not event_load() then return redis.error_reply('NOT_FOUND unknown token') end
 local now = begin()
-local r, err = find_record(ARGV[4], now)
-if r == nil then return advance_fail(now, err) end
-local position = nil
-if WAITING[r.state] then
-  position = refresh(r, now)
-  rec_save(r)
+local records, positions, errors = {}, {}, {}
+for i = 4, #ARGV do
+  local r, err = find_record(ARGV[i], now)
+  if r == nil then
+    errors[i] = err
+  else
+    if WAITING[r.state] then
+      positions[i] = refresh(r, now)
+      rec_save(r)
+    end
+    records[i] = r
+  end
 end
 advance(now)
-if E.method == M_RANDOM then position = nil end  -- the draws may have moved it
-return done(append_ticket({ now }, r, now, position))
+local out = {}
+for i = 4, #ARGV do
+  if errors[i] ~= nil then
+    out[i - 3] = redis.error_reply(errors[i])
+  else
+    local position = positions[i]
+    if E.method == M_RANDOM then position = nil end  -- the draws may have moved it
+    out[i - 3] = append_ticket({ now }, records[i], now, position)
+  end
+end
+return done(out)

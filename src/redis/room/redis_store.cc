@@ -1,10 +1,12 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The Redis store. Each Store call is one script (lua/<action>.lua) run by EVALSHA on one
-// pooled connection; the scripts do all the work and answer with flat arrays that this file
-// turns into the same Ticket / EnterOutcome / EventCounters / SweepOutcome the memory store
-// builds. Everything about the rules lives in the scripts (mirroring src/room/rules.cc and
-// src/room/memory_store.cc); this side only encodes arguments, decodes replies and maps errors.
+// The Redis store. Each Store call is one function of the room's library (lua/<action>.lua)
+// run by FCALL on one pooled connection, except that concurrent Status calls of one event are
+// coalesced into one call (StatusBatcher); the functions do all the work and answer with flat
+// arrays that this file turns into the same Ticket / EnterOutcome / EventCounters /
+// SweepOutcome the memory store builds. Everything about the rules lives in the scripts (mirroring
+// src/room/rules.cc and src/room/memory_store.cc); this side only encodes arguments, decodes
+// replies and maps errors.
 #include <hiredis.h>
 
 #include <algorithm>
@@ -38,6 +40,7 @@
 #include "redis/room/functions.h"
 #include "redis/room/key_layout.h"
 #include "redis/room/policy_codec.h"
+#include "redis/room/status_batcher.h"
 #include "room/join_refusal_internal.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
@@ -54,6 +57,7 @@ using redis_internal::ReplyPtr;
 using redis_internal::ReplyReader;
 using redis_internal::RoomFunction;
 using redis_internal::Router;
+using redis_internal::StatusBatcher;
 
 using internal::AbslView;
 
@@ -113,7 +117,13 @@ class RedisStore final : public Store {
         sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
         prefix_(client_->options().key_prefix),
         events_key_(absl::StrCat(prefix_, ":events")),
-        event_secret_(options.event_secret) {}
+        event_secret_(options.event_secret),
+        status_batcher_(
+            [this](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+              return RunStatusBatch(event_id, tokens);
+            },
+            static_cast<std::size_t>(std::clamp(options.max_status_batch, 1, 1024)),
+            /*max_in_flight=*/2) {}
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
   absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
@@ -146,6 +156,10 @@ class RedisStore final : public Store {
   absl::StatusOr<ReplyPtr> Run(RoomFunction id, std::string_view event_id,
                                const std::vector<std::string>& args, bool register_event);
 
+  // One batch of Status calls (see StatusBatcher): one answer per token.
+  std::vector<absl::StatusOr<Ticket>> RunStatusBatch(std::string_view event_id,
+                                                     const std::vector<std::string_view>& tokens);
+
   // The scripts that answer with a ticket: now, then the ticket.
   absl::StatusOr<Ticket> RunTicketScript(RoomFunction id, std::string_view event_id,
                                          std::string_view token,
@@ -159,6 +173,7 @@ class RedisStore final : public Store {
   const std::string prefix_;
   const std::string events_key_;
   const std::function<uint64_t(std::string_view)> event_secret_;
+  StatusBatcher status_batcher_;
 
   // Cluster mode: events this process added to the registry, and when. The registry lives in
   // another slot than the event, so adding it costs a round trip of its own; one every
@@ -403,7 +418,43 @@ absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
 }
 
 absl::StatusOr<Ticket> RedisStore::Status(std::string_view event_id, std::string_view token) {
-  return RunTicketScript(RoomFunction::kStatus, event_id, token, {TokenKey(token)}, false);
+  return status_batcher_.Status(event_id, token);
+}
+
+std::vector<absl::StatusOr<Ticket>> RedisStore::RunStatusBatch(
+    std::string_view event_id, const std::vector<std::string_view>& tokens) {
+  std::vector<std::string> args;
+  args.reserve(tokens.size());
+  for (std::string_view token : tokens) args.push_back(TokenKey(token));
+  absl::StatusOr<ReplyPtr> reply = Run(RoomFunction::kStatus, event_id, args, false);
+  if (!reply.ok()) return std::vector<absl::StatusOr<Ticket>>(tokens.size(), reply.status());
+  const redisReply* all = reply->get();
+  const std::string context = Context(RoomFunction::kStatus);
+  if (all->type != REDIS_REPLY_ARRAY || all->elements != tokens.size()) {
+    return std::vector<absl::StatusOr<Ticket>>(
+        tokens.size(), absl::InternalError(absl::StrCat(context, ": expected ", tokens.size(),
+                                                        " answers, got another reply")));
+  }
+  std::vector<absl::StatusOr<Ticket>> answers;
+  answers.reserve(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const redisReply* one = all->element[i];
+    if (one->type == REDIS_REPLY_ERROR) {
+      answers.push_back(
+          ErrorReplyStatus(router_->name(), "status", std::string_view(one->str, one->len)));
+      continue;
+    }
+    ReplyReader r(one, context);
+    const int64_t now_us = r.Int("now");
+    Ticket t;
+    ReadTicket(r, event_id, tokens[i], now_us, &t);
+    if (absl::Status s = r.Finish(); !s.ok()) {
+      answers.push_back(s);
+    } else {
+      answers.push_back(std::move(t));
+    }
+  }
+  return answers;
 }
 
 absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::string_view token,

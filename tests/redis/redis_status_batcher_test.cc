@@ -1,0 +1,136 @@
+// Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
+//
+// StatusBatcher on its own, with a batch runner in the test: every caller gets the answer for
+// its own token, batches stay within their limits, and concurrent calls of one event are
+// coalesced. (The Redis store's suites run every Status through it against a real server.)
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "redis/room/status_batcher.h"
+
+namespace admission {
+namespace testing {
+namespace {
+
+using redis_internal::StatusBatcher;
+
+// Answers each token with a ticket whose token is "<event>/<token>", or NOT_FOUND for "bad".
+std::vector<absl::StatusOr<Ticket>> Echo(std::string_view event_id,
+                                         const std::vector<std::string_view>& tokens) {
+  std::vector<absl::StatusOr<Ticket>> answers;
+  for (std::string_view token : tokens) {
+    if (token == "bad") {
+      answers.push_back(absl::NotFoundError("unknown token"));
+      continue;
+    }
+    Ticket t;
+    t.token = std::string(event_id) + "/" + std::string(token);
+    answers.push_back(t);
+  }
+  return answers;
+}
+
+TEST(StatusBatcherTest, ALoneCallIsItsOwnBatch) {
+  std::vector<std::size_t> sizes;
+  StatusBatcher batcher(
+      [&](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+        sizes.push_back(tokens.size());
+        return Echo(event_id, tokens);
+      },
+      64, 2);
+  auto t = batcher.Status("ev", "a");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->token, "ev/a");
+  EXPECT_EQ(batcher.Status("ev", "bad").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 1}));
+}
+
+// While the event's two batch slots are busy, calls queue up; once a slot frees, the queue
+// goes out in batches of at most max_batch, and every caller gets its own answer.
+TEST(StatusBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
+  constexpr int kCallers = 40;
+  constexpr std::size_t kMaxBatch = 16;
+  std::mutex mu;
+  std::vector<std::size_t> sizes;
+  std::atomic<int> in_flight{0}, most_in_flight{0}, started{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  StatusBatcher batcher(
+      [&](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+        const int now = ++in_flight;
+        int most = most_in_flight.load();
+        while (now > most && !most_in_flight.compare_exchange_weak(most, now)) {
+        }
+        if (++started <= 2) released.wait();  // hold both slots
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          sizes.push_back(tokens.size());
+        }
+        --in_flight;
+        return Echo(event_id, tokens);
+      },
+      kMaxBatch, 2);
+
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string token = absl::StrCat("u", i);
+      auto t = batcher.Status("ev", token);
+      if (!t.ok() || t->token != "ev/" + token) ++wrong;
+    });
+  }
+  // Both slots are held by the first two batches; once everybody else has queued, let go.
+  while (started.load() < 2 || batcher.Queued("ev") < kCallers - 2) std::this_thread::yield();
+  release.set_value();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(most_in_flight.load(), 2);
+  std::size_t total = 0, largest = 0;
+  for (std::size_t s : sizes) {
+    EXPECT_LE(s, kMaxBatch);
+    total += s;
+    largest = std::max(largest, s);
+  }
+  EXPECT_EQ(total, static_cast<std::size_t>(kCallers));
+  EXPECT_EQ(largest, kMaxBatch) << "the queued calls were not coalesced";
+}
+
+TEST(StatusBatcherTest, EventsAreBatchedApart) {
+  std::mutex mu;
+  std::vector<std::string> batches;
+  StatusBatcher batcher(
+      [&](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+        std::lock_guard<std::mutex> lock(mu);
+        batches.push_back(std::string(event_id));
+        return Echo(event_id, tokens);
+      },
+      64, 1);
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < 32; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string event = i % 2 == 0 ? "even" : "odd";
+      for (int j = 0; j < 20; ++j) {
+        const std::string token = absl::StrCat("u", i, "-", j);
+        auto t = batcher.Status(event, token);
+        if (!t.ok() || t->token != event + "/" + token) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace admission
