@@ -105,10 +105,18 @@ record() {
   local us command
   read -r us command <<<"$(server_us)"
   echo "$1 $2 $3" >>"$RESULTS"
-  if [[ $us != '?' ]]; then echo "$1 $2 $command $us" >>"$SERVER"; fi
+  if [[ $2 == store* && -s $DIR/per_call ]]; then
+    echo "$1 $2 fcall/call $(cat "$DIR/per_call")" >>"$SERVER"
+  elif [[ $us != '?' ]]; then
+    echo "$1 $2 $command $us" >>"$SERVER"
+  fi
   local cpu=""
   if [[ $2 == store* || $2 == other* || $2 == naive\ client* ]]; then
     cpu=", client $(cat "$DIR/cpu") us/call"
+  fi
+  # The store coalesces status calls: Redis' time per call is its FCALL time over the calls.
+  if [[ $2 == store* && -s $DIR/per_call ]]; then
+    cpu="$cpu, server $(cat "$DIR/per_call") us per call in batches of $(cat "$DIR/batch")"
   fi
   printf '  %-7s %-38s %9.0f/s  (server %s us/%s%s)\n' "$1" "$2" "$3" "$us" "$command" "$cpu"
 }
@@ -142,6 +150,8 @@ store() {
   "$bin" --port="$PORT" run --op="$op" --event="$event" --threads="$threads" --pool="$pool" \
     --seconds="$SECONDS_PER_RUN" --line="$LINE" >"$DIR/run"
   sed -n 's/.*client_cpu_us_per_call=\([0-9.]*\).*/\1/p' "$DIR/run" >"$DIR/cpu"
+  sed -n 's/.*server_us_per_call=\([0-9.]*\).*/\1/p' "$DIR/run" >"$DIR/per_call"
+  sed -n 's/.*calls_per_fcall=\([0-9.]*\).*/\1/p' "$DIR/run" >"$DIR/batch"
   sed -n 's/.*ops_per_sec=\([0-9.]*\).*/\1/p' "$DIR/run"
 }
 

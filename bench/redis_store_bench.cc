@@ -50,6 +50,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "admission/admission.h"
 #include "admission/redis/client.h"
@@ -444,6 +445,26 @@ int Prepare(const Flags& f) {
   return 0;
 }
 
+// Redis' own count and time of FCALL so far (INFO commandstats): with Status calls coalesced,
+// one FCALL serves many calls, so the server time per call is usec over the calls made, not
+// the usec_per_call Redis shows.
+struct FcallStats {
+  int64_t calls = 0;
+  int64_t usec = 0;
+};
+FcallStats Fcalls(Connection& c) {
+  FcallStats out;
+  const std::string info = Run1(c, {"INFO", "commandstats"});
+  const std::size_t at = info.find("cmdstat_fcall:");
+  if (at == std::string::npos) return out;
+  const std::string line = info.substr(at, info.find('\n', at) - at);
+  for (absl::string_view item : absl::StrSplit(line.substr(line.find(':') + 1), ',')) {
+    if (absl::ConsumePrefix(&item, "calls=")) (void)absl::SimpleAtoi(item, &out.calls);
+    if (absl::ConsumePrefix(&item, "usec=")) (void)absl::SimpleAtoi(item, &out.usec);
+  }
+  return out;
+}
+
 // User and system CPU time of this process so far.
 double CpuSeconds() {
   rusage u{};
@@ -493,6 +514,8 @@ int RunOps(const Flags& f) {
       ops.fetch_add(mine);
     });
   }
+  std::unique_ptr<Connection> admin = Admin(f);
+  const FcallStats fcall_start = Fcalls(*admin);
   const auto start = std::chrono::steady_clock::now();
   const double cpu_start = CpuSeconds();
   std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
@@ -506,6 +529,16 @@ int RunOps(const Flags& f) {
       (CpuSeconds() - cpu_start) * 1e6 / static_cast<double>(std::max<int64_t>(1, ops.load()));
   // Only noop calls go through `pool`; the store's own pool is not visible from here.
   std::string sharing;
+  if (f.op != "noop") {
+    const FcallStats fcall_end = Fcalls(*admin);
+    const double calls = static_cast<double>(std::max<int64_t>(1, ops.load()));
+    const double fcalls =
+        static_cast<double>(std::max<int64_t>(1, fcall_end.calls - fcall_start.calls));
+    sharing = absl::StrCat(
+        " server_us_per_call=",
+        absl::SixDigits(static_cast<double>(fcall_end.usec - fcall_start.usec) / calls),
+        " calls_per_fcall=", absl::SixDigits(calls / fcalls));
+  }
   if (f.op == "noop") {
     const ConnectionPool::Counters c = pool.counters();
     sharing = absl::StrCat(" requests_per_round_trip=",

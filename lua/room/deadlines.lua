@@ -1,13 +1,17 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
--- Deadlines: every record's (deadline, token key) entry, in that order, kept in small sorted
--- sets ("chunks") of at most DL_CHUNK entries, which Redis stores as listpacks
+-- Deadlines: (deadline, token key) entries, in that order, kept in small sorted sets
+-- ("chunks") of at most DL_CHUNK entries, which Redis stores as listpacks
 -- (zset-max-listpack-entries, 128 by default): about 33 bytes an entry, against about 130 in
 -- one big sorted set (skiplist and dict), the largest item of a waiting user's memory before.
--- 64 rather than 128: a listpack is searched linearly, and with half as many entries a
--- heartbeat (which moves its entry) cost 0.87x the server time in paired runs. Moving an
--- entry takes about six commands instead of one ZADD: a status costs about 1.2x the server
--- time it did with one sorted set (docs/benchmarks.md), the price of 100 bytes per user.
+-- 64 rather than 128: a listpack is searched linearly.
+--
+-- The entries are lazy, as the memory store's deadline queue is: every record has an entry at
+-- or before its deadline (r.deadline), and a deadline that moves later (every heartbeat) leaves
+-- the entries alone; the sweep moves an entry it finds early (apply_passed). A deadline that
+-- moves earlier gets an entry of its own, and the later one is dropped when the sweep reaches
+-- it. So a heartbeat costs no deadline command (moving an entry takes about six), and each
+-- entry moves about once per heartbeat TTL instead of once per heartbeat.
 -- K_DL indexes the chunks by their lower bound, compared as strings (all scores 0): a "head"
 -- is the deadline in 7 big-endian bytes (offset, so that string order is numeric order) and
 -- the token key's first 16 bytes, padded with zero bytes. Heads never decrease with the entry
@@ -113,11 +117,9 @@ local function dl_passed(now)
   return key ~= nil and at <= now
 end
 
--- A record's deadline; r.deadline is its entry's (nil for a record not yet saved).
+-- A record's deadline (nil for a record not yet saved); see the lazy entries above.
 local function set_deadline(r, at)
-  if r.deadline == at then return end
-  if r.deadline ~= nil then dl_remove(r.deadline, r.key) end
-  dl_add(at, r.key)
+  if r.deadline == nil or at < r.deadline then dl_add(at, r.key) end
   r.deadline = at
 end
 
@@ -185,24 +187,39 @@ local function apply_deadline(r)
     E.active_timed_out = E.active_timed_out + 1
     end_record(r, 'x', r.deadline)
     rec_save(r)
-  else  -- an ended record's retention is over: forget it
-    dl_remove(r.deadline, r.key)
+  else  -- an ended record's retention is over: forget it (the entry is the caller's to remove)
     rec_forget(r)
   end
 end
 
--- Applies passed deadlines, oldest first, at most `max` of them; returns how many.
+-- Applies passed deadlines, oldest first, at most `max` of them; returns how many. On the way
+-- it moves early entries (the record's deadline is later) to the record's deadline and drops
+-- the entries of forgotten records and later duplicates, even once `max` is reached, so that
+-- afterwards the first entry is in the future or a deadline that has really passed; but at
+-- most MAX_STALE_MOVES of those per call (kMaxStaleMovesPerCall in the memory store), so that a
+-- call after a quiet spell stays bounded, the rest left to the next calls.
+local MAX_STALE_MOVES = 128
 local function apply_passed(now, max)
-  local applied = 0
-  while applied < max do
+  local applied, moved = 0, 0
+  while moved < MAX_STALE_MOVES do
     local key, at = dl_first()
     if key == nil or at > now then break end
     local r = rec_load(key)
-    if r == nil or r.deadline ~= at then  -- cannot happen: every record has exactly one entry
-      if not dl_remove(at, key) then error('corrupt deadlines at ' .. hex(key)) end
+    if r == nil or r.deadline < at then  -- forgotten, or a later duplicate
+      dl_remove(at, key)
+      moved = moved + 1
+    elseif r.deadline > at then  -- early: heartbeats moved the deadline on
+      dl_remove(at, key)
+      dl_add(r.deadline, key)
+      moved = moved + 1
+    elseif applied >= max then
+      break
     else
+      dl_remove(at, key)
       apply_deadline(r)
       applied = applied + 1
+      -- The entry just removed was the record's; it needs one for its next deadline.
+      if rec_load(key) ~= nil then dl_add(r.deadline, key) end
     end
   end
   return applied

@@ -184,11 +184,12 @@ local POLICY_REST_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local loaded_state = nil  -- the state string as loaded, to skip writing it back unchanged
 
 -- The layout of an event's keys (META.layout), raised whenever scripts change how they store
--- an event: 3 since the deadline chunks, 4 since the grants. An event of another layout (none:
+-- an event: 3 since the deadline chunks, 4 since the grants, 5 since the deadline entries are
+-- lazy (an older version would take an early entry for corruption). An event of another layout (none:
 -- written by the scripts before them) is refused rather than misread, so that an upgrade in the
 -- middle of an event fails loudly. (Scripts of an older version cannot check; see
 -- docs/design.md.)
-local LAYOUT = '4'
+local LAYOUT = '5'
 
 local function corrupt_meta() error('corrupt event meta ' .. K_META) end
 

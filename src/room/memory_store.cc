@@ -471,7 +471,8 @@ void MemoryStore::Refresh(Event& e, const TokenKey& key, Record& r, int64_t now_
 
 void MemoryStore::Draw(Event& e, int64_t now_us) {
   // Only among users who are still alive: no draw while a passed deadline waits to be applied
-  // (after ApplyPassedDeadlines the head of the queue is exact when it has passed).
+  // (after ApplyPassedDeadlines the head of the queue is exact when it has passed, short of
+  // kMaxStaleMovesPerCall stale entries), as in the scripts.
   if (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) return;
   const int64_t target = rules::DrawTarget(e.policy);
   for (int64_t n = 0; n < rules::kMaxDrawsPerCall && e.front.size() - e.reached_front < target &&
@@ -633,26 +634,29 @@ void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us
 }
 
 int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
-  // Only applied deadlines count against `max`, as in the Redis scripts (whose deadline index
-  // is exact). Moving a stale entry is paid for by the heartbeat that made it stale: each
-  // entry moves at most once per deadline it had.
-  // Stale entries at the head are cleared even once `max` is reached, so that afterwards the
-  // head is either in the future or a deadline that has really passed.
-  int64_t applied = 0;
-  while (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) {
+  // Only applied deadlines count against `max`. Stale entries at the head (early ones, later
+  // duplicates, forgotten records) are cleared even once `max` is reached, so that afterwards
+  // the head is either in the future or a deadline that has really passed; but at most
+  // kMaxStaleMovesPerCall of them, so that a call after a quiet spell stays bounded. The Redis
+  // functions do exactly this (lua/room/deadlines.lua).
+  int64_t applied = 0, moved = 0;
+  while (moved < rules::kMaxStaleMovesPerCall && !e.deadlines.empty() &&
+         e.deadlines.begin()->at_us <= now_us) {
     const DeadlineEntry entry = *e.deadlines.begin();
     auto it = e.records.find(entry.key);
-    if (it != e.records.end() && it->second.deadline_us == entry.at_us && applied >= max) break;
+    const bool stale = it == e.records.end() || it->second.deadline_us != entry.at_us;
+    if (!stale && applied >= max) break;
     e.deadlines.erase(e.deadlines.begin());
-    if (it == e.records.end()) continue;  // the record was forgotten on another path
-    Record& r = it->second;
-    if (r.deadline_us > entry.at_us) {
-      // Heartbeats moved the deadline on without touching the queue; catch up now.
-      e.deadlines.insert(DeadlineEntry{r.deadline_us, entry.key});
+    if (stale) {
+      ++moved;
+      // Heartbeats moved the deadline on without touching the queue; catch up now. (Otherwise
+      // the record was forgotten on another path, or this is a later duplicate.)
+      if (it != e.records.end() && it->second.deadline_us > entry.at_us) {
+        e.deadlines.insert(DeadlineEntry{it->second.deadline_us, entry.key});
+      }
       continue;
     }
-    if (r.deadline_us < entry.at_us) continue;  // a later duplicate; an earlier entry ruled
-    ApplyDeadline(e, entry.key, r);
+    ApplyDeadline(e, entry.key, it->second);
     ++applied;
     // The entry just popped was the record's; it needs one for its next deadline.
     if (auto next = e.records.find(entry.key); next != e.records.end()) {
@@ -972,7 +976,7 @@ absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64
   e->last_now_us = now_us;
   SweepOutcome out;
   out.removed = ApplyPassedDeadlines(*e, now_us, std::max<int64_t>(max_entries, 0));
-  // ApplyPassedDeadlines leaves no stale entry at a passed head, so this is exact.
+  // Exact unless more than kMaxStaleMovesPerCall stale entries were due: then not done yet.
   out.done = e->deadlines.empty() || e->deadlines.begin()->at_us > now_us;
   return out;
 }

@@ -60,6 +60,11 @@ inline constexpr int64_t kMaxGrantsPerCall = 64;
 inline constexpr int64_t kMaxPassesPerCall = 128;
 inline constexpr int64_t kMaxLapsesPerCall = 64;
 
+// The most stale deadline entries one call moves or drops on its way to the passed deadlines
+// (the deadline queues are lazy: a heartbeat leaves its entry early), so that a call after a
+// quiet spell does bounded work; the rest wait for the next calls.
+inline constexpr int64_t kMaxStaleMovesPerCall = 128;
+
 // How long after a call a waiting user counts as present, with `ahead` unreached users ahead
 // (the middle of the range for a user not drawn yet): clamp(ahead / rate, claim_window,
 // heartbeat_ttl), heartbeat_ttl at rate 0. In microseconds.

@@ -543,7 +543,7 @@ TEST_F(RedisStoreTest, EventsOfAnotherDataLayoutAreRefused) {
     if (absl::EndsWith(key, ":{ev}:m")) meta = key;
   }
   ASSERT_FALSE(meta.empty());
-  for (const char* layout : {"", "2"}) {
+  for (const char* layout : {"", "2", "4"}) {
     SCOPED_TRACE(layout);
     if (*layout == '\0') {
       ASSERT_OK(server_->Command({"HDEL", meta, "v"}));  // as the scripts before layouts wrote it
