@@ -1,7 +1,8 @@
 -- Status(event, tokens): renews the heartbeat and presence of each waiting user, for the token
 -- keys in ARGV[4..] (the concurrent Status calls of one event that a process coalesced, see
 -- src/redis/room/status_batcher.h; one key for a lone call). Begin and Advance run once for
--- all of them. Reply: one entry per token key, in order: { now, ticket }, or an error reply.
+-- all of them. Reply: now, the rate sample (the same for all), then one entry per token key,
+-- in order: the ticket's fields (append_ticket_fields), or an error reply.
 if not event_load() then return redis.error_reply('NOT_FOUND unknown token') end
 local now = begin()
 local records, positions, errors = {}, {}, {}
@@ -18,14 +19,14 @@ for i = 4, #ARGV do
   end
 end
 advance(now)
-local out = {}
+local out = append_rate({ now }, now)
 for i = 4, #ARGV do
   if errors[i] ~= nil then
-    out[i - 3] = redis.error_reply(errors[i])
+    out[#out + 1] = redis.error_reply(errors[i])
   else
     local position = positions[i]
     if E.method == M_RANDOM then position = nil end  -- the draws may have moved it
-    out[i - 3] = append_ticket({ now }, records[i], now, position)
+    out[#out + 1] = append_ticket_fields({}, records[i], now, position)
   end
 end
 return done(out)

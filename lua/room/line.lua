@@ -31,10 +31,15 @@ local function line_block_key(b) return K_LINE .. ':' .. I(b) end
 local function line_nodes() return floordiv(E.sequence - 1, LINE_BLOCK) + 1 end
 
 -- The first i nodes, for node() and path_sum(): one GETRANGE (reading from the front, it is
--- short for the users at the front of the line; a missing key reads as '').
+-- short for the users at the front of the line; a missing key reads as ''). What a call read
+-- is kept until it writes a node (line_counts, reset by call_begin), so that the positions of
+-- a batch of statuses cost one read.
+local line_counts = nil
 local function line_read(i)
   if i < 1 then return '' end
-  return redis.call('GETRANGE', K_LINE, 0, 4 * i - 1)
+  if line_counts ~= nil and #line_counts >= 4 * i then return line_counts end
+  line_counts = redis.call('GETRANGE', K_LINE, 0, 4 * line_nodes() - 1)
+  return line_counts
 end
 
 -- Node j in `counts` (as line_read returned them); 0 beyond their end.
@@ -45,6 +50,7 @@ local function node(counts, j)
 end
 
 local function put_node(j, count)
+  line_counts = nil
   redis.call('SETRANGE', K_LINE, 4 * (j - 1), struct.pack('>I4', count))
 end
 
@@ -95,6 +101,7 @@ local function line_remove(sequence)
   local key = line_block_key(b)
   redis.call('SETBIT', key, offset, 0)
   local n = line_nodes()
+  line_counts = nil
   local args = { 'BITFIELD', K_LINE }
   local i = b + 1
   while i <= n do
@@ -107,7 +114,10 @@ local function line_remove(sequence)
   redis.call(unpack(args))
   if redis.call('BITCOUNT', key) == 0 then
     redis.call('DEL', key, key .. ':k')
-    if line_sum(n) == 0 then redis.call('DEL', K_LINE) end
+    if line_sum(n) == 0 then
+      redis.call('DEL', K_LINE)
+      line_counts = nil
+    end
   end
 end
 

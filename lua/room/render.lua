@@ -65,12 +65,12 @@ local function standing(r, now, position)
   return position, high, ahead, block, retry
 end
 
--- MakeTicket: user id, state, position, joined, left_line (false: never), deadline, block,
+-- MakeTicket without the rate sample (append_ticket adds it; a batch of statuses shares one):
+-- user id, state, position, joined, left_line (false: never), deadline, block,
 -- retry (see standing; false when none), tier wait (exact duration, '' zero), paused reason,
 -- reservation token, reservation expiry (false: no grant), position_high, opens_at (false:
--- not pre-queued), ahead_unreached, present_until (false: none), grant_until (false: none),
--- then the rate sample.
-local function append_ticket(out, r, now, position)
+-- not pre-queued), ahead_unreached, present_until (false: none), grant_until (false: none).
+local function append_ticket_fields(out, r, now, position)
   local block, retry, tier_exact, reason = B_NOT_WAITING, false, '', ''
   local state, high, opens, ahead, present = STATE_CODE[r.state], 0, false, 0, false
   if not WAITING[r.state] then
@@ -109,5 +109,10 @@ local function append_ticket(out, r, now, position)
   out[n + 15] = ahead
   out[n + 16] = present
   out[n + 17] = r.grant_until or false
-  return append_rate(out, now)
+  return out
+end
+
+-- MakeTicket: the fields above, then the rate sample.
+local function append_ticket(out, r, now, position)
+  return append_rate(append_ticket_fields(out, r, now, position), now)
 end

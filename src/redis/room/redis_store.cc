@@ -304,9 +304,11 @@ void ReadRate(ReplyReader& r, int64_t now_us, RateSample* rate) {
   }
 }
 
-// A ticket (see append_ticket in lua/room/render.lua); the same fields MakeTicket fills.
+// A ticket (see append_ticket in lua/room/render.lua); the same fields MakeTicket fills. With
+// `shared_rate`, the reply has no rate sample of its own (append_ticket_fields: a batch of
+// statuses reads one for all).
 void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view token, int64_t now_us,
-                Ticket* t) {
+                Ticket* t, const RateSample* shared_rate = nullptr) {
   t->event_id = std::string(event_id);
   t->user_id = std::string(r.String("user_id"));
   t->token = std::string(token);
@@ -368,7 +370,11 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   const std::optional<int64_t> grant_until = r.OptionalInt("grant_expires_at");
   t->grant_expires_at =
       grant_until.has_value() ? rules::MicrosToTime(*grant_until) : absl::InfiniteFuture();
-  ReadRate(r, now_us, &t->rate);
+  if (shared_rate != nullptr) {
+    t->rate = *shared_rate;
+  } else {
+    ReadRate(r, now_us, &t->rate);
+  }
   if (!r.ok()) return;
 
   t->tier_wait = absl::ZeroDuration();
@@ -428,26 +434,33 @@ std::vector<absl::StatusOr<Ticket>> RedisStore::RunStatusBatch(
   for (std::string_view token : tokens) args.push_back(TokenKey(token));
   absl::StatusOr<ReplyPtr> reply = Run(RoomFunction::kStatus, event_id, args, false);
   if (!reply.ok()) return std::vector<absl::StatusOr<Ticket>>(tokens.size(), reply.status());
+  // now, the rate sample, then one entry per token (see lua/status.lua).
   const redisReply* all = reply->get();
   const std::string context = Context(RoomFunction::kStatus);
-  if (all->type != REDIS_REPLY_ARRAY || all->elements != tokens.size()) {
-    return std::vector<absl::StatusOr<Ticket>>(
-        tokens.size(), absl::InternalError(absl::StrCat(context, ": expected ", tokens.size(),
-                                                        " answers, got another reply")));
+  ReplyReader shared(all, context);
+  const int64_t now_us = shared.Int("now");
+  RateSample rate;
+  ReadRate(shared, now_us, &rate);
+  if (!shared.ok() || shared.remaining() != tokens.size()) {
+    const absl::Status bad =
+        !shared.ok() ? shared.status()
+                     : absl::InternalError(absl::StrCat(context, ": expected ", tokens.size(),
+                                                        " answers, got ", shared.remaining()));
+    return std::vector<absl::StatusOr<Ticket>>(tokens.size(), bad);
   }
+  const std::size_t first = all->elements - tokens.size();
   std::vector<absl::StatusOr<Ticket>> answers;
   answers.reserve(tokens.size());
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    const redisReply* one = all->element[i];
+    const redisReply* one = all->element[first + i];
     if (one->type == REDIS_REPLY_ERROR) {
       answers.push_back(
           ErrorReplyStatus(router_->name(), "status", std::string_view(one->str, one->len)));
       continue;
     }
     ReplyReader r(one, context);
-    const int64_t now_us = r.Int("now");
     Ticket t;
-    ReadTicket(r, event_id, tokens[i], now_us, &t);
+    ReadTicket(r, event_id, tokens[i], now_us, &t, &rate);
     if (absl::Status s = r.Finish(); !s.ok()) {
       answers.push_back(s);
     } else {
