@@ -999,6 +999,58 @@ TEST_F(RedisStoreTest, ManyThreadsShareFewConnections) {
   for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], static_cast<int64_t>(i) + 1);
 }
 
+// Concurrent joins and statuses of one event go out in batches (TicketBatcher): every caller
+// still gets its own answer, including the callers whose part of a batch fails (a user twice,
+// a malformed token, a token nobody holds), and one event's batches create it only once.
+TEST_F(RedisStoreTest, BatchedCallsAnswerEachCallerItsOwn) {
+  constexpr int kThreads = 24;
+  constexpr int kRounds = 10;
+  const Policy policy = OpenPolicy();
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<int64_t> positions;
+  std::vector<std::string> failures;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string user = absl::StrCat("u", t, "-", i);
+        auto ticket = Join(*store_, "ev", user, &policy);  // the first batch creates "ev"
+        auto again = Join(*store_, "ev", user, &policy);   // the same user: refused
+        auto bad = Join(*store_, "ev", absl::StrCat("b", t, "-", i), &policy);
+        std::lock_guard<std::mutex> lock(mu);
+        if (!ticket.ok() || ticket->user_id != user) {
+          failures.push_back(absl::StrCat(user, ": ", ticket.status().ToString()));
+          continue;
+        }
+        positions.push_back(ticket->position);
+        if (again.status().code() != kAlreadyExists) {
+          failures.push_back(absl::StrCat(user, " again: ", again.status().ToString()));
+        }
+        if (!bad.ok()) failures.push_back(absl::StrCat("b: ", bad.status().ToString()));
+        auto status = store_->Status("ev", ticket->token);
+        if (!status.ok() || status->user_id != user || status->token != ticket->token) {
+          failures.push_back(absl::StrCat(user, " status: ", status.status().ToString()));
+        }
+        const absl::Status malformed = store_->Status("ev", "not a token").status();
+        if (malformed.code() != kInvalidArgument && malformed.code() != kNotFound) {
+          failures.push_back(absl::StrCat("malformed: ", malformed.ToString()));
+        }
+        const absl::Status unknown = store_->Status("ev", NewToken("ev")).status();
+        if (unknown.code() != kNotFound) failures.push_back("unknown: " + unknown.ToString());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failures, first: "
+                                << (failures.empty() ? "" : failures.front());
+  // Every join made a place of its own: positions 1..N with the "b" users in between.
+  std::sort(positions.begin(), positions.end());
+  EXPECT_EQ(std::adjacent_find(positions.begin(), positions.end()), positions.end());
+  auto stats = store_->Stats("ev");
+  ASSERT_OK(stats);
+  EXPECT_EQ(stats->joined_total, 2 * kThreads * kRounds);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server's clock
 

@@ -52,11 +52,12 @@ struct RedisStoreOptions {
   // reproducible orders; a service should leave it unset.
   std::function<uint64_t(std::string_view event_id)> event_secret;
   // Concurrent Status calls of one event are served together, by one function call of at most
-  // this many users (1 to 1024; 1: every call on its own). Each user still gets their own
-  // answer; the per-call work on Redis (the event's state, the sweep, the grants' step) is
-  // paid once per batch. A batch starts as soon as one of the event's two batch slots is free,
-  // so a lone call never waits for others.
-  int max_status_batch = 64;
+  // this many users (1 to 1024; 1: every call on its own), and so are concurrent Join calls.
+  // Each user still gets their own answer; the per-call work on Redis (the event's state, the
+  // sweep, the grants' step) is paid once per batch. A batch starts as soon as one of the
+  // event's two batch slots is free, so a lone call never waits for others. (When joins that
+  // may create the event are batched, the first one's policy creates it.)
+  int max_batch = 64;
 };
 
 // The room's store on `client` (not null), under the client's key prefix; loads the scripts.

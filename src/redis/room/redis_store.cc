@@ -2,11 +2,11 @@
 //
 // The Redis store. Each Store call is one function of the room's library (lua/<action>.lua)
 // run by FCALL on one pooled connection, except that concurrent Status calls of one event are
-// coalesced into one call (StatusBatcher); the functions do all the work and answer with flat
-// arrays that this file turns into the same Ticket / EnterOutcome / EventCounters /
-// SweepOutcome the memory store builds. Everything about the rules lives in the scripts (mirroring
-// src/room/rules.cc and src/room/memory_store.cc); this side only encodes arguments, decodes
-// replies and maps errors.
+// coalesced into one call, and so are Join calls (TicketBatcher); the functions do all the work and
+// answer with flat arrays that this file turns into the same Ticket / EnterOutcome / EventCounters
+// / SweepOutcome the memory store builds. Everything about the rules lives in the scripts
+// (mirroring src/room/rules.cc and src/room/memory_store.cc); this side only encodes arguments,
+// decodes replies and maps errors.
 #include <hiredis.h>
 
 #include <algorithm>
@@ -40,7 +40,7 @@
 #include "redis/room/functions.h"
 #include "redis/room/key_layout.h"
 #include "redis/room/policy_codec.h"
-#include "redis/room/status_batcher.h"
+#include "redis/room/ticket_batcher.h"
 #include "room/join_refusal_internal.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
@@ -57,7 +57,7 @@ using redis_internal::ReplyPtr;
 using redis_internal::ReplyReader;
 using redis_internal::RoomFunction;
 using redis_internal::Router;
-using redis_internal::StatusBatcher;
+using redis_internal::TicketBatcher;
 
 using internal::AbslView;
 
@@ -119,10 +119,16 @@ class RedisStore final : public Store {
         events_key_(absl::StrCat(prefix_, ":events")),
         event_secret_(options.event_secret),
         status_batcher_(
-            [this](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+            [this](std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
               return RunStatusBatch(event_id, tokens);
             },
-            static_cast<std::size_t>(std::clamp(options.max_status_batch, 1, 1024)),
+            static_cast<std::size_t>(std::clamp(options.max_batch, 1, 1024)),
+            /*max_in_flight=*/2),
+        join_batcher_(
+            [this](std::string_view event_id, const std::vector<const JoinRequest*>& joins) {
+              return RunJoinBatch(event_id, joins);
+            },
+            static_cast<std::size_t>(std::clamp(options.max_batch, 1, 1024)),
             /*max_in_flight=*/2) {}
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
@@ -156,9 +162,16 @@ class RedisStore final : public Store {
   absl::StatusOr<ReplyPtr> Run(RoomFunction id, std::string_view event_id,
                                const std::vector<std::string>& args, bool register_event);
 
-  // One batch of Status calls (see StatusBatcher): one answer per token.
-  std::vector<absl::StatusOr<Ticket>> RunStatusBatch(std::string_view event_id,
-                                                     const std::vector<std::string_view>& tokens);
+  // One batch of Status / Join calls (see TicketBatcher): one answer per call.
+  std::vector<absl::StatusOr<Ticket>> RunStatusBatch(
+      std::string_view event_id, const std::vector<const std::string_view*>& tokens);
+  std::vector<absl::StatusOr<Ticket>> RunJoinBatch(std::string_view event_id,
+                                                   const std::vector<const JoinRequest*>& joins);
+  // The tickets of a batch's reply (now, the rate sample, one entry per call); a failed call
+  // fails every ticket.
+  std::vector<absl::StatusOr<Ticket>> ReadTickets(RoomFunction id, std::string_view event_id,
+                                                  const std::vector<std::string_view>& tokens,
+                                                  absl::StatusOr<ReplyPtr> reply);
 
   // The scripts that answer with a ticket: now, then the ticket.
   absl::StatusOr<Ticket> RunTicketScript(RoomFunction id, std::string_view event_id,
@@ -173,7 +186,8 @@ class RedisStore final : public Store {
   const std::string prefix_;
   const std::string events_key_;
   const std::function<uint64_t(std::string_view)> event_secret_;
-  StatusBatcher status_batcher_;
+  TicketBatcher<std::string_view> status_batcher_;
+  TicketBatcher<JoinRequest> join_batcher_;
 
   // Cluster mode: events this process added to the registry, and when. The registry lives in
   // another slot than the event, so adding it costs a round trip of its own; one every
@@ -407,36 +421,71 @@ absl::StatusOr<Ticket> RedisStore::RunTicketScript(RoomFunction id, std::string_
 }
 
 absl::StatusOr<Ticket> RedisStore::Join(const JoinRequest& request) {
-  std::vector<std::string> args = {std::string(request.user_id), TokenKey(request.token),
-                                   request.create_with != nullptr ? "1" : "0",
-                                   std::string(request.reservation_token)};
   if (request.create_with != nullptr) {
     // The memory store trusts create_with; here a policy that does not validate could store
     // numbers the scripts cannot read back, so it is refused.
     if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
-    for (std::string& arg : SecretArgs(request.event_id)) args.push_back(std::move(arg));
-    for (std::string& arg : redis_internal::EncodePolicyArgs(*request.create_with)) {
-      args.push_back(std::move(arg));
-    }
   }
-  return RunTicketScript(RoomFunction::kJoin, request.event_id, request.token, args,
-                         /*register_event=*/request.create_with != nullptr);
+  return join_batcher_.Call(request.event_id, request);
 }
 
 absl::StatusOr<Ticket> RedisStore::Status(std::string_view event_id, std::string_view token) {
-  return status_batcher_.Status(event_id, token);
+  return status_batcher_.Call(event_id, token);
 }
 
 std::vector<absl::StatusOr<Ticket>> RedisStore::RunStatusBatch(
-    std::string_view event_id, const std::vector<std::string_view>& tokens) {
+    std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
   std::vector<std::string> args;
+  std::vector<std::string_view> of;
   args.reserve(tokens.size());
-  for (std::string_view token : tokens) args.push_back(TokenKey(token));
-  absl::StatusOr<ReplyPtr> reply = Run(RoomFunction::kStatus, event_id, args, false);
+  of.reserve(tokens.size());
+  for (const std::string_view* token : tokens) {
+    args.push_back(TokenKey(*token));
+    of.push_back(*token);
+  }
+  return ReadTickets(RoomFunction::kStatus, event_id, of,
+                     Run(RoomFunction::kStatus, event_id, args, false));
+}
+
+std::vector<absl::StatusOr<Ticket>> RedisStore::RunJoinBatch(
+    std::string_view event_id, const std::vector<const JoinRequest*>& joins) {
+  // [first join's index] [create] [secret, policy when creating] then the joins' triples.
+  const JoinRequest* creator = nullptr;
+  for (const JoinRequest* join : joins) {
+    if (join->create_with != nullptr) {
+      creator = join;
+      break;
+    }
+  }
+  std::vector<std::string> args = {"", creator != nullptr ? "1" : "0"};
+  if (creator != nullptr) {
+    for (std::string& arg : SecretArgs(event_id)) args.push_back(std::move(arg));
+    for (std::string& arg : redis_internal::EncodePolicyArgs(*creator->create_with)) {
+      args.push_back(std::move(arg));
+    }
+  }
+  // ARGV numbers from 1, after the three common arguments.
+  args[0] = absl::StrCat(3 + args.size() + 1);
+  std::vector<std::string_view> tokens;
+  tokens.reserve(joins.size());
+  for (const JoinRequest* join : joins) {
+    args.emplace_back(join->user_id);
+    args.push_back(TokenKey(join->token));
+    args.emplace_back(join->reservation_token);
+    tokens.push_back(join->token);
+  }
+  return ReadTickets(RoomFunction::kJoin, event_id, tokens,
+                     Run(RoomFunction::kJoin, event_id, args,
+                         /*register_event=*/creator != nullptr));
+}
+
+std::vector<absl::StatusOr<Ticket>> RedisStore::ReadTickets(
+    RoomFunction id, std::string_view event_id, const std::vector<std::string_view>& tokens,
+    absl::StatusOr<ReplyPtr> reply) {
   if (!reply.ok()) return std::vector<absl::StatusOr<Ticket>>(tokens.size(), reply.status());
-  // now, the rate sample, then one entry per token (see lua/status.lua).
+  // now, the rate sample, then one entry per token (see lua/status.lua, lua/join.lua).
   const redisReply* all = reply->get();
-  const std::string context = Context(RoomFunction::kStatus);
+  const std::string context = Context(id);
   ReplyReader shared(all, context);
   const int64_t now_us = shared.Int("now");
   RateSample rate;
@@ -454,8 +503,12 @@ std::vector<absl::StatusOr<Ticket>> RedisStore::RunStatusBatch(
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const redisReply* one = all->element[first + i];
     if (one->type == REDIS_REPLY_ERROR) {
-      answers.push_back(
-          ErrorReplyStatus(router_->name(), "status", std::string_view(one->str, one->len)));
+      const std::string_view error(one->str, one->len);
+      if (std::optional<absl::Status> own = OwnScriptError(event_id, error)) {
+        answers.push_back(*own);
+      } else {
+        answers.push_back(ErrorReplyStatus(router_->name(), GetRoomFunction(id).name, error));
+      }
       continue;
     }
     ReplyReader r(one, context);

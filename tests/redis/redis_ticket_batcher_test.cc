@@ -1,6 +1,6 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// StatusBatcher on its own, with a batch runner in the test: every caller gets the answer for
+// TicketBatcher on its own, with a batch runner in the test: every caller gets the answer for
 // its own token, batches stay within their limits, and concurrent calls of one event are
 // coalesced. (The Redis store's suites run every Status through it against a real server.)
 #include <algorithm>
@@ -14,19 +14,20 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "redis/room/status_batcher.h"
+#include "redis/room/ticket_batcher.h"
 
 namespace admission {
 namespace testing {
 namespace {
 
-using redis_internal::StatusBatcher;
+using StatusBatcher = redis_internal::TicketBatcher<std::string_view>;
 
 // Answers each token with a ticket whose token is "<event>/<token>", or NOT_FOUND for "bad".
 std::vector<absl::StatusOr<Ticket>> Echo(std::string_view event_id,
-                                         const std::vector<std::string_view>& tokens) {
+                                         const std::vector<const std::string_view*>& tokens) {
   std::vector<absl::StatusOr<Ticket>> answers;
-  for (std::string_view token : tokens) {
+  for (const std::string_view* each : tokens) {
+    const std::string_view token = *each;
     if (token == "bad") {
       answers.push_back(absl::NotFoundError("unknown token"));
       continue;
@@ -38,24 +39,25 @@ std::vector<absl::StatusOr<Ticket>> Echo(std::string_view event_id,
   return answers;
 }
 
-TEST(StatusBatcherTest, ALoneCallIsItsOwnBatch) {
+TEST(TicketBatcherTest, ALoneCallIsItsOwnBatch) {
+  const std::string_view kA = "a", kBad = "bad";
   std::vector<std::size_t> sizes;
   StatusBatcher batcher(
-      [&](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+      [&](std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
         sizes.push_back(tokens.size());
         return Echo(event_id, tokens);
       },
       64, 2);
-  auto t = batcher.Status("ev", "a");
+  auto t = batcher.Call("ev", kA);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->token, "ev/a");
-  EXPECT_EQ(batcher.Status("ev", "bad").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(batcher.Call("ev", kBad).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 1}));
 }
 
 // While the event's two batch slots are busy, calls queue up; once a slot frees, the queue
 // goes out in batches of at most max_batch, and every caller gets its own answer.
-TEST(StatusBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
+TEST(TicketBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
   constexpr int kCallers = 40;
   constexpr std::size_t kMaxBatch = 16;
   std::mutex mu;
@@ -64,7 +66,7 @@ TEST(StatusBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   StatusBatcher batcher(
-      [&](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+      [&](std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
         const int now = ++in_flight;
         int most = most_in_flight.load();
         while (now > most && !most_in_flight.compare_exchange_weak(most, now)) {
@@ -84,7 +86,7 @@ TEST(StatusBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
   for (int i = 0; i < kCallers; ++i) {
     threads.emplace_back([&, i] {
       const std::string token = absl::StrCat("u", i);
-      auto t = batcher.Status("ev", token);
+      auto t = batcher.Call("ev", std::string_view(token));
       if (!t.ok() || t->token != "ev/" + token) ++wrong;
     });
   }
@@ -105,11 +107,11 @@ TEST(StatusBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
   EXPECT_EQ(largest, kMaxBatch) << "the queued calls were not coalesced";
 }
 
-TEST(StatusBatcherTest, EventsAreBatchedApart) {
+TEST(TicketBatcherTest, EventsAreBatchedApart) {
   std::mutex mu;
   std::vector<std::string> batches;
   StatusBatcher batcher(
-      [&](std::string_view event_id, const std::vector<std::string_view>& tokens) {
+      [&](std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
         std::lock_guard<std::mutex> lock(mu);
         batches.push_back(std::string(event_id));
         return Echo(event_id, tokens);
@@ -122,7 +124,7 @@ TEST(StatusBatcherTest, EventsAreBatchedApart) {
       const std::string event = i % 2 == 0 ? "even" : "odd";
       for (int j = 0; j < 20; ++j) {
         const std::string token = absl::StrCat("u", i, "-", j);
-        auto t = batcher.Status(event, token);
+        auto t = batcher.Call(event, std::string_view(token));
         if (!t.ok() || t->token != event + "/" + token) ++wrong;
       }
     });
