@@ -433,11 +433,13 @@ int Prepare(const Flags& f) {
                                    absl::StrCat(kSweepPerCall),
                                    f.event};
   if (f.op == "join") {
-    // A fresh user id and token key, not creating the event. redis-benchmark stops at the
-    // first error reply, so neither may ever repeat (ALREADY_EXISTS): each takes two random
-    // numbers (__rand_int__ is below 2^31 with -r 2147483647). So the token key is 24 decimal
-    // digits here instead of the store's 16 raw bytes: the same work, 8 bytes longer.
-    args.insert(args.end(), {"rb-__rand_int__-__rand_int__", "__rand_int____rand_int__", "0"});
+    // One join of a fresh user, not creating the event (lua/join.lua: the first join's index,
+    // the create flag, then user id, token key, reservation token). The user id takes two
+    // random numbers (__rand_int__ is 12 digits, below 2^31 with -r 2147483647) so that it
+    // never repeats; the token key is 16 bytes as the store's are, one random number and a
+    // suffix, so a few repeat over a run: those answer an error inside the reply's array,
+    // which redis-benchmark does not stop at.
+    args.insert(args.end(), {"6", "0", "rb-__rand_int__-__rand_int__", "__rand_int__tkey", ""});
   } else {
     args.push_back("tk____rand_int__");  // with -r line: one of the prepared users
   }
