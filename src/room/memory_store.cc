@@ -2,11 +2,16 @@
 //
 // The in-memory store. Each event is an independent shard with its own lock; a call locks the
 // one event it touches, applies docs/rules.md, and unlocks. The per-user state is kept compact
-// (a record keyed by the token's 128 random bits, a user-id index, one deadline entry, one
-// slot in the position index and its sequence -> user entry) because a flash sale puts
-// hundreds of thousands of people in a single line. Grants (docs/rules.md, "Presence, the
-// cursor and grants") add two cursors over those sequences, the grants by deadline and the
+// because a flash sale puts hundreds of thousands of people in a single line: one fixed-size
+// record in the event's slab (room/slab.h), which holds the only copy of the user id; a token
+// index and a user-id index that hold 32-bit slots, not records; one deadline entry; one slot
+// in the position index and its sequence -> record entry. Grants (docs/rules.md, "Presence,
+// the cursor and grants") add two cursors over those sequences, the grants by deadline and the
 // returned users by line order.
+//
+// Memory follows the live population: a forgotten record frees its slot and its deadline
+// entry, the slab gives emptied chunks back, the position index drops its dead prefix, and the
+// sweep shrinks the hash tables once an event has drained (ShrinkIfDrained).
 //
 // The line in order is: the front (random method: drawn users, in draw order), then the pool
 // (everyone else in line: the pre-queue's users in slot order, then arrivals in arrival
@@ -18,6 +23,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -30,12 +36,15 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
 #include "common/strings.h"
 #include "room/position_index.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
+#include "room/slab.h"
 
 namespace admission {
 namespace {
@@ -110,21 +119,152 @@ enum class Place : uint8_t {
   kPrequeue,  // the event has not opened: in Event::prequeue; seq is its pre-queue slot
 };
 
+// A UserState in one byte (the enum itself is an int): it keeps Record at 88 bytes.
+class StateByte {
+ public:
+  StateByte(UserState state = UserState::kWaiting)  // NOLINT: implicit, as the enum
+      : v_(static_cast<uint8_t>(state)) {}
+  operator UserState() const { return static_cast<UserState>(v_); }  // NOLINT
+
+ private:
+  uint8_t v_;
+};
+
+// A user id, held once per user (the user-id index refers to the record's copy): up to 15
+// bytes in place ("user-123456" and the like), longer ones in one heap block of their own.
+class UserId {
+ public:
+  UserId() = default;
+  UserId(const UserId&) = delete;
+  UserId& operator=(const UserId&) = delete;
+  UserId(UserId&& other) noexcept { Take(other); }
+  UserId& operator=(UserId&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      Take(other);
+    }
+    return *this;
+  }
+  ~UserId() { Reset(); }
+
+  void Assign(std::string_view id) {
+    Reset();
+    if (id.size() < kTag) {
+      std::memcpy(bytes_, id.data(), id.size());
+      bytes_[kTag] = static_cast<unsigned char>(id.size());
+      return;
+    }
+    char* heap = new char[id.size()];
+    std::memcpy(heap, id.data(), id.size());
+    const auto size = static_cast<uint32_t>(id.size());
+    std::memcpy(bytes_, &heap, sizeof(heap));
+    std::memcpy(bytes_ + sizeof(heap), &size, sizeof(size));
+    bytes_[kTag] = kHeap;
+  }
+
+  std::string_view view() const {
+    if (bytes_[kTag] != kHeap) {
+      return std::string_view(reinterpret_cast<const char*>(bytes_), bytes_[kTag]);
+    }
+    return std::string_view(heap(), heap_size());
+  }
+
+ private:
+  static constexpr std::size_t kTag = 15;  // the last byte: the inline size, or kHeap
+  static constexpr unsigned char kHeap = 0xff;
+
+  char* heap() const {
+    char* p;
+    std::memcpy(&p, bytes_, sizeof(p));
+    return p;
+  }
+  uint32_t heap_size() const {
+    uint32_t n;
+    std::memcpy(&n, bytes_ + sizeof(char*), sizeof(n));
+    return n;
+  }
+  void Reset() {
+    if (bytes_[kTag] == kHeap) delete[] heap();
+    bytes_[kTag] = 0;
+  }
+  void Take(UserId& other) {
+    std::memcpy(bytes_, other.bytes_, sizeof(bytes_));
+    other.bytes_[kTag] = 0;
+  }
+
+  alignas(8) unsigned char bytes_[16] = {};
+};
+
+// One user's state, in the event's slab (see Event::slab).
 struct Record {
+  TokenKey key;
   uint64_t seq = 0;
   int64_t joined_us = 0;
-  int64_t left_line_us = kNever;
   int64_t deadline_us = 0;
-  int64_t present_until_us = 0;     // waiting and pre-queued: counts as present until then
+  int64_t queued_us = kNever;  // its one entry in Event::deadlines, at or before deadline_us
+  // While waiting (and pre-queued): counts as present until then. Once out of the line
+  // (admitted or gone): when it left. One field, as no record needs both.
+  int64_t present_or_left_us = 0;
   int64_t grant_until_us = kNever;  // while holding a grant: when it lapses
-  UserState state = UserState::kWaiting;
+  UserId user_id;
+  uint32_t slot = 0;  // its own slot in the slab
+  StateByte state = UserState::kWaiting;
   Place place = Place::kPool;  // while waiting
   bool by_credit = false;      // the grant was made on credit
   bool returned = false;       // in Event::returned
-  std::string user_id;
+};
+static_assert(sizeof(Record) <= 88, "a record per waiting user: keep it compact");
+
+using RecordSlab = Slab<Record>;
+
+// The token and user-id indexes are hash sets of 64-bit entries: 32 bits of the key's hash
+// (the tag) and the record's slot. That is 8 bytes a slot instead of a key and a whole record,
+// the user id is stored only in the record, and the tables rehash from the tags alone,
+// without reading the records. A lookup compares the record's own key on a hash match.
+uint64_t IndexEntry(uint32_t tag, uint32_t slot) { return uint64_t{tag} << 32 | slot; }
+uint32_t SlotOf(uint64_t entry) { return static_cast<uint32_t>(entry); }
+std::size_t HashOfTag(uint32_t tag) { return absl::Hash<uint32_t>{}(tag); }
+uint32_t TagOf(const TokenKey& key) {
+  return static_cast<uint32_t>(absl::Hash<TokenKey>{}(key) >> 32);
+}
+uint32_t TagOf(std::string_view user_id) {
+  return static_cast<uint32_t>(absl::Hash<absl::string_view>{}(AbslView(user_id)) >> 32);
+}
+
+template <typename Key>
+struct IndexHash {
+  using is_transparent = void;
+  std::size_t operator()(uint64_t entry) const {
+    return HashOfTag(static_cast<uint32_t>(entry >> 32));
+  }
+  std::size_t operator()(const Key& key) const { return HashOfTag(TagOf(key)); }
 };
 
+template <typename Key>
+struct IndexEq {
+  using is_transparent = void;
+  const RecordSlab* slab;
+  bool operator()(uint64_t a, uint64_t b) const { return a == b; }
+  bool operator()(const Key& key, uint64_t entry) const { return Matches(key, entry); }
+  bool operator()(uint64_t entry, const Key& key) const { return Matches(key, entry); }
+
+ private:
+  bool Matches(const TokenKey& key, uint64_t entry) const {
+    return (*slab)[SlotOf(entry)].key == key;
+  }
+  bool Matches(std::string_view user_id, uint64_t entry) const {
+    return (*slab)[SlotOf(entry)].user_id.view() == user_id;
+  }
+};
+
+template <typename Key>
+using RecordIndex = absl::flat_hash_set<uint64_t, IndexHash<Key>, IndexEq<Key>>;
+
 bool Granted(const Record& r) { return r.grant_until_us != kNever; }
+
+int64_t LeftLineUs(const Record& r) {
+  return r.state == UserState::kWaiting ? kNever : r.present_or_left_us;
+}
 
 // A returned user's place in line order: the front by draw number, then the pool by sequence.
 struct LineSpot {
@@ -138,7 +278,7 @@ struct LineSpot {
 // The state a ticket shows: pre-queued users are waiting records outside the line.
 UserState ReportedState(const Record& r) {
   return r.state == UserState::kWaiting && r.place == Place::kPrequeue ? UserState::kPrequeue
-                                                                       : r.state;
+                                                                       : UserState{r.state};
 }
 
 // Kept only for users who were admitted, so waiting users do not pay for it.
@@ -179,8 +319,14 @@ struct Event {
   std::mutex mu;
   Policy policy ABSL_GUARDED_BY(mu);
   PositionIndex line ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<TokenKey, Record> records ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<std::string, TokenKey> by_user ABSL_GUARDED_BY(mu);  // waiting or active
+  // Every record (waiting, active, or ended and kept for ended_ttl), found by token in
+  // `records`; `by_user` indexes the waiting and active ones by user id. The other structures
+  // refer to a record by its slot, or by its token key where an entry may outlive the record.
+  RecordSlab slab ABSL_GUARDED_BY(mu);
+  RecordIndex<TokenKey> records ABSL_GUARDED_BY(mu){0, IndexHash<TokenKey>{},
+                                                    IndexEq<TokenKey>{&slab}};
+  RecordIndex<std::string_view> by_user ABSL_GUARDED_BY(mu){0, IndexHash<std::string_view>{},
+                                                            IndexEq<std::string_view>{&slab}};
   absl::flat_hash_map<TokenKey, Reservation> reservations ABSL_GUARDED_BY(mu);
   absl::btree_set<DeadlineEntry> deadlines ABSL_GUARDED_BY(mu);
   rules::Bucket bucket ABSL_GUARDED_BY(mu);
@@ -197,13 +343,13 @@ struct Event {
   bool opened ABSL_GUARDED_BY(mu) = false;
   int64_t shuffled_at_opening ABSL_GUARDED_BY(mu) = 0;
   uint64_t prequeue_joins ABSL_GUARDED_BY(mu) = 0;
-  absl::btree_map<uint32_t, TokenKey> prequeue ABSL_GUARDED_BY(mu);  // slot -> user
+  absl::btree_map<uint32_t, uint32_t> prequeue ABSL_GUARDED_BY(mu);  // pre-queue slot -> record
   PositionIndex front ABSL_GUARDED_BY(mu);                           // drawn users
   uint64_t draws ABSL_GUARDED_BY(mu) = 0;
-  // Sequence -> user, for the cursor and the draws: the pool by line sequence, the front by its
-  // own sequence (the draw order).
-  absl::btree_map<uint64_t, TokenKey> pool_keys ABSL_GUARDED_BY(mu);
-  absl::btree_map<uint64_t, TokenKey> front_keys ABSL_GUARDED_BY(mu);
+  // Sequence -> record, for the cursor and the draws: the pool by line sequence, the front by
+  // its own sequence (the draw order).
+  absl::btree_map<uint64_t, uint32_t> pool_keys ABSL_GUARDED_BY(mu);
+  absl::btree_map<uint64_t, uint32_t> front_keys ABSL_GUARDED_BY(mu);
 
   // Grants (docs/rules.md, "Presence, the cursor and grants"). A user is reached when the
   // cursor of their part of the line has passed their sequence.
@@ -213,8 +359,32 @@ struct Event {
   int64_t reached_pool ABSL_GUARDED_BY(mu) = 0;
   int64_t granted ABSL_GUARDED_BY(mu) = 0;
   absl::btree_set<DeadlineEntry> grant_queue ABSL_GUARDED_BY(mu);  // (grant_until, user)
-  absl::btree_map<LineSpot, TokenKey> returned ABSL_GUARDED_BY(mu);
+  absl::btree_map<LineSpot, uint32_t> returned ABSL_GUARDED_BY(mu);
+
+  // The record of a token, or null.
+  Record* Find(const TokenKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto it = records.find(key);
+    return it == records.end() ? nullptr : &slab[SlotOf(*it)];
+  }
+  // The waiting or active record of a user, or null.
+  Record* FindUser(std::string_view user_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto it = by_user.find(user_id);
+    return it == by_user.end() ? nullptr : &slab[SlotOf(*it)];
+  }
+  // Forgets a record, and its deadline entry: its slot is free again.
+  void Forget(Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (r.queued_us != kNever) deadlines.erase(DeadlineEntry{r.queued_us, r.key});
+    records.erase(IndexEntry(TagOf(r.key), r.slot));
+    slab.Free(r.slot);
+  }
 };
+
+// Moves the record's one deadline entry (if it has one) to `at_us`.
+void Queue(Event& e, Record& r, int64_t at_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  if (r.queued_us != kNever) e.deadlines.erase(DeadlineEntry{r.queued_us, r.key});
+  e.deadlines.insert(DeadlineEntry{at_us, r.key});
+  r.queued_us = at_us;
+}
 
 bool Reached(const Event& e, const Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
   if (r.state != UserState::kWaiting) return false;
@@ -277,8 +447,7 @@ class MemoryStore final : public Store {
   // Applies the record's own deadline if it has passed; false if the record was forgotten.
   bool SettleRecord(Event& e, const TokenKey& key, int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  void SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void SetDeadline(Event& e, Record& r, int64_t at_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void EndRecord(Event& e, const TokenKey& key, Record& r, UserState state, int64_t at_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   absl::StatusOr<std::pair<TokenKey, Record*>> FindRecord(Event& e, std::string_view token,
@@ -286,7 +455,7 @@ class MemoryStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
 
   // The line's structures (see the top of the file).
-  void AddToPool(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void AddToPool(Event& e, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // Takes a waiting record out of its place. `departure`: it left or expired (not admitted):
   // a grant's token goes back and, when not reached, the departure windows count it at `at_us`.
   void LeaveLine(Event& e, const TokenKey& key, Record& r, bool departure, int64_t at_us)
@@ -298,8 +467,7 @@ class MemoryStore final : public Store {
   // Lets up to kMaxLapsesPerCall grants whose claim window is over go.
   void ApplyLapses(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // A caller's heartbeat and presence; a reached, ungranted caller is returned.
-  void Refresh(Event& e, const TokenKey& key, Record& r, int64_t now_us)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void Refresh(Event& e, Record& r, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // Advance: the random method's draws, then the grants.
   void Advance(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void Draw(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
@@ -346,6 +514,24 @@ std::vector<Windows> MakeWindows(const Policy& policy, const std::vector<Windows
   return windows;
 }
 
+// absl's hash tables keep their capacity when entries are erased: once one holds less than
+// an eighth of what it has room for (an event draining), it is rebuilt to fit. Rebuilding
+// needs at least 7/8 of the capacity in erasures since the table last grew or shrank, so it
+// costs O(1) per erasure.
+template <typename Table>
+void ShrinkToFit(Table& table) {
+  if (table.capacity() > 0 && table.size() < table.capacity() / 8) table.rehash(0);
+}
+
+// Gives back what a drained event no longer needs. The B-trees free their nodes as they
+// empty and the slab its chunks; the position indexes compact themselves.
+void ShrinkIfDrained(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  ShrinkToFit(e.records);
+  ShrinkToFit(e.by_user);
+  ShrinkToFit(e.reservations);
+  if (e.slab.size() == 0) e.slab.ReleaseSpare();
+}
+
 absl::Status UnknownEvent(std::string_view event_id) {
   return absl::NotFoundError(absl::StrCat("unknown event '", AbslView(event_id), "'"));
 }
@@ -385,10 +571,10 @@ int64_t MemoryStore::Begin(Event& e) {
   return now_us;
 }
 
-void MemoryStore::AddToPool(Event& e, const TokenKey& key, Record& r) {
+void MemoryStore::AddToPool(Event& e, Record& r) {
   r.place = Place::kPool;
   r.seq = e.line.Append();
-  e.pool_keys.emplace(r.seq, key);
+  e.pool_keys.emplace(r.seq, r.slot);
 }
 
 void MemoryStore::DropGrant(Event& e, const TokenKey& key, Record& r) {
@@ -436,7 +622,9 @@ void MemoryStore::Open(Event& e) {
   e.shuffled_at_opening = static_cast<int64_t>(e.prequeue.size());
   // O(pre-queue) once. The Redis store does no work here: its line is sorted by slot from the
   // start (docs/rules.md).
-  for (const auto& [slot, key] : e.prequeue) AddToPool(e, key, e.records.at(key));
+  for (const auto& [prequeue_slot, slot] : e.prequeue) {
+    AddToPool(e, e.slab[slot]);
+  }
   e.prequeue.clear();
 }
 
@@ -445,7 +633,7 @@ void MemoryStore::ApplyLapses(Event& e, int64_t now_us) {
                       e.grant_queue.begin()->at_us <= now_us;
        ++n) {
     const TokenKey key = e.grant_queue.begin()->key;
-    DropGrant(e, key, e.records.at(key));
+    DropGrant(e, key, *e.Find(key));
     ++e.counters.lapsed;
     // A grant nobody claimed went, nearly always, to a user who had vanished since their last
     // call: the ETA counts it with the passes.
@@ -454,17 +642,17 @@ void MemoryStore::ApplyLapses(Event& e, int64_t now_us) {
   }
 }
 
-void MemoryStore::Refresh(Event& e, const TokenKey& key, Record& r, int64_t now_us) {
-  SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
+void MemoryStore::Refresh(Event& e, Record& r, int64_t now_us) {
+  SetDeadline(e, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
   if (r.place == Place::kPrequeue) {
-    r.present_until_us = now_us + rules::PrequeuePresenceWindowUs(e.policy, now_us);
+    r.present_or_left_us = now_us + rules::PrequeuePresenceWindowUs(e.policy, now_us);
     return;
   }
   const Standing s = StandingOf(e, r, now_us);
   const int64_t ahead = s.ahead_unreached + (s.position_high - s.position) / 2;
-  r.present_until_us = now_us + rules::PresenceWindowUs(e.policy, ahead);
+  r.present_or_left_us = now_us + rules::PresenceWindowUs(e.policy, ahead);
   if (Reached(e, r) && !Granted(r) && !r.returned) {
-    e.returned.emplace(LineSpot{r.place, r.seq}, key);
+    e.returned.emplace(LineSpot{r.place, r.seq}, r.slot);
     r.returned = true;
   }
 }
@@ -480,8 +668,7 @@ void MemoryStore::Draw(Event& e, int64_t now_us) {
     const int64_t k = shuffle::DrawIndex(e.secret, e.draws, e.line.size());
     ++e.draws;
     const uint64_t seq = e.line.Select(k);
-    const TokenKey key = e.pool_keys.at(seq);
-    Record& r = e.records.at(key);
+    Record& r = e.slab[e.pool_keys.at(seq)];
     // A pool user the cursor had reached gets a new place, beyond the front's cursor.
     if (Reached(e, r)) --e.reached_pool;
     if (r.returned) DropReturned(e, r);
@@ -489,7 +676,7 @@ void MemoryStore::Draw(Event& e, int64_t now_us) {
     e.pool_keys.erase(seq);
     r.place = Place::kFront;
     r.seq = e.front.Append();
-    e.front_keys.emplace(r.seq, key);
+    e.front_keys.emplace(r.seq, r.slot);
   }
 }
 
@@ -503,20 +690,20 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
   while (grants < rules::kMaxGrantsPerCall && passes < rules::kMaxPassesPerCall &&
          e.active + e.granted < p.active_capacity) {
     // The candidate: the first returned user, else the next one the cursors have not reached.
-    TokenKey key;
+    uint32_t slot;
     bool returned = false;
     if (!e.returned.empty()) {
-      key = e.returned.begin()->second;
+      slot = e.returned.begin()->second;
       returned = true;
     } else if (auto f = e.front_keys.upper_bound(e.cursor_front); f != e.front_keys.end()) {
-      key = f->second;
+      slot = f->second;
     } else if (auto q = e.pool_keys.upper_bound(e.cursor_pool);
                pool_in_turn && q != e.pool_keys.end()) {
-      key = q->second;
+      slot = q->second;
     } else {
       break;
     }
-    Record& r = e.records.at(key);
+    Record& r = e.slab[slot];
     auto reach = [&e, &r, now_us] {
       const double waited_sec = static_cast<double>(now_us - r.joined_us) / 1e6;
       for (Windows& w : e.windows) {
@@ -531,7 +718,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
         ++e.reached_pool;
       }
     };
-    if (returned && now_us >= r.present_until_us) {  // gone again: it stays reached
+    if (returned && now_us >= r.present_or_left_us) {  // gone again: it stays reached
       DropReturned(e, r);
       ++passes;
       continue;
@@ -541,7 +728,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
       ++passes;
       continue;
     }
-    if (!returned && now_us >= r.present_until_us) {  // absent: passed, keeps its place
+    if (!returned && now_us >= r.present_or_left_us) {  // absent: passed, keeps its place
       reach();
       ++e.counters.passed;
       for (Windows& w : e.windows) rules::RecordAdmission(w.passes, now_us);
@@ -557,7 +744,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
     r.by_credit = e.bucket.tokens < 1.0;
     e.bucket.tokens -= 1.0;
     r.grant_until_us = now_us + rules::DurationToMicros(p.claim_window);
-    e.grant_queue.insert(DeadlineEntry{r.grant_until_us, key});
+    e.grant_queue.insert(DeadlineEntry{r.grant_until_us, r.key});
     ++e.granted;
     if (returned) {
       DropReturned(e, r);
@@ -622,8 +809,8 @@ void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us
   if (*by_bypass) ++e.counters.admitted_by_bypass;
   if (r.state == UserState::kWaiting) LeaveLine(e, key, r, /*departure=*/false, now_us);
   r.state = UserState::kActive;
-  r.left_line_us = now_us;
-  SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.active_ttl));
+  r.present_or_left_us = now_us;  // left the line
+  SetDeadline(e, r, now_us + rules::DurationToMicros(e.policy.active_ttl));
   e.reservations[key] = Reservation{std::string(reservation_token),
                                     now_us + rules::DurationToMicros(e.policy.reservation_ttl)};
   ++e.active;
@@ -641,33 +828,35 @@ int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
   int64_t applied = 0;
   while (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) {
     const DeadlineEntry entry = *e.deadlines.begin();
-    auto it = e.records.find(entry.key);
-    if (it != e.records.end() && it->second.deadline_us == entry.at_us && applied >= max) break;
+    Record* found = e.Find(entry.key);
+    if (found != nullptr && found->queued_us != entry.at_us) found = nullptr;  // not its entry
+    if (found != nullptr && found->deadline_us == entry.at_us && applied >= max) break;
     e.deadlines.erase(e.deadlines.begin());
-    if (it == e.records.end()) continue;  // the record was forgotten on another path
-    Record& r = it->second;
+    if (found == nullptr) continue;
+    Record& r = *found;
+    r.queued_us = kNever;
     if (r.deadline_us > entry.at_us) {
       // Heartbeats moved the deadline on without touching the queue; catch up now.
-      e.deadlines.insert(DeadlineEntry{r.deadline_us, entry.key});
+      Queue(e, r, r.deadline_us);
       continue;
     }
-    if (r.deadline_us < entry.at_us) continue;  // a later duplicate; an earlier entry ruled
     ApplyDeadline(e, entry.key, r);
     ++applied;
     // The entry just popped was the record's; it needs one for its next deadline.
-    if (auto next = e.records.find(entry.key); next != e.records.end()) {
-      e.deadlines.insert(DeadlineEntry{next->second.deadline_us, entry.key});
+    if (Record* next = e.Find(entry.key); next != nullptr && next->queued_us == kNever) {
+      Queue(e, *next, next->deadline_us);
     }
   }
   return applied;
 }
 
-// The deadline queue is lazy: every record has at least one entry at or before its deadline,
-// and a deadline that moves later (every heartbeat) leaves the queue alone; the entry is moved
-// when the sweep reaches it. That keeps the B-tree out of the heartbeat path. Only a deadline
-// that moves earlier (a shorter TTL) needs an entry of its own.
-void MemoryStore::SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us) {
-  if (at_us < r.deadline_us) e.deadlines.insert(DeadlineEntry{at_us, key});
+// The deadline queue is lazy: every record has exactly one entry, at queued_us, at or before
+// its deadline, and a deadline that moves later (every heartbeat) leaves the queue alone; the
+// entry is moved when the sweep reaches it. That keeps the B-tree out of the heartbeat path.
+// Only a deadline that moves before the entry (a shorter TTL) moves it at once. A forgotten
+// record takes its entry with it, so a drained event's queue is empty.
+void MemoryStore::SetDeadline(Event& e, Record& r, int64_t at_us) {
+  if (at_us < r.deadline_us && at_us < r.queued_us) Queue(e, r, at_us);
   r.deadline_us = at_us;
 }
 
@@ -675,13 +864,13 @@ void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState 
                             int64_t at_us) {
   if (r.state == UserState::kWaiting) {
     LeaveLine(e, key, r, /*departure=*/true, at_us);
-    r.left_line_us = at_us;
+    r.present_or_left_us = at_us;  // left the line
   } else if (r.state == UserState::kActive) {
     --e.active;
   }
-  e.by_user.erase(r.user_id);
+  e.by_user.erase(IndexEntry(TagOf(r.user_id.view()), r.slot));
   r.state = state;
-  SetDeadline(e, key, r, at_us + rules::DurationToMicros(e.policy.ended_ttl));
+  SetDeadline(e, r, at_us + rules::DurationToMicros(e.policy.ended_ttl));
 }
 
 void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
@@ -697,17 +886,17 @@ void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
     default:  // an ended record's retention is over: forget it (queue entries left behind
               // are dropped when the sweep reaches them)
       e.reservations.erase(key);
-      e.records.erase(key);
+      e.Forget(r);
       break;
   }
 }
 
 bool MemoryStore::SettleRecord(Event& e, const TokenKey& key, int64_t now_us) {
   for (;;) {  // at most twice: a ghost whose record is also past its retention
-    auto it = e.records.find(key);
-    if (it == e.records.end()) return false;
-    if (it->second.deadline_us > now_us) return true;
-    ApplyDeadline(e, key, it->second);
+    Record* r = e.Find(key);
+    if (r == nullptr) return false;
+    if (r->deadline_us > now_us) return true;
+    ApplyDeadline(e, key, *r);
   }
 }
 
@@ -717,7 +906,7 @@ absl::StatusOr<std::pair<TokenKey, Record*>> MemoryStore::FindRecord(Event& e,
   absl::StatusOr<TokenKey> key = KeyOf(token);
   if (!key.ok()) return key.status();
   if (!SettleRecord(e, *key, now_us)) return absl::NotFoundError("unknown token");
-  return std::make_pair(*key, &e.records.find(*key)->second);
+  return std::make_pair(*key, e.Find(*key));
 }
 
 RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
@@ -746,20 +935,20 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
                                const Record& r, int64_t now_us) {
   Ticket t;
   t.event_id = e.id;
-  t.user_id = r.user_id;
+  t.user_id = std::string(r.user_id.view());
   t.token = std::string(token);
   t.state = r.state;
   t.now = rules::MicrosToTime(now_us);
   t.joined_at = rules::MicrosToTime(r.joined_us);
   t.left_line_at =
-      r.left_line_us == kNever ? absl::InfiniteFuture() : rules::MicrosToTime(r.left_line_us);
+      LeftLineUs(r) == kNever ? absl::InfiniteFuture() : rules::MicrosToTime(LeftLineUs(r));
   t.deadline = rules::MicrosToTime(r.deadline_us);
   if (r.state == UserState::kWaiting) {
     const Standing standing = StandingOf(e, r, now_us);
     t.position = standing.position;
     t.position_high = standing.position_high;
     t.ahead_unreached = standing.ahead_unreached;
-    t.present_until = rules::MicrosToTime(r.present_until_us);
+    t.present_until = rules::MicrosToTime(r.present_or_left_us);
     if (Granted(r)) t.grant_expires_at = rules::MicrosToTime(r.grant_until_us);
     t.state = ReportedState(r);
     if (r.place == Place::kPrequeue) {
@@ -819,17 +1008,17 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     Advance(*e, now_us);
     return status;
   };
-  if (auto it = e->by_user.find(AbslView(request.user_id)); it != e->by_user.end()) {
-    const TokenKey existing = it->second;
+  if (const Record* found = e->FindUser(request.user_id); found != nullptr) {
+    const TokenKey existing = found->key;
     SettleRecord(*e, existing, now_us);  // a ghost's place is not a place
-    if (e->by_user.contains(AbslView(request.user_id))) {
-      const bool active = e->records.at(existing).state == UserState::kActive;
+    if (const Record* still = e->FindUser(request.user_id); still != nullptr) {
+      const bool active = still->state == UserState::kActive;
       return fail(absl::AlreadyExistsError(
           absl::StrCat("user '", AbslView(request.user_id), "' is already ",
                        active ? "admitted to" : "waiting in", " event '", e->id, "'")));
     }
   }
-  if (e->records.contains(*key)) return fail(absl::AlreadyExistsError("token already in use"));
+  if (e->Find(*key) != nullptr) return fail(absl::AlreadyExistsError("token already in use"));
 
   const Policy& policy = e->policy;
   if (const std::optional<JoinRefusal::Reason> refusal =
@@ -856,11 +1045,14 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     if (!e->opened) Open(*e);  // an event without opening time opens at its first join
   }
 
-  auto [it, inserted] = e->records.emplace(*key, Record{});
-  Record& record = it->second;
+  const uint32_t slot = e->slab.Allocate();
+  Record& record = e->slab[slot];  // records do not move: the reference stays valid
+  record.key = *key;
+  record.slot = slot;
   record.joined_us = now_us;
-  record.user_id = std::string(request.user_id);
-  e->by_user.emplace(record.user_id, *key);
+  record.user_id.Assign(request.user_id);
+  e->records.insert(IndexEntry(TagOf(*key), slot));
+  e->by_user.insert(IndexEntry(TagOf(request.user_id), slot));
   ++e->counters.joined;
   if (passthrough || safety_net) {
     record.state = UserState::kActive;  // never in line; Admit sets the active deadline
@@ -873,13 +1065,12 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     if (prequeue) {
       record.place = Place::kPrequeue;
       record.seq = shuffle::PrequeueSlot(e->secret, static_cast<uint32_t>(e->prequeue_joins++));
-      e->prequeue.emplace(static_cast<uint32_t>(record.seq), *key);
+      e->prequeue.emplace(static_cast<uint32_t>(record.seq), slot);
     } else {
-      AddToPool(*e, *key, record);
+      AddToPool(*e, record);
     }
     record.deadline_us = kNever;
-    Refresh(*e, *key, record, now_us);
-    e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
+    Refresh(*e, record, now_us);  // sets the deadline, and so queues the record
   }
   Advance(*e, now_us);
   return MakeTicket(*e, request.token, *key, record, now_us);
@@ -888,8 +1079,8 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
 absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
   return OnRecord<Ticket>(
       event_id, token,
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
-        if (r.state == UserState::kWaiting) Refresh(e, key, r, now_us);
+      [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
+        if (r.state == UserState::kWaiting) Refresh(e, r, now_us);
         return absl::OkStatus();
       },
       [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
@@ -902,7 +1093,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
   bool repeated = false;
   return OnRecord<EnterOutcome>(
       event_id, token,
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
+      [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
         if (r.state == UserState::kActive) {
           repeated = true;
           return absl::OkStatus();
@@ -911,7 +1102,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
           return absl::FailedPreconditionError(absl::StrCat(
               "cannot enter: the user is ", AbslView(UserStateName(r.state)), ", not waiting"));
         }
-        Refresh(e, key, r, now_us);
+        Refresh(e, r, now_us);
         return absl::OkStatus();
       },
       [&](Event& e, const TokenKey& key, Record& r,
@@ -974,6 +1165,7 @@ absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64
   out.removed = ApplyPassedDeadlines(*e, now_us, std::max<int64_t>(max_entries, 0));
   // ApplyPassedDeadlines leaves no stale entry at a passed head, so this is exact.
   out.done = e->deadlines.empty() || e->deadlines.begin()->at_us > now_us;
+  ShrinkIfDrained(*e);
   return out;
 }
 

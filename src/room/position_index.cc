@@ -64,14 +64,22 @@ std::size_t PositionIndex::MemoryBytes() const {
 }
 
 // Drops the dead prefix once it is at least half the slots: O(n) work after at least n/2
-// removals, so O(1) amortised per removal.
+// removals, so O(1) amortised per removal. The new vectors are sized to what is left, so a
+// drained line gives its memory back; an empty line keeps nothing.
 void PositionIndex::MaybeCompact() {
+  if (live_count_ == 0 && !live_.empty()) {
+    base_ += live_.size();
+    head_ = 0;
+    std::vector<uint8_t>().swap(live_);
+    std::vector<int32_t>().swap(tree_);
+    return;
+  }
   if (head_ < 4096 || head_ * 2 < live_.size()) return;
   std::vector<uint8_t> live(live_.begin() + static_cast<std::ptrdiff_t>(head_), live_.end());
   base_ += head_;
   head_ = 0;
   live_ = std::move(live);
-  tree_.assign(live_.size() + 1, 0);
+  std::vector<int32_t>(live_.size() + 1, 0).swap(tree_);
   for (std::size_t i = 1; i < tree_.size(); ++i) {
     tree_[i] += live_[i - 1];
     const std::size_t parent = i + LowBit(i);
