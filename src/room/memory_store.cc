@@ -36,7 +36,6 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
@@ -45,6 +44,7 @@
 #include "room/rules.h"
 #include "room/shuffle.h"
 #include "room/slab.h"
+#include "room/slot_index.h"
 
 namespace admission {
 namespace {
@@ -217,48 +217,13 @@ static_assert(sizeof(Record) <= 88, "a record per waiting user: keep it compact"
 
 using RecordSlab = Slab<Record>;
 
-// The token and user-id indexes are hash sets of 64-bit entries: 32 bits of the key's hash
-// (the tag) and the record's slot. That is 8 bytes a slot instead of a key and a whole record,
-// the user id is stored only in the record, and the tables rehash from the tags alone,
-// without reading the records. A lookup compares the record's own key on a hash match.
-uint64_t IndexEntry(uint32_t tag, uint32_t slot) { return uint64_t{tag} << 32 | slot; }
-uint32_t SlotOf(uint64_t entry) { return static_cast<uint32_t>(entry); }
-std::size_t HashOfTag(uint32_t tag) { return absl::Hash<uint32_t>{}(tag); }
+// The tags of the token and user-id indexes (room/slot_index.h).
 uint32_t TagOf(const TokenKey& key) {
   return static_cast<uint32_t>(absl::Hash<TokenKey>{}(key) >> 32);
 }
 uint32_t TagOf(std::string_view user_id) {
   return static_cast<uint32_t>(absl::Hash<absl::string_view>{}(AbslView(user_id)) >> 32);
 }
-
-template <typename Key>
-struct IndexHash {
-  using is_transparent = void;
-  std::size_t operator()(uint64_t entry) const {
-    return HashOfTag(static_cast<uint32_t>(entry >> 32));
-  }
-  std::size_t operator()(const Key& key) const { return HashOfTag(TagOf(key)); }
-};
-
-template <typename Key>
-struct IndexEq {
-  using is_transparent = void;
-  const RecordSlab* slab;
-  bool operator()(uint64_t a, uint64_t b) const { return a == b; }
-  bool operator()(const Key& key, uint64_t entry) const { return Matches(key, entry); }
-  bool operator()(uint64_t entry, const Key& key) const { return Matches(key, entry); }
-
- private:
-  bool Matches(const TokenKey& key, uint64_t entry) const {
-    return (*slab)[SlotOf(entry)].key == key;
-  }
-  bool Matches(std::string_view user_id, uint64_t entry) const {
-    return (*slab)[SlotOf(entry)].user_id.view() == user_id;
-  }
-};
-
-template <typename Key>
-using RecordIndex = absl::flat_hash_set<uint64_t, IndexHash<Key>, IndexEq<Key>>;
 
 bool Granted(const Record& r) { return r.grant_until_us != kNever; }
 
@@ -323,10 +288,8 @@ struct Event {
   // `records`; `by_user` indexes the waiting and active ones by user id. The other structures
   // refer to a record by its slot, or by its token key where an entry may outlive the record.
   RecordSlab slab ABSL_GUARDED_BY(mu);
-  RecordIndex<TokenKey> records ABSL_GUARDED_BY(mu){0, IndexHash<TokenKey>{},
-                                                    IndexEq<TokenKey>{&slab}};
-  RecordIndex<std::string_view> by_user ABSL_GUARDED_BY(mu){0, IndexHash<std::string_view>{},
-                                                            IndexEq<std::string_view>{&slab}};
+  SlotIndex records ABSL_GUARDED_BY(mu);
+  SlotIndex by_user ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<TokenKey, Reservation> reservations ABSL_GUARDED_BY(mu);
   absl::btree_set<DeadlineEntry> deadlines ABSL_GUARDED_BY(mu);
   rules::Bucket bucket ABSL_GUARDED_BY(mu);
@@ -361,20 +324,24 @@ struct Event {
   absl::btree_set<DeadlineEntry> grant_queue ABSL_GUARDED_BY(mu);  // (grant_until, user)
   absl::btree_map<LineSpot, uint32_t> returned ABSL_GUARDED_BY(mu);
 
-  // The record of a token, or null.
-  Record* Find(const TokenKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    auto it = records.find(key);
-    return it == records.end() ? nullptr : &slab[SlotOf(*it)];
+  // The record of a token (whose tag is `tag`), or null.
+  Record* Find(const TokenKey& key, uint32_t tag) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const uint32_t slot = records.Find(tag, [&](uint32_t s) { return slab[s].key == key; });
+    return slot == SlotIndex::kNone ? nullptr : &slab[slot];
   }
-  // The waiting or active record of a user, or null.
-  Record* FindUser(std::string_view user_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    auto it = by_user.find(user_id);
-    return it == by_user.end() ? nullptr : &slab[SlotOf(*it)];
+  Record* Find(const TokenKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return Find(key, TagOf(key));
+  }
+  // The waiting or active record of a user (whose tag is `tag`), or null.
+  Record* FindUser(std::string_view user_id, uint32_t tag) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const uint32_t slot =
+        by_user.Find(tag, [&](uint32_t s) { return slab[s].user_id.view() == user_id; });
+    return slot == SlotIndex::kNone ? nullptr : &slab[slot];
   }
   // Forgets a record, and its deadline entry: its slot is free again.
   void Forget(Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (r.queued_us != kNever) deadlines.erase(DeadlineEntry{r.queued_us, r.key});
-    records.erase(IndexEntry(TagOf(r.key), r.slot));
+    records.Erase(TagOf(r.key), r.slot);
     slab.Free(r.slot);
   }
 };
@@ -382,7 +349,8 @@ struct Event {
 // Moves the record's one deadline entry (if it has one) to `at_us`.
 void Queue(Event& e, Record& r, int64_t at_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
   if (r.queued_us != kNever) e.deadlines.erase(DeadlineEntry{r.queued_us, r.key});
-  e.deadlines.insert(DeadlineEntry{at_us, r.key});
+  // Deadlines mostly come in time order (now + a TTL): try the end first.
+  e.deadlines.insert(e.deadlines.end(), DeadlineEntry{at_us, r.key});
   r.queued_us = at_us;
 }
 
@@ -444,14 +412,12 @@ class MemoryStore final : public Store {
   int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void ApplyDeadline(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  // Applies the record's own deadline if it has passed; false if the record was forgotten.
-  bool SettleRecord(Event& e, const TokenKey& key, int64_t now_us)
+  // Applies the record's own deadline if it has passed; the record, or null if it was (or is
+  // now) forgotten. `tag` is TagOf(key).
+  Record* SettleRecord(Event& e, const TokenKey& key, uint32_t tag, int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void SetDeadline(Event& e, Record& r, int64_t at_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void EndRecord(Event& e, const TokenKey& key, Record& r, UserState state, int64_t at_us)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  absl::StatusOr<std::pair<TokenKey, Record*>> FindRecord(Event& e, std::string_view token,
-                                                          int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
 
   // The line's structures (see the top of the file).
@@ -515,9 +481,9 @@ std::vector<Windows> MakeWindows(const Policy& policy, const std::vector<Windows
 }
 
 // absl's hash tables keep their capacity when entries are erased: once one holds less than
-// an eighth of what it has room for (an event draining), it is rebuilt to fit. Rebuilding
-// needs at least 7/8 of the capacity in erasures since the table last grew or shrank, so it
-// costs O(1) per erasure.
+// an eighth of what it has room for (an event draining), it is rebuilt to fit. A table is at
+// least 7/16 full after it grows or is rebuilt, so a rebuild follows erasures of at least a
+// quarter of its capacity: O(1) per erasure.
 template <typename Table>
 void ShrinkToFit(Table& table) {
   if (table.capacity() > 0 && table.size() < table.capacity() / 8) table.rehash(0);
@@ -526,8 +492,8 @@ void ShrinkToFit(Table& table) {
 // Gives back what a drained event no longer needs. The B-trees free their nodes as they
 // empty and the slab its chunks; the position indexes compact themselves.
 void ShrinkIfDrained(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
-  ShrinkToFit(e.records);
-  ShrinkToFit(e.by_user);
+  e.records.ShrinkToFit();
+  e.by_user.ShrinkToFit();
   ShrinkToFit(e.reservations);
   if (e.slab.size() == 0) e.slab.ReleaseSpare();
 }
@@ -574,7 +540,7 @@ int64_t MemoryStore::Begin(Event& e) {
 void MemoryStore::AddToPool(Event& e, Record& r) {
   r.place = Place::kPool;
   r.seq = e.line.Append();
-  e.pool_keys.emplace(r.seq, r.slot);
+  e.pool_keys.emplace_hint(e.pool_keys.end(), r.seq, r.slot);  // the newest sequence
 }
 
 void MemoryStore::DropGrant(Event& e, const TokenKey& key, Record& r) {
@@ -676,7 +642,7 @@ void MemoryStore::Draw(Event& e, int64_t now_us) {
     e.pool_keys.erase(seq);
     r.place = Place::kFront;
     r.seq = e.front.Append();
-    e.front_keys.emplace(r.seq, r.slot);
+    e.front_keys.emplace_hint(e.front_keys.end(), r.seq, r.slot);  // the newest sequence
   }
 }
 
@@ -744,7 +710,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
     r.by_credit = e.bucket.tokens < 1.0;
     e.bucket.tokens -= 1.0;
     r.grant_until_us = now_us + rules::DurationToMicros(p.claim_window);
-    e.grant_queue.insert(DeadlineEntry{r.grant_until_us, r.key});
+    e.grant_queue.insert(e.grant_queue.end(), DeadlineEntry{r.grant_until_us, r.key});
     ++e.granted;
     if (returned) {
       DropReturned(e, r);
@@ -868,7 +834,7 @@ void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState 
   } else if (r.state == UserState::kActive) {
     --e.active;
   }
-  e.by_user.erase(IndexEntry(TagOf(r.user_id.view()), r.slot));
+  e.by_user.Erase(TagOf(r.user_id.view()), r.slot);
   r.state = state;
   SetDeadline(e, r, at_us + rules::DurationToMicros(e.policy.ended_ttl));
 }
@@ -891,26 +857,17 @@ void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
   }
 }
 
-bool MemoryStore::SettleRecord(Event& e, const TokenKey& key, int64_t now_us) {
+Record* MemoryStore::SettleRecord(Event& e, const TokenKey& key, uint32_t tag, int64_t now_us) {
   for (;;) {  // at most twice: a ghost whose record is also past its retention
-    Record* r = e.Find(key);
-    if (r == nullptr) return false;
-    if (r->deadline_us > now_us) return true;
+    Record* r = e.Find(key, tag);
+    if (r == nullptr || r->deadline_us > now_us) return r;
     ApplyDeadline(e, key, *r);
   }
 }
 
-absl::StatusOr<std::pair<TokenKey, Record*>> MemoryStore::FindRecord(Event& e,
-                                                                     std::string_view token,
-                                                                     int64_t now_us) {
-  absl::StatusOr<TokenKey> key = KeyOf(token);
-  if (!key.ok()) return key.status();
-  if (!SettleRecord(e, *key, now_us)) return absl::NotFoundError("unknown token");
-  return std::make_pair(*key, e.Find(*key));
-}
-
 RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
   RateSample rate;
+  rate.windows.reserve(e.windows.size());
   for (const Windows& w : e.windows) {
     RateSample::Window out;
     out.length = absl::Microseconds(w.admissions.length_us);
@@ -935,8 +892,8 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
                                const Record& r, int64_t now_us) {
   Ticket t;
   t.event_id = e.id;
-  t.user_id = std::string(r.user_id.view());
-  t.token = std::string(token);
+  t.user_id.assign(r.user_id.view());
+  t.token.assign(token);
   t.state = r.state;
   t.now = rules::MicrosToTime(now_us);
   t.joined_at = rules::MicrosToTime(r.joined_us);
@@ -975,16 +932,19 @@ absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::str
                                              Own&& own, Answer&& answer) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
+  const absl::StatusOr<TokenKey> parsed = KeyOf(token);
+  const uint32_t tag = parsed.ok() ? TagOf(*parsed) : 0;
   std::lock_guard<std::mutex> lock(e->mu);
+  if (parsed.ok()) e->records.Prefetch(tag);  // its cache miss overlaps with Begin
   const int64_t now_us = Begin(*e);
-  auto found = FindRecord(*e, token, now_us);
-  if (!found.ok()) {
+  Record* found = parsed.ok() ? SettleRecord(*e, *parsed, tag, now_us) : nullptr;
+  if (found == nullptr) {
     Advance(*e, now_us);
-    return found.status();
+    return parsed.ok() ? absl::NotFoundError("unknown token") : parsed.status();
   }
   // Advance neither adds nor removes records, so the record stays where it is.
-  const TokenKey key = found->first;
-  Record& r = *found->second;
+  const TokenKey key = *parsed;
+  Record& r = *found;
   const absl::Status status = own(*e, key, r, now_us);
   Advance(*e, now_us);
   if (!status.ok()) return status;
@@ -1001,24 +961,30 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   absl::StatusOr<TokenKey> key = KeyOf(request.token);
   if (!key.ok()) return key.status();
 
+  const uint32_t user_tag = TagOf(request.user_id);
+  const uint32_t token_tag = TagOf(*key);
   std::lock_guard<std::mutex> lock(e->mu);
+  // The lookups' cache misses overlap with Begin.
+  e->by_user.Prefetch(user_tag);
+  e->records.Prefetch(token_tag);
   const int64_t now_us = Begin(*e);
   // Every answer, refusals included, comes after Advance (docs/rules.md, "The calls").
   auto fail = [&](absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu) {
     Advance(*e, now_us);
     return status;
   };
-  if (const Record* found = e->FindUser(request.user_id); found != nullptr) {
+  if (const Record* found = e->FindUser(request.user_id, user_tag); found != nullptr) {
     const TokenKey existing = found->key;
-    SettleRecord(*e, existing, now_us);  // a ghost's place is not a place
-    if (const Record* still = e->FindUser(request.user_id); still != nullptr) {
+    SettleRecord(*e, existing, TagOf(existing), now_us);  // a ghost's place is not a place
+    if (const Record* still = e->FindUser(request.user_id, user_tag); still != nullptr) {
       const bool active = still->state == UserState::kActive;
       return fail(absl::AlreadyExistsError(
           absl::StrCat("user '", AbslView(request.user_id), "' is already ",
                        active ? "admitted to" : "waiting in", " event '", e->id, "'")));
     }
   }
-  if (e->Find(*key) != nullptr) return fail(absl::AlreadyExistsError("token already in use"));
+  if (e->Find(*key, token_tag) != nullptr)
+    return fail(absl::AlreadyExistsError("token already in use"));
 
   const Policy& policy = e->policy;
   if (const std::optional<JoinRefusal::Reason> refusal =
@@ -1051,8 +1017,8 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   record.slot = slot;
   record.joined_us = now_us;
   record.user_id.Assign(request.user_id);
-  e->records.insert(IndexEntry(TagOf(*key), slot));
-  e->by_user.insert(IndexEntry(TagOf(request.user_id), slot));
+  e->records.Insert(token_tag, slot);
+  e->by_user.Insert(user_tag, slot);
   ++e->counters.joined;
   if (passthrough || safety_net) {
     record.state = UserState::kActive;  // never in line; Admit sets the active deadline
