@@ -201,7 +201,7 @@ struct Record {
   uint64_t seq = 0;
   int64_t joined_us = 0;
   int64_t deadline_us = 0;
-  int64_t queued_us = kNever;  // its one entry in Event::deadlines, at or before deadline_us
+  int64_t queued_us = kNever;  // its own entry in Event::deadlines, at or before deadline_us
   // While waiting (and pre-queued): counts as present until then. Once out of the line
   // (admitted or gone): when it left. One field, as no record needs both.
   int64_t present_or_left_us = 0;
@@ -338,7 +338,7 @@ struct Event {
         by_user.Find(tag, [&](uint32_t s) { return slab[s].user_id.view() == user_id; });
     return slot == SlotIndex::kNone ? nullptr : &slab[slot];
   }
-  // Forgets a record, and its deadline entry: its slot is free again.
+  // Forgets a record, and its own deadline entry: its slot is free again.
   void Forget(Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (r.queued_us != kNever) deadlines.erase(DeadlineEntry{r.queued_us, r.key});
     records.Erase(TagOf(r.key), r.slot);
@@ -346,9 +346,10 @@ struct Event {
   }
 };
 
-// Moves the record's one deadline entry (if it has one) to `at_us`.
+// Gives the record a new own deadline entry at `at_us`. An older one is left in place, an
+// orphan: erasing it would cost a B-tree descent to a cold leaf on every Leave, while the sweep
+// drops it for free when it reaches the head (or DropOrphanDeadlines, if they pile up).
 void Queue(Event& e, Record& r, int64_t at_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
-  if (r.queued_us != kNever) e.deadlines.erase(DeadlineEntry{r.queued_us, r.key});
   // Deadlines mostly come in time order (now + a TTL): try the end first.
   e.deadlines.insert(e.deadlines.end(), DeadlineEntry{at_us, r.key});
   r.queued_us = at_us;
@@ -489,9 +490,28 @@ void ShrinkToFit(Table& table) {
   if (table.capacity() > 0 && table.size() < table.capacity() / 8) table.rehash(0);
 }
 
+// Rebuilds the deadline queue from the records' own entries. Orphans wait for their time,
+// which is the heartbeat TTL away for a user who left, so an event that drains faster than
+// that would keep them all; this runs once they outnumber the records, so its O(n log n)
+// follows at least n orphans.
+void DropOrphanDeadlines(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  constexpr std::size_t kSlack = 4096;  // small queues are left alone
+  if (e.deadlines.size() <= 2 * e.records.size() + kSlack) return;
+  std::vector<DeadlineEntry> own;
+  own.reserve(e.records.size());
+  e.records.ForEach([&](uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+    const Record& r = e.slab[slot];
+    if (r.queued_us != kNever) own.push_back(DeadlineEntry{r.queued_us, r.key});
+  });
+  std::sort(own.begin(), own.end());
+  absl::btree_set<DeadlineEntry> rebuilt(own.begin(), own.end());
+  e.deadlines.swap(rebuilt);
+}
+
 // Gives back what a drained event no longer needs. The B-trees free their nodes as they
 // empty and the slab its chunks; the position indexes compact themselves.
 void ShrinkIfDrained(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  DropOrphanDeadlines(e);
   e.records.ShrinkToFit();
   e.by_user.ShrinkToFit();
   ShrinkToFit(e.reservations);
@@ -795,7 +815,7 @@ int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
   while (!e.deadlines.empty() && e.deadlines.begin()->at_us <= now_us) {
     const DeadlineEntry entry = *e.deadlines.begin();
     Record* found = e.Find(entry.key);
-    if (found != nullptr && found->queued_us != entry.at_us) found = nullptr;  // not its entry
+    if (found != nullptr && found->queued_us != entry.at_us) found = nullptr;  // an orphan
     if (found != nullptr && found->deadline_us == entry.at_us && applied >= max) break;
     e.deadlines.erase(e.deadlines.begin());
     if (found == nullptr) continue;
@@ -816,11 +836,11 @@ int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
   return applied;
 }
 
-// The deadline queue is lazy: every record has exactly one entry, at queued_us, at or before
-// its deadline, and a deadline that moves later (every heartbeat) leaves the queue alone; the
+// The deadline queue is lazy: every record has its own entry, at queued_us, at or before its
+// deadline, and a deadline that moves later (every heartbeat) leaves the queue alone; the
 // entry is moved when the sweep reaches it. That keeps the B-tree out of the heartbeat path.
-// Only a deadline that moves before the entry (a shorter TTL) moves it at once. A forgotten
-// record takes its entry with it, so a drained event's queue is empty.
+// Only a deadline that moves before the entry (a shorter TTL) gets a new own entry at once
+// (see Queue for the old one). A forgotten record takes its own entry with it.
 void MemoryStore::SetDeadline(Event& e, Record& r, int64_t at_us) {
   if (at_us < r.deadline_us && at_us < r.queued_us) Queue(e, r, at_us);
   r.deadline_us = at_us;

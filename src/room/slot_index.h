@@ -73,6 +73,14 @@ class SlotIndex {
     --size_;
   }
 
+  // Calls f(slot) for every slot in the index.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (uint64_t entry : entries_) {
+      if (entry != kEmpty) f(static_cast<uint32_t>(entry));
+    }
+  }
+
   std::size_t size() const { return size_; }
   std::size_t capacity() const { return entries_.size(); }
 
