@@ -7,14 +7,16 @@
 // so the figures mean nothing: the same drain still runs (on fewer users) for its behaviour,
 // and the byte bounds are skipped.
 //
-// Also here: the store's slot index (room/slot_index.h) and slab (room/slab.h) against
-// reference containers, since a lost entry there is a lost user.
+// Also here: the store's slot index (room/slot_index.h), slab (room/slab.h) and position index
+// (room/position_index.h) against reference containers, since a lost entry there is a lost
+// user or a wrong position.
 #include <malloc.h>
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "absl/time/time.h"
 #include "admission/admission.h"
 #include "gtest/gtest.h"
+#include "room/position_index.h"
 #include "room/slab.h"
 #include "room/slot_index.h"
 #include "support/test_util.h"
@@ -178,6 +181,53 @@ TEST(SlotIndexTest, AgreesWithAMapThroughGrowthErasuresAndShrinking) {
   index.ShrinkToFit();
   EXPECT_EQ(index.capacity(), 0u);
   EXPECT_EQ(index.Find(3, [](uint32_t) { return true; }), SlotIndex::kNone);
+}
+
+TEST(PositionIndexFootprintTest, RanksAgreeWithASetThroughDrainsAndCompaction) {
+  std::mt19937_64 rng(3);
+  PositionIndex index;
+  std::set<uint64_t> live;
+  uint64_t last = 0;
+  auto check = [&] {
+    ASSERT_EQ(index.size(), static_cast<int64_t>(live.size()));
+    ASSERT_EQ(index.last_sequence(), last);
+    int64_t rank = 0;
+    auto it = live.begin();
+    // Every sequence near the live ones, in line or not, and past the end.
+    for (uint64_t seq = live.empty() ? 0 : *live.begin() - 1; seq <= last + 2; ++seq) {
+      if (it != live.end() && *it == seq) {
+        ++rank;
+        ++it;
+        ASSERT_EQ(index.Select(rank - 1), seq);
+      }
+      ASSERT_EQ(index.Rank(seq), rank) << "seq " << seq;
+    }
+  };
+  for (int round = 0; round < 6; ++round) {
+    const int appends = 3000 + static_cast<int>(rng() % 9000);
+    for (int i = 0; i < appends; ++i) {
+      last = index.Append();
+      live.insert(last);
+      // Removals mostly at the front (compaction), some anywhere, some twice.
+      if (rng() % 3 == 0 && !live.empty()) {
+        const uint64_t seq =
+            rng() % 4 == 0
+                ? *std::next(live.begin(), static_cast<std::ptrdiff_t>(rng() % live.size()))
+                : *live.begin();
+        index.Remove(seq);
+        index.Remove(seq);
+        live.erase(seq);
+      }
+    }
+    check();
+    // Every other round drains the line completely.
+    while (!live.empty() && (round % 2 == 1 || live.size() > 100)) {
+      index.Remove(*live.begin());
+      live.erase(live.begin());
+    }
+    check();
+  }
+  EXPECT_LT(index.MemoryBytes(), 4096u) << "a drained index gives its memory back";
 }
 
 TEST(SlabTest, ReusesSlotsAndKeepsItemsInPlace) {
