@@ -4,14 +4,15 @@
 // one event it touches, applies docs/rules.md, and unlocks. The per-user state is kept compact
 // because a flash sale puts hundreds of thousands of people in a single line: one fixed-size
 // record in the event's slab (room/slab.h), which holds the only copy of the user id; a token
-// index and a user-id index that hold 32-bit slots, not records; one deadline entry; one slot
-// in the position index and its sequence -> record entry. Grants (docs/rules.md, "Presence,
-// the cursor and grants") add two cursors over those sequences, the grants by deadline and the
-// returned users by line order.
+// index and a user-id index that hold 32-bit slots, not records; one deadline entry of its own
+// (see Queue); one bit in the position index and its sequence -> record entry. Grants
+// (docs/rules.md, "Presence, the cursor and grants") add two cursors over those sequences, the
+// grants by deadline and the returned users by line order.
 //
 // Memory follows the live population: a forgotten record frees its slot and its deadline
 // entry, the slab gives emptied chunks back, the position index drops its dead prefix, and the
-// sweep shrinks the hash tables once an event has drained (ShrinkIfDrained).
+// sweep drops piled-up orphan deadline entries and shrinks the hash tables once an event has
+// drained (ShrinkIfDrained).
 //
 // The line in order is: the front (random method: drawn users, in draw order), then the pool
 // (everyone else in line: the pre-queue's users in slot order, then arrivals in arrival
@@ -130,7 +131,7 @@ class StateByte {
   uint8_t v_;
 };
 
-// A user id, held once per user (the user-id index refers to the record's copy): up to 15
+// A user id, held once per user (the user-id index refers to the record's copy): up to 14
 // bytes in place ("user-123456" and the like), longer ones in one heap block of their own.
 class UserId {
  public:
