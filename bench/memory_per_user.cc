@@ -4,7 +4,8 @@
 // WaitingRoom facade and reports the growth of the heap (glibc mallinfo2(): bytes in use in
 // the arena plus mmapped blocks) and of the resident set, divided by N. Each N is measured in
 // a fresh child process so that one measurement's freed memory does not flatter the next.
-// It also reports what is left once every user has left and the records are forgotten.
+// It also reports what is left once every user has left and the records are forgotten (per
+// departed user, and as a share of the peak growth).
 //
 // Each N is measured twice: with short user ids ("user-123456", which fit in std::string's
 // inline buffer) and with 36-character UUID-style ids (which do not, so every copy of the id
@@ -115,13 +116,16 @@ int Measure(int64_t n, bool uuid) {
 
   std::printf(
       "N=%-8lld ids=%-5s waiting=%-8lld heap: %7.1f bytes/user (%.1f MiB)  rss: %7.1f bytes/user  "
-      "after all left+swept: waiting=%lld, heap still held %7.1f bytes/user (swept %lld)\n",
+      "after all left+swept: waiting=%lld, heap still held %7.1f bytes/user, %.1f%% of the "
+      "peak (swept %lld)\n",
       static_cast<long long>(n), uuid ? "uuid" : "short", static_cast<long long>(stats->waiting),
       static_cast<double>(heap1 - heap0) / static_cast<double>(n),
       static_cast<double>(heap1 - heap0) / (1024.0 * 1024.0),
       static_cast<double>(rss1 - rss0) / static_cast<double>(n),
       static_cast<long long>(after->waiting),
-      static_cast<double>(heap2 - heap0) / static_cast<double>(n), static_cast<long long>(*swept));
+      static_cast<double>(heap2 - heap0) / static_cast<double>(n),
+      100.0 * static_cast<double>(heap2 - heap0) / static_cast<double>(heap1 - heap0),
+      static_cast<long long>(*swept));
   std::fflush(stdout);
   return 0;
 }

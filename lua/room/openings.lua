@@ -100,6 +100,9 @@ local function fair()
     local target = E.bypass_top_n + E.burst + math.ceil(E.admit_rate_per_sec * 90)
     if E.drawn_count - E.reached_front >= target then return end
     if E.placed_count + E.bitmap_count <= 0 then return end
+    -- No draw while a passed deadline waits to be applied; the entries this call left behind
+    -- (a record it forgot, whose early entry stays: deadlines.lua) are not such deadlines.
+    apply_passed(now, 0)
     if dl_passed(now) then return end
     E.candidate, E.first_returned = nil, nil
     for _ = 1, MAX_DRAWS do

@@ -2,11 +2,17 @@
 //
 // The in-memory store. Each event is an independent shard with its own lock; a call locks the
 // one event it touches, applies docs/rules.md, and unlocks. The per-user state is kept compact
-// (a record keyed by the token's 128 random bits, a user-id index, one deadline entry, one
-// slot in the position index and its sequence -> user entry) because a flash sale puts
-// hundreds of thousands of people in a single line. Grants (docs/rules.md, "Presence, the
-// cursor and grants") add two cursors over those sequences, the grants by deadline and the
-// returned users by line order.
+// because a flash sale puts hundreds of thousands of people in a single line: one fixed-size
+// record in the event's slab (room/slab.h), which holds the only copy of the user id; a token
+// index and a user-id index that hold 32-bit slots, not records; one deadline entry of its own
+// (see Queue); one bit in the position index and its sequence -> record entry. Grants
+// (docs/rules.md, "Presence, the cursor and grants") add two cursors over those sequences, the
+// grants by deadline and the returned users by line order.
+//
+// Memory follows the live population: a forgotten record frees its slot and its deadline
+// entry, the slab gives emptied chunks back, the position index drops its dead prefix, and the
+// sweep drops piled-up orphan deadline entries and shrinks the hash tables once an event has
+// drained (ShrinkIfDrained).
 //
 // The line in order is: the front (random method: drawn users, in draw order), then the pool
 // (everyone else in line: the pre-queue's users in slot order, then arrivals in arrival
@@ -18,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -30,12 +37,15 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
 #include "common/strings.h"
 #include "room/position_index.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
+#include "room/slab.h"
+#include "room/slot_index.h"
 
 namespace admission {
 namespace {
@@ -110,21 +120,117 @@ enum class Place : uint8_t {
   kPrequeue,  // the event has not opened: in Event::prequeue; seq is its pre-queue slot
 };
 
+// A UserState in one byte (the enum itself is an int): it keeps Record at 88 bytes.
+class StateByte {
+ public:
+  StateByte(UserState state = UserState::kWaiting)  // NOLINT: implicit, as the enum
+      : v_(static_cast<uint8_t>(state)) {}
+  operator UserState() const { return static_cast<UserState>(v_); }  // NOLINT
+
+ private:
+  uint8_t v_;
+};
+
+// A user id, held once per user (the user-id index refers to the record's copy): up to 14
+// bytes in place ("user-123456" and the like), longer ones in one heap block of their own.
+class UserId {
+ public:
+  UserId() = default;
+  UserId(const UserId&) = delete;
+  UserId& operator=(const UserId&) = delete;
+  UserId(UserId&& other) noexcept { Take(other); }
+  UserId& operator=(UserId&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      Take(other);
+    }
+    return *this;
+  }
+  ~UserId() { Reset(); }
+
+  void Assign(std::string_view id) {
+    Reset();
+    if (id.size() < kTag) {
+      std::memcpy(bytes_, id.data(), id.size());
+      bytes_[kTag] = static_cast<unsigned char>(id.size());
+      return;
+    }
+    char* heap = new char[id.size()];
+    std::memcpy(heap, id.data(), id.size());
+    const auto size = static_cast<uint32_t>(id.size());
+    std::memcpy(bytes_, &heap, sizeof(heap));
+    std::memcpy(bytes_ + sizeof(heap), &size, sizeof(size));
+    bytes_[kTag] = kHeap;
+  }
+
+  std::string_view view() const {
+    if (bytes_[kTag] != kHeap) {
+      return std::string_view(reinterpret_cast<const char*>(bytes_), bytes_[kTag]);
+    }
+    return std::string_view(heap(), heap_size());
+  }
+
+ private:
+  static constexpr std::size_t kTag = 15;  // the last byte: the inline size, or kHeap
+  static constexpr unsigned char kHeap = 0xff;
+
+  char* heap() const {
+    char* p;
+    std::memcpy(&p, bytes_, sizeof(p));
+    return p;
+  }
+  uint32_t heap_size() const {
+    uint32_t n;
+    std::memcpy(&n, bytes_ + sizeof(char*), sizeof(n));
+    return n;
+  }
+  void Reset() {
+    if (bytes_[kTag] == kHeap) delete[] heap();
+    bytes_[kTag] = 0;
+  }
+  void Take(UserId& other) {
+    std::memcpy(bytes_, other.bytes_, sizeof(bytes_));
+    other.bytes_[kTag] = 0;
+  }
+
+  alignas(8) unsigned char bytes_[16] = {};
+};
+
+// One user's state, in the event's slab (see Event::slab).
 struct Record {
+  TokenKey key;
   uint64_t seq = 0;
   int64_t joined_us = 0;
-  int64_t left_line_us = kNever;
   int64_t deadline_us = 0;
-  int64_t present_until_us = 0;     // waiting and pre-queued: counts as present until then
+  int64_t queued_us = kNever;  // its own entry in Event::deadlines, at or before deadline_us
+  // While waiting (and pre-queued): counts as present until then. Once out of the line
+  // (admitted or gone): when it left. One field, as no record needs both.
+  int64_t present_or_left_us = 0;
   int64_t grant_until_us = kNever;  // while holding a grant: when it lapses
-  UserState state = UserState::kWaiting;
+  UserId user_id;
+  uint32_t slot = 0;  // its own slot in the slab
+  StateByte state = UserState::kWaiting;
   Place place = Place::kPool;  // while waiting
   bool by_credit = false;      // the grant was made on credit
   bool returned = false;       // in Event::returned
-  std::string user_id;
 };
+static_assert(sizeof(Record) <= 88, "a record per waiting user: keep it compact");
+
+using RecordSlab = Slab<Record>;
+
+// The tags of the token and user-id indexes (room/slot_index.h).
+uint32_t TagOf(const TokenKey& key) {
+  return static_cast<uint32_t>(absl::Hash<TokenKey>{}(key) >> 32);
+}
+uint32_t TagOf(std::string_view user_id) {
+  return static_cast<uint32_t>(absl::Hash<absl::string_view>{}(AbslView(user_id)) >> 32);
+}
 
 bool Granted(const Record& r) { return r.grant_until_us != kNever; }
+
+int64_t LeftLineUs(const Record& r) {
+  return r.state == UserState::kWaiting ? kNever : r.present_or_left_us;
+}
 
 // A returned user's place in line order: the front by draw number, then the pool by sequence.
 struct LineSpot {
@@ -138,7 +244,7 @@ struct LineSpot {
 // The state a ticket shows: pre-queued users are waiting records outside the line.
 UserState ReportedState(const Record& r) {
   return r.state == UserState::kWaiting && r.place == Place::kPrequeue ? UserState::kPrequeue
-                                                                       : r.state;
+                                                                       : UserState{r.state};
 }
 
 // Kept only for users who were admitted, so waiting users do not pay for it.
@@ -179,8 +285,12 @@ struct Event {
   std::mutex mu;
   Policy policy ABSL_GUARDED_BY(mu);
   PositionIndex line ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<TokenKey, Record> records ABSL_GUARDED_BY(mu);
-  absl::flat_hash_map<std::string, TokenKey> by_user ABSL_GUARDED_BY(mu);  // waiting or active
+  // Every record (waiting, active, or ended and kept for ended_ttl), found by token in
+  // `records`; `by_user` indexes the waiting and active ones by user id. The other structures
+  // refer to a record by its slot, or by its token key where an entry may outlive the record.
+  RecordSlab slab ABSL_GUARDED_BY(mu);
+  SlotIndex records ABSL_GUARDED_BY(mu);
+  SlotIndex by_user ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<TokenKey, Reservation> reservations ABSL_GUARDED_BY(mu);
   absl::btree_set<DeadlineEntry> deadlines ABSL_GUARDED_BY(mu);
   rules::Bucket bucket ABSL_GUARDED_BY(mu);
@@ -197,13 +307,13 @@ struct Event {
   bool opened ABSL_GUARDED_BY(mu) = false;
   int64_t shuffled_at_opening ABSL_GUARDED_BY(mu) = 0;
   uint64_t prequeue_joins ABSL_GUARDED_BY(mu) = 0;
-  absl::btree_map<uint32_t, TokenKey> prequeue ABSL_GUARDED_BY(mu);  // slot -> user
+  absl::btree_map<uint32_t, uint32_t> prequeue ABSL_GUARDED_BY(mu);  // pre-queue slot -> record
   PositionIndex front ABSL_GUARDED_BY(mu);                           // drawn users
   uint64_t draws ABSL_GUARDED_BY(mu) = 0;
-  // Sequence -> user, for the cursor and the draws: the pool by line sequence, the front by its
-  // own sequence (the draw order).
-  absl::btree_map<uint64_t, TokenKey> pool_keys ABSL_GUARDED_BY(mu);
-  absl::btree_map<uint64_t, TokenKey> front_keys ABSL_GUARDED_BY(mu);
+  // Sequence -> record, for the cursor and the draws: the pool by line sequence, the front by
+  // its own sequence (the draw order).
+  absl::btree_map<uint64_t, uint32_t> pool_keys ABSL_GUARDED_BY(mu);
+  absl::btree_map<uint64_t, uint32_t> front_keys ABSL_GUARDED_BY(mu);
 
   // Grants (docs/rules.md, "Presence, the cursor and grants"). A user is reached when the
   // cursor of their part of the line has passed their sequence.
@@ -213,8 +323,38 @@ struct Event {
   int64_t reached_pool ABSL_GUARDED_BY(mu) = 0;
   int64_t granted ABSL_GUARDED_BY(mu) = 0;
   absl::btree_set<DeadlineEntry> grant_queue ABSL_GUARDED_BY(mu);  // (grant_until, user)
-  absl::btree_map<LineSpot, TokenKey> returned ABSL_GUARDED_BY(mu);
+  absl::btree_map<LineSpot, uint32_t> returned ABSL_GUARDED_BY(mu);
+
+  // The record of a token (whose tag is `tag`), or null.
+  Record* Find(const TokenKey& key, uint32_t tag) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const uint32_t slot = records.Find(tag, [&](uint32_t s) { return slab[s].key == key; });
+    return slot == SlotIndex::kNone ? nullptr : &slab[slot];
+  }
+  Record* Find(const TokenKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return Find(key, TagOf(key));
+  }
+  // The waiting or active record of a user (whose tag is `tag`), or null.
+  Record* FindUser(std::string_view user_id, uint32_t tag) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const uint32_t slot =
+        by_user.Find(tag, [&](uint32_t s) { return slab[s].user_id.view() == user_id; });
+    return slot == SlotIndex::kNone ? nullptr : &slab[slot];
+  }
+  // Forgets a record, and its own deadline entry: its slot is free again.
+  void Forget(Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (r.queued_us != kNever) deadlines.erase(DeadlineEntry{r.queued_us, r.key});
+    records.Erase(TagOf(r.key), r.slot);
+    slab.Free(r.slot);
+  }
 };
+
+// Gives the record a new own deadline entry at `at_us`. An older one is left in place, an
+// orphan: erasing it would cost a B-tree descent to a cold leaf on every Leave, while the sweep
+// drops it for free when it reaches the head (or DropOrphanDeadlines, if they pile up).
+void Queue(Event& e, Record& r, int64_t at_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  // Deadlines mostly come in time order (now + a TTL): try the end first.
+  e.deadlines.insert(e.deadlines.end(), DeadlineEntry{at_us, r.key});
+  r.queued_us = at_us;
+}
 
 bool Reached(const Event& e, const Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
   if (r.state != UserState::kWaiting) return false;
@@ -274,19 +414,16 @@ class MemoryStore final : public Store {
   int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void ApplyDeadline(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  // Applies the record's own deadline if it has passed; false if the record was forgotten.
-  bool SettleRecord(Event& e, const TokenKey& key, int64_t now_us)
+  // Applies the record's own deadline if it has passed; the record, or null if it was (or is
+  // now) forgotten. `tag` is TagOf(key).
+  Record* SettleRecord(Event& e, const TokenKey& key, uint32_t tag, int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  void SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void SetDeadline(Event& e, Record& r, int64_t at_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void EndRecord(Event& e, const TokenKey& key, Record& r, UserState state, int64_t at_us)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
-  absl::StatusOr<std::pair<TokenKey, Record*>> FindRecord(Event& e, std::string_view token,
-                                                          int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
 
   // The line's structures (see the top of the file).
-  void AddToPool(Event& e, const TokenKey& key, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void AddToPool(Event& e, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // Takes a waiting record out of its place. `departure`: it left or expired (not admitted):
   // a grant's token goes back and, when not reached, the departure windows count it at `at_us`.
   void LeaveLine(Event& e, const TokenKey& key, Record& r, bool departure, int64_t at_us)
@@ -298,8 +435,7 @@ class MemoryStore final : public Store {
   // Lets up to kMaxLapsesPerCall grants whose claim window is over go.
   void ApplyLapses(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // A caller's heartbeat and presence; a reached, ungranted caller is returned.
-  void Refresh(Event& e, const TokenKey& key, Record& r, int64_t now_us)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  void Refresh(Event& e, Record& r, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // Advance: the random method's draws, then the grants.
   void Advance(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void Draw(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
@@ -346,6 +482,43 @@ std::vector<Windows> MakeWindows(const Policy& policy, const std::vector<Windows
   return windows;
 }
 
+// absl's hash tables keep their capacity when entries are erased: once one holds less than
+// an eighth of what it has room for (an event draining), it is rebuilt to fit. A table is at
+// least 7/16 full after it grows or is rebuilt, so a rebuild follows erasures of at least a
+// quarter of its capacity: O(1) per erasure.
+template <typename Table>
+void ShrinkToFit(Table& table) {
+  if (table.capacity() > 0 && table.size() < table.capacity() / 8) table.rehash(0);
+}
+
+// Rebuilds the deadline queue from the records' own entries. Orphans wait for their time,
+// which is the heartbeat TTL away for a user who left, so an event that drains faster than
+// that would keep them all; this runs once they outnumber the records, so its O(n log n)
+// follows at least n orphans.
+void DropOrphanDeadlines(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  constexpr std::size_t kSlack = 4096;  // small queues are left alone
+  if (e.deadlines.size() <= 2 * e.records.size() + kSlack) return;
+  std::vector<DeadlineEntry> own;
+  own.reserve(e.records.size());
+  e.records.ForEach([&](uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+    const Record& r = e.slab[slot];
+    if (r.queued_us != kNever) own.push_back(DeadlineEntry{r.queued_us, r.key});
+  });
+  std::sort(own.begin(), own.end());
+  absl::btree_set<DeadlineEntry> rebuilt(own.begin(), own.end());
+  e.deadlines.swap(rebuilt);
+}
+
+// Gives back what a drained event no longer needs. The B-trees free their nodes as they
+// empty and the slab its chunks; the position indexes compact themselves.
+void ShrinkIfDrained(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
+  DropOrphanDeadlines(e);
+  e.records.ShrinkToFit();
+  e.by_user.ShrinkToFit();
+  ShrinkToFit(e.reservations);
+  if (e.slab.size() == 0) e.slab.ReleaseSpare();
+}
+
 absl::Status UnknownEvent(std::string_view event_id) {
   return absl::NotFoundError(absl::StrCat("unknown event '", AbslView(event_id), "'"));
 }
@@ -385,10 +558,10 @@ int64_t MemoryStore::Begin(Event& e) {
   return now_us;
 }
 
-void MemoryStore::AddToPool(Event& e, const TokenKey& key, Record& r) {
+void MemoryStore::AddToPool(Event& e, Record& r) {
   r.place = Place::kPool;
   r.seq = e.line.Append();
-  e.pool_keys.emplace(r.seq, key);
+  e.pool_keys.emplace_hint(e.pool_keys.end(), r.seq, r.slot);  // the newest sequence
 }
 
 void MemoryStore::DropGrant(Event& e, const TokenKey& key, Record& r) {
@@ -436,7 +609,9 @@ void MemoryStore::Open(Event& e) {
   e.shuffled_at_opening = static_cast<int64_t>(e.prequeue.size());
   // O(pre-queue) once. The Redis store does no work here: its line is sorted by slot from the
   // start (docs/rules.md).
-  for (const auto& [slot, key] : e.prequeue) AddToPool(e, key, e.records.at(key));
+  for (const auto& [prequeue_slot, slot] : e.prequeue) {
+    AddToPool(e, e.slab[slot]);
+  }
   e.prequeue.clear();
 }
 
@@ -445,7 +620,7 @@ void MemoryStore::ApplyLapses(Event& e, int64_t now_us) {
                       e.grant_queue.begin()->at_us <= now_us;
        ++n) {
     const TokenKey key = e.grant_queue.begin()->key;
-    DropGrant(e, key, e.records.at(key));
+    DropGrant(e, key, *e.Find(key));
     ++e.counters.lapsed;
     // A grant nobody claimed went, nearly always, to a user who had vanished since their last
     // call: the ETA counts it with the passes.
@@ -454,17 +629,17 @@ void MemoryStore::ApplyLapses(Event& e, int64_t now_us) {
   }
 }
 
-void MemoryStore::Refresh(Event& e, const TokenKey& key, Record& r, int64_t now_us) {
-  SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
+void MemoryStore::Refresh(Event& e, Record& r, int64_t now_us) {
+  SetDeadline(e, r, now_us + rules::DurationToMicros(e.policy.heartbeat_ttl));
   if (r.place == Place::kPrequeue) {
-    r.present_until_us = now_us + rules::PrequeuePresenceWindowUs(e.policy, now_us);
+    r.present_or_left_us = now_us + rules::PrequeuePresenceWindowUs(e.policy, now_us);
     return;
   }
   const Standing s = StandingOf(e, r, now_us);
   const int64_t ahead = s.ahead_unreached + (s.position_high - s.position) / 2;
-  r.present_until_us = now_us + rules::PresenceWindowUs(e.policy, ahead);
+  r.present_or_left_us = now_us + rules::PresenceWindowUs(e.policy, ahead);
   if (Reached(e, r) && !Granted(r) && !r.returned) {
-    e.returned.emplace(LineSpot{r.place, r.seq}, key);
+    e.returned.emplace(LineSpot{r.place, r.seq}, r.slot);
     r.returned = true;
   }
 }
@@ -481,8 +656,7 @@ void MemoryStore::Draw(Event& e, int64_t now_us) {
     const int64_t k = shuffle::DrawIndex(e.secret, e.draws, e.line.size());
     ++e.draws;
     const uint64_t seq = e.line.Select(k);
-    const TokenKey key = e.pool_keys.at(seq);
-    Record& r = e.records.at(key);
+    Record& r = e.slab[e.pool_keys.at(seq)];
     // A pool user the cursor had reached gets a new place, beyond the front's cursor.
     if (Reached(e, r)) --e.reached_pool;
     if (r.returned) DropReturned(e, r);
@@ -490,7 +664,7 @@ void MemoryStore::Draw(Event& e, int64_t now_us) {
     e.pool_keys.erase(seq);
     r.place = Place::kFront;
     r.seq = e.front.Append();
-    e.front_keys.emplace(r.seq, key);
+    e.front_keys.emplace_hint(e.front_keys.end(), r.seq, r.slot);  // the newest sequence
   }
 }
 
@@ -504,20 +678,20 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
   while (grants < rules::kMaxGrantsPerCall && passes < rules::kMaxPassesPerCall &&
          e.active + e.granted < p.active_capacity) {
     // The candidate: the first returned user, else the next one the cursors have not reached.
-    TokenKey key;
+    uint32_t slot;
     bool returned = false;
     if (!e.returned.empty()) {
-      key = e.returned.begin()->second;
+      slot = e.returned.begin()->second;
       returned = true;
     } else if (auto f = e.front_keys.upper_bound(e.cursor_front); f != e.front_keys.end()) {
-      key = f->second;
+      slot = f->second;
     } else if (auto q = e.pool_keys.upper_bound(e.cursor_pool);
                pool_in_turn && q != e.pool_keys.end()) {
-      key = q->second;
+      slot = q->second;
     } else {
       break;
     }
-    Record& r = e.records.at(key);
+    Record& r = e.slab[slot];
     auto reach = [&e, &r, now_us] {
       const double waited_sec = static_cast<double>(now_us - r.joined_us) / 1e6;
       for (Windows& w : e.windows) {
@@ -532,7 +706,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
         ++e.reached_pool;
       }
     };
-    if (returned && now_us >= r.present_until_us) {  // gone again: it stays reached
+    if (returned && now_us >= r.present_or_left_us) {  // gone again: it stays reached
       DropReturned(e, r);
       ++passes;
       continue;
@@ -542,7 +716,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
       ++passes;
       continue;
     }
-    if (!returned && now_us >= r.present_until_us) {  // absent: passed, keeps its place
+    if (!returned && now_us >= r.present_or_left_us) {  // absent: passed, keeps its place
       reach();
       ++e.counters.passed;
       for (Windows& w : e.windows) rules::RecordAdmission(w.passes, now_us);
@@ -558,7 +732,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
     r.by_credit = e.bucket.tokens < 1.0;
     e.bucket.tokens -= 1.0;
     r.grant_until_us = now_us + rules::DurationToMicros(p.claim_window);
-    e.grant_queue.insert(DeadlineEntry{r.grant_until_us, key});
+    e.grant_queue.insert(e.grant_queue.end(), DeadlineEntry{r.grant_until_us, r.key});
     ++e.granted;
     if (returned) {
       DropReturned(e, r);
@@ -623,8 +797,8 @@ void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us
   if (*by_bypass) ++e.counters.admitted_by_bypass;
   if (r.state == UserState::kWaiting) LeaveLine(e, key, r, /*departure=*/false, now_us);
   r.state = UserState::kActive;
-  r.left_line_us = now_us;
-  SetDeadline(e, key, r, now_us + rules::DurationToMicros(e.policy.active_ttl));
+  r.present_or_left_us = now_us;  // left the line
+  SetDeadline(e, r, now_us + rules::DurationToMicros(e.policy.active_ttl));
   e.reservations[key] = Reservation{std::string(reservation_token),
                                     now_us + rules::DurationToMicros(e.policy.reservation_ttl)};
   ++e.active;
@@ -634,44 +808,48 @@ void MemoryStore::Admit(Event& e, const TokenKey& key, Record& r, int64_t now_us
 }
 
 int64_t MemoryStore::ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max) {
-  // Only applied deadlines count against `max`. Stale entries at the head (early ones, later
-  // duplicates, forgotten records) are cleared even once `max` is reached, so that afterwards
-  // the head is either in the future or a deadline that has really passed; but at most
-  // kMaxStaleMovesPerCall of them, so that a call after a quiet spell stays bounded. The Redis
-  // functions do exactly this (lua/room/deadlines.lua).
+  // Only applied deadlines count against `max`. Stale entries at the head (early ones and
+  // orphans) are cleared even once `max` is reached, so that afterwards the head is either in
+  // the future or a deadline that has really passed; but at most kMaxStaleMovesPerCall of
+  // them, so that a call after a quiet spell stays bounded. The Redis functions do the same
+  // (lua/room/deadlines.lua, apply_passed).
   int64_t applied = 0, moved = 0;
   while (moved < rules::kMaxStaleMovesPerCall && !e.deadlines.empty() &&
          e.deadlines.begin()->at_us <= now_us) {
     const DeadlineEntry entry = *e.deadlines.begin();
-    auto it = e.records.find(entry.key);
-    const bool stale = it == e.records.end() || it->second.deadline_us != entry.at_us;
-    if (!stale && applied >= max) break;
+    Record* found = e.Find(entry.key);
+    if (found != nullptr && found->queued_us != entry.at_us) found = nullptr;  // an orphan
+    if (found != nullptr && found->deadline_us == entry.at_us && applied >= max) break;
     e.deadlines.erase(e.deadlines.begin());
-    if (stale) {
+    if (found == nullptr) {
       ++moved;
-      // Heartbeats moved the deadline on without touching the queue; catch up now. (Otherwise
-      // the record was forgotten on another path, or this is a later duplicate.)
-      if (it != e.records.end() && it->second.deadline_us > entry.at_us) {
-        e.deadlines.insert(DeadlineEntry{it->second.deadline_us, entry.key});
-      }
       continue;
     }
-    ApplyDeadline(e, entry.key, it->second);
+    Record& r = *found;
+    r.queued_us = kNever;
+    if (r.deadline_us > entry.at_us) {
+      // Heartbeats moved the deadline on without touching the queue; catch up now.
+      Queue(e, r, r.deadline_us);
+      ++moved;
+      continue;
+    }
+    ApplyDeadline(e, entry.key, r);
     ++applied;
     // The entry just popped was the record's; it needs one for its next deadline.
-    if (auto next = e.records.find(entry.key); next != e.records.end()) {
-      e.deadlines.insert(DeadlineEntry{next->second.deadline_us, entry.key});
+    if (Record* next = e.Find(entry.key); next != nullptr && next->queued_us == kNever) {
+      Queue(e, *next, next->deadline_us);
     }
   }
   return applied;
 }
 
-// The deadline queue is lazy: every record has at least one entry at or before its deadline,
-// and a deadline that moves later (every heartbeat) leaves the queue alone; the entry is moved
-// when the sweep reaches it. That keeps the B-tree out of the heartbeat path. Only a deadline
-// that moves earlier (a shorter TTL) needs an entry of its own.
-void MemoryStore::SetDeadline(Event& e, const TokenKey& key, Record& r, int64_t at_us) {
-  if (at_us < r.deadline_us) e.deadlines.insert(DeadlineEntry{at_us, key});
+// The deadline queue is lazy: every record has its own entry, at queued_us, at or before its
+// deadline, and a deadline that moves later (every heartbeat) leaves the queue alone; the
+// entry is moved when the sweep reaches it. That keeps the B-tree out of the heartbeat path.
+// Only a deadline that moves before the entry (a shorter TTL) gets a new own entry at once
+// (see Queue for the old one). A forgotten record takes its own entry with it.
+void MemoryStore::SetDeadline(Event& e, Record& r, int64_t at_us) {
+  if (at_us < r.deadline_us && at_us < r.queued_us) Queue(e, r, at_us);
   r.deadline_us = at_us;
 }
 
@@ -679,13 +857,13 @@ void MemoryStore::EndRecord(Event& e, const TokenKey& key, Record& r, UserState 
                             int64_t at_us) {
   if (r.state == UserState::kWaiting) {
     LeaveLine(e, key, r, /*departure=*/true, at_us);
-    r.left_line_us = at_us;
+    r.present_or_left_us = at_us;  // left the line
   } else if (r.state == UserState::kActive) {
     --e.active;
   }
-  e.by_user.erase(r.user_id);
+  e.by_user.Erase(TagOf(r.user_id.view()), r.slot);
   r.state = state;
-  SetDeadline(e, key, r, at_us + rules::DurationToMicros(e.policy.ended_ttl));
+  SetDeadline(e, r, at_us + rules::DurationToMicros(e.policy.ended_ttl));
 }
 
 void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
@@ -701,31 +879,22 @@ void MemoryStore::ApplyDeadline(Event& e, const TokenKey& key, Record& r) {
     default:  // an ended record's retention is over: forget it (queue entries left behind
               // are dropped when the sweep reaches them)
       e.reservations.erase(key);
-      e.records.erase(key);
+      e.Forget(r);
       break;
   }
 }
 
-bool MemoryStore::SettleRecord(Event& e, const TokenKey& key, int64_t now_us) {
+Record* MemoryStore::SettleRecord(Event& e, const TokenKey& key, uint32_t tag, int64_t now_us) {
   for (;;) {  // at most twice: a ghost whose record is also past its retention
-    auto it = e.records.find(key);
-    if (it == e.records.end()) return false;
-    if (it->second.deadline_us > now_us) return true;
-    ApplyDeadline(e, key, it->second);
+    Record* r = e.Find(key, tag);
+    if (r == nullptr || r->deadline_us > now_us) return r;
+    ApplyDeadline(e, key, *r);
   }
-}
-
-absl::StatusOr<std::pair<TokenKey, Record*>> MemoryStore::FindRecord(Event& e,
-                                                                     std::string_view token,
-                                                                     int64_t now_us) {
-  absl::StatusOr<TokenKey> key = KeyOf(token);
-  if (!key.ok()) return key.status();
-  if (!SettleRecord(e, *key, now_us)) return absl::NotFoundError("unknown token");
-  return std::make_pair(*key, &e.records.find(*key)->second);
 }
 
 RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
   RateSample rate;
+  rate.windows.reserve(e.windows.size());
   for (const Windows& w : e.windows) {
     RateSample::Window out;
     out.length = absl::Microseconds(w.admissions.length_us);
@@ -750,20 +919,20 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
                                const Record& r, int64_t now_us) {
   Ticket t;
   t.event_id = e.id;
-  t.user_id = r.user_id;
-  t.token = std::string(token);
+  t.user_id.assign(r.user_id.view());
+  t.token.assign(token);
   t.state = r.state;
   t.now = rules::MicrosToTime(now_us);
   t.joined_at = rules::MicrosToTime(r.joined_us);
   t.left_line_at =
-      r.left_line_us == kNever ? absl::InfiniteFuture() : rules::MicrosToTime(r.left_line_us);
+      LeftLineUs(r) == kNever ? absl::InfiniteFuture() : rules::MicrosToTime(LeftLineUs(r));
   t.deadline = rules::MicrosToTime(r.deadline_us);
   if (r.state == UserState::kWaiting) {
     const Standing standing = StandingOf(e, r, now_us);
     t.position = standing.position;
     t.position_high = standing.position_high;
     t.ahead_unreached = standing.ahead_unreached;
-    t.present_until = rules::MicrosToTime(r.present_until_us);
+    t.present_until = rules::MicrosToTime(r.present_or_left_us);
     if (Granted(r)) t.grant_expires_at = rules::MicrosToTime(r.grant_until_us);
     t.state = ReportedState(r);
     if (r.place == Place::kPrequeue) {
@@ -790,16 +959,19 @@ absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::str
                                              Own&& own, Answer&& answer) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
+  const absl::StatusOr<TokenKey> parsed = KeyOf(token);
+  const uint32_t tag = parsed.ok() ? TagOf(*parsed) : 0;
   std::lock_guard<std::mutex> lock(e->mu);
+  if (parsed.ok()) e->records.Prefetch(tag);  // its cache miss overlaps with Begin
   const int64_t now_us = Begin(*e);
-  auto found = FindRecord(*e, token, now_us);
-  if (!found.ok()) {
+  Record* found = parsed.ok() ? SettleRecord(*e, *parsed, tag, now_us) : nullptr;
+  if (found == nullptr) {
     Advance(*e, now_us);
-    return found.status();
+    return parsed.ok() ? absl::NotFoundError("unknown token") : parsed.status();
   }
   // Advance neither adds nor removes records, so the record stays where it is.
-  const TokenKey key = found->first;
-  Record& r = *found->second;
+  const TokenKey key = *parsed;
+  Record& r = *found;
   const absl::Status status = own(*e, key, r, now_us);
   Advance(*e, now_us);
   if (!status.ok()) return status;
@@ -816,24 +988,30 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
   absl::StatusOr<TokenKey> key = KeyOf(request.token);
   if (!key.ok()) return key.status();
 
+  const uint32_t user_tag = TagOf(request.user_id);
+  const uint32_t token_tag = TagOf(*key);
   std::lock_guard<std::mutex> lock(e->mu);
+  // The lookups' cache misses overlap with Begin.
+  e->by_user.Prefetch(user_tag);
+  e->records.Prefetch(token_tag);
   const int64_t now_us = Begin(*e);
   // Every answer, refusals included, comes after Advance (docs/rules.md, "The calls").
   auto fail = [&](absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu) {
     Advance(*e, now_us);
     return status;
   };
-  if (auto it = e->by_user.find(AbslView(request.user_id)); it != e->by_user.end()) {
-    const TokenKey existing = it->second;
-    SettleRecord(*e, existing, now_us);  // a ghost's place is not a place
-    if (e->by_user.contains(AbslView(request.user_id))) {
-      const bool active = e->records.at(existing).state == UserState::kActive;
+  if (const Record* found = e->FindUser(request.user_id, user_tag); found != nullptr) {
+    const TokenKey existing = found->key;
+    SettleRecord(*e, existing, TagOf(existing), now_us);  // a ghost's place is not a place
+    if (const Record* still = e->FindUser(request.user_id, user_tag); still != nullptr) {
+      const bool active = still->state == UserState::kActive;
       return fail(absl::AlreadyExistsError(
           absl::StrCat("user '", AbslView(request.user_id), "' is already ",
                        active ? "admitted to" : "waiting in", " event '", e->id, "'")));
     }
   }
-  if (e->records.contains(*key)) return fail(absl::AlreadyExistsError("token already in use"));
+  if (e->Find(*key, token_tag) != nullptr)
+    return fail(absl::AlreadyExistsError("token already in use"));
 
   const Policy& policy = e->policy;
   if (const std::optional<JoinRefusal::Reason> refusal =
@@ -860,11 +1038,14 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     if (!e->opened) Open(*e);  // an event without opening time opens at its first join
   }
 
-  auto [it, inserted] = e->records.emplace(*key, Record{});
-  Record& record = it->second;
+  const uint32_t slot = e->slab.Allocate();
+  Record& record = e->slab[slot];  // records do not move: the reference stays valid
+  record.key = *key;
+  record.slot = slot;
   record.joined_us = now_us;
-  record.user_id = std::string(request.user_id);
-  e->by_user.emplace(record.user_id, *key);
+  record.user_id.Assign(request.user_id);
+  e->records.Insert(token_tag, slot);
+  e->by_user.Insert(user_tag, slot);
   ++e->counters.joined;
   if (passthrough || safety_net) {
     record.state = UserState::kActive;  // never in line; Admit sets the active deadline
@@ -877,13 +1058,12 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     if (prequeue) {
       record.place = Place::kPrequeue;
       record.seq = shuffle::PrequeueSlot(e->secret, static_cast<uint32_t>(e->prequeue_joins++));
-      e->prequeue.emplace(static_cast<uint32_t>(record.seq), *key);
+      e->prequeue.emplace(static_cast<uint32_t>(record.seq), slot);
     } else {
-      AddToPool(*e, *key, record);
+      AddToPool(*e, record);
     }
     record.deadline_us = kNever;
-    Refresh(*e, *key, record, now_us);
-    e->deadlines.insert(DeadlineEntry{record.deadline_us, *key});
+    Refresh(*e, record, now_us);  // sets the deadline, and so queues the record
   }
   Advance(*e, now_us);
   return MakeTicket(*e, request.token, *key, record, now_us);
@@ -892,8 +1072,8 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
 absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
   return OnRecord<Ticket>(
       event_id, token,
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
-        if (r.state == UserState::kWaiting) Refresh(e, key, r, now_us);
+      [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
+        if (r.state == UserState::kWaiting) Refresh(e, r, now_us);
         return absl::OkStatus();
       },
       [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
@@ -906,7 +1086,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
   bool repeated = false;
   return OnRecord<EnterOutcome>(
       event_id, token,
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
+      [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
         if (r.state == UserState::kActive) {
           repeated = true;
           return absl::OkStatus();
@@ -915,7 +1095,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
           return absl::FailedPreconditionError(absl::StrCat(
               "cannot enter: the user is ", AbslView(UserStateName(r.state)), ", not waiting"));
         }
-        Refresh(e, key, r, now_us);
+        Refresh(e, r, now_us);
         return absl::OkStatus();
       },
       [&](Event& e, const TokenKey& key, Record& r,
@@ -978,6 +1158,7 @@ absl::StatusOr<SweepOutcome> MemoryStore::Sweep(std::string_view event_id, int64
   out.removed = ApplyPassedDeadlines(*e, now_us, std::max<int64_t>(max_entries, 0));
   // Exact unless more than kMaxStaleMovesPerCall stale entries were due: then not done yet.
   out.done = e->deadlines.empty() || e->deadlines.begin()->at_us > now_us;
+  ShrinkIfDrained(*e);
   return out;
 }
 
