@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "admission/ids.h"
+#include "bench_util.h"
 #include "redis/client/connection.h"
 #include "redis/client/connection_pool.h"
 
@@ -135,22 +136,6 @@ Command StatusCall(const Shas& sha, const Keys& k, std::string_view token) {
   return {"EVALSHA", sha.status, "2", k.line, k.hb, token, kTtlMs};
 }
 
-// As redis_store_bench.cc's: the token redis-benchmark -r N makes of "tk____rand_int__".
-std::string StatusToken(int64_t i) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "tk__%012lld", static_cast<long long>(i));
-  return buf;
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(u.ru_utime) + seconds(u.ru_stime);
-}
-
 bool ValidOp(const NaiveOptions& o) {
   if (o.op == "join" || o.op == "status") return true;
   std::fprintf(stderr, "admission_redis_bench: naive-prepare/naive-run take --op=join|status\n");
@@ -193,7 +178,7 @@ int NaivePrepare(const NaiveOptions& o) {
       tokens.clear();
       for (int64_t i = from; i < to; ++i) {
         users.push_back(absl::StrCat("nu-", i));
-        tokens.push_back(StatusToken(i));
+        tokens.push_back(StatusKey(i));
       }
       std::vector<Command> calls;
       for (std::size_t j = 0; j < users.size(); ++j) {
@@ -240,7 +225,7 @@ int NaiveRun(const NaiveOptions& o) {
           token = admission::NewToken(o.event);
         } else {
           state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-          token = StatusToken(static_cast<int64_t>((state >> 33) % static_cast<uint64_t>(o.line)));
+          token = StatusKey(static_cast<int64_t>((state >> 33) % static_cast<uint64_t>(o.line)));
         }
         auto reply = pool.Execute(o.op == "join" ? JoinCall(sha, k, user, token)
                                                  : StatusCall(sha, k, token));
@@ -258,15 +243,9 @@ int NaiveRun(const NaiveOptions& o) {
       ops.fetch_add(mine);
     });
   }
-  const auto start = std::chrono::steady_clock::now();
-  const double cpu_start = CpuSeconds();
-  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
-  stop = true;
-  for (std::thread& t : threads) t.join();
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double cpu_us_per_call =
-      (CpuSeconds() - cpu_start) * 1e6 / static_cast<double>(std::max<int64_t>(1, ops.load()));
+  const TimedRun run = RunFor(o.seconds, stop, threads, ops);
+  const double elapsed = run.elapsed_seconds;
+  const double cpu_us_per_call = run.cpu_us_per_call;
   const ConnectionPool::Counters c = pool.counters();
   // The line admission_redis_bench run prints (redis_compare.sh reads ops_per_sec= and
   // client_cpu_us_per_call=), plus layout=naive.

@@ -55,6 +55,7 @@
 #include "admission/admission.h"
 #include "admission/redis/client.h"
 #include "admission/redis/room_store.h"
+#include "bench_util.h"
 #include "common/strings.h"
 #include "naive_layout.h"
 #include "redis/client/connection.h"
@@ -69,6 +70,7 @@ using admission::redis_internal::Connection;
 using admission::redis_internal::ConnectionPool;
 using admission::redis_internal::Endpoint;
 using admission::redis_internal::ReplyPtr;
+using admission_bench::StatusKey;
 
 constexpr std::string_view kPrefix = "admbench";
 
@@ -228,12 +230,6 @@ std::string TokenWithKey(std::string_view event, std::string_view key) {
     token.push_back(kHex[c & 15]);
   }
   return token;
-}
-
-std::string StatusKey(int64_t i) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "tk__%012lld", static_cast<long long>(i));
-  return buf;
 }
 
 std::string UserId(int64_t i, bool uuid) {
@@ -467,16 +463,6 @@ FcallStats Fcalls(Connection& c) {
   return out;
 }
 
-// User and system CPU time of this process so far.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return seconds(u.ru_utime) + seconds(u.ru_stime);
-}
-
 int RunOps(const Flags& f) {
   std::unique_ptr<admission::Store> store = OpenStore(f, f.pool, nullptr);
   // For noop, a pool like the store's (same endpoint settings as OpenStore's).
@@ -518,17 +504,9 @@ int RunOps(const Flags& f) {
   }
   std::unique_ptr<Connection> admin = Admin(f);
   const FcallStats fcall_start = Fcalls(*admin);
-  const auto start = std::chrono::steady_clock::now();
-  const double cpu_start = CpuSeconds();
-  std::this_thread::sleep_for(std::chrono::duration<double>(f.seconds));
-  stop = true;
-  for (std::thread& t : threads) t.join();
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // The client's own CPU (user + system, all threads) per call: on a machine whose cores the
-  // client shares with redis-server, what the client takes the server cannot use.
-  const double cpu_us_per_call =
-      (CpuSeconds() - cpu_start) * 1e6 / static_cast<double>(std::max<int64_t>(1, ops.load()));
+  const admission_bench::TimedRun run = admission_bench::RunFor(f.seconds, stop, threads, ops);
+  const double elapsed = run.elapsed_seconds;
+  const double cpu_us_per_call = run.cpu_us_per_call;
   // Only noop calls go through `pool`; the store's own pool is not visible from here.
   std::string sharing;
   if (f.op != "noop") {
