@@ -15,8 +15,8 @@
 #   bench/redis_compare.sh [BUILD_DIR]      # default build/release; about 17 minutes
 #
 # Environment: CONNECTIONS (4) pooled connections = redis-benchmark clients, THREADS (64)
-# calling threads, RUN_SECONDS (5) per store run, OPS ("noop join status": noop is EVALSHA of
-# "return 1" through the store's connection pool, see admission_redis_bench),
+# calling threads, RUN_SECONDS (5) per store run, OPS ("noop join status": noop is the FCALL
+# of a function that returns 1, through the store's connection pool, see admission_redis_bench),
 # NOOP_REQUESTS (1000000), JOIN_REQUESTS (30000) and STATUS_REQUESTS (30000) per
 # redis-benchmark run, LINE (100000) waiting users for status, REPEAT (3) rounds (the table
 # shows medians), MEMORY_USERS (300000, 0 to skip; about 5 minutes) for the memory measurement.
@@ -90,7 +90,7 @@ SERVER=$DIR/server  # "op run command us": Redis' time per call of each run, for
 # Redis' own time per script call during the last run (INFO commandstats, reset by resetstat):
 # the same script costs the same on both sides, unless one side's client takes the server's
 # CPU. Prints "us command": FCALL when the run made any (the store's scripts as Redis
-# functions, issue 16), else EVALSHA (the store's scripts before that, noop, and the naive
+# functions, issue 16, and noop), else EVALSHA (the store's scripts before that, and the naive
 # layout, which a user would run with EVALSHA).
 resetstat() { redis-cli -p "$PORT" config resetstat >/dev/null; }
 server_us() {
@@ -122,7 +122,7 @@ record() {
 }
 
 # Creates EVENT for OP (a join event is fresh each time; the status line is prepared once,
-# before the rounds; noop needs none) and leaves the EVALSHA arguments in $DIR/args.
+# before the rounds; noop needs none) and leaves the FCALL arguments in $DIR/args.
 prepare() {
   local op=$1 event=$2
   if [[ $op != status ]]; then

@@ -12,19 +12,19 @@
 //       otherwise idle server.
 //   admission_redis_bench --port=P prepare --op=join|status|noop --event=E [--line=N]
 //       Creates event E (and for status, N waiting users whose token keys are "tk__%012d"),
-//       then prints, one per line, the arguments of the EVALSHA command that redis-benchmark
+//       then prints, one per line, the arguments of the FCALL command that redis-benchmark
 //       should run to do the same work as the store: the store's own script, KEYS and ARGV,
 //       with __rand_int__ where each call needs a fresh user (join) or a random waiting user
-//       (status, with -r N). For noop: EVALSHA of "return 1" (loaded here), no event.
+//       (status, with -r N). For noop: FCALL of a function that returns 1 (loaded here), no event.
 //   admission_redis_bench --port=P run --op=join|status|noop --event=E --threads=T --pool=C
 //                         [--seconds=5] [--line=N]
 //       T threads call the store (C pooled, pipelined connections) for S seconds: joins of
 //       fresh users, or heartbeats of random users among the N prepared ones. Prints ops/s.
 //       With T == C every connection carries one request per round trip (the unpipelined
-//       baseline). The server's clock, as in production (and as the EVALSHA run). noop runs
-//       EVALSHA of "return 1" through the store's connection pool itself: what the pool costs
-//       and gains when the script costs Redis next to nothing (the store's scripts cost it
-//       far more than a loopback round trip, which hides the pool's share).
+//       baseline). The server's clock, as in production (and as the FCALL run). noop runs the
+//       FCALL of a function that returns 1 through the store's connection pool itself: what
+//       the pool costs and gains when the function costs Redis next to nothing (the store's
+//       functions cost it far more than a loopback round trip, which hides the pool's share).
 //   admission_redis_bench --port=P naive-prepare --op=join|status --event=E [--line=N]
 //   admission_redis_bench --port=P naive-run --op=join|status --event=E --threads=T --pool=C
 //                         [--seconds=5] [--line=N]
@@ -76,8 +76,13 @@ constexpr std::string_view kPrefix = "admbench";
 
 // Abseil here is 20220623 as Debian ships it, whose string_view is not std::string_view.
 using admission::internal::AbslView;
-constexpr int64_t kSweepPerCall = 64;  // RedisStoreOptions' default, also in the EVALSHA run
-constexpr std::string_view kNoopScript = "return 1";
+constexpr int64_t kSweepPerCall = 64;  // RedisStoreOptions' default, also in the FCALL run
+// A function that does nothing, in a library of its own: what an FCALL costs when the function
+// costs Redis next to nothing (the store's functions run by FCALL too).
+constexpr std::string_view kNoopLibrary =
+    "#!lua name=admission_bench_noop\n"
+    "redis.register_function('admission_bench_noop', function() return 1 end)";
+constexpr std::string_view kNoopFunction = "admission_bench_noop";
 
 struct Flags {
   std::string mode;
@@ -385,12 +390,14 @@ int Memory(const Flags& f) {
 // ---------------------------------------------------------------------------------------------
 // prepare / run
 
-// Loads kNoopScript and returns its SHA1.
-std::string LoadNoop(const Flags& f) { return Run1(*Admin(f), {"SCRIPT", "LOAD", kNoopScript}); }
+// Loads kNoopLibrary (replacing an earlier load of it).
+void LoadNoop(const Flags& f) { Run1(*Admin(f), {"FUNCTION", "LOAD", "REPLACE", kNoopLibrary}); }
 
 int Prepare(const Flags& f) {
   if (f.op == "noop") {
-    for (const std::string& a : {std::string("EVALSHA"), LoadNoop(f), std::string("0")}) {
+    LoadNoop(f);
+    for (const std::string& a :
+         {std::string("FCALL"), std::string(kNoopFunction), std::string("0")}) {
       std::printf("%s\n", a.c_str());
     }
     return 0;
@@ -467,8 +474,8 @@ int RunOps(const Flags& f) {
   std::unique_ptr<admission::Store> store = OpenStore(f, f.pool, nullptr);
   // For noop, a pool like the store's (same endpoint settings as OpenStore's).
   ConnectionPool pool(Endpoint{"127.0.0.1", f.port, absl::Seconds(1), absl::Seconds(10)}, f.pool);
-  const std::string noop_sha = f.op == "noop" ? LoadNoop(f) : "";
-  const Command noop = {"EVALSHA", noop_sha, "0"};  // views: noop_sha outlives it
+  if (f.op == "noop") LoadNoop(f);
+  const Command noop = {"FCALL", kNoopFunction, "0"};
   std::atomic<bool> stop{false};
   std::atomic<int64_t> ops{0}, errors{0};
   std::vector<std::thread> threads;
