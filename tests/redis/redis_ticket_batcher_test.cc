@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "redis/room/ticket_batcher.h"
 
@@ -47,7 +48,7 @@ TEST(TicketBatcherTest, ALoneCallIsItsOwnBatch) {
         sizes.push_back(tokens.size());
         return Echo(event_id, tokens);
       },
-      64, 2);
+      64, 2, absl::Minutes(1));
   auto t = batcher.Call("ev", kA);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->token, "ev/a");
@@ -79,7 +80,7 @@ TEST(TicketBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
         --in_flight;
         return Echo(event_id, tokens);
       },
-      kMaxBatch, 2);
+      kMaxBatch, 2, absl::Minutes(1));
 
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
@@ -107,6 +108,43 @@ TEST(TicketBatcherTest, QueuedCallsGoOutTogetherWithinTheLimits) {
   EXPECT_EQ(largest, kMaxBatch) << "the queued calls were not coalesced";
 }
 
+// A stalled server holds the event's batches; a call queued behind them gives up after
+// max_queue_wait without being sent, and the calls in the batches still get their answers.
+TEST(TicketBatcherTest, AQueuedCallGivesUpWhileTheBatchesStall) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> started{0}, ran{0};
+  StatusBatcher batcher(
+      [&](std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
+        ++started;
+        released.wait();
+        ran += static_cast<int>(tokens.size());
+        return Echo(event_id, tokens);
+      },
+      64, 2, absl::Milliseconds(50));
+  std::vector<std::thread> stalled;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 2; ++i) {
+    stalled.emplace_back([&, i] {
+      const std::string token = absl::StrCat("s", i);
+      auto t = batcher.Call("ev", std::string_view(token));
+      if (t.ok() && t->token == "ev/" + token) ++answered;
+    });
+  }
+  while (started.load() < 2) std::this_thread::yield();
+  const std::string_view late = "late";
+  auto t = batcher.Call("ev", late);  // both slots busy: waits 50 ms, then gives up
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kUnavailable) << t.status();
+  EXPECT_EQ(batcher.Queued("ev"), 0u);
+  release.set_value();
+  for (auto& th : stalled) th.join();
+  EXPECT_EQ(answered.load(), 2);
+  EXPECT_EQ(ran.load(), 2);  // the late call was never sent
+  auto again = batcher.Call("ev", late);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->token, "ev/late");
+}
+
 TEST(TicketBatcherTest, EventsAreBatchedApart) {
   std::mutex mu;
   std::vector<std::string> batches;
@@ -116,7 +154,7 @@ TEST(TicketBatcherTest, EventsAreBatchedApart) {
         batches.push_back(std::string(event_id));
         return Echo(event_id, tokens);
       },
-      64, 1);
+      64, 1, absl::Minutes(1));
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
   for (int i = 0; i < 32; ++i) {

@@ -55,8 +55,10 @@ struct RedisStoreOptions {
   // this many users (1 to 1024; 1: every call on its own), and so are concurrent Join calls.
   // Each user still gets their own answer; the per-call work on Redis (the event's state, the
   // sweep, the grants' step) is paid once per batch. A batch starts as soon as one of the
-  // event's two batch slots is free, so a lone call never waits for others. (When joins that
-  // may create the event are batched, the first one's policy creates it.)
+  // event's two batch slots is free, so a lone call never waits for others; a call that waits
+  // longer than the client's command_timeout for a slot (a stalled server) fails Unavailable
+  // unsent. (When joins that may create the event are batched, the first one's policy
+  // creates it.)
   int max_batch = 64;
 };
 

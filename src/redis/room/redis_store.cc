@@ -123,13 +123,13 @@ class RedisStore final : public Store {
               return RunStatusBatch(event_id, tokens);
             },
             static_cast<std::size_t>(std::clamp(options.max_batch, 1, 1024)),
-            /*max_in_flight=*/2),
+            /*max_in_flight=*/2, client_->options().command_timeout),
         join_batcher_(
             [this](std::string_view event_id, const std::vector<const JoinRequest*>& joins) {
               return RunJoinBatch(event_id, joins);
             },
             static_cast<std::size_t>(std::clamp(options.max_batch, 1, 1024)),
-            /*max_in_flight=*/2) {}
+            /*max_in_flight=*/2, client_->options().command_timeout) {}
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
   absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;

@@ -10,10 +10,14 @@
 // leads while fewer than `max_in_flight` batches of the event are under way: it takes up to
 // `max_batch` calls from the front (its own first), runs them as one batch and hands every
 // caller its own answer. While batches are in flight the queue fills, so batches grow with
-// the load and a lone call is sent at once. Nothing waits on a timer.
+// the load and a lone call is sent at once. Nothing waits on a timer, but a queued call waits
+// at most `max_queue_wait` for a batch to take it (a stalled server holds both batches for up
+// to their command timeout): then it leaves the queue with Unavailable, unsent, so that a
+// call is bounded by about one command timeout rather than two.
 #ifndef ADMISSION_SRC_REDIS_ROOM_TICKET_BATCHER_H_
 #define ADMISSION_SRC_REDIS_ROOM_TICKET_BATCHER_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -30,6 +34,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "admission/room/store.h"
 
 namespace admission::redis_internal {
@@ -44,10 +50,12 @@ class TicketBatcher {
   using RunBatch = std::function<std::vector<absl::StatusOr<Ticket>>(
       std::string_view event_id, const std::vector<const Request*>& requests)>;
 
-  TicketBatcher(RunBatch run, std::size_t max_batch, int max_in_flight)
+  TicketBatcher(RunBatch run, std::size_t max_batch, int max_in_flight,
+                absl::Duration max_queue_wait)
       : run_(std::move(run)),
         max_batch_(max_batch < 1 ? 1 : max_batch),
-        max_in_flight_(max_in_flight < 1 ? 1 : max_in_flight) {}
+        max_in_flight_(max_in_flight < 1 ? 1 : max_in_flight),
+        max_queue_wait_(max_queue_wait) {}
 
   // The answer to `request`, from a batch this call led or joined. Blocks until it is in.
   absl::StatusOr<Ticket> Call(std::string_view event_id, const Request& request) {
@@ -58,6 +66,24 @@ class TicketBatcher {
     Lane* const lane = slot.get();  // stays put while this call is queued or leads
     lane->queue.push_back(&self);
     WakeLeader(*lane);
+    self.cv.wait_for(lock, absl::ToChronoNanoseconds(max_queue_wait_),
+                     [&self] { return self.answer.has_value() || self.lead || self.in_batch; });
+    if (!self.answer.has_value() && !self.lead && !self.in_batch) {
+      // Still queued: leave the queue. (A call a batch took waits for that batch, which its
+      // own command timeout bounds.)
+      for (auto it = lane->queue.begin(); it != lane->queue.end(); ++it) {
+        if (*it == &self) {
+          lane->queue.erase(it);
+          break;
+        }
+      }
+      if (lane->queue.empty() && lane->in_flight == 0) {
+        lanes_.erase(absl::string_view(event_id.data(), event_id.size()));
+      }
+      return absl::UnavailableError(
+          absl::StrCat("the event's earlier calls to the store did not finish within ",
+                       absl::FormatDuration(max_queue_wait_), "; this call was not sent"));
+    }
     self.cv.wait(lock, [&self] { return self.answer.has_value() || self.lead; });
     if (self.answer.has_value()) return *std::move(self.answer);
 
@@ -65,6 +91,7 @@ class TicketBatcher {
     std::vector<Waiter*> batch;
     while (!lane->queue.empty() && batch.size() < max_batch_) {
       batch.push_back(lane->queue.front());
+      batch.back()->in_batch = true;
       lane->queue.pop_front();
     }
     ++lane->in_flight;
@@ -105,7 +132,8 @@ class TicketBatcher {
     explicit Waiter(const Request* r) : request(r) {}
     const Request* const request;
     std::optional<absl::StatusOr<Ticket>> answer;
-    bool lead = false;  // woken to lead the next batch
+    bool lead = false;      // woken to lead the next batch
+    bool in_batch = false;  // taken into a batch (this call's own, when it leads)
     std::condition_variable cv;
   };
   struct Lane {
@@ -124,6 +152,7 @@ class TicketBatcher {
   const RunBatch run_;
   const std::size_t max_batch_;
   const int max_in_flight_;
+  const absl::Duration max_queue_wait_;
 
   std::mutex mu_;
   // One lane per event with calls queued or in flight; dropped when idle.
