@@ -179,7 +179,8 @@ double ThroughWorker(Ticketing& t, const std::string& event, int64_t n, int prod
   Produce(n, producers, [&](int64_t i) {
     absl::StatusOr<admission::Reservation> r = t.inventory->Hold(OnePlace(event, i));
     Check(r.status(), "Hold");
-    Check(t.outcomes->Publish(admission::PaymentApprovedMessage(r->reservation_id)).status(),
+    Check(t.outcomes->Publish(admission::PaymentApprovedMessage(r->reservation_id, 1, "EUR"))
+              .status(),
           "Publish");
   });
   for (;;) {

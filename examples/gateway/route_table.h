@@ -51,6 +51,7 @@ enum class RouteId : int {
   kAdminInventoryPut,
   kAdminDeadLetters,
   kAdminDeadLetterReplay,
+  kAdminReservationConfirm,
   kPage,   // the HTML pages and their assets
   kOther,  // anything unmatched (404/405)
   kCount,

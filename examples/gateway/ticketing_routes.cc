@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -80,7 +81,7 @@ absl::StatusOr<std::vector<std::string>> GetStringArray(const Json& object, cons
 }
 
 Json ReservationJson(const Reservation& r) {
-  return Json{
+  Json j{
       {"reservation_id", r.reservation_id},
       {"event_id", r.event_id},
       {"user_id", r.user_id},
@@ -91,23 +92,97 @@ Json ReservationJson(const Reservation& r) {
       {"created_at", TimeText(r.created_at)},
       {"updated_at", TimeText(r.updated_at)},
   };
+  // What to pay, when the event has prices.
+  if (!r.currency.empty()) {
+    j["total"] = r.total;
+    j["currency"] = r.currency;
+  }
+  return j;
 }
 
 Json AvailabilityJson(const Availability& a) {
   Json j = {
-      {"event_id", a.event_id},  {"kind", a.general_admission ? "general_admission" : "seats"},
-      {"total", a.counts.total}, {"available", a.counts.available},
-      {"held", a.counts.held},   {"sold", a.counts.sold},
+      {"event_id", a.event_id},
+      {"kind", a.general_admission ? "general_admission" : "seats"},
+      {"total", a.counts.total},
+      {"available", a.counts.available},
+      {"held", a.counts.held},
+      {"sold", a.counts.sold},
+      {"limits",
+       {{"seats_per_hold", a.limits.seats_per_hold},
+        {"holds_per_user", a.limits.holds_per_user},
+        {"seats_per_user", a.limits.seats_per_user}}},
   };
+  const bool priced = !a.currency.empty();
+  if (priced) {
+    j["currency"] = a.currency;
+    if (a.price != 0) j["price"] = a.price;
+  }
   if (!a.general_admission && !a.seats.empty()) {
     Json seats = Json::array();
     for (const SeatInfo& seat : a.seats) {
-      seats.push_back(
-          {{"seat_id", seat.seat_id}, {"state", std::string(SeatStateName(seat.state))}});
+      Json s{{"seat_id", seat.seat_id}, {"state", std::string(SeatStateName(seat.state))}};
+      if (priced) s["price"] = seat.price;
+      seats.push_back(std::move(s));
     }
     j["seats"] = std::move(seats);
   }
   return j;
+}
+
+// The prices and limits of a PUT inventory body into `spec` (see docs/gateway.md).
+absl::Status ReadSaleSettings(const Json& body, InventorySpec& spec) {
+  if (auto it = body.find("currency"); it != body.end() && !it->is_null()) {
+    absl::StatusOr<std::string> currency = GetString(body, "currency", 3);
+    if (!currency.ok()) return currency.status();
+    spec.currency = *std::move(currency);
+    if (absl::Status s = ValidateCurrency(spec.currency); !s.ok()) return s;
+  }
+  absl::StatusOr<int64_t> price = GetInt(body, "price", 1, kMaxPrice);
+  if (price.ok()) {
+    spec.price = *price;
+  } else if (!absl::IsNotFound(price.status())) {
+    return price.status();
+  }
+  if (auto it = body.find("seat_prices"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) {
+      return absl::InvalidArgumentError("'seat_prices' must be an object of seat id -> price");
+    }
+    if (it->size() > static_cast<std::size_t>(kMaxNamedSeats)) {
+      return absl::InvalidArgumentError("'seat_prices' names more seats than an event has");
+    }
+    for (const auto& [seat, value] : it->items()) {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 ||
+          value.get<int64_t>() > kMaxPrice) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the price of seat '", seat, "' must be an integer of 1 to ", kMaxPrice));
+      }
+      spec.seat_prices.push_back({seat, value.get<int64_t>()});
+    }
+  }
+  if ((spec.price != 0 || !spec.seat_prices.empty()) && spec.currency.empty()) {
+    return absl::InvalidArgumentError("give the prices' 'currency' (ISO 4217, e.g. EUR)");
+  }
+  if (auto it = body.find("limits"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return absl::InvalidArgumentError("'limits' must be an object");
+    if (absl::Status s = CheckFields(*it, {"seats_per_hold", "holds_per_user", "seats_per_user"});
+        !s.ok()) {
+      return s;
+    }
+    for (const auto& [key, max, field] :
+         {std::tuple<const char*, int64_t, int64_t*>{"seats_per_hold", kMaxSeatsPerHold,
+                                                     &spec.limits.seats_per_hold},
+          {"holds_per_user", kMaxHoldsPerUser, &spec.limits.holds_per_user},
+          {"seats_per_user", kMaxGeneralAdmission, &spec.limits.seats_per_user}}) {
+      absl::StatusOr<int64_t> v = GetInt(*it, key, 1, max);
+      if (v.ok()) {
+        *field = *v;
+      } else if (!absl::IsNotFound(v.status())) {
+        return v.status();
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 // The text form of a query flag: true/false/1/0; nullopt for anything else.
@@ -172,6 +247,9 @@ void TicketingRoutes::AddRoutes(RouteTable& routes) {
              bind(&TicketingRoutes::ListDeadLetters));
   routes.Add(RouteId::kAdminDeadLetterReplay, "POST", "/admin/v1/dead-letters/{id}/replay", admin,
              bind(&TicketingRoutes::ReplayDeadLetter));
+  routes.Add(RouteId::kAdminReservationConfirm, "POST",
+             "/admin/v1/reservations/{reservation_id}/confirm", admin,
+             bind(&TicketingRoutes::AdminConfirmReservation));
 }
 
 absl::Status TicketingRoutes::Start() {
@@ -314,7 +392,9 @@ void TicketingRoutes::PutInventory(const Request& req, Response& res) {
   const std::string event_id = req.matches[0];
   absl::StatusOr<Json> body = ParseObject(req.body);
   if (!body.ok()) return ReplyLibraryError(res, body.status());
-  if (absl::Status s = CheckFields(*body, {"seat_ids", "general_admission"}); !s.ok()) {
+  if (absl::Status s = CheckFields(
+          *body, {"seat_ids", "general_admission", "currency", "price", "seat_prices", "limits"});
+      !s.ok()) {
     return ReplyLibraryError(res, s);
   }
   InventorySpec spec;
@@ -334,6 +414,9 @@ void TicketingRoutes::PutInventory(const Request& req, Response& res) {
   } else {
     if (!places.ok()) return ReplyError(res, 400, "invalid_argument", Msg(places.status()));
     spec.general_admission = *places;
+  }
+  if (absl::Status s = ReadSaleSettings(*body, spec); !s.ok()) {
+    return ReplyError(res, 400, "invalid_argument", Msg(s));
   }
   if (absl::Status s = ticketing_.inventory->SetInventory(event_id, spec); !s.ok()) {
     return ReplyLibraryError(res, s);
@@ -448,15 +531,33 @@ void TicketingRoutes::GetReservation(const Request& req, Response& res) {
 void TicketingRoutes::ConfirmReservation(const Request& req, Response& res) {
   std::optional<ReservationClaims> claims = Authenticate(req, res);
   if (!claims) return;
+  // A buyer who could confirm would take the seats without paying: only the worker (from an
+  // approved payment of the total) and the operator confirm.
+  ReplyError(res, 403, "forbidden",
+             "a reservation is confirmed by its payment: POST /api/v1/payment/intent");
+}
+
+void TicketingRoutes::AdminConfirmReservation(const Request& req, Response& res) {
+  if (!CheckAdmin(req, res, flags_.admin_token)) return;
   absl::StatusOr<Json> body = ParseObject(req.body, /*empty_ok=*/true);
   if (!body.ok()) return ReplyLibraryError(res, body.status());
   if (absl::Status s = CheckFields(*body, {}); !s.ok()) return ReplyLibraryError(res, s);
-  std::optional<Reservation> r = OwnReservation(*claims, std::string(req.matches[0]), res);
-  if (!r) return;
-  absl::StatusOr<ReservationChange> change = ticketing_.inventory->Confirm(r->reservation_id);
-  if (!change.ok()) return ReplyLibraryError(res, change.status());
+  const std::string id = req.matches[0];
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(id);
+  if (!event_id.ok()) return ReplyError(res, 400, "invalid_argument", Msg(event_id.status()));
+  absl::StatusOr<ReservationChange> change = ticketing_.inventory->Confirm(id);
+  if (!change.ok()) {
+    if (absl::IsNotFound(change.status())) {
+      return ReplyError(res, 404, "not_found", "no such reservation");
+    }
+    return ReplyLibraryError(res, change.status());
+  }
   CountChange(*change);
-  EndAdmission(*claims);
+  // Seats sold without a payment the gateway saw: leave a trace for the books.
+  if (change->changed) {
+    std::fprintf(stderr, "admin: reservation %s of event %s confirmed by the operator\n",
+                 id.c_str(), change->reservation.event_id.c_str());
+  }
   Reply(res, 200, ReservationJson(change->reservation));
 }
 
@@ -486,9 +587,8 @@ void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
   }
   absl::StatusOr<std::string> id = GetString(*body, "reservation_id", kMaxReservationIdLength);
   if (!id.ok()) return ReplyError(res, 400, "invalid_argument", Msg(id.status()));
-  // Minor units (cents), as payment providers take them; no price list here to check it
-  // against.
-  absl::StatusOr<int64_t> amount = GetInt(*body, "amount", 1, 1'000'000'000'000);
+  // Minor units (cents), as payment providers take them.
+  absl::StatusOr<int64_t> amount = GetInt(*body, "amount", 1, kMaxReservationTotal);
   if (!amount.ok()) return ReplyError(res, 400, "invalid_argument", Msg(amount.status()));
   absl::StatusOr<std::string> currency = GetString(*body, "currency", 3);
   if (!currency.ok()) return ReplyError(res, 400, "invalid_argument", Msg(currency.status()));
@@ -514,6 +614,12 @@ void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
   }
   if (now >= r->hold_expires_at) {
     return ReplyError(res, 409, "hold_expired", "the hold has expired; its seats are going back");
+  }
+  // A priced hold is paid in full or not at all (the worker checks it again before confirming).
+  if (!r->currency.empty() && (*amount != r->total || *currency != r->currency)) {
+    return ReplyError(res, 422, "amount_mismatch",
+                      absl::StrCat("the reservation's total is ", r->total, " ", r->currency,
+                                   " (minor units); pay exactly that"));
   }
 
   // One payment per reservation, whichever gateway the intents reach: the idempotency store
@@ -544,10 +650,10 @@ void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
   if (*scenario == "fail") {
     event = PaymentFailedMessage(r->reservation_id);
   } else if (*scenario == "approve") {
-    event = PaymentApprovedMessage(r->reservation_id);
+    event = PaymentApprovedMessage(r->reservation_id, *amount, *currency);
   } else {
     apply_after = now + absl::Seconds(flags_.payment_delay_sec);
-    event = PaymentApprovedMessage(r->reservation_id, apply_after);
+    event = PaymentApprovedMessage(r->reservation_id, *amount, *currency, apply_after);
   }
   if (absl::StatusOr<bool> published = ticketing_.outcomes->Publish(event); !published.ok()) {
     if (absl::Status s =

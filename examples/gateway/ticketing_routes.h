@@ -1,24 +1,29 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The ticket sale behind the waiting room, over HTTP: seats, holds, confirm and cancel,
-// payment intents, the worker that applies payment outcomes and hold expiries, and the
-// dead-letter admin routes. Like the rest of the gateway it is a shell: the rules (no
-// oversell, hold TTLs, idempotent transitions, retries, dead letters) are the library's
-// (admission/ticketing/ticketing.h); this file parses, authenticates, calls and renders.
+// The ticket sale behind the waiting room, over HTTP: seats and prices, holds within the
+// limits per person, cancel, payment intents that must pay the hold's total, the worker that
+// applies payment outcomes and hold expiries, and the dead-letter admin routes. Like the rest of
+// the gateway it is a shell: the rules (no oversell, hold TTLs, idempotent transitions, retries,
+// dead letters) are the library's (admission/ticketing/ticketing.h); this file parses,
+// authenticates, calls and renders.
 //
-//   PUT  /admin/v1/events/{event_id}/inventory      {"seat_ids":[...]} | {"general_admission":N}
-//   GET  /api/v1/events/{event_id}/seats            counts, and per seat where seats are named
+//   PUT  /admin/v1/events/{event_id}/inventory      {"seat_ids":[...]} | {"general_admission":N},
+//                                                   prices and limits per person
+//   GET  /api/v1/events/{event_id}/seats            counts, prices, limits, and per seat
 //   POST /api/v1/reservations                       hold (admission token, Idempotency-Key)
 //   GET  /api/v1/reservations/{id}
-//   POST /api/v1/reservations/{id}/confirm | /cancel
+//   POST /api/v1/reservations/{id}/cancel
+//   POST /api/v1/reservations/{id}/confirm          403: a reservation is confirmed by its payment
 //   POST /api/v1/payment/intent                     approve | fail | delay -> an event
+//   POST /admin/v1/reservations/{id}/confirm        the operator confirms by hand (logged)
 //   GET  /admin/v1/dead-letters, POST /admin/v1/dead-letters/{id}/replay
 //
 // Who may act on a reservation: the bearer of a signed token (signer.h) naming its user and
 // event. A hold needs the admission token that enter hands out, and a place that is still
 // active in the waiting room; the 201 answer carries a token scoped to that one reservation
-// that outlives the hold, for paying, confirming, cancelling and reading it. Confirming,
-// cancelling and making a payment intent end the buyer's place in the waiting room
+// that outlives the hold, for paying, cancelling and reading it. Only a payment of the hold's
+// total (applied by the worker) or the operator confirms a reservation. Cancelling and making
+// a payment intent end the buyer's place in the waiting room
 // (WaitingRoom::Complete), which lets the next buyer in; a hold that just expires leaves the
 // place to the room's active TTL (see docs/gateway.md, "The ticket flow").
 #ifndef ADMISSION_EXAMPLES_GATEWAY_TICKETING_ROUTES_H_
@@ -94,6 +99,7 @@ class TicketingRoutes {
   void CreateReservation(const Request& req, Response& res);
   void GetReservation(const Request& req, Response& res);
   void ConfirmReservation(const Request& req, Response& res);
+  void AdminConfirmReservation(const Request& req, Response& res);
   void CancelReservation(const Request& req, Response& res);
   void PaymentIntent(const Request& req, Response& res);
   void ListDeadLetters(const Request& req, Response& res);

@@ -2,26 +2,34 @@
 --
 -- A sale event's seat inventory, holds and reservations (src/ticketing/memory_inventory.cc is
 -- the same in memory, step by step). Every operation on an event is this one script, so each is atomic.
--- KEYS[1] inv    HASH  kind ('named' | 'ga'), total, held, sold
+-- KEYS[1] inv    HASH  kind ('named' | 'ga'), total, held, sold, currency ('' without
+--                      prices), price (of a place without its own), limits l_hold (seats per
+--                      hold), l_open (open holds per user), l_user (seats per user)
 -- KEYS[2] seats  HASH  seat id -> state letter (A available, H held, S sold) .. position
 -- KEYS[3] avail  ZSET  available named seats, scored by position
 -- KEYS[4] holds  ZSET  reservation id -> hold expiry (us)
--- KEYS[5] res    HASH  reservation id -> status|user|ref|quantity|created|expires|updated|seats
---                      (status letter H, C confirmed, X cancelled, E expired; seats by ',')
+-- KEYS[5] res    HASH  reservation id -> status|user|ref|quantity|created|expires|updated|
+--                      total|currency|seats (status letter H, C confirmed, X cancelled,
+--                      E expired; seats by ','). Earlier versions stored no total|currency.
 -- KEYS[6] ended  ZSET  reservation id -> when it ended (us)
+-- KEYS[7] users  HASH  user id -> seats held or sold|open hold ids by ',' (kept while not 0|)
+-- KEYS[8] prices HASH  named seat id -> its own price
 -- ARGV[1] operation, ARGV[2] now (us), ARGV[3] expire_per_call, ARGV[4] retention (us),
 -- ARGV[5] event id (for messages), then the operation's arguments:
---   set       ARGV[6] 'named' | 'ga', ARGV[7] general admission places, ARGV[8..] seat ids
+--   set       ARGV[6] 'named' | 'ga', ARGV[7] general admission places, ARGV[8] currency,
+--             ARGV[9] price, ARGV[10..12] l_hold, l_open, l_user, ARGV[13] P seat prices, then
+--             P pairs seat id, price, then the seat ids
 --   avail     ARGV[6] '1' to list the seats
 --   hold      ARGV[6] reservation id, ARGV[7] user id, ARGV[8] quantity, ARGV[9] hold (us),
 --             ARGV[10] external ref, ARGV[11..] seat ids (none: any available seats)
 --   confirm | cancel | expire | get   ARGV[6] reservation id
 --   list_expired | sweep              ARGV[6] max
 -- A reservation is answered as {changed, id, user, ref, status, seats, quantity, created,
--- expires, updated}. Refusals are error replies: 'NOT_FOUND msg', 'INVALID_ARGUMENT msg' and
+-- expires, updated, total, currency}. avail answers {kind, total, held, sold, currency, price,
+-- l_hold, l_open, l_user} and then seat id, state letter, price for each seat. Refusals are error replies: 'NOT_FOUND msg', 'INVALID_ARGUMENT msg' and
 -- 'FAILED_PRECONDITION <inventory error>: msg' (sold_out, seat_unavailable, ...).
-local K_INV, K_SEATS, K_AVAIL, K_HOLDS, K_RES, K_ENDED =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local K_INV, K_SEATS, K_AVAIL, K_HOLDS, K_RES, K_ENDED, K_USERS, K_PRICES =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
 local expire_per_call = tonumber(ARGV[3])
@@ -32,6 +40,8 @@ local event_id = ARGV[5]
 local PRUNE_ENDED = 16
 local SEATS_IN_MESSAGE = 10
 local CHUNK = 500
+-- SaleLimits' defaults (inventory.h), for inventories stored before limits existed.
+local DEFAULT_LIMITS = {10, 1, 10}
 
 local function int(n) return string.format('%d', n) end
 
@@ -51,22 +61,56 @@ end
 local function load(rid)
   local v = redis.call('HGET', K_RES, rid)
   if not v then return nil end
-  local status, user, ref, qty, created, expires, updated, seats =
-    string.match(v, '^(%a)|([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)|(.*)$')
+  local status, user, ref, qty, created, expires, updated, total, currency, seats =
+    string.match(v, '^(%a)|([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%u*)|(.*)$')
+  if not status then  -- stored without a price
+    status, user, ref, qty, created, expires, updated, seats =
+      string.match(v, '^(%a)|([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)|(%d+)|(.*)$')
+    total, currency = '0', ''
+  end
   return {status = status, user = user, ref = ref, qty = tonumber(qty),
           created = tonumber(created),
-          expires = tonumber(expires), updated = tonumber(updated), seats = split_seats(seats)}
+          expires = tonumber(expires), updated = tonumber(updated), total = tonumber(total),
+          currency = currency, seats = split_seats(seats)}
 end
 
 local function store(rid, r)
   redis.call('HSET', K_RES, rid, table.concat({r.status, r.user, r.ref, int(r.qty),
     int(r.created),
-    int(r.expires), int(r.updated), table.concat(r.seats, ',')}, '|'))
+    int(r.expires), int(r.updated), int(r.total), r.currency, table.concat(r.seats, ',')}, '|'))
 end
 
 local function answer(rid, r, changed)
   return {changed and 1 or 0, rid, r.user, r.ref, r.status, table.concat(r.seats, ','), r.qty,
-          r.created, r.expires, r.updated}
+          r.created, r.expires, r.updated, r.total, r.currency}
+end
+
+-- A user's account: seats held or sold, and open hold ids (oldest first).
+local function account(user)
+  local v = redis.call('HGET', K_USERS, user)
+  if not v then return 0, {} end
+  local seats, open = string.match(v, '^(%d+)|(.*)$')
+  return tonumber(seats), split_seats(open)
+end
+
+local function store_account(user, seats, open)
+  if seats <= 0 and #open == 0 then
+    redis.call('HDEL', K_USERS, user)
+  else
+    redis.call('HSET', K_USERS, user, int(seats) .. '|' .. table.concat(open, ','))
+  end
+end
+
+-- Takes the reservation off its user's open holds, and its seats off the user's count when
+-- they go back.
+local function settle(rid, r, seats_back)
+  local seats, open = account(r.user)
+  local kept = {}
+  for _, id in ipairs(open) do
+    if id ~= rid then kept[#kept + 1] = id end
+  end
+  if seats_back then seats = seats - r.qty end
+  store_account(r.user, seats, kept)
 end
 
 -- The seat's state letter and position.
@@ -78,6 +122,7 @@ end
 
 -- Gives the reservation's seats back and ends it with `status`.
 local function finish(rid, r, status)
+  settle(rid, r, true)
   for _, id in ipairs(r.seats) do
     local _, pos = seat(id)
     if pos then
@@ -128,6 +173,49 @@ local function counts()
   return c[1], tonumber(c[2]), tonumber(c[3]), tonumber(c[4])
 end
 
+-- Currency ('' without prices), price of a place, and the limits {l_hold, l_open, l_user}.
+local function sale()
+  local c = redis.call('HMGET', K_INV, 'currency', 'price', 'l_hold', 'l_open', 'l_user')
+  local limits = {}
+  for i = 1, 3 do limits[i] = tonumber(c[i + 2]) or DEFAULT_LIMITS[i] end
+  return c[1] or '', tonumber(c[2]) or 0, limits
+end
+
+-- Expires the user's holds that are past expiry, so that they never count against a limit.
+local function expire_user_holds(user)
+  local _, open = account(user)
+  for _, rid in ipairs(open) do
+    local r = load(rid)
+    if r and r.status == 'H' and r.expires <= now then finish(rid, r, 'E') end
+  end
+end
+
+-- The refusal of a hold of `qty` seats by `user` under `limits`, or nil.
+local function check_limits(user, qty, limits)
+  if qty > limits[1] then
+    return refuse('FAILED_PRECONDITION', 'hold_too_large: at most ' .. int(limits[1]) ..
+      ' seats per hold in this event')
+  end
+  local seats, open = account(user)
+  if #open == 0 and seats == 0 then
+    if qty > limits[3] then
+      return refuse('FAILED_PRECONDITION', 'user_limit: at most ' .. int(limits[3]) ..
+        ' seats per person in this event')
+    end
+    return nil
+  end
+  if #open >= limits[2] then
+    return refuse('FAILED_PRECONDITION', 'hold_limit: at most ' .. int(limits[2]) ..
+      ' open holds per person in this event: pay for or cancel reservation ' .. open[1] ..
+      ' first')
+  end
+  if seats + qty > limits[3] then
+    return refuse('FAILED_PRECONDITION', 'user_limit: at most ' .. int(limits[3]) ..
+      ' seats per person in this event; ' .. int(seats) .. ' are held or bought already')
+  end
+  return nil
+end
+
 -- Runs a command over a long argument list in chunks (unpack has a limit).
 local function chunked(command, key, args)
   for first = 1, #args, CHUNK do
@@ -137,8 +225,20 @@ end
 
 local ops = {}
 
+-- The sale settings of a set: prices and limits.
+local function store_sale(first_seat)
+  redis.call('HSET', K_INV, 'currency', ARGV[8], 'price', ARGV[9], 'l_hold', ARGV[10],
+    'l_open', ARGV[11], 'l_user', ARGV[12])
+  redis.call('DEL', K_PRICES)
+  local pairs_args = {}
+  for i = 14, first_seat - 1 do pairs_args[#pairs_args + 1] = ARGV[i] end
+  chunked('HSET', K_PRICES, pairs_args)
+end
+
 function ops.set()
   local kind_wanted = ARGV[6]
+  -- Seat ids follow the seat prices.
+  local first = 14 + 2 * tonumber(ARGV[13])
   local exists = redis.call('EXISTS', K_INV) == 1
   if exists then prologue() end
   local kind, _, held, sold = counts()
@@ -158,6 +258,7 @@ function ops.set()
       redis.call('HSET', K_INV, 'held', 0, 'sold', 0)
     end
     redis.call('HSET', K_INV, 'kind', 'ga', 'total', n)
+    store_sale(first)
     return {1}
   end
   -- Named seats: every seat that is held or sold must stay.
@@ -165,7 +266,7 @@ function ops.set()
   if in_use then
     local all = redis.call('HGETALL', K_SEATS)
     local wanted = {}
-    for i = 8, #ARGV do wanted[ARGV[i]] = true end
+    for i = first, #ARGV do wanted[ARGV[i]] = true end
     local missing, positions = {}, {}
     for i = 1, #all, 2 do
       local state = string.sub(all[i + 1], 1, 1)
@@ -186,8 +287,8 @@ function ops.set()
   end
   redis.call('DEL', K_SEATS, K_AVAIL)
   local seat_args, avail_args = {}, {}
-  for i = 8, #ARGV do
-    local pos = i - 8
+  for i = first, #ARGV do
+    local pos = i - first
     local state = old[ARGV[i]] or 'A'
     seat_args[#seat_args + 1] = ARGV[i]
     seat_args[#seat_args + 1] = state .. int(pos)
@@ -199,7 +300,8 @@ function ops.set()
   chunked('HSET', K_SEATS, seat_args)
   chunked('ZADD', K_AVAIL, avail_args)
   if not in_use then redis.call('HSET', K_INV, 'held', 0, 'sold', 0) end
-  redis.call('HSET', K_INV, 'kind', 'named', 'total', #ARGV - 7)
+  redis.call('HSET', K_INV, 'kind', 'named', 'total', #ARGV - first + 1)
+  store_sale(first)
   return {1}
 end
 
@@ -207,9 +309,15 @@ function ops.avail()
   if redis.call('EXISTS', K_INV) == 0 then return no_inventory() end
   prologue()
   local kind, total, held, sold = counts()
-  local out = {kind, total, held, sold}
+  local currency, price, limits = sale()
+  local out = {kind, total, held, sold, currency, price, limits[1], limits[2], limits[3]}
   if ARGV[6] == '1' and kind == 'named' then
     local all = redis.call('HGETALL', K_SEATS)
+    local own = {}
+    if currency ~= '' then
+      local p = redis.call('HGETALL', K_PRICES)
+      for i = 1, #p, 2 do own[p[i]] = tonumber(p[i + 1]) end
+    end
     local ordered = {}
     for i = 1, #all, 2 do
       ordered[tonumber(string.sub(all[i + 1], 2)) + 1] = {all[i], string.sub(all[i + 1], 1, 1)}
@@ -217,6 +325,7 @@ function ops.avail()
     for _, s in ipairs(ordered) do
       out[#out + 1] = s[1]
       out[#out + 1] = s[2]
+      out[#out + 1] = currency ~= '' and (own[s[1]] or price) or 0
     end
   end
   return out
@@ -226,9 +335,13 @@ function ops.hold()
   if redis.call('EXISTS', K_INV) == 0 then return no_inventory() end
   prologue()
   local rid, user, qty, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+  expire_user_holds(user)
+  local currency, price, limits = sale()
+  local refused = check_limits(user, qty, limits)
+  if refused then return refused end
   local kind, total, held, sold = counts()
   local r = {status = 'H', user = user, ref = ARGV[10], qty = qty, created = now,
-             expires = now + ttl, updated = now, seats = {}}
+             expires = now + ttl, updated = now, total = 0, currency = currency, seats = {}}
   if kind == 'ga' then
     if #ARGV >= 11 then
       return refuse('INVALID_ARGUMENT', "event '" .. event_id ..
@@ -264,7 +377,15 @@ function ops.hold()
     end
     r.seats = redis.call('ZRANGE', K_AVAIL, 0, qty - 1)
   end
-  -- All available: take them.
+  -- All available: take them, price them, count them for the user.
+  if currency ~= '' then
+    if kind == 'ga' then
+      r.total = price * qty
+    else
+      local own = redis.call('HMGET', K_PRICES, unpack(r.seats))
+      for i = 1, #r.seats do r.total = r.total + (tonumber(own[i]) or price) end
+    end
+  end
   for _, id in ipairs(r.seats) do
     local _, pos = seat(id)
     redis.call('HSET', K_SEATS, id, 'H' .. int(pos))
@@ -272,6 +393,9 @@ function ops.hold()
   end
   redis.call('HINCRBY', K_INV, 'held', qty)
   redis.call('ZADD', K_HOLDS, r.expires, rid)
+  local seats_of_user, open = account(user)
+  open[#open + 1] = rid
+  store_account(user, seats_of_user + qty, open)
   store(rid, r)
   return answer(rid, r, false)
 end
@@ -300,6 +424,7 @@ local function transition(which)
       redis.call('HINCRBY', K_INV, 'held', -r.qty)
       redis.call('HINCRBY', K_INV, 'sold', r.qty)
       redis.call('ZREM', K_HOLDS, rid)
+      settle(rid, r, false)
       r.status = 'C'
       r.updated = now
       store(rid, r)

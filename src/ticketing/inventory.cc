@@ -32,7 +32,8 @@ bool IsSeatIdChar(char c) {
 constexpr InventoryError kAllErrors[] = {
     InventoryError::kSoldOut,        InventoryError::kSeatUnavailable,
     InventoryError::kHoldExpired,    InventoryError::kInvalidTransition,
-    InventoryError::kInventoryInUse,
+    InventoryError::kInventoryInUse, InventoryError::kHoldTooLarge,
+    InventoryError::kHoldLimit,      InventoryError::kUserLimit,
 };
 
 // Seat ids are validated one by one and checked for duplicates.
@@ -81,20 +82,84 @@ absl::Status ValidateHoldRequest(const HoldRequest& request, absl::Duration defa
   return absl::OkStatus();
 }
 
+absl::Status ValidateLimits(const SaleLimits& limits) {
+  if (limits.seats_per_hold < 1 || limits.seats_per_hold > kMaxSeatsPerHold) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seats_per_hold must be 1 to ", kMaxSeatsPerHold));
+  }
+  if (limits.holds_per_user < 1 || limits.holds_per_user > kMaxHoldsPerUser) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("holds_per_user must be 1 to ", kMaxHoldsPerUser));
+  }
+  if (limits.seats_per_user < 1 || limits.seats_per_user > kMaxGeneralAdmission) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seats_per_user must be 1 to ", kMaxGeneralAdmission));
+  }
+  return absl::OkStatus();
+}
+
+// Prices: none at all, or a currency and a price for every place (see InventorySpec).
+absl::Status ValidatePrices(const InventorySpec& spec) {
+  if (spec.currency.empty()) {
+    if (spec.price != 0 || !spec.seat_prices.empty()) {
+      return absl::InvalidArgumentError("prices need a currency");
+    }
+    return absl::OkStatus();
+  }
+  if (absl::Status s = ValidateCurrency(spec.currency); !s.ok()) return s;
+  const bool named = !spec.seat_ids.empty();
+  if (spec.price < 0 || spec.price > kMaxPrice || (!named && spec.price == 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("price must be 1 to ", kMaxPrice, " (minor units, e.g. cents)"));
+  }
+  if (spec.seat_prices.empty()) {
+    if (spec.price == 0) {
+      return absl::InvalidArgumentError("give a price, or a price for every seat");
+    }
+    return absl::OkStatus();
+  }
+  if (!named) {
+    return absl::InvalidArgumentError("seat prices are for named seats, not general admission");
+  }
+  const absl::flat_hash_set<absl::string_view> seats(spec.seat_ids.begin(), spec.seat_ids.end());
+  absl::flat_hash_set<absl::string_view> priced;
+  priced.reserve(spec.seat_prices.size());
+  for (const SeatPrice& p : spec.seat_prices) {
+    if (!seats.contains(p.seat_id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a price for seat '", p.seat_id, "', which is not in the seat list"));
+    }
+    if (!priced.insert(p.seat_id).second) {
+      return absl::InvalidArgumentError(absl::StrCat("seat '", p.seat_id, "' is priced twice"));
+    }
+    if (p.price < 1 || p.price > kMaxPrice) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the price of seat '", p.seat_id, "' must be 1 to ", kMaxPrice));
+    }
+  }
+  if (spec.price == 0 && priced.size() != seats.size()) {
+    return absl::InvalidArgumentError("give a price, or a price for every seat");
+  }
+  return absl::OkStatus();
+}
+
 // Inventory specs: exactly one of named seats (1..kMaxNamedSeats distinct valid ids) or
-// general admission (1..kMaxGeneralAdmission).
+// general admission (1..kMaxGeneralAdmission); prices and limits.
 absl::Status ValidateInventorySpec(const InventorySpec& spec) {
   if (!spec.seat_ids.empty()) {
     if (spec.general_admission != 0) {
       return absl::InvalidArgumentError("give either seat ids or general admission, not both");
     }
-    return ValidateSeatList(spec.seat_ids, static_cast<std::size_t>(kMaxNamedSeats));
-  }
-  if (spec.general_admission < 1 || spec.general_admission > kMaxGeneralAdmission) {
+    if (absl::Status s = ValidateSeatList(spec.seat_ids, static_cast<std::size_t>(kMaxNamedSeats));
+        !s.ok()) {
+      return s;
+    }
+  } else if (spec.general_admission < 1 || spec.general_admission > kMaxGeneralAdmission) {
     return absl::InvalidArgumentError(absl::StrCat("give seat ids or a general admission of 1 to ",
                                                    kMaxGeneralAdmission, " places"));
   }
-  return absl::OkStatus();
+  if (absl::Status s = ValidatePrices(spec); !s.ok()) return s;
+  return ValidateLimits(spec.limits);
 }
 
 }  // namespace
@@ -121,6 +186,15 @@ absl::Status ValidateExternalRef(std::string_view ref) {
     if (!IsSeatIdChar(c) && c != '@') {
       return absl::InvalidArgumentError("external_ref may only contain [A-Za-z0-9_.:@-]");
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCurrency(std::string_view currency) {
+  if (currency.size() != 3 ||
+      !std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return absl::InvalidArgumentError(
+        "currency must be three capital letters (ISO 4217, e.g. EUR)");
   }
   return absl::OkStatus();
 }
@@ -173,6 +247,12 @@ std::string_view InventoryErrorName(InventoryError error) {
       return "invalid_transition";
     case InventoryError::kInventoryInUse:
       return "inventory_in_use";
+    case InventoryError::kHoldTooLarge:
+      return "hold_too_large";
+    case InventoryError::kHoldLimit:
+      return "hold_limit";
+    case InventoryError::kUserLimit:
+      return "user_limit";
   }
   return "";
 }

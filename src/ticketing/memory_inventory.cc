@@ -2,11 +2,12 @@
 //
 // The in-memory Inventory. Each sale event is a shard with its own lock, holding what the
 // Redis store keeps in its keys (lua/ticketing/inventory.lua, which this file mirrors step by
-// step): the counts, the named seats with their positions, the available seats ordered by
-// position, the live holds ordered by expiry, the reservations, and the ended reservations
-// ordered by when they ended (dropped after the retention). Orders are (score, member) pairs
-// compared like a Redis sorted set compares them, so both stores pick the same seats and
-// expire the same holds first.
+// step): the counts, prices and limits, the named seats with their positions and own prices,
+// the available seats ordered by position, the live holds ordered by expiry, the reservations,
+// the ended reservations ordered by when they ended (dropped after the retention), and each
+// user's account (seats held or sold, open holds) for the limits per person. Orders are (score,
+// member) pairs compared like a Redis sorted set compares them, so both stores pick the same seats
+// and expire the same holds first.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -41,6 +42,7 @@ constexpr std::size_t kSeatsInMessage = 10;
 struct Seat {
   int64_t position = 0;
   SeatState state = SeatState::kAvailable;
+  int64_t price = 0;  // its own price; 0: the event's
 };
 
 struct Record {
@@ -49,12 +51,20 @@ struct Record {
   ReservationStatus status = ReservationStatus::kHold;
   std::vector<std::string> seat_ids;
   int64_t quantity = 0;
+  int64_t total = 0;
+  std::string currency;
   int64_t created_us = 0;
   int64_t expires_us = 0;
   int64_t updated_us = 0;
 };
 
 using ScoreSet = std::set<std::pair<int64_t, std::string>>;
+
+// What a user has in one event, for the limits per person. Kept while it is not empty.
+struct UserAccount {
+  int64_t seats = 0;              // held + sold
+  std::vector<std::string> open;  // reservations in HOLD, oldest first
+};
 
 struct EventInventory {
   std::mutex mu;
@@ -63,6 +73,10 @@ struct EventInventory {
   int64_t total ABSL_GUARDED_BY(mu) = 0;
   int64_t held ABSL_GUARDED_BY(mu) = 0;
   int64_t sold ABSL_GUARDED_BY(mu) = 0;
+  std::string currency ABSL_GUARDED_BY(mu);  // "" without prices
+  int64_t price ABSL_GUARDED_BY(mu) = 0;
+  SaleLimits limits ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, UserAccount> users ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, Seat> seats ABSL_GUARDED_BY(mu);
   std::vector<std::string> order ABSL_GUARDED_BY(mu);  // seat ids by position
   ScoreSet avail ABSL_GUARDED_BY(mu);                  // (position, seat id)
@@ -113,6 +127,16 @@ class MemoryInventory final : public Inventory {
 
   int64_t NowMicros() { return TimeToMicros(clock_->Now()); }
 
+  // Takes the reservation off its user's open holds, and its seats off the user's count when
+  // they go back.
+  static void Settle(EventInventory& ev, const std::string& rid, const Record& r, bool seats_back)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev.mu);
+  // Expires the user's holds that are past expiry, so that they never count against a limit.
+  void ExpireUserHolds(EventInventory& ev, const std::string& user_id, int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev.mu);
+  // The SaleLimits refusal of a hold of `quantity` by `user_id`, or OK.
+  static absl::Status CheckLimits(EventInventory& ev, const std::string& user_id, int64_t quantity)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev.mu);
   // Gives the reservation's seats back and ends it with `status`.
   void End(EventInventory& ev, const std::string& rid, Record& r, ReservationStatus status,
            int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev.mu);
@@ -164,14 +188,76 @@ Reservation MemoryInventory::ToReservation(std::string_view event_id, const std:
   out.status = r.status;
   out.seat_ids = r.seat_ids;
   out.quantity = r.quantity;
+  out.total = r.total;
+  out.currency = r.currency;
   out.created_at = MicrosToTime(r.created_us);
   out.hold_expires_at = MicrosToTime(r.expires_us);
   out.updated_at = MicrosToTime(r.updated_us);
   return out;
 }
 
+void MemoryInventory::Settle(EventInventory& ev, const std::string& rid, const Record& r,
+                             bool seats_back) {
+  auto user = ev.users.find(r.user_id);
+  if (user == ev.users.end()) return;  // cannot happen: every hold is counted
+  UserAccount& account = user->second;
+  account.open.erase(std::remove(account.open.begin(), account.open.end(), rid),
+                     account.open.end());
+  if (seats_back) account.seats -= r.quantity;
+  if (account.seats <= 0 && account.open.empty()) ev.users.erase(user);
+}
+
+void MemoryInventory::ExpireUserHolds(EventInventory& ev, const std::string& user_id, int64_t now) {
+  auto user = ev.users.find(user_id);
+  if (user == ev.users.end()) return;
+  const std::vector<std::string> open = user->second.open;  // End edits the account
+  for (const std::string& rid : open) {
+    auto it = ev.reservations.find(rid);
+    if (it == ev.reservations.end()) continue;
+    Record& r = it->second;
+    if (r.status == ReservationStatus::kHold && r.expires_us <= now) {
+      End(ev, rid, r, ReservationStatus::kExpired, now);
+    }
+  }
+}
+
+absl::Status MemoryInventory::CheckLimits(EventInventory& ev, const std::string& user_id,
+                                          int64_t quantity) {
+  const SaleLimits& limits = ev.limits;
+  if (quantity > limits.seats_per_hold) {
+    return InventoryErrorStatus(
+        InventoryError::kHoldTooLarge,
+        absl::StrCat("at most ", limits.seats_per_hold, " seats per hold in this event"));
+  }
+  auto user = ev.users.find(user_id);
+  if (user == ev.users.end()) {
+    if (quantity > limits.seats_per_user) {
+      return InventoryErrorStatus(
+          InventoryError::kUserLimit,
+          absl::StrCat("at most ", limits.seats_per_user, " seats per person in this event"));
+    }
+    return absl::OkStatus();
+  }
+  const UserAccount& account = user->second;
+  if (static_cast<int64_t>(account.open.size()) >= limits.holds_per_user) {
+    return InventoryErrorStatus(
+        InventoryError::kHoldLimit,
+        absl::StrCat("at most ", limits.holds_per_user,
+                     " open holds per person in this event: pay for or cancel reservation ",
+                     account.open.front(), " first"));
+  }
+  if (account.seats + quantity > limits.seats_per_user) {
+    return InventoryErrorStatus(
+        InventoryError::kUserLimit,
+        absl::StrCat("at most ", limits.seats_per_user, " seats per person in this event; ",
+                     account.seats, " are held or bought already"));
+  }
+  return absl::OkStatus();
+}
+
 void MemoryInventory::End(EventInventory& ev, const std::string& rid, Record& r,
                           ReservationStatus status, int64_t now) {
+  Settle(ev, rid, r, /*seats_back=*/true);
   if (ev.named) {
     for (const std::string& seat_id : r.seat_ids) {
       auto seat = ev.seats.find(seat_id);
@@ -234,6 +320,9 @@ absl::Status MemoryInventory::DoSetInventory(std::string_view event_id, const In
     ev.order.clear();
     ev.avail.clear();
     if (!ev.exists || ev.named) ev.held = ev.sold = 0;
+    ev.currency = spec.currency;
+    ev.price = spec.price;
+    ev.limits = spec.limits;
     ev.named = false;
     ev.total = spec.general_admission;
     ev.exists = true;
@@ -257,10 +346,15 @@ absl::Status MemoryInventory::DoSetInventory(std::string_view event_id, const In
   }
   absl::flat_hash_map<std::string, Seat> seats;
   seats.reserve(spec.seat_ids.size());
+  absl::flat_hash_map<absl::string_view, int64_t> own_prices;
+  for (const SeatPrice& p : spec.seat_prices) own_prices[p.seat_id] = p.price;
   ScoreSet avail;
   for (std::size_t i = 0; i < spec.seat_ids.size(); ++i) {
     Seat seat;
     seat.position = static_cast<int64_t>(i);
+    if (auto own = own_prices.find(spec.seat_ids[i]); own != own_prices.end()) {
+      seat.price = own->second;
+    }
     if (in_use) {
       auto old = ev.seats.find(spec.seat_ids[i]);
       if (old != ev.seats.end()) seat.state = old->second.state;
@@ -272,6 +366,9 @@ absl::Status MemoryInventory::DoSetInventory(std::string_view event_id, const In
   ev.seats = std::move(seats);
   ev.order = spec.seat_ids;
   ev.avail = std::move(avail);
+  ev.currency = spec.currency;
+  ev.price = spec.price;
+  ev.limits = spec.limits;
   ev.named = true;
   ev.total = static_cast<int64_t>(spec.seat_ids.size());
   ev.exists = true;
@@ -293,11 +390,15 @@ absl::StatusOr<Availability> MemoryInventory::DoGetAvailability(std::string_view
   out.counts.held = ev->held;
   out.counts.sold = ev->sold;
   out.counts.available = ev->total - ev->held - ev->sold;
+  out.currency = ev->currency;
+  out.price = ev->price;
+  out.limits = ev->limits;
   out.now = MicrosToTime(now);
   if (with_seats && ev->named) {
     out.seats.reserve(ev->order.size());
     for (const std::string& seat_id : ev->order) {
-      out.seats.push_back({seat_id, ev->seats[seat_id].state});
+      const Seat& seat = ev->seats[seat_id];
+      out.seats.push_back({seat_id, seat.state, seat.price != 0 ? seat.price : ev->price});
     }
   }
   return out;
@@ -312,6 +413,8 @@ absl::StatusOr<Reservation> MemoryInventory::DoHold(const HoldRequest& request, 
   if (!ev->exists) return NoInventory(request.event_id);
   const int64_t now = NowMicros();
   Prologue(*ev, now);
+  ExpireUserHolds(*ev, request.user_id, now);
+  if (absl::Status s = CheckLimits(*ev, request.user_id, quantity); !s.ok()) return s;
 
   Record r;
   r.user_id = request.user_id;
@@ -359,14 +462,22 @@ absl::StatusOr<Reservation> MemoryInventory::DoHold(const HoldRequest& request, 
     auto it = ev->avail.begin();
     for (int64_t i = 0; i < quantity; ++i, ++it) r.seat_ids.push_back(it->second);
   }
-  // All available: take them.
+  // All available: take them, price them, count them for the user.
+  if (!ev->currency.empty()) {
+    r.currency = ev->currency;
+    r.total = ev->named ? 0 : ev->price * quantity;
+  }
   for (const std::string& seat_id : r.seat_ids) {
     Seat& seat = ev->seats[seat_id];
     ev->avail.erase({seat.position, seat_id});
     seat.state = SeatState::kHeld;
+    if (!ev->currency.empty()) r.total += seat.price != 0 ? seat.price : ev->price;
   }
   ev->held += quantity;
   ev->holds.insert({r.expires_us, rid});
+  UserAccount& account = ev->users[request.user_id];
+  account.seats += quantity;
+  account.open.push_back(rid);
   Reservation out = ToReservation(request.event_id, rid, r);
   ev->reservations.emplace(rid, std::move(r));
   return out;
@@ -398,6 +509,7 @@ absl::StatusOr<ReservationChange> MemoryInventory::Transition(std::string_view e
         ev->held -= r.quantity;
         ev->sold += r.quantity;
         ev->holds.erase({r.expires_us, rid});
+        Settle(*ev, rid, r, /*seats_back=*/false);
         r.status = ReservationStatus::kConfirmed;
         r.updated_us = now;
         ev->ended.insert({now, rid});

@@ -1,9 +1,13 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "admission/ticketing/ticketing.h"
 
+#include <optional>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/strings.h"
 #include "ticketing/ticketing_internal.h"
 
@@ -57,8 +61,29 @@ absl::StatusOr<Ticketing> NewMemoryTicketing(const TicketingOptions& options) {
 OutcomeMessage HoldExpiredMessage(std::string_view reservation_id) {
   return MakeMessage(kHoldExpired, reservation_id, absl::InfinitePast());
 }
-OutcomeMessage PaymentApprovedMessage(std::string_view reservation_id, absl::Time not_before) {
-  return MakeMessage(kPaymentApproved, reservation_id, not_before);
+OutcomeMessage PaymentApprovedMessage(std::string_view reservation_id, int64_t amount,
+                                      std::string_view currency, absl::Time not_before) {
+  OutcomeMessage m = MakeMessage(kPaymentApproved, reservation_id, not_before);
+  m.payload = absl::StrCat(AbslView(reservation_id), " ", amount, " ", AbslView(currency));
+  return m;
+}
+
+absl::StatusOr<PaymentApproval> ParsePaymentApproval(std::string_view payload) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(AbslView(payload), ' ');
+  PaymentApproval out;
+  out.reservation_id = std::string(parts[0]);
+  if (!EventIdOfReservation(out.reservation_id).ok()) {
+    return absl::InvalidArgumentError("the payment's reservation id is malformed");
+  }
+  if (parts.size() == 1) return out;  // queued before payments carried their amount
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &out.amount) || out.amount < 1 ||
+      out.amount > kMaxReservationTotal ||
+      !ValidateCurrency(std::string_view(parts[2].data(), parts[2].size())).ok()) {
+    return absl::InvalidArgumentError(
+        "a payment approval is \"<reservation id> <amount> <currency>\"");
+  }
+  out.currency = std::string(parts[2]);
+  return out;
 }
 OutcomeMessage PaymentFailedMessage(std::string_view reservation_id, absl::Time not_before) {
   return MakeMessage(kPaymentFailed, reservation_id, not_before);
@@ -67,10 +92,37 @@ OutcomeMessage CancelRequestedMessage(std::string_view reservation_id) {
   return MakeMessage(kCancelRequested, reservation_id, absl::InfinitePast());
 }
 
+namespace {
+
+// Whether an approved payment pays for the reservation: its total in its currency when it has
+// a price, anything when it has none. FailedPrecondition (parked) otherwise.
+absl::Status CheckPayment(const PaymentApproval& paid, const Reservation& r) {
+  if (r.currency.empty()) return absl::OkStatus();
+  if (paid.amount == r.total && paid.currency == r.currency) return absl::OkStatus();
+  const std::string what = paid.currency.empty()
+                               ? std::string("a payment of unstated amount")
+                               : absl::StrCat("a payment of ", paid.amount, " ", paid.currency);
+  return absl::FailedPreconditionError(absl::StrCat(
+      what, " does not match the total of reservation ", paid.reservation_id, ", ", r.total, " ",
+      r.currency, ": not confirmed; refund or settle it, then confirm it by hand"));
+}
+
+}  // namespace
+
 OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOptions options) {
   return [inventory, options = std::move(options)](const Delivery& d) -> absl::Status {
     const std::string& type = d.message.type;
-    const std::string& rid = d.message.payload;
+    std::string rid = d.message.payload;
+    std::optional<PaymentApproval> paid;
+    if (type == kPaymentApproved) {
+      absl::StatusOr<PaymentApproval> parsed = ParsePaymentApproval(d.message.payload);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(type, " event '", d.message.id, "': ", parsed.status().message()));
+      }
+      paid = *std::move(parsed);
+      rid = paid->reservation_id;
+    }
     if (absl::StatusOr<std::string_view> event = EventIdOfReservation(rid); !event.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(type, " event '", d.message.id, "': the payload is not a reservation id"));
@@ -79,7 +131,14 @@ OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOption
     if (type == kHoldExpired) {
       change = inventory->Expire(rid);
     } else if (type == kPaymentApproved) {
-      change = inventory->Confirm(rid);
+      // The total is fixed when the hold is made, so reading it first cannot race the check.
+      absl::StatusOr<Reservation> r = inventory->Get(rid);
+      if (r.ok()) {
+        if (absl::Status s = CheckPayment(*paid, *r); !s.ok()) return s;
+        change = inventory->Confirm(rid);
+      } else {
+        change = r.status();
+      }
     } else if (type == kPaymentFailed || type == kCancelRequested) {
       change = inventory->Cancel(rid);
     } else {

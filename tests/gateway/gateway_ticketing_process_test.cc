@@ -11,6 +11,7 @@
 // gateway_ticketing_test.cc).
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -84,7 +85,8 @@ TEST(TicketingProcessTest, TheWorkerThreadAppliesPaymentsOnTheMemoryStore) {
   ASSERT_NE(gateway, nullptr) << error;
   auto c = gateway->Client();
   auto r = c->Put("/admin/v1/events/mem/inventory", Bearer(kAdminToken),
-                  Json{{"general_admission", 2}}.dump(), "application/json");
+                  Json{{"general_admission", 2}, {"currency", "EUR"}, {"price", 2500}}.dump(),
+                  "application/json");
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
   EXPECT_EQ(BuyAndPay(*c, *c, "mem", "u1", "approve"), "CONFIRMED");
   EXPECT_EQ(BuyAndPay(*c, *c, "mem", "u2", "fail"), "CANCELLED");
@@ -92,6 +94,52 @@ TEST(TicketingProcessTest, TheWorkerThreadAppliesPaymentsOnTheMemoryStore) {
   ASSERT_TRUE(r && r->status == 200);
   EXPECT_EQ(Body(r)["sold"], 1);
   EXPECT_EQ(Body(r)["available"], 1);
+}
+
+// The report this guards against: with the defaults, one admission made 58 holds of 100 seats
+// with fresh Idempotency-Keys. Now, from many connections at once, it gets one hold of at most
+// 10 seats (the default limits per person) and every other attempt is a 409.
+TEST(TicketingProcessTest, OneAdmissionsManyHoldsStopAtTheDefaultLimits) {
+  std::string error;
+  auto gateway = GatewayProcess::Start(Flags({}), &error);
+  ASSERT_NE(gateway, nullptr) << error;
+  auto c = gateway->Client();
+  auto r = c->Put("/admin/v1/events/hoard/inventory", Bearer(kAdminToken),
+                  Json{{"general_admission", 20000}}.dump(), "application/json");
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+  const std::string admission = Admit(*c, "hoard", "hoarder");
+  ASSERT_FALSE(admission.empty());
+  constexpr int kThreads = 8;
+  constexpr int kAttempts = 58;
+  std::atomic<int> created{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = gateway->Client();
+      for (int i = t; i < kAttempts; i += kThreads) {
+        const int quantity = i % 2 == 0 ? 100 : 10;
+        auto h = client->Post(
+            "/api/v1/reservations", Bearer(admission, "hoard-" + std::to_string(i)),
+            Json{{"event_id", "hoard"}, {"quantity", quantity}}.dump(), "application/json");
+        if (h && h->status == 201) {
+          ++created;
+        } else if (h && h->status == 409) {
+          const std::string code = Body(h)["error"]["code"];
+          EXPECT_TRUE(code == "hold_too_large" || code == "hold_limit") << h->body;
+          ++refused;
+        } else {
+          ADD_FAILURE() << (h ? h->body : "no response");
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(refused.load(), kAttempts - 1);
+  r = c->Get("/api/v1/events/hoard/seats");
+  ASSERT_TRUE(r && r->status == 200);
+  EXPECT_EQ(Body(r)["held"], 10) << r->body;
 }
 
 // The waiting-room page's demo sale in headless Chromium: with ?auto_buy=1 it joins, enters,
@@ -104,7 +152,8 @@ TEST(TicketingProcessTest, BrowserPageHoldsAndPays) {
   ASSERT_NE(gateway, nullptr) << error;
   auto c = gateway->Client();
   auto r = c->Put("/admin/v1/events/browser-sale/inventory", Bearer(kAdminToken),
-                  Json{{"seat_ids", {"P-1", "P-2"}}}.dump(), "application/json");
+                  Json{{"seat_ids", {"P-1", "P-2"}}, {"currency", "EUR"}, {"price", 1234}}.dump(),
+                  "application/json");
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
   char profile[] = "/tmp/admission-gateway-chromium-XXXXXX";
   ASSERT_NE(mkdtemp(profile), nullptr);

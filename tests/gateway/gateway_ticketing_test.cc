@@ -11,6 +11,8 @@
 // sleeps to pass. (gateway_ticketing_process_test.cc runs the real binary with its worker
 // thread.)
 #include <algorithm>
+#include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -138,6 +140,7 @@ class TicketingGatewayTest : public ::testing::TestWithParam<std::string>, prote
         std::make_unique<Gateway>(flags_, std::move(room), *std::move(ticketing), kSecret, &clock_);
     absl::StatusOr<int> port = gateway_->Bind();
     ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
     serving_ = std::thread([this] { gateway_->Run(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
     client_->set_connection_timeout(std::chrono::seconds(2));
@@ -153,6 +156,11 @@ class TicketingGatewayTest : public ::testing::TestWithParam<std::string>, prote
   void SetSeats(const std::string& event, const std::vector<std::string>& seats) {
     auto r = Put("/admin/v1/events/" + event + "/inventory", Json{{"seat_ids", seats}}.dump(),
                  Bearer(kAdminToken));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  void SetInventory(const std::string& event, const Json& body) {
+    auto r = Put("/admin/v1/events/" + event + "/inventory", body.dump(), Bearer(kAdminToken));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
   }
@@ -211,13 +219,14 @@ class TicketingGatewayTest : public ::testing::TestWithParam<std::string>, prote
   }
 
   httplib::Result Pay(const std::string& token, const std::string& id, const std::string& scenario,
-                      int64_t amount = 4999) {
-    return Post(
-        "/api/v1/payment/intent",
-        Json{
-            {"reservation_id", id}, {"amount", amount}, {"currency", "EUR"}, {"scenario", scenario}}
-            .dump(),
-        Bearer(token));
+                      int64_t amount = 4999, const std::string& currency = "EUR") {
+    return Post("/api/v1/payment/intent",
+                Json{{"reservation_id", id},
+                     {"amount", amount},
+                     {"currency", currency},
+                     {"scenario", scenario}}
+                    .dump(),
+                Bearer(token));
   }
 
   WorkerStep Step() {
@@ -239,6 +248,7 @@ class TicketingGatewayTest : public ::testing::TestWithParam<std::string>, prote
 
   SimulatedClock clock_;
   GatewayFlags flags_;
+  int port_ = 0;
   std::unique_ptr<Gateway> gateway_;
   std::thread serving_;
 };
@@ -347,9 +357,9 @@ TEST_P(TicketingGatewayTest, AHoldThatRunsOutExpiresThroughTheWorker) {
   EXPECT_EQ(seats["held"], 0);
   EXPECT_EQ(Metric("admission_ticketing_expired_total"), "1");
   EXPECT_EQ(Metric("admission_ticketing_expiries_published_total"), "1");
-  // Too late to pay or confirm.
+  // Too late to pay, or for the operator to confirm.
   ExpectError(Pay(token, id, "approve"), 409, "invalid_transition");
-  ExpectError(Post("/api/v1/reservations/" + id + "/confirm", "", Bearer(token)), 409,
+  ExpectError(Post("/admin/v1/reservations/" + id + "/confirm", "", Bearer(kAdminToken)), 409,
               "invalid_transition");
   // An expired hold leaves the buyer's place to the room's active TTL.
   EXPECT_EQ(RoomStatus(a.waiting_token), "active");
@@ -362,8 +372,8 @@ TEST_P(TicketingGatewayTest, ConfirmAfterTheHoldRanOutIsHoldExpired) {
   const Json held = Hold(a, {{"event_id", "edge"}, {"quantity", 1}}, "hold-dan");
   ASSERT_TRUE(held.is_object());
   clock_.Advance(absl::Seconds(61));
-  const std::string path = "/api/v1/reservations/" + held["reservation_id"].get<std::string>();
-  ExpectError(Post(path + "/confirm", "{}", Bearer(held["reservation_token"])), 409,
+  const std::string id = held["reservation_id"];
+  ExpectError(Post("/admin/v1/reservations/" + id + "/confirm", "{}", Bearer(kAdminToken)), 409,
               "hold_expired");
   EXPECT_EQ(Reservation(held["reservation_token"], held["reservation_id"])["status"], "EXPIRED");
   EXPECT_EQ(Seats("edge")["available"], 5);
@@ -398,7 +408,7 @@ TEST_P(TicketingGatewayTest, DelayedApprovalIsAppliedWhenItArrives) {
 
 TEST_P(TicketingGatewayTest, IdempotentHoldReplaysTheSameReservation) {
   StartGateway();
-  SetPlaces("idem", 10);
+  SetInventory("idem", {{"general_admission", 10}, {"limits", {{"holds_per_user", 2}}}});
   const Admission a = Admit("idem", "frank");
   const std::string body = Json{{"event_id", "idem"}, {"quantity", 2}}.dump();
   auto first = Post("/api/v1/reservations", body, Bearer(a.reservation_token, "key-1"));
@@ -430,7 +440,7 @@ TEST_P(TicketingGatewayTest, IdempotentHoldReplaysTheSameReservation) {
 
 TEST_P(TicketingGatewayTest, TokensAreCheckedAndScoped) {
   StartGateway();
-  SetPlaces("auth", 10);
+  SetInventory("auth", {{"general_admission", 10}, {"limits", {{"holds_per_user", 2}}}});
   SetPlaces("other", 10);
   const Admission a = Admit("auth", "gina");
   const std::string hold_body = Json{{"event_id", "auth"}, {"quantity", 1}}.dump();
@@ -532,30 +542,233 @@ TEST_P(TicketingGatewayTest, CancelGivesTheSeatsBackAndEndsTheAdmission) {
   r = Post(path + "/cancel", "{}", Bearer(held["reservation_token"]));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  ExpectError(Post(path + "/confirm", "", Bearer(held["reservation_token"])), 409,
-              "invalid_transition");
+  ExpectError(
+      Post("/admin/v1/reservations/" + held["reservation_id"].get<std::string>() + "/confirm", "",
+           Bearer(kAdminToken)),
+      409, "invalid_transition");
   EXPECT_EQ(Metric("admission_ticketing_cancelled_total"), "1");
 }
 
-TEST_P(TicketingGatewayTest, ConfirmSellsAtOnce) {
+TEST_P(TicketingGatewayTest, BuyersCannotConfirmTheOperatorCan) {
   StartGateway();
   SetSeats("direct", {"D-1", "D-2"});
   const Admission a = Admit("direct", "nina");
   const Json held = Hold(a, {{"event_id", "direct"}, {"seat_ids", {"D-2"}}}, "nina-1");
   ASSERT_TRUE(held.is_object());
-  const std::string path = "/api/v1/reservations/" + held["reservation_id"].get<std::string>();
-  auto r = Post(path + "/confirm", "", Bearer(held["reservation_token"], "confirm-1"));
+  const std::string id = held["reservation_id"];
+  const std::string path = "/api/v1/reservations/" + id;
+  // Neither token of the buyer confirms: the seat would be theirs without a payment.
+  int key = 0;
+  for (const std::string& token :
+       {held["reservation_token"].get<std::string>(), a.reservation_token}) {
+    auto r = Post(path + "/confirm", "", Bearer(token, absl::StrCat("confirm-", ++key)));
+    ExpectError(r, 403, "forbidden");
+    EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("payment"), std::string::npos);
+  }
+  ExpectError(Post(path + "/confirm", ""), 401, "unauthorized");
+  EXPECT_EQ(Reservation(held["reservation_token"], id)["status"], "HOLD");
+  EXPECT_EQ(Seats("direct")["seats"][1]["state"], "HELD");
+
+  // The operator can, with the admin token.
+  const std::string admin_path = "/admin/v1/reservations/" + id + "/confirm";
+  ExpectError(Post(admin_path, ""), 401, "unauthorized");
+  ExpectError(Post(admin_path, "", Bearer(held["reservation_token"])), 403, "forbidden");
+  ExpectError(Post(admin_path, R"({"force":true})", Bearer(kAdminToken)), 400, "invalid_argument");
+  auto r = Post(admin_path, "", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["status"], "CONFIRMED");
   EXPECT_EQ(Seats("direct")["seats"][1]["state"], "SOLD");
-  EXPECT_EQ(RoomStatus(a.waiting_token), "completed");
-  // A retry with the same key replays; a cancel of a sold reservation is refused.
-  r = Post(path + "/confirm", "", Bearer(held["reservation_token"], "confirm-1"));
+  EXPECT_EQ(Metric("admission_ticketing_confirmed_total"), "1");
+  // Again: unchanged. A cancel of a sold reservation is refused.
+  r = Post(admin_path, "{}", Bearer(kAdminToken));
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->get_header_value("Idempotent-Replay"), "true");
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Metric("admission_ticketing_confirmed_total"), "1");
   ExpectError(Post(path + "/cancel", "", Bearer(held["reservation_token"])), 409,
               "invalid_transition");
+  ExpectError(Post("/admin/v1/reservations/direct.00000000000000000000000000000000/confirm", "",
+                   Bearer(kAdminToken)),
+              404, "not_found");
+  ExpectError(Post("/admin/v1/reservations/nonsense/confirm", "", Bearer(kAdminToken)), 400,
+              "invalid_argument");
+}
+
+TEST_P(TicketingGatewayTest, PricesAreShownAndAHoldCarriesItsTotal) {
+  StartGateway();
+  auto r = Put("/admin/v1/events/priced/inventory",
+               Json{{"seat_ids", {"P-1", "P-2", "P-3"}},
+                    {"currency", "EUR"},
+                    {"price", 4500},
+                    {"seat_prices", {{"P-1", 9900}}},
+                    {"limits", {{"seats_per_hold", 2}}}}
+                   .dump(),
+               Bearer(kAdminToken));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["currency"], "EUR");
+  EXPECT_EQ(Body(r)["limits"],
+            Json({{"seats_per_hold", 2}, {"holds_per_user", 1}, {"seats_per_user", 10}}));
+  Json seats = Seats("priced");
+  EXPECT_EQ(seats["currency"], "EUR");
+  EXPECT_EQ(seats["price"], 4500);
+  EXPECT_EQ(seats["seats"][0], Json({{"seat_id", "P-1"}, {"state", "AVAILABLE"}, {"price", 9900}}));
+  EXPECT_EQ(seats["seats"][2]["price"], 4500);
+
+  const Admission a = Admit("priced", "ulla");
+  ExpectError(Post("/api/v1/reservations", Json{{"event_id", "priced"}, {"quantity", 3}}.dump(),
+                   Bearer(a.reservation_token, "u-0")),
+              409, "hold_too_large");
+  const Json held = Hold(a, {{"event_id", "priced"}, {"seat_ids", {"P-1", "P-3"}}}, "u-1");
+  ASSERT_TRUE(held.is_object());
+  EXPECT_EQ(held["total"], 14400);
+  EXPECT_EQ(held["currency"], "EUR");
+  // A later price change leaves the hold's total alone.
+  SetInventory("priced",
+               {{"seat_ids", {"P-1", "P-2", "P-3"}}, {"currency", "EUR"}, {"price", 100}});
+  EXPECT_EQ(Reservation(held["reservation_token"], held["reservation_id"])["total"], 14400);
+  EXPECT_EQ(Seats("priced")["seats"][0]["price"], 100);
+  // Without prices: no total, and the seats show none.
+  SetPlaces("free", 5);
+  EXPECT_FALSE(Seats("free").contains("currency"));
+  const Admission b = Admit("free", "vera");
+  const Json free_hold = Hold(b, {{"event_id", "free"}, {"quantity", 1}}, "v-1");
+  ASSERT_TRUE(free_hold.is_object());
+  EXPECT_FALSE(free_hold.contains("total"));
+}
+
+TEST_P(TicketingGatewayTest, APaymentMustPayTheHoldsTotal) {
+  StartGateway();
+  SetInventory("gala", {{"general_admission", 100}, {"currency", "EUR"}, {"price", 2500}});
+  const Admission a = Admit("gala", "walt");
+  const Json held = Hold(a, {{"event_id", "gala"}, {"quantity", 2}}, "w-1");
+  ASSERT_TRUE(held.is_object());
+  ASSERT_EQ(held["total"], 5000);
+  const std::string id = held["reservation_id"];
+  const std::string token = held["reservation_token"];
+  for (const auto& [amount, currency] :
+       {std::pair<int64_t, std::string>{1, "EUR"}, {4999, "EUR"}, {5001, "EUR"}, {5000, "USD"}}) {
+    auto r = Pay(token, id, "approve", amount, currency);
+    ExpectError(r, 422, "amount_mismatch");
+    EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("5000 EUR"), std::string::npos)
+        << r->body;
+  }
+  // Nothing was queued, and the buyer is still in: the exact amount goes through.
+  EXPECT_EQ(Step().counts.claimed, 0);
+  EXPECT_EQ(RoomStatus(a.waiting_token), "active");
+  auto paid = Pay(token, id, "approve", 5000, "EUR");
+  ASSERT_TRUE(paid);
+  ASSERT_EQ(paid->status, 202) << paid->body;
+  EXPECT_EQ(Body(paid)["amount"], 5000);
+  EXPECT_EQ(Step().counts.succeeded, 1);
+  EXPECT_EQ(Reservation(token, id)["status"], "CONFIRMED");
+  EXPECT_EQ(Seats("gala")["sold"], 2);
+}
+
+TEST_P(TicketingGatewayTest, AWrongAmountThatReachesTheWorkerIsParkedNotConfirmed) {
+  // Money for the wrong total (a provider that took another amount than the intent's): the
+  // worker does not confirm, it parks the message for a person.
+  StartGateway();
+  SetInventory("wrong", {{"general_admission", 10}, {"currency", "EUR"}, {"price", 3000}});
+  const Admission a = Admit("wrong", "xena");
+  const Json held = Hold(a, {{"event_id", "wrong"}, {"quantity", 1}}, "x-1");
+  ASSERT_TRUE(held.is_object());
+  const std::string id = held["reservation_id"];
+  ASSERT_TRUE(gateway_->ticketing().events().Publish(PaymentApprovedMessage(id, 30, "EUR")).ok());
+  EXPECT_EQ(Step().counts.parked, 1);
+  EXPECT_EQ(Reservation(held["reservation_token"], id)["status"], "HOLD");
+  auto r = Get("/admin/v1/dead-letters", Bearer(kAdminToken));
+  ASSERT_TRUE(r);
+  const std::string error = Body(r)["dead_letters"][0]["error"];
+  EXPECT_NE(error.find("30 EUR does not match"), std::string::npos) << error;
+  // The operator, having settled it, confirms by hand.
+  r = Post("/admin/v1/reservations/" + id + "/confirm", "", Bearer(kAdminToken));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Seats("wrong")["sold"], 1);
+}
+
+TEST_P(TicketingGatewayTest, OneAdmissionCannotHoardTheHall) {
+  // Reported: one admission made 58 holds of 100 seats each in 10 s with fresh
+  // Idempotency-Keys. With the default limits it gets one hold of at most 10 seats.
+  StartGateway();
+  SetPlaces("hall", 20000);
+  EXPECT_EQ(Seats("hall")["limits"],
+            Json({{"seats_per_hold", 10}, {"holds_per_user", 1}, {"seats_per_user", 10}}));
+  const Admission a = Admit("hall", "hoarder");
+  const httplib::Headers auth = Bearer(a.reservation_token);
+  int created = 0;
+  std::map<std::string, int> refused;
+  for (int i = 0; i < 58; ++i) {
+    for (int64_t quantity : {int64_t{100}, int64_t{10}}) {
+      auto r =
+          Post("/api/v1/reservations", Json{{"event_id", "hall"}, {"quantity", quantity}}.dump(),
+               Bearer(a.reservation_token, absl::StrCat("hoard-", i, "-", quantity)));
+      ASSERT_TRUE(r);
+      if (r->status == 201) {
+        ++created;
+      } else {
+        ASSERT_EQ(r->status, 409) << r->body;
+        ++refused[Body(r)["error"]["code"]];
+      }
+    }
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(refused["hold_too_large"], 58);
+  EXPECT_EQ(refused["hold_limit"], 57);
+  EXPECT_EQ(Seats("hall")["held"], 10);
+
+  // The same from many connections at once: one hold wins, whatever the timing.
+  const Admission b = Admit("hall", "racer");
+  constexpr int kThreads = 24;
+  std::atomic<int> won{0};
+  std::atomic<int> limited{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      httplib::Client client("127.0.0.1", port_);
+      client.set_read_timeout(std::chrono::seconds(10));
+      auto r = client.Post("/api/v1/reservations",
+                           {{"Authorization", "Bearer " + b.reservation_token},
+                            {"Idempotency-Key", absl::StrCat("race-", i)}},
+                           Json{{"event_id", "hall"}, {"quantity", 5}}.dump(), "application/json");
+      if (r && r->status == 201) {
+        ++won;
+      } else if (r && r->status == 409 && r->body.find("hold_limit") != std::string::npos) {
+        ++limited;
+      } else {
+        ADD_FAILURE() << (r ? r->body : "no response");
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(limited.load(), kThreads - 1);
+  EXPECT_EQ(Seats("hall")["held"], 15);
+}
+
+TEST_P(TicketingGatewayTest, BoughtSeatsCountAgainstTheBuyerInTheNextAdmission) {
+  StartGateway();
+  SetInventory("tour", {{"general_admission", 100},
+                        {"currency", "EUR"},
+                        {"price", 1000},
+                        {"limits", {{"seats_per_user", 6}}}});
+  const Admission first = Admit("tour", "yuri");
+  const Json held = Hold(first, {{"event_id", "tour"}, {"quantity", 4}}, "y-1");
+  ASSERT_TRUE(held.is_object());
+  auto paid = Pay(held["reservation_token"], held["reservation_id"], "approve", 4000);
+  ASSERT_TRUE(paid);
+  ASSERT_EQ(paid->status, 202) << paid->body;
+  EXPECT_EQ(Step().counts.succeeded, 1);
+  // Back in line, admitted again: 2 more seats at most.
+  const Admission second = Admit("tour", "yuri");
+  ASSERT_FALSE(second.reservation_token.empty());
+  auto r = Post("/api/v1/reservations", Json{{"event_id", "tour"}, {"quantity", 3}}.dump(),
+                Bearer(second.reservation_token, "y-2"));
+  ExpectError(r, 409, "user_limit");
+  EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("4 are held or bought"),
+            std::string::npos);
+  EXPECT_TRUE(Hold(second, {{"event_id", "tour"}, {"quantity", 2}}, "y-3").is_object());
 }
 
 TEST_P(TicketingGatewayTest, OnePaymentIntentPerReservation) {
@@ -665,10 +878,29 @@ TEST_P(TicketingGatewayTest, InventoryIsAnAdminCall) {
   ExpectError(Put(path, Json{{"general_admission", 5}}.dump()), 401, "unauthorized");
   ExpectError(Put(path, Json{{"general_admission", 5}}.dump(), {{"Authorization", "Bearer no"}}),
               403, "forbidden");
-  for (const Json& body : {Json::object(), Json{{"general_admission", 5}, {"seat_ids", {"A"}}},
-                           Json{{"general_admission", 0}}, Json{{"general_admission", "5"}},
-                           Json{{"seat_ids", Json::array()}}, Json{{"seat_ids", {"A", "A"}}},
-                           Json{{"seat_ids", {"has space"}}}, Json{{"capacity", 5}}}) {
+  for (const Json& body :
+       {Json::object(), Json{{"general_admission", 5}, {"seat_ids", {"A"}}},
+        Json{{"general_admission", 0}}, Json{{"general_admission", "5"}},
+        Json{{"seat_ids", Json::array()}}, Json{{"seat_ids", {"A", "A"}}},
+        Json{{"seat_ids", {"has space"}}}, Json{{"capacity", 5}},
+        // Prices and limits.
+        Json{{"general_admission", 5}, {"price", 100}},
+        Json{{"general_admission", 5}, {"currency", "EUR"}},
+        Json{{"general_admission", 5}, {"currency", "eur"}, {"price", 100}},
+        Json{{"general_admission", 5}, {"currency", 978}, {"price", 100}},
+        Json{{"general_admission", 5}, {"currency", "EUR"}, {"price", 0}},
+        Json{{"general_admission", 5}, {"currency", "EUR"}, {"price", 1.5}},
+        Json{{"general_admission", 5}, {"currency", "EUR"}, {"price", "1"}},
+        Json{{"seat_ids", {"A"}}, {"currency", "EUR"}, {"seat_prices", {1}}},
+        Json{{"seat_ids", {"A"}}, {"currency", "EUR"}, {"seat_prices", {{"B", 1}}}},
+        Json{{"seat_ids", {"A"}}, {"currency", "EUR"}, {"seat_prices", {{"A", -1}}}},
+        Json{{"seat_ids", {"A", "B"}}, {"currency", "EUR"}, {"seat_prices", {{"A", 5}}}},
+        Json{{"general_admission", 5}, {"limits", 3}},
+        Json{{"general_admission", 5}, {"limits", {{"seats_per_hold", 0}}}},
+        Json{{"general_admission", 5}, {"limits", {{"seats_per_hold", 101}}}},
+        Json{{"general_admission", 5}, {"limits", {{"holds_per_user", 0}}}},
+        Json{{"general_admission", 5}, {"limits", {{"seats_per_user", "9"}}}},
+        Json{{"general_admission", 5}, {"limits", {{"per_ip", 1}}}}}) {
     ExpectError(Put(path, body.dump(), Bearer(kAdminToken)), 400, "invalid_argument");
   }
   auto r = Put(path, Json{{"general_admission", 5}}.dump(), Bearer(kAdminToken));
@@ -712,7 +944,7 @@ TEST_P(TicketingGatewayTest, ApprovalAfterTheHoldIsADeadLetterThatCanBeReplayed)
   ASSERT_EQ(j["dead_letters"].size(), 1u) << r->body;
   EXPECT_EQ(j["dead_letters"][0]["id"], "payment_approved:" + id);
   EXPECT_EQ(j["dead_letters"][0]["type"], "payment_approved");
-  EXPECT_EQ(j["dead_letters"][0]["payload"], id);
+  EXPECT_EQ(j["dead_letters"][0]["payload"], id + " 4999 EUR");
   EXPECT_EQ(j["queue"]["dead"], 1);
   EXPECT_EQ(Metric("admission_ticketing_worker_parked_total"), "1");
   ExpectError(Get("/admin/v1/dead-letters?limit=0", Bearer(kAdminToken)), 400, "invalid_argument");

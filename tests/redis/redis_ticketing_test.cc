@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "admission/clock.h"
@@ -90,6 +91,62 @@ TEST_F(RedisTicketingTest, KeysAreHashTaggedPerEventKeyAndQueue) {
   EXPECT_EQ(redis_internal::KeySlot(q + "s"), redis_internal::KeySlot(q + "e"));
 }
 
+TEST_F(RedisTicketingTest, PricesAndAccountsLiveInTheEventsSlot) {
+  InventorySpec spec;
+  spec.seat_ids = {"A-1", "A-2"};
+  spec.currency = "EUR";
+  spec.price = 1000;
+  spec.seat_prices = {{"A-2", 2000}};
+  ASSERT_OK(t_.inventory->SetInventory("show", spec));
+  HoldRequest hold;
+  hold.event_id = "show";
+  hold.user_id = "u1";
+  hold.quantity = 2;
+  ASSERT_OK_AND_ASSIGN(Reservation r, t_.inventory->Hold(hold));
+  EXPECT_EQ(r.total, 3000);
+  const std::string ev = prefix_ + ":tk:{show}:";
+  EXPECT_EQ(Command({"HGET", ev + "prices", "A-2"}), "2000");
+  EXPECT_EQ(Command({"HGET", ev + "users", "u1"}), "2|" + r.reservation_id);
+  EXPECT_EQ(redis_internal::KeySlot(ev + "users"), redis_internal::KeySlot(ev + "inv"));
+  EXPECT_EQ(redis_internal::KeySlot(ev + "prices"), redis_internal::KeySlot(ev + "inv"));
+  // A cancelled hold leaves nothing behind for its user.
+  ASSERT_OK(t_.inventory->Cancel(r.reservation_id));
+  EXPECT_EQ(Int({"HLEN", ev + "users"}), 0);
+}
+
+TEST_F(RedisTicketingTest, DataStoredBeforePricesAndLimitsStillReads) {
+  // What an earlier version stored: reservations without total|currency, and an inventory
+  // without prices or limits (it gets the default limits).
+  InventorySpec spec;
+  spec.general_admission = 20;
+  ASSERT_OK(t_.inventory->SetInventory("old", spec));
+  HoldRequest hold;
+  hold.event_id = "old";
+  hold.user_id = "u1";
+  hold.quantity = 2;
+  ASSERT_OK_AND_ASSIGN(Reservation r, t_.inventory->Hold(hold));
+  const std::string ev = prefix_ + ":tk:{old}:";
+  std::vector<std::string> fields =
+      absl::StrSplit(Command({"HGET", ev + "res", r.reservation_id}), '|');
+  ASSERT_EQ(fields.size(), 10u);
+  fields.erase(fields.begin() + 7, fields.begin() + 9);  // total, currency
+  Command({"HSET", ev + "res", r.reservation_id, absl::StrJoin(fields, "|")});
+  Command({"HDEL", ev + "inv", "currency", "price", "l_hold", "l_open", "l_user"});
+  ASSERT_OK_AND_ASSIGN(Reservation read, t_.inventory->Get(r.reservation_id));
+  EXPECT_EQ(read.quantity, 2);
+  EXPECT_EQ(read.total, 0);
+  EXPECT_EQ(read.currency, "");
+  ASSERT_OK_AND_ASSIGN(Availability a, t_.inventory->GetAvailability("old", false));
+  EXPECT_EQ(a.currency, "");
+  EXPECT_EQ(a.limits.seats_per_hold, 10);
+  EXPECT_EQ(a.limits.holds_per_user, 1);
+  EXPECT_EQ(a.limits.seats_per_user, 10);
+  EXPECT_EQ(InventoryErrorOf(t_.inventory->Hold(hold).status()), InventoryError::kHoldLimit);
+  ASSERT_OK_AND_ASSIGN(ReservationChange confirmed, t_.inventory->Confirm(r.reservation_id));
+  EXPECT_EQ(confirmed.reservation.status, ReservationStatus::kConfirmed);
+  EXPECT_EQ(Command({"HGET", ev + "res", r.reservation_id}).substr(0, 2), "C|");
+}
+
 TEST_F(RedisTicketingTest, TheQueueIsAStreamWithAConsumerGroup) {
   ASSERT_OK(t_.outcomes->Publish(HoldExpiredMessage("show.0123456789abcdef0123456789abcdef")));
   const std::string stream = prefix_ + ":q:{ticketing}:s";
@@ -144,6 +201,7 @@ TEST_F(RedisTicketingTest, ScriptsSurviveAFlushedScriptCache) {
   hold.user_id = "u1";
   hold.quantity = 2;
   ASSERT_OK(t_.inventory->Hold(hold));  // NOSCRIPT -> EVAL, which caches it again
+  hold.user_id = "u2";
   EXPECT_EQ(InventoryErrorOf(t_.inventory->Hold(hold).status()), InventoryError::kSoldOut);
   ASSERT_OK(t_.idempotency->Begin("s", "k", "fp"));
   ASSERT_OK(t_.outcomes->Publish(HoldExpiredMessage("gig.0123456789abcdef0123456789abcdef")));

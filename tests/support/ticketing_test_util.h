@@ -40,15 +40,27 @@ inline std::vector<std::string> SeatIds(int n, std::string_view row = "A") {
   return ids;
 }
 
+// The widest limits per person: suites that test one rule at a time (one user holding many
+// seats, say) are not stopped by the others. The limits' own tests start from SaleLimits{}.
+inline SaleLimits NoLimits() {
+  SaleLimits limits;
+  limits.seats_per_hold = kMaxSeatsPerHold;
+  limits.holds_per_user = kMaxHoldsPerUser;
+  limits.seats_per_user = kMaxGeneralAdmission;
+  return limits;
+}
+
 inline InventorySpec NamedSeats(std::vector<std::string> ids) {
   InventorySpec spec;
   spec.seat_ids = std::move(ids);
+  spec.limits = NoLimits();
   return spec;
 }
 
 inline InventorySpec GeneralAdmission(int64_t n) {
   InventorySpec spec;
   spec.general_admission = n;
+  spec.limits = NoLimits();
   return spec;
 }
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -133,7 +134,7 @@ TEST_P(TicketingConcurrencyTest, ThousandBuyersNeverOversellNamedSeats) {
       absl::Status s;
       switch (i % 3) {
         case 0:
-          s = events().Publish(PaymentApprovedMessage(r->reservation_id)).status();
+          s = events().Publish(PaymentApprovedMessage(r->reservation_id, 1, "EUR")).status();
           break;
         case 1:
           s = inventory().Confirm(r->reservation_id).status();
@@ -225,6 +226,45 @@ TEST_P(TicketingConcurrencyTest, ThousandBuyersNeverOversellGeneralAdmission) {
   EXPECT_EQ(c.held, 0);
   EXPECT_EQ(c.sold, confirmed.load());
   EXPECT_EQ(c.available, kSeats - confirmed.load());
+}
+
+// One buyer's holds raced from many threads (one admission, many Idempotency-Keys) never pass
+// the limits per person: the check and the take are one atomic step.
+TEST_P(TicketingConcurrencyTest, OneBuyerRacingHoldsNeverPassesTheLimits) {
+  constexpr int kThreads = 64;
+  InventorySpec one_hold = GeneralAdmission(20000);
+  one_hold.limits = SaleLimits{};  // the defaults: 10 per hold, 1 open hold, 10 per person
+  ASSERT_OK(inventory().SetInventory("hall", one_hold));
+  InventorySpec many_holds = GeneralAdmission(20000);
+  many_holds.limits = SaleLimits{10, 100, 10};
+  ASSERT_OK(inventory().SetInventory("arena", many_holds));
+  for (const auto& [event, quantity, wanted_holds] :
+       {std::tuple<const char*, int64_t, int64_t>{"hall", 3, 1}, {"arena", 1, 10}}) {
+    StartGate gate;
+    std::atomic<int64_t> won{0};
+    std::atomic<int64_t> limited{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, event = event, quantity = quantity] {
+        gate.Wait();
+        absl::StatusOr<Reservation> r =
+            inventory().Hold(QuantityRequest(event, "hoarder", quantity));
+        if (r.ok()) {
+          ++won;
+          return;
+        }
+        const InventoryError e = InventoryErrorOf(r.status());
+        EXPECT_TRUE(e == InventoryError::kHoldLimit || e == InventoryError::kUserLimit)
+            << r.status();
+        ++limited;
+      });
+    }
+    gate.Open();
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(won.load(), wanted_holds) << event;
+    EXPECT_EQ(limited.load(), kThreads - wanted_holds) << event;
+    EXPECT_EQ(Counts(event).held, wanted_holds * quantity) << event;
+  }
 }
 
 TEST_P(TicketingConcurrencyTest, OneIdempotencyKeyRacedByManyThreadsStartsOnce) {

@@ -26,6 +26,7 @@ namespace testing {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
@@ -420,10 +421,221 @@ TEST_P(InventoryTest, BadInputGetsClearErrors) {
   EXPECT_THAT(inventory().SweepExpiredHolds("nope", 5), StatusIs(kNotFound));
 }
 
+// --- Prices ----------------------------------------------------------------------------------
+
+InventorySpec Priced(InventorySpec spec, std::string currency, int64_t price,
+                     std::vector<SeatPrice> seat_prices = {}) {
+  spec.currency = std::move(currency);
+  spec.price = price;
+  spec.seat_prices = std::move(seat_prices);
+  return spec;
+}
+
+TEST_P(InventoryTest, PricedNamedSeatsTotalTheirOwnOrTheEventsPrice) {
+  ASSERT_OK(inventory().SetInventory(
+      "show", Priced(NamedSeats(SeatIds(4)), "EUR", 5000, {{"A-1", 9000}, {"A-4", 7000}})));
+  ASSERT_OK_AND_ASSIGN(Availability a, inventory().GetAvailability("show", true));
+  EXPECT_EQ(a.currency, "EUR");
+  EXPECT_EQ(a.price, 5000);
+  std::vector<int64_t> prices;
+  for (const SeatInfo& seat : a.seats) prices.push_back(seat.price);
+  EXPECT_THAT(prices, ElementsAre(9000, 5000, 5000, 7000));
+
+  const Reservation two = MustHold(SeatsRequest("show", "u1", {"A-2", "A-1"}));
+  EXPECT_EQ(two.total, 14000);
+  EXPECT_EQ(two.currency, "EUR");
+  const Reservation rest = MustHold(QuantityRequest("show", "u2", 2));  // A-3, A-4
+  EXPECT_EQ(rest.total, 12000);
+  ASSERT_OK_AND_ASSIGN(Reservation read, inventory().Get(two.reservation_id));
+  EXPECT_EQ(read.total, 14000);
+  EXPECT_EQ(read.currency, "EUR");
+  ASSERT_OK_AND_ASSIGN(ReservationChange confirmed, inventory().Confirm(two.reservation_id));
+  EXPECT_EQ(confirmed.reservation.total, 14000);
+  EXPECT_EQ(confirmed.reservation.currency, "EUR");
+}
+
+TEST_P(InventoryTest, EverySeatMayHaveItsOwnPrice) {
+  ASSERT_OK(inventory().SetInventory(
+      "duo", Priced(NamedSeats({"L", "R"}), "CHF", 0, {{"L", 100}, {"R", 250}})));
+  EXPECT_EQ(MustHold(QuantityRequest("duo", "u1", 2)).total, 350);
+}
+
+TEST_P(InventoryTest, GeneralAdmissionCostsThePriceOfAPlaceTimesTheQuantity) {
+  ASSERT_OK(inventory().SetInventory("gig", Priced(GeneralAdmission(100), "USD", 2500)));
+  const Reservation r = MustHold(QuantityRequest("gig", "u1", 4));
+  EXPECT_EQ(r.total, 10000);
+  EXPECT_EQ(r.currency, "USD");
+  ASSERT_OK_AND_ASSIGN(Availability a, inventory().GetAvailability("gig", false));
+  EXPECT_EQ(a.currency, "USD");
+  EXPECT_EQ(a.price, 2500);
+}
+
+TEST_P(InventoryTest, AHoldKeepsItsTotalWhenPricesChange) {
+  ASSERT_OK(inventory().SetInventory("gig", Priced(GeneralAdmission(100), "EUR", 1000)));
+  const Reservation before = MustHold(QuantityRequest("gig", "u1", 2));
+  ASSERT_OK(inventory().SetInventory("gig", Priced(GeneralAdmission(100), "EUR", 3000)));
+  ASSERT_OK_AND_ASSIGN(Reservation read, inventory().Get(before.reservation_id));
+  EXPECT_EQ(read.total, 2000);
+  EXPECT_EQ(MustHold(QuantityRequest("gig", "u2", 2)).total, 6000);
+  // Taking the prices off leaves the held total as it was, and new holds unpriced.
+  ASSERT_OK(inventory().SetInventory("gig", GeneralAdmission(100)));
+  ASSERT_OK_AND_ASSIGN(read, inventory().Get(before.reservation_id));
+  EXPECT_EQ(read.total, 2000);
+  EXPECT_EQ(read.currency, "EUR");
+  const Reservation unpriced = MustHold(QuantityRequest("gig", "u3", 1));
+  EXPECT_EQ(unpriced.total, 0);
+  EXPECT_EQ(unpriced.currency, "");
+}
+
+TEST_P(InventoryTest, AnInventoryWithoutPricesHasNoTotals) {
+  ASSERT_OK(inventory().SetInventory("show", NamedSeats(SeatIds(2))));
+  const Reservation r = MustHold(QuantityRequest("show", "u1", 2));
+  EXPECT_EQ(r.total, 0);
+  EXPECT_EQ(r.currency, "");
+  ASSERT_OK_AND_ASSIGN(Availability a, inventory().GetAvailability("show", true));
+  EXPECT_EQ(a.currency, "");
+  for (const SeatInfo& seat : a.seats) EXPECT_EQ(seat.price, 0);
+}
+
+TEST_P(InventoryTest, BadPricesAndLimitsGetClearErrors) {
+  const auto bad = [this](const InventorySpec& spec) {
+    EXPECT_THAT(inventory().SetInventory("e", spec), StatusIs(kInvalidArgument));
+  };
+  bad(Priced(GeneralAdmission(5), "", 100));                     // a price without a currency
+  bad(Priced(GeneralAdmission(5), "eur", 100));                  // not ISO 4217
+  bad(Priced(GeneralAdmission(5), "EURO", 100));                 //
+  bad(Priced(GeneralAdmission(5), "EUR", 0));                    // places without a price
+  bad(Priced(GeneralAdmission(5), "EUR", -1));                   //
+  bad(Priced(GeneralAdmission(5), "EUR", kMaxPrice + 1));        // over the limit
+  bad(Priced(GeneralAdmission(5), "EUR", 100, {{"A-1", 100}}));  // seat prices on GA
+  bad(Priced(NamedSeats({"a", "b"}), "EUR", 0, {{"a", 100}}));   // b has no price
+  bad(Priced(NamedSeats({"a"}), "EUR", 100, {{"z", 100}}));      // not one of the seats
+  bad(Priced(NamedSeats({"a"}), "EUR", 100, {{"a", 1}, {"a", 2}}));
+  bad(Priced(NamedSeats({"a"}), "EUR", 100, {{"a", 0}}));
+  InventorySpec no_currency = NamedSeats({"a"});
+  no_currency.seat_prices = {{"a", 100}};
+  bad(no_currency);
+  for (SaleLimits limits : {SaleLimits{0, 1, 1}, SaleLimits{kMaxSeatsPerHold + 1, 1, 1},
+                            SaleLimits{1, 0, 1}, SaleLimits{1, kMaxHoldsPerUser + 1, 1},
+                            SaleLimits{1, 1, 0}, SaleLimits{1, 1, kMaxGeneralAdmission + 1}}) {
+    InventorySpec spec = GeneralAdmission(5);
+    spec.limits = limits;
+    bad(spec);
+  }
+  EXPECT_THAT(inventory().GetAvailability("e", false), StatusIs(kNotFound));
+  EXPECT_THAT(ValidateCurrency("EUR"), IsOk());
+  EXPECT_THAT(ValidateCurrency("E1R"), StatusIs(kInvalidArgument));
+}
+
+// --- Limits per person ---------------------------------------------------------------------------
+
+// An inventory with the default limits.
+InventorySpec Defaults(InventorySpec spec) {
+  spec.limits = SaleLimits{};
+  return spec;
+}
+
+TEST_P(InventoryTest, DefaultLimitsStopOneBuyerHoardingTheHall) {
+  ASSERT_OK(inventory().SetInventory("hall", Defaults(GeneralAdmission(20000))));
+  ASSERT_OK_AND_ASSIGN(Availability a, inventory().GetAvailability("hall", false));
+  EXPECT_EQ(a.limits.seats_per_hold, 10);
+  EXPECT_EQ(a.limits.holds_per_user, 1);
+  EXPECT_EQ(a.limits.seats_per_user, 10);
+  EXPECT_THAT(inventory().Hold(QuantityRequest("hall", "u1", 11)),
+              InventoryErrorIs(InventoryError::kHoldTooLarge));
+  const Reservation first = MustHold(QuantityRequest("hall", "u1", 4));
+  const absl::StatusOr<Reservation> second = inventory().Hold(QuantityRequest("hall", "u1", 1));
+  EXPECT_THAT(second, InventoryErrorIs(InventoryError::kHoldLimit));
+  EXPECT_THAT(second.status().message(), HasSubstr(first.reservation_id));
+  // Another buyer is not affected.
+  MustHold(QuantityRequest("hall", "u2", 10));
+  // Cancelling gives the seats back to the allowance...
+  ASSERT_OK(inventory().Cancel(first.reservation_id));
+  const Reservation again = MustHold(QuantityRequest("hall", "u1", 10));
+  // ...buying does not: sold seats count for good.
+  ASSERT_OK(inventory().Confirm(again.reservation_id));
+  EXPECT_THAT(inventory().Hold(QuantityRequest("hall", "u1", 1)),
+              InventoryErrorIs(InventoryError::kUserLimit));
+  EXPECT_EQ(Counts("hall").held + Counts("hall").sold, 20);
+}
+
+TEST_P(InventoryTest, SeatsPerUserCountHeldAndSoldSeats) {
+  InventorySpec spec = NamedSeats(SeatIds(20));
+  spec.limits = SaleLimits{4, 3, 6};
+  ASSERT_OK(inventory().SetInventory("show", spec));
+  EXPECT_THAT(inventory().Hold(SeatsRequest("show", "u1", SeatIds(5))),
+              InventoryErrorIs(InventoryError::kHoldTooLarge));
+  const Reservation a = MustHold(QuantityRequest("show", "u1", 4));
+  ASSERT_OK(inventory().Confirm(a.reservation_id));
+  MustHold(QuantityRequest("show", "u1", 1));
+  const absl::StatusOr<Reservation> over = inventory().Hold(QuantityRequest("show", "u1", 2));
+  EXPECT_THAT(over, InventoryErrorIs(InventoryError::kUserLimit));
+  EXPECT_THAT(over.status().message(), HasSubstr("5 are held or bought"));
+  MustHold(QuantityRequest("show", "u1", 1));
+  EXPECT_THAT(inventory().Hold(QuantityRequest("show", "u1", 1)),
+              InventoryErrorIs(InventoryError::kUserLimit));
+  // A refusal takes nothing.
+  EXPECT_EQ(Counts("show").available, 14);
+}
+
+TEST_P(InventoryTest, OpenHoldsPerUserAreCountedWhileTheyRun) {
+  InventorySpec spec = GeneralAdmission(100);
+  spec.limits = SaleLimits{10, 2, 100};
+  ASSERT_OK(inventory().SetInventory("gig", spec));
+  const Reservation a = MustHold(QuantityRequest("gig", "u1", 1));
+  const Reservation b = MustHold(QuantityRequest("gig", "u1", 1));
+  EXPECT_THAT(inventory().Hold(QuantityRequest("gig", "u1", 1)),
+              InventoryErrorIs(InventoryError::kHoldLimit));
+  ASSERT_OK(inventory().Confirm(a.reservation_id));  // no longer open
+  const Reservation c = MustHold(QuantityRequest("gig", "u1", 1));
+  EXPECT_THAT(inventory().Hold(QuantityRequest("gig", "u1", 1)),
+              InventoryErrorIs(InventoryError::kHoldLimit));
+  ASSERT_OK(inventory().Cancel(b.reservation_id));
+  ASSERT_OK(inventory().Cancel(c.reservation_id));
+  MustHold(QuantityRequest("gig", "u1", 1));
+  MustHold(QuantityRequest("gig", "u1", 1));
+}
+
+TEST_P(InventoryTest, ABuyersExpiredHoldNeverStandsInTheirWay) {
+  // More holds expire before the buyer's than a Hold gives back on its way in
+  // (expire_per_call, 16): the buyer's own are given back all the same.
+  ASSERT_OK(inventory().SetInventory("hall", Defaults(GeneralAdmission(1000))));
+  for (int i = 0; i < 20; ++i) {
+    HoldRequest early = QuantityRequest("hall", absl::StrCat("early-", i), 1);
+    early.hold_ttl = absl::Seconds(5);
+    MustHold(early);
+  }
+  HoldRequest mine = QuantityRequest("hall", "u1", 10);
+  mine.hold_ttl = absl::Seconds(10);
+  const Reservation lapsed = MustHold(mine);
+  clock_.Advance(absl::Seconds(10));
+  const Reservation next = MustHold(QuantityRequest("hall", "u1", 10));
+  ASSERT_OK_AND_ASSIGN(Reservation read, inventory().Get(lapsed.reservation_id));
+  EXPECT_EQ(read.status, ReservationStatus::kExpired);
+  // Expiring through the sweep gives the allowance back too.
+  clock_.Advance(absl::Seconds(60));
+  ASSERT_OK(inventory().SweepExpiredHolds("hall", 100));
+  ASSERT_OK_AND_ASSIGN(read, inventory().Get(next.reservation_id));
+  EXPECT_EQ(read.status, ReservationStatus::kExpired);
+  MustHold(QuantityRequest("hall", "u1", 10));
+}
+
+TEST_P(InventoryTest, LimitsChangeWithTheInventoryAndApplyToTheNextHolds) {
+  ASSERT_OK(inventory().SetInventory("gig", Defaults(GeneralAdmission(100))));
+  MustHold(QuantityRequest("gig", "u1", 10));
+  InventorySpec wider = GeneralAdmission(100);
+  wider.limits = SaleLimits{10, 2, 12};
+  ASSERT_OK(inventory().SetInventory("gig", wider));
+  EXPECT_THAT(inventory().Hold(QuantityRequest("gig", "u1", 3)),
+              InventoryErrorIs(InventoryError::kUserLimit));
+  MustHold(QuantityRequest("gig", "u1", 2));
+}
+
 TEST(InventoryNamesTest, ErrorsRoundTripThroughStatus) {
   for (InventoryError e :
        {InventoryError::kSoldOut, InventoryError::kSeatUnavailable, InventoryError::kHoldExpired,
-        InventoryError::kInvalidTransition, InventoryError::kInventoryInUse}) {
+        InventoryError::kInvalidTransition, InventoryError::kInventoryInUse,
+        InventoryError::kHoldTooLarge, InventoryError::kHoldLimit, InventoryError::kUserLimit}) {
     const absl::Status s = ticketing_internal::InventoryErrorStatus(e, "message");
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(s.message(), "message");
@@ -432,6 +644,9 @@ TEST(InventoryNamesTest, ErrorsRoundTripThroughStatus) {
   }
   EXPECT_EQ(InventoryErrorName(InventoryError::kSoldOut), "sold_out");
   EXPECT_EQ(InventoryErrorName(InventoryError::kSeatUnavailable), "seat_unavailable");
+  EXPECT_EQ(InventoryErrorName(InventoryError::kHoldTooLarge), "hold_too_large");
+  EXPECT_EQ(InventoryErrorName(InventoryError::kHoldLimit), "hold_limit");
+  EXPECT_EQ(InventoryErrorName(InventoryError::kUserLimit), "user_limit");
   EXPECT_EQ(InventoryErrorOf(absl::FailedPreconditionError("x")), InventoryError::kNone);
   EXPECT_EQ(InventoryErrorOf(absl::OkStatus()), InventoryError::kNone);
   EXPECT_EQ(ReservationStatusName(ReservationStatus::kHold), "HOLD");

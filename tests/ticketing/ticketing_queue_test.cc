@@ -415,10 +415,10 @@ class TicketingFlowTest : public QueueTest {
 TEST_P(TicketingFlowTest, PaymentApprovedConfirms) {
   Worker worker(&events(), Handler(), Paced(0));
   const Reservation r = MustHold({"A-1", "A-2"});
-  const OutcomeMessage approved = PaymentApprovedMessage(r.reservation_id);
+  const OutcomeMessage approved = PaymentApprovedMessage(r.reservation_id, 1, "EUR");
   EXPECT_EQ(approved.id, "payment_approved:" + r.reservation_id);
   EXPECT_EQ(approved.type, "payment_approved");
-  EXPECT_EQ(approved.payload, r.reservation_id);
+  EXPECT_EQ(approved.payload, r.reservation_id + " 1 EUR");
   ASSERT_THAT(events().Publish(approved), IsOkAndHolds(true));
   EXPECT_EQ(MustStep(worker).counts.succeeded, 1);
   EXPECT_EQ(StatusOf(r), ReservationStatus::kConfirmed);
@@ -440,8 +440,10 @@ TEST_P(TicketingFlowTest, ARedeliveredOrDuplicatedEventIsAppliedOnce) {
   Worker worker(&events(), Handler(), Paced(0));
   const Reservation r = MustHold({"A-1", "A-2"});
   // Published twice (a retrying publisher): dropped the second time.
-  ASSERT_THAT(events().Publish(PaymentApprovedMessage(r.reservation_id)), IsOkAndHolds(true));
-  ASSERT_THAT(events().Publish(PaymentApprovedMessage(r.reservation_id)), IsOkAndHolds(false));
+  ASSERT_THAT(events().Publish(PaymentApprovedMessage(r.reservation_id, 1, "EUR")),
+              IsOkAndHolds(true));
+  ASSERT_THAT(events().Publish(PaymentApprovedMessage(r.reservation_id, 1, "EUR")),
+              IsOkAndHolds(false));
   // A worker applies it and crashes before acking: the event comes back after the lease.
   std::vector<Delivery> taken = Claim("crashed", 1);
   ASSERT_THAT(taken, SizeIs(1));
@@ -457,7 +459,8 @@ TEST_P(TicketingFlowTest, ARedeliveredOrDuplicatedEventIsAppliedOnce) {
   EXPECT_EQ(c.sold, 2);
   EXPECT_EQ(c.held, 0);
   // Published again after completion: still dropped.
-  EXPECT_THAT(events().Publish(PaymentApprovedMessage(r.reservation_id)), IsOkAndHolds(false));
+  EXPECT_THAT(events().Publish(PaymentApprovedMessage(r.reservation_id, 1, "EUR")),
+              IsOkAndHolds(false));
   EXPECT_EQ(MustStep(worker).counts.claimed, 0);
 }
 
@@ -465,7 +468,7 @@ TEST_P(TicketingFlowTest, ExpiredHoldsGoThroughTheQueue) {
   Worker worker(&events(), Handler(), Paced(0));
   const Reservation r1 = MustHold({"A-1"});
   const Reservation r2 = MustHold({"A-2"});
-  ASSERT_OK(events().Publish(PaymentApprovedMessage(r2.reservation_id)));
+  ASSERT_OK(events().Publish(PaymentApprovedMessage(r2.reservation_id, 1, "EUR")));
   EXPECT_EQ(MustStep(worker).counts.succeeded, 1);
   EXPECT_THAT(PublishExpiredHolds(inventory(), events(), "show", 100), IsOkAndHolds(0));
   clock_.Advance(absl::Seconds(60));
@@ -485,7 +488,8 @@ TEST_P(TicketingFlowTest, ExpiredHoldsGoThroughTheQueue) {
 TEST_P(TicketingFlowTest, APaymentAfterExpiryIsParkedForAnOperator) {
   Worker worker(&events(), Handler(), Paced(0));
   const Reservation r = MustHold({"A-1"});
-  ASSERT_OK(events().Publish(PaymentApprovedMessage(r.reservation_id, t0_ + absl::Seconds(90))));
+  ASSERT_OK(events().Publish(
+      PaymentApprovedMessage(r.reservation_id, 1, "EUR", t0_ + absl::Seconds(90))));
   clock_.Advance(absl::Seconds(90));
   const WorkerStep step = MustStep(worker);
   EXPECT_EQ(step.counts.parked, 1);
@@ -502,16 +506,142 @@ TEST_P(TicketingFlowTest, MalformedEventsAreParked) {
   // Unknown reservations: nothing to expire or cancel; an approved payment needs an operator.
   ASSERT_OK(events().Publish(HoldExpiredMessage(NewReservationId("show"))));
   ASSERT_OK(events().Publish(PaymentFailedMessage(NewReservationId("show"))));
-  ASSERT_OK(events().Publish(PaymentApprovedMessage(NewReservationId("show"))));
+  ASSERT_OK(events().Publish(PaymentApprovedMessage(NewReservationId("show"), 1, "EUR")));
   const WorkerStep step = MustStep(worker);
   EXPECT_EQ(step.counts.parked, 3);
   EXPECT_EQ(step.counts.succeeded, 2);
   EXPECT_EQ(applied_, 0);
 }
 
+// --- Payment truth: only the full total confirms a priced hold --------------------------------
+
+class PaidFlowTest : public TicketingFlowTest {
+ protected:
+  void SetUp() override {
+    TicketingFlowTest::SetUp();
+    InventorySpec spec = NamedSeats(SeatIds(6));
+    spec.currency = "EUR";
+    spec.price = 4500;
+    spec.seat_prices = {{"A-1", 9000}};
+    ASSERT_OK(inventory().SetInventory("paid", spec));
+  }
+  Reservation MustHoldPaid(std::vector<std::string> seats) {
+    absl::StatusOr<Reservation> r = inventory().Hold(SeatsRequest("paid", "u1", std::move(seats)));
+    EXPECT_OK(r);
+    return r.ok() ? *r : Reservation{};
+  }
+  std::vector<DeadLetter> Dead() {
+    absl::StatusOr<std::vector<DeadLetter>> dead = events().ListDeadLetters(100);
+    EXPECT_OK(dead);
+    return dead.ok() ? *dead : std::vector<DeadLetter>{};
+  }
+  int next_id_ = 0;
+};
+
+TEST_P(PaidFlowTest, ThePaymentOfTheTotalConfirms) {
+  Worker worker(&events(), Handler(), Paced(0));
+  const Reservation r = MustHoldPaid({"A-1", "A-2"});
+  ASSERT_EQ(r.total, 13500);
+  const OutcomeMessage approved = PaymentApprovedMessage(r.reservation_id, 13500, "EUR");
+  EXPECT_EQ(approved.payload, r.reservation_id + " 13500 EUR");
+  ASSERT_OK(events().Publish(approved));
+  EXPECT_EQ(MustStep(worker).counts.succeeded, 1);
+  EXPECT_EQ(StatusOf(r), ReservationStatus::kConfirmed);
+  EXPECT_EQ(Counts("paid").sold, 2);
+}
+
+TEST_P(PaidFlowTest, AWrongAmountOrCurrencyIsParkedAndConfirmsNothing) {
+  Worker worker(&events(), Handler(), Paced(0));
+  const Reservation r = MustHoldPaid({"A-2"});
+  ASSERT_OK(events().Publish(PaymentApprovedMessage(r.reservation_id, 100, "EUR")));
+  WorkerStep step = MustStep(worker);
+  EXPECT_EQ(step.counts.parked, 1);
+  EXPECT_EQ(step.counts.retried, 0);
+  EXPECT_EQ(StatusOf(r), ReservationStatus::kHold);
+  EXPECT_EQ(applied_, 0);
+  std::vector<DeadLetter> dead = Dead();
+  ASSERT_THAT(dead, SizeIs(1));
+  EXPECT_THAT(dead[0].error, HasSubstr("100 EUR does not match"));
+  EXPECT_THAT(dead[0].error, HasSubstr("4500 EUR"));
+  EXPECT_EQ(dead[0].attempts, 1);
+
+  const Reservation other = MustHoldPaid({"A-3"});  // holds_per_user is wide in these suites
+  ASSERT_OK(events().Publish(PaymentApprovedMessage(other.reservation_id, 4500, "USD")));
+  step = MustStep(worker);
+  EXPECT_EQ(step.counts.parked, 1);
+  EXPECT_EQ(StatusOf(other), ReservationStatus::kHold);
+  // Overpaying is no better: money for the wrong total needs a person.
+  const Reservation third = MustHoldPaid({"A-4"});
+  ASSERT_OK(events().Publish(PaymentApprovedMessage(third.reservation_id, 9000, "EUR")));
+  EXPECT_EQ(MustStep(worker).counts.parked, 1);
+  EXPECT_EQ(StatusOf(third), ReservationStatus::kHold);
+  EXPECT_EQ(Counts("paid").sold, 0);
+  // A replay changes nothing: the amount is still wrong.
+  ASSERT_OK(events().ReplayDeadLetter(dead[0].message.id));
+  EXPECT_EQ(MustStep(worker).counts.parked, 1);
+  EXPECT_EQ(StatusOf(r), ReservationStatus::kHold);
+}
+
+TEST_P(PaidFlowTest, AnApprovalWithoutAnAmountConfirmsOnlyUnpricedHolds) {
+  // How earlier versions queued it: the bare reservation id.
+  Worker worker(&events(), Handler(), Paced(0));
+  const Reservation unpriced = MustHold({"A-1"});
+  const Reservation priced = MustHoldPaid({"A-1"});
+  ASSERT_OK(events().Publish(Event("old-1", "payment_approved", unpriced.reservation_id)));
+  ASSERT_OK(events().Publish(Event("old-2", "payment_approved", priced.reservation_id)));
+  const WorkerStep step = MustStep(worker);
+  EXPECT_EQ(step.counts.succeeded, 1);
+  EXPECT_EQ(step.counts.parked, 1);
+  EXPECT_EQ(StatusOf(unpriced), ReservationStatus::kConfirmed);
+  EXPECT_EQ(StatusOf(priced), ReservationStatus::kHold);
+  std::vector<DeadLetter> dead = Dead();
+  ASSERT_THAT(dead, SizeIs(1));
+  EXPECT_THAT(dead[0].error, HasSubstr("unstated amount"));
+}
+
+TEST_P(PaidFlowTest, AnyPaymentConfirmsAHoldWithoutPrices) {
+  Worker worker(&events(), Handler(), Paced(0));
+  const Reservation r = MustHold({"A-1"});
+  ASSERT_OK(events().Publish(PaymentApprovedMessage(r.reservation_id, 777, "JPY")));
+  EXPECT_EQ(MustStep(worker).counts.succeeded, 1);
+  EXPECT_EQ(StatusOf(r), ReservationStatus::kConfirmed);
+}
+
+TEST_P(PaidFlowTest, MalformedApprovalsAreParked) {
+  Worker worker(&events(), Handler(), Paced(0));
+  const Reservation r = MustHoldPaid({"A-5"});
+  for (const std::string& payload :
+       {r.reservation_id + " 4500", r.reservation_id + " 4500 eur", r.reservation_id + " -1 EUR",
+        r.reservation_id + " x EUR", r.reservation_id + " 4500 EUR extra",
+        std::string("nope 4500 EUR")}) {
+    ASSERT_OK(
+        events().Publish(Event("bad-" + std::to_string(next_id_++), "payment_approved", payload)));
+  }
+  EXPECT_EQ(MustStep(worker).counts.parked, 6);
+  EXPECT_EQ(StatusOf(r), ReservationStatus::kHold);
+}
+
+TEST(PaymentApprovalTest, ParsesWhatPaymentApprovedMessageWrites) {
+  const std::string rid = NewReservationId("show");
+  ASSERT_OK_AND_ASSIGN(PaymentApproval p,
+                       ParsePaymentApproval(PaymentApprovedMessage(rid, 4999, "EUR").payload));
+  EXPECT_EQ(p.reservation_id, rid);
+  EXPECT_EQ(p.amount, 4999);
+  EXPECT_EQ(p.currency, "EUR");
+  ASSERT_OK_AND_ASSIGN(p, ParsePaymentApproval(rid));
+  EXPECT_EQ(p.amount, 0);
+  EXPECT_EQ(p.currency, "");
+  EXPECT_THAT(ParsePaymentApproval(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePaymentApproval(rid + " 0 EUR"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePaymentApproval(rid + " " + std::to_string(kMaxReservationTotal + 1) + " EUR"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, QueueTest, ::testing::ValuesIn(AllTicketingFactories()),
                          TicketingFactoryName());
 INSTANTIATE_TEST_SUITE_P(AllStores, TicketingFlowTest, ::testing::ValuesIn(AllTicketingFactories()),
+                         TicketingFactoryName());
+INSTANTIATE_TEST_SUITE_P(AllStores, PaidFlowTest, ::testing::ValuesIn(AllTicketingFactories()),
                          TicketingFactoryName());
 
 }  // namespace

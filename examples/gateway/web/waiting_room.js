@@ -250,8 +250,10 @@
     showButtons([]);
     showOrder('Held: ' + seatsText(res), 'Paying…');
     setView('admitted', 'Paying…', '');
+    // The hold's total when the event has prices (the gateway refuses any other amount).
     const paid = await api('POST', '/api/v1/payment/intent',
-      { reservation_id: res.reservation_id, amount: 1000, currency: 'EUR', scenario: 'approve' },
+      { reservation_id: res.reservation_id, amount: res.total || 1000,
+        currency: res.currency || 'EUR', scenario: 'approve' },
       { Authorization: 'Bearer ' + res.reservation_token, 'Idempotency-Key': uuid() });
     if (paid.status !== 202) {
       showOrder('Held: ' + seatsText(res), errorText(paid, 'The payment did not go through.'));

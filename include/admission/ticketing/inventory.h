@@ -39,6 +39,18 @@
 // InventoryError (InventoryErrorOf) that says which, so that a shell can answer 409 with the
 // right code; Unavailable / DeadlineExceeded from a remote store.
 //
+// Prices (optional): an inventory may carry prices in one currency, in minor units (cents): a
+// price for every place, and for named seats their own prices where they differ. A Hold then
+// answers the reservation's total and currency, stored with it, so that a later price change
+// does not change what a hold costs. An inventory without prices sells at no stated price
+// (Reservation::currency is empty) and a payment of any amount is taken for it.
+//
+// Limits per person (SaleLimits, set with the inventory, defaults fit a concert sale): seats
+// per hold, open holds per user, and seats per user counting held and sold. A Hold checks them
+// in the same atomic step that takes the seats, so concurrent holds of one user cannot pass
+// them (FailedPrecondition kHoldTooLarge, kHoldLimit, kUserLimit). A cancelled or expired hold
+// gives its seats back to the user's allowance; sold seats count for good.
+//
 // Implementations: NewMemoryTicketing (ticketing.h) and NewRedisTicketing
 // (admission/redis/ticketing.h). Both are thread-safe and behave the same (tests/ticketing/ run
 // against both). The public calls check their input and pass only valid input on to the
@@ -68,9 +80,17 @@ inline constexpr int64_t kMaxGeneralAdmission = 10000000;
 inline constexpr int64_t kMaxSeatsPerHold = 100;
 // A reservation's external reference: 0..200 characters of [A-Za-z0-9_.:@-].
 inline constexpr std::size_t kMaxExternalRefLength = 200;
+// A price: 1..10^12 minor units (10 billion in major units); a hold's total is at most
+// kMaxSeatsPerHold of them, well inside the integers a Lua number holds exactly.
+inline constexpr int64_t kMaxPrice = 1'000'000'000'000;
+inline constexpr int64_t kMaxReservationTotal = kMaxSeatsPerHold * kMaxPrice;
+// Open holds per user and event: 1..100.
+inline constexpr int64_t kMaxHoldsPerUser = 100;
 
 absl::Status ValidateSeatId(std::string_view seat_id);
 absl::Status ValidateExternalRef(std::string_view ref);
+// Three capital letters (ISO 4217: "EUR", "USD", ...).
+absl::Status ValidateCurrency(std::string_view currency);
 
 // A reservation id is "<event_id>.<32 lowercase hex digits>", like a waiting token (ids.h):
 // the event rides along, so any process routes it to its event (and on Redis Cluster to its
@@ -97,17 +117,42 @@ enum class InventoryError {
   kInvalidTransition,  // the reservation's status forbids it ("invalid_transition")
   kInventoryInUse,     // SetInventory would drop or shrink below held or sold seats
                        // ("inventory_in_use")
+  kHoldTooLarge,       // more seats than the event's seats_per_hold ("hold_too_large")
+  kHoldLimit,          // the user has holds_per_user open holds in the event ("hold_limit")
+  kUserLimit,          // the hold would take the user past seats_per_user ("user_limit")
 };
 // "sold_out", "seat_unavailable", ... ("" for kNone): usable as API error codes.
 std::string_view InventoryErrorName(InventoryError error);
 // The InventoryError a status carries (kNone if none).
 InventoryError InventoryErrorOf(const absl::Status& status);
 
+// A named seat's own price (minor units, 1..kMaxPrice).
+struct SeatPrice {
+  std::string seat_id;
+  int64_t price = 0;
+};
+
+// Limits per person in one event. The defaults let a buyer take a group of friends to a
+// concert, once, and stop one admission from hoarding the hall.
+struct SaleLimits {
+  int64_t seats_per_hold = 10;  // 1..kMaxSeatsPerHold
+  int64_t holds_per_user = 1;   // open (HOLD) reservations at a time: 1..kMaxHoldsPerUser
+  int64_t seats_per_user = 10;  // held + sold: 1..kMaxGeneralAdmission
+};
+
 // What SetInventory installs: named seats (seat_ids, in display order, no duplicates) or, when
-// seat_ids is empty, general_admission places.
+// seat_ids is empty, general_admission places; their prices, and the limits per person.
 struct InventorySpec {
   std::vector<std::string> seat_ids;
   int64_t general_admission = 0;
+  // Empty: no prices (then price and seat_prices must be empty too). Else ValidateCurrency,
+  // and every place has a price: `price` (1..kMaxPrice) for each place or named seat without
+  // its own, `seat_prices` for named seats of the spec (each at most once). On a named-seat
+  // event price may be 0 when every seat has its own.
+  std::string currency;
+  int64_t price = 0;
+  std::vector<SeatPrice> seat_prices;
+  SaleLimits limits;
 };
 
 struct SeatCounts {
@@ -120,12 +165,18 @@ struct SeatCounts {
 struct SeatInfo {
   std::string seat_id;
   SeatState state = SeatState::kAvailable;
+  int64_t price = 0;  // its price (0 when the event has no prices)
 };
 
 struct Availability {
   std::string event_id;
   bool general_admission = false;
   SeatCounts counts;
+  // As the inventory was set: currency ("" without prices) and the price of a place without
+  // its own; the limits per person.
+  std::string currency;
+  int64_t price = 0;
+  SaleLimits limits;
   // Named seats only, in the order SetInventory gave them (empty unless asked for).
   std::vector<SeatInfo> seats;
   absl::Time now;  // the store's time of the reading
@@ -159,6 +210,10 @@ struct Reservation {
   // admission.
   std::vector<std::string> seat_ids;
   int64_t quantity = 0;
+  // What the seats cost when the hold was made (minor units of `currency`); 0 and "" when the
+  // event has no prices.
+  int64_t total = 0;
+  std::string currency;
   absl::Time created_at;
   absl::Time hold_expires_at;
   absl::Time updated_at;  // the last transition (created_at while HOLD)
@@ -187,17 +242,20 @@ class Inventory {
   // are AVAILABLE, new ones come in AVAILABLE, missing available ones are removed); for
   // general admission the new N must be at least held + sold. Switching between named seats
   // and general admission needs nothing held or sold. Otherwise FailedPrecondition with
-  // kInventoryInUse and nothing changes. InvalidArgument for bad or duplicate seat ids, an
-  // empty spec or one over the limits.
+  // kInventoryInUse and nothing changes. Prices and limits are replaced: they apply to the
+  // holds that follow (a hold keeps its total). InvalidArgument for bad or duplicate seat ids,
+  // an empty spec or one over the limits, prices or limits out of range.
   absl::Status SetInventory(std::string_view event_id, const InventorySpec& spec);
 
   // Counts, and the per-seat states of a named-seat event when `with_seats`. NotFound for an
   // event without inventory.
   absl::StatusOr<Availability> GetAvailability(std::string_view event_id, bool with_seats);
 
-  // Takes the seats for a new reservation in status HOLD, all or none. FailedPrecondition
-  // with kSoldOut when fewer places are available than asked for, kSeatUnavailable when a
-  // named seat asked for is held or sold (the message names them).
+  // Takes the seats for a new reservation in status HOLD, all or none, and prices it.
+  // FailedPrecondition with kHoldTooLarge, kHoldLimit or kUserLimit when the user's hold would
+  // break the event's SaleLimits (the user's own holds past expiry are given back first),
+  // kSoldOut when fewer places are available than asked for, kSeatUnavailable when a named
+  // seat asked for is held or sold (the message names them).
   absl::StatusOr<Reservation> Hold(const HoldRequest& request);
 
   // HOLD -> CONFIRMED (seats SOLD). CONFIRMED: unchanged. A HOLD past its expiry becomes

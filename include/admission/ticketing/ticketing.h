@@ -21,7 +21,8 @@
 //   request.seat_ids = {"A-1"};
 //   absl::StatusOr<admission::Reservation> hold = t->inventory->Hold(request);  // 60 s
 //   // The payment provider said yes: queue the outcome, a worker applies it.
-//   auto queued = t->outcomes->Publish(admission::PaymentApprovedMessage(hold->reservation_id));
+//   auto queued = t->outcomes->Publish(
+//       admission::PaymentApprovedMessage(hold->reservation_id, 4999, "EUR"));
 //   admission::Worker worker(t->outcomes.get(),
 //                            admission::MakeTicketingHandler(t->inventory.get()));
 //   auto step = worker.Step();  // the reservation is CONFIRMED, seat A-1 SOLD
@@ -88,17 +89,29 @@ absl::StatusOr<Ticketing> NewMemoryTicketing(const TicketingOptions& options = {
 absl::Status ValidateTicketingOptions(const TicketingOptions& options);
 
 // --- The standard outcome messages ---------------------------------------------------------
-// Their payload is the reservation id; their id is "<type>:<reservation id>", so each
-// happens at most once per reservation however often it is published.
+// Their payload is the reservation id (payment_approved: "<reservation id> <amount>
+// <currency>", what was paid); their id is "<type>:<reservation id>", so each happens at most
+// once per reservation however often it is published.
 inline constexpr std::string_view kHoldExpired = "hold_expired";          // -> Expire
 inline constexpr std::string_view kPaymentApproved = "payment_approved";  // -> Confirm
 inline constexpr std::string_view kPaymentFailed = "payment_failed";      // -> Cancel
 inline constexpr std::string_view kCancelRequested = "cancel_requested";  // -> Cancel
 
 OutcomeMessage HoldExpiredMessage(std::string_view reservation_id);
-// `not_before`: when the outcome may be applied (a payment provider that answers later).
-OutcomeMessage PaymentApprovedMessage(std::string_view reservation_id,
+// A payment of `amount` minor units of `currency` was approved. `not_before`: when the outcome
+// may be applied (a payment provider that answers later).
+OutcomeMessage PaymentApprovedMessage(std::string_view reservation_id, int64_t amount,
+                                      std::string_view currency,
                                       absl::Time not_before = absl::InfinitePast());
+// What a payment_approved payload says. A bare reservation id (as queued by earlier versions)
+// reads as amount 0 and currency "": a payment of unstated amount. InvalidArgument for
+// anything else that is not "<reservation id> <amount> <currency>".
+struct PaymentApproval {
+  std::string reservation_id;
+  int64_t amount = 0;
+  std::string currency;
+};
+absl::StatusOr<PaymentApproval> ParsePaymentApproval(std::string_view payload);
 OutcomeMessage PaymentFailedMessage(std::string_view reservation_id,
                                     absl::Time not_before = absl::InfinitePast());
 OutcomeMessage CancelRequestedMessage(std::string_view reservation_id);
@@ -111,14 +124,17 @@ struct TicketingHandlerOptions {
 };
 
 // A handler for the standard messages: hold_expired -> Expire, payment_approved -> Confirm,
-// payment_failed and cancel_requested -> Cancel. An unknown type or a malformed reservation
-// id is InvalidArgument, so the Worker parks it at once; so is FailedPrecondition from the
-// inventory (a payment approved after the hold expired: it needs a refund, not a retry). An
-// unknown reservation (NotFound: never existed, or ended longer ago than the retention) is
-// applied (nothing to change, on_applied is not called) for hold_expired, payment_failed and
-// cancel_requested, and parked (FailedPrecondition) for payment_approved, where money was
-// taken for it. Other errors (Unavailable, ...) are retried by the Worker.
-// `inventory` is not owned and must outlive the handler.
+// payment_failed and cancel_requested -> Cancel. A payment_approved confirms a priced
+// reservation only when it paid the reservation's total in its currency; otherwise it is
+// FailedPrecondition (parked, the reservation left as it is: money taken for the wrong total
+// needs a person). A reservation without prices is confirmed by any payment. An unknown type or a
+// malformed reservation id is InvalidArgument, so the Worker parks it at once; so is
+// FailedPrecondition from the inventory (a payment approved after the hold expired: it needs a
+// refund, not a retry). An unknown reservation (NotFound: never existed, or ended longer ago than
+// the retention) is applied (nothing to change, on_applied is not called) for hold_expired,
+// payment_failed and cancel_requested, and parked (FailedPrecondition) for payment_approved, where
+// money was taken for it. Other errors (Unavailable, ...) are retried by the Worker. `inventory` is
+// not owned and must outlive the handler.
 OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOptions options = {});
 
 // Publishes a hold_expired message for each of up to `max` holds of the sale event that are

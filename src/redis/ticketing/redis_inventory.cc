@@ -35,7 +35,8 @@ using ticketing_internal::InventoryErrorStatus;
 constexpr InventoryError kErrors[] = {
     InventoryError::kSoldOut,        InventoryError::kSeatUnavailable,
     InventoryError::kHoldExpired,    InventoryError::kInvalidTransition,
-    InventoryError::kInventoryInUse,
+    InventoryError::kInventoryInUse, InventoryError::kHoldTooLarge,
+    InventoryError::kHoldLimit,      InventoryError::kUserLimit,
 };
 
 // The script reports refusals as FailedPrecondition("<inventory error>: message").
@@ -116,8 +117,8 @@ absl::StatusOr<ReplyPtr> RedisInventory::Run(std::string_view op, std::string_vi
   const std::string base = Base(event_id);
   const int64_t now = TimeToMicros(c_->clock->Now());
   if (now_us != nullptr) *now_us = now;
-  std::vector<std::string> keys = {base + "inv",   base + "seats", base + "avail",
-                                   base + "holds", base + "res",   base + "ended"};
+  std::vector<std::string> keys = {base + "inv", base + "seats", base + "avail", base + "holds",
+                                   base + "res", base + "ended", base + "users", base + "prices"};
   std::vector<std::string> all = {std::string(op), absl::StrCat(now),
                                   absl::StrCat(std::max<int64_t>(c_->options.expire_per_call, 0)),
                                   absl::StrCat(DurationToMicros(c_->options.reservation_retention)),
@@ -146,6 +147,8 @@ absl::StatusOr<ReservationChange> RedisInventory::ReadReservation(const redisRep
   res.created_at = MicrosToTime(r.IntIn("created", 0, kMaxExactMicros));
   res.hold_expires_at = MicrosToTime(r.IntIn("expires", 0, kMaxExactMicros));
   res.updated_at = MicrosToTime(r.IntIn("updated", 0, kMaxExactMicros));
+  res.total = r.IntIn("total", 0, kMaxReservationTotal);
+  res.currency = std::string(r.String("currency"));
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   absl::StatusOr<ReservationStatus> status = StatusOfLetter(letter);
   if (!status.ok()) {
@@ -169,9 +172,19 @@ absl::Status RedisInventory::DoSetInventory(std::string_view event_id, const Inv
                             std::string_view((*added)->str, (*added)->len));
   }
   std::vector<std::string> args;
-  args.reserve(2 + spec.seat_ids.size());
+  args.reserve(8 + 2 * spec.seat_prices.size() + spec.seat_ids.size());
   args.push_back(spec.seat_ids.empty() ? "ga" : "named");
   args.push_back(absl::StrCat(spec.general_admission));
+  args.push_back(spec.currency);
+  args.push_back(absl::StrCat(spec.price));
+  args.push_back(absl::StrCat(spec.limits.seats_per_hold));
+  args.push_back(absl::StrCat(spec.limits.holds_per_user));
+  args.push_back(absl::StrCat(spec.limits.seats_per_user));
+  args.push_back(absl::StrCat(spec.seat_prices.size()));
+  for (const SeatPrice& p : spec.seat_prices) {
+    args.push_back(p.seat_id);
+    args.push_back(absl::StrCat(p.price));
+  }
   for (const std::string& seat : spec.seat_ids) args.push_back(seat);
   absl::StatusOr<ReplyPtr> reply = Run("set", event_id, std::move(args));
   if (!reply.ok()) return reply.status();
@@ -193,10 +206,16 @@ absl::StatusOr<Availability> RedisInventory::DoGetAvailability(std::string_view 
   out.counts.held = r.IntIn("held", 0, kMaxGeneralAdmission);
   out.counts.sold = r.IntIn("sold", 0, kMaxGeneralAdmission);
   out.counts.available = out.counts.total - out.counts.held - out.counts.sold;
+  out.currency = std::string(r.String("currency"));
+  out.price = r.IntIn("price", 0, kMaxPrice);
+  out.limits.seats_per_hold = r.IntIn("seats_per_hold", 1, kMaxSeatsPerHold);
+  out.limits.holds_per_user = r.IntIn("holds_per_user", 1, kMaxHoldsPerUser);
+  out.limits.seats_per_user = r.IntIn("seats_per_user", 1, kMaxGeneralAdmission);
   while (r.ok() && r.remaining() > 0) {
     SeatInfo seat;
     seat.seat_id = std::string(r.String("seat_id"));
     const std::string_view state = r.String("seat_state");
+    seat.price = r.IntIn("seat_price", 0, kMaxPrice);
     if (state == "A") {
       seat.state = SeatState::kAvailable;
     } else if (state == "H") {
