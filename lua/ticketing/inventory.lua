@@ -22,7 +22,8 @@
 --   avail     ARGV[6] '1' to list the seats
 --   hold      ARGV[6] reservation id, ARGV[7] user id, ARGV[8] quantity, ARGV[9] hold (us),
 --             ARGV[10] external ref, ARGV[11..] seat ids (none: any available seats)
---   confirm | cancel | expire | get   ARGV[6] reservation id
+--   confirm | cancel | expire | get   ARGV[6] reservation id; confirm from a payment:
+--             ARGV[7] '1', ARGV[8] amount paid, ARGV[9] its currency ('' unstated)
 --   list_expired | sweep              ARGV[6] max
 -- A reservation is answered as {changed, id, user, ref, status, seats, quantity, created,
 -- expires, updated, total, currency}. avail answers {kind, total, held, sold, currency, price,
@@ -412,6 +413,14 @@ local function transition(which)
   local expired_hold = r.status == 'H' and not live
   local changed = false
   if which == 'confirm' then
+    if ARGV[7] == '1' and r.currency ~= '' and
+        (tonumber(ARGV[8]) ~= r.total or ARGV[9] ~= r.currency) then
+      local what = 'a payment of unstated amount'
+      if ARGV[9] ~= '' then what = 'a payment of ' .. ARGV[8] .. ' ' .. ARGV[9] end
+      return refuse('FAILED_PRECONDITION', 'payment_mismatch: ' .. what ..
+        ' does not match the total of reservation ' .. rid .. ', ' .. int(r.total) .. ' ' ..
+        r.currency .. ': not confirmed; refund or settle it, then confirm it by hand')
+    end
     if expired_hold then
       finish(rid, r, 'E')
       return refuse('FAILED_PRECONDITION', 'hold_expired: the hold has expired')

@@ -30,10 +30,11 @@ bool IsSeatIdChar(char c) {
 }
 
 constexpr InventoryError kAllErrors[] = {
-    InventoryError::kSoldOut,        InventoryError::kSeatUnavailable,
-    InventoryError::kHoldExpired,    InventoryError::kInvalidTransition,
-    InventoryError::kInventoryInUse, InventoryError::kHoldTooLarge,
-    InventoryError::kHoldLimit,      InventoryError::kUserLimit,
+    InventoryError::kSoldOut,         InventoryError::kSeatUnavailable,
+    InventoryError::kHoldExpired,     InventoryError::kInvalidTransition,
+    InventoryError::kInventoryInUse,  InventoryError::kHoldTooLarge,
+    InventoryError::kHoldLimit,       InventoryError::kUserLimit,
+    InventoryError::kPaymentMismatch,
 };
 
 // Seat ids are validated one by one and checked for duplicates.
@@ -253,6 +254,8 @@ std::string_view InventoryErrorName(InventoryError error) {
       return "hold_limit";
     case InventoryError::kUserLimit:
       return "user_limit";
+    case InventoryError::kPaymentMismatch:
+      return "payment_mismatch";
   }
   return "";
 }
@@ -293,7 +296,22 @@ absl::StatusOr<Reservation> Inventory::Hold(const HoldRequest& request) {
 absl::StatusOr<ReservationChange> Inventory::Confirm(std::string_view reservation_id) {
   absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
   if (!event_id.ok()) return event_id.status();
-  return DoConfirm(*event_id, reservation_id);
+  return DoConfirm(*event_id, reservation_id, nullptr);
+}
+
+absl::StatusOr<ReservationChange> Inventory::ConfirmPaid(std::string_view reservation_id,
+                                                         const Payment& paid) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
+  if (!event_id.ok()) return event_id.status();
+  const bool unstated = paid.amount == 0 && paid.currency.empty();
+  if (!unstated) {
+    if (paid.amount < 1 || paid.amount > kMaxReservationTotal) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a payment's amount must be 1 to ", kMaxReservationTotal));
+    }
+    if (absl::Status s = ValidateCurrency(paid.currency); !s.ok()) return s;
+  }
+  return DoConfirm(*event_id, reservation_id, &paid);
 }
 
 absl::StatusOr<ReservationChange> Inventory::Cancel(std::string_view reservation_id) {
@@ -330,6 +348,16 @@ absl::StatusOr<HoldSweep> Inventory::SweepExpiredHolds(std::string_view event_id
 absl::StatusOr<std::vector<std::string>> Inventory::ListEvents() { return DoListEvents(); }
 
 namespace ticketing_internal {
+
+std::string PaymentMismatchMessage(std::string_view reservation_id, const Payment& paid,
+                                   int64_t total, std::string_view currency) {
+  const std::string what = paid.currency.empty()
+                               ? std::string("a payment of unstated amount")
+                               : absl::StrCat("a payment of ", paid.amount, " ", paid.currency);
+  return absl::StrCat(what, " does not match the total of reservation ", AbslView(reservation_id),
+                      ", ", total, " ", AbslView(currency),
+                      ": not confirmed; refund or settle it, then confirm it by hand");
+}
 
 absl::Status InventoryErrorStatus(InventoryError error, std::string_view message) {
   absl::Status status = absl::FailedPreconditionError(AbslView(message));

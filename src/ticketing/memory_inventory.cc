@@ -102,8 +102,9 @@ class MemoryInventory final : public Inventory {
   absl::StatusOr<Reservation> DoHold(const HoldRequest& request, int64_t quantity,
                                      absl::Duration ttl) override;
   absl::StatusOr<ReservationChange> DoConfirm(std::string_view event_id,
-                                              std::string_view reservation_id) override {
-    return Transition(event_id, reservation_id, Op::kConfirm);
+                                              std::string_view reservation_id,
+                                              const Payment* paid) override {
+    return Transition(event_id, reservation_id, Op::kConfirm, paid);
   }
   absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
                                              std::string_view reservation_id) override {
@@ -122,8 +123,10 @@ class MemoryInventory final : public Inventory {
 
   // The event's shard; nullptr if it was never created (and `create` is false).
   EventInventory* Find(std::string_view event_id, bool create);
+  // `paid`: the payment a confirm must match (nullptr: none to check).
   absl::StatusOr<ReservationChange> Transition(std::string_view event_id,
-                                               std::string_view reservation_id, Op op);
+                                               std::string_view reservation_id, Op op,
+                                               const Payment* paid = nullptr);
 
   int64_t NowMicros() { return TimeToMicros(clock_->Now()); }
 
@@ -485,7 +488,7 @@ absl::StatusOr<Reservation> MemoryInventory::DoHold(const HoldRequest& request, 
 
 absl::StatusOr<ReservationChange> MemoryInventory::Transition(std::string_view event_id,
                                                               std::string_view reservation_id,
-                                                              Op op) {
+                                                              Op op, const Payment* paid) {
   EventInventory* ev = Find(event_id, /*create=*/false);
   if (ev == nullptr) return UnknownReservation();
   std::lock_guard<std::mutex> lock(ev->mu);
@@ -500,6 +503,11 @@ absl::StatusOr<ReservationChange> MemoryInventory::Transition(std::string_view e
   const bool expired_hold = r.status == ReservationStatus::kHold && !live_hold;
   switch (op) {
     case Op::kConfirm:
+      if (paid != nullptr && !r.currency.empty() &&
+          (paid->amount != r.total || paid->currency != r.currency)) {
+        return InventoryErrorStatus(InventoryError::kPaymentMismatch,
+                                    PaymentMismatchMessage(rid, *paid, r.total, r.currency));
+      }
       if (expired_hold) {
         End(*ev, rid, r, ReservationStatus::kExpired, now);
         return InventoryErrorStatus(InventoryError::kHoldExpired, "the hold has expired");

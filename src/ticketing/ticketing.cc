@@ -92,23 +92,6 @@ OutcomeMessage CancelRequestedMessage(std::string_view reservation_id) {
   return MakeMessage(kCancelRequested, reservation_id, absl::InfinitePast());
 }
 
-namespace {
-
-// Whether an approved payment pays for the reservation: its total in its currency when it has
-// a price, anything when it has none. FailedPrecondition (parked) otherwise.
-absl::Status CheckPayment(const PaymentApproval& paid, const Reservation& r) {
-  if (r.currency.empty()) return absl::OkStatus();
-  if (paid.amount == r.total && paid.currency == r.currency) return absl::OkStatus();
-  const std::string what = paid.currency.empty()
-                               ? std::string("a payment of unstated amount")
-                               : absl::StrCat("a payment of ", paid.amount, " ", paid.currency);
-  return absl::FailedPreconditionError(absl::StrCat(
-      what, " does not match the total of reservation ", paid.reservation_id, ", ", r.total, " ",
-      r.currency, ": not confirmed; refund or settle it, then confirm it by hand"));
-}
-
-}  // namespace
-
 OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOptions options) {
   return [inventory, options = std::move(options)](const Delivery& d) -> absl::Status {
     const std::string& type = d.message.type;
@@ -131,14 +114,11 @@ OutcomeHandler MakeTicketingHandler(Inventory* inventory, TicketingHandlerOption
     if (type == kHoldExpired) {
       change = inventory->Expire(rid);
     } else if (type == kPaymentApproved) {
-      // The total is fixed when the hold is made, so reading it first cannot race the check.
-      absl::StatusOr<Reservation> r = inventory->Get(rid);
-      if (r.ok()) {
-        if (absl::Status s = CheckPayment(*paid, *r); !s.ok()) return s;
-        change = inventory->Confirm(rid);
-      } else {
-        change = r.status();
-      }
+      // A wrong amount is FailedPrecondition (kPaymentMismatch): parked, nothing confirmed.
+      Payment payment;
+      payment.amount = paid->amount;
+      payment.currency = paid->currency;
+      change = inventory->ConfirmPaid(rid, payment);
     } else if (type == kPaymentFailed || type == kCancelRequested) {
       change = inventory->Cancel(rid);
     } else {

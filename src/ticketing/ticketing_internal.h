@@ -32,6 +32,10 @@ using internal::TimeToMicros;
 // says why it refused a Hold or a transition.
 absl::Status InventoryErrorStatus(InventoryError error, std::string_view message);
 
+// The message of a kPaymentMismatch refusal (the Lua script writes the same words).
+std::string PaymentMismatchMessage(std::string_view reservation_id, const Payment& paid,
+                                   int64_t total, std::string_view currency);
+
 // The in-memory parts (ticketing.cc bundles them). Options must have been validated.
 std::unique_ptr<IdempotencyStore> NewMemoryIdempotencyStore(const TicketingOptions& options);
 std::unique_ptr<Inventory> NewMemoryInventory(const TicketingOptions& options);

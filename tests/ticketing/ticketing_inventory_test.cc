@@ -527,6 +527,40 @@ TEST_P(InventoryTest, BadPricesAndLimitsGetClearErrors) {
   EXPECT_THAT(ValidateCurrency("E1R"), StatusIs(kInvalidArgument));
 }
 
+TEST_P(InventoryTest, ConfirmPaidConfirmsOnlyThePaymentOfTheTotal) {
+  ASSERT_OK(inventory().SetInventory("gig", Priced(GeneralAdmission(10), "EUR", 2500)));
+  const Reservation r = MustHold(QuantityRequest("gig", "u1", 2));
+  for (const Payment& wrong :
+       {Payment{4999, "EUR"}, Payment{5001, "EUR"}, Payment{5000, "USD"}, Payment{0, ""}}) {
+    const absl::StatusOr<ReservationChange> refused =
+        inventory().ConfirmPaid(r.reservation_id, wrong);
+    EXPECT_THAT(refused, InventoryErrorIs(InventoryError::kPaymentMismatch));
+    EXPECT_THAT(refused.status().message(), HasSubstr("5000 EUR")) << refused.status();
+  }
+  EXPECT_EQ(Counts("gig").held, 2);
+  ASSERT_OK_AND_ASSIGN(ReservationChange paid,
+                       inventory().ConfirmPaid(r.reservation_id, Payment{5000, "EUR"}));
+  EXPECT_TRUE(paid.changed);
+  EXPECT_EQ(paid.reservation.status, ReservationStatus::kConfirmed);
+  // Again: unchanged; a wrong amount for a sold reservation is refused all the same.
+  ASSERT_OK_AND_ASSIGN(paid, inventory().ConfirmPaid(r.reservation_id, Payment{5000, "EUR"}));
+  EXPECT_FALSE(paid.changed);
+  EXPECT_THAT(inventory().ConfirmPaid(r.reservation_id, Payment{1, "EUR"}),
+              InventoryErrorIs(InventoryError::kPaymentMismatch));
+  // Without prices any payment confirms, stated or not.
+  ASSERT_OK(inventory().SetInventory("free", GeneralAdmission(10)));
+  const Reservation f1 = MustHold(QuantityRequest("free", "u1", 1));
+  const Reservation f2 = MustHold(QuantityRequest("free", "u1", 1));
+  EXPECT_OK(inventory().ConfirmPaid(f1.reservation_id, Payment{1, "JPY"}));
+  EXPECT_OK(inventory().ConfirmPaid(f2.reservation_id, Payment{}));
+  // Bad payments are InvalidArgument before any store is asked.
+  for (const Payment& bad : {Payment{0, "EUR"}, Payment{-5, "EUR"}, Payment{5, "eur"},
+                             Payment{kMaxReservationTotal + 1, "EUR"}, Payment{5, ""}}) {
+    EXPECT_THAT(inventory().ConfirmPaid(r.reservation_id, bad), StatusIs(kInvalidArgument));
+  }
+  EXPECT_THAT(inventory().ConfirmPaid("nope", Payment{5, "EUR"}), StatusIs(kInvalidArgument));
+}
+
 // --- Limits per person ---------------------------------------------------------------------------
 
 // An inventory with the default limits.
@@ -635,7 +669,8 @@ TEST(InventoryNamesTest, ErrorsRoundTripThroughStatus) {
   for (InventoryError e :
        {InventoryError::kSoldOut, InventoryError::kSeatUnavailable, InventoryError::kHoldExpired,
         InventoryError::kInvalidTransition, InventoryError::kInventoryInUse,
-        InventoryError::kHoldTooLarge, InventoryError::kHoldLimit, InventoryError::kUserLimit}) {
+        InventoryError::kHoldTooLarge, InventoryError::kHoldLimit, InventoryError::kUserLimit,
+        InventoryError::kPaymentMismatch}) {
     const absl::Status s = ticketing_internal::InventoryErrorStatus(e, "message");
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(s.message(), "message");

@@ -120,6 +120,8 @@ enum class InventoryError {
   kHoldTooLarge,       // more seats than the event's seats_per_hold ("hold_too_large")
   kHoldLimit,          // the user has holds_per_user open holds in the event ("hold_limit")
   kUserLimit,          // the hold would take the user past seats_per_user ("user_limit")
+  kPaymentMismatch,    // ConfirmPaid with another amount or currency than the total
+                       // ("payment_mismatch")
 };
 // "sold_out", "seat_unavailable", ... ("" for kNone): usable as API error codes.
 std::string_view InventoryErrorName(InventoryError error);
@@ -219,6 +221,13 @@ struct Reservation {
   absl::Time updated_at;  // the last transition (created_at while HOLD)
 };
 
+// What a payment paid, as ConfirmPaid checks it against a reservation's total. A payment of
+// unstated amount (amount 0, currency "") pays only for a reservation without prices.
+struct Payment {
+  int64_t amount = 0;  // minor units
+  std::string currency;
+};
+
 // The answer to a transition: the reservation after it, and whether this call changed it
 // (false when the transition had already been applied, or Expire found a live hold).
 struct ReservationChange {
@@ -262,6 +271,12 @@ class Inventory {
   // EXPIRED (seats back) and the call fails with kHoldExpired; CANCELLED or EXPIRED:
   // kInvalidTransition.
   absl::StatusOr<ReservationChange> Confirm(std::string_view reservation_id);
+  // Confirm from a payment, in the same atomic step as the check: a reservation with a price
+  // is confirmed only when `paid` is its total in its currency, else FailedPrecondition
+  // kPaymentMismatch and nothing changes (whatever its status: money taken for the wrong
+  // total needs a person). A reservation without prices takes any payment.
+  absl::StatusOr<ReservationChange> ConfirmPaid(std::string_view reservation_id,
+                                                const Payment& paid);
   // HOLD -> CANCELLED (seats back); a HOLD past its expiry becomes EXPIRED instead (the seats
   // come back either way). CANCELLED or EXPIRED: unchanged. CONFIRMED: kInvalidTransition.
   absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id);
@@ -302,9 +317,11 @@ class Inventory {
   // hour.
   virtual absl::StatusOr<Reservation> DoHold(const HoldRequest& request, int64_t quantity,
                                              absl::Duration ttl) = 0;
-  // `event_id` is the event of the well-formed `reservation_id`.
+  // `event_id` is the event of the well-formed `reservation_id`. `paid`: nullptr for Confirm,
+  // the payment for ConfirmPaid.
   virtual absl::StatusOr<ReservationChange> DoConfirm(std::string_view event_id,
-                                                      std::string_view reservation_id) = 0;
+                                                      std::string_view reservation_id,
+                                                      const Payment* paid) = 0;
   virtual absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
                                                      std::string_view reservation_id) = 0;
   virtual absl::StatusOr<ReservationChange> DoExpire(std::string_view event_id,

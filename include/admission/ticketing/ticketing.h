@@ -124,12 +124,12 @@ struct TicketingHandlerOptions {
 };
 
 // A handler for the standard messages: hold_expired -> Expire, payment_approved -> Confirm,
-// payment_failed and cancel_requested -> Cancel. A payment_approved confirms a priced
-// reservation only when it paid the reservation's total in its currency; otherwise it is
-// FailedPrecondition (parked, the reservation left as it is: money taken for the wrong total
-// needs a person). A reservation without prices is confirmed by any payment. An unknown type or a
-// malformed reservation id is InvalidArgument, so the Worker parks it at once; so is
-// FailedPrecondition from the inventory (a payment approved after the hold expired: it needs a
+// payment_failed and cancel_requested -> Cancel. A payment_approved goes to ConfirmPaid with
+// the amount it carries: a priced reservation is confirmed only by its total in its currency,
+// otherwise kPaymentMismatch (FailedPrecondition: parked, the reservation left as it is; money
+// taken for the wrong total needs a person). A reservation without prices takes any payment. An
+// unknown type or a malformed reservation id is InvalidArgument, so the Worker parks it at once; so
+// is FailedPrecondition from the inventory (a payment approved after the hold expired: it needs a
 // refund, not a retry). An unknown reservation (NotFound: never existed, or ended longer ago than
 // the retention) is applied (nothing to change, on_applied is not called) for hold_expired,
 // payment_failed and cancel_requested, and parked (FailedPrecondition) for payment_approved, where

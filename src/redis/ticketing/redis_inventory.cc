@@ -33,10 +33,11 @@ using internal::TimeToMicros;
 using ticketing_internal::InventoryErrorStatus;
 
 constexpr InventoryError kErrors[] = {
-    InventoryError::kSoldOut,        InventoryError::kSeatUnavailable,
-    InventoryError::kHoldExpired,    InventoryError::kInvalidTransition,
-    InventoryError::kInventoryInUse, InventoryError::kHoldTooLarge,
-    InventoryError::kHoldLimit,      InventoryError::kUserLimit,
+    InventoryError::kSoldOut,         InventoryError::kSeatUnavailable,
+    InventoryError::kHoldExpired,     InventoryError::kInvalidTransition,
+    InventoryError::kInventoryInUse,  InventoryError::kHoldTooLarge,
+    InventoryError::kHoldLimit,       InventoryError::kUserLimit,
+    InventoryError::kPaymentMismatch,
 };
 
 // The script reports refusals as FailedPrecondition("<inventory error>: message").
@@ -75,8 +76,11 @@ class RedisInventory final : public Inventory {
   absl::StatusOr<Reservation> DoHold(const HoldRequest& request, int64_t quantity,
                                      absl::Duration ttl) override;
   absl::StatusOr<ReservationChange> DoConfirm(std::string_view event_id,
-                                              std::string_view reservation_id) override {
-    return Transition("confirm", event_id, reservation_id);
+                                              std::string_view reservation_id,
+                                              const Payment* paid) override {
+    if (paid == nullptr) return Transition("confirm", event_id, reservation_id);
+    return Transition("confirm", event_id, reservation_id,
+                      {"1", absl::StrCat(paid->amount), paid->currency});
   }
   absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
                                              std::string_view reservation_id) override {
@@ -105,8 +109,10 @@ class RedisInventory final : public Inventory {
   // A reservation reply; *changed gets its flag.
   absl::StatusOr<ReservationChange> ReadReservation(const redisReply* reply,
                                                     std::string_view event_id);
+  // `extra`: arguments after the reservation id (a confirm's payment).
   absl::StatusOr<ReservationChange> Transition(std::string_view op, std::string_view event_id,
-                                               std::string_view reservation_id);
+                                               std::string_view reservation_id,
+                                               std::vector<std::string> extra = {});
 
   const std::shared_ptr<TicketingContext> c_;
   const std::string registry_;
@@ -247,8 +253,11 @@ absl::StatusOr<Reservation> RedisInventory::DoHold(const HoldRequest& request, i
 
 absl::StatusOr<ReservationChange> RedisInventory::Transition(std::string_view op,
                                                              std::string_view event_id,
-                                                             std::string_view reservation_id) {
-  absl::StatusOr<ReplyPtr> reply = Run(op, event_id, {std::string(reservation_id)});
+                                                             std::string_view reservation_id,
+                                                             std::vector<std::string> extra) {
+  std::vector<std::string> args = {std::string(reservation_id)};
+  for (std::string& arg : extra) args.push_back(std::move(arg));
+  absl::StatusOr<ReplyPtr> reply = Run(op, event_id, std::move(args));
   if (!reply.ok()) return reply.status();
   return ReadReservation(reply->get(), event_id);
 }
