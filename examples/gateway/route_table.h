@@ -48,10 +48,10 @@ enum class RouteId : int {
   kReservationConfirm,
   kReservationCancel,
   kPaymentIntent,
+  kAdminReservationConfirm,
   kAdminInventoryPut,
   kAdminDeadLetters,
   kAdminDeadLetterReplay,
-  kAdminReservationConfirm,
   kPage,   // the HTML pages and their assets
   kOther,  // anything unmatched (404/405)
   kCount,
