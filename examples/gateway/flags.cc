@@ -311,6 +311,24 @@ const std::vector<FlagSpec>& AllFlags() {
                              "background sweep of ghosts; 0 disables the sweeper"));
     flags->push_back(IntFlag("metrics_max_events", &GatewayFlags::metrics_max_events, 0, 100000,
                              "events with per-event series in /metrics"));
+    // Who the user is (identity.h).
+    flags->push_back(StringFlag(
+        "identity", &GatewayFlags::identity,
+        "who the user is: anonymous (a signed session cookie the gateway issues), trusted (the "
+        "join's user_id as sent: only behind a back end that authenticated its users) or jwt "
+        "(the sub of an identity provider's JWT, Authorization: Bearer)"));
+    flags->push_back(StringFlag("jwks_file", &GatewayFlags::jwks_file,
+                                "--identity=jwt: the identity provider's JWKS (RS256/ES256 keys), "
+                                "reloaded when the file changes"));
+    flags->push_back(StringFlag("jwt_issuer", &GatewayFlags::jwt_issuer,
+                                "--identity=jwt: the iss every JWT must carry"));
+    flags->push_back(
+        StringFlag("jwt_audience", &GatewayFlags::jwt_audience,
+                   "--identity=jwt: the aud every JWT must carry (or hold in a list)"));
+    flags->push_back(StringFlag(
+        "session_cookie_secure", &GatewayFlags::session_cookie_secure,
+        "--identity=anonymous: the session cookie's Secure flag: auto (when X-Forwarded-Proto "
+        "or Forwarded says https), true or false"));
     // The default policy's flags. Their defaults are admission::Policy's own.
     ForEachPolicyField([flags](const auto& field) {
       if (field.flag_help != nullptr) flags->push_back(PolicyFlag(field));
@@ -413,6 +431,22 @@ absl::StatusOr<FlagsOutcome> ParseFlags(const std::vector<std::string>& args, Ga
   if (flags->store != "memory" && flags->store.rfind("redis://", 0) != 0 &&
       flags->store.rfind("redis-cluster://", 0) != 0) {
     return Bad("store", "expected memory, redis://HOST:PORT or redis-cluster://HOST:PORT[,...]");
+  }
+  // Who the user is: jwt mode needs its three flags, and they mean nothing elsewhere.
+  if (flags->identity != "anonymous" && flags->identity != "trusted" && flags->identity != "jwt") {
+    return Bad("identity", "expected anonymous, trusted or jwt");
+  }
+  const bool jwt = flags->identity == "jwt";
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"jwks_file", &flags->jwks_file},
+        {"jwt_issuer", &flags->jwt_issuer},
+        {"jwt_audience", &flags->jwt_audience}}) {
+    if (jwt && value->empty()) return Bad(name, "required with --identity=jwt");
+    if (!jwt && !value->empty()) return Bad(name, "only meaningful with --identity=jwt");
+  }
+  if (flags->session_cookie_secure != "auto" && flags->session_cookie_secure != "true" &&
+      flags->session_cookie_secure != "false") {
+    return Bad("session_cookie_secure", "expected auto, true or false");
   }
   if (absl::Status s = ValidatePolicy(flags->default_policy); !s.ok()) {
     return absl::InvalidArgumentError(

@@ -84,6 +84,17 @@ struct GatewayFlags {
   // /metrics reports per-event series for at most this many events (sorted by id).
   int64_t metrics_max_events = 100;
 
+  // Who the user is (identity.h): "anonymous" (the gateway issues a signed session),
+  // "trusted" (the join's user_id as sent, for a back end that authenticated its users) or
+  // "jwt" (the sub of the identity provider's JWT, checked against jwks_file's keys, with
+  // jwt_issuer and jwt_audience). session_cookie_secure: "auto" (Secure when the request came
+  // through an HTTPS proxy: X-Forwarded-Proto or Forwarded), "true" or "false".
+  std::string identity = "anonymous";
+  std::string jwks_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::string session_cookie_secure = "auto";
+
   // Given to every event the first time somebody joins it (--admit_rate_per_sec, ...).
   Policy default_policy;
 };

@@ -57,6 +57,8 @@ class GatewayTest : public SharedGatewayTest<GatewayTest> {
     std::vector<std::string> flags = OpenRoomFlags();
     flags.insert(flags.end(), {std::string("--admin_token=") + kAdminToken,
                                "--token_secret=test-secret", "--threads=8"});
+    // The suite names its users (the identity modes have gateway_identity_test).
+    flags.push_back("--identity=trusted");
     return StartGateway(flags, error);
   }
 };
@@ -123,7 +125,8 @@ TEST_F(GatewayTest, JoinStatusEnterComplete) {
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["status"], "active");
 
-  r = Post("/api/v1/queue/complete", "", {{"Authorization", "Bearer " + reservation}});
+  // The admission token in its own header (Authorization: Bearer works too outside jwt mode).
+  r = Post("/api/v1/queue/complete", "", {{"X-Admission-Token", reservation}});
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["status"], "completed");
@@ -134,10 +137,13 @@ TEST_F(GatewayTest, JoinStatusEnterComplete) {
   EXPECT_EQ(Body(r)["status"], "completed");
 }
 
-TEST_F(GatewayTest, DuplicateJoinIsConflict) {
-  Join(*client_, "dup", "bob");
+TEST_F(GatewayTest, DuplicateJoinResumesThePlace) {
+  const std::string token = Join(*client_, "dup", "bob");
   auto r = Post("/api/v1/queue/join", R"({"event_id":"dup","user_id":"bob"})");
-  ExpectError(r, 409, "already_exists");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["waiting_token"], token);
+  EXPECT_EQ(Body(r)["resumed"], true);
 }
 
 TEST_F(GatewayTest, AnonymousJoinGetsAnId) {
@@ -365,8 +371,11 @@ TEST_F(GatewayTest, IdempotencyKeyReplaysAndConflicts) {
   EXPECT_EQ(again->get_header_value("Idempotent-Replay"), "true");
   ExpectError(Post("/api/v1/queue/join", R"({"event_id":"idem","user_id":"kate"})", key), 409,
               "conflict");
-  // Without the key, the duplicate is a plain duplicate.
-  ExpectError(Post("/api/v1/queue/join", body), 409, "already_exists");
+  // Without the key, the duplicate is the same user's second tab: the same place.
+  auto resumed = Post("/api/v1/queue/join", body);
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(resumed->status, 200) << resumed->body;
+  EXPECT_EQ(Body(resumed)["waiting_token"], Body(first)["waiting_token"]);
 }
 
 TEST_F(GatewayTest, MetricsHaveTheExpectedSeries) {

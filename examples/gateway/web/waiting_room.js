@@ -3,8 +3,12 @@
 // progress bar, and enters as soon as the server says the user is ready. Once in, it offers the
 // demo sale behind the room: hold one seat and pay with the simulated provider's "approve"
 // (docs/gateway.md, "The ticket flow"). No build step, no dependencies. URL parameters:
-// ?event=ID (else the gateway's default event), ?user=ID (else an anonymous id),
+// ?event=ID (else the gateway's default event), ?user=ID (read only by a gateway started with
+// --identity=trusted; the default mode gives each browser an identity of its own in a cookie),
 // ?auto_enter=0 to wait for a click on Enter, ?auto_buy=1 to hold and pay as soon as admitted.
+// With --identity=jwt the site's sign-in passes its identity token in the fragment,
+// /#id_token=JWT: the page keeps it in sessionStorage, removes it from the address bar and
+// sends it as Authorization: Bearer; the gateway's own tokens go in X-Admission-Token.
 'use strict';
 
 (function () {
@@ -23,6 +27,25 @@
     expiresAt: 0,
     reservation: null,
   };
+
+  // The identity provider's token (--identity=jwt), from the fragment or an earlier load.
+  const idToken = (function () {
+    const m = /(?:^#|&)id_token=([^&]+)/.exec(window.location.hash);
+    if (m) {
+      sessionStorage.setItem('admission.id_token', decodeURIComponent(m[1]));
+      history.replaceState(null, '', window.location.pathname + window.location.search);
+    }
+    return sessionStorage.getItem('admission.id_token');
+  })();
+
+  // The headers of a call as the user: the identity token if any, the gateway's own admission
+  // or reservation token if given, and `extra`.
+  function auth(gatewayToken, extra) {
+    const h = Object.assign({}, extra);
+    if (idToken) h.Authorization = 'Bearer ' + idToken;
+    if (gatewayToken) h['X-Admission-Token'] = gatewayToken;
+    return h;
+  }
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -231,7 +254,7 @@
     state.busy = true;
     $('buy').disabled = true;
     const held = await api('POST', '/api/v1/reservations', { event_id: state.eventId, quantity: 1 },
-      { Authorization: 'Bearer ' + state.reservation, 'Idempotency-Key': uuid() });
+      auth(state.reservation, { 'Idempotency-Key': uuid() }));
     state.busy = false;
     if (held.status !== 201) {
       $('buy').disabled = false;
@@ -252,7 +275,7 @@
     setView('admitted', 'Paying…', '');
     const paid = await api('POST', '/api/v1/payment/intent',
       { reservation_id: res.reservation_id, amount: 1000, currency: 'EUR', scenario: 'approve' },
-      { Authorization: 'Bearer ' + res.reservation_token, 'Idempotency-Key': uuid() });
+      auth(res.reservation_token, { 'Idempotency-Key': uuid() }));
     if (paid.status !== 202) {
       showOrder('Held: ' + seatsText(res), errorText(paid, 'The payment did not go through.'));
       return;
@@ -264,7 +287,7 @@
 
   async function awaitOutcome(id, token, tries) {
     const r = await api('GET', '/api/v1/reservations/' + encodeURIComponent(id), undefined,
-      { Authorization: 'Bearer ' + token });
+      auth(token));
     const res = r.status === 200 ? r.data : null;
     if (res && res.status === 'CONFIRMED') {
       const what = seatsText(res);
@@ -299,8 +322,10 @@
     setView('joining', 'Joining the line…', '');
     const body = { event_id: state.eventId };
     if (state.userId) body.user_id = state.userId;
-    const r = await api('POST', '/api/v1/queue/join', body, { 'Idempotency-Key': uuid() });
-    if (r.status === 202) {
+    const r = await api('POST', '/api/v1/queue/join', body,
+      auth(null, { 'Idempotency-Key': uuid() }));
+    // 200: this identity already had a place (another tab): it is the same one.
+    if (r.status === 202 || r.status === 200) {
       state.token = r.data.waiting_token;
       state.firstPosition = r.data.position_hint;
       save();
@@ -329,6 +354,12 @@
         setView('error', 'You are already in this line',
           'This account already holds a place (perhaps in another tab or device).');
       }
+    } else if (r.status === 401) {
+      // --identity=jwt without a valid identity token: only the site's sign-in can help.
+      sessionStorage.removeItem('admission.id_token');
+      setView('error', 'Please sign in first',
+        (r.data && r.data.error ? r.data.error.message : '') +
+        ' — sign in on the site, then come back to this page.');
     } else {
       const retry = r.retryAfter || 5;
       setView('error', 'Joining the line…',
@@ -366,7 +397,7 @@
     state.busy = true;
     $('enter').disabled = true;
     const r = await api('POST', '/api/v1/queue/enter', { waiting_token: state.token },
-      { 'Idempotency-Key': uuid() });
+      auth(null, { 'Idempotency-Key': uuid() }));
     state.busy = false;
     if (r.status === 200 && r.data.admission === 'granted') {
       renderAdmitted(r.data);
@@ -385,7 +416,7 @@
   async function complete() {
     if (!state.reservation) return;
     const r = await api('POST', '/api/v1/queue/complete', undefined,
-      { Authorization: 'Bearer ' + state.reservation, 'Idempotency-Key': uuid() });
+      auth(state.reservation, { 'Idempotency-Key': uuid() }));
     if (r.status === 200) {
       state.reservation = null;
       $('admitted').hidden = true;
@@ -398,7 +429,8 @@
   async function leave() {
     clearTimeout(state.timer);
     if (state.token) {
-      await api('DELETE', '/api/v1/queue/leave?token=' + encodeURIComponent(state.token));
+      await api('DELETE', '/api/v1/queue/leave?token=' + encodeURIComponent(state.token),
+        undefined, auth(null));
     }
     state.reservation = null;
     $('admitted').hidden = true;
