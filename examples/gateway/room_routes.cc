@@ -71,15 +71,6 @@ bool CheckOwner(const RouteContext& ctx, const Request& req, const std::string& 
   return true;
 }
 
-// TODO(identity): WaitingRoom::Find, once on main.
-absl::StatusOr<QueueStatus> FindPlace(WaitingRoom& room, std::string_view event_id,
-                                      std::string_view user_id) {
-  (void)room;
-  (void)event_id;
-  (void)user_id;
-  return absl::UnimplementedError("WaitingRoom::Find is not there yet");
-}
-
 void Join(const RouteContext& ctx, const Request& req, Response& res) {
   absl::StatusOr<Json> body = ParseObject(req.body);
   if (!body.ok()) return ReplyStatus(res, body.status(), ctx.metrics);
@@ -112,7 +103,7 @@ void Join(const RouteContext& ctx, const Request& req, Response& res) {
   bool resumed = false;
   absl::StatusOr<QueueStatus> joined = ctx.room.Join(*event_id, joiner->user_id);
   if (absl::IsAlreadyExists(joined.status())) {
-    joined = FindPlace(ctx.room, *event_id, joiner->user_id);
+    joined = ctx.room.Find(*event_id, joiner->user_id);
     resumed = joined.ok();
     // The place ended between the two calls: this is a join after all.
     if (absl::IsNotFound(joined.status())) joined = ctx.room.Join(*event_id, joiner->user_id);
