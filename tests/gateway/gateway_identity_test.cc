@@ -7,6 +7,8 @@
 // owner's JWT; a rotated JWKS picked up. anonymous mode (the default): the session cookie and
 // header, a body's user_id ignored, forged sessions, the Secure flag behind HTTPS. trusted mode:
 // the body's user_id, and the start-up warning on a public address.
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -265,6 +267,34 @@ TEST_F(JwtModeTest, NobodyTakesAnotherUsersPlace) {
            WithJwt(Jwt("victim@example.com"), {{"X-Admission-Token", scoped}}));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 202) << r->body;
+}
+
+// The page in jwt mode, in headless Chromium: given the JWT in its fragment it joins, enters
+// and shows the admission; without one it asks the user to sign in. Skipped where Debian's
+// chromium is not installed.
+TEST_F(JwtModeTest, BrowserPageSignsInWithTheFragmentsToken) {
+  if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "chromium is not installed";
+  auto page = [this](const std::string& path) {
+    char profile[] = "/tmp/admission-identity-chromium-XXXXXX";
+    if (mkdtemp(profile) == nullptr) return std::string();
+    const std::string command =
+        std::string(
+            "timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu "
+            "--disable-background-networking --disable-dev-shm-usage --user-data-dir=") +
+        profile + " --virtual-time-budget=5000 --dump-dom 'http://127.0.0.1:" +
+        std::to_string(gateway_->port()) + path + "' 2>/dev/null";
+    int code = -1;
+    const std::string dom = CommandOutput(command, &code);
+    CommandOutput(std::string("rm -rf ") + profile, &code);
+    return dom;
+  };
+  std::string dom = page("/?event=jwt-page#id_token=" + Jwt("page-user"));
+  EXPECT_NE(dom.find("data-state=\"admitted\""), std::string::npos) << dom;
+  auto r = Get("/admin/v1/events/jwt-page/stats", Bearer(kAdminToken));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Body(r)["admitted_total"], 1) << r->body;
+  dom = page("/?event=jwt-page-2");
+  EXPECT_NE(dom.find("Please sign in first"), std::string::npos) << dom;
 }
 
 TEST(JwtModeRotationTest, ARotatedKeySetIsPickedUp) {
