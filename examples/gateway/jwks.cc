@@ -180,8 +180,9 @@ absl::StatusOr<Jwks> Jwks::Parse(std::string_view json) {
 
 const Jwks::Key* Jwks::Find(std::string_view kid, JwtAlg alg) const {
   if (!kid.empty()) {
+    // A kid names one key per algorithm (an RSA and an EC key may share one).
     for (const Key& k : keys_) {
-      if (k.kid == kid) return k.alg == alg ? &k : nullptr;
+      if (k.kid == kid && k.alg == alg) return &k;
     }
     return nullptr;
   }

@@ -52,8 +52,8 @@ class Jwks {
   // are skipped.
   static absl::StatusOr<Jwks> Parse(std::string_view json);
 
-  // The key to check a token of `alg` with: the one with `kid` when the token names one (and
-  // its algorithm is `alg`); without a kid, the set's only key for `alg`. Null when none fits.
+  // The key to check a token of `alg` with: the key of `alg` with `kid` when the token names
+  // one; without a kid, the set's only key for `alg`. Null when none fits.
   const Key* Find(std::string_view kid, JwtAlg alg) const;
 
   std::size_t size() const { return keys_.size(); }

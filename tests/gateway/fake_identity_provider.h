@@ -47,6 +47,11 @@ class FakeIdentityProvider {
     keys_.push_back(Key{kid, alg, std::shared_ptr<EVP_PKEY>(raw, EVP_PKEY_free)});
     return keys_.back();
   }
+  // Publishes an existing key again under `kid` (RSA keys take a moment to make).
+  const Key& AddKey(const std::string& kid, const Key& existing) {
+    keys_.push_back(Key{kid, existing.alg, existing.pkey});
+    return keys_.back();
+  }
   // Stops publishing every key (rotation: add new ones after).
   void DropKeys() { keys_.clear(); }
   const Key& key(std::size_t i) const { return keys_.at(i); }

@@ -109,7 +109,7 @@ TEST_F(IdentityUnitTest, EveryBrokenTokenIsUnauthenticated) {
       {"signed by a key not in the set",
        [] {
          FakeIdentityProvider other;
-         other.AddKey("rsa-1", "RS256");
+         other.AddKey("ec-1", "ES256");
          return other.Token(0, "victim", kNow);
        }()},
       {"two parts", valid.substr(0, valid.rfind('.'))},
@@ -157,14 +157,22 @@ TEST_F(IdentityUnitTest, KeyLookupByKidAndAlg) {
   EXPECT_NE(keys.Find("", JwtAlg::kES256), nullptr);
   // Two RSA keys: a token without kid matches none.
   FakeIdentityProvider two;
-  two.AddKey("a", "RS256");
-  two.AddKey("b", "RS256");
+  two.AddKey("a", idp_->key(0));
+  two.AddKey("b", idp_->key(0));
   absl::StatusOr<Jwks> both = Jwks::Parse(two.Jwks());
   ASSERT_TRUE(both.ok());
   EXPECT_EQ(both->Find("", JwtAlg::kRS256), nullptr);
   const std::string no_kid = FakeIdentityProvider::Sign({"", "RS256", two.key(0).pkey},
                                                         FakeIdentityProvider::Claims("u", kNow));
   EXPECT_FALSE(VerifyJwt(no_kid, *both, {kIssuer, kAudience}, kNow).ok());
+  // One kid on an RSA and an EC key: each algorithm finds its own.
+  FakeIdentityProvider shared;
+  shared.AddKey("k", idp_->key(0));
+  shared.AddKey("k", idp_->key(1));
+  absl::StatusOr<Jwks> same_kid = Jwks::Parse(shared.Jwks());
+  ASSERT_TRUE(same_kid.ok());
+  EXPECT_EQ(same_kid->Find("k", JwtAlg::kES256)->alg, JwtAlg::kES256);
+  EXPECT_TRUE(VerifyJwt(shared.Token(1, "u", kNow), *same_kid, {kIssuer, kAudience}, kNow).ok());
   // One key without a kid: a token without kid uses it.
   FakeIdentityProvider one;
   one.AddKey("", "ES256");
@@ -192,7 +200,6 @@ TEST_F(IdentityUnitTest, JwksParserRefusesBrokenKeysAndSkipsOthers) {
   // Refused.
   Json off_curve = ec;
   off_curve["y"] = off_curve["x"];
-  FakeIdentityProvider weak;
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"not JSON", "{"},
       {"not an object", "[]"},
@@ -232,7 +239,7 @@ TEST_F(IdentityUnitTest, JwksFileReloadsWhenItChangesAtMostOnceASecond) {
 
   // Rotation: a new key replaces the old ones.
   FakeIdentityProvider next;
-  next.AddKey("rsa-2", "RS256");
+  next.AddKey("rsa-2", idp_->key(0));
   dir.Write("jwks.json", next.Jwks());
   clock.Advance(absl::Milliseconds(999));
   EXPECT_EQ((*file)->Current(), first) << "looked again within a second";
