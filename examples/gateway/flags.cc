@@ -306,11 +306,14 @@ const std::vector<FlagSpec>& AllFlags() {
     flags->push_back(StringFlag("default_event", &GatewayFlags::default_event,
                                 "event the waiting-room page joins when its URL names none"));
     flags->push_back(BoolFlag("create_events_on_join", &GatewayFlags::create_events_on_join,
-                              "a join opens an unknown event with the default policy"));
+                              "a join opens an unknown event with the default policy (off: "
+                              "only the operator creates events; unknown events are 404)"));
     flags->push_back(IntFlag("sweep_interval_ms", &GatewayFlags::sweep_interval_ms, 0, 3600000,
                              "background sweep of ghosts; 0 disables the sweeper"));
     flags->push_back(IntFlag("metrics_max_events", &GatewayFlags::metrics_max_events, 0, 100000,
-                             "events with per-event series in /metrics"));
+                             "events with per-event series in /metrics (the busiest ones)"));
+    flags->push_back(StringFlag("metrics_token", &GatewayFlags::metrics_token,
+                                "bearer token /metrics requires; empty: /metrics is public"));
     // The default policy's flags. Their defaults are admission::Policy's own.
     ForEachPolicyField([flags](const auto& field) {
       if (field.flag_help != nullptr) flags->push_back(PolicyFlag(field));

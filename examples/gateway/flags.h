@@ -79,10 +79,15 @@ struct GatewayFlags {
   bool access_log = true;
   // The event the waiting-room page joins when its URL names none (?event=...).
   std::string default_event = "demo";
-  bool create_events_on_join = true;
+  // Events are the operator's to create (admin API, or default_event at start-up): a join of
+  // an unknown event is 404 unless this is set, so that anonymous clients cannot make events.
+  bool create_events_on_join = false;
   int64_t sweep_interval_ms = 1000;
-  // /metrics reports per-event series for at most this many events (sorted by id).
+  // /metrics reports per-event series for at most this many events: the busiest (most users
+  // waiting and active; ties by id), so that idle or junk events never push a sale out.
   int64_t metrics_max_events = 100;
+  // Empty: /metrics is public. Otherwise scrapers send Authorization: Bearer <metrics_token>.
+  std::string metrics_token;
 
   // Given to every event the first time somebody joins it (--admit_rate_per_sec, ...).
   Policy default_policy;
