@@ -379,6 +379,7 @@
     }
     state.powFailures = 0;
     if (r.status === 202) {
+      $('pow').hidden = true;  // the check is done; its figures stay in its data-* attributes
       state.token = r.data.waiting_token;
       state.firstPosition = r.data.position_hint;
       save();
