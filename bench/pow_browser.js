@@ -69,7 +69,8 @@ function finish(code, line) {
   // The profile goes once Chromium is gone (it writes to it until then).
   const cleanUp = () => {
     try {
-      fs.rmSync(profile, { recursive: true, force: true });
+      // Chromium's helper processes may still be writing for a moment after it exits.
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     } catch (e) {
       // A leftover temporary directory is not worth failing a run for.
     }
