@@ -91,6 +91,20 @@ struct GatewayFlags {
 
   // Given to every event the first time somebody joins it (--admit_rate_per_sec, ...).
   Policy default_policy;
+
+  // Proof of work on join (pow_gate.h): "off", "on" (always pow_difficulty bits) or "auto"
+  // (none under pow_auto_threshold accepted joins per second of the event, then
+  // pow_auto_min_difficulty bits, plus one per doubling of the rate, at most
+  // pow_auto_max_difficulty). A challenge may be answered for pow_challenge_ttl_sec (at most
+  // idempotency_ttl_sec: spent challenges are kept that long); auto samples an event's rate
+  // every pow_rate_interval_ms.
+  std::string pow = "auto";
+  int pow_difficulty = 16;
+  double pow_auto_threshold = 50;
+  int pow_auto_min_difficulty = 12;
+  int pow_auto_max_difficulty = 20;
+  int64_t pow_challenge_ttl_sec = 120;
+  int64_t pow_rate_interval_ms = 1000;
 };
 
 // Open files the gateway keeps for other uses than client connections (store connections,

@@ -9,6 +9,7 @@
 #include "admission/room/join_refusal.h"
 #include "http_toolkit.h"
 #include "json_codec.h"
+#include "pow_routes.h"
 
 namespace admission::gateway {
 namespace {
@@ -59,6 +60,8 @@ void Join(const RouteContext& ctx, const Request& req, Response& res) {
   if (!event_id.ok()) {
     return ReplyError(res, 400, "invalid_argument", Msg(event_id.status()));
   }
+  // The proof of work, when the event's join asks one now (pow_routes.h).
+  if (!CheckJoinPow(ctx, *event_id, req, res)) return;
   absl::StatusOr<std::string> user_id = GetString(*body, "user_id", kMaxUserIdLength);
   if (absl::IsNotFound(user_id.status())) {
     // Anonymous visitors get an id of their own; it is returned so that they can keep it.

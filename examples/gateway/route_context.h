@@ -11,6 +11,7 @@
 #include "flags.h"
 #include "http_message.h"
 #include "metrics.h"
+#include "pow_gate.h"
 #include "rate_limiter.h"
 #include "route_table.h"
 #include "signer.h"
@@ -25,6 +26,8 @@ struct RouteContext {
   Metrics& metrics;
   // The bucket of every call naming one waiting token (or user id).
   RateLimiter& token_limiter;
+  // The proof of work on join (pow_gate.h).
+  PowGate& pow;
 };
 
 // A handler of the route table that calls `handler` with (a copy of) `ctx`.

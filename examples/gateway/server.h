@@ -29,6 +29,7 @@
 #include "http_toolkit.h"
 #include "idempotency.h"
 #include "metrics.h"
+#include "pow_gate.h"
 #include "rate_limiter.h"
 #include "route_context.h"
 #include "route_table.h"
@@ -95,6 +96,8 @@ class Gateway {
   RateLimiter address_limiter_;
   RateLimiter token_limiter_;
   Metrics metrics_;
+  // Spends challenges in the sale's IdempotencyStore (the same store as the room's).
+  PowGate pow_;
   const RouteContext context_;
   // Before idempotency_, which uses its store; after room_, which its worker calls.
   std::unique_ptr<TicketingRoutes> ticketing_;
