@@ -306,11 +306,32 @@ const std::vector<FlagSpec>& AllFlags() {
     flags->push_back(StringFlag("default_event", &GatewayFlags::default_event,
                                 "event the waiting-room page joins when its URL names none"));
     flags->push_back(BoolFlag("create_events_on_join", &GatewayFlags::create_events_on_join,
-                              "a join opens an unknown event with the default policy"));
+                              "a join opens an unknown event with the default policy (off: "
+                              "only the operator creates events; unknown events are 404)"));
     flags->push_back(IntFlag("sweep_interval_ms", &GatewayFlags::sweep_interval_ms, 0, 3600000,
                              "background sweep of ghosts; 0 disables the sweeper"));
     flags->push_back(IntFlag("metrics_max_events", &GatewayFlags::metrics_max_events, 0, 100000,
-                             "events with per-event series in /metrics"));
+                             "events with per-event series in /metrics (the busiest ones)"));
+    flags->push_back(StringFlag("metrics_token", &GatewayFlags::metrics_token,
+                                "bearer token /metrics requires; empty: /metrics is public"));
+    // Proof of work on join (pow_gate.h).
+    flags->push_back(StringFlag("pow", &GatewayFlags::pow,
+                                "proof of work on join: off, on (--pow_difficulty) or auto "
+                                "(none in calm times, harder as the event's join rate climbs)"));
+    flags->push_back(IntFlag("pow_difficulty", &GatewayFlags::pow_difficulty, 1, 32,
+                             "--pow=on: leading zero bits of SHA-256 a join must find"));
+    flags->push_back(DoubleFlag("pow_auto_threshold", &GatewayFlags::pow_auto_threshold, 0.001, 1e9,
+                                "--pow=auto: accepted joins/s of an event from which a proof "
+                                "is asked (the store's rate, the same on every gateway)"));
+    flags->push_back(IntFlag("pow_auto_min_difficulty", &GatewayFlags::pow_auto_min_difficulty, 1,
+                             32, "--pow=auto: bits asked at the threshold (+1 per doubling)"));
+    flags->push_back(IntFlag("pow_auto_max_difficulty", &GatewayFlags::pow_auto_max_difficulty, 1,
+                             32, "--pow=auto: most bits ever asked"));
+    flags->push_back(IntFlag("pow_challenge_ttl_sec", &GatewayFlags::pow_challenge_ttl_sec, 1,
+                             86400,
+                             "how long a challenge may be answered (at most idempotency_ttl_sec)"));
+    flags->push_back(IntFlag("pow_rate_interval_ms", &GatewayFlags::pow_rate_interval_ms, 10,
+                             3600000, "--pow=auto: how often an event's join rate is sampled"));
     // Who the user is (identity.h).
     flags->push_back(StringFlag(
         "identity", &GatewayFlags::identity,
@@ -451,6 +472,18 @@ absl::StatusOr<FlagsOutcome> ParseFlags(const std::vector<std::string>& args, Ga
   if (absl::Status s = ValidatePolicy(flags->default_policy); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the default policy flags are invalid: ", s.message()));
+  }
+  // Proof of work on join (pow_gate.h).
+  if (flags->pow != "off" && flags->pow != "on" && flags->pow != "auto") {
+    return Bad("pow", "expected off, on or auto");
+  }
+  if (flags->pow_auto_min_difficulty > flags->pow_auto_max_difficulty) {
+    return Bad("pow_auto_min_difficulty", "must not exceed --pow_auto_max_difficulty");
+  }
+  if (flags->pow_challenge_ttl_sec > flags->idempotency_ttl_sec) {
+    // Spent challenges are kept in the idempotency store that long: a longer-lived challenge
+    // could be used again once its entry is gone.
+    return Bad("pow_challenge_ttl_sec", "must not exceed --idempotency_ttl_sec");
   }
   return FlagsOutcome::kRun;
 }

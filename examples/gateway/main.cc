@@ -93,6 +93,21 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The page's event exists from the start (joins no longer create events): made with the
+  // default policy unless it exists already, so that a restart never resets an operator's
+  // policy.
+  if (!flags.default_event.empty()) {
+    absl::StatusOr<admission::Policy> existing = (*room)->GetPolicy(flags.default_event);
+    absl::Status made = existing.status();
+    if (absl::IsNotFound(made))
+      made = (*room)->SetPolicy(flags.default_event, flags.default_policy);
+    if (!made.ok()) {
+      std::fprintf(stderr, "admission-gateway: cannot open the default event '%s': %s\n",
+                   flags.default_event.c_str(), std::string(made.message()).c_str());
+      return 1;
+    }
+  }
+
   std::string secret = flags.token_secret;
   if (secret.empty()) {
     secret = admission::gateway::RandomSecret();

@@ -10,6 +10,7 @@
 #include "http_toolkit.h"
 #include "identity.h"
 #include "json_codec.h"
+#include "pow_routes.h"
 
 namespace admission::gateway {
 namespace {
@@ -81,6 +82,8 @@ void Join(const RouteContext& ctx, const Request& req, Response& res) {
   if (!event_id.ok()) {
     return ReplyError(res, 400, "invalid_argument", Msg(event_id.status()));
   }
+  // The proof of work, when the event's join asks one now (pow_routes.h).
+  if (!CheckJoinPow(ctx, *event_id, req, res)) return;
   // Who joins is the identity's to say (identity.h): only trusted mode reads the body's user_id;
   // the other modes ignore it, so nobody can take another user's place by naming them.
   std::optional<std::string> named_user;

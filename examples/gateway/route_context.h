@@ -13,6 +13,7 @@
 #include "http_message.h"
 #include "identity.h"
 #include "metrics.h"
+#include "pow_gate.h"
 #include "rate_limiter.h"
 #include "route_table.h"
 #include "signer.h"
@@ -27,6 +28,8 @@ struct RouteContext {
   Metrics& metrics;
   // The bucket of every call naming one waiting token (or user id).
   RateLimiter& token_limiter;
+  // The proof of work on join (pow_gate.h).
+  PowGate& pow;
   // Who the user is (--identity): the join's user, and who may act on a place after it.
   const Identity& identity;
 };

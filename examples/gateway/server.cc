@@ -17,6 +17,7 @@
 #include "http_toolkit.h"
 #include "metrics_routes.h"
 #include "page_routes.h"
+#include "pow_routes.h"
 #include "room_routes.h"
 
 namespace admission::gateway {
@@ -80,12 +81,21 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
       clock_(clock != nullptr ? clock : SystemClock()),
       identity_(identity != nullptr ? std::move(identity)
                                     : IdentityOfFlags(flags, token_secret, clock_)),
-      signer_(std::move(token_secret)),
+      signer_(token_secret),
       address_limiter_(flags.rate_limit_ip_per_sec, flags.rate_limit_ip_burst,
                        static_cast<std::size_t>(flags.rate_limit_max_clients)),
       token_limiter_(flags.rate_limit_token_per_sec, flags.rate_limit_token_burst,
                      static_cast<std::size_t>(flags.rate_limit_max_clients)),
-      context_{flags_, *room_, *clock_, signer_, metrics_, token_limiter_, *identity_},
+      // `ticketing` is moved into ticketing_ below; its IdempotencyStore stays where it is.
+      pow_(
+          PowOptionsOf(flags_), std::move(token_secret), *clock_,
+          [room = room_.get()](std::string_view event_id) -> absl::StatusOr<int64_t> {
+            absl::StatusOr<EventStats> stats = room->Stats(event_id);
+            if (!stats.ok()) return stats.status();
+            return stats->joined_total;
+          },
+          ticketing.idempotency.get()),
+      context_{flags_, *room_, *clock_, signer_, metrics_, token_limiter_, pow_, *identity_},
       ticketing_(std::make_unique<TicketingRoutes>(context_, std::move(ticketing))),
       idempotency_(std::make_unique<IdempotencyKeys>(ticketing_->idempotency_store())),
       access_log_(flags_.access_log ? std::make_unique<AccessLog>(STDERR_FILENO) : nullptr),
@@ -103,6 +113,7 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
   metrics_.set_http_stats(&server_->stats());
   AddRoomRoutes(context_, routes_);
   AddPageRoutes(context_, routes_);
+  AddPowRoutes(context_, routes_);
   AddMetricsRoutes(context_, *ticketing_, routes_);
   AddAdminRoutes(context_, routes_);
   ticketing_->AddRoutes(routes_);

@@ -30,6 +30,7 @@
 #include "idempotency.h"
 #include "identity.h"
 #include "metrics.h"
+#include "pow_gate.h"
 #include "rate_limiter.h"
 #include "route_context.h"
 #include "route_table.h"
@@ -95,12 +96,14 @@ class Gateway {
   const GatewayFlags flags_;
   std::unique_ptr<WaitingRoom> room_;
   Clock* const clock_;
-  // Before signer_, which takes the secret it also reads.
+  // Before pow_, which takes over the secret it also reads.
   std::unique_ptr<Identity> identity_;
   TokenSigner signer_;
   RateLimiter address_limiter_;
   RateLimiter token_limiter_;
   Metrics metrics_;
+  // Spends challenges in the sale's IdempotencyStore (the same store as the room's).
+  PowGate pow_;
   const RouteContext context_;
   // Before idempotency_, which uses its store; after room_, which its worker calls.
   std::unique_ptr<TicketingRoutes> ticketing_;

@@ -555,6 +555,53 @@ TEST(GatewayRateLimitTest, HammeringGets429WithRetryAfter) {
   EXPECT_NE(r->body.find("--admin_token"), std::string::npos);
 }
 
+// A gateway with the defaults for who makes events: the operator (and --default_event at
+// start-up), never an anonymous join. /metrics keeps the busiest events and wants a token.
+TEST(GatewayEventsTest, OnlyTheOperatorMakesEventsAndMetricsKeepTheBusiest) {
+  std::string error;
+  auto gateway = StartGateway(
+      {"--admin_token=op", "--metrics_token=scrape", "--metrics_max_events=2",
+       "--rate_limit_ip_per_sec=0", "--rate_limit_token_per_sec=0", "--access_log=false"},
+      &error);
+  ASSERT_NE(gateway, nullptr) << error;
+  auto client = gateway->Client();
+  auto join = [&client](const std::string& event, const std::string& user) {
+    return client->Post("/api/v1/queue/join", Json{{"event_id", event}, {"user_id", user}}.dump(),
+                        "application/json");
+  };
+  // The page's event exists from the start; an unknown one is 404 and stays unknown.
+  auto r = join("demo", "d1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  ExpectError(join("junk-1", "j1"), 404, "not_found");
+  ExpectError(client->Get("/admin/v1/events/junk-1/policy", Bearer("op")), 404, "not_found");
+  // The operator makes events: a busy one, and idle ones that sort before it.
+  for (const std::string event : {"aaa-0", "aaa-1", "aaa-2", "aaa-3", "busy"}) {
+    r = client->Put(("/admin/v1/events/" + event + "/policy").c_str(), Bearer("op"),
+                    R"({"admit_rate_per_sec":1})", "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  for (int i = 0; i < 3; ++i) {
+    r = join("busy", "b" + std::to_string(i));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+  }
+  // /metrics is the operator's: 401 without the token, or with another.
+  r = client->Get("/metrics");
+  ExpectError(r, 401, "unauthorized");
+  EXPECT_NE(r->get_header_value("WWW-Authenticate").find("Bearer"), std::string::npos);
+  ExpectError(client->Get("/metrics", Bearer("op")), 401, "unauthorized");
+  r = client->Get("/metrics", Bearer("scrape"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  // The two busiest events keep their series; the idle ones do not push them out.
+  EXPECT_NE(r->body.find("admission_event_waiting{event=\"busy\"} 3"), std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("admission_event_waiting{event=\"demo\"} 1"), std::string::npos);
+  EXPECT_EQ(r->body.find("admission_event_waiting{event=\"aaa-"), std::string::npos);
+}
+
 TEST(GatewayFlagsTest, HelpListsEveryFlag) {
   int code = -1;
   const std::string out = CommandOutput(std::string(ADMISSION_GATEWAY_BINARY) + " --help", &code);

@@ -9,6 +9,9 @@
 // With --identity=jwt the site's sign-in passes its identity token in the fragment,
 // /#id_token=JWT: the page keeps it in sessionStorage, removes it from the address bar and
 // sends it as Authorization: Bearer; the gateway's own tokens go in X-Admission-Token.
+// When the gateway asks a proof of work for the join (pow_required and friends, with a
+// challenge inside), a Web Worker (pow_worker.js) solves it while a bar shows the work done
+// against the expected 2^difficulty hashes; the join is then sent again with the solution.
 'use strict';
 
 (function () {
@@ -26,6 +29,9 @@
     busy: false,
     expiresAt: 0,
     reservation: null,
+    // The solution ("CHALLENGE;NONCE") the next join sends, and the proofs refused in a row.
+    pow: null,
+    powFailures: 0,
   };
 
   // The identity provider's token (--identity=jwt), from the fragment or an earlier load.
@@ -318,14 +324,86 @@
     }
   }
 
+  // Shows the proof-of-work bar: `hashes` tried of the 2^difficulty expected (the search may
+  // take longer than expected, so the bar stops short of the end until it is done).
+  function showPow(difficulty, hashes, done) {
+    const expected = Math.pow(2, difficulty);
+    const share = done ? 1 : Math.min(hashes / expected, 0.99);
+    $('pow').hidden = false;
+    $('pow-bar').style.width = (share * 100).toFixed(1) + '%';
+    $('pow-progress').setAttribute('aria-valuenow', String(Math.round(share * 100)));
+    $('pow-text').textContent = done
+      ? 'Check done (' + hashes.toLocaleString() + ' tries).'
+      : hashes.toLocaleString() + ' of about ' + expected.toLocaleString() + ' tries';
+  }
+
+  // Finds the nonce of `challenge` ({challenge, difficulty}) in a worker; resolves to the
+  // header value of the join. Without workers it hashes on this thread, in slices.
+  function solvePow(challenge) {
+    setView('verifying', 'Checking your browser…',
+      'A short puzzle keeps bots from flooding the line. It runs by itself.');
+    showPow(challenge.difficulty, 0, false);
+    return new Promise((resolve) => {
+      const finish = (nonce, hashes, ms) => {
+        showPow(challenge.difficulty, hashes, true);
+        $('pow').dataset.ms = String(Math.round(ms));
+        $('pow').dataset.hashes = String(hashes);
+        $('pow').dataset.difficulty = String(challenge.difficulty);
+        resolve(challenge.challenge + ';' + nonce);
+      };
+      if (window.Worker) {
+        const worker = new Worker('/static/pow_worker.js');
+        worker.onmessage = (e) => {
+          if (e.data.type === 'progress') return showPow(challenge.difficulty, e.data.hashes, false);
+          worker.terminate();
+          finish(e.data.nonce, e.data.hashes, e.data.ms);
+        };
+        worker.postMessage({ challenge: challenge.challenge, difficulty: challenge.difficulty });
+        return;
+      }
+      const solver = new window.AdmissionSha256.Solver(challenge.challenge);
+      const start = performance.now();
+      let n = 0;
+      const slice = () => {
+        for (const end = n + 20000; n < end; n++) {
+          if (solver.zeroBits(String(n)) >= challenge.difficulty) {
+            return finish(String(n), n + 1, performance.now() - start);
+          }
+        }
+        showPow(challenge.difficulty, n, false);
+        setTimeout(slice, 0);
+      };
+      slice();
+    });
+  }
+
   async function join() {
     setView('joining', 'Joining the line…', '');
     const body = { event_id: state.eventId };
     if (state.userId) body.user_id = state.userId;
-    const r = await api('POST', '/api/v1/queue/join', body,
-      auth(null, { 'Idempotency-Key': uuid() }));
+    const headers = { 'Idempotency-Key': uuid() };
+    if (state.pow) headers['X-Admission-PoW'] = state.pow;
+    state.pow = null;
+    const r = await api('POST', '/api/v1/queue/join', body, auth(null, headers));
+    const powError = r.data && r.data.error && r.data.error.challenge &&
+      String(r.data.error.code).startsWith('pow_') ? r.data.error : null;
+    if (powError) {
+      // A fresh challenge came with the refusal: solve it and join again. Several refusals in
+      // a row mean something is off (a clock, a proxy): slow down rather than spin.
+      state.powFailures += 1;
+      if (state.powFailures > 3) {
+        state.powFailures = 0;
+        setView('error', 'Joining the line…', powError.message + ' — retrying in 5 s.');
+        schedule(join, 5000);
+        return;
+      }
+      if (powError.challenge.required) state.pow = await solvePow(powError.challenge);
+      return join();
+    }
+    state.powFailures = 0;
     // 200: this identity already had a place (another tab): it is the same one.
     if (r.status === 202 || r.status === 200) {
+      $('pow').hidden = true;  // the check is done; its figures stay in its data-* attributes
       state.token = r.data.waiting_token;
       state.firstPosition = r.data.position_hint;
       save();
