@@ -15,7 +15,7 @@ ADMISSION_TEST_PACKAGES=(
   "${ADMISSION_BUILD_PACKAGES[@]}"
   libgtest-dev libgmock-dev libbenchmark-dev
   pybind11-dev python3-dev python3-pytest python3-matplotlib python3-numpy
-  redis-server redis-tools clang-format chromium
+  redis-server redis-tools clang-format chromium nodejs
   clang-14 libclang-rt-14-dev
 )
 

@@ -1018,6 +1018,14 @@ void Bind(py::module_& m) {
           Release(), py::arg("token"),
           "The user's place (this is the heartbeat). NotFound for unknown tokens.")
       .def(
+          "find",
+          [](Room& r, const std::string& event_id, const std::string& user_id) {
+            return Unwrap(r.get().Find(event_id, user_id));
+          },
+          Release(), py::arg("event_id"), py::arg("user_id"),
+          "The place of a user who already joined, by user id (a heartbeat, like status). "
+          "NotFound when the user has no place in the event.")
+      .def(
           "enter", [](Room& r, const std::string& token) { return Unwrap(r.get().Enter(token)); },
           Release(), py::arg("token"),
           "Admission (EnterResult.granted) or a denial with a reason and retry_after. "

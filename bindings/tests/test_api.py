@@ -38,8 +38,11 @@ def test_join_status_enter_complete(room, clock) -> None:
     again = room.enter(first.token)
     assert again.repeated and again.reservation_token == grant.reservation_token
 
+    assert room.find("sale", "alice").token == first.token  # by user id, while admitted
     done = room.complete(first.token)
     assert done.state == "completed"
+    with pytest.raises(admission.NotFound):
+        room.find("sale", "alice")  # an ended place is no place
     assert room.status(first.token).state == "completed"
     assert room.complete(first.token).state == "completed"  # repeats are harmless
 

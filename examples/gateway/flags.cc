@@ -306,11 +306,50 @@ const std::vector<FlagSpec>& AllFlags() {
     flags->push_back(StringFlag("default_event", &GatewayFlags::default_event,
                                 "event the waiting-room page joins when its URL names none"));
     flags->push_back(BoolFlag("create_events_on_join", &GatewayFlags::create_events_on_join,
-                              "a join opens an unknown event with the default policy"));
+                              "a join opens an unknown event with the default policy (off: "
+                              "only the operator creates events; unknown events are 404)"));
     flags->push_back(IntFlag("sweep_interval_ms", &GatewayFlags::sweep_interval_ms, 0, 3600000,
                              "background sweep of ghosts; 0 disables the sweeper"));
     flags->push_back(IntFlag("metrics_max_events", &GatewayFlags::metrics_max_events, 0, 100000,
-                             "events with per-event series in /metrics"));
+                             "events with per-event series in /metrics (the busiest ones)"));
+    flags->push_back(StringFlag("metrics_token", &GatewayFlags::metrics_token,
+                                "bearer token /metrics requires; empty: /metrics is public"));
+    // Proof of work on join (pow_gate.h).
+    flags->push_back(StringFlag("pow", &GatewayFlags::pow,
+                                "proof of work on join: off, on (--pow_difficulty) or auto "
+                                "(none in calm times, harder as the event's join rate climbs)"));
+    flags->push_back(IntFlag("pow_difficulty", &GatewayFlags::pow_difficulty, 1, 32,
+                             "--pow=on: leading zero bits of SHA-256 a join must find"));
+    flags->push_back(DoubleFlag("pow_auto_threshold", &GatewayFlags::pow_auto_threshold, 0.001, 1e9,
+                                "--pow=auto: accepted joins/s of an event from which a proof "
+                                "is asked (the store's rate, the same on every gateway)"));
+    flags->push_back(IntFlag("pow_auto_min_difficulty", &GatewayFlags::pow_auto_min_difficulty, 1,
+                             32, "--pow=auto: bits asked at the threshold (+1 per doubling)"));
+    flags->push_back(IntFlag("pow_auto_max_difficulty", &GatewayFlags::pow_auto_max_difficulty, 1,
+                             32, "--pow=auto: most bits ever asked"));
+    flags->push_back(IntFlag("pow_challenge_ttl_sec", &GatewayFlags::pow_challenge_ttl_sec, 1,
+                             86400,
+                             "how long a challenge may be answered (at most idempotency_ttl_sec)"));
+    flags->push_back(IntFlag("pow_rate_interval_ms", &GatewayFlags::pow_rate_interval_ms, 10,
+                             3600000, "--pow=auto: how often an event's join rate is sampled"));
+    // Who the user is (identity.h).
+    flags->push_back(StringFlag(
+        "identity", &GatewayFlags::identity,
+        "who the user is: anonymous (a signed session cookie the gateway issues), trusted (the "
+        "join's user_id as sent: only behind a back end that authenticated its users) or jwt "
+        "(the sub of an identity provider's JWT, Authorization: Bearer)"));
+    flags->push_back(StringFlag("jwks_file", &GatewayFlags::jwks_file,
+                                "--identity=jwt: the identity provider's JWKS (RS256/ES256 keys), "
+                                "reloaded when the file changes"));
+    flags->push_back(StringFlag("jwt_issuer", &GatewayFlags::jwt_issuer,
+                                "--identity=jwt: the iss every JWT must carry"));
+    flags->push_back(
+        StringFlag("jwt_audience", &GatewayFlags::jwt_audience,
+                   "--identity=jwt: the aud every JWT must carry (or hold in a list)"));
+    flags->push_back(StringFlag(
+        "session_cookie_secure", &GatewayFlags::session_cookie_secure,
+        "--identity=anonymous: the session cookie's Secure flag: auto (when X-Forwarded-Proto "
+        "or Forwarded says https), true or false"));
     // The default policy's flags. Their defaults are admission::Policy's own.
     ForEachPolicyField([flags](const auto& field) {
       if (field.flag_help != nullptr) flags->push_back(PolicyFlag(field));
@@ -414,9 +453,37 @@ absl::StatusOr<FlagsOutcome> ParseFlags(const std::vector<std::string>& args, Ga
       flags->store.rfind("redis-cluster://", 0) != 0) {
     return Bad("store", "expected memory, redis://HOST:PORT or redis-cluster://HOST:PORT[,...]");
   }
+  // Who the user is: jwt mode needs its three flags, and they mean nothing elsewhere.
+  if (flags->identity != "anonymous" && flags->identity != "trusted" && flags->identity != "jwt") {
+    return Bad("identity", "expected anonymous, trusted or jwt");
+  }
+  const bool jwt = flags->identity == "jwt";
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"jwks_file", &flags->jwks_file},
+        {"jwt_issuer", &flags->jwt_issuer},
+        {"jwt_audience", &flags->jwt_audience}}) {
+    if (jwt && value->empty()) return Bad(name, "required with --identity=jwt");
+    if (!jwt && !value->empty()) return Bad(name, "only meaningful with --identity=jwt");
+  }
+  if (flags->session_cookie_secure != "auto" && flags->session_cookie_secure != "true" &&
+      flags->session_cookie_secure != "false") {
+    return Bad("session_cookie_secure", "expected auto, true or false");
+  }
   if (absl::Status s = ValidatePolicy(flags->default_policy); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the default policy flags are invalid: ", s.message()));
+  }
+  // Proof of work on join (pow_gate.h).
+  if (flags->pow != "off" && flags->pow != "on" && flags->pow != "auto") {
+    return Bad("pow", "expected off, on or auto");
+  }
+  if (flags->pow_auto_min_difficulty > flags->pow_auto_max_difficulty) {
+    return Bad("pow_auto_min_difficulty", "must not exceed --pow_auto_max_difficulty");
+  }
+  if (flags->pow_challenge_ttl_sec > flags->idempotency_ttl_sec) {
+    // Spent challenges are kept in the idempotency store that long: a longer-lived challenge
+    // could be used again once its entry is gone.
+    return Bad("pow_challenge_ttl_sec", "must not exceed --idempotency_ttl_sec");
   }
   return FlagsOutcome::kRun;
 }

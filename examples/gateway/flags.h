@@ -79,13 +79,43 @@ struct GatewayFlags {
   bool access_log = true;
   // The event the waiting-room page joins when its URL names none (?event=...).
   std::string default_event = "demo";
-  bool create_events_on_join = true;
+  // Events are the operator's to create (admin API, or default_event at start-up): a join of
+  // an unknown event is 404 unless this is set, so that anonymous clients cannot make events.
+  bool create_events_on_join = false;
   int64_t sweep_interval_ms = 1000;
-  // /metrics reports per-event series for at most this many events (sorted by id).
+  // /metrics reports per-event series for at most this many events: the busiest (most users
+  // waiting and active; ties by id), so that idle or junk events never push a sale out.
   int64_t metrics_max_events = 100;
+  // Empty: /metrics is public. Otherwise scrapers send Authorization: Bearer <metrics_token>.
+  std::string metrics_token;
+
+  // Who the user is (identity.h): "anonymous" (the gateway issues a signed session),
+  // "trusted" (the join's user_id as sent, for a back end that authenticated its users) or
+  // "jwt" (the sub of the identity provider's JWT, checked against jwks_file's keys, with
+  // jwt_issuer and jwt_audience). session_cookie_secure: "auto" (Secure when the request came
+  // through an HTTPS proxy: X-Forwarded-Proto or Forwarded), "true" or "false".
+  std::string identity = "anonymous";
+  std::string jwks_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::string session_cookie_secure = "auto";
 
   // Given to every event the first time somebody joins it (--admit_rate_per_sec, ...).
   Policy default_policy;
+
+  // Proof of work on join (pow_gate.h): "off", "on" (always pow_difficulty bits) or "auto"
+  // (none under pow_auto_threshold accepted joins per second of the event, then
+  // pow_auto_min_difficulty bits, plus one per doubling of the rate, at most
+  // pow_auto_max_difficulty). A challenge may be answered for pow_challenge_ttl_sec (at most
+  // idempotency_ttl_sec: spent challenges are kept that long); auto samples an event's rate
+  // every pow_rate_interval_ms.
+  std::string pow = "auto";
+  int pow_difficulty = 16;
+  double pow_auto_threshold = 50;
+  int pow_auto_min_difficulty = 12;
+  int pow_auto_max_difficulty = 20;
+  int64_t pow_challenge_ttl_sec = 120;
+  int64_t pow_rate_interval_ms = 1000;
 };
 
 // Open files the gateway keeps for other uses than client connections (store connections,

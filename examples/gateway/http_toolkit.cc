@@ -140,24 +140,6 @@ bool CheckAdmin(const Request& req, Response& res, const std::string& admin_toke
   return true;
 }
 
-std::optional<ReservationClaims> VerifyBearer(const Request& req, Response& res,
-                                              const TokenSigner& signer, absl::Time now) {
-  const std::string bearer = BearerToken(req);
-  if (bearer.empty()) {
-    res.set_header("WWW-Authenticate", "Bearer realm=\"admission\"");
-    ReplyError(res, 401, "unauthorized",
-               "send the reservation token as Authorization: Bearer <token>");
-    return std::nullopt;
-  }
-  absl::StatusOr<ReservationClaims> claims = signer.Verify(bearer, now);
-  if (!claims.ok()) {
-    res.set_header("WWW-Authenticate", "Bearer realm=\"admission\", error=\"invalid_token\"");
-    ReplyError(res, 401, "unauthorized", Msg(claims.status()));
-    return std::nullopt;
-  }
-  return *std::move(claims);
-}
-
 std::string ClientAddress(const Request& req, const std::string& client_address_header) {
   if (!client_address_header.empty()) {
     const std::string value = req.get_header_value(client_address_header.c_str());

@@ -1,9 +1,9 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // What every route module of the gateway writes its answers with: JSON replies and error bodies
-// (a library status mapped to its HTTP code), bearer-token checks (the admin token, signed
-// reservation tokens), the per-client rate limit's 429, and the request's context: its id,
-// its W3C trace context, and its line in the access log.
+// (a library status mapped to its HTTP code), bearer tokens (the admin token's check; the
+// identity's, identity.h, reads the others), the per-client rate limit's 429, and the request's
+// context: its id, its W3C trace context, and its line in the access log.
 #ifndef ADMISSION_EXAMPLES_GATEWAY_HTTP_TOOLKIT_H_
 #define ADMISSION_EXAMPLES_GATEWAY_HTTP_TOOLKIT_H_
 
@@ -44,10 +44,8 @@ std::string BearerToken(const Request& req);
 // False (and 401/403 written) unless the request carries `admin_token`; an empty
 // `admin_token` means the admin API is disabled.
 bool CheckAdmin(const Request& req, Response& res, const std::string& admin_token);
-// The claims of the request's signed reservation token at `now`; 401 written and nullopt
-// when it is missing, tampered with or expired.
-std::optional<ReservationClaims> VerifyBearer(const Request& req, Response& res,
-                                              const TokenSigner& signer, absl::Time now);
+// (The gateway's signed admission and reservation tokens are checked by Identity::Authorize,
+// identity.h: where they travel depends on --identity.)
 
 // --- Rate limits -----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@
 #include "admission/room/waiting_room.h"
 #include "admission/version.h"
 #include "flags.h"
+#include "identity.h"
 #include "server.h"
 #include "signer.h"
 #include "store_backend.h"
@@ -92,6 +93,21 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The page's event exists from the start (joins no longer create events): made with the
+  // default policy unless it exists already, so that a restart never resets an operator's
+  // policy.
+  if (!flags.default_event.empty()) {
+    absl::StatusOr<admission::Policy> existing = (*room)->GetPolicy(flags.default_event);
+    absl::Status made = existing.status();
+    if (absl::IsNotFound(made))
+      made = (*room)->SetPolicy(flags.default_event, flags.default_policy);
+    if (!made.ok()) {
+      std::fprintf(stderr, "admission-gateway: cannot open the default event '%s': %s\n",
+                   flags.default_event.c_str(), std::string(made.message()).c_str());
+      return 1;
+    }
+  }
+
   std::string secret = flags.token_secret;
   if (secret.empty()) {
     secret = admission::gateway::RandomSecret();
@@ -104,8 +120,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "admission-gateway: no --admin_token given: the admin API is disabled\n");
   }
 
+  // Who the user is (--identity): a JWKS file that cannot be read is a start-up error.
+  absl::StatusOr<std::unique_ptr<admission::gateway::Identity>> identity =
+      admission::gateway::Identity::Create(flags, secret, admission::SystemClock());
+  if (!identity.ok()) {
+    std::fprintf(stderr, "admission-gateway: %s\n",
+                 std::string(identity.status().message()).c_str());
+    return 1;
+  }
+  if (flags.identity == "trusted" && !admission::gateway::IsLoopbackHost(flags.listen_host)) {
+    std::fprintf(stderr,
+                 "admission-gateway: warning: --identity=trusted on %s: anyone who can reach "
+                 "this address can join as any user; keep it behind the back end that "
+                 "authenticates users, or use --identity=jwt or anonymous\n",
+                 flags.listen.c_str());
+  }
+
   admission::gateway::Gateway gateway(flags, *std::move(room), std::move(stores->sale),
-                                      std::move(secret));
+                                      std::move(secret), nullptr, *std::move(identity));
   absl::StatusOr<int> port = gateway.Bind();
   if (!port.ok()) {
     std::fprintf(stderr, "admission-gateway: %s\n", std::string(port.status().message()).c_str());
@@ -127,6 +159,7 @@ int main(int argc, char** argv) {
   std::printf("  store: %s, store-call threads: %d, max connections: %lld, version %s\n",
               flags.store.c_str(), flags.threads, static_cast<long long>(max_connections),
               ADMISSION_VERSION_STRING);
+  std::printf("  identity: %s\n", flags.identity.c_str());
   std::fflush(stdout);
 
   if (!gateway.Run()) {

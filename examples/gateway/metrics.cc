@@ -11,6 +11,9 @@
 namespace admission::gateway {
 namespace {
 
+// /metrics weighs at most this many events to pick the busiest (one store call each).
+constexpr int64_t kMaxEventsRead = 10000;
+
 // Label values are escaped as the exposition format requires. Event ids cannot hold these
 // characters today, but the renderer should not depend on that.
 std::string Escape(std::string_view v) {
@@ -143,8 +146,11 @@ std::string Metrics::RenderEvents(WaitingRoom& room, int64_t max_events) {
   if (!events.ok()) {
     CountStoreError();
   } else {
+    // The busiest events, by the people in them: a sale keeps its series however many idle
+    // (or junk) events there are. Reading them all costs a store call per event, so at most
+    // kMaxEventsRead (in id order) are weighed.
     std::sort(events->begin(), events->end());
-    if (static_cast<int64_t>(events->size()) > max_events) events->resize(max_events);
+    if (static_cast<int64_t>(events->size()) > kMaxEventsRead) events->resize(kMaxEventsRead);
     for (const std::string& e : *events) {
       absl::StatusOr<EventStats> s = room.Stats(e);
       if (s.ok()) {
@@ -153,6 +159,17 @@ std::string Metrics::RenderEvents(WaitingRoom& room, int64_t max_events) {
         CountStoreError();
       }
     }
+    auto people = [](const EventStats& s) { return s.waiting + s.prequeued + s.active; };
+    const std::size_t keep = std::min(stats.size(), static_cast<std::size_t>(max_events));
+    std::partial_sort(stats.begin(), stats.begin() + keep, stats.end(),
+                      [&people](const EventStats& a, const EventStats& b) {
+                        const int64_t pa = people(a), pb = people(b);
+                        return pa != pb ? pa > pb : a.event_id < b.event_id;
+                      });
+    stats.resize(keep);
+    // Series in event-id order, as before, so that a scrape reads the same from one to the next.
+    std::sort(stats.begin(), stats.end(),
+              [](const EventStats& a, const EventStats& b) { return a.event_id < b.event_id; });
   }
   struct Series {
     const char* name;

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "http_toolkit.h"
 #include "json_codec.h"
+#include "signer.h"
 
 namespace admission::gateway {
 void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, RouteTable& routes) {
@@ -26,7 +27,15 @@ void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, Route
   });
   const RouteTable* table = &routes;
   routes.Add(RouteId::kMetrics, "GET", "/metrics", none,
-             [ctx, &ticketing, table](const Request&, Response& res) {
+             [ctx, &ticketing, table](const Request& req, Response& res) {
+               // Event ids and counts are the operator's business: a scraper may be asked
+               // for a token of its own (not the admin token, which can change the room).
+               const std::string& token = ctx.flags.metrics_token;
+               if (!token.empty() && !ConstantTimeEquals(BearerToken(req), token)) {
+                 res.set_header("WWW-Authenticate", "Bearer realm=\"admission-metrics\"");
+                 return ReplyError(res, 401, "unauthorized",
+                                   "/metrics needs Authorization: Bearer <metrics token>");
+               }
                std::string from_store =
                    ctx.metrics.RenderEvents(ctx.room, ctx.flags.metrics_max_events) +
                    ticketing.RenderMetrics(ctx.flags.metrics_max_events);

@@ -8,7 +8,9 @@
 #include "admission/ids.h"
 #include "admission/room/join_refusal.h"
 #include "http_toolkit.h"
+#include "identity.h"
 #include "json_codec.h"
+#include "pow_routes.h"
 
 namespace admission::gateway {
 namespace {
@@ -49,6 +51,27 @@ void ReplyJoinRefused(const RouteContext& ctx, Response& res, const JoinRefusal&
   Reply(res, 409, body);
 }
 
+// In jwt mode, whether the request's JWT names the user holding waiting token `token` (a
+// stolen token alone must not enter or leave for its holder): one Status read, which is also a
+// heartbeat of that user. The error written (401, 403, or the read's) when not. Other modes
+// take the token as the proof.
+bool CheckOwner(const RouteContext& ctx, const Request& req, const std::string& token,
+                Response& res) {
+  if (!ctx.identity.checks_owner()) return true;
+  std::optional<std::string> user = ctx.identity.JwtUser(req, res);
+  if (!user) return false;
+  absl::StatusOr<QueueStatus> place = ctx.room.Status(token);
+  if (!place.ok()) {
+    ReplyStatus(res, place.status(), ctx.metrics);
+    return false;
+  }
+  if (place->user_id != *user) {
+    ReplyError(res, 403, "forbidden", "this waiting token belongs to another user");
+    return false;
+  }
+  return true;
+}
+
 void Join(const RouteContext& ctx, const Request& req, Response& res) {
   absl::StatusOr<Json> body = ParseObject(req.body);
   if (!body.ok()) return ReplyStatus(res, body.status(), ctx.metrics);
@@ -59,17 +82,35 @@ void Join(const RouteContext& ctx, const Request& req, Response& res) {
   if (!event_id.ok()) {
     return ReplyError(res, 400, "invalid_argument", Msg(event_id.status()));
   }
-  absl::StatusOr<std::string> user_id = GetString(*body, "user_id", kMaxUserIdLength);
-  if (absl::IsNotFound(user_id.status())) {
-    // Anonymous visitors get an id of their own; it is returned so that they can keep it.
-    user_id = "anon-" + RandomHex(12);
-  } else if (!user_id.ok()) {
-    return ReplyError(res, 400, "invalid_argument", Msg(user_id.status()));
-  } else if (!Allow(ctx.token_limiter, absl::StrCat("u:", *event_id, "/", *user_id), res,
-                    ctx.metrics)) {
+  // The proof of work, when the event's join asks one now (pow_routes.h).
+  if (!CheckJoinPow(ctx, *event_id, req, res)) return;
+  // Who joins is the identity's to say (identity.h): only trusted mode reads the body's user_id;
+  // the other modes ignore it, so nobody can take another user's place by naming them.
+  std::optional<std::string> named_user;
+  if (ctx.identity.mode() == IdentityMode::kTrusted) {
+    absl::StatusOr<std::string> user_id = GetString(*body, "user_id", kMaxUserIdLength);
+    if (user_id.ok()) {
+      named_user = *std::move(user_id);
+    } else if (!absl::IsNotFound(user_id.status())) {
+      return ReplyError(res, 400, "invalid_argument", Msg(user_id.status()));
+    }
+  }
+  std::optional<Identity::Joiner> joiner = ctx.identity.ForJoin(req, named_user, res);
+  if (!joiner) return;
+  if (!joiner->new_identity &&
+      !Allow(ctx.token_limiter, absl::StrCat("u:", *event_id, "/", joiner->user_id), res,
+             ctx.metrics)) {
     return;
   }
-  absl::StatusOr<QueueStatus> joined = ctx.room.Join(*event_id, *user_id);
+  // One place per identity: a second tab (or a retry) gets the place it already has.
+  bool resumed = false;
+  absl::StatusOr<QueueStatus> joined = ctx.room.Join(*event_id, joiner->user_id);
+  if (absl::IsAlreadyExists(joined.status())) {
+    joined = ctx.room.Find(*event_id, joiner->user_id);
+    resumed = joined.ok();
+    // The place ended between the two calls: this is a join after all.
+    if (absl::IsNotFound(joined.status())) joined = ctx.room.Join(*event_id, joiner->user_id);
+  }
   if (!joined.ok()) {
     if (absl::IsAlreadyExists(joined.status())) {
       return ReplyError(res, 409, "already_exists",
@@ -99,7 +140,13 @@ void Join(const RouteContext& ctx, const Request& req, Response& res) {
     w.String("opens_at", TimeText(st.opens_at))
         .Int("opens_in_sec", CeilSeconds(st.opens_at - st.now, 0));
   }
-  ReplyText(res, 202, w.Finish());
+  w.Bool("resumed", resumed);
+  if (ctx.identity.mode() == IdentityMode::kAnonymous) {
+    // API clients send it back as X-Admission-Session; browsers keep the cookie.
+    w.String("session", joiner->session);
+    ctx.identity.SetSessionCookie(req, *joiner, res);
+  }
+  ReplyText(res, resumed ? 200 : 202, w.Finish());
 }
 
 void Status(const RouteContext& ctx, const Request& req, Response& res) {
@@ -119,6 +166,7 @@ void Enter(const RouteContext& ctx, const Request& req, Response& res) {
   absl::StatusOr<std::string> token = GetString(*body, "waiting_token", kMaxTokenLength);
   if (!token.ok()) return ReplyError(res, 400, "invalid_argument", Msg(token.status()));
   if (!Allow(ctx.token_limiter, absl::StrCat("t:", *token), res, ctx.metrics)) return;
+  if (!CheckOwner(ctx, req, *token, res)) return;
   absl::StatusOr<EnterResult> entry = ctx.room.Enter(*token);
   if (!entry.ok()) {
     if (absl::IsFailedPrecondition(entry.status())) {
@@ -165,6 +213,7 @@ void Leave(const RouteContext& ctx, const Request& req, Response& res) {
   const std::string token = req.get_param_value("token");
   if (!CheckTokenParam(token, res)) return;
   if (!Allow(ctx.token_limiter, absl::StrCat("t:", token), res, ctx.metrics)) return;
+  if (!CheckOwner(ctx, req, token, res)) return;
   absl::StatusOr<QueueStatus> left = ctx.room.Leave(token);
   if (!left.ok()) return ReplyStatus(res, left.status(), ctx.metrics);
   // "left", or the state the token had already ended in (completed, expired).
@@ -175,7 +224,8 @@ void Complete(const RouteContext& ctx, const Request& req, Response& res) {
   absl::StatusOr<Json> body = ParseObject(req.body, /*empty_ok=*/true);
   if (!body.ok()) return ReplyStatus(res, body.status(), ctx.metrics);
   if (absl::Status s = CheckFields(*body, {}); !s.ok()) return ReplyStatus(res, s, ctx.metrics);
-  std::optional<ReservationClaims> claims = VerifyBearer(req, res, ctx.signer, absl::Now());
+  std::optional<ReservationClaims> claims =
+      ctx.identity.Authorize(req, res, ctx.signer, absl::Now());
   if (!claims) return;
   if (!Allow(ctx.token_limiter, absl::StrCat("t:", claims->waiting_token), res, ctx.metrics))
     return;

@@ -3,11 +3,12 @@
 // The waiting room over HTTP: each handler parses the request, makes one WaitingRoom call and
 // renders the answer; the room's rules all live in the library.
 //
-//   POST   /api/v1/queue/join       {"event_id","user_id"?} -> a waiting token
+//   POST   /api/v1/queue/join       {"event_id","user_id"?} -> a waiting token (who joins is
+//                                   the identity's to say: identity.h)
 //   GET    /api/v1/queue/status     ?token=...
 //   POST   /api/v1/queue/enter      {"waiting_token"} -> a signed reservation token, or 429
 //   DELETE /api/v1/queue/leave      ?token=...
-//   POST   /api/v1/queue/complete   Authorization: Bearer <reservation token>
+//   POST   /api/v1/queue/complete   X-Admission-Token: <reservation token>
 #ifndef ADMISSION_EXAMPLES_GATEWAY_ROOM_ROUTES_H_
 #define ADMISSION_EXAMPLES_GATEWAY_ROOM_ROUTES_H_
 

@@ -52,6 +52,8 @@ enum class RouteId : int {
   kAdminInventoryPut,
   kAdminDeadLetters,
   kAdminDeadLetterReplay,
+  // The proof of work on join (pow_routes.h).
+  kChallenge,
   kPage,   // the HTML pages and their assets
   kOther,  // anything unmatched (404/405)
   kCount,

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "http_toolkit.h"
 #include "metrics_routes.h"
 #include "page_routes.h"
+#include "pow_routes.h"
 #include "room_routes.h"
 
 namespace admission::gateway {
@@ -31,6 +33,18 @@ bool IsJsonOrBodiless(const Request& req) {
   absl::string_view media = absl::string_view(type);
   media = absl::StripAsciiWhitespace(media.substr(0, media.find(';')));
   return absl::EqualsIgnoreCase(media, "application/json");
+}
+
+// The identity of the flags, for a Gateway not given one.
+std::unique_ptr<Identity> IdentityOfFlags(const GatewayFlags& flags, const std::string& secret,
+                                          Clock* clock) {
+  absl::StatusOr<std::unique_ptr<Identity>> identity = Identity::Create(flags, secret, clock);
+  if (!identity.ok()) {
+    // Serving under another identity mode than the one asked for would be worse.
+    std::fprintf(stderr, "admission-gateway: %s\n", identity.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(identity);
 }
 
 }  // namespace
@@ -61,16 +75,27 @@ struct Gateway::Call {
 };
 
 Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, Ticketing ticketing,
-                 std::string token_secret, Clock* clock)
+                 std::string token_secret, Clock* clock, std::unique_ptr<Identity> identity)
     : flags_(flags),
       room_(std::move(room)),
       clock_(clock != nullptr ? clock : SystemClock()),
-      signer_(std::move(token_secret)),
+      identity_(identity != nullptr ? std::move(identity)
+                                    : IdentityOfFlags(flags, token_secret, clock_)),
+      signer_(token_secret),
       address_limiter_(flags.rate_limit_ip_per_sec, flags.rate_limit_ip_burst,
                        static_cast<std::size_t>(flags.rate_limit_max_clients)),
       token_limiter_(flags.rate_limit_token_per_sec, flags.rate_limit_token_burst,
                      static_cast<std::size_t>(flags.rate_limit_max_clients)),
-      context_{flags_, *room_, *clock_, signer_, metrics_, token_limiter_},
+      // `ticketing` is moved into ticketing_ below; its IdempotencyStore stays where it is.
+      pow_(
+          PowOptionsOf(flags_), std::move(token_secret), *clock_,
+          [room = room_.get()](std::string_view event_id) -> absl::StatusOr<int64_t> {
+            absl::StatusOr<EventStats> stats = room->Stats(event_id);
+            if (!stats.ok()) return stats.status();
+            return stats->joined_total;
+          },
+          ticketing.idempotency.get()),
+      context_{flags_, *room_, *clock_, signer_, metrics_, token_limiter_, pow_, *identity_},
       ticketing_(std::make_unique<TicketingRoutes>(context_, std::move(ticketing))),
       idempotency_(std::make_unique<IdempotencyKeys>(ticketing_->idempotency_store())),
       access_log_(flags_.access_log ? std::make_unique<AccessLog>(STDERR_FILENO) : nullptr),
@@ -88,6 +113,7 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
   metrics_.set_http_stats(&server_->stats());
   AddRoomRoutes(context_, routes_);
   AddPageRoutes(context_, routes_);
+  AddPowRoutes(context_, routes_);
   AddMetricsRoutes(context_, *ticketing_, routes_);
   AddAdminRoutes(context_, routes_);
   ticketing_->AddRoutes(routes_);
@@ -231,8 +257,9 @@ void Gateway::RunIdempotent(const RouteTable::Handler& handler, const Request& r
     return;
   }
   // The same key must mean the same request: method, path, credentials and body.
-  const std::string fingerprint = Base64UrlEncode(Sha256(absl::StrCat(
-      req.method, "\n", req.path, "\n", req.get_header_value("Authorization"), "\n", req.body)));
+  const std::string fingerprint = Base64UrlEncode(
+      Sha256(absl::StrCat(req.method, "\n", req.path, "\n", req.get_header_value("Authorization"),
+                          "\n", req.body, "\n", IdentityCredentials(req))));
   // In the store (memory or Redis), so a retry that reaches another gateway replays too.
   absl::StatusOr<IdempotencyKeys::Lookup> begun = idempotency_->Begin(key, fingerprint);
   if (!begun.ok()) return ReplyStatus(res, begun.status(), metrics_);
@@ -271,7 +298,8 @@ void Gateway::RunIdempotent(const RouteTable::Handler& handler, const Request& r
   stored.status = res.status;
   stored.content_type = res.get_header_value("Content-Type");
   stored.body = res.body;
-  for (const char* header : {"Retry-After", "Cache-Control", "WWW-Authenticate"}) {
+  // Set-Cookie too: a retried join that made a new anonymous identity must hand it over again.
+  for (const char* header : {"Retry-After", "Cache-Control", "WWW-Authenticate", "Set-Cookie"}) {
     if (res.has_header(header)) stored.headers.emplace_back(header, res.get_header_value(header));
   }
   idempotency_->Finish(key, lookup.lease, stored);

@@ -28,7 +28,9 @@
 #include "http_server.h"
 #include "http_toolkit.h"
 #include "idempotency.h"
+#include "identity.h"
 #include "metrics.h"
+#include "pow_gate.h"
 #include "rate_limiter.h"
 #include "route_context.h"
 #include "route_table.h"
@@ -47,9 +49,12 @@ class Gateway {
   // (idempotency keys, inventory, event queue) lives on the same store as `room`
   // (OpenStores in store_backend.h). `clock` is the time of the ticketing routes (token
   // expiry, holds, payment delays); not owned; nullptr means SystemClock(). Tests inject a
-  // SimulatedClock, shared with the room's and the ticketing's stores.
+  // SimulatedClock, shared with the room's and the ticketing's stores. `identity` says who
+  // the user is (main makes it with Identity::Create, which reads a JWKS file); nullptr makes
+  // it from the flags here (fatal when that fails).
   Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, Ticketing ticketing,
-          std::string token_secret, Clock* clock = nullptr);
+          std::string token_secret, Clock* clock = nullptr,
+          std::unique_ptr<Identity> identity = nullptr);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -91,10 +96,14 @@ class Gateway {
   const GatewayFlags flags_;
   std::unique_ptr<WaitingRoom> room_;
   Clock* const clock_;
+  // Before pow_, which takes over the secret it also reads.
+  std::unique_ptr<Identity> identity_;
   TokenSigner signer_;
   RateLimiter address_limiter_;
   RateLimiter token_limiter_;
   Metrics metrics_;
+  // Spends challenges in the sale's IdempotencyStore (the same store as the room's).
+  PowGate pow_;
   const RouteContext context_;
   // Before idempotency_, which uses its store; after room_, which its worker calls.
   std::unique_ptr<TicketingRoutes> ticketing_;

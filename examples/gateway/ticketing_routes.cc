@@ -331,7 +331,8 @@ void TicketingRoutes::CountChange(const ReservationChange& change) {
 }
 
 std::optional<ReservationClaims> TicketingRoutes::Authenticate(const Request& req, Response& res) {
-  return VerifyBearer(req, res, ctx_.signer, clock_->Now());
+  // X-Admission-Token (or Bearer outside jwt mode), and in jwt mode the admitted user's JWT.
+  return ctx_.identity.Authorize(req, res, ctx_.signer, clock_->Now());
 }
 
 std::optional<Reservation> TicketingRoutes::OwnReservation(const ReservationClaims& claims,

@@ -392,6 +392,8 @@ class MemoryStore final : public Store {
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
   absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<std::string> FindToken(std::string_view event_id,
+                                        std::string_view user_id) override;
   absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
                                      std::string_view reservation_token) override;
   absl::StatusOr<Ticket> Leave(std::string_view event_id, std::string_view token) override;
@@ -1079,6 +1081,26 @@ absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::strin
       [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
         return MakeTicket(e, token, key, r, now_us);
       });
+}
+
+absl::StatusOr<std::string> MemoryStore::FindToken(std::string_view event_id,
+                                                   std::string_view user_id) {
+  Event* e = FindEvent(event_id);
+  if (e == nullptr) return UnknownEvent(event_id);
+  const uint32_t user_tag = TagOf(user_id);
+  TokenKey key;
+  {
+    std::lock_guard<std::mutex> lock(e->mu);
+    const Record* found = e->FindUser(user_id, user_tag);
+    if (found == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("user '", AbslView(user_id), "' has no place in event '", e->id, "'"));
+    }
+    key = found->key;
+  }
+  // The canonical form NewToken makes: "<event id>.<32 lowercase hex digits>".
+  return absl::StrCat(e->id, ".", absl::Hex(key.hi, absl::kZeroPad16),
+                      absl::Hex(key.lo, absl::kZeroPad16));
 }
 
 absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::string_view token,

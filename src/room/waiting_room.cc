@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
 #include "admission/room/memory_store.h"
+#include "common/strings.h"
 #include "room/rate_estimate.h"
 
 namespace admission {
@@ -218,6 +219,25 @@ absl::StatusOr<QueueStatus> WaitingRoom::Status(std::string_view token) {
   absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
   if (!event_id.ok()) return event_id.status();
   absl::StatusOr<Ticket> ticket = store_->Status(*event_id, token);
+  if (!ticket.ok()) return ticket.status();
+  return Present(*ticket);
+}
+
+absl::StatusOr<QueueStatus> WaitingRoom::Find(std::string_view event_id, std::string_view user_id) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  if (absl::Status s = ValidateUserId(user_id); !s.ok()) return s;
+  absl::StatusOr<std::string> token = store_->FindToken(event_id, user_id);
+  if (!token.ok()) return token.status();
+  absl::StatusOr<Ticket> ticket = store_->Status(event_id, *token);
+  // The place may end between the two calls (its deadline applied by the Status, a Leave in
+  // between): an ended place is no place.
+  if (absl::IsNotFound(ticket.status()) ||
+      (ticket.ok() && ticket->state != UserState::kWaiting &&
+       ticket->state != UserState::kPrequeue && ticket->state != UserState::kActive)) {
+    return absl::NotFoundError(absl::StrCat("user '", internal::AbslView(user_id),
+                                            "' has no place in event '",
+                                            internal::AbslView(event_id), "'"));
+  }
   if (!ticket.ok()) return ticket.status();
   return Present(*ticket);
 }

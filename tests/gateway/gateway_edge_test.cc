@@ -30,7 +30,7 @@ class GatewayEdgeTest : public SharedGatewayTest<GatewayEdgeTest> {
   static std::unique_ptr<GatewayProcess> StartSharedGateway(std::string* error) {
     return GatewayProcess::Start(
         {"--access_log=true", "--admin_token=obs-admin", "--rate_limit_ip_per_sec=0",
-         "--rate_limit_token_per_sec=0", "--threads=4"},
+         "--rate_limit_token_per_sec=0", "--threads=4", "--create_events_on_join"},
         error);
   }
 

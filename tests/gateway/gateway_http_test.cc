@@ -57,6 +57,8 @@ class GatewayTest : public SharedGatewayTest<GatewayTest> {
     std::vector<std::string> flags = OpenRoomFlags();
     flags.insert(flags.end(), {std::string("--admin_token=") + kAdminToken,
                                "--token_secret=test-secret", "--threads=8"});
+    // The suite names its users (the identity modes have gateway_identity_test).
+    flags.push_back("--identity=trusted");
     return StartGateway(flags, error);
   }
 };
@@ -123,7 +125,8 @@ TEST_F(GatewayTest, JoinStatusEnterComplete) {
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["status"], "active");
 
-  r = Post("/api/v1/queue/complete", "", {{"Authorization", "Bearer " + reservation}});
+  // The admission token in its own header (Authorization: Bearer works too outside jwt mode).
+  r = Post("/api/v1/queue/complete", "", {{"X-Admission-Token", reservation}});
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Body(r)["status"], "completed");
@@ -134,10 +137,13 @@ TEST_F(GatewayTest, JoinStatusEnterComplete) {
   EXPECT_EQ(Body(r)["status"], "completed");
 }
 
-TEST_F(GatewayTest, DuplicateJoinIsConflict) {
-  Join(*client_, "dup", "bob");
+TEST_F(GatewayTest, DuplicateJoinResumesThePlace) {
+  const std::string token = Join(*client_, "dup", "bob");
   auto r = Post("/api/v1/queue/join", R"({"event_id":"dup","user_id":"bob"})");
-  ExpectError(r, 409, "already_exists");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r)["waiting_token"], token);
+  EXPECT_EQ(Body(r)["resumed"], true);
 }
 
 TEST_F(GatewayTest, AnonymousJoinGetsAnId) {
@@ -365,8 +371,11 @@ TEST_F(GatewayTest, IdempotencyKeyReplaysAndConflicts) {
   EXPECT_EQ(again->get_header_value("Idempotent-Replay"), "true");
   ExpectError(Post("/api/v1/queue/join", R"({"event_id":"idem","user_id":"kate"})", key), 409,
               "conflict");
-  // Without the key, the duplicate is a plain duplicate.
-  ExpectError(Post("/api/v1/queue/join", body), 409, "already_exists");
+  // Without the key, the duplicate is the same user's second tab: the same place.
+  auto resumed = Post("/api/v1/queue/join", body);
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ(resumed->status, 200) << resumed->body;
+  EXPECT_EQ(Body(resumed)["waiting_token"], Body(first)["waiting_token"]);
 }
 
 TEST_F(GatewayTest, MetricsHaveTheExpectedSeries) {
@@ -544,6 +553,53 @@ TEST(GatewayRateLimitTest, HammeringGets429WithRetryAfter) {
   r = client->Get("/admin/v1/events/x/policy", {{"Authorization", "Bearer anything"}});
   ExpectError(r, 403, "forbidden");
   EXPECT_NE(r->body.find("--admin_token"), std::string::npos);
+}
+
+// A gateway with the defaults for who makes events: the operator (and --default_event at
+// start-up), never an anonymous join. /metrics keeps the busiest events and wants a token.
+TEST(GatewayEventsTest, OnlyTheOperatorMakesEventsAndMetricsKeepTheBusiest) {
+  std::string error;
+  auto gateway = StartGateway(
+      {"--admin_token=op", "--metrics_token=scrape", "--metrics_max_events=2",
+       "--rate_limit_ip_per_sec=0", "--rate_limit_token_per_sec=0", "--access_log=false"},
+      &error);
+  ASSERT_NE(gateway, nullptr) << error;
+  auto client = gateway->Client();
+  auto join = [&client](const std::string& event, const std::string& user) {
+    return client->Post("/api/v1/queue/join", Json{{"event_id", event}, {"user_id", user}}.dump(),
+                        "application/json");
+  };
+  // The page's event exists from the start; an unknown one is 404 and stays unknown.
+  auto r = join("demo", "d1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  ExpectError(join("junk-1", "j1"), 404, "not_found");
+  ExpectError(client->Get("/admin/v1/events/junk-1/policy", Bearer("op")), 404, "not_found");
+  // The operator makes events: a busy one, and idle ones that sort before it.
+  for (const std::string event : {"aaa-0", "aaa-1", "aaa-2", "aaa-3", "busy"}) {
+    r = client->Put(("/admin/v1/events/" + event + "/policy").c_str(), Bearer("op"),
+                    R"({"admit_rate_per_sec":1})", "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  for (int i = 0; i < 3; ++i) {
+    r = join("busy", "b" + std::to_string(i));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+  }
+  // /metrics is the operator's: 401 without the token, or with another.
+  r = client->Get("/metrics");
+  ExpectError(r, 401, "unauthorized");
+  EXPECT_NE(r->get_header_value("WWW-Authenticate").find("Bearer"), std::string::npos);
+  ExpectError(client->Get("/metrics", Bearer("op")), 401, "unauthorized");
+  r = client->Get("/metrics", Bearer("scrape"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  // The two busiest events keep their series; the idle ones do not push them out.
+  EXPECT_NE(r->body.find("admission_event_waiting{event=\"busy\"} 3"), std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("admission_event_waiting{event=\"demo\"} 1"), std::string::npos);
+  EXPECT_EQ(r->body.find("admission_event_waiting{event=\"aaa-"), std::string::npos);
 }
 
 TEST(GatewayFlagsTest, HelpListsEveryFlag) {

@@ -47,6 +47,9 @@ class CountingStore final : public Store {
   absl::StatusOr<Ticket> Status(std::string_view e, std::string_view t) override {
     return inner_->Status(e, t);
   }
+  absl::StatusOr<std::string> FindToken(std::string_view e, std::string_view u) override {
+    return inner_->FindToken(e, u);
+  }
   absl::StatusOr<EnterOutcome> Enter(std::string_view e, std::string_view t,
                                      std::string_view r) override {
     return inner_->Enter(e, t, r);

@@ -142,6 +142,58 @@ TEST_P(ConformanceTest, RejoinAfterCompleteAndAfterExpiryIsAllowed) {
   EXPECT_EQ(Join("ev", "b").position, 1);
 }
 
+TEST_P(ConformanceTest, FindReturnsAUsersPlaceAndRenewsItsHeartbeat) {
+  Policy p = OpenPolicy();
+  p.heartbeat_ttl = absl::Seconds(10);
+  SetPolicy("ev", p);
+  QueueStatus a = Join("ev", "a");
+  QueueStatus b = Join("ev", "b");
+  clock_.Advance(absl::Seconds(9));
+  absl::StatusOr<QueueStatus> found = room_->Find("ev", "b");
+  ASSERT_OK(found);
+  EXPECT_EQ(found->token, b.token);
+  EXPECT_EQ(found->user_id, "b");
+  EXPECT_EQ(found->event_id, "ev");
+  EXPECT_EQ(found->state, UserState::kWaiting);
+  EXPECT_EQ(found->position, 2);
+  EXPECT_EQ(found->now, t0_ + absl::Seconds(9));
+  clock_.Advance(absl::Seconds(9));  // t0+18: a is a ghost, b's heartbeat was renewed by Find
+  EXPECT_STATUS_CODE(room_->Find("ev", "a"), kNotFound);
+  found = room_->Find("ev", "b");
+  ASSERT_OK(found);
+  EXPECT_EQ(found->position, 1);
+  EXPECT_EQ(Status(a.token).state, UserState::kExpired);
+  // An admitted user is found too, with the same token.
+  ASSERT_TRUE(Enter(b.token).granted);
+  found = room_->Find("ev", "b");
+  ASSERT_OK(found);
+  EXPECT_EQ(found->state, UserState::kActive);
+  EXPECT_EQ(found->token, b.token);
+  // Ended places are no places; a new join is found again.
+  Complete(b.token);
+  EXPECT_STATUS_CODE(room_->Find("ev", "b"), kNotFound);
+  QueueStatus again = Join("ev", "b");
+  found = room_->Find("ev", "b");
+  ASSERT_OK(found);
+  EXPECT_EQ(found->token, again.token);
+  Leave(again.token);
+  EXPECT_STATUS_CODE(room_->Find("ev", "b"), kNotFound);
+  EventStats stats = Stats("ev");
+  EXPECT_EQ(stats.joined_total, 3);  // Find never joins
+  EXPECT_EQ(stats.waiting, 0);
+}
+
+TEST_P(ConformanceTest, FindRefusesUnknownAndInvalidIds) {
+  SetPolicy("ev", OpenPolicy());
+  Join("ev", "a");
+  EXPECT_STATUS_CODE(room_->Find("ev", "nobody"), kNotFound);
+  EXPECT_STATUS_CODE(room_->Find("no-such-event", "a"), kNotFound);
+  EXPECT_STATUS_CODE(room_->Find("ev", ""), kInvalidArgument);
+  EXPECT_STATUS_CODE(room_->Find("ev", "bad user"), kInvalidArgument);
+  EXPECT_STATUS_CODE(room_->Find("bad event", "a"), kInvalidArgument);
+  EXPECT_STATUS_CODE(room_->Find("ev", std::string(kMaxUserIdLength + 1, 'u')), kInvalidArgument);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Heartbeats, ghosts, forgotten tokens
 

@@ -660,6 +660,9 @@ class FakeStore final : public Store {
   EventCounters counters;
 
   absl::StatusOr<Ticket> Join(const JoinRequest&) override { return Unimplemented(); }
+  absl::StatusOr<std::string> FindToken(std::string_view, std::string_view) override {
+    return Unimplemented();
+  }
   absl::StatusOr<Ticket> Status(std::string_view, std::string_view token) override {
     Ticket t = ticket;
     t.token = std::string(token);

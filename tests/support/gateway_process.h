@@ -34,10 +34,17 @@
 namespace admission::gateway::testing {
 
 // A room that admits at once (a large bucket, no tier waits), with the per-client rate limits
-// off: the flags of suites that test routes rather than the room's pace.
+// and the proof of work off, where a join opens an unknown event (so each test takes events of
+// its own): the flags of suites that test routes rather than the room's pace, its defences or
+// who may make events.
 inline std::vector<std::string> OpenRoomFlags() {
-  return {"--admit_rate_per_sec=1000", "--burst=1000", "--wait_tiers=", "--rate_limit_ip_per_sec=0",
-          "--rate_limit_token_per_sec=0"};
+  return {"--admit_rate_per_sec=1000",
+          "--burst=1000",
+          "--wait_tiers=",
+          "--rate_limit_ip_per_sec=0",
+          "--rate_limit_token_per_sec=0",
+          "--create_events_on_join",
+          "--pow=off"};
 }
 
 // Runs `command` in a shell: its stdout, and its exit code in `*exit_code` (-1 if it did not

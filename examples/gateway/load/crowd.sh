@@ -40,7 +40,7 @@ work="$(mktemp -d)"
 pid=""
 trap '[[ -z "${pid}" ]] || { kill "${pid}" 2>/dev/null; wait "${pid}" 2>/dev/null; }; rm -rf "${work}"' EXIT
 
-"${gateway}" --listen=127.0.0.1:0 --rate_limit_ip_per_sec=0 --rate_limit_token_per_sec=0 \
+"${gateway}" --listen=127.0.0.1:0 --create_events_on_join --pow=off --rate_limit_ip_per_sec=0 --rate_limit_token_per_sec=0 \
   --access_log="${access_log}" "$@" \
   >"${work}/out" 2>"${work}/err" &
 pid=$!

@@ -20,7 +20,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d)"
 trap 'kill "${pid}" 2>/dev/null || true; wait "${pid}" 2>/dev/null || true; rm -rf "${work}"' EXIT
 
-"${gateway}" --listen=127.0.0.1:0 --access_log=false --rate_limit_ip_per_sec=0 \
+"${gateway}" --listen=127.0.0.1:0 --create_events_on_join --pow=off --access_log=false --rate_limit_ip_per_sec=0 \
   --rate_limit_token_per_sec=0 "$@" >"${work}/out" 2>"${work}/err" &
 pid=$!
 for _ in $(seq 100); do

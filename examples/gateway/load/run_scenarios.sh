@@ -94,7 +94,7 @@ measure() {
   echo "$(( (after - before) * 1000 / $(getconf CLK_TCK) ))" >"${out}/${name}.cpu_ms"
 }
 
-gateway_flags=(--store="${store}" --client_address_header=X-Real-IP --admin_token="${admin}"
+gateway_flags=(--store="${store}" --create_events_on_join --pow=off --client_address_header=X-Real-IP --admin_token="${admin}"
   --redis_key_prefix="load$$" "${extra_flags[@]}")
 
 {

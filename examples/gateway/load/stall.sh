@@ -41,7 +41,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-"${gateway}" --listen=127.0.0.1:0 --store="redis://127.0.0.1:${redis_port}" \
+"${gateway}" --listen=127.0.0.1:0 --create_events_on_join --pow=off --store="redis://127.0.0.1:${redis_port}" \
   --rate_limit_ip_per_sec=0 --rate_limit_token_per_sec=0 --access_log=false "$@" \
   >"${work}/out" 2>"${work}/err" &
 gateway_pid=$!

@@ -61,7 +61,7 @@ start hello_httplib "${hello}" --server=httplib --threads=64 --keep_alive_timeou
 start hello_beast "${hello}" --server=beast
 # As run_scenarios.sh runs it: access log on (to /dev/null), per-client limits on, each
 # simulated user with an address of its own in X-Real-IP.
-start gateway "${gateway}" --client_address_header=X-Real-IP --admin_token=load-admin
+start gateway "${gateway}" --create_events_on_join --pow=off --client_address_header=X-Real-IP --admin_token=load-admin
 head -q -n 2 "${out}"/*.out | tee -a "${out}/machine.txt"
 
 # Waiting users for the status runs (a closed-loop burst of joins on the gateway).

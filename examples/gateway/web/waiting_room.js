@@ -3,8 +3,15 @@
 // progress bar, and enters as soon as the server says the user is ready. Once in, it offers the
 // demo sale behind the room: hold one seat and pay with the simulated provider's "approve"
 // (docs/gateway.md, "The ticket flow"). No build step, no dependencies. URL parameters:
-// ?event=ID (else the gateway's default event), ?user=ID (else an anonymous id),
+// ?event=ID (else the gateway's default event), ?user=ID (read only by a gateway started with
+// --identity=trusted; the default mode gives each browser an identity of its own in a cookie),
 // ?auto_enter=0 to wait for a click on Enter, ?auto_buy=1 to hold and pay as soon as admitted.
+// With --identity=jwt the site's sign-in passes its identity token in the fragment,
+// /#id_token=JWT: the page keeps it in sessionStorage, removes it from the address bar and
+// sends it as Authorization: Bearer; the gateway's own tokens go in X-Admission-Token.
+// When the gateway asks a proof of work for the join (pow_required and friends, with a
+// challenge inside), a Web Worker (pow_worker.js) solves it while a bar shows the work done
+// against the expected 2^difficulty hashes; the join is then sent again with the solution.
 'use strict';
 
 (function () {
@@ -22,7 +29,29 @@
     busy: false,
     expiresAt: 0,
     reservation: null,
+    // The solution ("CHALLENGE;NONCE") the next join sends, and the proofs refused in a row.
+    pow: null,
+    powFailures: 0,
   };
+
+  // The identity provider's token (--identity=jwt), from the fragment or an earlier load.
+  const idToken = (function () {
+    const m = /(?:^#|&)id_token=([^&]+)/.exec(window.location.hash);
+    if (m) {
+      sessionStorage.setItem('admission.id_token', decodeURIComponent(m[1]));
+      history.replaceState(null, '', window.location.pathname + window.location.search);
+    }
+    return sessionStorage.getItem('admission.id_token');
+  })();
+
+  // The headers of a call as the user: the identity token if any, the gateway's own admission
+  // or reservation token if given, and `extra`.
+  function auth(gatewayToken, extra) {
+    const h = Object.assign({}, extra);
+    if (idToken) h.Authorization = 'Bearer ' + idToken;
+    if (gatewayToken) h['X-Admission-Token'] = gatewayToken;
+    return h;
+  }
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -231,7 +260,7 @@
     state.busy = true;
     $('buy').disabled = true;
     const held = await api('POST', '/api/v1/reservations', { event_id: state.eventId, quantity: 1 },
-      { Authorization: 'Bearer ' + state.reservation, 'Idempotency-Key': uuid() });
+      auth(state.reservation, { 'Idempotency-Key': uuid() }));
     state.busy = false;
     if (held.status !== 201) {
       $('buy').disabled = false;
@@ -254,7 +283,7 @@
     const paid = await api('POST', '/api/v1/payment/intent',
       { reservation_id: res.reservation_id, amount: res.total || 1000,
         currency: res.currency || 'EUR', scenario: 'approve' },
-      { Authorization: 'Bearer ' + res.reservation_token, 'Idempotency-Key': uuid() });
+      auth(res.reservation_token, { 'Idempotency-Key': uuid() }));
     if (paid.status !== 202) {
       showOrder('Held: ' + seatsText(res), errorText(paid, 'The payment did not go through.'));
       return;
@@ -266,7 +295,7 @@
 
   async function awaitOutcome(id, token, tries) {
     const r = await api('GET', '/api/v1/reservations/' + encodeURIComponent(id), undefined,
-      { Authorization: 'Bearer ' + token });
+      auth(token));
     const res = r.status === 200 ? r.data : null;
     if (res && res.status === 'CONFIRMED') {
       const what = seatsText(res);
@@ -297,12 +326,86 @@
     }
   }
 
+  // Shows the proof-of-work bar: `hashes` tried of the 2^difficulty expected (the search may
+  // take longer than expected, so the bar stops short of the end until it is done).
+  function showPow(difficulty, hashes, done) {
+    const expected = Math.pow(2, difficulty);
+    const share = done ? 1 : Math.min(hashes / expected, 0.99);
+    $('pow').hidden = false;
+    $('pow-bar').style.width = (share * 100).toFixed(1) + '%';
+    $('pow-progress').setAttribute('aria-valuenow', String(Math.round(share * 100)));
+    $('pow-text').textContent = done
+      ? 'Check done (' + hashes.toLocaleString() + ' tries).'
+      : hashes.toLocaleString() + ' of about ' + expected.toLocaleString() + ' tries';
+  }
+
+  // Finds the nonce of `challenge` ({challenge, difficulty}) in a worker; resolves to the
+  // header value of the join. Without workers it hashes on this thread, in slices.
+  function solvePow(challenge) {
+    setView('verifying', 'Checking your browser…',
+      'A short puzzle keeps bots from flooding the line. It runs by itself.');
+    showPow(challenge.difficulty, 0, false);
+    return new Promise((resolve) => {
+      const finish = (nonce, hashes, ms) => {
+        showPow(challenge.difficulty, hashes, true);
+        $('pow').dataset.ms = String(Math.round(ms));
+        $('pow').dataset.hashes = String(hashes);
+        $('pow').dataset.difficulty = String(challenge.difficulty);
+        resolve(challenge.challenge + ';' + nonce);
+      };
+      if (window.Worker) {
+        const worker = new Worker('/static/pow_worker.js');
+        worker.onmessage = (e) => {
+          if (e.data.type === 'progress') return showPow(challenge.difficulty, e.data.hashes, false);
+          worker.terminate();
+          finish(e.data.nonce, e.data.hashes, e.data.ms);
+        };
+        worker.postMessage({ challenge: challenge.challenge, difficulty: challenge.difficulty });
+        return;
+      }
+      const solver = new window.AdmissionSha256.Solver(challenge.challenge);
+      const start = performance.now();
+      let n = 0;
+      const slice = () => {
+        for (const end = n + 20000; n < end; n++) {
+          if (solver.zeroBits(String(n)) >= challenge.difficulty) {
+            return finish(String(n), n + 1, performance.now() - start);
+          }
+        }
+        showPow(challenge.difficulty, n, false);
+        setTimeout(slice, 0);
+      };
+      slice();
+    });
+  }
+
   async function join() {
     setView('joining', 'Joining the line…', '');
     const body = { event_id: state.eventId };
     if (state.userId) body.user_id = state.userId;
-    const r = await api('POST', '/api/v1/queue/join', body, { 'Idempotency-Key': uuid() });
-    if (r.status === 202) {
+    const headers = { 'Idempotency-Key': uuid() };
+    if (state.pow) headers['X-Admission-PoW'] = state.pow;
+    state.pow = null;
+    const r = await api('POST', '/api/v1/queue/join', body, auth(null, headers));
+    const powError = r.data && r.data.error && r.data.error.challenge &&
+      String(r.data.error.code).startsWith('pow_') ? r.data.error : null;
+    if (powError) {
+      // A fresh challenge came with the refusal: solve it and join again. Several refusals in
+      // a row mean something is off (a clock, a proxy): slow down rather than spin.
+      state.powFailures += 1;
+      if (state.powFailures > 3) {
+        state.powFailures = 0;
+        setView('error', 'Joining the line…', powError.message + ' — retrying in 5 s.');
+        schedule(join, 5000);
+        return;
+      }
+      if (powError.challenge.required) state.pow = await solvePow(powError.challenge);
+      return join();
+    }
+    state.powFailures = 0;
+    // 200: this identity already had a place (another tab): it is the same one.
+    if (r.status === 202 || r.status === 200) {
+      $('pow').hidden = true;  // the check is done; its figures stay in its data-* attributes
       state.token = r.data.waiting_token;
       state.firstPosition = r.data.position_hint;
       save();
@@ -331,6 +434,12 @@
         setView('error', 'You are already in this line',
           'This account already holds a place (perhaps in another tab or device).');
       }
+    } else if (r.status === 401) {
+      // --identity=jwt without a valid identity token: only the site's sign-in can help.
+      sessionStorage.removeItem('admission.id_token');
+      setView('error', 'Please sign in first',
+        (r.data && r.data.error ? r.data.error.message : '') +
+        ' — sign in on the site, then come back to this page.');
     } else {
       const retry = r.retryAfter || 5;
       setView('error', 'Joining the line…',
@@ -368,7 +477,7 @@
     state.busy = true;
     $('enter').disabled = true;
     const r = await api('POST', '/api/v1/queue/enter', { waiting_token: state.token },
-      { 'Idempotency-Key': uuid() });
+      auth(null, { 'Idempotency-Key': uuid() }));
     state.busy = false;
     if (r.status === 200 && r.data.admission === 'granted') {
       renderAdmitted(r.data);
@@ -387,7 +496,7 @@
   async function complete() {
     if (!state.reservation) return;
     const r = await api('POST', '/api/v1/queue/complete', undefined,
-      { Authorization: 'Bearer ' + state.reservation, 'Idempotency-Key': uuid() });
+      auth(state.reservation, { 'Idempotency-Key': uuid() }));
     if (r.status === 200) {
       state.reservation = null;
       $('admitted').hidden = true;
@@ -400,7 +509,8 @@
   async function leave() {
     clearTimeout(state.timer);
     if (state.token) {
-      await api('DELETE', '/api/v1/queue/leave?token=' + encodeURIComponent(state.token));
+      await api('DELETE', '/api/v1/queue/leave?token=' + encodeURIComponent(state.token),
+        undefined, auth(null));
     }
     state.reservation = null;
     $('admitted').hidden = true;

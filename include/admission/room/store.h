@@ -200,6 +200,13 @@ class Store {
   // forgotten) tokens.
   virtual absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) = 0;
 
+  // The token of the user's place in the event (waiting, pre-queued or active), for a user
+  // who comes back without it (a second tab, a reloaded page). Changes nothing: a place whose
+  // heartbeat deadline has passed but was not applied yet is still found (the Status that
+  // follows applies it). NotFound when the user has no place, or the event is unknown.
+  virtual absl::StatusOr<std::string> FindToken(std::string_view event_id,
+                                                std::string_view user_id) = 0;
+
   // Admits the user if ready_for_entry, handing out `reservation_token`; otherwise a denial
   // (and the heartbeat is renewed; pre-queued users are denied with kNotWaiting until the
   // opening). A user already admitted gets their first grant again. FailedPrecondition when

@@ -153,6 +153,11 @@ class WaitingRoom {
   absl::StatusOr<QueueStatus> Join(std::string_view event_id, std::string_view user_id);
   // The user's place; this is the heartbeat. NotFound for unknown tokens.
   absl::StatusOr<QueueStatus> Status(std::string_view token);
+  // The place of a user who already joined, found by user id rather than token: for a shell
+  // that authenticated the user (a second tab, a lost token) and hands the place back instead
+  // of refusing a second Join. A heartbeat, like Status. NotFound when the user has no place
+  // in the event (never joined, or it ended: left, completed, expired).
+  absl::StatusOr<QueueStatus> Find(std::string_view event_id, std::string_view user_id);
   // Admission, or a denial with a reason and a retry-after.
   absl::StatusOr<EnterResult> Enter(std::string_view token);
   // Leaves the room at once (waiting or active).

@@ -21,8 +21,9 @@ enum class RoomFunction {
   kSetPolicy,
   kGetPolicy,
   kStats,
+  kFind,
 };
-inline constexpr int kRoomFunctionCount = 9;
+inline constexpr int kRoomFunctionCount = 10;
 
 const LuaFunction& GetRoomFunction(RoomFunction id);
 const LuaLibrary& RoomLibrary();

@@ -23,6 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -133,6 +134,8 @@ class RedisStore final : public Store {
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
   absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
+  absl::StatusOr<std::string> FindToken(std::string_view event_id,
+                                        std::string_view user_id) override;
   absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
                                      std::string_view reservation_token) override;
   absl::StatusOr<Ticket> Leave(std::string_view event_id, std::string_view token) override;
@@ -614,6 +617,21 @@ absl::StatusOr<EventCounters> RedisStore::Stats(std::string_view event_id) {
   ReadRate(r, rules::TimeToMicros(c.now), &c.rate);
   if (absl::Status s = r.Finish(); !s.ok()) return s;
   return c;
+}
+
+absl::StatusOr<std::string> RedisStore::FindToken(std::string_view event_id,
+                                                  std::string_view user_id) {
+  absl::StatusOr<ReplyPtr> reply =
+      Run(RoomFunction::kFind, event_id, {std::string(user_id)}, /*register_event=*/false);
+  if (!reply.ok()) return reply.status();
+  const redisReply& r = **reply;
+  if (r.type != REDIS_REPLY_STRING || r.len != kTokenRandomHexDigits / 2) {
+    return absl::InternalError(
+        absl::StrCat(Context(RoomFunction::kFind), " answered no token key"));
+  }
+  // The canonical form NewToken makes: "<event id>.<32 lowercase hex digits>".
+  return absl::StrCat(AbslView(event_id), ".",
+                      absl::BytesToHexString(absl::string_view(r.str, r.len)));
 }
 
 absl::StatusOr<std::vector<std::string>> RedisStore::ListEvents() {
