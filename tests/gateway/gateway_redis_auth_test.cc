@@ -71,9 +71,9 @@ class GatewayRedisAuthTest : public ::testing::Test {
   }
 
   // The gateway serves the room on Redis: a join and an enter.
-  void ExpectServes(GatewayProcess& gateway) {
+  void ExpectServes(GatewayProcess& gateway, const std::string& user = "alice") {
     std::unique_ptr<httplib::Client> client = gateway.Client();
-    EXPECT_NE(Admit(*client, "authed", "alice"), "");
+    EXPECT_NE(Admit(*client, "authed", user), "");
   }
 
   std::unique_ptr<RedisServer> server_;
@@ -97,6 +97,36 @@ TEST_F(GatewayRedisAuthTest, ServesWithThePasswordFromTheEnvironment) {
   ASSERT_NE(gateway, nullptr) << error;
   ExpectServes(*gateway);
   EXPECT_THAT(gateway->Stderr(), Not(HasSubstr(kPassword)));
+}
+
+// The rule of docs/gateway.md: the file wins over the environment, which wins over the URL.
+TEST_F(GatewayRedisAuthTest, TheFileWinsOverTheEnvironmentWhichWinsOverTheUrl) {
+  ASSERT_EQ(setenv("ADMISSION_REDIS_PASSWORD", "hunter2-env", 1), 0);
+  std::string error;
+  auto gateway = GatewayProcess::Start(
+      Flags({absl::StrCat("--redis_password_file=", PasswordFile(kPassword))}), &error);
+  ASSERT_NE(gateway, nullptr) << error;
+  ExpectServes(*gateway);
+  gateway.reset();
+
+  ASSERT_EQ(setenv("ADMISSION_REDIS_PASSWORD", kPassword, 1), 0);
+  std::vector<std::string> flags = Flags({});
+  flags.push_back(absl::StrCat("--store=redis://:hunter2-url@", server_->address()));
+  gateway = GatewayProcess::Start(flags, &error);
+  unsetenv("ADMISSION_REDIS_PASSWORD");
+  ASSERT_NE(gateway, nullptr) << error;
+  ExpectServes(*gateway, "bob");
+  EXPECT_THAT(gateway->Stderr(), HasSubstr("unused: the file or the environment wins"));
+  EXPECT_THAT(gateway->Stderr(), Not(HasSubstr("hunter2")));
+  EXPECT_THAT(gateway->Stderr(), Not(HasSubstr(kPassword)));
+}
+
+TEST_F(GatewayRedisAuthTest, CredentialFlagsNeedARedisStore) {
+  const GatewayProcess::Exit exit = GatewayProcess::RunToExit(
+      {"--store=memory", "--redis_username=adm"}, std::chrono::seconds(20));
+  ASSERT_TRUE(exit.exited);
+  EXPECT_NE(exit.code, 0);
+  EXPECT_THAT(exit.stderr_text, HasSubstr("--redis_username: needs a Redis --store"));
 }
 
 TEST_F(GatewayRedisAuthTest, AWrongPasswordExitsWithAClearMessageWithoutIt) {
