@@ -239,6 +239,13 @@ const std::vector<FlagSpec>& AllFlags() {
                              "connections to Redis, shared by the worker threads"));
     flags->push_back(StringFlag("redis_key_prefix", &GatewayFlags::redis_key_prefix,
                                 "prefix of every Redis key (lets several rooms share a Redis)"));
+    flags->push_back(StringFlag("redis_username", &GatewayFlags::redis_username,
+                                "Redis ACL user; empty: $ADMISSION_REDIS_USERNAME, else the "
+                                "--store URL's, else the default user"));
+    flags->push_back(StringFlag(
+        "redis_password_file", &GatewayFlags::redis_password_file,
+        "file whose first line is the Redis password; empty: $ADMISSION_REDIS_PASSWORD, else "
+        "the --store URL's (which ps shows: avoid), else none"));
     flags->push_back(StringFlag("admin_token", &GatewayFlags::admin_token,
                                 "bearer token of the admin API; empty disables the admin API"));
     flags->push_back(StringFlag(
@@ -468,6 +475,11 @@ absl::StatusOr<FlagsOutcome> ParseFlags(const std::vector<std::string>& args, Ga
   if (flags->session_cookie_secure != "auto" && flags->session_cookie_secure != "true" &&
       flags->session_cookie_secure != "false") {
     return Bad("session_cookie_secure", "expected auto, true or false");
+  }
+  if (flags->store == "memory" &&
+      (!flags->redis_username.empty() || !flags->redis_password_file.empty())) {
+    return Bad(flags->redis_username.empty() ? "redis_password_file" : "redis_username",
+               "needs a Redis --store");
   }
   if (absl::Status s = ValidatePolicy(flags->default_policy); !s.ok()) {
     return absl::InvalidArgumentError(

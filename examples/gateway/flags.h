@@ -27,6 +27,11 @@ struct GatewayFlags {
   int redis_pool_size = 16;
   // Prefix of every Redis key, so that several rooms (or test runs) can share one Redis.
   std::string redis_key_prefix = "adm";
+  // Redis credentials (docs/gateway.md, "Redis credentials"): an ACL user, and a file whose
+  // first line is the password, so that it never shows in `ps`. Empty: $ADMISSION_REDIS_USERNAME
+  // and $ADMISSION_REDIS_PASSWORD, else the --store URL's.
+  std::string redis_username;
+  std::string redis_password_file;
   // Empty disables the admin API (it answers 403).
   std::string admin_token;
   // Empty: a random secret is made at startup (tokens then die with the process).

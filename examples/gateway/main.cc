@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   std::printf("  operator:     %sadmin%s\n", base.c_str(),
               flags.admin_token.empty() ? " (disabled: no --admin_token)" : "");
   std::printf("  store: %s, store-call threads: %d, max connections: %lld, version %s\n",
-              flags.store.c_str(), flags.threads, static_cast<long long>(max_connections),
+              stores->name.c_str(), flags.threads, static_cast<long long>(max_connections),
               ADMISSION_VERSION_STRING);
   std::printf("  identity: %s\n", flags.identity.c_str());
   std::fflush(stdout);

@@ -11,6 +11,8 @@
 #define ADMISSION_EXAMPLES_GATEWAY_STORE_BACKEND_H_
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "admission/clock.h"
@@ -23,12 +25,19 @@ namespace admission::gateway {
 struct Stores {
   std::unique_ptr<Store> room;
   Ticketing sale;
+  // What was opened, for the start-up line: "memory", "redis://HOST:PORT", ... (never with
+  // credentials).
+  std::string name;
 };
 
 // The room's store on the server's clock (Redis) or the system clock (memory); the sale with
 // TicketingOptionsFromFlags(flags, sale_clock) (ticketing_routes.h). `sale_clock` is not
 // owned; nullptr means SystemClock().
 absl::StatusOr<Stores> OpenStores(const GatewayFlags& flags, Clock* sale_clock = nullptr);
+
+// `url` with its credentials (up to the last '@' after the scheme) replaced by "<credentials>",
+// for messages.
+std::string RedactStoreUrl(std::string_view url);
 
 // True when this binary can open redis:// and redis-cluster:// stores.
 bool HaveRedisStore();

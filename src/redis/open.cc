@@ -39,19 +39,36 @@ absl::StatusOr<OpenedStores> OpenStoreUrl(std::string_view url, const StoreUrlOp
 
   RedisClientOptions client_options = options.redis;
   client_options.cluster_seeds.clear();
+  // What the URL says; its credentials fill in only what options.redis leaves empty.
+  RedisClientOptions from_url;
   absl::string_view seeds = internal::AbslView(url);
   const bool cluster = absl::ConsumePrefix(&seeds, kClusterScheme);
   if (cluster) {
+    // One set of credentials for the whole cluster, before the first seed (up to the last '@',
+    // as ParseRedisUrl cuts them).
+    absl::string_view credentials;
+    if (const std::size_t at = seeds.rfind('@'); at != absl::string_view::npos) {
+      credentials = seeds.substr(0, at + 1);
+      seeds = seeds.substr(at + 1);
+    }
     for (absl::string_view seed : absl::StrSplit(seeds, ',')) {
       RedisClientOptions parsed;
-      if (absl::Status s = ParseRedisUrl(absl::StrCat("redis://", seed), &parsed); !s.ok()) {
+      const bool first = client_options.cluster_seeds.empty();
+      if (absl::Status s = ParseRedisUrl(
+              absl::StrCat("redis://", first ? credentials : absl::string_view(), seed), &parsed);
+          !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("seed '", seed, "': ", s.message()));
       }
       client_options.cluster_seeds.push_back({parsed.host, parsed.port});
+      if (first) from_url = std::move(parsed);
     }
-  } else if (absl::Status s = ParseRedisUrl(url, &client_options); !s.ok()) {
-    return s;
+  } else {
+    if (absl::Status s = ParseRedisUrl(url, &from_url); !s.ok()) return s;
+    client_options.host = from_url.host;
+    client_options.port = from_url.port;
   }
+  if (client_options.username.empty()) client_options.username = from_url.username;
+  if (client_options.password.empty()) client_options.password = from_url.password;
 
   absl::StatusOr<std::shared_ptr<RedisClient>> client = RedisClient::Connect(client_options);
   if (!client.ok()) return client.status();

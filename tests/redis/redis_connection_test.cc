@@ -30,6 +30,7 @@ namespace admission {
 namespace testing {
 namespace {
 
+using redis_internal::AuthReplyStatus;
 using redis_internal::Command;
 using redis_internal::Connection;
 using redis_internal::ConnectionPool;
@@ -251,6 +252,14 @@ TEST(RedisErrorTest, MapsOurCodesAndServerStates) {
            {"WRONGTYPE Operation against a key", absl::StatusCode::kInternal},
            {"NOT_FOUNDX no space", absl::StatusCode::kInternal},
            {"BUSYKEY Target key name already exists.", absl::StatusCode::kInternal},
+           {"NOAUTH Authentication required.", absl::StatusCode::kUnauthenticated},
+           {"WRONGPASS invalid username-password pair or user is disabled.",
+            absl::StatusCode::kUnauthenticated},
+           {"NOPERM this user has no permissions to run the 'get' command",
+            absl::StatusCode::kPermissionDenied},
+           {"ERR The user executing the script can't run this command or subcommand script: f, "
+            "on @user_function:2.",
+            absl::StatusCode::kPermissionDenied},
        }) {
     const absl::Status s = ErrorReplyStatus(e.Name(), "join", c.error);
     EXPECT_EQ(s.code(), c.code) << c.error;
@@ -268,6 +277,24 @@ TEST(RedisErrorTest, MapsOurCodesAndServerStates) {
             "event 'e' is old");
   EXPECT_EQ(ErrorReplyStatus(e.Name(), "status", "FAILED_PRECONDITION see script: x.").message(),
             "see script: x.");
+}
+
+TEST(RedisErrorTest, MapsAuthRefusalsNamingTheUserAndNeverThePassword) {
+  const Endpoint e{"10.1.2.3", 6390, absl::Seconds(1), absl::Seconds(1)};
+  const char kWrongPass[] = "WRONGPASS invalid username-password pair or user is disabled.";
+  absl::Status s = AuthReplyStatus(e.Name(), "adm", kWrongPass);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Redis refused the credentials for user 'adm'"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("10.1.2.3:6390"));
+  s = AuthReplyStatus(e.Name(), "", kWrongPass);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("for the default user"));
+  s = AuthReplyStatus(e.Name(), "",
+                      "ERR AUTH <password> called without any password configured for the "
+                      "default user. Are you sure your configuration is correct?");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("no password for the default user"));
+  s = ErrorReplyStatus(e.Name(), "INFO cluster", "NOAUTH Authentication required.");
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Redis needs a password"));
 }
 
 // ---------------------------------------------------------------------------------------------

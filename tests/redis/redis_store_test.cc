@@ -1107,7 +1107,7 @@ TEST(RedisClientOptionsTest, ParsesRedisUrls) {
   EXPECT_EQ(o.host, "::1");
   EXPECT_EQ(o.port, 6381);
   for (const char* bad :
-       {"rediss://h:1", "redis://user:pw@h:1", "redis://h:1/3", "redis://:6379", "redis://h:0",
+       {"rediss://h:1", "redis://user:p%zz@h:1", "redis://h:1/3", "redis://:6379", "redis://h:0",
         "redis://h:65536", "redis://h:x", "redis://::1:5", "redis://[::1"}) {
     EXPECT_STATUS_CODE(ParseRedisUrl(bad, &o), kInvalidArgument) << bad;
   }

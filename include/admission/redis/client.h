@@ -28,7 +28,10 @@
 // next call. A script missing from the server's cache (restart, failover, SCRIPT FLUSH) is
 // sent again.
 //
-// Errors of every call on a Redis store: Unavailable when the server cannot be reached,
+// Errors of every call on a Redis store: Unauthenticated when the server refuses the
+// credentials (or wants some) on a new connection, e.g. after a password change;
+// PermissionDenied when an ACL user lacks a command or a key the store needs (NOPERM;
+// docs/gateway.md lists what the store needs); Unavailable when the server cannot be reached,
 // refuses service for now, or dropped the connection (the message names host:port; if the
 // drop came after the request was sent, the call may have taken effect); DeadlineExceeded
 // when the server did not answer within command_timeout (the call may or may not have taken
@@ -77,6 +80,17 @@ struct RedisClientOptions {
   // Prefix of every key of the stores on this client; lets several rooms share one Redis.
   // Must not contain '{' or '}' (they would change the keys' hash tags).
   std::string key_prefix = "adm";
+  // Credentials, sent (AUTH) on every connection the client opens, before anything else: to
+  // the server, to every cluster node, and again on each reconnect. A password alone is the
+  // default user's (`AUTH password`, what requirepass sets); with a username it is a Redis 6+
+  // ACL user's (`AUTH username password`). Empty password: no AUTH. A username without a
+  // password is InvalidArgument. Connect fails with Unauthenticated when the server refuses
+  // them ("refused the credentials for user X") or needs a password and none was given, and
+  // with FailedPrecondition when a password is given for a default user that has none (the
+  // server would answer every AUTH with an error; give username "default" to authenticate
+  // anyway, e.g. while rolling a password out). Never part of any message the library makes.
+  std::string username;
+  std::string password;
 };
 
 class RedisClient {
@@ -103,10 +117,14 @@ class RedisClient {
   const std::unique_ptr<Impl> impl_;
 };
 
-// Sets options->host and options->port from "redis://host[:port][/]" (the scheme may be
-// omitted; an IPv6 host goes in brackets: redis://[::1]:6380). Credentials, database numbers
-// other than 0 and rediss:// (TLS) are rejected: hiredis 0.14 as shipped has no TLS, and
-// Redis Cluster has no databases.
+// Sets options->host and options->port from "redis://[user[:password]@]host[:port][/]" (the
+// scheme may be omitted; an IPv6 host goes in brackets: redis://[::1]:6380), and
+// options->username and options->password when the URL has credentials (percent-decoded:
+// "%40" for '@'; ":password@" is the default user's password, "user@" a username alone; the
+// last '@' ends them, so a raw '@' or '/' in a password also works). Database numbers other
+// than 0 and rediss:// (TLS) are rejected: hiredis 0.14 as shipped has no TLS, and Redis
+// Cluster has no databases. Error messages show the URL with its credentials replaced by
+// "<credentials>".
 absl::Status ParseRedisUrl(std::string_view url, RedisClientOptions* options);
 
 }  // namespace admission

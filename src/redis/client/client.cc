@@ -69,11 +69,44 @@ absl::Status Validate(const RedisClientOptions& options) {
     // Braces would change the keys' hash tag and split an event over several slots.
     return absl::InvalidArgumentError("key_prefix must be non-empty and contain no '{' or '}'");
   }
+  if (!options.username.empty() && options.password.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis user '", options.username, "' is given without a password"));
+  }
   return absl::OkStatus();
 }
 
 redis_internal::Endpoint EndpointOf(const RedisClientOptions& options, const RedisAddress& a) {
-  return {a.host, a.port, options.connect_timeout, options.command_timeout};
+  redis_internal::Endpoint endpoint{a.host, a.port, options.connect_timeout,
+                                    options.command_timeout};
+  endpoint.username = options.username;
+  endpoint.password = options.password;
+  return endpoint;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "%XX" escapes decoded ('+' stays '+': this is a URL's userinfo, not a form).
+bool PercentDecode(absl::string_view in, std::string* out) {
+  out->clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = HexValue(in[i + 1]);
+    const int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
 }
 
 }  // namespace
@@ -109,6 +142,11 @@ absl::StatusOr<std::shared_ptr<RedisClient>> RedisClient::Connect(
     absl::StatusOr<std::unique_ptr<redis_internal::Router>> router =
         redis_internal::Router::Connect(EndpointOf(options, seed), options.pool_size);
     if (!router.ok()) {
+      // Credentials are the same for every seed: one refusal is the answer.
+      if (absl::IsUnauthenticated(router.status()) || absl::IsPermissionDenied(router.status()) ||
+          absl::IsFailedPrecondition(router.status())) {
+        return router.status();
+      }
       failures.push_back(std::string(router.status().message()));
       continue;
     }
@@ -125,19 +163,40 @@ absl::StatusOr<std::shared_ptr<RedisClient>> RedisClient::Connect(
 
 absl::Status ParseRedisUrl(std::string_view url, RedisClientOptions* options) {
   absl::string_view rest = AbslView(url);
-  const absl::string_view original = rest;
+  // Credentials end at the last '@' (hosts, ports and paths have none), so that a password
+  // with a raw '@', '/' or ':' is still cut out whole, and never shows in a message.
+  absl::string_view scheme;
+  absl::string_view credentials;
+  bool has_credentials = false;
+  if (absl::StartsWith(rest, "rediss://")) scheme = "rediss://";
+  if (absl::StartsWith(rest, "redis://")) scheme = "redis://";
+  rest.remove_prefix(scheme.size());
+  if (const std::size_t at = rest.rfind('@'); at != absl::string_view::npos) {
+    has_credentials = true;
+    credentials = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+  }
+  const std::string shown = absl::StrCat(scheme, has_credentials ? "<credentials>@" : "", rest);
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("redis url '", original, "': ", why));
+    return absl::InvalidArgumentError(absl::StrCat("redis url '", shown, "': ", why));
   };
-  if (absl::ConsumePrefix(&rest, "rediss://")) return bad("TLS (rediss://) is not supported");
-  absl::ConsumePrefix(&rest, "redis://");
+  if (scheme == "rediss://") return bad("TLS (rediss://) is not supported");
+  std::string username;
+  std::string password;
+  if (has_credentials) {
+    const std::size_t colon = credentials.find(':');
+    if (!PercentDecode(credentials.substr(0, colon), &username) ||
+        (colon != absl::string_view::npos &&
+         !PercentDecode(credentials.substr(colon + 1), &password))) {
+      return bad("bad percent-encoding in the credentials");
+    }
+  }
   // An optional path: "/" or "/0" (the only database a cluster has).
   if (const std::size_t slash = rest.find('/'); slash != absl::string_view::npos) {
     const absl::string_view path = rest.substr(slash);
     if (path != "/" && path != "/0") return bad("only database 0 is supported");
     rest = rest.substr(0, slash);
   }
-  if (rest.find('@') != absl::string_view::npos) return bad("credentials are not supported");
   std::string host;
   absl::string_view port_text;
   if (absl::ConsumePrefix(&rest, "[")) {  // [IPv6]
@@ -160,6 +219,8 @@ absl::Status ParseRedisUrl(std::string_view url, RedisClientOptions* options) {
   }
   options->host = std::move(host);
   options->port = port;
+  if (!username.empty()) options->username = std::move(username);
+  if (!password.empty()) options->password = std::move(password);
   return absl::OkStatus();
 }
 

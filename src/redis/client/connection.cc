@@ -92,7 +92,20 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Endpoint& end
   // Keepalive lets the kernel notice a peer that vanished without closing (a dead host), so an
   // idle pooled connection does not look alive forever.
   redisEnableKeepAlive(context.get());
-  return std::unique_ptr<Connection>(new Connection(endpoint, std::move(context)));
+  std::unique_ptr<Connection> connection(new Connection(endpoint, std::move(context)));
+  if (endpoint.password.empty()) return connection;
+  // Alone in its round trip: a command pipelined behind a refused AUTH would run as nobody (or
+  // be refused with a less telling NOAUTH), and a connection is not handed out before it is
+  // authenticated, so every reconnect authenticates again.
+  Command auth = {"AUTH", endpoint.password};
+  if (!endpoint.username.empty()) auth = {"AUTH", endpoint.username, endpoint.password};
+  absl::StatusOr<ReplyPtr> reply = connection->Execute(auth);
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type == REDIS_REPLY_ERROR) {
+    return AuthReplyStatus(endpoint.Name(), endpoint.username,
+                           std::string_view((*reply)->str, (*reply)->len));
+  }
+  return connection;
 }
 
 absl::Status Connection::Fail(int saved_errno) {
@@ -193,6 +206,27 @@ bool Connection::LooksAlive() {
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
+absl::Status AuthReplyStatus(std::string_view server, std::string_view username,
+                             std::string_view error) {
+  const absl::string_view e = AbslView(error);
+  const std::string user = username.empty() ? std::string("the default user")
+                                            : absl::StrCat("user '", AbslView(username), "'");
+  if (absl::StartsWith(e, "WRONGPASS")) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(AbslView(server), ": Redis refused the credentials for ", user, " (", e, ")"));
+  }
+  if (absl::StrContains(e, "without any password configured")) {
+    // A password for a server that has none is a misconfiguration (the wrong server, or one
+    // whose requirepass was lost): say so rather than run unprotected unnoticed.
+    return absl::FailedPreconditionError(absl::StrCat(
+        AbslView(server),
+        " has no password for the default user, but a password was given; remove it, or give "
+        "username \"default\" to authenticate anyway (",
+        e, ")"));
+  }
+  return ErrorReplyStatus(server, "AUTH", error);
+}
+
 absl::Status ErrorReplyStatus(std::string_view server, std::string_view what,
                               std::string_view error) {
   const absl::string_view e = AbslView(error);
@@ -228,6 +262,23 @@ absl::Status ErrorReplyStatus(std::string_view server, std::string_view what,
     }
   }
   if (absl::StartsWith(e, "OOM")) return absl::ResourceExhaustedError(context);
+  if (absl::StartsWith(e, "NOAUTH")) {
+    return absl::UnauthenticatedError(
+        absl::StrCat(AbslView(server),
+                     ": Redis needs a password (give a password, and a username for an ACL "
+                     "user); it refused ",
+                     AbslView(what), ": ", e));
+  }
+  if (absl::StartsWith(e, "WRONGPASS")) return absl::UnauthenticatedError(context);
+  // NOPERM for the command itself; a function's own calls fail with "ERR The user executing
+  // the script can't ...".
+  if (absl::StartsWith(e, "NOPERM") ||
+      absl::StartsWith(e, "ERR The user executing the script can't")) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        context,
+        " (the Redis user lacks a command or key the store needs; see docs/gateway.md, "
+        "Redis credentials)"));
+  }
   return absl::InternalError(context);
 }
 

@@ -1,7 +1,9 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // RAII over hiredis 0.14's blocking API: a connection with connect and command timeouts that
-// sends pipelined commands and maps every failure to an absl::Status naming the server. Once a
+// sends pipelined commands and maps every failure to an absl::Status naming the server. Open
+// is where every connection of the client is made (the pools', the router's probe), so it is
+// the one place that authenticates: AUTH, alone in its round trip, before anything else. Once a
 // transport error happened the connection is `broken()` (hiredis cannot recover a context
 // after an error, and after a timeout a late reply could be read as the answer to the next
 // command), and the pool throws it away.
@@ -29,6 +31,11 @@ struct Endpoint {
   int port = 0;
   absl::Duration connect_timeout;
   absl::Duration command_timeout;
+  // AUTH on every new connection when `password` is not empty (RedisClientOptions'). Secret:
+  // never put in a message (Name() has neither). The `{}` keeps Endpoint{host, port, ...}
+  // without credentials free of -Wmissing-field-initializers.
+  std::string username{};
+  std::string password{};
 
   // "redis 127.0.0.1:6379", for error messages.
   std::string Name() const;
@@ -49,6 +56,7 @@ using Command = std::vector<std::string_view>;
 
 class Connection {
  public:
+  // Connects and, when the endpoint has a password, authenticates (AuthReplyStatus's errors).
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const Endpoint& endpoint);
 
   Connection(const Connection&) = delete;
@@ -85,12 +93,21 @@ class Connection {
   bool broken_ = false;
 };
 
+// The status for the error reply `error` to AUTH on `server` as `username` ("" for the default
+// user): Unauthenticated for refused credentials (WRONGPASS); FailedPrecondition for a password
+// given to a server whose default user has none; otherwise ErrorReplyStatus's. The message
+// names the user, never the password.
+absl::Status AuthReplyStatus(std::string_view server, std::string_view username,
+                             std::string_view error);
+
 // The status for an error reply ("-ERR ...") that the caller did not expect. Codes our scripts
 // raise ("NOT_FOUND msg", "ALREADY_EXISTS msg", "FAILED_PRECONDITION msg", "INVALID_ARGUMENT
 // msg") map to those codes with the message alone; transient server states (LOADING, BUSY,
 // MASTERDOWN, READONLY, TRYAGAIN, CLUSTERDOWN, and redirections nobody followed) to
-// Unavailable; OOM to ResourceExhausted; anything else to Internal. All but our own codes name
-// `server` ("redis host:port") and `what` was refused.
+// Unavailable; OOM to ResourceExhausted; a server that wants a password (NOAUTH) or refuses
+// one (WRONGPASS) to Unauthenticated; an ACL user denied a command or a key (NOPERM, or the
+// error a function gets for one of its calls) to PermissionDenied; anything else to Internal. All
+// but our own codes name `server` ("redis host:port") and `what` was refused.
 absl::Status ErrorReplyStatus(std::string_view server, std::string_view what,
                               std::string_view error);
 

@@ -13,11 +13,14 @@
 namespace admission {
 namespace testing {
 
-absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start(int masters) {
+absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start(int masters,
+                                                                  const std::string& password) {
   std::unique_ptr<RedisCluster> cluster(new RedisCluster());
+  cluster->password_ = password;
   for (int i = 0; i < masters; ++i) {
     RedisServerOptions options;
     options.cluster = true;
+    options.password = password;
     auto node = RedisServer::Start(options);
     if (!node.ok()) return node.status();
     // Distinct config epochs from the start, as redis-cli --cluster create sets them: nodes
@@ -138,7 +141,12 @@ absl::Status RedisCluster::FinishMigration(int slot, int to) {
     if (!keys.ok()) return keys.status();
     if (keys->empty()) break;
     std::vector<std::string> migrate = {
-        "MIGRATE", node(to).host(), absl::StrCat(node(to).port()), "", "0", "5000", "KEYS"};
+        "MIGRATE", node(to).host(), absl::StrCat(node(to).port()), "", "0", "5000"};
+    if (!password_.empty()) {
+      migrate.push_back("AUTH");
+      migrate.push_back(password_);
+    }
+    migrate.push_back("KEYS");
     for (absl::string_view key : absl::StrSplit(*keys, '\n', absl::SkipEmpty())) {
       migrate.emplace_back(key);
     }

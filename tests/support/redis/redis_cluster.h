@@ -19,8 +19,11 @@ namespace testing {
 
 class RedisCluster {
  public:
-  // Starts `masters` nodes and waits until every node reports cluster_state:ok.
-  static absl::StatusOr<std::unique_ptr<RedisCluster>> Start(int masters = 3);
+  // Starts `masters` nodes and waits until every node reports cluster_state:ok. A non-empty
+  // `password` is required by every node (RedisServerOptions::password; MoveSlot's MIGRATE
+  // sends it).
+  static absl::StatusOr<std::unique_ptr<RedisCluster>> Start(int masters = 3,
+                                                             const std::string& password = "");
 
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;
@@ -48,6 +51,7 @@ class RedisCluster {
   absl::StatusOr<std::string> Id(int node);
 
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::string password_;
 };
 
 }  // namespace testing

@@ -174,6 +174,12 @@ absl::Status RedisServer::Launch() {
       args.push_back(a);
     }
   }
+  if (!options_.password.empty()) {
+    for (const std::string& a : {std::string("--requirepass"), options_.password,
+                                 std::string("--masterauth"), options_.password}) {
+      args.push_back(a);
+    }
+  }
   for (const std::string& a : options_.extra_args) args.push_back(a);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -275,6 +281,16 @@ absl::StatusOr<std::string> RedisServer::Command(const std::vector<std::string>&
   if (c == nullptr) return absl::ResourceExhaustedError("redisConnect");
   if (c->err != 0) return absl::UnavailableError(absl::StrCat(name, ": ", c->errstr));
   redisSetTimeout(c.get(), tv);
+  if (!options_.password.empty()) {
+    const char* auth_argv[] = {"AUTH", options_.password.data()};
+    const size_t auth_lens[] = {4, options_.password.size()};
+    std::unique_ptr<redisReply, ReplyDeleter> auth(
+        static_cast<redisReply*>(redisCommandArgv(c.get(), 2, auth_argv, auth_lens)));
+    if (auth == nullptr) return absl::UnavailableError(absl::StrCat(name, ": ", c->errstr));
+    if (auth->type == REDIS_REPLY_ERROR) {
+      return absl::InternalError(std::string(auth->str, auth->len));
+    }
+  }
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const std::string& a : args) {

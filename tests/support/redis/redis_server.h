@@ -30,6 +30,9 @@ struct RedisServerOptions {
   // A Redis Cluster node (cluster-enabled, its own nodes.conf, a free cluster bus port); it
   // serves nothing until it is part of a cluster (see redis_cluster.h).
   bool cluster = false;
+  // Not empty: the server requires it (requirepass; and masterauth, for cluster replicas), and
+  // Command() authenticates with it as the default user.
+  std::string password;
   // Extra "--name value" arguments for redis-server.
   std::vector<std::string> extra_args;
 };
@@ -48,6 +51,7 @@ class RedisServer {
   std::string address() const { return host_ + ":" + std::to_string(port_); }
   int bus_port() const { return bus_port_; }
   const std::string& dir() const { return dir_; }
+  const std::string& password() const { return options_.password; }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
@@ -62,8 +66,9 @@ class RedisServer {
   absl::Status Pause();
   absl::Status Resume();
 
-  // Runs one command on a new connection and returns the reply as text (integers in decimal,
-  // arrays joined by '\n'); an error reply is an error status. For test set-up and checks.
+  // Runs one command on a new connection (authenticated with options.password, if any) and
+  // returns the reply as text (integers in decimal, arrays joined by '\n'); an error reply is
+  // an error status. For test set-up and checks.
   absl::StatusOr<std::string> Command(const std::vector<std::string>& args) const;
   // A field of INFO, e.g. InfoField("memory", "used_memory").
   absl::StatusOr<std::string> InfoField(const std::string& section, const std::string& field) const;

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -30,13 +32,23 @@ Shared& GetShared() {
   return shared;
 }
 
+// $ADMISSION_TEST_REDIS_PASSWORD, if set: the shared server and cluster require it, and every
+// test client authenticates, so that any suite can run through AUTH (a ctest entry in
+// tests/redis/CMakeLists.txt runs the conformance suite so).
+std::string SharedPassword() {
+  const char* password = std::getenv("ADMISSION_TEST_REDIS_PASSWORD");
+  return password != nullptr ? std::string(password) : std::string();
+}
+
 }  // namespace
 
 absl::StatusOr<RedisServer*> SharedRedisServer() {
   Shared& shared = GetShared();
   std::lock_guard<std::mutex> lock(shared.mu);
   if (shared.server == nullptr && shared.failure.ok()) {
-    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+    RedisServerOptions options;
+    options.password = SharedPassword();
+    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start(options);
     if (server.ok()) {
       shared.server = std::move(server).value();
     } else {
@@ -51,7 +63,8 @@ absl::StatusOr<RedisCluster*> SharedRedisCluster() {
   Shared& shared = GetShared();
   std::lock_guard<std::mutex> lock(shared.mu);
   if (shared.cluster == nullptr && shared.cluster_failure.ok()) {
-    absl::StatusOr<std::unique_ptr<RedisCluster>> cluster = RedisCluster::Start(3);
+    absl::StatusOr<std::unique_ptr<RedisCluster>> cluster =
+        RedisCluster::Start(3, SharedPassword());
     if (cluster.ok()) {
       shared.cluster = std::move(cluster).value();
     } else {
@@ -72,6 +85,7 @@ RedisTestConfig RedisTestOptions(const RedisServer& server, Clock* clock) {
   config.client.connect_timeout = absl::Seconds(5);
   config.client.command_timeout = absl::Seconds(10);
   config.client.key_prefix = absl::StrCat("t", getpid(), "-", next.fetch_add(1));
+  config.client.password = server.password();
   return config;
 }
 

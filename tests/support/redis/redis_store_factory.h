@@ -3,7 +3,8 @@
 // Redis stores for the shared conformance and property suites: each test process starts one
 // redis-server (or one 3-master cluster) lazily, on the first store, and gives every store a
 // key prefix of its own, so stores never see each other's events and nothing needs flushing
-// between tests.
+// between tests. With $ADMISSION_TEST_REDIS_PASSWORD set, the server and the cluster require
+// that password and every store authenticates with it.
 //
 //   factories.push_back(StoreFactory{"Redis", [](Clock* clock) {
 //     return MakeRedisStoreForTest(clock);
@@ -40,8 +41,8 @@ struct RedisTestConfig {
   RedisStoreOptions store;
 };
 
-// Options for a store on `server` with a fresh key prefix; `clock` may be nullptr (the server's
-// clock).
+// Options for a store on `server` with a fresh key prefix and the server's password (if any);
+// `clock` may be nullptr (the server's clock).
 RedisTestConfig RedisTestOptions(const RedisServer& server, Clock* clock);
 
 // A store on a client of its own: RedisClient::Connect(config.client), then NewRedisStore.
