@@ -117,7 +117,9 @@ void RunRoomAndSale(OpenedStores& stores, const std::string& event = "ev") {
   ASSERT_OK(room.Sweep(event, 10));
 
   Ticketing& sale = stores.sale;
-  ASSERT_OK(sale.inventory->SetInventory(event, InventorySpec{{"A-1", "A-2"}, 0}));
+  InventorySpec spec;
+  spec.seat_ids = {"A-1", "A-2"};
+  ASSERT_OK(sale.inventory->SetInventory(event, spec));
   HoldRequest hold;
   hold.event_id = event;
   hold.user_id = "alice";
@@ -126,11 +128,11 @@ void RunRoomAndSale(OpenedStores& stores, const std::string& event = "ev") {
   ASSERT_OK_AND_ASSIGN(IdempotencyBegin begun, sale.idempotency->Begin("pay", event, "fp"));
   ASSERT_EQ(begun.outcome, IdempotencyOutcome::kStarted);
   ASSERT_OK(sale.idempotency->Finish("pay", event, begun.lease, "{}"));
-  ASSERT_OK(sale.outcomes->Publish(PaymentApprovedMessage(held.reservation_id)));
+  ASSERT_OK(sale.outcomes->Publish(PaymentApprovedMessage(held.reservation_id, 1, "EUR")));
   ASSERT_OK_AND_ASSIGN(std::vector<Delivery> claimed,
                        sale.outcomes->Claim("worker", 10, absl::Seconds(30)));
   ASSERT_EQ(claimed.size(), 1u);
-  ASSERT_OK(sale.inventory->Confirm(claimed.front().message.payload));
+  ASSERT_OK(sale.inventory->Confirm(held.reservation_id));
   ASSERT_OK(sale.outcomes->Ack(claimed.front().message.id));
   ASSERT_OK_AND_ASSIGN(Reservation confirmed, sale.inventory->Get(held.reservation_id));
   EXPECT_EQ(confirmed.status, ReservationStatus::kConfirmed);
