@@ -22,6 +22,8 @@ namespace {
 
 // Holds past expiry published per event and scan; the rest come at the next scan.
 constexpr int64_t kExpiryBatch = 1000;
+// /metrics weighs at most this many sales to pick the busiest (one store call each).
+constexpr int64_t kMaxEventsWeighed = 10000;
 // Dead letters listed at most per call.
 constexpr int64_t kMaxDeadLettersListed = 1000;
 // A reservation id is "<event id>.<32 hex digits>"; a dead letter's id at most 200 characters.
@@ -780,21 +782,38 @@ std::string TicketingRoutes::RenderMetrics(int64_t max_events) {
   }
   absl::StatusOr<std::vector<std::string>> events = ticketing_.inventory->ListEvents();
   if (events.ok()) {
+    // The busiest sales (most seats held and sold; ties by id), as the room's series keep the
+    // busiest events: reading them costs a store call per event, so at most kMaxEventsWeighed
+    // (in id order) are weighed.
     std::sort(events->begin(), events->end());
-    if (static_cast<int64_t>(events->size()) > max_events) events->resize(max_events);
+    if (static_cast<int64_t>(events->size()) > kMaxEventsWeighed) {
+      events->resize(kMaxEventsWeighed);
+    }
+    std::vector<Availability> sales;
+    for (const std::string& e : *events) {
+      absl::StatusOr<Availability> a = ticketing_.inventory->GetAvailability(e, false);
+      if (a.ok()) sales.push_back(*std::move(a));
+    }
+    auto busy = [](const Availability& a) { return a.counts.held + a.counts.sold; };
+    const std::size_t keep = std::min(sales.size(), static_cast<std::size_t>(max_events));
+    std::partial_sort(sales.begin(), sales.begin() + keep, sales.end(),
+                      [&busy](const Availability& a, const Availability& b) {
+                        return busy(a) != busy(b) ? busy(a) > busy(b) : a.event_id < b.event_id;
+                      });
+    sales.resize(keep);
+    std::sort(sales.begin(), sales.end(),
+              [](const Availability& a, const Availability& b) { return a.event_id < b.event_id; });
     out +=
         "# HELP admission_event_seats Seats (or general-admission places) by state.\n"
         "# TYPE admission_event_seats gauge\n";
-    for (const std::string& e : *events) {
-      absl::StatusOr<Availability> a = ticketing_.inventory->GetAvailability(e, false);
-      if (!a.ok()) continue;
+    for (const Availability& a : sales) {
       // Event ids are [A-Za-z0-9_-]: nothing to escape in the label.
       for (const auto& [state, n] :
-           {std::pair<const char*, int64_t>{"available", a->counts.available},
-            {"held", a->counts.held},
-            {"sold", a->counts.sold}}) {
-        absl::StrAppend(&out, "admission_event_seats{event=\"", e, "\",state=\"", state, "\"} ", n,
-                        "\n");
+           {std::pair<const char*, int64_t>{"available", a.counts.available},
+            {"held", a.counts.held},
+            {"sold", a.counts.sold}}) {
+        absl::StrAppend(&out, "admission_event_seats{event=\"", a.event_id, "\",state=\"", state,
+                        "\"} ", n, "\n");
       }
     }
   } else {
