@@ -10,8 +10,6 @@
 //         is fuzzed too.
 // Either way the rest is also parsed alone as a challenge. What verifies must be for the event
 // asked, unexpired, solved, and parse back to the same fields.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -33,12 +31,7 @@ const std::string& Secret() {
 }
 
 std::string Mac(std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), Secret().data(), static_cast<int>(Secret().size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &mac_len);
-  return admission::gateway::Base64UrlEncode(
-      std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return admission::gateway::Base64UrlEncode(admission::gateway::HmacSha256(Secret(), data));
 }
 
 }  // namespace

@@ -7,8 +7,6 @@
 //   odd:  the rest is a payload, signed here with the test secret the way Sign frames it, so
 //         that the JSON claims decoding behind the MAC is fuzzed too.
 // A token that verifies is signed again from its claims and must verify to the same claims.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -28,13 +26,7 @@ const std::string& Secret() {
   return secret;
 }
 
-std::string Mac(std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), Secret().data(), static_cast<int>(Secret().size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &mac_len);
-  return std::string(reinterpret_cast<const char*>(mac), mac_len);
-}
+std::string Mac(std::string_view data) { return admission::gateway::HmacSha256(Secret(), data); }
 
 bool Same(const ReservationClaims& a, const ReservationClaims& b) {
   return a.event_id == b.event_id && a.user_id == b.user_id && a.waiting_token == b.waiting_token &&

@@ -3,7 +3,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -153,11 +152,7 @@ ProofOfWork::ProofOfWork(std::string secret, absl::Duration ttl)
       ttl_(std::max(absl::Seconds(1), absl::Trunc(ttl, absl::Seconds(1)))) {}
 
 std::string ProofOfWork::Mac(std::string_view body) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &mac_len);
-  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return Base64UrlEncode(HmacSha256(secret_, body));
 }
 
 PowChallenge ProofOfWork::Issue(std::string_view event_id, int difficulty, absl::Time now) const {

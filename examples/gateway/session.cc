@@ -2,8 +2,6 @@
 #include "session.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <utility>
 
@@ -18,12 +16,7 @@ namespace admission::gateway {
 SessionSigner::SessionSigner(std::string secret) : secret_(std::move(secret)) {}
 
 std::string SessionSigner::Mac(std::string_view user_id) const {
-  const std::string data = "admission-session\n" + std::string(user_id);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &mac_len);
-  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+  return Base64UrlEncode(HmacSha256(secret_, "admission-session\n" + std::string(user_id)));
 }
 
 std::string SessionSigner::NewSession(std::string* user_id) const {

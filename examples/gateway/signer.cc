@@ -92,6 +92,14 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &mac_len);
+  return std::string(reinterpret_cast<const char*>(mac), mac_len);
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   // Hashing first makes both sides the same length, so neither the length nor the position
   // of the first difference shows in the timing.
@@ -122,13 +130,7 @@ std::string RandomHex(std::size_t n) {
 
 TokenSigner::TokenSigner(std::string secret) : secret_(std::move(secret)) {}
 
-std::string TokenSigner::Mac(std::string_view data) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &mac_len);
-  return std::string(reinterpret_cast<const char*>(mac), mac_len);
-}
+std::string TokenSigner::Mac(std::string_view data) const { return HmacSha256(secret_, data); }
 
 std::string TokenSigner::Sign(const ReservationClaims& claims) const {
   // "typ" keeps a reservation token from ever verifying as another kind of token signed with

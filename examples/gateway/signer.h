@@ -63,6 +63,9 @@ absl::StatusOr<std::string> Base64UrlDecode(std::string_view text);
 
 // SHA-256 of `data`, raw bytes.
 std::string Sha256(std::string_view data);
+// HMAC-SHA256 of `data` under `key`, raw bytes: what every signed thing the gateway hands out
+// (tokens, sessions, proof-of-work challenges) is checked with.
+std::string HmacSha256(std::string_view key, std::string_view data);
 // Constant-time equality (lengths may differ; the time does not depend on where they differ).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
