@@ -62,11 +62,13 @@ double JoinRateMeter::RatePerSec(std::string_view event_id) {
   Sample& s = it->second;
   s.reading = false;
   if (!count.ok()) {
-    // An unknown event has had no joins; a store that did not answer tells nothing new.
+    // An unknown event has had no joins and is not remembered: made-up event ids (one per
+    // request, from a bot) must never fill the table and make it forget the real events'
+    // rates, which would take the proof of work away from a busy sale. A store that did not
+    // answer tells nothing new.
     if (absl::IsNotFound(count.status())) {
-      s.at = now;
-      s.count = 0;
-      s.rate = 0;
+      samples_.erase(it);
+      return 0;
     }
     return s.rate;
   }

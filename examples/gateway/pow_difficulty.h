@@ -55,8 +55,9 @@ class JoinRateMeter {
   using ReadCount = std::function<absl::StatusOr<int64_t>(std::string_view event_id)>;
 
   // `clock` is not owned. Each event is sampled at most once per `interval`; at most
-  // `max_events` events are remembered (beyond, all are forgotten and measured afresh, so
-  // that made-up event ids cannot grow the memory).
+  // `max_events` events are remembered (beyond, all are forgotten and measured afresh). An
+  // event the store does not know is not remembered, so made-up event ids neither grow the
+  // memory nor push the real events out.
   JoinRateMeter(Clock& clock, ReadCount read, absl::Duration interval, std::size_t max_events);
 
   // Joins per second of `event_id` between its last two samples; 0 until there are two (the

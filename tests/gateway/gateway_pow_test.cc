@@ -326,6 +326,28 @@ TEST(JoinRateMeterTest, RateBetweenSamples) {
   EXPECT_EQ(meter.RatePerSec("a"), 0);
 }
 
+// A bot naming a fresh made-up event in every join must not make the meter forget a busy
+// event's rate (and so take its proof of work away).
+TEST(JoinRateMeterTest, UnknownEventsDoNotPushRealOnesOut) {
+  SimulatedClock clock;
+  int64_t count = 0;
+  JoinRateMeter meter(
+      clock,
+      [&](std::string_view event) -> absl::StatusOr<int64_t> {
+        if (event != "sale") return absl::NotFoundError("unknown event");
+        return count;
+      },
+      absl::Seconds(1), 4);
+  EXPECT_EQ(meter.RatePerSec("sale"), 0);
+  count += 1000;
+  clock.Advance(absl::Seconds(1));
+  EXPECT_DOUBLE_EQ(meter.RatePerSec("sale"), 1000);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(meter.RatePerSec("junk-" + std::to_string(i)), 0);
+  count += 2000;
+  clock.Advance(absl::Seconds(1));
+  EXPECT_DOUBLE_EQ(meter.RatePerSec("sale"), 2000);  // still measured between two samples
+}
+
 TEST(PowFlagsTest, ModesAndLimits) {
   GatewayFlags flags;
   ASSERT_TRUE(ParseFlags({"--pow=auto", "--pow_auto_threshold=10"}, &flags).ok());
