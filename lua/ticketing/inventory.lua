@@ -14,6 +14,9 @@
 -- KEYS[6] ended  ZSET  reservation id -> when it ended (us)
 -- KEYS[7] users  HASH  user id -> seats held or sold|open hold ids by ',' (kept while not 0|)
 -- KEYS[8] prices HASH  named seat id -> its own price
+-- KEYS[9] pays   HASH  reservation id -> when its payment intent was recorded (us)|the intent
+-- KEYS[10] (hold with a request key only) the key's HASH: fp (the request's fingerprint), until
+--          (us: when it is forgotten), rid (the reservation made) or err (the refusal)
 -- ARGV[1] operation, ARGV[2] now (us), ARGV[3] expire_per_call, ARGV[4] retention (us),
 -- ARGV[5] event id (for messages), then the operation's arguments:
 --   set       ARGV[6] 'named' | 'ga', ARGV[7] general admission places, ARGV[8] currency,
@@ -21,7 +24,10 @@
 --             P pairs seat id, price, then the seat ids
 --   avail     ARGV[6] '1' to list the seats
 --   hold      ARGV[6] reservation id, ARGV[7] user id, ARGV[8] quantity, ARGV[9] hold (us),
---             ARGV[10] external ref, ARGV[11..] seat ids (none: any available seats)
+--             ARGV[10] external ref, ARGV[11] fingerprint ('' without a request key),
+--             ARGV[12] how long the key is kept (us), ARGV[13..] seat ids (none: any
+--             available seats)
+--   pay       ARGV[6] reservation id, ARGV[7] the payment intent
 --   confirm | cancel | expire | get   ARGV[6] reservation id; confirm from a payment:
 --             ARGV[7] '1', ARGV[8] amount paid, ARGV[9] its currency ('' unstated)
 --   list_expired | sweep              ARGV[6] max
@@ -29,8 +35,8 @@
 -- expires, updated, total, currency}. avail answers {kind, total, held, sold, currency, price,
 -- l_hold, l_open, l_user} and then seat id, state letter, price for each seat. Refusals are error replies: 'NOT_FOUND msg', 'INVALID_ARGUMENT msg' and
 -- 'FAILED_PRECONDITION <inventory error>: msg' (sold_out, seat_unavailable, ...).
-local K_INV, K_SEATS, K_AVAIL, K_HOLDS, K_RES, K_ENDED, K_USERS, K_PRICES =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local K_INV, K_SEATS, K_AVAIL, K_HOLDS, K_RES, K_ENDED, K_USERS, K_PRICES, K_PAYS, K_REQUEST =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
 local expire_per_call = tonumber(ARGV[3])
@@ -160,6 +166,7 @@ local function prune_ended()
     PRUNE_ENDED)
   for _, rid in ipairs(ids) do
     redis.call('HDEL', K_RES, rid)
+    redis.call('HDEL', K_PAYS, rid)
     redis.call('ZREM', K_ENDED, rid)
   end
 end
@@ -332,9 +339,10 @@ function ops.avail()
   return out
 end
 
-function ops.hold()
-  if redis.call('EXISTS', K_INV) == 0 then return no_inventory() end
-  prologue()
+local FIRST_SEAT = 13
+
+-- The hold itself, once its request key (if any) is known to be new.
+local function take()
   local rid, user, qty, ttl = ARGV[6], ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
   expire_user_holds(user)
   local currency, price, limits = sale()
@@ -344,7 +352,7 @@ function ops.hold()
   local r = {status = 'H', user = user, ref = ARGV[10], qty = qty, created = now,
              expires = now + ttl, updated = now, total = 0, currency = currency, seats = {}}
   if kind == 'ga' then
-    if #ARGV >= 11 then
+    if #ARGV >= FIRST_SEAT then
       return refuse('INVALID_ARGUMENT', "event '" .. event_id ..
         "' has general admission: ask for a quantity")
     end
@@ -353,9 +361,9 @@ function ops.hold()
       return refuse('FAILED_PRECONDITION', 'sold_out: only ' .. int(available) ..
         ' places left')
     end
-  elseif #ARGV >= 11 then
+  elseif #ARGV >= FIRST_SEAT then
     local wanted, taken = {}, {}
-    for i = 11, #ARGV do
+    for i = FIRST_SEAT, #ARGV do
       local state, pos = seat(ARGV[i])
       if not state then
         return refuse('INVALID_ARGUMENT', "event '" .. event_id .. "' has no seat '" ..
@@ -399,6 +407,39 @@ function ops.hold()
   store_account(user, seats_of_user + qty, open)
   store(rid, r)
   return answer(rid, r, false)
+end
+
+function ops.hold()
+  if redis.call('EXISTS', K_INV) == 0 then return no_inventory() end
+  prologue()
+  if not K_REQUEST then return take() end
+  local fp = ARGV[11]
+  local seen = redis.call('HMGET', K_REQUEST, 'fp', 'until', 'rid', 'err')
+  if seen[1] and now < tonumber(seen[2]) then
+    if seen[1] ~= fp then
+      return refuse('FAILED_PRECONDITION', 'request_key_reused: this request key was used ' ..
+        'for another hold; use a new key for a new request')
+    end
+    if seen[4] then return redis.error_reply(seen[4]) end
+    local r = load(seen[3])
+    if not r then return refuse('NOT_FOUND', 'unknown reservation') end
+    return answer(seen[3], r, false)
+  end
+  local out = take()
+  -- Only what the event's state decided is kept: a refusal that depends on the input alone
+  -- (INVALID_ARGUMENT) is answered the same way again anyway.
+  local err = type(out) == 'table' and out.err
+  if err and string.sub(err, 1, 20) ~= 'FAILED_PRECONDITION ' then return out end
+  local until_us = now + tonumber(ARGV[12])
+  redis.call('DEL', K_REQUEST)
+  if err then
+    redis.call('HSET', K_REQUEST, 'fp', fp, 'until', int(until_us), 'err', err)
+  else
+    redis.call('HSET', K_REQUEST, 'fp', fp, 'until', int(until_us), 'rid', ARGV[6])
+  end
+  -- The logical 'until' decides; the expiry only collects the garbage, a little later.
+  redis.call('PEXPIRE', K_REQUEST, math.floor(tonumber(ARGV[12]) / 1000) + 1000)
+  return out
 end
 
 local STATUS_NAMES = {H = 'HOLD', C = 'CONFIRMED', X = 'CANCELLED', E = 'EXPIRED'}
@@ -464,6 +505,32 @@ end
 function ops.confirm() return transition('confirm') end
 function ops.cancel() return transition('cancel') end
 function ops.expire() return transition('expire') end
+
+function ops.pay()
+  prune_ended()
+  local rid, intent = ARGV[6], ARGV[7]
+  local r = load(rid)
+  if not r then return refuse('NOT_FOUND', 'unknown reservation') end
+  local changed = false
+  local at, recorded = string.match(redis.call('HGET', K_PAYS, rid) or '', '^(%d+)|(.*)$')
+  if recorded then
+    if recorded ~= intent then
+      return refuse('FAILED_PRECONDITION', 'payment_exists: another payment was already ' ..
+        'started for reservation ' .. rid)
+    end
+  elseif r.status ~= 'H' then
+    return refuse('FAILED_PRECONDITION', 'invalid_transition: cannot pay for a reservation ' ..
+      'that is ' .. STATUS_NAMES[r.status])
+  elseif now >= r.expires then
+    finish(rid, r, 'E')
+    return refuse('FAILED_PRECONDITION', 'hold_expired: the hold has expired')
+  else
+    at, recorded = int(now), intent
+    redis.call('HSET', K_PAYS, rid, at .. '|' .. intent)
+    changed = true
+  end
+  return {answer(rid, r, changed), recorded, at}
+end
 
 function ops.get()
   prune_ended()

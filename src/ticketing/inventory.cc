@@ -11,8 +11,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "admission/ids.h"
+#include "admission/ticketing/idempotency.h"
 #include "common/strings.h"
 #include "ticketing/ticketing_internal.h"
 
@@ -34,7 +36,8 @@ constexpr InventoryError kAllErrors[] = {
     InventoryError::kHoldExpired,     InventoryError::kInvalidTransition,
     InventoryError::kInventoryInUse,  InventoryError::kHoldTooLarge,
     InventoryError::kHoldLimit,       InventoryError::kUserLimit,
-    InventoryError::kPaymentMismatch,
+    InventoryError::kPaymentMismatch, InventoryError::kRequestKeyReused,
+    InventoryError::kPaymentExists,
 };
 
 // Seat ids are validated one by one and checked for duplicates.
@@ -78,6 +81,9 @@ absl::Status ValidateHoldRequest(const HoldRequest& request, absl::Duration defa
     return absl::InvalidArgumentError("hold_ttl must be between 0 (the default) and 1 hour");
   }
   *ttl = request.hold_ttl == absl::ZeroDuration() ? default_ttl : request.hold_ttl;
+  if (!request.request_key.empty()) {
+    if (absl::Status s = ValidateIdempotencyKey(request.request_key); !s.ok()) return s;
+  }
   // Below a microsecond a hold would expire the instant it is made.
   *ttl = std::max(*ttl, absl::Microseconds(1));
   return absl::OkStatus();
@@ -256,6 +262,10 @@ std::string_view InventoryErrorName(InventoryError error) {
       return "user_limit";
     case InventoryError::kPaymentMismatch:
       return "payment_mismatch";
+    case InventoryError::kRequestKeyReused:
+      return "request_key_reused";
+    case InventoryError::kPaymentExists:
+      return "payment_exists";
   }
   return "";
 }
@@ -314,6 +324,17 @@ absl::StatusOr<ReservationChange> Inventory::ConfirmPaid(std::string_view reserv
   return DoConfirm(*event_id, reservation_id, &paid);
 }
 
+absl::StatusOr<PaymentIntentRecord> Inventory::RecordPaymentIntent(std::string_view reservation_id,
+                                                                   std::string_view intent) {
+  absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
+  if (!event_id.ok()) return event_id.status();
+  if (intent.empty() || intent.size() > kMaxPaymentIntentLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a payment intent must be 1 to ", kMaxPaymentIntentLength, " bytes"));
+  }
+  return DoRecordPaymentIntent(*event_id, reservation_id, intent);
+}
+
 absl::StatusOr<ReservationChange> Inventory::Cancel(std::string_view reservation_id) {
   absl::StatusOr<std::string_view> event_id = EventIdOfReservation(reservation_id);
   if (!event_id.ok()) return event_id.status();
@@ -357,6 +378,21 @@ std::string PaymentMismatchMessage(std::string_view reservation_id, const Paymen
   return absl::StrCat(what, " does not match the total of reservation ", AbslView(reservation_id),
                       ", ", total, " ", AbslView(currency),
                       ": not confirmed; refund or settle it, then confirm it by hand");
+}
+
+std::string HoldFingerprint(const HoldRequest& request, int64_t quantity, absl::Duration ttl) {
+  // Seat ids and the reference cannot hold '|'; the seats are compared in the order asked.
+  return absl::StrCat(quantity, "|", DurationToMicros(ttl), "|", request.external_ref, "|",
+                      absl::StrJoin(request.seat_ids, ","));
+}
+
+std::string RequestKeyReusedMessage() {
+  return "this request key was used for another hold; use a new key for a new request";
+}
+
+std::string PaymentExistsMessage(std::string_view reservation_id) {
+  return absl::StrCat("another payment was already started for reservation ",
+                      AbslView(reservation_id));
 }
 
 absl::Status InventoryErrorStatus(InventoryError error, std::string_view message) {

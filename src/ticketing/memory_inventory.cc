@@ -56,6 +56,17 @@ struct Record {
   int64_t created_us = 0;
   int64_t expires_us = 0;
   int64_t updated_us = 0;
+  // RecordPaymentIntent's record ("" until then).
+  std::string payment_intent;
+  int64_t payment_intent_us = 0;
+};
+
+// What a Hold with a request_key did (HoldRequest::request_key), kept until `until_us`.
+struct RequestRecord {
+  std::string fingerprint;
+  std::string reservation_id;  // the hold made; empty when refused
+  absl::Status refusal;
+  int64_t until_us = 0;
 };
 
 using ScoreSet = std::set<std::pair<int64_t, std::string>>;
@@ -83,7 +94,16 @@ struct EventInventory {
   ScoreSet holds ABSL_GUARDED_BY(mu);                  // (hold expiry, reservation id)
   absl::flat_hash_map<std::string, Record> reservations ABSL_GUARDED_BY(mu);
   ScoreSet ended ABSL_GUARDED_BY(mu);  // (ended at, reservation id)
+  // Request keys by RequestKeyOf(user, key), and the same ordered by when they are forgotten.
+  absl::flat_hash_map<std::string, RequestRecord> requests ABSL_GUARDED_BY(mu);
+  ScoreSet request_expiry ABSL_GUARDED_BY(mu);  // (until, RequestKeyOf)
 };
+
+// Keys are recorded per user: one buyer's key never answers another's hold. User ids hold no
+// newline (ValidateUserId).
+std::string RequestKeyOf(std::string_view user_id, std::string_view key) {
+  return absl::StrCat(AbslView(user_id), "\n", AbslView(key));
+}
 
 class MemoryInventory final : public Inventory {
  public:
@@ -91,6 +111,7 @@ class MemoryInventory final : public Inventory {
       : Inventory(options.default_hold_ttl),
         clock_(options.clock != nullptr ? options.clock : SystemClock()),
         retention_us_(DurationToMicros(options.reservation_retention)),
+        request_ttl_us_(DurationToMicros(options.idempotency_ttl)),
         expire_per_call_(std::max<int64_t>(options.expire_per_call, 0)) {}
 
  private:
@@ -106,6 +127,9 @@ class MemoryInventory final : public Inventory {
                                               const Payment* paid) override {
     return Transition(event_id, reservation_id, Op::kConfirm, paid);
   }
+  absl::StatusOr<PaymentIntentRecord> DoRecordPaymentIntent(std::string_view event_id,
+                                                            std::string_view reservation_id,
+                                                            std::string_view intent) override;
   absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
                                              std::string_view reservation_id) override {
     return Transition(event_id, reservation_id, Op::kCancel);
@@ -146,8 +170,13 @@ class MemoryInventory final : public Inventory {
   // Expires up to `max` holds past expiry; true when none is left.
   bool ExpireDue(EventInventory& ev, int64_t now, int64_t max, int64_t* expired)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev.mu);
-  // Drops a bounded number of reservations that ended longer ago than the retention.
+  // Drops a bounded number of reservations that ended longer ago than the retention, and of
+  // request keys past their time.
   void PruneEnded(EventInventory& ev, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev.mu);
+  // The hold itself, once the request key (if any) is known to be new.
+  absl::StatusOr<Reservation> Take(EventInventory* ev, const HoldRequest& request, int64_t quantity,
+                                   absl::Duration ttl, int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev->mu);
   // Both, at the start of the calls that touch the event as a whole.
   void Prologue(EventInventory& ev, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ev.mu) {
     int64_t ignored = 0;
@@ -164,6 +193,7 @@ class MemoryInventory final : public Inventory {
 
   Clock* const clock_;
   const int64_t retention_us_;
+  const int64_t request_ttl_us_;
   const int64_t expire_per_call_;
 
   std::mutex events_mu_;
@@ -299,6 +329,12 @@ void MemoryInventory::PruneEnded(EventInventory& ev, int64_t now) {
     ev.reservations.erase(first->second);
     ev.ended.erase(first);
   }
+  for (int i = 0; i < kPruneEndedPerCall && !ev.request_expiry.empty(); ++i) {
+    auto first = ev.request_expiry.begin();
+    if (first->first > now) break;
+    ev.requests.erase(first->second);
+    ev.request_expiry.erase(first);
+  }
 }
 
 absl::Status MemoryInventory::DoSetInventory(std::string_view event_id, const InventorySpec& spec) {
@@ -411,11 +447,44 @@ absl::StatusOr<Reservation> MemoryInventory::DoHold(const HoldRequest& request, 
                                                     absl::Duration ttl) {
   EventInventory* ev = Find(request.event_id, /*create=*/false);
   if (ev == nullptr) return NoInventory(request.event_id);
-  const std::string rid = NewReservationId(request.event_id);
   std::lock_guard<std::mutex> lock(ev->mu);
   if (!ev->exists) return NoInventory(request.event_id);
   const int64_t now = NowMicros();
   Prologue(*ev, now);
+  if (request.request_key.empty()) return Take(ev, request, quantity, ttl, now);
+
+  const std::string fingerprint = HoldFingerprint(request, quantity, ttl);
+  const std::string key = RequestKeyOf(request.user_id, request.request_key);
+  if (auto it = ev->requests.find(key); it != ev->requests.end() && now < it->second.until_us) {
+    const RequestRecord& seen = it->second;
+    if (seen.fingerprint != fingerprint) {
+      return InventoryErrorStatus(InventoryError::kRequestKeyReused, RequestKeyReusedMessage());
+    }
+    if (!seen.refusal.ok()) return seen.refusal;
+    auto r = ev->reservations.find(seen.reservation_id);
+    if (r == ev->reservations.end()) return UnknownReservation();
+    return ToReservation(request.event_id, r->first, r->second);
+  }
+  absl::StatusOr<Reservation> out = Take(ev, request, quantity, ttl, now);
+  // Only what the event's state decided is kept: a refusal that depends on the input alone
+  // (InvalidArgument) is answered the same way again anyway.
+  if (!out.ok() && !absl::IsFailedPrecondition(out.status())) return out;
+  if (auto old = ev->requests.find(key); old != ev->requests.end()) {
+    ev->request_expiry.erase({old->second.until_us, key});
+  }
+  RequestRecord& record = ev->requests[key];
+  record.fingerprint = fingerprint;
+  record.reservation_id = out.ok() ? out->reservation_id : std::string();
+  record.refusal = out.status();
+  record.until_us = now + request_ttl_us_;
+  ev->request_expiry.insert({record.until_us, key});
+  return out;
+}
+
+absl::StatusOr<Reservation> MemoryInventory::Take(EventInventory* ev, const HoldRequest& request,
+                                                  int64_t quantity, absl::Duration ttl,
+                                                  int64_t now) {
+  const std::string rid = NewReservationId(request.event_id);
   ExpireUserHolds(*ev, request.user_id, now);
   if (absl::Status s = CheckLimits(*ev, request.user_id, quantity); !s.ok()) return s;
 
@@ -547,6 +616,40 @@ absl::StatusOr<ReservationChange> MemoryInventory::Transition(std::string_view e
       break;
   }
   out.reservation = ToReservation(event_id, rid, r);
+  return out;
+}
+
+absl::StatusOr<PaymentIntentRecord> MemoryInventory::DoRecordPaymentIntent(
+    std::string_view event_id, std::string_view reservation_id, std::string_view intent) {
+  EventInventory* ev = Find(event_id, /*create=*/false);
+  if (ev == nullptr) return UnknownReservation();
+  std::lock_guard<std::mutex> lock(ev->mu);
+  const int64_t now = NowMicros();
+  PruneEnded(*ev, now);
+  auto it = ev->reservations.find(AbslView(reservation_id));
+  if (it == ev->reservations.end()) return UnknownReservation();
+  const std::string& rid = it->first;
+  Record& r = it->second;
+  PaymentIntentRecord out;
+  if (!r.payment_intent.empty()) {
+    if (r.payment_intent != intent) {
+      return InventoryErrorStatus(InventoryError::kPaymentExists, PaymentExistsMessage(rid));
+    }
+  } else if (r.status != ReservationStatus::kHold) {
+    return InventoryErrorStatus(InventoryError::kInvalidTransition,
+                                absl::StrCat("cannot pay for a reservation that is ",
+                                             AbslView(ReservationStatusName(r.status))));
+  } else if (now >= r.expires_us) {
+    End(*ev, rid, r, ReservationStatus::kExpired, now);
+    return InventoryErrorStatus(InventoryError::kHoldExpired, "the hold has expired");
+  } else {
+    r.payment_intent = std::string(intent);
+    r.payment_intent_us = now;
+    out.changed = true;
+  }
+  out.reservation = ToReservation(event_id, rid, r);
+  out.intent = r.payment_intent;
+  out.recorded_at = MicrosToTime(r.payment_intent_us);
   return out;
 }
 

@@ -36,6 +36,14 @@ absl::Status InventoryErrorStatus(InventoryError error, std::string_view message
 std::string PaymentMismatchMessage(std::string_view reservation_id, const Payment& paid,
                                    int64_t total, std::string_view currency);
 
+// What makes two holds with one request_key the same request (HoldRequest::request_key): the
+// places asked for, the hold's duration and the reference, as the store records them.
+std::string HoldFingerprint(const HoldRequest& request, int64_t quantity, absl::Duration ttl);
+// The messages of kRequestKeyReused and kPaymentExists refusals (the Lua script writes the same
+// words).
+std::string RequestKeyReusedMessage();
+std::string PaymentExistsMessage(std::string_view reservation_id);
+
 // The in-memory parts (ticketing.cc bundles them). Options must have been validated.
 std::unique_ptr<IdempotencyStore> NewMemoryIdempotencyStore(const TicketingOptions& options);
 std::unique_ptr<Inventory> NewMemoryInventory(const TicketingOptions& options);

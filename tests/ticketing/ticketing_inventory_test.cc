@@ -691,6 +691,146 @@ TEST(InventoryNamesTest, ErrorsRoundTripThroughStatus) {
   EXPECT_EQ(SeatStateName(SeatState::kSold), "SOLD");
 }
 
+// --- Exactly-once holds and payment intents ------------------------------------------------------
+
+HoldRequest Keyed(HoldRequest request, std::string_view key) {
+  request.request_key = std::string(key);
+  return request;
+}
+
+TEST_P(InventoryTest, AHoldRetriedWithItsKeyAnswersTheFirstHold) {
+  ASSERT_OK(inventory().SetInventory("gig", GeneralAdmission(10)));
+  const Reservation first = MustHold(Keyed(QuantityRequest("gig", "u1", 2), "k-1"));
+  clock_.Advance(absl::Seconds(3));
+  // The answer was lost; the retry takes nothing more and names the same reservation.
+  const Reservation again = MustHold(Keyed(QuantityRequest("gig", "u1", 2), "k-1"));
+  EXPECT_EQ(again.reservation_id, first.reservation_id);
+  EXPECT_EQ(again.created_at, first.created_at);
+  EXPECT_EQ(again.status, ReservationStatus::kHold);
+  EXPECT_EQ(Counts("gig").held, 2);
+  // As it is now: once confirmed, the replay says CONFIRMED.
+  ASSERT_OK(inventory().Confirm(first.reservation_id));
+  const Reservation later = MustHold(Keyed(QuantityRequest("gig", "u1", 2), "k-1"));
+  EXPECT_EQ(later.reservation_id, first.reservation_id);
+  EXPECT_EQ(later.status, ReservationStatus::kConfirmed);
+  EXPECT_EQ(Counts("gig").sold, 2);
+  EXPECT_EQ(Counts("gig").held, 0);
+  // Another key is another hold.
+  const Reservation other = MustHold(Keyed(QuantityRequest("gig", "u1", 2), "k-2"));
+  EXPECT_NE(other.reservation_id, first.reservation_id);
+  EXPECT_EQ(Counts("gig").held, 2);
+}
+
+TEST_P(InventoryTest, AKeyUsedForAnotherHoldIsRefused) {
+  ASSERT_OK(inventory().SetInventory("show", NamedSeats(SeatIds(5))));
+  const Reservation first = MustHold(Keyed(SeatsRequest("show", "u1", {"A-1"}), "k"));
+  for (HoldRequest other :
+       {SeatsRequest("show", "u1", {"A-2"}), SeatsRequest("show", "u1", {"A-1", "A-2"}),
+        QuantityRequest("show", "u1", 1)}) {
+    EXPECT_THAT(inventory().Hold(Keyed(other, "k")),
+                InventoryErrorIs(InventoryError::kRequestKeyReused));
+  }
+  HoldRequest longer = SeatsRequest("show", "u1", {"A-1"});
+  longer.hold_ttl = absl::Minutes(5);
+  EXPECT_THAT(inventory().Hold(Keyed(longer, "k")),
+              InventoryErrorIs(InventoryError::kRequestKeyReused));
+  EXPECT_THAT(Seats("show"),
+              ElementsAre(Pair("A-1", kHeld), Pair("A-2", kAvailable), Pair("A-3", kAvailable),
+                          Pair("A-4", kAvailable), Pair("A-5", kAvailable)));
+  // Keys are per buyer: another user's hold with the same key is their own.
+  const Reservation theirs = MustHold(Keyed(SeatsRequest("show", "u2", {"A-2"}), "k"));
+  EXPECT_NE(theirs.reservation_id, first.reservation_id);
+  EXPECT_EQ(theirs.user_id, "u2");
+}
+
+TEST_P(InventoryTest, ARefusedHoldIsRefusedAgainForItsKey) {
+  ASSERT_OK(inventory().SetInventory("gig", GeneralAdmission(3)));
+  const Reservation big = MustHold(QuantityRequest("gig", "u0", 3));
+  EXPECT_THAT(inventory().Hold(Keyed(QuantityRequest("gig", "u1", 1), "k")),
+              InventoryErrorIs(InventoryError::kSoldOut));
+  ASSERT_OK(inventory().Cancel(big.reservation_id));
+  // The retry gets the first answer, not a hold that the first request never made.
+  EXPECT_THAT(inventory().Hold(Keyed(QuantityRequest("gig", "u1", 1), "k")),
+              InventoryErrorIs(InventoryError::kSoldOut));
+  EXPECT_EQ(Counts("gig").held, 0);
+  // Input errors leave no trace: fixed, the same key runs.
+  ASSERT_OK(inventory().SetInventory("show", NamedSeats(SeatIds(2))));
+  EXPECT_THAT(inventory().Hold(Keyed(SeatsRequest("show", "u1", {"Z-9"}), "k2")),
+              StatusIs(kInvalidArgument));
+  EXPECT_OK(inventory().Hold(Keyed(SeatsRequest("show", "u1", {"A-1"}), "k2")));
+}
+
+TEST_P(InventoryTest, AHoldKeyIsForgottenAfterTheIdempotencyTtl) {
+  ASSERT_OK(inventory().SetInventory("gig", GeneralAdmission(10)));
+  HoldRequest request = Keyed(QuantityRequest("gig", "u1", 1), "k");
+  request.hold_ttl = absl::Hours(1);
+  const Reservation first = MustHold(request);
+  clock_.Advance(TicketingOptions().idempotency_ttl - absl::Microseconds(1));
+  EXPECT_EQ(MustHold(request).reservation_id, first.reservation_id);
+  clock_.Advance(absl::Microseconds(1));
+  const Reservation second = MustHold(request);
+  EXPECT_NE(second.reservation_id, first.reservation_id);
+  EXPECT_EQ(Counts("gig").held, 2);
+}
+
+TEST_P(InventoryTest, BadRequestKeysAreInvalidArgument) {
+  ASSERT_OK(inventory().SetInventory("gig", GeneralAdmission(10)));
+  for (const std::string& bad : {std::string("with space"), std::string(256, 'k'),
+                                 std::string("tab\tkey"), std::string("\x80")}) {
+    EXPECT_THAT(inventory().Hold(Keyed(QuantityRequest("gig", "u1", 1), bad)),
+                StatusIs(kInvalidArgument))
+        << bad;
+  }
+  EXPECT_EQ(Counts("gig").held, 0);
+}
+
+TEST_P(InventoryTest, APaymentIntentIsRecordedOnce) {
+  ASSERT_OK(inventory().SetInventory("gig", GeneralAdmission(10)));
+  const Reservation r = MustHold(QuantityRequest("gig", "u1", 1));
+  ASSERT_OK_AND_ASSIGN(PaymentIntentRecord first,
+                       inventory().RecordPaymentIntent(r.reservation_id, "approve 0"));
+  EXPECT_TRUE(first.changed);
+  EXPECT_EQ(first.intent, "approve 0");
+  EXPECT_EQ(first.recorded_at, clock_.Now());
+  EXPECT_EQ(first.reservation.status, ReservationStatus::kHold);
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_OK_AND_ASSIGN(PaymentIntentRecord again,
+                       inventory().RecordPaymentIntent(r.reservation_id, "approve 0"));
+  EXPECT_FALSE(again.changed);
+  EXPECT_EQ(again.recorded_at, first.recorded_at);
+  EXPECT_THAT(inventory().RecordPaymentIntent(r.reservation_id, "fail"),
+              InventoryErrorIs(InventoryError::kPaymentExists));
+  // Still answered after the payment confirmed the reservation (a late retry).
+  ASSERT_OK(inventory().Confirm(r.reservation_id));
+  ASSERT_OK_AND_ASSIGN(again, inventory().RecordPaymentIntent(r.reservation_id, "approve 0"));
+  EXPECT_FALSE(again.changed);
+  EXPECT_EQ(again.reservation.status, ReservationStatus::kConfirmed);
+  EXPECT_EQ(Counts("gig").sold, 1);
+}
+
+TEST_P(InventoryTest, APaymentIntentNeedsALiveHold) {
+  ASSERT_OK(inventory().SetInventory("gig", GeneralAdmission(10)));
+  const Reservation cancelled = MustHold(QuantityRequest("gig", "u1", 1));
+  ASSERT_OK(inventory().Cancel(cancelled.reservation_id));
+  EXPECT_THAT(inventory().RecordPaymentIntent(cancelled.reservation_id, "approve"),
+              InventoryErrorIs(InventoryError::kInvalidTransition));
+  HoldRequest brief = QuantityRequest("gig", "u1", 1);
+  brief.hold_ttl = absl::Seconds(10);
+  const Reservation late = MustHold(brief);
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_THAT(inventory().RecordPaymentIntent(late.reservation_id, "approve"),
+              InventoryErrorIs(InventoryError::kHoldExpired));
+  ASSERT_OK_AND_ASSIGN(Reservation expired, inventory().Get(late.reservation_id));
+  EXPECT_EQ(expired.status, ReservationStatus::kExpired);
+  EXPECT_EQ(Counts("gig").held, 0);
+  EXPECT_THAT(inventory().RecordPaymentIntent(late.reservation_id, ""), StatusIs(kInvalidArgument));
+  EXPECT_THAT(inventory().RecordPaymentIntent(late.reservation_id, std::string(257, 'x')),
+              StatusIs(kInvalidArgument));
+  EXPECT_THAT(inventory().RecordPaymentIntent("nope", "approve"), StatusIs(kInvalidArgument));
+  EXPECT_THAT(inventory().RecordPaymentIntent(NewReservationId("gig"), "approve"),
+              StatusIs(kNotFound));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, InventoryTest, ::testing::ValuesIn(AllTicketingFactories()),
                          TicketingFactoryName());
 

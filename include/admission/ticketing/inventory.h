@@ -122,6 +122,10 @@ enum class InventoryError {
   kUserLimit,          // the hold would take the user past seats_per_user ("user_limit")
   kPaymentMismatch,    // ConfirmPaid with another amount or currency than the total
                        // ("payment_mismatch")
+  kRequestKeyReused,   // a Hold's request_key was used before for another request
+                       // ("request_key_reused")
+  kPaymentExists,      // RecordPaymentIntent with another intent than the one recorded
+                       // ("payment_exists")
 };
 // "sold_out", "seat_unavailable", ... ("" for kNone): usable as API error codes.
 std::string_view InventoryErrorName(InventoryError error);
@@ -200,6 +204,17 @@ struct HoldRequest {
   // the buyer's waiting-room token, so that whoever sees the reservation end (an outcome
   // handler's on_applied) can end the buyer's place in the waiting room.
   std::string external_ref;
+  // Optional: makes the hold exactly-once per key (the client's Idempotency-Key;
+  // ValidateIdempotencyKey in idempotency.h). The store records the key, for this user, with
+  // what the hold did (the reservation it made, or its refusal) in the same atomic step that
+  // takes the seats, and keeps it for TicketingOptions::idempotency_ttl. A Hold that finds its
+  // key recorded takes nothing: with the same request (seats or quantity, hold_ttl,
+  // external_ref) it answers the first outcome again (the reservation as it is now, or the same
+  // refusal); with another request it is FailedPrecondition kRequestKeyReused. So a client
+  // that lost the answer (a timeout, a 503, a dropped connection, a crashed server) retries
+  // with the same key and gets the hold it made, or the one hold if the first never ran.
+  // Refusals that leave no trace (InvalidArgument, NotFound, Unavailable) are not recorded.
+  std::string request_key;
 };
 
 struct Reservation {
@@ -234,6 +249,17 @@ struct ReservationChange {
   Reservation reservation;
   bool changed = false;
 };
+
+// A buyer's payment intent on a reservation, as RecordPaymentIntent keeps it.
+struct PaymentIntentRecord {
+  Reservation reservation;  // as it is now
+  std::string intent;       // the intent recorded first
+  absl::Time recorded_at;   // when it was recorded
+  bool changed = false;     // true: this call recorded it; false: it was recorded before
+};
+
+// Payment intents: 1..256 bytes, opaque to the library.
+inline constexpr std::size_t kMaxPaymentIntentLength = 256;
 
 struct HoldSweep {
   int64_t expired = 0;  // holds given back by this call
@@ -277,6 +303,15 @@ class Inventory {
   // total needs a person). A reservation without prices takes any payment.
   absl::StatusOr<ReservationChange> ConfirmPaid(std::string_view reservation_id,
                                                 const Payment& paid);
+  // Records, once, that the buyer started paying for a live hold: `intent` names the payment
+  // (say "approve 4999 EUR"; 1..kMaxPaymentIntentLength bytes) and stays with the reservation
+  // for as long as it is kept. The same intent again changes nothing and answers the first
+  // record (changed == false), whatever the reservation's status since, so that a retried
+  // request gets the first answer; another intent is FailedPrecondition kPaymentExists. A
+  // first intent needs a live HOLD: kHoldExpired past its expiry (the hold becomes EXPIRED),
+  // kInvalidTransition for an ended reservation. The seats do not change.
+  absl::StatusOr<PaymentIntentRecord> RecordPaymentIntent(std::string_view reservation_id,
+                                                          std::string_view intent);
   // HOLD -> CANCELLED (seats back); a HOLD past its expiry becomes EXPIRED instead (the seats
   // come back either way). CANCELLED or EXPIRED: unchanged. CONFIRMED: kInvalidTransition.
   absl::StatusOr<ReservationChange> Cancel(std::string_view reservation_id);
@@ -314,7 +349,8 @@ class Inventory {
                                                          bool with_seats) = 0;
   // `quantity`: the places wanted (the number of seat ids when the request names seats), in
   // 1..kMaxSeatsPerHold; `ttl`: the hold's duration, at least a microsecond and at most an
-  // hour.
+  // hour. A request_key is valid; HoldFingerprint (ticketing_internal.h) says which requests
+  // are the same.
   virtual absl::StatusOr<Reservation> DoHold(const HoldRequest& request, int64_t quantity,
                                              absl::Duration ttl) = 0;
   // `event_id` is the event of the well-formed `reservation_id`. `paid`: nullptr for Confirm,
@@ -322,6 +358,10 @@ class Inventory {
   virtual absl::StatusOr<ReservationChange> DoConfirm(std::string_view event_id,
                                                       std::string_view reservation_id,
                                                       const Payment* paid) = 0;
+  // `intent` is 1..kMaxPaymentIntentLength bytes.
+  virtual absl::StatusOr<PaymentIntentRecord> DoRecordPaymentIntent(std::string_view event_id,
+                                                                    std::string_view reservation_id,
+                                                                    std::string_view intent) = 0;
   virtual absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
                                                      std::string_view reservation_id) = 0;
   virtual absl::StatusOr<ReservationChange> DoExpire(std::string_view event_id,

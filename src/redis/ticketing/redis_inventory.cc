@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "redis/client/event_registry.h"
@@ -37,7 +38,8 @@ constexpr InventoryError kErrors[] = {
     InventoryError::kHoldExpired,     InventoryError::kInvalidTransition,
     InventoryError::kInventoryInUse,  InventoryError::kHoldTooLarge,
     InventoryError::kHoldLimit,       InventoryError::kUserLimit,
-    InventoryError::kPaymentMismatch,
+    InventoryError::kPaymentMismatch, InventoryError::kRequestKeyReused,
+    InventoryError::kPaymentExists,
 };
 
 // The script reports refusals as FailedPrecondition("<inventory error>: message").
@@ -82,6 +84,9 @@ class RedisInventory final : public Inventory {
     return Transition("confirm", event_id, reservation_id,
                       {"1", absl::StrCat(paid->amount), paid->currency});
   }
+  absl::StatusOr<PaymentIntentRecord> DoRecordPaymentIntent(std::string_view event_id,
+                                                            std::string_view reservation_id,
+                                                            std::string_view intent) override;
   absl::StatusOr<ReservationChange> DoCancel(std::string_view event_id,
                                              std::string_view reservation_id) override {
     return Transition("cancel", event_id, reservation_id);
@@ -103,9 +108,11 @@ class RedisInventory final : public Inventory {
   std::string Context() const { return absl::StrCat(c_->runner->router().name(), " (inventory)"); }
 
   // One run of the script on the event: operation, then the common arguments, then `args`.
-  // The time given to the script goes to *now_us when asked for.
+  // The time given to the script goes to *now_us when asked for. `request_key`: a hold's
+  // request key record (KEYS[10]), in the event's slot.
   absl::StatusOr<ReplyPtr> Run(std::string_view op, std::string_view event_id,
-                               std::vector<std::string> args, int64_t* now_us = nullptr);
+                               std::vector<std::string> args, int64_t* now_us = nullptr,
+                               std::string request_key = {});
   // A reservation reply; *changed gets its flag.
   absl::StatusOr<ReservationChange> ReadReservation(const redisReply* reply,
                                                     std::string_view event_id);
@@ -119,12 +126,15 @@ class RedisInventory final : public Inventory {
 };
 
 absl::StatusOr<ReplyPtr> RedisInventory::Run(std::string_view op, std::string_view event_id,
-                                             std::vector<std::string> args, int64_t* now_us) {
+                                             std::vector<std::string> args, int64_t* now_us,
+                                             std::string request_key) {
   const std::string base = Base(event_id);
   const int64_t now = TimeToMicros(c_->clock->Now());
   if (now_us != nullptr) *now_us = now;
-  std::vector<std::string> keys = {base + "inv", base + "seats", base + "avail", base + "holds",
-                                   base + "res", base + "ended", base + "users", base + "prices"};
+  std::vector<std::string> keys = {base + "inv",   base + "seats",  base + "avail",
+                                   base + "holds", base + "res",    base + "ended",
+                                   base + "users", base + "prices", base + "pays"};
+  if (!request_key.empty()) keys.push_back(std::move(request_key));
   std::vector<std::string> all = {std::string(op), absl::StrCat(now),
                                   absl::StrCat(std::max<int64_t>(c_->options.expire_per_call, 0)),
                                   absl::StrCat(DurationToMicros(c_->options.reservation_retention)),
@@ -240,11 +250,24 @@ absl::StatusOr<Availability> RedisInventory::DoGetAvailability(std::string_view 
 
 absl::StatusOr<Reservation> RedisInventory::DoHold(const HoldRequest& request, int64_t quantity,
                                                    absl::Duration ttl) {
-  std::vector<std::string> args = {NewReservationId(request.event_id), request.user_id,
-                                   absl::StrCat(quantity), absl::StrCat(DurationToMicros(ttl)),
-                                   request.external_ref};
+  const bool keyed = !request.request_key.empty();
+  std::vector<std::string> args = {
+      NewReservationId(request.event_id),
+      request.user_id,
+      absl::StrCat(quantity),
+      absl::StrCat(DurationToMicros(ttl)),
+      request.external_ref,
+      keyed ? ticketing_internal::HoldFingerprint(request, quantity, ttl) : std::string(),
+      absl::StrCat(DurationToMicros(c_->options.idempotency_ttl))};
   for (const std::string& seat : request.seat_ids) args.push_back(seat);
-  absl::StatusOr<ReplyPtr> reply = Run("hold", request.event_id, std::move(args));
+  // Per user, so that one buyer's key never answers another's hold.
+  std::string request_key;
+  if (keyed) {
+    request_key = absl::StrCat(Base(request.event_id), "rk:", request.user_id.size(), ":",
+                               request.user_id, ":", request.request_key);
+  }
+  absl::StatusOr<ReplyPtr> reply =
+      Run("hold", request.event_id, std::move(args), nullptr, std::move(request_key));
   if (!reply.ok()) return reply.status();
   absl::StatusOr<ReservationChange> change = ReadReservation(reply->get(), request.event_id);
   if (!change.ok()) return change.status();
@@ -260,6 +283,31 @@ absl::StatusOr<ReservationChange> RedisInventory::Transition(std::string_view op
   absl::StatusOr<ReplyPtr> reply = Run(op, event_id, std::move(args));
   if (!reply.ok()) return reply.status();
   return ReadReservation(reply->get(), event_id);
+}
+
+absl::StatusOr<PaymentIntentRecord> RedisInventory::DoRecordPaymentIntent(
+    std::string_view event_id, std::string_view reservation_id, std::string_view intent) {
+  absl::StatusOr<ReplyPtr> reply =
+      Run("pay", event_id, {std::string(reservation_id), std::string(intent)});
+  if (!reply.ok()) return reply.status();
+  const redisReply* top = reply->get();
+  if (top->type != REDIS_REPLY_ARRAY || top->elements != 3 ||
+      top->element[1]->type != REDIS_REPLY_STRING || top->element[2]->type != REDIS_REPLY_STRING) {
+    return absl::InternalError(absl::StrCat("malformed reply from ", Context(), ": pay"));
+  }
+  absl::StatusOr<ReservationChange> change = ReadReservation(top->element[0], event_id);
+  if (!change.ok()) return change.status();
+  int64_t at = 0;
+  if (!absl::SimpleAtoi(absl::string_view(top->element[2]->str, top->element[2]->len), &at) ||
+      at < 0 || at > kMaxExactMicros) {
+    return absl::InternalError(absl::StrCat("malformed reply from ", Context(), ": pay time"));
+  }
+  PaymentIntentRecord out;
+  out.reservation = std::move(change->reservation);
+  out.changed = change->changed;
+  out.intent = std::string(top->element[1]->str, top->element[1]->len);
+  out.recorded_at = MicrosToTime(at);
+  return out;
 }
 
 absl::StatusOr<Reservation> RedisInventory::DoGet(std::string_view event_id,
