@@ -30,8 +30,6 @@ constexpr int64_t kMaxDeadLettersListed = 1000;
 // Route patterns take a little more and leave the judgement to the library, so that a
 // malformed id is a 400 naming the problem rather than a bare 404.
 constexpr std::size_t kMaxReservationIdLength = kMaxEventIdLength + 1 + 32;
-// The per-payment lock: one payment intent per reservation, across every gateway.
-constexpr std::string_view kPaymentScope = "payment_intent";
 
 // An integer member in [min, max]. NotFound when absent (or null); InvalidArgument otherwise.
 absl::StatusOr<int64_t> GetInt(const Json& object, const std::string& key, int64_t min,
@@ -230,20 +228,23 @@ void TicketingRoutes::AddRoutes(RouteTable& routes) {
   // Idempotency-Key; operators' calls have the admin token as their gate.
   const RouteTable::Guards admin;
   const RouteTable::Guards limited{true, false};
-  const RouteTable::Guards idempotent{true, true};
+  // Holds, payments, confirms and cancels are exactly-once in the library itself (a hold's
+  // request key and a payment intent are recorded in the same atomic step as their effect;
+  // confirm and cancel are transitions that apply once), so they skip the gateway's generic
+  // Idempotency-Key replay, whose lease would answer "in progress" to a retry after a lost reply.
   routes.Add(RouteId::kAdminInventoryPut, "PUT", "/admin/v1/events/{event_id}/inventory", admin,
              bind(&TicketingRoutes::PutInventory));
   routes.Add(RouteId::kSeats, "GET", "/api/v1/events/{event_id}/seats", limited,
              bind(&TicketingRoutes::GetSeats));
-  routes.Add(RouteId::kReservationCreate, "POST", "/api/v1/reservations", idempotent,
+  routes.Add(RouteId::kReservationCreate, "POST", "/api/v1/reservations", limited,
              bind(&TicketingRoutes::CreateReservation));
   routes.Add(RouteId::kReservationGet, "GET", "/api/v1/reservations/{reservation_id}", limited,
              bind(&TicketingRoutes::GetReservation));
   routes.Add(RouteId::kReservationConfirm, "POST", "/api/v1/reservations/{reservation_id}/confirm",
-             idempotent, bind(&TicketingRoutes::ConfirmReservation));
+             limited, bind(&TicketingRoutes::ConfirmReservation));
   routes.Add(RouteId::kReservationCancel, "POST", "/api/v1/reservations/{reservation_id}/cancel",
-             idempotent, bind(&TicketingRoutes::CancelReservation));
-  routes.Add(RouteId::kPaymentIntent, "POST", "/api/v1/payment/intent", idempotent,
+             limited, bind(&TicketingRoutes::CancelReservation));
+  routes.Add(RouteId::kPaymentIntent, "POST", "/api/v1/payment/intent", limited,
              bind(&TicketingRoutes::PaymentIntent));
   routes.Add(RouteId::kAdminDeadLetters, "GET", "/admin/v1/dead-letters", admin,
              bind(&TicketingRoutes::ListDeadLetters));
@@ -455,11 +456,17 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
                       "this token is for one reservation; a hold needs the admission token "
                       "from /api/v1/queue/enter");
   }
-  // Required here (it is optional elsewhere): a retried hold must never take seats twice.
-  // When present, the route wrapper has already made this request the key's first one.
+  // Required here (it is optional elsewhere): a retried hold must never take seats twice. The
+  // library records it with the hold, atomically: a retry with the same key and body gets the
+  // first hold (or refusal) back, whichever gateway it reaches.
   if (!req.has_header("Idempotency-Key")) {
     return ReplyError(res, 400, "invalid_argument",
                       "an Idempotency-Key header is required (a fresh UUID per hold attempt)");
+  }
+  const std::string request_key = req.get_header_value("Idempotency-Key");
+  if (absl::Status s = ValidateIdempotencyKey(request_key); !s.ok()) {
+    return ReplyError(res, 400, "invalid_argument",
+                      "Idempotency-Key must be 1 to 255 printable characters without spaces");
   }
   if (!Allow(ctx_.token_limiter, absl::StrCat("t:", claims->waiting_token), res, ctx_.metrics)) {
     return;
@@ -475,6 +482,7 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
   hold.event_id = *event_id;
   hold.user_id = claims->user_id;
   hold.hold_ttl = absl::Seconds(flags_.hold_ttl_sec);
+  hold.request_key = request_key;
   absl::StatusOr<std::vector<std::string>> seats =
       GetStringArray(*body, "seat_ids", kMaxSeatsPerHold, kMaxSeatIdLength);
   if (seats.ok()) {
@@ -507,6 +515,7 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
                       "this admission is over (completed, left or timed out); join the line "
                       "again");
   }
+  const absl::Time started = clock_->Now();
   absl::StatusOr<Reservation> held = ticketing_.inventory->Hold(hold);
   if (!held.ok()) {
     if (absl::IsNotFound(held.status())) {
@@ -514,7 +523,14 @@ void TicketingRoutes::CreateReservation(const Request& req, Response& res) {
     }
     return ReplyLibraryError(res, held.status());
   }
-  holds_.fetch_add(1, std::memory_order_relaxed);
+  // A replayed hold was made (and counted) by an earlier request: it was created before this one
+  // began (the store takes the time from this process's clock). Only the header and the count
+  // rely on that; the seats never do.
+  if (held->created_at < started) {
+    res.set_header("Idempotent-Replay", "true");
+  } else {
+    holds_.fetch_add(1, std::memory_order_relaxed);
+  }
   ReservationClaims scoped = *claims;
   scoped.scope_reservation_id = held->reservation_id;
   scoped.expires_at = held->hold_expires_at + kScopedTokenGrace;
@@ -608,66 +624,43 @@ void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
   }
   std::optional<Reservation> r = OwnReservation(*claims, *id, res);
   if (!r) return;
-  const absl::Time now = clock_->Now();
-  if (r->status != ReservationStatus::kHold) {
-    return ReplyError(
-        res, 409, "invalid_transition",
-        absl::StrCat("the reservation is ", std::string(ReservationStatusName(r->status)),
-                     ", not HOLD: there is nothing to pay for"));
-  }
-  if (now >= r->hold_expires_at) {
-    return ReplyError(res, 409, "hold_expired", "the hold has expired; its seats are going back");
-  }
   // A priced hold is paid in full or not at all (the worker checks it again before confirming).
   if (!r->currency.empty() && (*amount != r->total || *currency != r->currency)) {
     return ReplyError(res, 422, "amount_mismatch",
                       absl::StrCat("the reservation's total is ", r->total, " ", r->currency,
                                    " (minor units); pay exactly that"));
   }
-
-  // One payment per reservation, whichever gateway the intents reach: the idempotency store
-  // keyed by the reservation. The same intent again is answered as the first time; another
-  // one (say, "fail" after "approve") is refused, so the worker never sees two outcomes.
-  const std::string fingerprint = absl::StrCat(*scenario, "|", *amount, "|", *currency);
-  absl::StatusOr<IdempotencyBegin> lock =
-      ticketing_.idempotency->Begin(kPaymentScope, r->reservation_id, fingerprint);
-  if (!lock.ok()) return ReplyLibraryError(res, lock.status());
-  switch (lock->outcome) {
-    case IdempotencyOutcome::kReplay:
-      return ReplyText(res, 202, lock->response);
-    case IdempotencyOutcome::kMismatch:
-      return ReplyError(res, 409, "payment_exists",
-                        "another payment intent was already made for this reservation");
-    case IdempotencyOutcome::kInProgress:
-      return ReplyError(res, 409, "conflict",
-                        "a payment intent for this reservation is in progress; retry shortly");
-    case IdempotencyOutcome::kStarted:
-      break;
-  }
+  // One payment per reservation, whichever gateway the intents reach: the library records the
+  // first intent with the reservation, atomically. The same intent again (a retry after a lost
+  // answer, a crashed gateway) gets the first answer; another one (say, "fail" after "approve")
+  // is refused, so the worker never sees two outcomes. The status (a live hold) is checked there
+  // too, so a retry after the payment went through still gets its answer.
+  absl::StatusOr<PaymentIntentRecord> recorded = ticketing_.inventory->RecordPaymentIntent(
+      r->reservation_id, absl::StrCat(*scenario, " ", *amount, " ", *currency));
+  if (!recorded.ok()) return ReplyLibraryError(res, recorded.status());
   // The outcome a real provider would report later, as an event for the worker. "delay" is an
   // approval that arrives --payment_delay_sec later (not_before), while the hold still runs
   // unless the delay outlasts it (then the approval is parked as a dead letter: money taken
-  // for seats that went back needs a refund, not a retry).
+  // for seats that went back needs a refund, not a retry). Everything here follows from the
+  // record, so a retry publishes the same message, which the queue takes once (by its id).
   OutcomeMessage event;
-  absl::Time apply_after = now;
+  absl::Time apply_after = recorded->recorded_at;
   if (*scenario == "fail") {
     event = PaymentFailedMessage(r->reservation_id);
   } else if (*scenario == "approve") {
     event = PaymentApprovedMessage(r->reservation_id, *amount, *currency);
   } else {
-    apply_after = now + absl::Seconds(flags_.payment_delay_sec);
+    apply_after += absl::Seconds(flags_.payment_delay_sec);
     event = PaymentApprovedMessage(r->reservation_id, *amount, *currency, apply_after);
   }
+  // Published on every answer, not only the first: the first attempt may have recorded the
+  // intent and then lost the store before its message went out.
   if (absl::StatusOr<bool> published = ticketing_.outcomes->Publish(event); !published.ok()) {
-    if (absl::Status s =
-            ticketing_.idempotency->Abandon(kPaymentScope, r->reservation_id, lock->lease);
-        !s.ok() && !absl::IsFailedPrecondition(s)) {
-      std::fprintf(stderr, "warning: payment lock of %s not freed: %s\n", r->reservation_id.c_str(),
-                   s.ToString().c_str());
-    }
     return ReplyLibraryError(res, published.status());
   }
-  payment_intents_.fetch_add(1, std::memory_order_relaxed);
+  if (recorded->changed) payment_intents_.fetch_add(1, std::memory_order_relaxed);
+  // The buyer's interactive part is over: the result comes from the worker.
+  EndAdmission(*claims);
   const std::string answer =
       Json{
           {"reservation_id", r->reservation_id},
@@ -680,14 +673,6 @@ void TicketingRoutes::PaymentIntent(const Request& req, Response& res) {
           {"apply_after", TimeText(apply_after)},
       }
           .dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (absl::Status s =
-          ticketing_.idempotency->Finish(kPaymentScope, r->reservation_id, lock->lease, answer);
-      !s.ok()) {
-    std::fprintf(stderr, "warning: payment lock of %s not finished: %s\n",
-                 r->reservation_id.c_str(), s.ToString().c_str());
-  }
-  // The buyer's interactive part is over: the result comes from the worker.
-  EndAdmission(*claims);
   ReplyText(res, 202, answer);
 }
 
