@@ -1,17 +1,19 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The operator page against the real binary on the memory store, with traffic through the
-// HTTP API: a crowd in line, a seat sold (hold, approved payment, the worker thread) and a dead
-// letter (a delayed approval that outlasts its hold). Then:
+// The operator page against the real binary, on the memory store and (when the Redis store is
+// built) on a redis-server of the test's own, with traffic through the HTTP API: a crowd in line, a
+// seat sold (hold, approved payment, the worker thread) and a dead letter (a delayed approval that
+// outlasts its hold). Then:
 //   - the routes the page reads: the event's series (sampled every 200 ms here), its sale, and
 //     the list of events with their state;
 //   - the page itself in headless Chromium (tests/gateway/operator_page_test.js): the charts
 //     have data points, the sale panel shows the seat just sold, and the dead letter's replay
-//     button replays it. Skipped without chromium or node. The screenshot goes to the build
-//     tree (docs/img/operator_page.png is a copy of one).
+//     button replays it (memory store only). Skipped without chromium or node. The screenshot
+//     goes to the build tree (docs/img/operator_page.png is a copy of one).
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +21,9 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "support/gateway_process.h"
+#if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
+#include "support/redis/redis_server.h"
+#endif
 
 namespace admission::gateway::testing {
 namespace {
@@ -44,11 +49,43 @@ Json PollJson(httplib::Client& c, const std::string& path, Done done, int second
   return last;
 }
 
+struct MemoryStore {
+  static std::string Flag(std::string*) { return "--store=memory"; }
+};
+
+#if defined(ADMISSION_GATEWAY_TEST_WITH_REDIS)
+struct RedisStore {
+  // One redis-server for the process (the suite's gateway is its only client).
+  static std::string Flag(std::string* error) {
+    static const std::unique_ptr<admission::testing::RedisServer> server = [] {
+      auto started = admission::testing::RedisServer::Start();
+      return started.ok() ? *std::move(started) : nullptr;
+    }();
+    if (server == nullptr) {
+      *error = "redis-server did not start";
+      return "";
+    }
+    return "--store=redis://" + server->address();
+  }
+};
+using Stores = ::testing::Types<MemoryStore, RedisStore>;
+#else
+using Stores = ::testing::Types<MemoryStore>;
+#endif
+
+template <typename Store>
 class OperatorTest : public ::testing::Test {
  protected:
   // One gateway and its traffic for the whole suite.
   static void SetUpTestSuite() {
+    std::string store_error;
+    const std::string store = Store::Flag(&store_error);
+    if (store.empty()) {
+      error_ = store_error;
+      return;
+    }
     std::vector<std::string> flags = OpenRoomFlags();
+    flags.push_back(store);
     flags.insert(flags.end(), {std::string("--admin_token=") + kAdminToken, "--access_log=false",
                                "--series_interval_ms=200", "--hold_ttl_sec=1",
                                "--payment_delay_sec=1.5", "--hold_expiry_scan_ms=100"});
@@ -122,9 +159,12 @@ class OperatorTest : public ::testing::Test {
   std::unique_ptr<httplib::Client> c_;
 };
 
-TEST_F(OperatorTest, SeriesHasTheLineAndTheSale) {
+TYPED_TEST_SUITE(OperatorTest, Stores);
+
+TYPED_TEST(OperatorTest, SeriesHasTheLineAndTheSale) {
+  httplib::Client& c = *this->c_;
   const std::string path = std::string("/admin/v1/events/") + kEvent + "/series";
-  const Json j = PollJson(*c_, path, [](const Json& j) {
+  const Json j = PollJson(c, path, [](const Json& j) {
     return j["t"].size() >= 3 && j["waiting"].back() == 30 && j["seats_sold"].back() == 1;
   });
   ASSERT_GE(j["t"].size(), 3u) << j.dump();
@@ -147,16 +187,18 @@ TEST_F(OperatorTest, SeriesHasTheLineAndTheSale) {
   EXPECT_LT(gap, 1.0);
 }
 
-TEST_F(OperatorTest, SeriesRouteErrors) {
-  ExpectError(c_->Get("/admin/v1/events/arena/series"), 401, "unauthorized");
-  ExpectError(c_->Get("/admin/v1/events/no-such-event/series", Bearer(kAdminToken)), 404,
+TYPED_TEST(OperatorTest, SeriesRouteErrors) {
+  httplib::Client& c = *this->c_;
+  ExpectError(c.Get("/admin/v1/events/arena/series"), 401, "unauthorized");
+  ExpectError(c.Get("/admin/v1/events/no-such-event/series", Bearer(kAdminToken)), 404,
               "not_found");
 }
 
-TEST_F(OperatorTest, SaleHasTheSeatSoldAndTheDeadLetter) {
+TYPED_TEST(OperatorTest, SaleHasTheSeatSoldAndTheDeadLetter) {
+  httplib::Client& c = *this->c_;
   const std::string path = std::string("/admin/v1/events/") + kEvent + "/sale";
   const Json j =
-      PollJson(*c_, path, [](const Json& j) { return j["sold"] == 1 && j["queue"]["dead"] == 1; });
+      PollJson(c, path, [](const Json& j) { return j["sold"] == 1 && j["queue"]["dead"] == 1; });
   EXPECT_EQ(j["sold"], 1) << j.dump();
   EXPECT_EQ(j["total"], 4);
   EXPECT_EQ(j["revenue"], 2500);
@@ -164,12 +206,12 @@ TEST_F(OperatorTest, SaleHasTheSeatSoldAndTheDeadLetter) {
   EXPECT_GE(j["gateway"]["confirmed"], 1);
   EXPECT_EQ(j["queue"]["dead"], 1) << j.dump();
   EXPECT_GE(j["gateway"]["worker_parked"], 1);
-  ExpectError(c_->Get("/admin/v1/events/no-such-event/sale", Bearer(kAdminToken)), 404,
-              "not_found");
+  ExpectError(c.Get("/admin/v1/events/no-such-event/sale", Bearer(kAdminToken)), 404, "not_found");
 }
 
-TEST_F(OperatorTest, EventsListHasTheirState) {
-  auto r = c_->Get("/admin/v1/events?details=true", Bearer(kAdminToken));
+TYPED_TEST(OperatorTest, EventsListHasTheirState) {
+  httplib::Client& c = *this->c_;
+  auto r = c.Get("/admin/v1/events?details=true", Bearer(kAdminToken));
   ASSERT_TRUE(r && r->status == 200);
   const Json j = Body(r);
   ASSERT_TRUE(j["details"].is_array()) << r->body;
@@ -184,29 +226,34 @@ TEST_F(OperatorTest, EventsListHasTheirState) {
   EXPECT_TRUE(found) << r->body;
   EXPECT_EQ(j["details_truncated"], false);
   // Without the parameter, the answer is as it always was.
-  r = c_->Get("/admin/v1/events", Bearer(kAdminToken));
+  r = c.Get("/admin/v1/events", Bearer(kAdminToken));
   ASSERT_TRUE(r && r->status == 200);
   EXPECT_FALSE(Body(r).contains("details"));
 }
 
-TEST_F(OperatorTest, ChartJsIsServedFromTheBinary) {
-  auto r = c_->Get("/static/chart.min.js");
+TYPED_TEST(OperatorTest, ChartJsIsServedFromTheBinary) {
+  httplib::Client& c = *this->c_;
+  auto r = c.Get("/static/chart.min.js");
   ASSERT_TRUE(r && r->status == 200);
   EXPECT_NE(r->body.find("Chart.js v3"), std::string::npos);
   EXPECT_EQ(r->get_header_value("Cache-Control"), "public, max-age=604800");
   EXPECT_NE(r->get_header_value("Content-Type").find("text/javascript"), std::string::npos);
 }
 
-TEST_F(OperatorTest, ThePageDrawsChartsAndReplaysADeadLetter) {
+// The page, on the memory store (the routes it reads are checked on both above).
+class OperatorPageTest : public OperatorTest<MemoryStore> {};
+
+TEST_F(OperatorPageTest, ThePageDrawsChartsAndReplaysADeadLetter) {
+  httplib::Client& c = *this->c_;
   if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "chromium is not installed";
   int code = -1;
   CommandOutput("node --version >/dev/null 2>&1", &code);
   if (code != 0) GTEST_SKIP() << "node is not installed";
   // The dead letter exists before the page opens.
-  const Json dead = PollJson(*c_, "/admin/v1/dead-letters",
+  const Json dead = PollJson(c, "/admin/v1/dead-letters",
                              [](const Json& j) { return j["dead_letters"].size() == 1; });
   ASSERT_EQ(dead["dead_letters"].size(), 1u) << dead.dump();
-  const std::string url = "http://127.0.0.1:" + std::to_string(gateway_->port()) +
+  const std::string url = "http://127.0.0.1:" + std::to_string(this->gateway_->port()) +
                           "/admin?event=" + kEvent + "#token=" + kAdminToken;
   const std::string out =
       CommandOutput(std::string("node ") + ADMISSION_OPERATOR_BROWSER_SCRIPT + " '" + url + "' " +

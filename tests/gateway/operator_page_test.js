@@ -105,7 +105,7 @@ async function main() {
   const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
   const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
   await send('Emulation.setDeviceMetricsOverride',
-    { width: 1280, height: 2200, deviceScaleFactor: 1, mobile: false }, sessionId);
+    { width: 1280, height: 1700, deviceScaleFactor: 1, mobile: false }, sessionId);
   await send('Page.enable', {}, sessionId);
   await send('Page.navigate', { url }, sessionId);
   const evaluate = async (expression) => {

@@ -171,7 +171,8 @@
       options: Object.assign({
         animation: false, responsive: true, maintainAspectRatio: false, normalized: true,
         interaction: { mode: 'index', intersect: false },
-        scales: { x: { ticks: { maxTicksLimit: 6, maxRotation: 0 } }, y: { beginAtZero: true } },
+        scales: { x: { ticks: { maxTicksLimit: 5, maxRotation: 0, autoSkipPadding: 16 } },
+          y: { beginAtZero: true } },
         plugins: { legend: { labels: { boxWidth: 12 } } },
       }, options || {}),
     };
@@ -193,7 +194,8 @@
   }
 
   function timeLabel(unixSec) {
-    return new Date(unixSec * 1000).toLocaleTimeString();
+    return new Date(unixSec * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit',
+      second: '2-digit', hour12: false });
   }
 
   function fill(name, labels, columns) {
@@ -230,7 +232,10 @@
   function money(minor, currency) {
     if (!currency) return minor.toLocaleString();
     try {
-      return (minor / 100).toLocaleString(undefined, { style: 'currency', currency });
+      // Whole amounts without the cents, so that a large revenue fits its box.
+      const digits = minor % 100 === 0 ? 0 : 2;
+      return (minor / 100).toLocaleString(undefined, { style: 'currency', currency,
+        minimumFractionDigits: digits, maximumFractionDigits: digits });
     } catch (e) {
       return (minor / 100).toFixed(2) + ' ' + currency;
     }
