@@ -1,15 +1,15 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
-// The operator page against the real binary, on the memory store and (when the Redis store is
-// built) on a redis-server of the test's own, with traffic through the HTTP API: a crowd in line, a
-// seat sold (hold, approved payment, the worker thread) and a dead letter (a delayed approval that
-// outlasts its hold). Then:
+// The operator page against the real binary, on the memory store and (when the Redis store
+// is built) on a redis-server of the test's own, with traffic through the HTTP API: a crowd in
+// line, a seat sold (hold, approved payment, the worker thread) and a dead letter (a delayed
+// approval that outlasts its hold). Then:
 //   - the routes the page reads: the event's series (sampled every 200 ms here), its sale, and
 //     the list of events with their state;
-//   - the page itself in headless Chromium (tests/gateway/operator_page_test.js): the charts
-//     have data points, the sale panel shows the seat just sold, and the dead letter's replay
-//     button replays it (memory store only). Skipped without chromium or node. The screenshot
-//     goes to the build tree (docs/img/operator_page.png is a copy of one).
+//   - the page itself in headless Chromium (tests/gateway/operator_page_test.js; memory store
+//     only): the charts have data points, the sale panel shows the seat just sold, the dead
+//     letter's replay button replays it, and the form makes an event with an inventory.
+//     Skipped without chromium or node. The screenshot goes to the build tree.
 #include <unistd.h>
 
 #include <chrono>
@@ -268,6 +268,13 @@ TEST_F(OperatorPageTest, ThePageDrawsChartsAndReplaysADeadLetter) {
   EXPECT_GE(result["charts"].get<int>(), 6) << out;
   EXPECT_EQ(result["sold"], "1") << out;
   EXPECT_EQ(result["replayed"], dead["dead_letters"][0]["id"]) << out;
+  // The event the page's form made, with its inventory.
+  const std::string created = result.value("created", "");
+  ASSERT_FALSE(created.empty()) << out;
+  auto r = c.Get(("/api/v1/events/" + created + "/seats").c_str());
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+  EXPECT_EQ(Body(r)["total"], 50);
+  EXPECT_EQ(Body(r)["price"], 1000);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Opens the operator page in headless Chromium and checks what an operator sees, then prints
 // one JSON line:
-//   {"charts":6,"chart_points":12,"sold":"1","replayed":"<dead letter id>","wall_ms":2100}
+//   {"charts":6,"chart_points":12,"sold":"1","replayed":"<dead letter id>",
+//    "created":"made-by-page-<ms>","wall_ms":2100}
 // Used by tests/gateway/gateway_operator_test.cc, which starts a gateway with traffic first.
 //
 //   node tests/gateway/operator_page_test.js URL SCREENSHOT.png [TIMEOUT_SEC]
@@ -8,7 +9,8 @@
 // URL opens the console at once (/admin?event=ID#token=ADMIN_TOKEN). The script waits until
 // every chart has data points (read from the page's Chart.js instances), the sale panel shows
 // a seat sold and the dead-letter list an entry; writes the screenshot; clicks the entry's
-// Replay button and waits until the page says it was replayed. Chromium is driven over the
+// Replay button and waits until the page says it was replayed and the list changed; then
+// creates an event with 50 places through the form and waits until the events list shows it. Chromium is driven over the
 // DevTools protocol on a pipe, as bench/pow_browser.js does. Exit status 0 on success.
 'use strict';
 
@@ -143,7 +145,25 @@ async function main() {
   if (!after || after.replayed !== id || (row && row.parkedAt === parkedAt)) {
     return finish(1, { error: 'the replay did not go through', seen: after });
   }
+  // The form makes an event and loads its inventory; the list of events shows it.
+  const created = 'made-by-page-' + Date.now();
+  await evaluate(`(() => {
+    document.getElementById('n-event').value = '${created}';
+    document.getElementById('n-places').value = '50';
+    document.getElementById('n-currency').value = 'EUR';
+    document.getElementById('n-price').value = '1000';
+    document.getElementById('create').requestSubmit();
+  })()`);
+  let listed = false;
+  while (Date.now() - start < timeoutSec * 1000) {
+    listed = await evaluate(`[...document.querySelectorAll('#event-list tbody tr td:first-child')]
+      .some((td) => td.textContent === '${created}')`);
+    if (listed) break;
+    await sleep(50);
+  }
+  if (!listed) return finish(1, { error: 'the created event is not listed', created });
   finish(0, { charts: seen.charts, chart_points: seen.fewest, sold: seen.sold, replayed: id,
+    created,
     list_after: after.rows.length, message: after.message, wall_ms: Date.now() - start });
 }
 
