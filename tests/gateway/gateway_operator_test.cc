@@ -87,8 +87,8 @@ class OperatorTest : public ::testing::Test {
     std::vector<std::string> flags = OpenRoomFlags();
     flags.push_back(store);
     flags.insert(flags.end(), {std::string("--admin_token=") + kAdminToken, "--access_log=false",
-                               "--series_interval_ms=200", "--hold_ttl_sec=1",
-                               "--payment_delay_sec=1.5", "--hold_expiry_scan_ms=100"});
+                               "--series_interval_ms=200", "--hold_ttl_sec=2",
+                               "--payment_delay_sec=2.5", "--hold_expiry_scan_ms=100"});
     std::string error;
     gateway_ = GatewayProcess::Start(flags, &error).release();
     if (gateway_ == nullptr) {
@@ -107,9 +107,9 @@ class OperatorTest : public ::testing::Test {
     c_ = gateway_->Client();
   }
 
-  // The sale: a policy and named seats at 25.00 EUR; 30 people in line (not admitted: the
-  // line holds them back, one admission a second); one seat sold; one dead letter. "" or what
-  // went wrong.
+  // The sale: a policy and named seats at 25.00 EUR; one seat sold; one dead letter; then 30
+  // people in line at a slow rate (they never enter, so they stay waiting). "" or what went
+  // wrong.
   static std::string MakeTraffic() {
     auto c = gateway_->Client();
     auto r = c->Put(std::string("/admin/v1/events/") + kEvent + "/policy", Bearer(kAdminToken),
