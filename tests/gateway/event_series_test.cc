@@ -5,8 +5,10 @@
 // events and the JSON columns. Exact, no sleeping.
 #include "event_series.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "admission/clock.h"
@@ -193,6 +195,31 @@ TEST_F(EventSeriesTest, SaleFiguresWhenTheEventHasAnInventory) {
   EXPECT_EQ(s.seats_available, 8);
   EXPECT_EQ(s.seats_held, 2);
   EXPECT_EQ(s.seats_sold, 0);
+}
+
+// The gateway's thread: it samples as the clock moves, and Stop() ends it (a bounded poll, no
+// sleeping to pass: the test moves the clock and waits for the thread to notice).
+TEST_F(EventSeriesTest, ThreadSamplesAsTheClockMovesUntilStopped) {
+  ASSERT_TRUE(room_->SetPolicy("sale", SlowPolicy()).ok());
+  EventSeriesOptions o;
+  o.interval = absl::Milliseconds(40);  // the thread wakes every 10 ms of real time
+  EventSeries series(*room_, ticketing_.inventory.get(), clock_, o);
+  series.Start();
+  series.Start();  // idempotent
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::size_t seen = 0;
+  while (seen < 3 && std::chrono::steady_clock::now() < deadline) {
+    auto samples = series.Get("sale");
+    seen = samples ? samples->size() : 0;
+    clock_.Advance(o.interval);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  series.Stop();
+  series.Stop();
+  EXPECT_GE(seen, 3u);
+  const std::size_t after_stop = series.Get("sale")->size();
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(series.Get("sale")->size(), after_stop);  // nothing samples any more
 }
 
 TEST_F(EventSeriesTest, JsonColumns) {
