@@ -2,6 +2,7 @@
 """The monitoring that ships (deploy/) names only metrics a gateway really exports.
 
     check_monitoring.py --gateway BUILD/examples/gateway/admission-gateway [--redis-server PATH]
+                        [--promtool PATH]
 
 Starts the gateway on the memory store (and, with --redis-server, again on a redis-server of
 its own on a free loopback port), makes a little traffic through its HTTP API (an event, a
@@ -9,7 +10,10 @@ join, an inventory, a hold and a payment), scrapes /metrics with the metrics tok
 that every admission_* metric named in deploy/prometheus/alerts.yml and in the Grafana
 dashboard deploy/grafana/admission.json has samples there. Also checks the files' shape: the
 rules (alert, expr, labels.severity), the scrape configuration, the dashboard's panels and the
-systemd unit's hardening. Exit status 0 when all holds; the problems on stderr otherwise.
+systemd unit's hardening. With --promtool (Debian's prometheus package), also the rules' syntax
+(promtool check rules) and their unit tests, deploy/prometheus/alerts_test.yml (promtool test
+rules: each alert fires when it should and not when the room is paused, full or moving). Exit
+status 0 when all holds; the problems on stderr otherwise.
 """
 
 from __future__ import annotations
@@ -235,11 +239,27 @@ def check(binary: str, label: str, flags: list[str]) -> None:
         gateway.stop()
 
 
+def promtool_checks(promtool: str) -> None:
+    rules_dir = os.path.join(DEPLOY, "prometheus")
+    for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts_test.yml"]):
+        proc = subprocess.run([promtool] + args, cwd=rules_dir, capture_output=True, text=True,
+                              timeout=120)
+        if proc.returncode != 0:
+            problem(f"promtool {' '.join(args)}:\n{proc.stdout}{proc.stderr}")
+        else:
+            print(f"promtool {' '.join(args)}: ok")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gateway", required=True)
     p.add_argument("--redis-server", default="")
+    p.add_argument("--promtool", default="")
     args = p.parse_args()
+    if args.promtool:
+        promtool_checks(args.promtool)
+    else:
+        print("promtool not given: the rules' syntax and unit tests are not checked")
     check(args.gateway, "memory", ["--store=memory"])
     if args.redis_server:
         redis = RedisServer(args.redis_server)
