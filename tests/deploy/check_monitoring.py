@@ -12,7 +12,8 @@ dashboard deploy/grafana/admission.json has samples there. Also checks the files
 rules (alert, expr, labels.severity), the scrape configuration, the dashboard's panels and the
 systemd unit's hardening. With --promtool (Debian's prometheus package), also the rules' syntax
 (promtool check rules) and their unit tests, deploy/prometheus/alerts_test.yml (promtool test
-rules: each alert fires when it should and not when the room is paused, full or moving). Exit
+rules: each alert fires when it should and not when the room is paused, full or moving); with
+systemd-analyze, the unit's syntax (systemd-analyze verify). Exit
 status 0 when all holds; the problems on stderr otherwise.
 """
 
@@ -239,6 +240,27 @@ def check(binary: str, label: str, flags: list[str]) -> None:
         gateway.stop()
 
 
+def systemd_verify(gateway: str) -> None:
+    """systemd-analyze verify of the unit, with ExecStart pointed at the built gateway (verify
+    wants the executable to exist); skipped without systemd-analyze."""
+    analyze = "/usr/bin/systemd-analyze"
+    if not os.access(analyze, os.X_OK):
+        print("systemd-analyze not installed: the unit's syntax is not checked")
+        return
+    with open(os.path.join(DEPLOY, "systemd", "admission-gateway.service")) as f:
+        unit = f.read().replace("/usr/local/bin/admission-gateway", os.path.abspath(gateway))
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "admission-gateway.service")
+        with open(path, "w") as f:
+            f.write(unit)
+        proc = subprocess.run([analyze, "verify", path], capture_output=True, text=True,
+                              timeout=60)
+        if proc.returncode != 0 or proc.stderr.strip():
+            problem(f"systemd-analyze verify:\n{proc.stdout}{proc.stderr}")
+        else:
+            print("systemd-analyze verify admission-gateway.service: ok")
+
+
 def promtool_checks(promtool: str) -> None:
     rules_dir = os.path.join(DEPLOY, "prometheus")
     for args in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts_test.yml"]):
@@ -256,6 +278,7 @@ def main() -> int:
     p.add_argument("--redis-server", default="")
     p.add_argument("--promtool", default="")
     args = p.parse_args()
+    systemd_verify(args.gateway)
     if args.promtool:
         promtool_checks(args.promtool)
     else:
