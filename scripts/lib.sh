@@ -10,11 +10,12 @@ ADMISSION_JOBS="${ADMISSION_JOBS:-2}"
 ADMISSION_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libabsl-dev libboost-dev libhiredis-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
+  libjs-chart.js
 )
 ADMISSION_TEST_PACKAGES=(
   "${ADMISSION_BUILD_PACKAGES[@]}"
   libgtest-dev libgmock-dev libbenchmark-dev
-  pybind11-dev python3-dev python3-pytest python3-matplotlib python3-numpy
+  pybind11-dev python3-dev python3-pytest python3-matplotlib python3-numpy python3-yaml
   redis-server redis-tools clang-format chromium nodejs
   clang-14 libclang-rt-14-dev
 )

@@ -29,6 +29,8 @@ a new rate at T. The summary's ``pace`` is the admissions of the seconds when mo
 bypass + burst users who still poll wait, over what the policy's rate allowed in them.
 
 Outputs: a summary table on stdout, ``summary.json`` and PNG plots (matplotlib, Agg) in --out.
+While it runs, a status line on stderr (simulated time, admitted, waiting, elapsed and time
+left) when stderr is a terminal; nothing otherwise, or with ``--progress off``.
 """
 
 from __future__ import annotations
@@ -167,6 +169,55 @@ def _arrivals(cfg: Config, rng: np.random.Generator) -> np.ndarray:
         at = cfg.duration_sec / 2 if cfg.second_wave_at_sec is None else cfg.second_wave_at_sec
         parts.append(at + rng.uniform(0, cfg.surge_sec, cfg.second_wave))
     return np.sort(np.concatenate(parts))
+
+
+class Progress:
+    """A one-line status of a run on a terminal, redrawn at most `per_sec` times a second.
+
+    Writes to `stream` (stderr by default): simulated time, admitted, waiting, elapsed and an
+    estimate of the time left (elapsed over the simulated share done). `finish` clears the
+    line so that the summary that follows starts clean.
+    """
+
+    def __init__(self, duration_sec: float, stream=None, per_sec: float = 4.0) -> None:
+        self.duration = duration_sec
+        self.stream = stream if stream is not None else sys.stderr
+        self.period = 1.0 / per_sec
+        self.start = time.perf_counter()
+        self.next_at = 0.0  # the first call draws at once
+        self.width = 0
+
+    def update(self, t: float, admitted: int, waiting: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now < self.next_at:
+            return
+        self.next_at = now + self.period
+        elapsed = now - self.start
+        done = t / self.duration if self.duration > 0 else 1.0
+        left = f"~{elapsed * (1 - done) / done:.0f}s left" if done > 0.01 else "..."
+        line = (f"simulated {t:,.0f}/{self.duration:,.0f}s ({done:4.0%})  admitted {admitted:,}"
+                f"  waiting {waiting:,}  elapsed {elapsed:.1f}s  {left}")
+        pad = max(0, self.width - len(line))
+        self.width = len(line)
+        self.stream.write("\r" + line + " " * pad)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\r" + " " * self.width + "\r")
+        self.stream.flush()
+
+
+def _progress_wanted(mode: str, stream=None) -> bool:
+    """--progress: "on", "off", or "auto" (on when `stream`, stderr by default, is a terminal)."""
+    if mode == "on":
+        return True
+    if mode == "off":
+        return False
+    stream = stream if stream is not None else sys.stderr
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _quantiles(values: np.ndarray, qs: Sequence[float]) -> List[Optional[float]]:
@@ -369,8 +420,9 @@ class Simulation:
 
     # --- the run -------------------------------------------------------------------------
 
-    def run(self) -> Dict[str, object]:
-        """Plays the sale from the first arrival to duration_sec; returns the summary."""
+    def run(self, progress: Optional[Progress] = None) -> Dict[str, object]:
+        """Plays the sale from the first arrival to duration_sec; returns the summary. With
+        `progress`, its status line is updated as the run goes (a few times a second)."""
         cfg = self.cfg
         start = time.perf_counter()
         end_tick = self.end_tick
@@ -402,6 +454,12 @@ class Simulation:
                 self.room.sweep_all()  # what the room's background sweeper does
             if tick % per_sec == 0:
                 self._sample_series(t)
+                if progress is not None:
+                    progress.update(t, self.series["admitted"][-1], self.live_waiting)
+        if progress is not None:
+            progress.update(end_tick * res, self.series["admitted"][-1] if self.series["admitted"]
+                            else 0, self.live_waiting, force=True)
+            progress.finish()
         self.room.sweep_all()
         self.wall_sec = time.perf_counter() - start
         self.summary = self._summarize()
@@ -793,10 +851,12 @@ def write_plots(sim: Simulation, out: str, prefix: str = "simulation-") -> List[
     return paths
 
 
-def run(cfg: Config, out: Optional[str] = None, plots: bool = True) -> Simulation:
-    """Runs one simulation; with `out`, writes summary.json (and the plots) there."""
+def run(cfg: Config, out: Optional[str] = None, plots: bool = True,
+        progress: bool = False) -> Simulation:
+    """Runs one simulation; with `out`, writes summary.json (and the plots) there. With
+    `progress`, a status line on stderr while it runs."""
     sim = Simulation(cfg)
-    sim.run()
+    sim.run(Progress(cfg.duration_sec) if progress else None)
     if out:
         os.makedirs(out, exist_ok=True)
         if plots:
@@ -887,6 +947,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=d.seed)
     s.add_argument("--out", default=None, help="directory for summary.json and the PNG plots")
     s.add_argument("--no-plots", action="store_true", help="write summary.json only")
+    s.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
+                   help="a status line on stderr while the run goes; auto: when stderr is a "
+                        "terminal")
     return p
 
 
@@ -894,6 +957,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command-line entry point; returns the exit status (1 if the run is inconsistent)."""
     args = vars(_parser().parse_args(argv))
     out, no_plots = args.pop("out"), args.pop("no_plots")
+    progress = _progress_wanted(args.pop("progress"))
     ghosts = args.pop("ghosts_of_all")
     if ghosts is not None:
         leavers = args["abandon_share"] * (1 - args["ghost_share"])
@@ -908,7 +972,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except admission.InvalidArgument as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    sim = run(cfg, out=out, plots=not no_plots)
+    sim = run(cfg, out=out, plots=not no_plots, progress=progress)
     print(format_summary(sim.summary))
     if out:
         print(f"\nwrote {os.path.join(out, 'summary.json')}"

@@ -147,3 +147,67 @@ def test_ghosts_of_all_sets_the_shares(tmp_path) -> None:
     bad = subprocess.run([sys.executable, "-m", "admission.simulate", "--ghosts-of-all", "0.95"],
                          capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert bad.returncode == 2 and "--ghosts-of-all" in bad.stderr
+
+
+def _run_simulate(args, stderr_tty: bool):
+    """Runs the simulator's command line; stderr on a pseudo-terminal when `stderr_tty`.
+    Returns (exit status, stdout, what reached stderr)."""
+    cmd = [sys.executable, "-m", "admission.simulate", "--crowd", "300", "--surge-sec", "5",
+           "--trickle-per-sec", "0", "--duration-sec", "60", "--rate", "20", "--burst", "20",
+           "--no-plots"] + args
+    if not stderr_tty:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                              env=os.environ.copy())
+        return proc.returncode, proc.stdout, proc.stderr
+    import pty
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, text=True,
+                                env=os.environ.copy())
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the other end closed (EIO on Linux)
+                break
+            if not chunk:
+                break
+            err += chunk
+        out = proc.stdout.read()
+        proc.wait(timeout=120)
+        return proc.returncode, out, err.decode(errors="replace")
+    finally:
+        os.close(master)
+
+
+def test_no_progress_when_not_a_terminal() -> None:
+    code, out, err = _run_simulate([], stderr_tty=False)
+    assert code == 0, err
+    assert "users served" in out
+    assert "simulated" not in err and "\r" not in err and "\r" not in out
+    assert err == ""
+
+
+def test_progress_on_a_terminal_and_off_by_flag() -> None:
+    code, out, err = _run_simulate([], stderr_tty=True)
+    assert code == 0, err
+    assert "simulated 60/60s" in err and "admitted" in err and "waiting" in err, err
+    assert "simulated" not in out  # the summary on stdout stays clean
+    code, out, err = _run_simulate(["--progress", "off"], stderr_tty=True)
+    assert code == 0, err
+    assert "simulated" not in err
+
+
+def test_progress_line() -> None:
+    import io
+    stream = io.StringIO()
+    p = simulate.Progress(100.0, stream=stream, per_sec=1e-9)  # draws once, then only forced
+    p.update(10.0, 5, 7)
+    p.update(20.0, 9, 3)  # too soon: not drawn
+    assert stream.getvalue().count("\r") == 1
+    assert "simulated 10/100s" in stream.getvalue() and "admitted 5" in stream.getvalue()
+    p.update(100.0, 12, 0, force=True)
+    assert "simulated 100/100s (100%)" in stream.getvalue()
+    p.finish()
+    assert stream.getvalue().endswith("\r")

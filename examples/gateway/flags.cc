@@ -321,6 +321,13 @@ const std::vector<FlagSpec>& AllFlags() {
                              "events with per-event series in /metrics (the busiest ones)"));
     flags->push_back(StringFlag("metrics_token", &GatewayFlags::metrics_token,
                                 "bearer token /metrics requires; empty: /metrics is public"));
+    flags->push_back(IntFlag("series_interval_ms", &GatewayFlags::series_interval_ms, 0, 3600000,
+                             "how often the operator page's charts sample each busy "
+                             "event (kept in memory); 0: no charts"));
+    flags->push_back(IntFlag("series_samples", &GatewayFlags::series_samples, 1, 100000,
+                             "samples kept per event for the charts (360 x 10 s: an hour)"));
+    flags->push_back(IntFlag("series_max_events", &GatewayFlags::series_max_events, 1, 10000,
+                             "events with charts (the busiest ones)"));
     // Proof of work on join (pow_gate.h).
     flags->push_back(StringFlag("pow", &GatewayFlags::pow,
                                 "proof of work on join: off, on (--pow_difficulty) or auto "

@@ -93,6 +93,12 @@ struct GatewayFlags {
   int64_t metrics_max_events = 100;
   // Empty: /metrics is public. Otherwise scrapers send Authorization: Bearer <metrics_token>.
   std::string metrics_token;
+  // The operator page's charts (event_series.h): one sample of each busy event every
+  // series_interval_ms (0: none kept), series_samples of them (360 x 10 s: the last hour), for
+  // at most series_max_events events (the busiest).
+  int64_t series_interval_ms = 10000;
+  int64_t series_samples = 360;
+  int64_t series_max_events = 20;
 
   // Who the user is (identity.h): "anonymous" (the gateway issues a signed session),
   // "trusted" (the join's user_id as sent, for a back end that authenticated its users) or

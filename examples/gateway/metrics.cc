@@ -230,6 +230,39 @@ std::string Metrics::RenderEvents(WaitingRoom& room, int64_t max_events) {
     }
   }
 
+  // The valve's settings next to what it does, so that alerts can tell a stalled room from a
+  // paused or full one (deploy/prometheus/alerts.yml). One more store call per kept event.
+  std::vector<std::pair<std::string, Policy>> policies;
+  for (const EventStats& s : stats) {
+    absl::StatusOr<Policy> p = room.GetPolicy(s.event_id);
+    if (p.ok()) {
+      policies.emplace_back(s.event_id, *std::move(p));
+    } else if (!absl::IsNotFound(p.status())) {
+      CountStoreError();
+    }
+  }
+  struct PolicySeries {
+    const char* name;
+    const char* help;
+    double (*value)(const Policy&);
+  };
+  static constexpr PolicySeries kPolicySeries[] = {
+      {"admission_event_paused", "1 while the operator has paused the room.",
+       [](const Policy& p) { return p.paused ? 1.0 : 0.0; }},
+      {"admission_event_policy_admit_rate", "The policy's admissions per second.",
+       [](const Policy& p) { return p.admit_rate_per_sec; }},
+      {"admission_event_active_capacity", "The policy's active capacity.",
+       [](const Policy& p) { return static_cast<double>(p.active_capacity); }},
+  };
+  for (const PolicySeries& series : kPolicySeries) {
+    absl::StrAppend(&out, "# HELP ", series.name, " ", series.help, "\n# TYPE ", series.name,
+                    " gauge\n");
+    for (const auto& [event_id, p] : policies) {
+      absl::StrAppend(&out, series.name, "{event=\"", Escape(event_id), "\"} ",
+                      absl::StrFormat("%.17g", series.value(p)), "\n");
+    }
+  }
+
   return out;
 }
 

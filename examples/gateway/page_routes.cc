@@ -43,11 +43,14 @@ void AddPageRoutes(const RouteContext& ctx, RouteTable& routes) {
     if (name == "index.html") paths = {"/", "/index.html"};
     if (name == "operator.html") paths = {"/admin", "/operator.html"};
     const std::string type = ContentTypeOf(name);
+    // Chart.js changes only with the Debian package, never with the gateway's own pages: a
+    // browser may keep it for a week (the pages themselves are revalidated every time).
+    const std::string cache = name == "chart.min.js" ? "public, max-age=604800" : "no-cache";
     for (const std::string& path : paths) {
       routes.Add(
           RouteId::kPage, "GET", path, io_thread,
-          [&asset, type](const Request&, Response& res) {
-            res.set_header("Cache-Control", "no-cache");
+          [&asset, type, cache](const Request&, Response& res) {
+            res.set_header("Cache-Control", cache);
             res.set_header("Content-Security-Policy",
                            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
             res.set_header("Referrer-Policy", "no-referrer");

@@ -52,6 +52,9 @@ enum class RouteId : int {
   kAdminInventoryPut,
   kAdminDeadLetters,
   kAdminDeadLetterReplay,
+  // The operator page's reads (operator_routes.h).
+  kAdminSeries,
+  kAdminSale,
   // The proof of work on join (pow_routes.h).
   kChallenge,
   kPage,   // the HTML pages and their assets

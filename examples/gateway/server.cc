@@ -16,6 +16,7 @@
 #include "admin_routes.h"
 #include "http_toolkit.h"
 #include "metrics_routes.h"
+#include "operator_routes.h"
 #include "page_routes.h"
 #include "pow_routes.h"
 #include "room_routes.h"
@@ -98,6 +99,12 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
       context_{flags_, *room_, *clock_, signer_, metrics_, token_limiter_, pow_, *identity_},
       ticketing_(std::make_unique<TicketingRoutes>(context_, std::move(ticketing))),
       idempotency_(std::make_unique<IdempotencyKeys>(ticketing_->idempotency_store())),
+      series_(flags_.series_interval_ms > 0
+                  ? std::make_unique<EventSeries>(
+                        *room_, &ticketing_->inventory(), *clock_,
+                        EventSeriesOptions{absl::Milliseconds(flags_.series_interval_ms),
+                                           flags_.series_samples, flags_.series_max_events})
+                  : nullptr),
       access_log_(flags_.access_log ? std::make_unique<AccessLog>(STDERR_FILENO) : nullptr),
       server_(std::make_unique<HttpServer>(
           ServerOptionsOf(flags_),
@@ -116,6 +123,7 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
   AddPowRoutes(context_, routes_);
   AddMetricsRoutes(context_, *ticketing_, routes_);
   AddAdminRoutes(context_, routes_);
+  AddOperatorRoutes(context_, *ticketing_, series_.get(), routes_);
   ticketing_->AddRoutes(routes_);
 }
 
@@ -136,7 +144,9 @@ bool Gateway::Run() {
       return false;
     }
   }
+  if (series_ != nullptr) series_->Start();
   server_->Run();
+  if (series_ != nullptr) series_->Stop();
   ticketing_->Stop();
   return true;
 }

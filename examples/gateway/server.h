@@ -23,6 +23,7 @@
 #include "admission/clock.h"
 #include "admission/room/waiting_room.h"
 #include "admission/ticketing/ticketing.h"
+#include "event_series.h"
 #include "flags.h"
 #include "http_message.h"
 #include "http_server.h"
@@ -69,6 +70,8 @@ class Gateway {
 
   // The ticketing routes, their worker and expiry scan (tests step them by hand).
   TicketingRoutes& ticketing() { return *ticketing_; }
+  // The operator page's charts (null with --series_interval_ms=0; tests sample it by hand).
+  EventSeries* series() { return series_.get(); }
   // Every route the gateway serves.
   const RouteTable& routes() const { return routes_; }
 
@@ -108,6 +111,9 @@ class Gateway {
   // Before idempotency_, which uses its store; after room_, which its worker calls.
   std::unique_ptr<TicketingRoutes> ticketing_;
   std::unique_ptr<IdempotencyKeys> idempotency_;
+  // The operator page's charts; null with --series_interval_ms=0. Sampled by a thread while
+  // Run() serves.
+  std::unique_ptr<EventSeries> series_;
   RouteTable routes_;
   // Null without --access_log.
   std::unique_ptr<AccessLog> access_log_;

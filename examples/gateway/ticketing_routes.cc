@@ -721,6 +721,17 @@ void TicketingRoutes::ReplayDeadLetter(const Request& req, Response& res) {
   Reply(res, 200, Json{{"id", id}, {"status", "ready"}});
 }
 
+TicketingCounts TicketingRoutes::Counts() const {
+  TicketingCounts c;
+  c.holds = holds_.load(std::memory_order_relaxed);
+  c.confirmed = confirmed_.load(std::memory_order_relaxed);
+  c.cancelled = cancelled_.load(std::memory_order_relaxed);
+  c.expired = expired_.load(std::memory_order_relaxed);
+  c.payment_intents = payment_intents_.load(std::memory_order_relaxed);
+  c.worker = worker_->totals();
+  return c;
+}
+
 std::string TicketingRoutes::RenderMetrics(int64_t max_events) {
   std::string out;
   auto counter = [&out](const char* name, const char* help, uint64_t value) {

@@ -62,6 +62,16 @@ TicketingOptions TicketingOptionsFromFlags(const GatewayFlags& flags, Clock* clo
 // outcome of a payment, say). [15 min]
 inline constexpr absl::Duration kScopedTokenGrace = absl::Minutes(15);
 
+// This process's counts of the sale's outcomes (the /metrics counters), for the operator page.
+struct TicketingCounts {
+  uint64_t holds = 0;
+  uint64_t confirmed = 0;  // paid (approved payments applied by the worker) or by the operator
+  uint64_t cancelled = 0;  // failed payments applied by the worker, and buyers' cancels
+  uint64_t expired = 0;    // holds that ran out
+  uint64_t payment_intents = 0;
+  WorkerCounts worker;
+};
+
 class TicketingRoutes {
  public:
   // `ctx`'s objects must outlive it.
@@ -87,6 +97,8 @@ class TicketingRoutes {
   // The ticketing series of /metrics: this process's counters, the queue's state and the
   // seat counts of up to `max_events` events (sorted by id), both from the store.
   std::string RenderMetrics(int64_t max_events);
+  // This process's counters (the ones RenderMetrics writes).
+  TicketingCounts Counts() const;
 
   IdempotencyStore* idempotency_store() { return ticketing_.idempotency.get(); }
   Inventory& inventory() { return *ticketing_.inventory; }

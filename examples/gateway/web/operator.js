@@ -1,13 +1,16 @@
 // The operator console: live stats of one event and the valve (rate, capacity, pause), through
 // the admin API. The admin token stays in this tab's sessionStorage only. A change sends only
 // the fields that differ from the policy last read, so two operators editing different knobs
-// do not undo each other.
+// do not undo each other. Also: charts of the last hour (the gateway's series of the event,
+// drawn with Chart.js, which the gateway serves from its own binary), the sale (seats,
+// revenue, outcomes, dead letters with a replay button), the list of events with their state,
+// and a form that creates an event and loads its inventory.
 'use strict';
 
 (function () {
   const $ = (id) => document.getElementById(id);
   const state = { token: sessionStorage.getItem('admission.admin') || '', event: '', policy: null,
-    timer: null };
+    timer: null, ticks: 0 };
 
   async function admin(method, path, body) {
     const options = { method, headers: { Authorization: 'Bearer ' + state.token,
@@ -144,7 +147,221 @@
     } else if (r.status !== 404) {
       say(errorText(r), true);
     }
+    await Promise.all([refreshCharts(), refreshSale()]);
+    if (++state.ticks % 5 === 1) refreshEvents();
+    clearTimeout(state.timer);
     state.timer = setTimeout(refreshStats, 2000);
+  }
+
+  // --- Charts of the last hour -------------------------------------------------------------
+
+  const charts = {};
+  // For tests and the curious: the Chart instances, by name.
+  window.admissionCharts = charts;
+  const palette = ['#2f5bea', '#b76e00', '#1f8a4c', '#b42318', '#7a4fd1'];
+
+  function makeChart(name, canvasId, datasets, options) {
+    const config = {
+      type: 'line',
+      data: { labels: [], datasets: datasets.map((d, i) => ({
+        label: d.label, data: [], borderColor: d.color || palette[i], backgroundColor: d.color ||
+          palette[i], borderWidth: 2, pointRadius: 0, spanGaps: true, stepped: !!d.stepped,
+        borderDash: d.dashed ? [6, 4] : [],
+      })) },
+      options: Object.assign({
+        animation: false, responsive: true, maintainAspectRatio: false, normalized: true,
+        interaction: { mode: 'index', intersect: false },
+        scales: { x: { ticks: { maxTicksLimit: 5, maxRotation: 0, autoSkipPadding: 16 } },
+          y: { beginAtZero: true } },
+        plugins: { legend: { labels: { boxWidth: 12 } } },
+      }, options || {}),
+    };
+    charts[name] = new window.Chart($(canvasId), config);
+  }
+
+  function setupCharts() {
+    if (charts.line || !window.Chart) return !!charts.line;
+    makeChart('line', 'c-line', [{ label: 'in line' }, { label: 'pre-queue' }]);
+    makeChart('rate', 'c-rate', [{ label: 'admitted /s' },
+      { label: "policy's rate", dashed: true, stepped: true }]);
+    makeChart('active', 'c-active', [{ label: 'active' },
+      { label: 'capacity', dashed: true, stepped: true }]);
+    makeChart('eta', 'c-eta', [{ label: 'ETA, back of the line (s)' }]);
+    makeChart('ghosts', 'c-ghosts', [{ label: 'ghosts removed' }, { label: 'joins refused' }]);
+    makeChart('seats', 'c-seats', [{ label: 'available', color: palette[2] },
+      { label: 'held', color: palette[1] }, { label: 'sold', color: palette[0] }]);
+    return true;
+  }
+
+  function timeLabel(unixSec) {
+    return new Date(unixSec * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit',
+      second: '2-digit', hour12: false });
+  }
+
+  function fill(name, labels, columns) {
+    const chart = charts[name];
+    chart.data.labels = labels;
+    columns.forEach((column, i) => { chart.data.datasets[i].data = column; });
+    chart.update('none');
+  }
+
+  async function refreshCharts() {
+    if (!setupCharts()) {
+      $('charts-note').textContent = 'Chart.js did not load: no charts.';
+      return;
+    }
+    const r = await admin('GET', '/admin/v1/events/' + encodeURIComponent(state.event) + '/series');
+    if (r.status !== 200) {
+      $('charts-note').textContent = r.status === 404 ? 'No series for this event.' : errorText(r);
+      return;
+    }
+    const d = r.data;
+    const labels = d.t.map(timeLabel);
+    fill('line', labels, [d.waiting, d.prequeued]);
+    fill('rate', labels, [d.admitted_per_sec, d.policy_rate]);
+    fill('active', labels, [d.active, d.capacity]);
+    fill('eta', labels, [d.eta_back_sec]);
+    fill('ghosts', labels, [d.ghosts_removed, d.joins_refused]);
+    fill('seats', labels, [d.seats_available, d.seats_held, d.seats_sold]);
+    $('charts-note').textContent = d.t.length + ' samples, one every ' + d.interval_sec +
+      ' s (the last ' + Math.round(d.max_samples * d.interval_sec / 60) + ' min are kept).';
+  }
+
+  // --- The sale -----------------------------------------------------------------------------
+
+  function money(minor, currency) {
+    if (!currency) return minor.toLocaleString();
+    try {
+      // Whole amounts without the cents, so that a large revenue fits its box.
+      const digits = minor % 100 === 0 ? 0 : 2;
+      return (minor / 100).toLocaleString(undefined, { style: 'currency', currency,
+        minimumFractionDigits: digits, maximumFractionDigits: digits });
+    } catch (e) {
+      return (minor / 100).toFixed(2) + ' ' + currency;
+    }
+  }
+
+  async function refreshSale() {
+    const r = await admin('GET', '/admin/v1/events/' + encodeURIComponent(state.event) + '/sale');
+    if (r.status !== 200) {
+      $('sale').hidden = true;
+      return;
+    }
+    const s = r.data;
+    $('sale').hidden = false;
+    $('sale-available').textContent = s.available.toLocaleString();
+    $('sale-total').textContent = 'of ' + s.total.toLocaleString() +
+      (s.kind === 'seats' ? ' seats' : ' places');
+    $('sale-held').textContent = s.held.toLocaleString();
+    $('sale-sold').textContent = String(s.sold);
+    $('sale-revenue').textContent = money(s.revenue, s.currency);
+    const g = s.gateway;
+    $('sale-confirmed').textContent = g.confirmed.toLocaleString();
+    $('sale-intents').textContent = g.payment_intents.toLocaleString() + ' payment intents';
+    $('sale-cancelled').textContent = g.cancelled.toLocaleString();
+    $('sale-expired').textContent = g.holds_expired.toLocaleString();
+    $('sale-dead').textContent = s.queue.dead.toLocaleString();
+    $('sale-queue').textContent = 'queue: ' + s.queue.ready + ' ready, ' + s.queue.delayed +
+      ' delayed, ' + s.queue.in_flight + ' in flight';
+    await refreshDeadLetters();
+  }
+
+  function cell(text) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    return td;
+  }
+
+  async function refreshDeadLetters() {
+    const r = await admin('GET', '/admin/v1/dead-letters?limit=50');
+    if (r.status !== 200) return;
+    const list = r.data.dead_letters;
+    $('dead-empty').hidden = list.length > 0;
+    $('dead-letters').hidden = list.length === 0;
+    $('dead-letters').querySelector('tbody').replaceChildren(...list.map((d) => {
+      const tr = document.createElement('tr');
+      tr.dataset.id = d.id;
+      tr.dataset.parkedAt = d.parked_at;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary';
+      button.textContent = 'Replay';
+      button.dataset.id = d.id;
+      button.addEventListener('click', () => replay(d.id, button));
+      const last = document.createElement('td');
+      last.append(button);
+      tr.append(cell(d.id), cell(d.type), cell(String(d.attempts)),
+        cell(new Date(d.parked_at).toLocaleTimeString()), cell(d.error), last);
+      return tr;
+    }));
+  }
+
+  async function replay(id, button) {
+    button.disabled = true;
+    const r = await admin('POST', '/admin/v1/dead-letters/' + encodeURIComponent(id) + '/replay');
+    if (r.status === 200) {
+      say('Replayed ' + id + ': it is back in the queue for the worker.');
+      $('dead-letters').dataset.replayed = id;
+    } else {
+      say(errorText(r), true);
+      button.disabled = false;
+    }
+    await refreshSale();
+  }
+
+  // --- Events -------------------------------------------------------------------------------
+
+  async function refreshEvents() {
+    const r = await admin('GET', '/admin/v1/events?details=true');
+    if (r.status !== 200) return;
+    $('events').replaceChildren(...r.data.events.map((id) => {
+      const o = document.createElement('option');
+      o.value = id;
+      return o;
+    }));
+    $('event-list').querySelector('tbody').replaceChildren(...r.data.details.map((e) => {
+      const tr = document.createElement('tr');
+      tr.classList.toggle('current', e.event_id === state.event);
+      const link = document.createElement('a');
+      link.href = '?event=' + encodeURIComponent(e.event_id);
+      link.textContent = e.event_id;
+      const first = document.createElement('td');
+      first.append(link);
+      const badge = document.createElement('span');
+      badge.className = 'state ' + e.state;
+      badge.textContent = e.state;
+      const second = document.createElement('td');
+      second.append(badge);
+      tr.append(first, second, cell(e.method), cell(String(e.admit_rate_per_sec)),
+        cell(e.waiting.toLocaleString()), cell(e.active.toLocaleString()),
+        cell(e.admitted_total.toLocaleString()));
+      return tr;
+    }));
+    $('event-list-note').textContent = r.data.details_truncated
+      ? 'The first ' + r.data.details.length + ' of ' + r.data.events.length + ' events.' : '';
+  }
+
+  async function createEvent(e) {
+    e.preventDefault();
+    const id = $('n-event').value;
+    const path = '/admin/v1/events/' + encodeURIComponent(id);
+    let r = await admin('PUT', path + '/policy', {
+      admit_rate_per_sec: Number($('n-rate').value), active_capacity: Number($('n-capacity').value),
+    });
+    if (r.status !== 200) return say('Event ' + id + ': ' + errorText(r), true);
+    const seats = $('n-seats').value.split(',').map((x) => x.trim()).filter((x) => x);
+    const places = Number($('n-places').value);
+    if (seats.length || places) {
+      const inventory = seats.length ? { seat_ids: seats } : { general_admission: places };
+      if ($('n-currency').value) inventory.currency = $('n-currency').value.toUpperCase();
+      if ($('n-price').value) inventory.price = Number($('n-price').value);
+      r = await admin('PUT', path + '/inventory', inventory);
+      if (r.status !== 200) return say('Event ' + id + ' created; inventory: ' + errorText(r), true);
+      say('Event ' + id + ' created with ' + r.data.total + ' places.');
+    } else {
+      say('Event ' + id + ' created (no inventory).');
+    }
+    refreshEvents();
   }
 
   async function apply(patch) {
@@ -218,4 +435,5 @@
   $('pause').addEventListener('click', () => apply({ paused: true,
     paused_reason: $('p-paused-reason').value }));
   $('resume').addEventListener('click', () => apply({ paused: false }));
+  $('create').addEventListener('submit', createEvent);
 })();
