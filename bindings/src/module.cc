@@ -794,6 +794,8 @@ void Bind(py::module_& m) {
           "retry_after", [](const QueueStatus& s) { return Seconds(s.retry_after); },
           "Earliest useful retry of enter, in seconds.")
       .def_readonly("paused_reason", &QueueStatus::paused_reason)
+      .def_readonly("queue_message", &QueueStatus::queue_message,
+                    "The operator's message to the line ('' when none, or not in line).")
       .def_property_readonly(
           "reservation_token",
           [](const QueueStatus& s) -> py::object {
