@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "admission/room/room_outlook.h"
 #include "http_toolkit.h"
@@ -57,7 +58,7 @@ class RoomStatusCache {
     entries_[event_id] = Entry{std::move(body), now + kRoomStatusMaxAge, false, now};
   }
 
-  // The event is gone (or the read failed): the next caller reads the store.
+  // The event is gone: the next caller reads the store.
   void Forget(const std::string& event_id) {
     std::lock_guard<std::mutex> lock(mu_);
     entries_.erase(event_id);
@@ -114,7 +115,10 @@ void AddRoomStatusRoutes(const RouteContext& ctx, RouteTable& routes) {
                }
                absl::StatusOr<RoomOutlook> outlook = ctx.room.Outlook(event_id);
                if (!outlook.ok()) {
-                 cache->Forget(event_id);
+                 // A deleted event goes at once. On a store error the previous answer (if
+                 // any) stays, served to the others while one caller per period retries, so
+                 // an outage does not send every request to the store.
+                 if (absl::IsNotFound(outlook.status())) cache->Forget(event_id);
                  return ReplyStatus(res, outlook.status(), ctx.metrics);
                }
                std::string body = OutlookJsonText(*outlook);
