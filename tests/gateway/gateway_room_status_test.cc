@@ -240,6 +240,10 @@ TEST_P(RoomStatusTest, QueueMessageInTheUsersStatus) {
   r = Get("/api/v1/queue/status?token=" + token);
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["message"], message) << r->body;
+  // A join sees it at once.
+  auto joined = Post("/api/v1/queue/join", Json{{"event_id", "msg"}, {"user_id", "b"}}.dump());
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(Body(joined)["message"], message) << joined->body;
   r = Get("/admin/v1/events/msg/policy", Bearer(kAdminToken));
   ASSERT_TRUE(r);
   EXPECT_EQ(Body(r)["queue_message"], message);

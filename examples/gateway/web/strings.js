@@ -85,7 +85,7 @@
       seat_list: 'seat {seats}',
       places: '{n} place(s)',
       order_confirmed: 'Order confirmed',
-      order_yours: 'Yours: {what}. Reservation {id}.',
+      order_yours: '{what} is yours. Reservation {id}.',
       thank_you: 'Thank you!',
       no_order: 'No order',
       order_ended: 'The reservation ended ({status}); its seats went back on sale.',

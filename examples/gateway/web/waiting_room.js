@@ -454,7 +454,8 @@
       auth(token));
     const res = r.status === 200 ? r.data : null;
     if (res && res.status === 'CONFIRMED') {
-      showOrder(t('order_confirmed'), t('order_yours', { what: seatsText(res), id }));
+      const yours = t('order_yours', { what: seatsText(res), id });
+      showOrder(t('order_confirmed'), yours.charAt(0).toUpperCase() + yours.slice(1));
       return setView('purchased', t('order_confirmed'), t('thank_you'));
     }
     if (res && res.status !== 'HOLD') {
@@ -568,6 +569,7 @@
         eta_confidence: r.data.eta_confidence, waiting_time: 0,
         ready_for_entry: r.data.ready_for_entry,
         opens_at: r.data.opens_at, opens_in_sec: r.data.opens_in_sec,
+        message: r.data.message,
       });
       schedule(poll, r.data.ready_for_entry ? 0 : r.data.poll_after_ms);
     } else if (r.status === 409) {
