@@ -76,6 +76,12 @@ def test_round_trip(room) -> None:
     assert s.blocked_by == "paused" and s.paused_reason == "maintenance"
     assert s.queue_message == "Verkauf ab 10:30 – 판매"
     assert s.eta_confidence == 0
+    o = room.outlook("other")
+    assert o.state == "paused" and o.waiting == 1 and o.active == 0
+    assert o.queue_message == "Verkauf ab 10:30 – 판매" and o.event_id == "other"
+    assert "RoomOutlook(event_id='other', state='paused'" in repr(o)
+    with pytest.raises(admission.NotFound):
+        room.outlook("nobody")
 
 
 @pytest.mark.parametrize("field,value", [
