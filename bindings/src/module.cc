@@ -794,6 +794,8 @@ void Bind(py::module_& m) {
           "retry_after", [](const QueueStatus& s) { return Seconds(s.retry_after); },
           "Earliest useful retry of enter, in seconds.")
       .def_readonly("paused_reason", &QueueStatus::paused_reason)
+      .def_readonly("queue_message", &QueueStatus::queue_message,
+                    "The operator's message to the line ('' when none, or not in line).")
       .def_property_readonly(
           "reservation_token",
           [](const QueueStatus& s) -> py::object {
@@ -866,6 +868,32 @@ void Bind(py::module_& m) {
         }
         return absl::StrCat("EnterResult(granted=False, reason=", Quoted(EntryBlockName(r.reason)),
                             ", retry_after=", FormatSeconds(Seconds(r.retry_after)), ")");
+      });
+
+  // --- RoomOutlook ---
+  py::class_<RoomOutlook>(m, "RoomOutlook",
+                          "What anyone may know about an event's room (no token): its state, "
+                          "counts, the ETA at the back of the line and the operator's message. "
+                          "Read-only.")
+      .def_readonly("event_id", &RoomOutlook::event_id)
+      .def_property_readonly(
+          "state", [](const RoomOutlook& o) { return std::string(RoomStateName(o.state)); },
+          "'not_open', 'prequeue', 'queueing', 'paused' or 'closed'.")
+      .def_readonly("waiting", &RoomOutlook::waiting, "Users in line plus pre-queued users.")
+      .def_readonly("active", &RoomOutlook::active, "Admitted users not done yet.")
+      .def_property_readonly(
+          "eta_back", [](const RoomOutlook& o) { return Seconds(o.eta_back); },
+          "Seconds a user joining now at the back would be shown (inf when the line does not "
+          "move).")
+      .def_readonly("eta_confidence", &RoomOutlook::eta_confidence)
+      .def_readonly("queue_message", &RoomOutlook::queue_message,
+                    "The policy's queue_message ('' when none).")
+      .def_property_readonly(
+          "now", [](const RoomOutlook& o) { return Instant(o.now); }, "Seconds since the epoch.")
+      .def("__repr__", [](const RoomOutlook& o) -> std::string {
+        return absl::StrCat("RoomOutlook(event_id='", o.event_id, "', state='",
+                            std::string(RoomStateName(o.state)), "', waiting=", o.waiting,
+                            ", active=", o.active, ")");
       });
 
   // --- EventStats ---
@@ -1054,6 +1082,11 @@ void Bind(py::module_& m) {
           "stats",
           [](Room& r, const std::string& event_id) { return Unwrap(r.get().Stats(event_id)); },
           Release(), py::arg("event_id"), "The event's counters (EventStats).")
+      .def(
+          "outlook",
+          [](Room& r, const std::string& event_id) { return Unwrap(r.get().Outlook(event_id)); },
+          Release(), py::arg("event_id"),
+          "The public view of the event's room (RoomOutlook). NotFound for unknown events.")
       .def(
           "events", [](Room& r) { return Unwrap(r.get().Events()); }, Release(),
           "Ids of every event the store knows, in no particular order.")

@@ -33,7 +33,8 @@ def test_repr_names_every_field_in_order() -> None:
         "heartbeat_ttl=300, active_ttl=600, reservation_ttl=30, ended_ttl=600, "
         "wait_tiers=[(3, 1.5), (None, 4)], rate_windows=[10, 60, 300], paused=False, "
         "paused_reason='it's', prequeue_opens_at=None, opens_at=1500000000.0, closes_at=None, "
-        "method='random', reject_message='', safety_net=True, claim_window=5)")
+        "method='random', reject_message='', safety_net=True, claim_window=5, "
+        "queue_message='')")
 
 
 def test_stub_declares_every_field() -> None:
@@ -60,7 +61,8 @@ def test_round_trip(room) -> None:
     p = admission.Policy(admit_rate_per_sec=12.5, burst=30, bypass_top_n=3, active_capacity=99,
                          heartbeat_ttl=45, active_ttl=120.5, reservation_ttl=10,
                          ended_ttl=60, wait_tiers=[(5, 0), (None, 1.25)],
-                         rate_windows=[5, 30], paused=True, paused_reason="maintenance")
+                         rate_windows=[5, 30], paused=True, paused_reason="maintenance",
+                         queue_message="Verkauf ab 10:30 – 판매")
     room.set_policy("other", p)
     got = room.get_policy("other")
     assert got == p and got is not p
@@ -72,7 +74,14 @@ def test_round_trip(room) -> None:
     # A paused room admits nobody.
     s = room.join("other", "u")
     assert s.blocked_by == "paused" and s.paused_reason == "maintenance"
+    assert s.queue_message == "Verkauf ab 10:30 – 판매"
     assert s.eta_confidence == 0
+    o = room.outlook("other")
+    assert o.state == "paused" and o.waiting == 1 and o.active == 0
+    assert o.queue_message == "Verkauf ab 10:30 – 판매" and o.event_id == "other"
+    assert "RoomOutlook(event_id='other', state='paused'" in repr(o)
+    with pytest.raises(admission.NotFound):
+        room.outlook("nobody")
 
 
 @pytest.mark.parametrize("field,value", [

@@ -255,6 +255,8 @@ std::string QueueStatusJsonText(const QueueStatus& s) {
         .Int("retry_after_sec", CeilSeconds(s.retry_after, 1));
   }
   if (s.blocked_by == EntryBlock::kPaused) w.String("paused_reason", s.paused_reason);
+  // The operator's message to the line (policy queue_message), plain text.
+  if (!s.queue_message.empty()) w.String("message", s.queue_message);
   // A grant waits this long for POST /enter, then passes to the next user in line.
   if (s.grant_expires_at != absl::InfiniteFuture()) {
     w.Int("enter_within_ms",

@@ -48,7 +48,8 @@ int64_t CeilSeconds(absl::Duration d, int64_t min = 0);
 // Status: {"status","position","eta_sec","eta_confidence","waiting_time","ready_for_entry",
 // "poll_after_ms"} + "reason"/"retry_after_sec" while blocked, "paused_reason" while paused,
 // "position_high"/"eta_low_sec"/"eta_high_sec" while the place is a range (random method,
-// pre-queue), "opens_at"/"opens_in_sec" in the pre-queue.
+// pre-queue), "opens_at"/"opens_in_sec" in the pre-queue, "message" (the operator's
+// queue_message, plain text) when there is one.
 // QueueStatusJsonText writes it as text (the status route's answer); QueueStatusToJson parses
 // that text, so the two never differ.
 std::string QueueStatusJsonText(const QueueStatus& status);

@@ -140,6 +140,8 @@ void Join(const RouteContext& ctx, const Request& req, Response& res) {
     w.String("opens_at", TimeText(st.opens_at))
         .Int("opens_in_sec", CeilSeconds(st.opens_at - st.now, 0));
   }
+  // The operator's message to the line (policy queue_message), as in the status answer.
+  if (!st.queue_message.empty()) w.String("message", st.queue_message);
   w.Bool("resumed", resumed);
   if (ctx.identity.mode() == IdentityMode::kAnonymous) {
     // API clients send it back as X-Admission-Session; browsers keep the cookie.

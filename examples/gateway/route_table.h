@@ -57,6 +57,8 @@ enum class RouteId : int {
   kAdminSale,
   // The proof of work on join (pow_routes.h).
   kChallenge,
+  // The public room status (room_status_routes.h).
+  kRoomStatus,
   kPage,   // the HTML pages and their assets
   kOther,  // anything unmatched (404/405)
   kCount,

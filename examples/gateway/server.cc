@@ -20,6 +20,7 @@
 #include "page_routes.h"
 #include "pow_routes.h"
 #include "room_routes.h"
+#include "room_status_routes.h"
 
 namespace admission::gateway {
 namespace {
@@ -119,6 +120,7 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
                              flags_.threads, static_cast<std::size_t>(flags_.store_queue_limit))) {
   metrics_.set_http_stats(&server_->stats());
   AddRoomRoutes(context_, routes_);
+  AddRoomStatusRoutes(context_, routes_);
   AddPageRoutes(context_, routes_);
   AddPowRoutes(context_, routes_);
   AddMetricsRoutes(context_, *ticketing_, routes_);

@@ -69,9 +69,10 @@ end
 -- user id, state, position, joined, left_line (false: never), deadline, block,
 -- retry (see standing; false when none), tier wait (exact duration, '' zero), paused reason,
 -- reservation token, reservation expiry (false: no grant), position_high, opens_at (false:
--- not pre-queued), ahead_unreached, present_until (false: none), grant_until (false: none).
+-- not pre-queued), ahead_unreached, present_until (false: none), grant_until (false: none),
+-- queue message ('' for users not in line, or none).
 local function append_ticket_fields(out, r, now, position)
-  local block, retry, tier_exact, reason = B_NOT_WAITING, false, '', ''
+  local block, retry, tier_exact, reason, message = B_NOT_WAITING, false, '', '', ''
   local state, high, opens, ahead, present = STATE_CODE[r.state], 0, false, 0, false
   if not WAITING[r.state] then
     position = 0
@@ -90,6 +91,7 @@ local function append_ticket_fields(out, r, now, position)
       load_policy_rest()
       reason = E.paused_reason
     end
+    message = load_queue_message()
   end
   local n = #out
   out[n + 1] = r.user_id
@@ -109,6 +111,7 @@ local function append_ticket_fields(out, r, now, position)
   out[n + 15] = ahead
   out[n + 16] = present
   out[n + 17] = r.grant_until or false
+  out[n + 18] = message
   return out
 end
 

@@ -141,6 +141,11 @@ local META = {
   policy_blob = 'pol',  -- the C++ side's exact encoding of the Policy, returned by get_policy
   layout = 'v',       -- LAYOUT
   chunk_counter = 'dn',  -- the deadline chunks' counter (see "Deadlines")
+  -- The policy's queue_message, absent when empty. Display-only text the scripts echo and
+  -- never compute with, so it is kept out of the packed policy: a call that renders no waiting
+  -- user never reads it, and adding it changed no LAYOUT (an event written before it simply
+  -- has no message).
+  queue_message = 'qm',
 }
 
 -- The state and the policy are each packed into one string so that a call reads and writes a
@@ -291,6 +296,13 @@ local function load_policy_rest()
   E.reject_message = string.sub(texts, reason_length + 1)
 end
 
+-- The operator's message to the line (see META.queue_message), read on first use; '' none.
+local function load_queue_message()
+  if E.queue_message ~= nil then return E.queue_message end
+  E.queue_message = redis.call('HGET', K_META, META.queue_message) or ''
+  return E.queue_message
+end
+
 -- FindOrCreateEvent: a new event with the given policy, a full bucket and the secret (two u32
 -- halves as decimal strings, from the C++ side).
 local function event_create(args, i, now, secret_hi, secret_lo)
@@ -339,6 +351,11 @@ local function event_save()
       E.paused_reason, E.reject_message)
     redis.call('HSET', K_META, META.state, state, META.policy, policy,
                META.policy_blob, E.policy_blob, META.layout, LAYOUT)
+    if E.queue_message ~= '' then
+      redis.call('HSET', K_META, META.queue_message, E.queue_message)
+    else
+      redis.call('HDEL', K_META, META.queue_message)
+    end
   elseif state ~= loaded_state then
     redis.call('HSET', K_META, META.state, state)
   end

@@ -947,6 +947,7 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
     t.retry_after = standing.readiness.retry_after;
     t.ready_for_entry = standing.readiness.block == EntryBlock::kNone;
     if (t.blocked_by == EntryBlock::kPaused) t.paused_reason = e.policy.paused_reason;
+    t.queue_message = e.policy.queue_message;
   }
   if (auto g = e.reservations.find(key); g != e.reservations.end()) {
     t.reservation_token = g->second.reservation_token;

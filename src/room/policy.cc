@@ -157,6 +157,51 @@ absl::Status CheckSchedule(const Policy& p) {
   return absl::OkStatus();
 }
 
+absl::Status CheckQueueMessage(const Policy& p) {
+  // Counts code points while checking that the text is well-formed UTF-8 (shortest forms,
+  // no surrogates, at most U+10FFFF), so that a browser shows exactly what was set.
+  const std::string& text = p.queue_message;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++chars) {
+    const unsigned char lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    uint32_t cp = 0;
+    if (lead < 0x80) {
+      length = 1;
+      cp = lead;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+      cp = lead & 0x1F;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      cp = lead & 0x0F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      cp = lead & 0x07;
+    } else {
+      return OutOfRange("queue_message", "is not valid UTF-8");
+    }
+    if (i + length > text.size()) return OutOfRange("queue_message", "is not valid UTF-8");
+    for (std::size_t k = 1; k < length; ++k) {
+      const unsigned char c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xC0) != 0x80) return OutOfRange("queue_message", "is not valid UTF-8");
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return OutOfRange("queue_message", "is not valid UTF-8");
+    }
+    // C1 controls (U+0080..U+009F) are control characters too.
+    if (cp >= 0x80 && cp <= 0x9F) return OutOfRange("queue_message", "has a control character");
+    i += length;
+  }
+  if (chars > Policy::kMaxQueueMessageChars) {
+    return OutOfRange("queue_message",
+                      absl::StrCat("is over ", Policy::kMaxQueueMessageChars, " characters"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidatePolicy(const Policy& p) {
   return ForEachPolicyFieldUntilError([&p](const auto& field) {
     if (absl::Status s = CheckField(field, p.*field.member); !s.ok()) return s;

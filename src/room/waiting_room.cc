@@ -141,6 +141,7 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   s.blocked_by = t.blocked_by;
   s.retry_after = t.retry_after;
   s.paused_reason = t.paused_reason;
+  s.queue_message = t.queue_message;
   s.reservation_token = t.reservation_token;
   s.reservation_expires_at = t.reservation_expires_at;
 
@@ -322,6 +323,15 @@ absl::StatusOr<EventStats> WaitingRoom::Stats(std::string_view event_id) {
   s.rate_confidence = rate.measured ? rate.confidence : 0;
   s.now = c->now;
   return s;
+}
+
+absl::StatusOr<RoomOutlook> WaitingRoom::Outlook(std::string_view event_id) {
+  if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
+  absl::StatusOr<EventCounters> c = store_->Stats(event_id);
+  if (!c.ok()) return c.status();
+  absl::StatusOr<Policy> policy = store_->GetPolicy(event_id);
+  if (!policy.ok()) return policy.status();
+  return MakeRoomOutlook(event_id, *policy, *c);
 }
 
 absl::StatusOr<std::vector<std::string>> WaitingRoom::Events() { return store_->ListEvents(); }

@@ -284,6 +284,7 @@ TEST(JsonCodecTest, PolicyJsonIsTheApiForm) {
   p.opens_at = absl::FromUnixSeconds(1764583200);  // 2025-12-01T10:00:00Z
   p.method = QueueMethod::kRandom;
   p.safety_net = true;
+  p.queue_message = "Verkauf ab 10:30";
   const Json expected = Json::parse(R"({
       "admit_rate_per_sec": 100.0, "burst": 100, "bypass_top_n": 10, "active_capacity": 50000,
       "heartbeat_ttl_sec": 300.0, "active_ttl_sec": 600.0, "reservation_ttl_sec": 30.0,
@@ -291,7 +292,8 @@ TEST(JsonCodecTest, PolicyJsonIsTheApiForm) {
       "wait_tiers": [{"max_position": 3, "wait_sec": 1.5}, {"max_position": null, "wait_sec": 4.0}],
       "rate_windows_sec": [10.0, 60.0, 300.0], "paused": true, "paused_reason": "back soon",
       "prequeue_opens_at": null, "opens_at": "2025-12-01T10:00:00.000Z", "closes_at": null,
-      "method": "random", "reject_message": "", "safety_net": true, "claim_window_sec": 5.0})");
+      "method": "random", "reject_message": "", "safety_net": true, "claim_window_sec": 5.0,
+      "queue_message": "Verkauf ab 10:30"})");
   EXPECT_EQ(PolicyToJson(p), expected);
   Policy back;
   ASSERT_TRUE(MergePolicyJson(expected, &back).ok());

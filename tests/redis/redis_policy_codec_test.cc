@@ -38,13 +38,22 @@ Policy Unusual() {
   p.reject_message = "sold|out";
   p.safety_net = true;
   p.claim_window = absl::Seconds(7);
+  p.queue_message = "Verkauf ab 10:30 | 판매 재개";
   return p;
 }
 
 constexpr const char* kDefaultBlob =
+    "p4|100|100|10|50000|300:0|600:0|30:0|600:0|10@0:0,50@2:0,9223372036854775807@5:0|"
+    "10:0,60:0,300:0|0||||0|0|5:0|0|0|";
+constexpr const char* kUnusualBlob =
+    "p4|0.33333333333333331|7|0|1000000000000|1:1|600:0|30:0|600:0|"
+    "1@0:0,9223372036854775807@86400:0|1:0|1|1767225600:1|1767225700:0|1767229300:0|1|1|7:0|5|"
+    "8|a|b|csold|outVerkauf ab 10:30 | 판매 재개";
+// The same policies as stored before queue_message (format p3): still read, with no message.
+constexpr const char* kDefaultBlobP3 =
     "p3|100|100|10|50000|300:0|600:0|30:0|600:0|10@0:0,50@2:0,9223372036854775807@5:0|"
     "10:0,60:0,300:0|0||||0|0|5:0|0|";
-constexpr const char* kUnusualBlob =
+constexpr const char* kUnusualBlobP3 =
     "p3|0.33333333333333331|7|0|1000000000000|1:1|600:0|30:0|600:0|"
     "1@0:0,9223372036854775807@86400:0|1:0|1|1767225600:1|1767225700:0|1767229300:0|1|1|7:0|5|"
     "a|b|csold|out";
@@ -66,6 +75,14 @@ TEST(RedisPolicyCodecTest, BlobsKeepTheirStoredFormat) {
   back = redis_internal::DecodePolicyBlob(kUnusualBlob);
   ASSERT_OK(back);
   EXPECT_TRUE(*back == Unusual());
+  back = redis_internal::DecodePolicyBlob(kDefaultBlobP3);
+  ASSERT_OK(back);
+  EXPECT_TRUE(*back == Policy());
+  back = redis_internal::DecodePolicyBlob(kUnusualBlobP3);
+  ASSERT_OK(back);
+  Policy unusual_p3 = Unusual();
+  unusual_p3.queue_message.clear();
+  EXPECT_TRUE(*back == unusual_p3);
   back = redis_internal::DecodePolicyBlob(kDefaultBlobP2);
   ASSERT_OK(back);
   EXPECT_TRUE(*back == Policy());
@@ -73,14 +90,17 @@ TEST(RedisPolicyCodecTest, BlobsKeepTheirStoredFormat) {
   ASSERT_OK(back);
   Policy unusual_p2 = Unusual();
   unusual_p2.claim_window = Policy().claim_window;
+  unusual_p2.queue_message.clear();
   EXPECT_TRUE(*back == unusual_p2);
 }
 
 TEST(RedisPolicyCodecTest, BadTextsAreCorrupt) {
-  const std::string head = "p3|100|100|10|50000|300:0|600:0|30:0|600:0||10:0|0||||0|0|5:0|";
-  ASSERT_OK(redis_internal::DecodePolicyBlob(head + "0|"));
-  ASSERT_OK(redis_internal::DecodePolicyBlob(head + "3|abc"));
-  for (const std::string& bad : {head + "0", head + "4|abc", head + "x|abc", head}) {
+  const std::string head = "p4|100|100|10|50000|300:0|600:0|30:0|600:0||10:0|0||||0|0|5:0|";
+  ASSERT_OK(redis_internal::DecodePolicyBlob(head + "0|0|"));
+  ASSERT_OK(redis_internal::DecodePolicyBlob(head + "3|0|abc"));
+  ASSERT_OK(redis_internal::DecodePolicyBlob(head + "1|1|abc"));
+  for (const std::string& bad :
+       {head + "0|0", head + "4|0|abc", head + "3|1|abc", head + "x|0|abc", head + "0|", head}) {
     EXPECT_STATUS_CODE(redis_internal::DecodePolicyBlob(bad), absl::StatusCode::kInternal) << bad;
   }
 }
@@ -107,6 +127,7 @@ TEST(RedisPolicyCodecTest, ArgumentsAreTheFieldsInTableOrderAsTheScriptsComputeW
       "sold|out",                         // reject_message
       "1",                                // safety_net
       "7000000",                          // claim_window, us
+      "Verkauf ab 10:30 | 판매 재개",     // queue_message
   };
   EXPECT_EQ(redis_internal::EncodePolicyArgs(Unusual()), expected);
   std::vector<std::string> defaults = redis_internal::EncodePolicyArgs(Policy());

@@ -831,6 +831,53 @@ TEST_P(ConformanceTest, PausedRoomDeniesWithReasonAndUnpauseResumes) {
   EXPECT_EQ(Stats("ev").admitted_total, 1);
 }
 
+// The operator's message reaches everyone in line (and the pre-queue) on their next call,
+// round-trips through SetPolicy/GetPolicy, and is not shown once a user left the line.
+TEST_P(ConformanceTest, QueueMessageReachesTheLineAndRoundTrips) {
+  Policy p = OpenPolicy();
+  p.active_capacity = 0;  // nobody is admitted: everyone stays in line
+  SetPolicy("ev", p);
+  auto Stored = [this] {
+    absl::StatusOr<Policy> stored = room_->GetPolicy("ev");
+    EXPECT_OK(stored);
+    return stored.ok() ? *stored : Policy{};
+  };
+  QueueStatus a = Join("ev", "a");
+  EXPECT_EQ(a.queue_message, "");
+  const std::string message = "Sales resume at 10:30 | Verkauf ab 10:30 · 판매 재개 <b>&amp;</b>";
+  p.queue_message = message;
+  SetPolicy("ev", p);
+  EXPECT_EQ(Stored().queue_message, message);
+  EXPECT_TRUE(Stored() == p);
+  EXPECT_EQ(Status(a.token).queue_message, message);
+  EXPECT_EQ(Join("ev", "b").queue_message, message);
+  EnterResult denied = Enter(a.token);
+  EXPECT_FALSE(denied.granted);
+  EXPECT_EQ(denied.status.queue_message, message);
+  // The message does not disturb the other texts.
+  p.paused = true;
+  p.paused_reason = "hold|on";
+  SetPolicy("ev", p);
+  QueueStatus paused = Status(a.token);
+  EXPECT_EQ(paused.paused_reason, "hold|on");
+  EXPECT_EQ(paused.queue_message, message);
+  EXPECT_TRUE(Stored() == p);
+  // Cleared: gone from the next answer.
+  p.queue_message.clear();
+  SetPolicy("ev", p);
+  EXPECT_EQ(Status(a.token).queue_message, "");
+  EXPECT_EQ(Stored().queue_message, "");
+  // Not shown to a user who left the line.
+  p.queue_message = "later";
+  SetPolicy("ev", p);
+  EXPECT_EQ(Leave(a.token).queue_message, "");
+  // Bad text is refused and leaves the policy as it was.
+  Policy bad = p;
+  bad.queue_message = "line\nbreak";
+  EXPECT_STATUS_CODE(room_->SetPolicy("ev", bad), kInvalidArgument);
+  EXPECT_EQ(Stored().queue_message, "later");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Enter, Leave, Complete
 

@@ -144,6 +144,13 @@ TEST(PolicyTest, ValidEdgeCases) {
     p.reject_message = std::string(200, 'r');
   });
   add([](Policy& p) { p.safety_net = true; });
+  add([](Policy& p) { p.queue_message = "Sales resume at 10:30"; });
+  add([](Policy& p) { p.queue_message = std::string(280, 'm'); });
+  // 280 code points of three bytes each: the limit counts characters, not bytes.
+  add([](Policy& p) {
+    for (int i = 0; i < 280; ++i) p.queue_message += "\xed\x8c\x90";  // U+D310
+  });
+  add([](Policy& p) { p.queue_message = "\xf0\x9f\x8e\xab Tickets <b>&</b> \"quotes\""; });
   for (size_t i = 0; i < good.size(); ++i) EXPECT_OK(ValidatePolicy(good[i])) << "policy #" << i;
 }
 
@@ -250,6 +257,23 @@ std::vector<BadPolicyCase> BadPolicies() {
       [](Policy& p) { p.reject_message = std::string(201, 'x'); });
   add("reject_message_control", "reject_message",
       [](Policy& p) { p.reject_message = "sold\tout"; });
+  add("queue_message_too_long", "queue_message",
+      [](Policy& p) { p.queue_message = std::string(281, 'x'); });
+  add("queue_message_too_many_chars", "queue_message", [](Policy& p) {
+    for (int i = 0; i < 281; ++i) p.queue_message += "\xc3\xa9";  // U+00E9
+  });
+  add("queue_message_newline", "queue_message", [](Policy& p) { p.queue_message = "a\nb"; });
+  add("queue_message_delete", "queue_message", [](Policy& p) { p.queue_message = "a\x7f"; });
+  add("queue_message_c1_control", "queue_message",
+      [](Policy& p) { p.queue_message = "a\xc2\x85"; });  // U+0085 NEL
+  add("queue_message_bad_utf8", "queue_message",
+      [](Policy& p) { p.queue_message = "caf\xe9"; });  // Latin-1, not UTF-8
+  add("queue_message_truncated_utf8", "queue_message",
+      [](Policy& p) { p.queue_message = "\xed\x8c"; });
+  add("queue_message_overlong_utf8", "queue_message",
+      [](Policy& p) { p.queue_message = "\xe0\x80\xaf"; });
+  add("queue_message_surrogate", "queue_message",
+      [](Policy& p) { p.queue_message = "\xed\xa0\x80"; });
   return cases;
 }
 
@@ -312,14 +336,14 @@ TEST(PolicyFieldsTest, TheTableListsEveryMemberInOrder) {
   Policy p;
   auto& [admit_rate_per_sec, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl,
          reservation_ttl, ended_ttl, wait_tiers, rate_windows, paused, paused_reason,
-         prequeue_opens_at, opens_at, closes_at, method, reject_message, safety_net, claim_window] =
-      p;
+         prequeue_opens_at, opens_at, closes_at, method, reject_message, safety_net, claim_window,
+         queue_message] = p;
   const std::vector<const void*> members = {
       &admit_rate_per_sec, &burst,        &bypass_top_n,    &active_capacity,
       &heartbeat_ttl,      &active_ttl,   &reservation_ttl, &ended_ttl,
       &wait_tiers,         &rate_windows, &paused,          &paused_reason,
       &prequeue_opens_at,  &opens_at,     &closes_at,       &method,
-      &reject_message,     &safety_net,   &claim_window};
+      &reject_message,     &safety_net,   &claim_window,    &queue_message};
   ASSERT_EQ(kPolicyFieldCount, members.size());
   std::vector<const void*> listed;
   std::set<std::string> names;

@@ -85,6 +85,7 @@
     $('p-paused-reason').value = p.paused_reason;
     $('p-method').value = p.method;
     $('p-reject-message').value = p.reject_message;
+    $('p-queue-message').value = p.queue_message || '';
     $('p-safety-net').checked = p.safety_net;
     $('p-prequeue-opens').value = isoToLocal(p.prequeue_opens_at);
     $('p-opens').value = isoToLocal(p.opens_at);
@@ -105,6 +106,7 @@
       paused_reason: $('p-paused-reason').value,
       method: $('p-method').value,
       reject_message: $('p-reject-message').value,
+      queue_message: $('p-queue-message').value,
       safety_net: $('p-safety-net').checked,
       prequeue_opens_at: localToIso($('p-prequeue-opens').value),
       opens_at: localToIso($('p-opens').value),

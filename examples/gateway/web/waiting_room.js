@@ -12,6 +12,15 @@
 // When the gateway asks a proof of work for the join (pow_required and friends, with a
 // challenge inside), a Web Worker (pow_worker.js) solves it while a bar shows the work done
 // against the expected 2^difficulty hashes; the join is then sent again with the solution.
+//
+// Every string comes from strings.js, in the language of ?lang= or else the browser's
+// (Accept-Language); <html lang> follows. Screen readers hear changes of place and state through
+// one aria-live region (#announcer), at most one announcement per ANNOUNCE_GAP_MS, never a
+// repeat. The tab title carries the place ("(#12) Waiting room"). When the turn comes the title
+// changes, a short tone plays if the page was clicked or typed in (browsers allow sound only
+// after a gesture), and a notification shows if the visitor allowed them (asked only from the
+// "Alert me" button). The operator's message (policy queue_message) has a region of its own,
+// set with textContent.
 'use strict';
 
 (function () {
@@ -19,6 +28,12 @@
   const $ = (id) => document.getElementById(id);
   const autoEnter = params.get('auto_enter') !== '0';
   const autoBuy = params.get('auto_buy') === '1';
+  const S = window.AdmissionStrings;
+  const lang = S.pickLanguage(params.get('lang'), navigator.languages || [navigator.language]);
+  const t = S.translator(lang);
+  // The shortest gap between two announcements, so that a fast-moving line is not read out at
+  // every poll; the latest place is said when the gap has passed.
+  const ANNOUNCE_GAP_MS = 3000;
 
   const state = {
     eventId: params.get('event'),
@@ -32,7 +47,134 @@
     // The solution ("CHALLENGE;NONCE") the next join sends, and the proofs refused in a row.
     pow: null,
     powFailures: 0,
+    // What was last said aloud (announce), and when; a place waiting for the gap to pass.
+    announced: { position: null, view: null, message: null, at: 0 },
+    pendingAnnounce: null,
+    alerted: false,     // the "your turn" alert went off
+    audio: null,        // an AudioContext, made on the first user gesture
+    lastPosition: null,
   };
+
+  // --- Language, announcements and the turn alert -------------------------------------------
+
+  function applyStaticStrings() {
+    document.documentElement.lang = lang;
+    for (const el of document.querySelectorAll('[data-i18n]')) {
+      el.textContent = t(el.dataset.i18n);
+    }
+    for (const el of document.querySelectorAll('[data-i18n-label]')) {
+      el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+    }
+    document.title = t('page_title');
+  }
+
+  // Says `text` through the live region now, or after the gap when one was said just before.
+  function say(text) {
+    const now = Date.now();
+    const wait = state.announced.at + ANNOUNCE_GAP_MS - now;
+    clearTimeout(state.pendingAnnounce);
+    if (wait > 0) {
+      state.pendingAnnounce = setTimeout(() => say(text), wait);
+      return;
+    }
+    state.announced.at = now;
+    $('announcer').textContent = text;
+  }
+
+  // Announces what changed since the last announcement: the view (state) first, then the place.
+  function announce(view, headline, position) {
+    const parts = [];
+    if (view !== state.announced.view) {
+      state.announced.view = view;
+      if (headline) parts.push(headline);
+    }
+    if (position !== null && position !== state.announced.position) {
+      state.announced.position = position;
+      parts.push(position <= 1 ? t('announce_next')
+        : t('announce_position', { position: position.toLocaleString(lang) }));
+    }
+    if (parts.length) say(parts.join(' '));
+  }
+
+  function setTitle(position) {
+    document.title = position ? t('title_position', { position: position.toLocaleString(lang) })
+      : t('page_title');
+  }
+
+  // The operator's message (the status's "message"): plain text in its own region.
+  function showQueueMessage(message) {
+    const text = message || '';
+    $('notice').hidden = text === '';
+    if ($('queue-message').textContent !== text) $('queue-message').textContent = text;
+    if (text !== '' && text !== state.announced.message) {
+      say(t('announce_message', { message: text }));
+    }
+    state.announced.message = text;
+  }
+
+  // Browsers let a page make sound only after the visitor clicked or typed in it.
+  function unlockAudio() {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    if (!state.audio) {
+      try {
+        state.audio = new Ctx();
+      } catch (e) {
+        return;
+      }
+    }
+    if (state.audio.state === 'suspended') state.audio.resume();
+  }
+
+  function chime() {
+    const ctx = state.audio;
+    if (!ctx || ctx.state !== 'running') return;
+    const now = ctx.currentTime;
+    [880, 1320].forEach((freq, i) => {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.0001, now + i * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.2, now + i * 0.18 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.18 + 0.16);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(now + i * 0.18);
+      osc.stop(now + i * 0.18 + 0.17);
+    });
+  }
+
+  // The turn came (ready, or admitted): title, tone, notification; once.
+  function alertTurn(titleKey) {
+    document.title = t(titleKey);
+    if (state.alerted) return;
+    state.alerted = true;
+    chime();
+    if (window.Notification && Notification.permission === 'granted') {
+      try {
+        new Notification(t('ready_headline'), { body: t('notify_body'), tag: 'admission-turn' });
+      } catch (e) {
+        // Some browsers allow notifications only from a service worker: the title still shows.
+      }
+    }
+  }
+
+  // The "Alert me" button: asks for notifications (only on this click) and unlocks the tone.
+  function setupAlertButton() {
+    const button = $('alert-me');
+    const canNotify = window.Notification && Notification.permission === 'default';
+    button.hidden = !canNotify;
+    button.addEventListener('click', async () => {
+      unlockAudio();
+      try {
+        await Notification.requestPermission();
+      } catch (e) {
+        // Old browsers take a callback instead; the tone and the title still alert.
+      }
+      button.hidden = true;
+      $('alert-state').hidden = false;
+      $('alert-state').textContent = t('alert_on');
+    });
+  }
 
   // The identity provider's token (--identity=jwt), from the fragment or an earlier load.
   const idToken = (function () {
@@ -100,25 +242,29 @@
     state.timer = setTimeout(fn, Math.max(250, ms));
   }
 
-  function setView(name, headline, message) {
+  // The view (a state name for the CSS and the announcements), its headline and message. The
+  // headline is announced when the view changes; `position` (waiting views) when it changes.
+  function setView(name, headline, message, position) {
     $('room').dataset.state = name;
     if (headline !== undefined) $('headline').textContent = headline;
     $('message').textContent = message || '';
+    announce(name, headline !== undefined ? headline : $('headline').textContent,
+      position === undefined ? null : position);
   }
 
   function formatDuration(sec) {
-    if (sec === null || sec === undefined || !isFinite(sec)) return 'unknown';
+    if (sec === null || sec === undefined || !isFinite(sec)) return t('unknown');
     sec = Math.max(0, Math.round(sec));
-    if (sec < 60) return sec + ' s';
+    if (sec < 60) return t('seconds', { n: sec });
     const min = Math.round(sec / 60);
-    if (min < 60) return min + ' min';
-    return Math.floor(min / 60) + ' h ' + (min % 60) + ' min';
+    if (min < 60) return t('minutes', { n: min });
+    return t('hours', { h: Math.floor(min / 60), m: min % 60 });
   }
 
   function confidenceWords(c) {
-    if (c >= 0.7) return 'high';
-    if (c >= 0.4) return 'medium';
-    return 'low';
+    if (c >= 0.7) return t('confidence_high');
+    if (c >= 0.4) return t('confidence_medium');
+    return t('confidence_low');
   }
 
   function setProgress(position) {
@@ -141,28 +287,28 @@
 
   function formatClock(iso) {
     const d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return isNaN(d) ? iso : d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
   }
 
   // Before the opening: no place yet. Everyone here before the opening gets a place drawn at
   // random when it opens, so there is nothing to gain by hurrying or refreshing.
   function renderPrequeue(s) {
-    $('position').textContent = 'drawn at ' + formatClock(s.opens_at);
-    $('eta').textContent = 'opens in ' + formatDuration(s.opens_in_sec);
+    $('position').textContent = t('drawn_at', { time: formatClock(s.opens_at) });
+    $('eta').textContent = t('opens_in', { duration: formatDuration(s.opens_in_sec) });
     $('confidence').textContent = '';
     $('waited').textContent = formatDuration(s.waiting_time);
     setProgress(0);
     $('enter').disabled = true;
     showButtons(['enter', 'leave']);
+    setTitle(null);
     const others = Math.max(0, (s.position_high || 1) - 1);
-    setView('prequeue', 'You’re in the pre-queue',
-      'The sale opens at ' + formatClock(s.opens_at) + '. Everyone who arrives before then ' +
-      'gets a place in line drawn at random at the opening' +
-      (others > 0 ? ' (' + others.toLocaleString() + ' others so far)' : '') +
-      ', so there is no need to hurry. Keep this tab open.');
+    setView('prequeue', t('prequeue_headline'),
+      t('prequeue_text', { time: formatClock(s.opens_at) }) +
+      (others > 0 ? ' ' + t('prequeue_others', { n: others.toLocaleString(lang) }) : ''));
   }
 
   function renderWaiting(s) {
+    showQueueMessage(s.message);
     if (s.status === 'prequeue') return renderPrequeue(s);
     if (state.firstPosition === null || s.position > state.firstPosition) {
       state.firstPosition = s.position;
@@ -170,39 +316,46 @@
     }
     // A place known only as a range (random method): show both ends.
     const ranged = s.position_high && s.position_high > s.position;
-    $('position').textContent = s.position <= 0 ? '–'
-      : '#' + s.position.toLocaleString() + (ranged ? '–' + s.position_high.toLocaleString() : '');
+    $('position').textContent = s.position <= 0 ? t('dash')
+      : '#' + s.position.toLocaleString(lang) +
+        (ranged ? '–' + s.position_high.toLocaleString(lang) : '');
     if (s.ready_for_entry) {
-      $('eta').textContent = 'now';
+      $('eta').textContent = t('now');
       $('confidence').textContent = '';
     } else {
-      $('eta').textContent = s.eta_sec === null ? 'unknown'
+      $('eta').textContent = s.eta_sec === null ? t('unknown')
         : ranged && s.eta_high_sec !== null && s.eta_high_sec !== undefined
-          ? formatDuration(s.eta_low_sec) + ' to ' + formatDuration(s.eta_high_sec)
-          : 'about ' + formatDuration(s.eta_sec);
+          ? t('range', { low: formatDuration(s.eta_low_sec), high: formatDuration(s.eta_high_sec) })
+          : t('about', { duration: formatDuration(s.eta_sec) });
       const c = s.eta_confidence || 0;
       $('confidence').textContent =
-        'confidence: ' + confidenceWords(c) + ' (' + Math.round(c * 100) + '%)';
+        t('confidence', { level: confidenceWords(c), percent: Math.round(c * 100) });
     }
     $('waited').textContent = formatDuration(s.waiting_time);
     setProgress(s.position);
     $('enter').disabled = !s.ready_for_entry;
     showButtons(['enter', 'leave']);
+    const place = s.position > 0 ? s.position : null;
     if (s.ready_for_entry) {
-      setView('ready', 'It’s your turn!', autoEnter ? 'Entering…' : 'Press Enter to continue.');
+      setView('ready', t('ready_headline'), autoEnter ? t('entering') : t('press_enter'), place);
+      alertTurn('title_ready');
     } else if (s.reason === 'paused') {
-      setView('paused', 'Admissions are paused',
-        s.paused_reason || 'The organiser paused admissions for a moment. You keep your place.');
+      // The operator's pause reason is their own text, in their language.
+      setTitle(place);
+      setView('paused', t('paused_headline'), s.paused_reason || t('paused_text'), place);
     } else if (s.reason === 'capacity_full') {
-      setView('waiting', 'You’re in line',
-        'The sale is full right now; places free up as other buyers finish.');
+      setTitle(place);
+      setView('waiting', t('in_line'), t('capacity_full'), place);
     } else if (ranged) {
-      setView('waiting', 'You’re in line',
-        'Places are drawn at random among everyone waiting, so yours lies in this range.');
+      setTitle(place);
+      setView('waiting', t('in_line'), t('ranged_text'), place);
     } else {
+      setTitle(place);
       const ahead = s.ahead !== undefined ? s.ahead : Math.max(0, s.position - 1);
-      setView('waiting', 'You’re in line',
-        ahead === 0 ? 'You are next.' : ahead.toLocaleString() + ' people are ahead of you.');
+      setView('waiting', t('in_line'),
+        ahead === 0 ? t('you_are_next')
+          : ahead === 1 ? t('one_ahead') : t('people_ahead', { n: ahead.toLocaleString(lang) }),
+        place);
     }
   }
 
@@ -212,12 +365,13 @@
     $('enter').disabled = true;
     showButtons(['rejoin']);
     const text = {
-      expired: ['Your place expired',
-        'We did not hear from this page for too long, so the place was given up. You can join again at the back of the line.'],
-      left: ['You left the line', 'You can join again at the back of the line.'],
-      completed: ['All done', 'Thank you! Your visit is complete.'],
-      gone: ['Your place is no longer valid', 'You can join again at the back of the line.'],
-    }[status] || ['Your place is no longer valid', 'You can join again.'];
+      expired: [t('expired_headline'), t('expired_text')],
+      left: [t('left_headline'), t('rejoin_text')],
+      completed: [t('completed_headline'), t('completed_text')],
+      gone: [t('gone_headline'), t('rejoin_text')],
+    }[status] || [t('gone_headline'), t('rejoin_text')];
+    setTitle(null);
+    showQueueMessage('');
     setView(status, text[0], text[1]);
   }
 
@@ -227,13 +381,15 @@
     state.expiresAt = Date.now() + grant.ttl_sec * 1000;
     $('reservation').textContent = grant.reservation_token.slice(0, 24) + '…';
     $('admitted').hidden = false;
-    $('position').textContent = '–';
-    $('eta').textContent = 'now';
+    $('position').textContent = t('dash');
+    $('eta').textContent = t('now');
     $('confidence').textContent = '';
     setProgress(1);
     showButtons(['buy', 'complete', 'leave']);
-    $('leave').textContent = 'Give up my place';
-    setView('admitted', 'Welcome in!', '');
+    $('leave').textContent = t('button_give_up');
+    showQueueMessage('');
+    setView('admitted', t('welcome_in'), '');
+    alertTurn('title_admitted');
     tickReservation();
     if (autoBuy) buy();
   }
@@ -249,8 +405,8 @@
   }
 
   function seatsText(res) {
-    return res.seat_ids && res.seat_ids.length ? 'seat ' + res.seat_ids.join(', ')
-      : res.quantity + ' place' + (res.quantity === 1 ? '' : 's');
+    return res.seat_ids && res.seat_ids.length ? t('seat_list', { seats: res.seat_ids.join(', ') })
+      : t('places', { n: res.quantity });
   }
 
   // The demo sale: hold one seat (with the admission token), pay with the simulated provider's
@@ -266,10 +422,10 @@
       $('buy').disabled = false;
       if (held.status === 410) return renderEnded('gone');
       const why = {
-        404: 'Nothing is on sale for this event yet (the organiser sets the seats).',
-        409: 'Sold out: ' + errorText(held, 'no seat is left.'),
-        401: 'Your reservation token expired; join the line again.',
-      }[held.status] || errorText(held, 'Could not hold a seat.');
+        404: t('no_sale'),
+        409: t('sold_out', { detail: errorText(held, t('no_seat_left')) }),
+        401: t('token_expired_rejoin'),
+      }[held.status] || errorText(held, t('hold_failed'));
       $('message').textContent = why;
       return;
     }
@@ -277,15 +433,15 @@
     clearTimeout(state.timer);
     $('admitted').hidden = true;
     showButtons([]);
-    showOrder('Held: ' + seatsText(res), 'Paying…');
-    setView('admitted', 'Paying…', '');
+    showOrder(t('held', { what: seatsText(res) }), t('paying'));
+    setView('admitted', t('paying'), '');
     // The hold's total when the event has prices (the gateway refuses any other amount).
     const paid = await api('POST', '/api/v1/payment/intent',
       { reservation_id: res.reservation_id, amount: res.total || 1000,
         currency: res.currency || 'EUR', scenario: 'approve' },
       auth(res.reservation_token, { 'Idempotency-Key': uuid() }));
     if (paid.status !== 202) {
-      showOrder('Held: ' + seatsText(res), errorText(paid, 'The payment did not go through.'));
+      showOrder(t('held', { what: seatsText(res) }), errorText(paid, t('payment_failed')));
       return;
     }
     state.reservation = null;
@@ -298,19 +454,17 @@
       auth(token));
     const res = r.status === 200 ? r.data : null;
     if (res && res.status === 'CONFIRMED') {
-      const what = seatsText(res);
-      showOrder('Order confirmed',
-        what.charAt(0).toUpperCase() + what.slice(1) + ' is yours. Reservation ' + id + '.');
-      return setView('purchased', 'Order confirmed', 'Thank you!');
+      const yours = t('order_yours', { what: seatsText(res), id });
+      showOrder(t('order_confirmed'), yours.charAt(0).toUpperCase() + yours.slice(1));
+      return setView('purchased', t('order_confirmed'), t('thank_you'));
     }
     if (res && res.status !== 'HOLD') {
-      showOrder('No order', 'The reservation ended ' + res.status.toLowerCase() +
-        '; its seats went back on sale.');
+      showOrder(t('no_order'), t('order_ended', { status: res.status.toLowerCase() }));
       showButtons(['rejoin']);
-      return setView('not-purchased', 'The purchase did not complete', '');
+      return setView('not-purchased', t('purchase_failed'), '');
     }
     if (tries >= 60) {
-      return showOrder('Payment pending', 'The result has not arrived yet; check again later.');
+      return showOrder(t('payment_pending'), t('payment_pending_text'));
     }
     schedule(() => awaitOutcome(id, token, tries + 1), 500);
   }
@@ -318,11 +472,11 @@
   function tickReservation() {
     if (!state.reservation) return;
     const left = Math.max(0, (state.expiresAt - Date.now()) / 1000);
-    $('ttl').textContent = formatDuration(left);
+    $('admitted-valid').textContent = t('admitted_valid', { ttl: formatDuration(left) });
     if (left > 0) {
       schedule(tickReservation, 1000);
     } else {
-      $('message').textContent = 'Your reservation token expired.';
+      $('message').textContent = t('token_expired');
     }
   }
 
@@ -335,15 +489,14 @@
     $('pow-bar').style.width = (share * 100).toFixed(1) + '%';
     $('pow-progress').setAttribute('aria-valuenow', String(Math.round(share * 100)));
     $('pow-text').textContent = done
-      ? 'Check done (' + hashes.toLocaleString() + ' tries).'
-      : hashes.toLocaleString() + ' of about ' + expected.toLocaleString() + ' tries';
+      ? t('pow_done', { n: hashes.toLocaleString(lang) })
+      : t('pow_progress', { n: hashes.toLocaleString(lang), expected: expected.toLocaleString(lang) });
   }
 
   // Finds the nonce of `challenge` ({challenge, difficulty}) in a worker; resolves to the
   // header value of the join. Without workers it hashes on this thread, in slices.
   function solvePow(challenge) {
-    setView('verifying', 'Checking your browser…',
-      'A short puzzle keeps bots from flooding the line. It runs by itself.');
+    setView('verifying', t('verifying'), t('verifying_text'));
     showPow(challenge.difficulty, 0, false);
     return new Promise((resolve) => {
       const finish = (nonce, hashes, ms) => {
@@ -380,7 +533,7 @@
   }
 
   async function join() {
-    setView('joining', 'Joining the line…', '');
+    setView('joining', t('joining'), '');
     const body = { event_id: state.eventId };
     if (state.userId) body.user_id = state.userId;
     const headers = { 'Idempotency-Key': uuid() };
@@ -395,7 +548,7 @@
       state.powFailures += 1;
       if (state.powFailures > 3) {
         state.powFailures = 0;
-        setView('error', 'Joining the line…', powError.message + ' — retrying in 5 s.');
+        setView('error', t('joining'), t('retrying_in', { detail: powError.message, n: 5 }));
         schedule(join, 5000);
         return;
       }
@@ -416,6 +569,7 @@
         eta_confidence: r.data.eta_confidence, waiting_time: 0,
         ready_for_entry: r.data.ready_for_entry,
         opens_at: r.data.opens_at, opens_in_sec: r.data.opens_in_sec,
+        message: r.data.message,
       });
       schedule(poll, r.data.ready_for_entry ? 0 : r.data.poll_after_ms);
     } else if (r.status === 409) {
@@ -423,28 +577,28 @@
       showButtons([]);
       if (error.code === 'not_open_yet') {
         // Come back by ourselves when the pre-queue opens.
-        setView('closed', 'The waiting room opens at ' + formatClock(error.opens_at),
-          'Keep this page open: it joins by itself when the waiting room opens.');
+        setView('closed', t('opens_at_headline', { time: formatClock(error.opens_at) }),
+          t('opens_at_text'));
         schedule(join, (error.retry_after_sec || r.retryAfter || 5) * 1000);
       } else if (error.code === 'closed') {
-        setView('closed', 'This sale has closed', 'No new arrivals are accepted.');
+        setView('closed', t('closed_headline'), t('closed_text'));
       } else if (error.code === 'rejected') {
-        setView('closed', 'The waiting room is not accepting visitors', error.message || '');
+        // The reject method's message is the operator's own text.
+        setView('closed', t('rejected_headline'), error.message || '');
       } else {
-        setView('error', 'You are already in this line',
-          'This account already holds a place (perhaps in another tab or device).');
+        setView('error', t('already_headline'), t('already_text'));
       }
     } else if (r.status === 401) {
       // --identity=jwt without a valid identity token: only the site's sign-in can help.
       sessionStorage.removeItem('admission.id_token');
-      setView('error', 'Please sign in first',
-        (r.data && r.data.error ? r.data.error.message : '') +
-        ' — sign in on the site, then come back to this page.');
+      setView('error', t('sign_in_headline'), t('sign_in_text'));
     } else {
       const retry = r.retryAfter || 5;
-      setView('error', 'Joining the line…',
-        (r.data && r.data.error ? r.data.error.message : 'Connection problem') +
-        ' — retrying in ' + retry + ' s.');
+      setView('error', t('joining'), t('retrying_in', {
+        detail: r.status === 0 ? t('connection_problem')
+          : (r.data && r.data.error ? r.data.error.message : t('connection_problem')),
+        n: retry,
+      }));
       schedule(join, retry * 1000);
     }
   }
@@ -467,7 +621,7 @@
     } else if (r.status === 404) {
       renderEnded('expired');
     } else {
-      $('message').textContent = 'Connection problem — retrying…';
+      $('message').textContent = t('connection_retrying');
       schedule(poll, (r.retryAfter || 3) * 1000);
     }
   }
@@ -482,13 +636,12 @@
     if (r.status === 200 && r.data.admission === 'granted') {
       renderAdmitted(r.data);
     } else if (r.status === 429 && r.data && r.data.admission === 'denied') {
-      $('message').textContent = 'Not yet: ' + (r.data.message || r.data.reason) +
-        ' Trying again in ' + r.data.retry_after_sec + ' s.';
+      $('message').textContent = t('not_yet', { n: r.data.retry_after_sec });
       schedule(poll, r.data.retry_after_sec * 1000);
     } else if (r.status === 410 || r.status === 404) {
       renderEnded('gone');
     } else {
-      $('message').textContent = 'Could not enter just now — retrying…';
+      $('message').textContent = t('enter_retrying');
       schedule(poll, (r.retryAfter || 3) * 1000);
     }
   }
@@ -502,7 +655,7 @@
       $('admitted').hidden = true;
       renderEnded('completed');
     } else {
-      $('message').textContent = (r.data && r.data.error) ? r.data.error.message : 'Could not finish.';
+      $('message').textContent = (r.data && r.data.error) ? r.data.error.message : t('finish_failed');
     }
   }
 
@@ -523,7 +676,10 @@
       state.eventId = (r.data && r.data.default_event) || 'demo';
     }
     $('event-title').textContent = state.eventId;
-    document.title = 'Waiting room · ' + state.eventId;
+    // Any click or key may be the gesture that lets the turn's tone play later.
+    document.addEventListener('click', unlockAudio);
+    document.addEventListener('keydown', unlockAudio);
+    setupAlertButton();
     $('enter').addEventListener('click', enter);
     $('complete').addEventListener('click', complete);
     $('buy').addEventListener('click', buy);
@@ -542,12 +698,13 @@
     if (saved && saved.token) {
       state.token = saved.token;
       state.firstPosition = saved.firstPosition;
-      setView('waiting', 'Welcome back', 'Checking your place…');
+      setView('waiting', t('welcome_back'), t('checking_place'));
       poll();
     } else {
       join();
     }
   }
 
+  applyStaticStrings();
   start();
 })();

@@ -6,6 +6,7 @@
 #ifndef ADMISSION_ROOM_POLICY_H_
 #define ADMISSION_ROOM_POLICY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -130,6 +131,13 @@ struct Policy {
   // counts as present after a call: WaitingRoom's poll advice keeps live clients well within
   // it. [5 s]
   absl::Duration claim_window = absl::Seconds(5);
+
+  // A message from the operator to everyone in line and in the pre-queue ("Sales resume at
+  // 10:30"), shown on the visitor page and in the room status API; empty: none. Plain text
+  // (shells must escape it): valid UTF-8, at most kMaxQueueMessageChars code points (so a
+  // Korean or German message gets the same room as an English one), no control characters.
+  static constexpr std::size_t kMaxQueueMessageChars = 280;
+  std::string queue_message;
 };
 
 // OK, or InvalidArgument naming the first field that is out of range.

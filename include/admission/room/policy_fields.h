@@ -144,6 +144,10 @@ struct MethodField {
 // with opens_at (docs/rules.md, "Fair openings").
 absl::Status CheckSchedule(const Policy& policy);
 
+// queue_message: valid UTF-8 of at most Policy::kMaxQueueMessageChars code points (its
+// TextField's byte limit is four bytes for each of them).
+absl::Status CheckQueueMessage(const Policy& policy);
+
 // clang-format off
 inline constexpr auto kPolicyFields = std::make_tuple(
     RateField{"admit_rate_per_sec", &Policy::admit_rate_per_sec, 1e6,
@@ -210,7 +214,11 @@ inline constexpr auto kPolicyFields = std::make_tuple(
         "default policy: admit new arrivals at once while nobody waits"},
     DurationField{"claim_window", &Policy::claim_window, absl::Seconds(1), absl::Minutes(10),
         "How long a grant waits for its user to enter, and the shortest presence window. [5 s]",
-        "default policy: how long a grant waits for its user to enter"});
+        "default policy: how long a grant waits for its user to enter"},
+    TextField{"queue_message", &Policy::queue_message, 4 * Policy::kMaxQueueMessageChars,
+        "The operator's message to everyone in line, shown on the visitor page ('' : none;\n"
+        "plain text, at most 280 characters, no control characters). ['']",
+        nullptr, &CheckQueueMessage});
 // clang-format on
 
 inline constexpr std::size_t kPolicyFieldCount =

@@ -121,6 +121,8 @@ struct Ticket {
   // The tier wait that applies at this position.
   absl::Duration tier_wait = absl::ZeroDuration();
   std::string paused_reason;
+  // Waiting and pre-queued users: the policy's queue_message ('' otherwise).
+  std::string queue_message;
 
   // Set once admitted (also on tombstones of users who were admitted).
   std::string reservation_token;

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "admission/clock.h"
 #include "admission/room/policy.h"
+#include "admission/room/room_outlook.h"
 #include "admission/room/store.h"
 
 namespace admission {
@@ -84,6 +85,9 @@ struct QueueStatus {
   EntryBlock blocked_by = EntryBlock::kNotWaiting;
   absl::Duration retry_after = absl::ZeroDuration();
   std::string paused_reason;
+  // The operator's message to the line (Policy::queue_message) while waiting or pre-queued;
+  // empty otherwise. Plain text: escape it when showing it.
+  std::string queue_message;
   // Set once admitted.
   std::string reservation_token;
   absl::Time reservation_expires_at = absl::InfinitePast();
@@ -169,6 +173,9 @@ class WaitingRoom {
   absl::Status SetPolicy(std::string_view event_id, const Policy& policy);
   absl::StatusOr<Policy> GetPolicy(std::string_view event_id);
   absl::StatusOr<EventStats> Stats(std::string_view event_id);
+  // What anyone may know about the event's room (room_outlook.h): two store reads (the
+  // counters, then the policy). NotFound for an unknown event.
+  absl::StatusOr<RoomOutlook> Outlook(std::string_view event_id);
   absl::StatusOr<std::vector<std::string>> Events();
 
   // Applies every passed deadline of every event; returns how many were applied. The

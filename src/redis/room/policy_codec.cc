@@ -20,10 +20,15 @@ namespace {
 
 // The blob is stored with the event, so its format is data layout: another field in the table
 // changes it, which needs a new version here (and the older ones still read).
-constexpr absl::string_view kBlobVersion = "p3";
-// p2: before claim_window, which a p2 blob does not hold (it reads as the field's default).
+constexpr absl::string_view kBlobVersion = "p4";
+// p3: before queue_message, which a p3 blob does not hold (it reads as empty).
+constexpr absl::string_view kBlobVersionP3 = "p3";
+bool AddedAfterP3(const char* name) { return std::string_view(name) == "queue_message"; }
+// p2: before claim_window too, which a p2 blob does not hold (it reads as the field's default).
 constexpr absl::string_view kBlobVersionP2 = "p2";
-bool AddedAfterP2(const char* name) { return std::string_view(name) == "claim_window"; }
+bool AddedAfterP2(const char* name) {
+  return std::string_view(name) == "claim_window" || AddedAfterP3(name);
+}
 
 using internal::AbslView;
 std::string_view StdView(absl::string_view s) { return std::string_view(s.data(), s.size()); }
@@ -235,19 +240,24 @@ absl::StatusOr<Policy> DecodePolicyBlob(std::string_view blob) {
     return true;
   };
   absl::string_view item;
-  if (!next(&item) || (item != kBlobVersion && item != kBlobVersionP2)) {
+  if (!next(&item) || (item != kBlobVersion && item != kBlobVersionP3 && item != kBlobVersionP2)) {
     return Corrupt("unknown format");
   }
   const bool p2 = item == kBlobVersionP2;
+  const bool p3 = item == kBlobVersionP3;
+  // Whether a field was added after the blob's version (and so reads as its default).
+  auto absent = [p2, p3](const char* name) {
+    return (p2 && AddedAfterP2(name)) || (p3 && AddedAfterP3(name));
+  };
   Policy p;
   std::vector<std::string*> texts;
   absl::Status status = ForEachPolicyFieldUntilError([&](const auto& field) {
     using Field = std::decay_t<decltype(field)>;
     if constexpr (kIsText<Field>) {
-      texts.push_back(&(p.*field.member));
+      if (!absent(field.name)) texts.push_back(&(p.*field.member));
       return absl::OkStatus();
     } else {
-      if (p2 && AddedAfterP2(field.name)) return absl::OkStatus();
+      if (absent(field.name)) return absl::OkStatus();
       if (!next(&item)) return Corrupt("unknown format");
       return ReadBlobValue(field, item, &(p.*field.member));
     }

@@ -387,6 +387,7 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   const std::optional<int64_t> grant_until = r.OptionalInt("grant_expires_at");
   t->grant_expires_at =
       grant_until.has_value() ? rules::MicrosToTime(*grant_until) : absl::InfiniteFuture();
+  t->queue_message = std::string(r.String("queue_message"));
   if (shared_rate != nullptr) {
     t->rate = *shared_rate;
   } else {
