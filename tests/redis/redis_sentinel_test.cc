@@ -377,6 +377,7 @@ TEST(RedisDurableWriteTest, NoWaitWithoutReplicasByDefault) {
   ASSERT_OK(stores.sale.inventory->Confirm(held.reservation_id));
 
   StoreUrlOptions bad = UrlOptions();
+  bad.redis.durable_replicas = 1;
   bad.redis.durable_timeout = absl::Seconds(5);  // longer than the command timeout
   EXPECT_EQ(OpenStoreUrl(absl::StrCat("redis://", server->address()), bad).status().code(),
             absl::StatusCode::kInvalidArgument);

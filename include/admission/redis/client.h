@@ -124,7 +124,8 @@ struct RedisClientOptions {
   // documents WAIT: a replica that acknowledged can still lose the write in some failovers;
   // pair it with min-replicas-to-write on the primary (docs/gateway.md). -1: 1 with Sentinel
   // (replicas are expected), 0 (no WAIT) otherwise. durable_timeout must be shorter than
-  // command_timeout; while a WAIT blocks, the calls queued behind it on its connection wait too.
+  // command_timeout when replicas are waited for (InvalidArgument otherwise); while a WAIT blocks,
+  // the calls queued behind it on its connection wait too.
   int durable_replicas = -1;
   absl::Duration durable_timeout = absl::Milliseconds(500);
 };

@@ -97,8 +97,10 @@ absl::Status Validate(const RedisClientOptions& options) {
   if (options.durable_replicas < -1) {
     return absl::InvalidArgumentError("durable_replicas must be -1 (automatic), 0 or more");
   }
-  if (options.durable_timeout <= absl::ZeroDuration() ||
-      options.durable_timeout >= options.command_timeout) {
+  const bool durable = options.durable_replicas > 0 ||
+                       (options.durable_replicas < 0 && !options.sentinel_master.empty());
+  if (durable && (options.durable_timeout <= absl::ZeroDuration() ||
+                  options.durable_timeout >= options.command_timeout)) {
     // WAIT blocks its connection: a longer one would make the call time out instead.
     return absl::InvalidArgumentError("durable_timeout must be positive and below command_timeout");
   }
