@@ -233,8 +233,10 @@ const std::vector<FlagSpec>& AllFlags() {
                                 "HOST:PORT to serve on; port 0 picks a free port"));
     flags->push_back(StringFlag(
         "store", &GatewayFlags::store,
-        "where the rooms live: memory, redis://HOST:PORT (one server) or "
-        "redis-cluster://HOST:PORT[,HOST:PORT...] (Redis Cluster seeds, tried in order)"));
+        "where the rooms live: memory, redis://HOST:PORT (one server), "
+        "redis-cluster://HOST:PORT[,HOST:PORT...] (Redis Cluster seeds, tried in order) or "
+        "redis-sentinel://MASTER@HOST:PORT[,HOST:PORT...] (a primary and replicas under the "
+        "sentinels listed; follows failovers)"));
     flags->push_back(IntFlag("redis_pool_size", &GatewayFlags::redis_pool_size, 1, 1024,
                              "connections to Redis, shared by the worker threads"));
     flags->push_back(StringFlag("redis_key_prefix", &GatewayFlags::redis_key_prefix,
@@ -246,6 +248,10 @@ const std::vector<FlagSpec>& AllFlags() {
         "redis_password_file", &GatewayFlags::redis_password_file,
         "file whose first line is the Redis password; empty: $ADMISSION_REDIS_PASSWORD, else "
         "the --store URL's (which ps shows: avoid), else none"));
+    flags->push_back(StringFlag(
+        "redis_sentinel_password_file", &GatewayFlags::redis_sentinel_password_file,
+        "with redis-sentinel://: file whose first line is the sentinels' own password; empty: "
+        "$ADMISSION_REDIS_SENTINEL_PASSWORD, else the URL's sentinel_password, else none"));
     flags->push_back(StringFlag("admin_token", &GatewayFlags::admin_token,
                                 "bearer token of the admin API; empty disables the admin API"));
     flags->push_back(StringFlag(
@@ -464,8 +470,15 @@ absl::StatusOr<FlagsOutcome> ParseFlags(const std::vector<std::string>& args, Ga
   }
   if (absl::Status s = ParseListen(flags); !s.ok()) return s;
   if (flags->store != "memory" && flags->store.rfind("redis://", 0) != 0 &&
-      flags->store.rfind("redis-cluster://", 0) != 0) {
-    return Bad("store", "expected memory, redis://HOST:PORT or redis-cluster://HOST:PORT[,...]");
+      flags->store.rfind("redis-cluster://", 0) != 0 &&
+      flags->store.rfind("redis-sentinel://", 0) != 0) {
+    return Bad("store",
+               "expected memory, redis://HOST:PORT, redis-cluster://HOST:PORT[,...] or "
+               "redis-sentinel://MASTER@HOST:PORT[,...]");
+  }
+  if (!flags->redis_sentinel_password_file.empty() &&
+      flags->store.rfind("redis-sentinel://", 0) != 0) {
+    return Bad("redis_sentinel_password_file", "needs --store=redis-sentinel://...");
   }
   // Who the user is: jwt mode needs its three flags, and they mean nothing elsewhere.
   if (flags->identity != "anonymous" && flags->identity != "trusted" && flags->identity != "jwt") {

@@ -32,6 +32,9 @@ struct GatewayFlags {
   // and $ADMISSION_REDIS_PASSWORD, else the --store URL's.
   std::string redis_username;
   std::string redis_password_file;
+  // With --store=redis-sentinel://...: a file whose first line is the sentinels' own password
+  // (requirepass on the sentinels). Empty: $ADMISSION_REDIS_SENTINEL_PASSWORD, else the URL's.
+  std::string redis_sentinel_password_file;
   // Empty disables the admin API (it answers 403).
   std::string admin_token;
   // Empty: a random secret is made at startup (tokens then die with the process).

@@ -35,6 +35,30 @@ bool UrlCredentials(absl::string_view url, absl::string_view* credentials,
 }
 
 #if defined(ADMISSION_GATEWAY_WITH_REDIS)
+// A secret: the first line of --<flag>=<file> if given, else $<env> if set; `out` untouched
+// otherwise.
+absl::Status ReadSecret(const char* flag, const std::string& file, const char* env,
+                        std::string* out) {
+  if (file.empty()) {
+    if (const char* value = std::getenv(env); value != nullptr) *out = value;
+    return absl::OkStatus();
+  }
+  std::ifstream in(file);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", file, ": cannot read it: ", std::strerror(errno)));
+  }
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", file, ": its first line is empty"));
+  }
+  *out = std::move(line);
+  return absl::OkStatus();
+}
+
 // The username and password of docs/gateway.md's rule, less the URL's (OpenStoreUrl uses
 // those where these are empty). Warns when the URL carries a password.
 absl::Status ReadCredentials(const GatewayFlags& flags, RedisClientOptions* options) {
@@ -44,23 +68,16 @@ absl::Status ReadCredentials(const GatewayFlags& flags, RedisClientOptions* opti
       options->username = env;
     }
   }
-  if (!flags.redis_password_file.empty()) {
-    std::ifstream in(flags.redis_password_file);
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--redis_password_file=", flags.redis_password_file,
-                       ": cannot read it: ", std::strerror(errno)));
-    }
-    std::string line;
-    std::getline(in, line);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--redis_password_file=", flags.redis_password_file, ": its first line is empty"));
-    }
-    options->password = std::move(line);
-  } else if (const char* env = std::getenv("ADMISSION_REDIS_PASSWORD"); env != nullptr) {
-    options->password = env;
+  if (absl::Status s = ReadSecret("redis_password_file", flags.redis_password_file,
+                                  "ADMISSION_REDIS_PASSWORD", &options->password);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          ReadSecret("redis_sentinel_password_file", flags.redis_sentinel_password_file,
+                     "ADMISSION_REDIS_SENTINEL_PASSWORD", &options->sentinel_password);
+      !s.ok()) {
+    return s;
   }
   absl::string_view credentials;
   if (UrlCredentials(flags.store, &credentials) && absl::StrContains(credentials, ':') &&
@@ -71,6 +88,13 @@ absl::Status ReadCredentials(const GatewayFlags& flags, RedisClientOptions* opti
                  "ADMISSION_REDIS_PASSWORD\n",
                  options->password.empty() ? "" : " (unused: the file or the environment wins)");
   }
+  if (absl::StartsWith(flags.store, "redis-sentinel://") &&
+      absl::StrContains(flags.store, "sentinel_password=")) {
+    std::fprintf(stderr,
+                 "admission-gateway: warning: --store carries the sentinels' password, which "
+                 "every user of this machine can read (ps, /proc); use "
+                 "--redis_sentinel_password_file or ADMISSION_REDIS_SENTINEL_PASSWORD\n");
+  }
   return absl::OkStatus();
 }
 #endif
@@ -78,7 +102,28 @@ absl::Status ReadCredentials(const GatewayFlags& flags, RedisClientOptions* opti
 }  // namespace
 
 std::string RedactStoreUrl(std::string_view url) {
-  const absl::string_view u(url.data(), url.size());
+  absl::string_view u(url.data(), url.size());
+  if (absl::StartsWith(u, "redis-sentinel://")) {
+    // redis-sentinel://[CREDENTIALS@]MASTER@HOSTS[?SENTINEL_CREDENTIALS]: keep the master's
+    // name and the sentinels, hide both kinds of credentials.
+    std::string shown;
+    const std::size_t at = u.rfind('@');
+    absl::string_view tail = at == absl::string_view::npos ? u : u.substr(at + 1);
+    const std::size_t query = tail.find('?');
+    const absl::string_view hosts = tail.substr(0, query);
+    if (at == absl::string_view::npos) {
+      shown = std::string(hosts);
+    } else {
+      const absl::string_view head = u.substr(0, at);  // scheme, credentials, master
+      const std::size_t cred_at = head.rfind('@');
+      shown = cred_at == absl::string_view::npos
+                  ? absl::StrCat(head, "@", hosts)
+                  : absl::StrCat("redis-sentinel://<credentials>@", head.substr(cred_at + 1), "@",
+                                 hosts);
+    }
+    if (query != absl::string_view::npos) absl::StrAppend(&shown, "?<sentinel credentials>");
+    return shown;
+  }
   absl::string_view credentials;
   std::size_t start = 0;
   if (!UrlCredentials(u, &credentials, &start)) return std::string(u);

@@ -19,6 +19,7 @@ namespace admission {
 namespace {
 
 constexpr absl::string_view kClusterScheme = "redis-cluster://";
+constexpr absl::string_view kSentinelScheme = "redis-sentinel://";
 
 }  // namespace
 
@@ -39,11 +40,24 @@ absl::StatusOr<OpenedStores> OpenStoreUrl(std::string_view url, const StoreUrlOp
 
   RedisClientOptions client_options = options.redis;
   client_options.cluster_seeds.clear();
+  client_options.sentinel_master.clear();
+  client_options.sentinels.clear();
   // What the URL says; its credentials fill in only what options.redis leaves empty.
   RedisClientOptions from_url;
   absl::string_view seeds = internal::AbslView(url);
+  const bool sentinel = absl::StartsWith(seeds, kSentinelScheme);
   const bool cluster = absl::ConsumePrefix(&seeds, kClusterScheme);
-  if (cluster) {
+  if (sentinel) {
+    if (absl::Status s = ParseRedisSentinelUrl(url, &from_url); !s.ok()) return s;
+    client_options.sentinel_master = from_url.sentinel_master;
+    client_options.sentinels = from_url.sentinels;
+    if (client_options.sentinel_username.empty()) {
+      client_options.sentinel_username = from_url.sentinel_username;
+    }
+    if (client_options.sentinel_password.empty()) {
+      client_options.sentinel_password = from_url.sentinel_password;
+    }
+  } else if (cluster) {
     // One set of credentials for the whole cluster, before the first seed (up to the last '@',
     // as ParseRedisUrl cuts them).
     absl::string_view credentials;
@@ -84,8 +98,14 @@ absl::StatusOr<OpenedStores> OpenStoreUrl(std::string_view url, const StoreUrlOp
   opened.sale = std::move(sale).value();
   opened.client = std::move(client).value();
   const RedisClientOptions& reached = opened.client->options();
-  opened.name =
-      absl::StrCat(cluster ? kClusterScheme : "redis://", reached.host, ":", reached.port);
+  if (sentinel) {
+    // The master's name and the primary found at open (it may change later).
+    opened.name = absl::StrCat(kSentinelScheme, reached.sentinel_master, "@", reached.host, ":",
+                               reached.port);
+  } else {
+    opened.name =
+        absl::StrCat(cluster ? kClusterScheme : "redis://", reached.host, ":", reached.port);
+  }
   return opened;
 }
 

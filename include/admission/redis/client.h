@@ -15,6 +15,9 @@
 //
 // Link admission::redis (it needs hiredis; admission::admission does not).
 //
+// With Sentinel (RedisClientOptions::sentinel_master), the client finds the primary through
+// the sentinels and follows failovers; see the options.
+//
 // Single server or Redis Cluster: the client asks the server it reaches (INFO cluster). On a
 // cluster it reads the slot map from that node and sends each script to the master owning its
 // keys' hash slot, following MOVED and ASK redirections and refreshing the map as the cluster
@@ -91,6 +94,40 @@ struct RedisClientOptions {
   // anyway, e.g. while rolling a password out). Never part of any message the library makes.
   std::string username;
   std::string password;
+
+  // Redis with replicas under Sentinel, used instead of host/port and cluster_seeds when
+  // sentinel_master is not empty: the sentinels are asked in order (SENTINEL
+  // get-master-addr-by-name) for the primary of `sentinel_master`; the client connects to the
+  // answer with the credentials above and uses it only if ROLE says master (a sentinel's stale
+  // answer never makes it write to a replica). Connect fails with Unavailable when no sentinel
+  // answers or none names a reachable primary, and with NotFound when the sentinels do not know
+  // the master's name.
+  //
+  // Failover: when a call finds the primary unreachable, too slow, or demoted (READONLY), that
+  // call fails with Unavailable and a background thread asks the sentinels again (every 100 ms
+  // until one names a primary whose ROLE is master); calls meanwhile fail fast with Unavailable
+  // (or DeadlineExceeded, within the timeouts above), then go to the new primary over new
+  // connections (those to the old one are dropped). The function libraries are loaded on the
+  // new primary if it lacks them. No sentinel round trip happens on a call's path.
+  std::string sentinel_master;
+  std::vector<RedisAddress> sentinels;
+  // The sentinels' own credentials (AUTH to a sentinel with requirepass), apart from the data
+  // nodes' above; the same rules. Never part of any message.
+  std::string sentinel_username;
+  std::string sentinel_password;
+
+  // Durable writes (the sale's confirm, the outcome queue's publish and ack): after such a
+  // script the client sends `WAIT durable_replicas durable_timeout` on the same connection, and
+  // when fewer replicas than that acknowledged the write in time, the call fails with
+  // Unavailable ("not confirmed by a replica"): the write stands on the primary, but may be lost
+  // if it fails over now (a retry is safe: those calls are idempotent). Best effort, as Redis
+  // documents WAIT: a replica that acknowledged can still lose the write in some failovers;
+  // pair it with min-replicas-to-write on the primary (docs/gateway.md). -1: 1 with Sentinel
+  // (replicas are expected), 0 (no WAIT) otherwise. durable_timeout must be shorter than
+  // command_timeout when replicas are waited for (InvalidArgument otherwise); while a WAIT blocks,
+  // the calls queued behind it on its connection wait too.
+  int durable_replicas = -1;
+  absl::Duration durable_timeout = absl::Milliseconds(500);
 };
 
 class RedisClient {
@@ -108,6 +145,8 @@ class RedisClient {
   const RedisClientOptions& options() const;
   // Whether that server is a Redis Cluster node.
   bool cluster() const;
+  // With Sentinel: the primary the calls go to now ("host:port"; "" while none is known).
+  std::string primary() const;
 
  private:
   friend struct redis_internal::ClientAccess;
@@ -116,6 +155,14 @@ class RedisClient {
 
   const std::unique_ptr<Impl> impl_;
 };
+
+// Sets options->sentinel_master and options->sentinels (and the data nodes' credentials, as
+// ParseRedisUrl) from "redis-sentinel://[CREDENTIALS@]MASTER@HOST:PORT[,HOST:PORT...]
+// [?sentinel_username=U&sentinel_password=P]": CREDENTIALS are the data nodes', MASTER the name
+// the sentinels monitor, the HOST:PORT list the sentinels (port 26379 when left out); the query
+// parameters, percent-encoded (a '@' must be "%40" there), are the sentinels' own credentials.
+// Error messages never show a password.
+absl::Status ParseRedisSentinelUrl(std::string_view url, RedisClientOptions* options);
 
 // Sets options->host and options->port from "redis://[user[:password]@]host[:port][/]" (the
 // scheme may be omitted; an IPv6 host goes in brackets: redis://[::1]:6380), and

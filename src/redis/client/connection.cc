@@ -254,8 +254,9 @@ absl::Status ErrorReplyStatus(std::string_view server, std::string_view what,
     }
   }
   const std::string context = absl::StrCat(AbslView(server), " refused ", AbslView(what), ": ", e);
-  static constexpr absl::string_view kTransient[] = {
-      "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "MOVED", "ASK"};
+  static constexpr absl::string_view kTransient[] = {"LOADING",     "BUSY",       "MASTERDOWN",
+                                                     "READONLY",    "NOREPLICAS", "TRYAGAIN",
+                                                     "CLUSTERDOWN", "MOVED",      "ASK"};
   for (absl::string_view prefix : kTransient) {
     if (absl::StartsWith(e, prefix) && (e.size() == prefix.size() || e[prefix.size()] == ' ')) {
       return absl::UnavailableError(context);

@@ -77,6 +77,9 @@ class Connection {
 
   bool broken() const { return broken_; }
 
+  // The hiredis context, for a caller that reads pushed messages itself (a subscription).
+  redisContext* context() { return context_.get(); }
+
   // Whether the idle connection still looks usable: not broken, and the server has not closed
   // it (after a Redis restart every pooled socket has seen EOF). Cheap: one non-blocking peek.
   bool LooksAlive();
@@ -103,7 +106,7 @@ absl::Status AuthReplyStatus(std::string_view server, std::string_view username,
 // The status for an error reply ("-ERR ...") that the caller did not expect. Codes our scripts
 // raise ("NOT_FOUND msg", "ALREADY_EXISTS msg", "FAILED_PRECONDITION msg", "INVALID_ARGUMENT
 // msg") map to those codes with the message alone; transient server states (LOADING, BUSY,
-// MASTERDOWN, READONLY, TRYAGAIN, CLUSTERDOWN, and redirections nobody followed) to
+// MASTERDOWN, READONLY, NOREPLICAS, TRYAGAIN, CLUSTERDOWN, and redirections nobody followed) to
 // Unavailable; OOM to ResourceExhausted; a server that wants a password (NOAUTH) or refuses
 // one (WRONGPASS) to Unauthenticated; an ACL user denied a command or a key (NOPERM, or the
 // error a function gets for one of its calls) to PermissionDenied; anything else to Internal. All

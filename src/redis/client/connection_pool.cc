@@ -66,10 +66,14 @@ void ConnectionPool::RunBatch(Slot& slot, const std::vector<Request*>& batch) {
   auto fail_all = [&batch](const absl::Status& status) {
     for (Request* r : batch) r->result = status;
   };
-  if (slot.connection != nullptr && !slot.connection->LooksAlive()) {
-    slot.connection.reset();  // closed by the server (e.g. a restart): open a new one
+  const uint64_t generation = generation_.load(std::memory_order_relaxed);
+  if (slot.connection != nullptr &&
+      (slot.generation != generation || !slot.connection->LooksAlive())) {
+    // Closed by the server (e.g. a restart), or dropped (DropConnections): open a new one.
+    slot.connection.reset();
   }
   if (slot.connection == nullptr) {
+    slot.generation = generation;
     absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(endpoint_);
     if (!opened.ok()) {
       fail_all(opened.status());

@@ -48,6 +48,10 @@ class ConnectionPool {
 
   const Endpoint& endpoint() const { return endpoint_; }
 
+  // Closes every connection before its next use (each leader replaces its own), e.g. those to
+  // a primary that was demoted: they stay open on a replica, which would refuse every write.
+  void DropConnections() { generation_.fetch_add(1, std::memory_order_relaxed); }
+
   // For benchmarks and tests: callers' requests and the round trips that carried them.
   struct Counters {
     uint64_t requests = 0;
@@ -76,6 +80,7 @@ class ConnectionPool {
     bool busy ABSL_GUARDED_BY(mu) = false;
     // Touched only by the leader, i.e. while busy is true.
     std::unique_ptr<Connection> connection;
+    uint64_t generation = 0;  // generation_ when `connection` was opened
   };
 
   // One round trip for `batch` on the slot's connection (the caller leads); fills in every
@@ -84,6 +89,7 @@ class ConnectionPool {
 
   const Endpoint endpoint_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> next_slot_{0};
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> round_trips_{0};

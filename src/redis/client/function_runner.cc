@@ -3,6 +3,8 @@
 
 #include <hiredis.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -67,8 +69,9 @@ absl::Status FunctionRunner::Load(const LuaLibrary& library) {
 
 absl::StatusOr<ReplyPtr> FunctionRunner::Run(const LuaFunction& function,
                                              const std::vector<std::string>& keys,
-                                             const std::vector<std::string>& args) {
-  absl::StatusOr<ReplyPtr> reply = Call(function, keys, args);
+                                             const std::vector<std::string>& args,
+                                             Durability durability) {
+  absl::StatusOr<ReplyPtr> reply = Call(function, keys, args, {}, nullptr, durability);
   if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR) {
     return ErrorReplyStatus(router_->name(), function.name, ReplyText(reply->get()));
   }
@@ -79,7 +82,8 @@ absl::StatusOr<ReplyPtr> FunctionRunner::Call(const LuaFunction& function,
                                               const std::vector<std::string>& keys,
                                               const std::vector<std::string>& args,
                                               const std::vector<Command>& before,
-                                              std::vector<ReplyPtr>* before_replies) {
+                                              std::vector<ReplyPtr>* before_replies,
+                                              Durability durability) {
   if (keys.empty()) {
     return absl::InternalError(
         absl::StrCat("function ", AbslView(function.name), " run without keys"));
@@ -90,24 +94,64 @@ absl::StatusOr<ReplyPtr> FunctionRunner::Call(const LuaFunction& function,
   for (const std::string& key : keys) fcall.push_back(key);
   for (const std::string& arg : args) fcall.push_back(arg);
 
+  // WAIT right behind the function, in the same request: the pool sends one caller's commands
+  // together on one connection, which is what WAIT's count is about.
+  const bool wait = durability == Durability::kReplicated && durable_replicas_ > 0;
+  const std::string wait_replicas = absl::StrCat(durable_replicas_);
+  const std::string wait_ms =
+      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(durable_timeout_)));
+  const Command wait_command = {"WAIT", wait_replicas, wait_ms};
+
   std::vector<Command> commands = before;
   commands.push_back(fcall);
+  if (wait) commands.push_back(wait_command);
   absl::StatusOr<std::vector<ReplyPtr>> replies = router_->Execute(keys.front(), commands);
   if (!replies.ok()) return replies.status();
+  ReplyPtr wait_reply;
+  if (wait) {
+    wait_reply = std::move(replies->back());
+    replies->pop_back();
+  }
   ReplyPtr reply = std::move(replies->back());
   replies->pop_back();
   if (before_replies != nullptr) *before_replies = std::move(replies).value();
   if (FunctionNotFound(reply.get())) {
-    // The server lost its functions (a restart without persistence, FUNCTION FLUSH), holds
-    // another version's library, or is a cluster master that joined after start-up: load the
-    // library on every master (a call may be asked to the target of a slot migration, which
-    // needs it too), then call again.
+    // The server lost its functions (a restart without persistence, FUNCTION FLUSH, a new
+    // primary after a failover that lacks them), holds another version's library, or is a
+    // cluster master that joined after start-up: load the library on every master (a call may
+    // be asked to the target of a slot migration, which needs it too), then call again.
     if (absl::Status s = Load(*function.library); !s.ok()) return s;
-    absl::StatusOr<ReplyPtr> again = router_->Execute(keys.front(), fcall);
+    std::vector<Command> again_commands = {fcall};
+    if (wait) again_commands.push_back(wait_command);
+    absl::StatusOr<std::vector<ReplyPtr>> again = router_->Execute(keys.front(), again_commands);
     if (!again.ok()) return again.status();
-    reply = std::move(again).value();
+    if (wait) {
+      wait_reply = std::move(again->back());
+      again->pop_back();
+    }
+    reply = std::move(again->back());
+  }
+  // A function that failed wrote nothing worth waiting for (our scripts check before they
+  // write): its error is the answer.
+  if (wait && reply->type != REDIS_REPLY_ERROR) {
+    if (absl::Status s = WaitStatus(function, wait_reply.get()); !s.ok()) return s;
   }
   return reply;
+}
+
+absl::Status FunctionRunner::WaitStatus(const LuaFunction& function, const redisReply* wait) const {
+  if (wait->type == REDIS_REPLY_ERROR) {
+    return ErrorReplyStatus(router_->name(), "WAIT", ReplyText(wait));
+  }
+  if (wait->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("malformed reply from ", router_->name(), " to WAIT"));
+  }
+  if (wait->integer >= durable_replicas_) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      AbslView(function.name), " on ", router_->name(),
+      " was not confirmed by a replica: WAIT answered ", wait->integer, " of ", durable_replicas_,
+      " within ", absl::FormatDuration(durable_timeout_),
+      "; the write stands on the primary but may not survive a failover (retrying is safe)"));
 }
 
 }  // namespace admission::redis_internal

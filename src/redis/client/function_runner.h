@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "redis/client/connection.h"
 #include "redis/client/router.h"
 
@@ -46,9 +47,20 @@ struct LuaFunction {
   const LuaLibrary* library;  // what to load when the server does not know the function
 };
 
+// Whether a call's write must be confirmed by replicas (RedisClientOptions::durable_replicas).
+enum class Durability {
+  kPrimary,     // acknowledged once the primary ran it
+  kReplicated,  // then WAIT on the same connection; Unavailable if not confirmed in time
+};
+
 class FunctionRunner {
  public:
-  explicit FunctionRunner(std::shared_ptr<Router> router) : router_(std::move(router)) {}
+  // `durable_replicas` and `durable_timeout`: the WAIT after a kReplicated call (0: none).
+  explicit FunctionRunner(std::shared_ptr<Router> router, int durable_replicas = 0,
+                          absl::Duration durable_timeout = absl::Milliseconds(500))
+      : router_(std::move(router)),
+        durable_replicas_(durable_replicas),
+        durable_timeout_(durable_timeout) {}
 
   // Loads `library` on every master (FUNCTION LOAD REPLACE), replacing a library of the same
   // name (another version) atomically. A server without functions (Redis before 7.0) is a
@@ -59,8 +71,13 @@ class FunctionRunner {
 
   // Runs `function` with `keys` (at least one; all in the hash slot of keys[0]) and `args`.
   // Returns the function's reply; an error reply comes back as its status.
+  // With kReplicated, and durable replicas configured, a reply that is not an error is
+  // followed by `WAIT replicas timeout` in the same round trip (WAIT covers the writes made on
+  // its connection, and the pool keeps one caller's commands together); fewer replicas than
+  // asked is Unavailable "not confirmed by a replica" (the write stands on the primary).
   absl::StatusOr<ReplyPtr> Run(const LuaFunction& function, const std::vector<std::string>& keys,
-                               const std::vector<std::string>& args);
+                               const std::vector<std::string>& args,
+                               Durability durability = Durability::kPrimary);
 
   // Run for callers that need more: `before` goes out ahead of the function in the same round
   // trip (so it must suit the server that owns keys[0]: on a cluster, keys in its slot), and
@@ -71,12 +88,19 @@ class FunctionRunner {
   absl::StatusOr<ReplyPtr> Call(const LuaFunction& function, const std::vector<std::string>& keys,
                                 const std::vector<std::string>& args,
                                 const std::vector<Command>& before = {},
-                                std::vector<ReplyPtr>* before_replies = nullptr);
+                                std::vector<ReplyPtr>* before_replies = nullptr,
+                                Durability durability = Durability::kPrimary);
 
   Router& router() { return *router_; }
+  int durable_replicas() const { return durable_replicas_; }
 
  private:
+  // The status of a WAIT reply after a write that did not fail.
+  absl::Status WaitStatus(const LuaFunction& function, const redisReply* wait) const;
+
   const std::shared_ptr<Router> router_;
+  const int durable_replicas_;
+  const absl::Duration durable_timeout_;
 };
 
 }  // namespace admission::redis_internal

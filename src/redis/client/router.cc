@@ -67,6 +67,12 @@ bool SplitAddress(const std::string& address, std::string* host, int* port) {
          *port < 65536;
 }
 
+// "host:port", with an IPv6 host in brackets (as pools are keyed).
+std::string HostPort(const std::string& host, int port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port);
+}
+
 }  // namespace
 
 int KeySlot(std::string_view key) {
@@ -80,12 +86,66 @@ int KeySlot(std::string_view key) {
   return Crc16(key) % kClusterSlots;
 }
 
-Router::Router(const Endpoint& seed, int pool_size, bool cluster)
+Router::Router(const Endpoint& seed, int pool_size, bool cluster, std::string name)
     : seed_endpoint_(seed),
       pool_size_(pool_size),
       cluster_(cluster),
-      name_(cluster ? absl::StrCat("redis cluster at ", seed.host, ":", seed.port) : seed.Name()) {
-  seed_ = PoolFor(absl::StrCat(seed.host, ":", seed.port));
+      name_(!name.empty() ? std::move(name)
+            : cluster     ? absl::StrCat("redis cluster at ", seed.host, ":", seed.port)
+                          : seed.Name()) {
+  seed_ = PoolFor(HostPort(seed.host, seed.port));
+}
+
+Router::~Router() { watch_.reset(); }
+
+absl::StatusOr<std::unique_ptr<Router>> Router::ConnectSentinel(SentinelSettings settings,
+                                                                const Endpoint& data,
+                                                                int pool_size) {
+  absl::StatusOr<Endpoint> primary = DiscoverPrimary(settings, data);
+  if (!primary.ok()) return primary.status();
+  const std::string name = absl::StrCat("redis master '", settings.master, "'");
+  std::unique_ptr<Router> router(new Router(*primary, pool_size, /*cluster=*/false, name));
+  Router* r = router.get();
+  router->watch_ = std::make_unique<SentinelWatch>(
+      std::move(settings), data, *primary, [r](const Endpoint& found) { r->SwitchPrimary(found); });
+  return router;
+}
+
+void Router::SwitchPrimary(const Endpoint& primary) {
+  ConnectionPool* next = PoolFor(HostPort(primary.host, primary.port));
+  if (next == nullptr) return;
+  ConnectionPool* old = seed_.exchange(next);
+  // The old primary's connections go (it is down or a replica now), and so do any the new
+  // pool kept from an earlier turn as primary.
+  if (old != nullptr) old->DropConnections();
+  next->DropConnections();
+}
+
+std::string Router::Primary() const {
+  const ConnectionPool* pool = seed_.load();
+  return HostPort(pool->endpoint().host, pool->endpoint().port);
+}
+
+absl::StatusOr<std::vector<ReplyPtr>> Router::ExecuteOnPrimary(
+    const std::vector<Command>& commands) {
+  ConnectionPool* pool = seed_.load();
+  absl::StatusOr<std::vector<ReplyPtr>> replies = pool->Execute(commands);
+  if (!replies.ok()) {
+    if (absl::IsUnavailable(replies.status()) || absl::IsDeadlineExceeded(replies.status())) {
+      watch_->Suspect();
+    }
+    return replies;
+  }
+  for (const ReplyPtr& reply : *replies) {
+    // A demoted primary refuses every write (nothing ran): find the new one. The reply goes
+    // back as it is, an Unavailable for the caller (ErrorReplyStatus).
+    if (reply->type == REDIS_REPLY_ERROR &&
+        absl::StartsWith(absl::string_view(reply->str, reply->len), "READONLY")) {
+      watch_->Suspect();
+      break;
+    }
+  }
+  return replies;
 }
 
 absl::StatusOr<std::unique_ptr<Router>> Router::Connect(const Endpoint& seed, int pool_size) {
@@ -105,7 +165,7 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Connect(const Endpoint& seed, in
       absl::StrContains(absl::string_view((*info)->str, (*info)->len), "cluster_enabled:1");
   std::unique_ptr<Router> router(new Router(seed, pool_size, cluster));
   if (cluster) {
-    if (absl::Status s = router->RefreshSlots(router->seed_); !s.ok()) return s;
+    if (absl::Status s = router->RefreshSlots(router->seed_.load()); !s.ok()) return s;
   }
   return router;
 }
@@ -122,7 +182,7 @@ ConnectionPool* Router::PoolFor(const std::string& address) {
 }
 
 absl::Status Router::RefreshSlots(ConnectionPool* via) {
-  std::vector<ConnectionPool*> candidates = {via, seed_};
+  std::vector<ConnectionPool*> candidates = {via, seed_.load()};
   {
     std::lock_guard<std::mutex> lock(pools_mu_);
     for (auto& [address, pool] : pools_) candidates.push_back(pool.get());
@@ -191,7 +251,7 @@ absl::Status Router::RefreshSlots(ConnectionPool* via) {
 }
 
 std::string Router::OwnerOf(int slot) {
-  if (!cluster_) return absl::StrCat(seed_endpoint_.host, ":", seed_endpoint_.port);
+  if (!cluster_) return Primary();
   std::shared_lock<std::shared_mutex> lock(slots_mu_);
   const ConnectionPool* pool = slots_[static_cast<std::size_t>(slot)];
   if (pool == nullptr) return "";
@@ -199,7 +259,7 @@ std::string Router::OwnerOf(int slot) {
 }
 
 std::vector<ConnectionPool*> Router::Masters() {
-  if (!cluster_) return {seed_};
+  if (!cluster_) return {seed_.load()};
   std::shared_lock<std::shared_mutex> lock(slots_mu_);
   std::vector<ConnectionPool*> masters;
   for (ConnectionPool* pool : slots_) {
@@ -212,7 +272,8 @@ std::vector<ConnectionPool*> Router::Masters() {
 
 absl::StatusOr<std::vector<ReplyPtr>> Router::Execute(std::string_view key,
                                                       const std::vector<Command>& commands) {
-  if (!cluster_) return seed_->Execute(commands);
+  if (watch_ != nullptr) return ExecuteOnPrimary(commands);
+  if (!cluster_) return seed_.load()->Execute(commands);
 
   const int slot = KeySlot(key);
   ConnectionPool* pool = nullptr;
@@ -221,7 +282,7 @@ absl::StatusOr<std::vector<ReplyPtr>> Router::Execute(std::string_view key,
     pool = slots_[static_cast<std::size_t>(slot)];
   }
   if (pool == nullptr) {  // a slot nobody owned at the last refresh: look again
-    if (absl::Status s = RefreshSlots(seed_); !s.ok()) return s;
+    if (absl::Status s = RefreshSlots(seed_.load()); !s.ok()) return s;
     std::shared_lock<std::shared_mutex> lock(slots_mu_);
     pool = slots_[static_cast<std::size_t>(slot)];
   }

@@ -9,10 +9,16 @@
 // map. A TRYAGAIN reply (a multi-key request while the slot's keys are split between the two
 // nodes of a migration) is retried after a short pause, up to the command timeout. hiredis
 // 0.14 knows nothing of clusters, so this is all here.
+//
+// With Sentinel (ConnectSentinel) there is one server again, the primary, but it can change:
+// the router sends everything to the current primary's pool, and when a request finds it
+// unreachable, too slow or demoted (a READONLY reply), reports it to a SentinelWatch, which
+// finds the new primary in the background and swaps the pool (dropping the old connections).
 #ifndef ADMISSION_SRC_REDIS_CLIENT_ROUTER_H_
 #define ADMISSION_SRC_REDIS_CLIENT_ROUTER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "redis/client/connection.h"
 #include "redis/client/connection_pool.h"
+#include "redis/client/sentinel.h"
 
 namespace admission::redis_internal {
 
@@ -40,7 +47,13 @@ class Router {
  public:
   // Connects to `seed`, detects whether it is a cluster node and, if so, reads the slot map.
   static absl::StatusOr<std::unique_ptr<Router>> Connect(const Endpoint& seed, int pool_size);
+  // Finds the primary through the sentinels (DiscoverPrimary; `data` gives the data nodes'
+  // timeouts and credentials) and follows it from then on.
+  static absl::StatusOr<std::unique_ptr<Router>> ConnectSentinel(SentinelSettings settings,
+                                                                 const Endpoint& data,
+                                                                 int pool_size);
 
+  ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
@@ -51,8 +64,13 @@ class Router {
   absl::StatusOr<ReplyPtr> Execute(std::string_view key, const Command& command);
 
   bool cluster() const { return cluster_; }
-  // The seed's pool: for commands without keys.
-  ConnectionPool& seed() { return *seed_; }
+  bool sentinel() const { return watch_ != nullptr; }
+  // The seed's pool (the current primary's with Sentinel): for commands without keys.
+  ConnectionPool& seed() { return *seed_.load(); }
+  // With Sentinel, the current primary ("host:port"); the seed otherwise.
+  std::string Primary() const;
+  // For tests: the sentinel watch (nullptr without Sentinel).
+  SentinelWatch* watch() { return watch_.get(); }
   // Every master's pool per the current slot map (the seed's alone on a single server): for
   // what each must hold, such as the function libraries.
   std::vector<ConnectionPool*> Masters();
@@ -69,7 +87,11 @@ class Router {
   static constexpr int kMaxRedirects = 5;
 
  private:
-  Router(const Endpoint& seed, int pool_size, bool cluster);
+  Router(const Endpoint& seed, int pool_size, bool cluster, std::string name = "");
+
+  // With Sentinel: the current primary's pool, and reporting a failure of it.
+  absl::StatusOr<std::vector<ReplyPtr>> ExecuteOnPrimary(const std::vector<Command>& commands);
+  void SwitchPrimary(const Endpoint& primary);
 
   // The pool for "host:port", created on first use.
   ConnectionPool* PoolFor(const std::string& address);
@@ -80,7 +102,9 @@ class Router {
   const int pool_size_;
   const bool cluster_;
   const std::string name_;
-  ConnectionPool* seed_ = nullptr;
+  // Changes only with Sentinel (SwitchPrimary); pools are never removed, so a pointer read from
+  // it stays valid.
+  std::atomic<ConnectionPool*> seed_{nullptr};
 
   std::mutex pools_mu_;
   // Pools are never removed, so the pointers below stay valid.
@@ -88,6 +112,9 @@ class Router {
 
   std::shared_mutex slots_mu_;
   std::array<ConnectionPool*, kClusterSlots> slots_ ABSL_GUARDED_BY(slots_mu_) = {};
+
+  // Last: its thread calls SwitchPrimary, so it stops (~Router resets it) before the rest goes.
+  std::unique_ptr<SentinelWatch> watch_;
 };
 
 }  // namespace admission::redis_internal

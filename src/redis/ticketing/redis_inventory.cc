@@ -142,7 +142,8 @@ absl::StatusOr<ReplyPtr> RedisInventory::Run(std::string_view op, std::string_vi
   all.reserve(all.size() + args.size());
   for (std::string& arg : args) all.push_back(std::move(arg));
   absl::StatusOr<ReplyPtr> reply =
-      c_->runner->Run(GetTicketingFunction(TicketingFunction::kInventory), keys, all);
+      c_->runner->Run(GetTicketingFunction(TicketingFunction::kInventory), keys, all,
+                      op == "confirm" ? Durability::kReplicated : Durability::kPrimary);
   if (!reply.ok()) return MapError(reply.status());
   return reply;
 }

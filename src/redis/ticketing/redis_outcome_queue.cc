@@ -129,7 +129,11 @@ class RedisOutcomeQueue final : public OutcomeQueue {
   std::string Context() const { return absl::StrCat(c_->runner->router().name(), " (queue)"); }
 
   absl::StatusOr<ReplyPtr> Run(const std::vector<std::string>& args) {
-    return c_->runner->Run(GetTicketingFunction(TicketingFunction::kQueue), keys_, args);
+    // An outcome published (a payment's) and its application acknowledged must survive a
+    // failover: WAIT for the replicas (RedisClientOptions::durable_replicas).
+    const bool durable = !args.empty() && (args.front() == "publish" || args.front() == "ack");
+    return c_->runner->Run(GetTicketingFunction(TicketingFunction::kQueue), keys_, args,
+                           durable ? Durability::kReplicated : Durability::kPrimary);
   }
 
   // Operations that answer {1}.
