@@ -282,7 +282,7 @@ def primary_kill9_failover():
             calm()
             # And back: the old primary returns as a replica; a manual failover moves the
             # primary role to it under load (SENTINEL FAILOVER).
-            primary.launch()
+            primary.start()  # empty (no persistence): it must not be taken for the primary
             primary.command("REPLICAOF", "127.0.0.1", str(replica.port))
             wait_until(lambda: "master_link_status:up" in primary.command("INFO", "replication"),
                        20, what="the old primary to sync as a replica")
