@@ -6,6 +6,7 @@ Each check is a `Check(name, ok, detail)`; `report()` sums up the run: operation
 HTTP attempts, 5xx answers seen, faults injected, and what was lost.
 """
 
+import json
 import random
 import time
 
@@ -98,7 +99,6 @@ def wait_settled(view, history, timeout, want_no_holds=False):
 
 
 def _json_field(payload, field):
-    import json
     try:
         return json.loads(payload).get(field)
     except (TypeError, ValueError):
@@ -193,7 +193,6 @@ def check_all(history, view, reads, avail, capacity, waiters=(), strict_5xx=Fals
     for h in sample:
         method, path, payload = h.request
         headers = {"X-Admission-Token": _admission_token_of(h)}
-        import json
         again = view.client.call("replay_probe", method, path, body=json.loads(payload),
                                  headers=headers, key=h.key, budget=30)
         rid = (again.response or {}).get("reservation_id") if again.outcome == "ok" else None
@@ -209,9 +208,18 @@ def check_all(history, view, reads, avail, capacity, waiters=(), strict_5xx=Fals
     taken_known = sum(len(r.get("seat_ids", [])) for r in reads.values()
                       if r.get("status") in ("HOLD", "CONFIRMED"))
     taken_store = avail["held"] + avail["sold"]
+    # The evidence, when there is some: a retried hold refused because of an open reservation
+    # (hold_limit names it) that no buyer was ever given: made by an attempt answered 5xx.
+    phantoms = []
+    for o in history.of("hold"):
+        if len(o.attempts) > 1 and o.error_code() == "hold_limit":
+            msg = (o.response.get("error") or {}).get("message", "")
+            named = [w for w in msg.split() if "." in w and w.split(".")[0] and w not in by_id]
+            phantoms += [(o.key, n, [a.status for a in o.attempts]) for n in named]
     checks.append(Check(TAKEN_SEATS_MATCH_ACKNOWLEDGED, taken_store == taken_known,
                         f"held+sold in the store {taken_store}, in acknowledged holds "
-                        f"{taken_known} (held {avail['held']})"))
+                        f"{taken_known} (held {avail['held']}); retried holds refused for a "
+                        f"reservation never acknowledged: {phantoms[:5]}"))
 
     # Waiting users: each status answer is the place, or an error that says what happened.
     silent, lost_places = [], 0
@@ -268,7 +276,7 @@ def report(history, checks, avail):
         "connection_errors": sum(1 for a in attempts if a.error),
         "unknown_ops": sorted({o.name for o in ops if o.outcome == "unknown"}),
         "holds_acknowledged": len(acked_holds(history)),
-        "confirmed": avail["sold"],
+        "seats_sold": avail["sold"],
         "faults": [d for _, d in history.faults],
         "checks": len(checks),
         "failed_checks": [c.name for c in failed],

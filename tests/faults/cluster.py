@@ -126,6 +126,9 @@ class Process:
         self.launches = 0
 
     def launch(self):
+        for f in (getattr(self, "_out", None), getattr(self, "_err", None)):
+            if f is not None:
+                f.close()  # the previous run's
         self.launches += 1
         suffix = "" if self.launches == 1 else f".{self.launches}"
         self.out_path = os.path.join(self.logdir, f"{self.name}{suffix}.out")

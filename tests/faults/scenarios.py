@@ -21,9 +21,12 @@ from history import Balancer, Buyer, Client, History, Waiter, admin_put_inventor
 from proxy import FaultProxy
 
 SCALES = {
-    # buyers and waiting users per scenario, seats, seconds of load around each fault
-    "ci": {"buyers": 4, "waiters": 3, "capacity": 600, "calm_sec": 1.5},
-    "full": {"buyers": 24, "waiters": 30, "capacity": 1500, "calm_sec": 6.0},
+    # buyers and waiting users per scenario, seats, seconds of load around each fault, the
+    # drain time of the rolling restart, acknowledged holds replayed at the end
+    "ci": {"buyers": 4, "waiters": 3, "capacity": 600, "calm_sec": 1.5, "drain_sec": 1.5,
+           "replays": 20},
+    "full": {"buyers": 24, "waiters": 30, "capacity": 6000, "calm_sec": 6.0, "drain_sec": 5,
+             "replays": 200},
 }
 
 
@@ -111,7 +114,8 @@ def settle_and_check(result, load, history, settle_timeout, want_no_holds, stric
     view = StoreView(load.reader, load.event_id)
     avail, reads = checker.wait_settled(view, history, settle_timeout, want_no_holds)
     result.checks = checker.check_all(history, view, reads, avail, load.capacity,
-                                      waiters=load.waiters, strict_5xx=strict_5xx, final=final)
+                                      waiters=load.waiters, strict_5xx=strict_5xx, final=final,
+                                      replay_probe=scale()[1]["replays"])
     result.summary = checker.report(history, result.checks, avail)
     result.summary["buyer_errors"] = sum(len(b.errors) for b in load.buyers)
     if os.environ.get("ADMISSION_FAULTS_HISTORY_DIR"):
@@ -360,7 +364,7 @@ def rolling_restart():
     h = History()
     with Cluster(r.name) as c:
         redis = c.start_redis()
-        flags = gateway_flags(hold_ttl=4, drain_sec=1.5)
+        flags = gateway_flags(hold_ttl=4, drain_sec=scale()[1]["drain_sec"])
         gws = [c.start_gateway(redis.url, n, flags) for n in ("a", "b")]
         load = Load(h, gws, abandon=True, poll_sec=0.1).start()
         exits, not_ready_seen = {}, {}
@@ -390,5 +394,45 @@ def rolling_restart():
     return r
 
 
-ALL = [gateway_kill9_mid_payment, redis_stall_3s, redis_stall_10s, primary_kill9_failover,
+def drain_answers_in_flight():
+    """A request already read when SIGTERM comes is still answered: Redis is stopped so that
+    a join waits in its store call, the gateway gets SIGTERM (no drain time), Redis resumes;
+    the join is answered 2xx, the gateway exits 0 and then refuses connections."""
+    r = Result("drain_answers_in_flight")
+    h = History()
+    with Cluster(r.name) as c:
+        redis = c.start_redis()
+        g = c.start_gateway(redis.url, "a", ["--drain_sec=0", "--store_deadline_ms=10000"])
+        client = Client("inflight", h, Balancer([g]), timeout=15)
+        redis.signal(signal.SIGSTOP)
+        h.fault("SIGSTOP redis")
+        answer = {}
+        t = threading.Thread(target=lambda: answer.setdefault("op", client.call(
+            "join", "POST", "/api/v1/queue/join",
+            body={"event_id": "drain-" + uuid.uuid4().hex[:6], "user_id": "ina"}, retry=False)))
+        t.start()
+        wait_until(lambda: h.inflight_to(("join",), g.url), 5, interval=0.01,
+                   what="the join to be sent")
+        time.sleep(0.3)  # read by the gateway and waiting on the stopped Redis
+        g.signal(signal.SIGTERM)
+        h.fault("SIGTERM gateway with a join in flight")
+        time.sleep(0.5)
+        redis.signal(signal.SIGCONT)
+        h.fault("SIGCONT redis")
+        t.join(timeout=20)
+        op = answer.get("op")
+        code = g.wait(15)
+        refused = g.readyz() is None
+        r.checks = [
+            Check("in_flight_request_answered", op is not None and op.outcome == "ok",
+                  f"join: {op.status if op else None} {op.response if op else None}"),
+            Check("drained_gateway_exits_0", code == 0, f"exit code {code}"),
+            Check("stopped_gateway_refuses_connections", refused, "after exit"),
+        ]
+        r.summary = {"operations": len(h.ops), "faults": [d for _, d in h.faults]}
+        c.failed = bool(r.failed())
+    return r
+
+
+ALL = [drain_answers_in_flight, gateway_kill9_mid_payment, redis_stall_3s, redis_stall_10s, primary_kill9_failover,
        network_cut, rolling_restart]

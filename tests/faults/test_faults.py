@@ -49,6 +49,10 @@ def _assert_passed(result, known_failures=()):
     assert not failed, f"invariants broken in {result.name}:\n" + "\n".join(map(repr, failed))
 
 
+def test_drain_answers_in_flight_requests():
+    _assert_passed(scenarios.drain_answers_in_flight())
+
+
 def test_gateway_kill9_mid_payment():
     _assert_passed(scenarios.gateway_kill9_mid_payment())
 
