@@ -25,6 +25,9 @@ WAITERS_TOLD = "waiting_users_never_silently_dropped"
 NO_5XX_SEEN = "no_5xx_seen_by_retrying_clients"
 NO_UNKNOWN_OUTCOMES = "no_unknown_outcomes_after_retries"
 
+# The status of an acknowledged reservation the store answers 404 for.
+MISSING = "MISSING"
+
 
 class Check:
     def __init__(self, name, ok, detail=""):
@@ -52,6 +55,10 @@ class StoreView:
         res = hold_op.response
         op = self.client.call("final_read", "GET", f"/api/v1/reservations/{res['reservation_id']}",
                               headers={"X-Admission-Token": res["reservation_token"]}, budget=30)
+        if op.status == 404 and op.error_code() == "not_found":
+            # An acknowledged hold the store no longer knows (say, lost in a failover): the
+            # checks count it as lost rather than stop here.
+            return {"reservation_id": res["reservation_id"], "status": MISSING, "seat_ids": []}
         if op.outcome != "ok":
             raise AssertionError(f"cannot read {res['reservation_id']}: {op.status} {op.response}")
         return op.response
@@ -91,7 +98,8 @@ def wait_settled(view, history, timeout, want_no_holds=False):
         # With want_no_holds every hold must have ended (its expiry applied by the worker, not
         # only its seats counted free); otherwise those the buyers paid for or cancelled.
         waited = reads.keys() if want_no_holds else settled_ids
-        pending = [rid for rid in waited if reads.get(rid, {}).get("status") not in FINAL_STATES]
+        pending = [rid for rid in waited
+                   if reads.get(rid, {}).get("status") not in FINAL_STATES + (MISSING,)]
         holding = avail["held"] > 0 if want_no_holds else False
         if (not pending and not holding) or time.monotonic() > deadline:
             return avail, reads
@@ -151,8 +159,10 @@ def check_all(history, view, reads, avail, capacity, waiters=(), strict_5xx=Fals
     # Every acknowledged hold ended CONFIRMED, CANCELLED or EXPIRED.
     if final:
         open_holds = sorted(rid for rid, r in reads.items() if r.get("status") not in FINAL_STATES)
+        missing = sorted(rid for rid, r in reads.items() if r.get("status") == MISSING)
         checks.append(Check(HOLDS_END_FINAL, not open_holds,
-                            f"{len(reads)} acknowledged holds; not final: {open_holds[:5]}"))
+                            f"{len(reads)} acknowledged holds; not final: {open_holds[:5]}; of "
+                            f"them lost (404): {len(missing)}"))
 
     # Each acknowledged payment applied as reported, exactly once: approve -> CONFIRMED,
     # fail -> CANCELLED, no dead letter, and the seats sold are those of CONFIRMED holds.
@@ -261,7 +271,14 @@ def _admission_token_of(hold_op):
     return hold_op.admission_token
 
 
-def report(history, checks, avail):
+def confirmed_lost(history, reads):
+    """Reservations a buyer was told were CONFIRMED and that are not CONFIRMED now."""
+    told = {o.response["reservation_id"] for o in history.of("read")
+            if o.outcome == "ok" and o.response.get("status") == "CONFIRMED"}
+    return sum(1 for rid in told if reads.get(rid, {}).get("status") != "CONFIRMED")
+
+
+def report(history, checks, avail, reads):
     ops = history.ops
     outcomes = {}
     for o in ops:
@@ -277,6 +294,8 @@ def report(history, checks, avail):
         "unknown_ops": sorted({o.name for o in ops if o.outcome == "unknown"}),
         "holds_acknowledged": len(acked_holds(history)),
         "seats_sold": avail["sold"],
+        "holds_lost": sum(1 for r in reads.values() if r.get("status") == MISSING),
+        "confirmed_lost": confirmed_lost(history, reads),
         "faults": [d for _, d in history.faults],
         "checks": len(checks),
         "failed_checks": [c.name for c in failed],

@@ -116,7 +116,7 @@ def settle_and_check(result, load, history, settle_timeout, want_no_holds, stric
     result.checks = checker.check_all(history, view, reads, avail, load.capacity,
                                       waiters=load.waiters, strict_5xx=strict_5xx, final=final,
                                       replay_probe=scale()[1]["replays"])
-    result.summary = checker.report(history, result.checks, avail)
+    result.summary = checker.report(history, result.checks, avail, reads)
     result.summary["buyer_errors"] = sum(len(b.errors) for b in load.buyers)
     if os.environ.get("ADMISSION_FAULTS_HISTORY_DIR"):
         history.dump(os.path.join(os.environ["ADMISSION_FAULTS_HISTORY_DIR"],
@@ -132,8 +132,12 @@ def settle_and_check(result, load, history, settle_timeout, want_no_holds, stric
 HOLD_TTL_PAST_LEASE = 35
 
 
-def gateway_flags(hold_ttl, drain_sec=0):
-    return [f"--hold_ttl_sec={hold_ttl}", f"--drain_sec={drain_sec}", "--max_body_bytes=262144"]
+def gateway_flags(hold_ttl, drain_sec=None):
+    # --drain_sec only where a scenario drains (the others end their gateways with SIGKILL).
+    flags = [f"--hold_ttl_sec={hold_ttl}", "--max_body_bytes=262144"]
+    if drain_sec is not None:
+        flags.append(f"--drain_sec={drain_sec}")
+    return flags
 
 
 # --- the scenarios ------------------------------------------------------------------------
