@@ -197,7 +197,8 @@ def check_all(history, view, reads, avail, capacity, waiters=(), strict_5xx=Fals
         for a in o.attempts:
             j = a.json() or {}
             msg = ((j.get("error") or {}).get("message") or "") if isinstance(j, dict) else ""
-            if a.status == 409 and "different request" in msg:
+            code = ((j.get("error") or {}).get("code") or "") if isinstance(j, dict) else ""
+            if a.status == 409 and ("different request" in msg or code == "request_key_reused"):
                 inconsistent.append((o.key, "same body called a different request", a.gateway))
     sample = random.sample(holds, min(replay_probe, len(holds)))
     for h in sample:
