@@ -200,6 +200,12 @@ def check_all(history, view, reads, avail, capacity, waiters=(), strict_5xx=Fals
             code = ((j.get("error") or {}).get("code") or "") if isinstance(j, dict) else ""
             if a.status == 409 and ("different request" in msg or code == "request_key_reused"):
                 inconsistent.append((o.key, "same body called a different request", a.gateway))
+    # Duplicates the buyers sent right after their hold's answer, with the same key and body.
+    dups = history.of("hold_dup")
+    for d in dups:
+        rid = (d.response or {}).get("reservation_id") if d.outcome == "ok" else None
+        if rid != d.original:
+            inconsistent.append((d.key, "duplicate differs", d.status, rid))
     sample = random.sample(holds, min(replay_probe, len(holds)))
     # A replay sent after the buyer's admission ended (payment and cancel end it; 410 `gone`)
     # or after its admission token expired (401) may be refused before the key is looked at
@@ -218,7 +224,7 @@ def check_all(history, view, reads, avail, capacity, waiters=(), strict_5xx=Fals
             inconsistent.append((h.key, "replay differs", again.status, rid))
     checks.append(Check(RETRIES_CONSISTENT, not inconsistent,
                         f"{sum(len(o.attempts) > 1 for o in history.of('hold'))} holds retried, "
-                        f"{len(sample)} replayed ({gone_after_admission} refused 401/410: the "
+                        f"{len(dups)} sent twice at once, {len(sample)} replayed at the end ({gone_after_admission} refused 401/410: the "
                         f"admission or its token had ended); inconsistent: {inconsistent[:5]}"))
 
     # The seats taken (held + sold) are exactly those of the acknowledged holds that still

@@ -305,6 +305,12 @@ class Buyer(threading.Thread):
             return
         self.holds.append(hold)
         res = hold.response
+        if random.random() < 0.2:
+            # The same request delivered again (a retry whose first answer was in fact
+            # received, a proxy's duplicate): it must name the same reservation.
+            dup = c.call("hold_dup", "POST", "/api/v1/reservations", body=body,
+                         headers={"X-Admission-Token": admission}, key=hold.key)
+            dup.original = res["reservation_id"]
         rid, scoped = res["reservation_id"], res["reservation_token"]
         auth = {"X-Admission-Token": scoped}
         choice = random.choices(list(self.choices), weights=list(self.choices.values()))[0]
