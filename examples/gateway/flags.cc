@@ -263,6 +263,9 @@ const std::vector<FlagSpec>& AllFlags() {
                              "threads making store calls (a stalled store holds only these)"));
     flags->push_back(IntFlag("store_deadline_ms", &GatewayFlags::store_deadline_ms, 10, 600000,
                              "a request's store call not done by then is answered 503"));
+    flags->push_back(DoubleFlag("drain_sec", &GatewayFlags::drain_sec, 0, 3600,
+                                "on SIGTERM, /readyz answers 503 this long before the server "
+                                "stops accepting and finishes what it read; 0: no wait"));
     flags->push_back(IntFlag("store_queue_limit", &GatewayFlags::store_queue_limit, 1, 10000000,
                              "store calls waiting for a thread; beyond it requests get 503"));
     flags->push_back(IntFlag("max_connections", &GatewayFlags::max_connections, 0, 10000000,

@@ -46,6 +46,10 @@ struct GatewayFlags {
   int threads = 32;
   int64_t store_deadline_ms = 1000;
   int64_t store_queue_limit = 10000;
+  // On SIGTERM (or SIGINT), /readyz answers 503 for this long while everything else is still
+  // served, so that load balancers stop sending requests; then the server stops accepting,
+  // answers what it read and exits. 0: no wait.
+  double drain_sec = 5;
   // 0: as many as the open-file limit allows, less kFilesKeptBack (EffectiveMaxConnections).
   int64_t max_connections = 0;
   int keep_alive_max_count = 1000;

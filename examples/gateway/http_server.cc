@@ -55,6 +55,7 @@ class HttpServer::Impl {
   Impl(HttpServerOptions options, Handler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
+        accept_strand_(net::make_strand(ioc_)),
         acceptor_(ioc_),
         retry_timer_(ioc_) {}
 
@@ -63,6 +64,15 @@ class HttpServer::Impl {
   void Stop() {
     stopping_.store(true);
     ioc_.stop();
+  }
+  void StopAccepting() {
+    draining_.store(true);
+    // On the strand of the acceptor's completions.
+    net::post(accept_strand_, [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      retry_timer_.cancel();
+    });
   }
 
   const HttpServerOptions& options() const { return options_; }
@@ -78,7 +88,9 @@ class HttpServer::Impl {
   const Handler handler_;
   HttpServerStats stats_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   net::io_context ioc_;
+  net::strand<net::io_context::executor_type> accept_strand_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
 };
@@ -90,11 +102,13 @@ class Session : public std::enable_shared_from_this<Session> {
   using Exchange = HttpServer::Reply::Exchange;
 
   Session(tcp::socket socket, const HttpServerOptions& options, HttpServerStats& stats,
-          const HttpServer::Handler& handler, const std::atomic<bool>& stopping)
+          const HttpServer::Handler& handler, const std::atomic<bool>& stopping,
+          const std::atomic<bool>& draining)
       : options_(options),
         stats_(stats),
         handler_(handler),
         stopping_(stopping),
+        draining_(draining),
         stream_(std::move(socket)),
         deadline_(stream_.get_executor()) {
     stats_.open_connections.fetch_add(1, std::memory_order_relaxed);
@@ -102,7 +116,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_addr_ = peer.address().to_string();
   }
-  ~Session() { stats_.open_connections.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    stats_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    CountAnswered();
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->AwaitRequest(); });
@@ -131,11 +148,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void Linger();
   // What the parser knows of the request so far (for a refusal's log line).
   Request PartialRequest();
+  // stats_.in_flight_requests: up when a request is handed to the handler, down once its
+  // answer is written (or the connection goes).
+  void CountRead() {
+    if (counted_) return;
+    counted_ = true;
+    stats_.in_flight_requests.fetch_add(1, std::memory_order_relaxed);
+  }
+  void CountAnswered() {
+    if (!counted_) return;
+    counted_ = false;
+    stats_.in_flight_requests.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   const HttpServerOptions& options_;
   HttpServerStats& stats_;
   const HttpServer::Handler& handler_;
   const std::atomic<bool>& stopping_;
+  const std::atomic<bool>& draining_;
   beast::tcp_stream stream_;
   Executor executor_ = stream_.get_executor();
   beast::flat_buffer buffer_;
@@ -148,6 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_ = false;
   bool http_10_ = false;
   bool in_flight_ = false;
+  bool counted_ = false;  // in stats_.in_flight_requests
   int64_t served_ = 0;
   std::vector<char> drain_;
   std::size_t drained_ = 0;
@@ -339,6 +370,7 @@ void Session::Refuse(int status, std::string code, std::string message) {
   keep_alive_ = false;
   head_ = false;
   in_flight_ = true;
+  CountRead();
   HttpRefusal refusal{status, std::move(code), std::move(message)};
   handler_(std::move(req), refusal,
            HttpServer::Reply(std::make_shared<Exchange>(shared_from_this())));
@@ -365,6 +397,7 @@ void Session::Dispatch() {
     keep_alive_ = false;
   }
   in_flight_ = true;
+  CountRead();
   HttpRefusal refusal;
   if (!ParseTarget(req.target, &req.path, &req.params)) {
     stats_.refused_requests.fetch_add(1, std::memory_order_relaxed);
@@ -390,6 +423,9 @@ void Session::Write(Response res) {
   if (!in_flight_) return;  // the connection already failed and gave up on this request
   in_flight_ = false;
   deadline_.cancel();
+  // A draining server closes each connection after its answer: the client reconnects, and
+  // reaches another server.
+  if (draining_.load()) keep_alive_ = false;
   // The head is written by hand into one string: Beast's message and serializer cost an
   // allocation per field and a buffer sequence walk per write, a tenth of a small answer's CPU.
   out_head_.clear();
@@ -421,6 +457,7 @@ void Session::Write(Response res) {
 
 void Session::OnWritten(beast::error_code ec) {
   out_body_ = std::string();
+  CountAnswered();
   if (ec) {
     if (ec == beast::error::timeout) {
       stats_.write_timeouts.fetch_add(1, std::memory_order_relaxed);
@@ -465,14 +502,14 @@ absl::StatusOr<int> HttpServer::Impl::Bind() {
 }
 
 void HttpServer::Impl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted) return;
+  auto on_accept = [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       // Out of file descriptors, most likely: pause rather than spin, then accept again.
       retry_timer_.expires_after(std::chrono::milliseconds(50));
-      retry_timer_.async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec) Accept();
-      });
+      retry_timer_.async_wait(net::bind_executor(accept_strand_, [this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor_.is_open()) Accept();
+      }));
       return;
     }
     Admit(std::move(socket));
@@ -487,7 +524,10 @@ void HttpServer::Impl::Accept() {
       Admit(std::move(more));
     }
     Accept();
-  });
+  };
+  // On accept_strand_, like StopAccepting's close: the acceptor is not thread-safe.
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         net::bind_executor(accept_strand_, std::move(on_accept)));
 }
 
 void HttpServer::Impl::Admit(tcp::socket socket) {
@@ -500,7 +540,8 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
     return;
   }
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<Session>(std::move(socket), options_, stats_, handler_, stopping_)->Start();
+  std::make_shared<Session>(std::move(socket), options_, stats_, handler_, stopping_, draining_)
+      ->Start();
 }
 
 void HttpServer::Impl::Run() {
@@ -520,6 +561,7 @@ HttpServer::~HttpServer() = default;
 absl::StatusOr<int> HttpServer::Bind() { return impl_->Bind(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
+void HttpServer::StopAccepting() { impl_->StopAccepting(); }
 const HttpServerStats& HttpServer::stats() const { return impl_->stats(); }
 
 }  // namespace admission::gateway

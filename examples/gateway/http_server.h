@@ -62,6 +62,9 @@ struct HttpServerStats {
   std::atomic<uint64_t> body_timeouts{0};
   std::atomic<uint64_t> write_timeouts{0};
   std::atomic<uint64_t> refused_requests{0};  // 400/413/414/431 from the parser's limits
+  // Requests read and not yet answered (written out, or their connection gone): what a drain
+  // waits for.
+  std::atomic<int64_t> in_flight_requests{0};
 };
 
 // Why the server refused a request before any route saw it.
@@ -108,6 +111,11 @@ class HttpServer {
   void Run();
   // Thread-safe; Run() returns soon after. Open connections are closed.
   void Stop();
+  // Thread-safe; the first step of a graceful stop: closes the listening socket (new
+  // connections are refused, so clients go to another server) and closes each connection after
+  // its next answer. Requests already read are still answered; stats().in_flight_requests
+  // says how many remain, then Stop().
+  void StopAccepting();
 
   const HttpServerStats& stats() const;
 

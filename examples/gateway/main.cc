@@ -2,7 +2,8 @@
 //
 // admission-gateway: the waiting room over HTTP. Parses the flags, opens the store, starts the
 // room (with its background sweeper) and the ticket sale behind it (with its worker), and
-// serves until SIGINT or SIGTERM.
+// serves until SIGINT or SIGTERM, which drain first: /readyz answers 503 for --drain_sec, then
+// the server stops accepting, answers what it read, stops the worker and exits 0.
 //
 //   admission-gateway --listen=127.0.0.1:8080 --store=memory --admin_token=SECRET
 //
@@ -144,8 +145,16 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::thread signal_thread([&gateway, stop_signals] {
+  // The first SIGTERM or SIGINT drains (Gateway::BeginDrain: /readyz turns 503 for
+  // --drain_sec, then in-flight requests are answered); a second one stops at once.
+  std::thread signal_thread([&gateway, stop_signals, drain_sec = flags.drain_sec] {
     int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::fprintf(stderr,
+                 "admission-gateway: %s: draining (/readyz answers 503 for %gs, then in-flight "
+                 "requests finish); send it again to stop at once\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", drain_sec);
+    gateway.BeginDrain();
     sigwait(&stop_signals, &sig);
     gateway.Stop();
   });

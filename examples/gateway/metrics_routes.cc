@@ -1,13 +1,16 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "metrics_routes.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "http_toolkit.h"
 #include "json_codec.h"
 #include "signer.h"
 
 namespace admission::gateway {
-void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, RouteTable& routes) {
+void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing,
+                      const std::atomic<bool>& draining, RouteTable& routes) {
   const RouteTable::Guards none;
   RouteTable::Guards io_thread;
   io_thread.io_thread = true;
@@ -15,7 +18,14 @@ void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, Route
   routes.Add(RouteId::kHealthz, "GET", "/healthz", io_thread, [](const Request&, Response& res) {
     Reply(res, 200, Json{{"status", "ok"}});
   });
-  routes.Add(RouteId::kReadyz, "GET", "/readyz", none, [ctx](const Request&, Response& res) {
+  auto readyz = [ctx, &draining](const Request&, Response& res) {
+    // Stopping (SIGTERM): load balancers must send new requests elsewhere, though this
+    // gateway still serves what reaches it until its drain time ends.
+    if (draining.load()) {
+      res.set_header("Retry-After", "1");
+      return ReplyError(res, 503, "draining",
+                        "the gateway is shutting down; send requests to another one");
+    }
     // One cheap store round trip; "no such event" still proves the store answers.
     absl::StatusOr<Policy> probe = ctx.room.GetPolicy("readyz-probe");
     if (probe.ok() || absl::IsNotFound(probe.status())) {
@@ -24,7 +34,8 @@ void AddMetricsRoutes(const RouteContext& ctx, TicketingRoutes& ticketing, Route
     ctx.metrics.CountStoreError();
     ReplyError(res, 503, "unavailable",
                absl::StrCat("the store is not answering: ", probe.status().message()));
-  });
+  };
+  routes.Add(RouteId::kReadyz, "GET", "/readyz", none, std::move(readyz));
   const RouteTable* table = &routes;
   routes.Add(RouteId::kMetrics, "GET", "/metrics", none,
              [ctx, &ticketing, table](const Request& req, Response& res) {

@@ -123,7 +123,7 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
   AddRoomStatusRoutes(context_, routes_);
   AddPageRoutes(context_, routes_);
   AddPowRoutes(context_, routes_);
-  AddMetricsRoutes(context_, *ticketing_, routes_);
+  AddMetricsRoutes(context_, *ticketing_, draining_, routes_);
   AddAdminRoutes(context_, routes_);
   AddOperatorRoutes(context_, *ticketing_, series_.get(), routes_);
   ticketing_->AddRoutes(routes_);
@@ -131,6 +131,12 @@ Gateway::Gateway(const GatewayFlags& flags, std::unique_ptr<WaitingRoom> room, T
 
 Gateway::~Gateway() {
   Stop();
+  std::thread drainer;
+  {
+    absl::MutexLock lock(&drain_mu_);
+    drainer = std::move(drainer_);
+  }
+  if (drainer.joinable()) drainer.join();
   // Calls still queued run (their replies go nowhere), then the connections close; both before
   // the room and the sale they call go.
   store_calls_.reset();
@@ -148,13 +154,50 @@ bool Gateway::Run() {
   }
   if (series_ != nullptr) series_->Start();
   server_->Run();
+  // A drain Stop()s last: wait for it to be done before the worker stops.
+  std::thread drainer;
+  {
+    absl::MutexLock lock(&drain_mu_);
+    drainer = std::move(drainer_);
+  }
+  if (drainer.joinable()) drainer.join();
   if (series_ != nullptr) series_->Stop();
   ticketing_->Stop();
   return true;
 }
 
 void Gateway::Stop() {
+  {
+    absl::MutexLock lock(&drain_mu_);
+    stop_requested_ = true;
+  }
   if (server_ != nullptr) server_->Stop();
+}
+
+void Gateway::BeginDrain() {
+  absl::MutexLock lock(&drain_mu_);
+  if (draining_.exchange(true) || stop_requested_) return;
+  drainer_ = std::thread([this] { Drain(); });
+}
+
+void Gateway::Drain() {
+  // While /readyz says 503, everything else is served as before.
+  {
+    absl::MutexLock lock(&drain_mu_);
+    drain_mu_.AwaitWithTimeout(absl::Condition(&stop_requested_), absl::Seconds(flags_.drain_sec));
+    if (stop_requested_) return;
+  }
+  server_->StopAccepting();
+  // The requests already read (their store calls included) are answered, each within its
+  // store deadline; the bound is for a client that never takes its answer.
+  const absl::Time deadline = absl::Now() + kDrainRequestsTimeout;
+  while (server_->stats().in_flight_requests.load() > 0 && absl::Now() < deadline) {
+    absl::MutexLock lock(&drain_mu_);
+    if (drain_mu_.AwaitWithTimeout(absl::Condition(&stop_requested_), absl::Milliseconds(10))) {
+      return;
+    }
+  }
+  Stop();
 }
 
 void Gateway::Handle(Request req, const HttpRefusal& refusal, HttpServer::Reply reply) {

@@ -14,11 +14,15 @@
 #ifndef ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 #define ADMISSION_EXAMPLES_GATEWAY_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "access_log.h"
 #include "admission/clock.h"
 #include "admission/room/waiting_room.h"
@@ -40,6 +44,9 @@
 #include "ticketing_routes.h"
 
 namespace admission::gateway {
+
+// How long a drain waits for the requests already read to be answered, at most.
+inline constexpr absl::Duration kDrainRequestsTimeout = absl::Seconds(10);
 
 // The options of the gateway's HTTP server, from its flags (the limits of docs/gateway.md).
 HttpServerOptions ServerOptionsOf(const GatewayFlags& flags);
@@ -67,6 +74,13 @@ class Gateway {
   bool Run();
   // Thread-safe; Run() returns soon after.
   void Stop();
+  // Thread-safe, returns at once; the graceful stop of SIGTERM. /readyz answers 503 "draining"
+  // for --drain_sec while every other route is still served (load balancers take the gateway
+  // out); then the server stops accepting, answers the requests it read (for at most
+  // kDrainRequestsTimeout), and Stop()s: Run() returns, after stopping the ticketing worker.
+  // A Stop() meanwhile cuts the drain short. Later calls do nothing.
+  void BeginDrain();
+  bool draining() const { return draining_.load(); }
 
   // The ticketing routes, their worker and expiry scan (tests step them by hand).
   TicketingRoutes& ticketing() { return *ticketing_; }
@@ -96,7 +110,15 @@ class Gateway {
   // Counts and logs an answer of `status` with a body of `bytes`.
   void Record(const RequestContext& ctx, const Request& req, int status, std::size_t bytes);
 
+  // The drain after --drain_sec (BeginDrain), on drainer_.
+  void Drain();
+
   const GatewayFlags flags_;
+  // Set by BeginDrain: /readyz answers 503 from then on.
+  std::atomic<bool> draining_{false};
+  absl::Mutex drain_mu_;
+  bool stop_requested_ ABSL_GUARDED_BY(drain_mu_) = false;
+  std::thread drainer_ ABSL_GUARDED_BY(drain_mu_);
   std::unique_ptr<WaitingRoom> room_;
   Clock* const clock_;
   // Before pow_, which takes over the secret it also reads.

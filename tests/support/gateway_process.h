@@ -151,6 +151,26 @@ class GatewayProcess {
     if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
   }
 
+  // Sends `sig` to the process (SIGTERM: the gateway drains, then exits).
+  void Signal(int sig) const {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+
+  // Waits up to `timeout` for the process to exit on its own (after Signal): its exit code,
+  // or -1 if it was still running (it is killed at destruction) or died of a signal.
+  int WaitForExit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+
   int port() const { return port_; }
   // The process id (its RSS is in /proc/PID/status).
   pid_t pid() const { return pid_; }
@@ -200,6 +220,14 @@ class GatewayProcess {
       return *error = "pipe failed", false;
     }
     std::vector<std::string> args = {ADMISSION_GATEWAY_BINARY, "--listen=127.0.0.1:0"};
+    // The gateway's SIGTERM drain waits --drain_sec (5 s) for load balancers, which tests have
+    // none of: off, unless a test's own flags (later, so they win) set it.
+    const std::string binary = ADMISSION_GATEWAY_BINARY;
+    constexpr char kGateway[] = "/admission-gateway";
+    if (binary.size() >= sizeof(kGateway) - 1 &&
+        binary.compare(binary.size() - (sizeof(kGateway) - 1), std::string::npos, kGateway) == 0) {
+      args.push_back("--drain_sec=0");
+    }
     args.insert(args.end(), flags.begin(), flags.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());

@@ -141,9 +141,12 @@ absl::StatusOr<ReplyPtr> RedisInventory::Run(std::string_view op, std::string_vi
                                   std::string(event_id)};
   all.reserve(all.size() + args.size());
   for (std::string& arg : args) all.push_back(std::move(arg));
+  // What a buyer was told about must survive a failover: a hold (with its request key), a
+  // payment intent and a confirm. A retry of any of them is safe when WAIT falls short.
+  const bool durable = op == "hold" || op == "pay" || op == "confirm";
   absl::StatusOr<ReplyPtr> reply =
       c_->runner->Run(GetTicketingFunction(TicketingFunction::kInventory), keys, all,
-                      op == "confirm" ? Durability::kReplicated : Durability::kPrimary);
+                      durable ? Durability::kReplicated : Durability::kPrimary);
   if (!reply.ok()) return MapError(reply.status());
   return reply;
 }
