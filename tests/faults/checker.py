@@ -182,8 +182,9 @@ def check_all(history, view, reads, avail, capacity, waiters=(), strict_5xx=Fals
         PAYMENTS_APPLIED_ONCE,
         not wrong and not letters and sold_known == avail["sold"],
         f"payments not applied as reported: {wrong[:5]}; dead letters: "
-        f"{len(letters) if letters is not None else 'unreadable'}; seats sold {avail['sold']}, "
-        f"in CONFIRMED holds {sold_known}"))
+        f"{len(letters) if letters is not None else 'unreadable'} "
+        f"{[(d.get('type'), d.get('error')) for d in (letters or [])[:3]]}; "
+        f"seats sold {avail['sold']}, in CONFIRMED holds {sold_known}"))
 
     # Every retry consistent with its first definite answer: all 2xx attempts of one key name
     # one reservation; a same-body retry is never called "a different request"; and replaying

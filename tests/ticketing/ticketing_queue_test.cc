@@ -310,8 +310,11 @@ TEST_P(QueueTest, PoisonedEventIsParkedAfterRetriesWhileTheRestFlow) {
   auto publish_good = [&] {
     for (int i = 0; i < 3; ++i) ASSERT_OK(events().Publish(Event(absl::StrCat("g", published++))));
   };
-  // Attempts 1..4 at t0, +1 s, +3 s, +7 s (backoff 1 s, 2 s, 4 s); good events flow meanwhile.
-  const absl::Duration backoffs[] = {absl::Seconds(1), absl::Seconds(2), absl::Seconds(4)};
+  // Attempts 1..8 at t0, +1 s, +3 s, +7 s, ... (backoff 1 s, 2 s, 4 s, ..., capped at 60 s); good
+  // events flow meanwhile.
+  const absl::Duration backoffs[] = {absl::Seconds(1), absl::Seconds(2),  absl::Seconds(4),
+                                     absl::Seconds(8), absl::Seconds(16), absl::Seconds(32),
+                                     absl::Seconds(60)};
   publish_good();
   WorkerStep step = MustStep(worker);
   EXPECT_EQ(step.counts.retried, 1);
@@ -327,12 +330,12 @@ TEST_P(QueueTest, PoisonedEventIsParkedAfterRetriesWhileTheRestFlow) {
     EXPECT_EQ(step.counts.claimed, 1);
   }
   EXPECT_EQ(step.counts.parked, 1);
-  EXPECT_EQ(worker.totals().retried, 3);
-  EXPECT_EQ(good, 12);
+  EXPECT_EQ(worker.totals().retried, 7);
+  EXPECT_EQ(good, 24);
   ASSERT_OK_AND_ASSIGN(std::vector<DeadLetter> dead, events().ListDeadLetters(10));
   ASSERT_THAT(dead, SizeIs(1));
   EXPECT_EQ(dead[0].message.id, "poison");
-  EXPECT_EQ(dead[0].attempts, 4);
+  EXPECT_EQ(dead[0].attempts, 8);
   EXPECT_THAT(dead[0].error, HasSubstr("payment gateway down"));
   clock_.Advance(absl::Minutes(10));
   EXPECT_EQ(MustStep(worker).counts.claimed, 0);  // parked stays parked
@@ -367,17 +370,17 @@ TEST_P(QueueTest, AnEventThatKeepsLosingItsLeaseIsParkedWithoutRunningAgain) {
       },
       Paced(0));
   ASSERT_OK(events().Publish(Event("hang")));
-  // Four consumers take it and die holding it.
-  for (int i = 0; i < 4; ++i) {
+  // As many consumers as it has attempts take it and die holding it.
+  for (int i = 0; i < WorkerOptions().max_attempts; ++i) {
     ASSERT_THAT(Claim(absl::StrCat("dead-", i), 1), SizeIs(1));
     clock_.Advance(absl::Seconds(30));
   }
-  const WorkerStep step = MustStep(worker);  // the fifth delivery
+  const WorkerStep step = MustStep(worker);  // one delivery more
   EXPECT_EQ(step.counts.parked, 1);
   EXPECT_EQ(runs, 0);
   ASSERT_OK_AND_ASSIGN(std::vector<DeadLetter> dead, events().ListDeadLetters(10));
   ASSERT_THAT(dead, SizeIs(1));
-  EXPECT_EQ(dead[0].attempts, 5);
+  EXPECT_EQ(dead[0].attempts, WorkerOptions().max_attempts + 1);
   EXPECT_THAT(dead[0].error, HasSubstr("lease expired"));
 }
 

@@ -20,7 +20,8 @@
 //     payment approved for a hold that has expired): retrying cannot help, so the message is
 //     parked in the dead-letter list at once, for an operator to look at or replay;
 //   - anything else: retried after a backoff (initial_backoff, doubling, at most max_backoff)
-//     until it has been attempted max_attempts times (the first try and 3 retries by default),
+//     until it has been attempted max_attempts times (the first try and 7 retries by default,
+//     over about two minutes: long enough to ride out a Redis failover or a store that stalls),
 //     then parked with the last error.
 // A message delivered more than max_attempts times (its lease kept running out: the handler
 // hangs or crashes the process) is parked without running the handler again. Processing is at
@@ -65,8 +66,11 @@ struct WorkerOptions {
   // Messages the pace lets through at once after an idle spell; 0 means one second's worth
   // (at least 1). Ignored at full speed. [0]
   int64_t burst = 0;
-  // Deliveries of a message before it is parked: the first try and 3 retries. [4]
-  int64_t max_attempts = 4;
+  // Deliveries of a message before it is parked: the first try and 7 retries, 1 + 2 + ... +
+  // 60 s = 2 min 7 s of backoff with the defaults below. A store that fails over answers
+  // Unavailable for seconds (and a write that no replica confirmed yet, for as long as the
+  // replica is away): a shorter patience parks payments that only had to wait. [8]
+  int64_t max_attempts = 8;
   // Backoff before the first retry, doubled for each later one, capped. [1 s, 60 s]
   absl::Duration initial_backoff = absl::Seconds(1);
   absl::Duration max_backoff = absl::Seconds(60);
