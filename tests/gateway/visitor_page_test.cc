@@ -5,7 +5,7 @@
 // on a change of place, 360 px without sideways scroll, the keyboard. Starts the real binary on
 // the in-memory store (gateway_process.h) and runs the script with node; skipped when chromium
 // or node is missing. ADMISSION_VISITOR_SCREENSHOT=FILE.png also saves a screenshot of the page
-// (docs/images/visitor_page.png is made so).
+// (docs/img/visitor_page.png is made so).
 #include <unistd.h>
 
 #include <cstdlib>
