@@ -11,7 +11,7 @@ local function call_begin(keys, args)
   set_call_keys(keys, args)
   for field in pairs(E) do E[field] = nil end
   policy_changed, loaded_state = false, nil
-  rec_cache, user_buckets, line_counts = {}, {}, nil
+  rec_cache, user_buckets, line_counts, dl_tail = {}, {}, nil, nil
 end
 
 -- Begin: the event's time for this call, the bucket refilled, a few deadlines applied, the

@@ -17,12 +17,12 @@
 --   KEYS[1] m       HASH    policy, bucket, counters, windows, sequence (see event_save),
 --                           the data layout 'v' (LAYOUT), the deadline chunks' counter 'dn'
 --   KEYS[2] l       STRING  the line's block counts: a Fenwick tree of u32
---           l:<b>   STRING  block b of the line: bit i set = sequence number 4096 b + i + 1 waits
+--           l:<b>   STRING  block b of the line: bit i set = sequence number 4095 b + i + 1 waits
 --   KEYS[3] d       ZSET    the deadline chunks' index, by head (see deadlines.lua)
 --           d:<n>   ZSET    a chunk of at most 64 deadlines: member token key, score deadline
 --                           in us; <n> is the chunk's number (see deadlines.lua)
 --   KEYS[4] migrating       never written (see below)
---           l:<b>:k STRING  block b's token keys: 16 bytes at 16 i for sequence 4096 b + i + 1
+--           l:<b>:k STRING  block b's token keys: 16 bytes at 16 i for sequence 4095 b + i + 1
 --           q       ZSET    fair openings: the pre-queue, member token key, score its slot
 --           f       ZSET    random method: the drawn users (the front), score the draw number
 --           g       ZSET    the grants: member token key, score grant_until in us (see grants.lua)
@@ -39,7 +39,7 @@
 --
 -- The line. A user's position is 1 + the number of waiting users with a smaller sequence number
 -- (join hands out one per join, ever). Rather than a sorted set (about 130 bytes per member), the
--- line is a bitmap over sequence numbers cut into blocks of 4096 bits (512 bytes), plus a Fenwick
+-- line is a bitmap over sequence numbers cut into blocks of 4095 bits (in 512 bytes; see LINE_BLOCK), plus a Fenwick
 -- tree of the blocks' counts (u32, big-endian): rank = the Fenwick prefix sum of the earlier blocks
 -- (one GETRANGE of the tree's first nodes, at most log2(blocks) of them summed) + BITCOUNT ... BIT
 -- of the bits before it in its own block (Redis 7.0 or later). A join sets a bit in the last block

@@ -3,8 +3,14 @@
 -- The line: a bitmap over sequence numbers with a Fenwick tree of its blocks' counts (see the
 -- layout in keys.lua); the layout constants of the keys a script finds by name.
 
--- Layout constants (keys.lua). Changing one would need existing events migrated.
-local LINE_BLOCK, REC_BUCKETS, USER_BUCKETS, VALUE_MAX = 4096, 16381, 16381, 64
+-- Layout constants (keys.lua). Changing one would need existing events migrated. A block has
+-- 4095 sequence numbers rather than 4096 so that its full string of token keys, 65,520 bytes,
+-- fits jemalloc's 64 KiB class (65,536 bytes take the 80 KiB one: 4 bytes per user).
+local LINE_BLOCK, REC_BUCKETS, USER_BUCKETS, VALUE_MAX = 4095, 16381, 16381, 64
+-- A block's token keys grow by SETRANGE, which doubles a string's room as it grows (and would
+-- end in the 80 KiB class too), until this many; then the string is written once at its full
+-- length, so that a small line keeps small strings and a full block takes 64 KiB.
+local KEYS_PRESIZE_AT = 1024
 
 -- The line (see the layout in keys.lua): the Fenwick tree's node i (1-based) is the u32 at index
 -- i - 1 of K_LINE and counts the waiting users of blocks i - lowbit(i) .. i - 1 (0-based).
@@ -32,8 +38,9 @@ local function line_nodes() return floordiv(E.sequence - 1, LINE_BLOCK) + 1 end
 
 -- The first i nodes, for node() and path_sum(): one GETRANGE (reading from the front, it is
 -- short for the users at the front of the line; a missing key reads as ''). What a call read
--- is kept until it writes a node (line_counts, reset by call_begin), so that the positions of
--- a batch of statuses cost one read.
+-- is kept (line_counts, reset by call_begin), with the call's own writes of a node (put_node)
+-- applied to it, so that the positions of a batch of statuses or joins cost one read; a
+-- removal from the line (line_remove) drops it.
 local line_counts = nil
 local function line_read(i)
   if i < 1 then return '' end
@@ -49,9 +56,17 @@ local function node(counts, j)
   return (struct.unpack('>I4', counts, at))
 end
 
+-- Writes node j, and into what the call read of the nodes when that covers the nodes before it
+-- (a batch of joins then reads them once).
 local function put_node(j, count)
-  line_counts = nil
-  redis.call('SETRANGE', K_LINE, 4 * (j - 1), struct.pack('>I4', count))
+  local packed = struct.pack('>I4', count)
+  redis.call('SETRANGE', K_LINE, 4 * (j - 1), packed)
+  if line_counts ~= nil and #line_counts >= 4 * (j - 1) then
+    line_counts = string.sub(line_counts, 1, 4 * (j - 1)) .. packed ..
+      string.sub(line_counts, 4 * j + 1)
+  else
+    line_counts = nil
+  end
 end
 
 -- The sum of the nodes on the prefix path from node i down to (not including) node `stop`:
@@ -76,7 +91,18 @@ local function line_add(sequence, key)
   local block = line_block_key(b)
   redis.call('SETBIT', block, offset, 1)
   -- (Token keys are 16 bytes; the benchmarks' made-up ones are not, and never drawn.)
-  if #key == 16 then redis.call('SETRANGE', block .. ':k', 16 * offset, key) end
+  if #key == 16 then
+    if offset ~= KEYS_PRESIZE_AT then
+      redis.call('SETRANGE', block .. ':k', 16 * offset, key)
+    else
+      -- (SETRANGE into a missing key makes a string of exactly the length written.)
+      local before = redis.call('GET', block .. ':k') or ''
+      before = string.sub(before, 1, 16 * offset) .. string.rep('\0', 16 * offset - #before)
+      redis.call('DEL', block .. ':k')
+      redis.call('SETRANGE', block .. ':k', 0,
+                 before .. key .. string.rep('\0', 16 * (LINE_BLOCK - offset - 1)))
+    end
+  end
   local i = b + 1
   local counts = line_read(i)
   if offset == 0 then

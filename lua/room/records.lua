@@ -45,8 +45,13 @@ end
 -- The record in `s` (not continued), or nil if it is not a record; raises on truncation.
 local function rec_parse(key, s)
   local flags, sequence, joined, deadline, pos = struct.unpack('>BI6i7i7', s)
+  -- Every field in the constructor (false for those set below), so that the table is sized
+  -- once.
   local r = { key = key, state = CODE_STATE[flags % 8], sequence = sequence, joined = joined,
-              deadline = deadline }
+              deadline = deadline, left_line = false, reservation_expiry = false,
+              present_until = false, grant_until = false, by_credit = false, returned = false,
+              user_id = '', reservation_token = '', pieces = 0, bucket = false }
+  r.left_line, r.reservation_expiry, r.present_until, r.grant_until = nil, nil, nil, nil
   if r.state == nil or bit.band(flags, F_CONTINUED) ~= 0 then return nil end
   if bit.band(flags, F_LEFT) ~= 0 then r.left_line, pos = struct.unpack('>i7', s, pos) end
   if bit.band(flags, F_RESERVED) ~= 0 then
@@ -95,7 +100,7 @@ local function rec_load(key)
   end
   local ok, r = pcall(rec_parse, key, s)
   if not ok or r == nil then error('corrupt record ' .. hex(key)) end
-  r.pieces = pieces
+  r.pieces, r.bucket = pieces, bucket
   rec_cache[key] = r
   return r
 end
@@ -119,7 +124,7 @@ local function rec_save(r)
     (r.grant_until and struct.pack('>i7', r.grant_until) or '') ..
     (n < 255 and string.char(n) or string.char(255) .. struct.pack('>I4', n)) .. r.user_id ..
     r.reservation_token
-  local bucket = rec_bucket(r.key)
+  local bucket = r.bucket or rec_bucket(r.key)
   local pieces = 0
   if #s <= VALUE_MAX then
     redis.call('HSET', bucket, r.key, s)
@@ -141,7 +146,7 @@ local function rec_save(r)
 end
 
 local function rec_forget(r)
-  local bucket = rec_bucket(r.key)
+  local bucket = r.bucket or rec_bucket(r.key)
   redis.call('HDEL', bucket, r.key)
   rec_drop_pieces(bucket, r.key, 1, r.pieces or 0)
   rec_cache[r.key] = nil

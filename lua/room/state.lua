@@ -150,53 +150,124 @@ local META = {
 
 -- The state and the policy are each packed into one string so that a call reads and writes a
 -- few strings rather than dozens of hash fields (HGETALL/HSET of ~30 fields cost more than the
--- rest of a typical script):
---   state   tokens|refilled_at|sequence|first_admission|active|last_now|joined|admitted|
---           admitted_by_bypass|expired|active_timed_out|left|completed|opened|placed_count|
---           drawn_count|bitmap_count|cursor_front|cursor_pool|reached_front|reached_pool|
---           granted|returned_count|candidate|candidate_until|first_returned|
---           first_returned_until|first_returned_position|next_lapse|windows|secret_hi|secret_lo|
---           shuffled_at_opening|prequeue_joins|draws|admitted_by_safety_net|
---           admitted_by_passthrough|refused|passed|lapsed
---           (first_admission, last_now and the six cached fields empty when unset; windows
---           as in format_windows)
---   policy  admit_rate_per_sec|burst|bypass_top_n|active_capacity|heartbeat_ttl|active_ttl|
---           reservation_ttl|ended_ttl|claim_window|wait_tiers|paused|method|opens_at|plain|
---           prequeue_opens_at|closes_at|safety_net|length of paused_reason|paused_reason and
---           reject_message, each as its policy argument carries it (durations and times in us,
---           times empty when unset; plain '1' when neither of those two times nor the safety
---           net is set; the texts last: they may contain '|'). A policy field the scripts use
---           must be stored here, which changes the LAYOUT.
--- The fields after `windows` (in the state) and after `plain` (in the policy) are what only
--- fair openings and the counters need: they are parsed by load_state_rest() and
--- load_policy_rest() when a call needs them, and written back as loaded otherwise, so that the
--- plain fifo calls pay little for them.
+-- rest of a typical script). Each starts with its numbers as little-endian doubles, packed and
+-- unpacked by one struct call (exact: integers below 2^53; an unset optional field is a NaN),
+-- since matching and formatting them as text was most of a plain call's fixed cost:
+--   state   the 30 numbers of unpack_state (below), then windows|secret_hi|secret_lo|shuffled_at_opening|
+--           prequeue_joins|draws|admitted_by_safety_net|admitted_by_passthrough|refused|passed|
+--           lapsed as text (windows as in format_windows)
+--   policy  the 13 numbers of unpack_policy (below), then wait_tiers|prequeue_opens_at|closes_at|safety_net|
+--           length of paused_reason|paused_reason and reject_message as text, each as its
+--           policy argument carries it (durations and times in us, times empty when unset; the
+--           texts last: they may contain '|'). plain is 1 when neither of those two times nor
+--           the safety net is set. A policy field the scripts use must be stored here, which
+--           changes the LAYOUT.
+-- The text after the windows (in the state) and after the tiers (in the policy) is what only
+-- fair openings and the counters need: it is parsed by load_state_rest() and
+-- load_policy_rest() when a call needs it, and written back as loaded otherwise, so that the
+-- plain fifo calls pay little for it.
 -- The grants (docs/rules.md, "Presence, the cursor and grants"): cursor_front is the greatest
 -- draw number reached (-1: none), cursor_pool the greatest pool order reached (-1: none; a
 -- placed user's order is their slot, a later arrival's 2^32 + sequence: see grants.lua);
 -- bitmap_count the users in the bitmap. candidate/candidate_until cache the line order and
 -- present_until of the next unreached user when Advance last stopped at them, and
 -- first_returned* the same and the position of the first returned user; next_lapse is at or
--- before the earliest grant_until (empty: look it up; see grants.lua).
-local STATE_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
-  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
-  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+-- before the earliest grant_until (unset: look it up; see grants.lua); next_deadline at or
+-- before the earliest deadline entry (math.huge: none; unset: look it up; see deadlines.lua).
+-- Written out: a library's top level runs without Lua's standard library (see WINDOW_PATTERN).
+local STATE_FORMAT = '<dddddddddddddddddddddddddddddd'  -- 30 numbers, see unpack_state
+local POLICY_FORMAT = '<ddddddddddddd'  -- 13 numbers, see unpack_policy
+local STATE_TEXT_PATTERN = '^([^|]*)|(.*)$'
 local STATE_REST_PATTERN =
   '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
-local POLICY_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|' ..
-  '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local POLICY_REST_PATTERN = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+local NAN = 0 / 0
 local loaded_state = nil  -- the state string as loaded, to skip writing it back unchanged
+
+-- The state's and the policy's numbers, unpacked into E and packed from it; false when the
+-- string is too short (struct raises) or a number that is never unset is. Spelled out field by
+-- field: a loop over the names (select, or a table of the values) cost more than the rest of
+-- loading the event.
+local function unset(x) if x ~= x then return nil end return x end
+local function optional(x) if x == nil then return NAN end return x end
+
+local function unpack_state(s)
+  local ok, at
+  ok, E.tokens, E.refilled_at, E.sequence, E.first_admission, E.active, E.last_now, E.joined,
+    E.admitted, E.admitted_by_bypass, E.expired, E.active_timed_out, E.left, E.completed,
+    E.opened, E.placed_count, E.drawn_count, E.bitmap_count, E.cursor_front, E.cursor_pool,
+    E.reached_front, E.reached_pool, E.granted, E.returned_count, E.candidate,
+    E.candidate_until, E.first_returned, E.first_returned_until, E.first_returned_position,
+    E.next_lapse, E.next_deadline, at = pcall(struct.unpack, STATE_FORMAT, s)
+  -- Every required number is a number (NaN only where a field may be unset, see below).
+  if not ok or E.tokens ~= E.tokens or E.refilled_at ~= E.refilled_at or
+     E.sequence ~= E.sequence or E.active ~= E.active or E.joined ~= E.joined or
+     E.bitmap_count ~= E.bitmap_count or E.granted ~= E.granted then
+    return false
+  end
+  E.first_admission, E.last_now = unset(E.first_admission), unset(E.last_now)
+  E.opened = E.opened == 1
+  E.candidate, E.candidate_until = unset(E.candidate), unset(E.candidate_until)
+  E.first_returned = unset(E.first_returned)
+  E.first_returned_until = unset(E.first_returned_until)
+  E.first_returned_position = unset(E.first_returned_position)
+  E.next_lapse, E.next_deadline = unset(E.next_lapse), unset(E.next_deadline)
+  return at
+end
+
+local function pack_state()
+  return struct.pack(STATE_FORMAT, E.tokens, E.refilled_at, E.sequence,
+    optional(E.first_admission), E.active, optional(E.last_now), E.joined, E.admitted,
+    E.admitted_by_bypass, E.expired, E.active_timed_out, E.left, E.completed,
+    E.opened and 1 or 0, E.placed_count, E.drawn_count, E.bitmap_count, E.cursor_front,
+    E.cursor_pool, E.reached_front, E.reached_pool, E.granted, E.returned_count,
+    optional(E.candidate), optional(E.candidate_until), optional(E.first_returned),
+    optional(E.first_returned_until), optional(E.first_returned_position),
+    optional(E.next_lapse), optional(E.next_deadline))
+end
+
+local function unpack_policy(s)
+  local ok, paused, plain, at
+  ok, E.admit_rate_per_sec, E.burst, E.bypass_top_n, E.active_capacity, E.heartbeat_ttl,
+    E.active_ttl, E.reservation_ttl, E.ended_ttl, E.claim_window, paused, E.method, E.opens_at,
+    plain, at = pcall(struct.unpack, POLICY_FORMAT, s)
+  if not ok or E.admit_rate_per_sec ~= E.admit_rate_per_sec or E.method ~= E.method or
+     E.claim_window ~= E.claim_window then
+    return false
+  end
+  E.paused, E.plain, E.opens_at = paused == 1, plain == 1, unset(E.opens_at)
+  return at
+end
+
+local function pack_policy()
+  return struct.pack(POLICY_FORMAT, E.admit_rate_per_sec, E.burst, E.bypass_top_n,
+    E.active_capacity, E.heartbeat_ttl, E.active_ttl, E.reservation_ttl, E.ended_ttl,
+    E.claim_window, E.paused and 1 or 0, E.method, optional(E.opens_at), E.plain and 1 or 0)
+end
 
 -- The layout of an event's keys (META.layout), raised whenever scripts change how they store
 -- an event: 3 since the deadline chunks, 4 since the grants, 5 since the deadline entries are
--- lazy (an older version would take an early entry for corruption). An event of another layout (none:
--- written by the scripts before them) is refused rather than misread, so that an upgrade in the
--- middle of an event fails loudly. (Scripts of an older version cannot check; see
--- docs/design.md.)
-local LAYOUT = '5'
+-- lazy (an older version would take an early entry for corruption), 6 since the state and the
+-- policy start with packed numbers. An event of another layout (none: written by the scripts
+-- before them) is refused rather than misread, so that an upgrade in the middle of an event
+-- fails loudly. (Scripts of an older version cannot check; see docs/design.md.)
+local LAYOUT = '6'
 
 local function corrupt_meta() error('corrupt event meta ' .. K_META) end
+
+-- Parsed wait tiers by their text (a pure function of it, so kept from call to call), at most
+-- a few dozen texts.
+local tiers_memo, tiers_memo_count = {}, 0
+local function memo_tiers(text)
+  local tiers = tiers_memo[text]
+  if tiers == nil then
+    if tiers_memo_count >= 32 then tiers_memo, tiers_memo_count = {}, 0 end
+    tiers = parse_tiers(text)
+    tiers_memo[text] = tiers
+    tiers_memo_count = tiers_memo_count + 1
+  end
+  return tiers
+end
 
 -- Loads the event into E; false when it does not exist.
 local function event_load()
@@ -209,57 +280,18 @@ local function event_load()
       LAYOUT .. '): every process serving an event must run the same version' })
   end
   if not state or not policy then corrupt_meta() end
-  local tokens, refilled_at, sequence, first_admission, active, last_now, joined, admitted,
-        admitted_by_bypass, expired, active_timed_out, left, completed, opened, placed_count,
-        drawn_count, bitmap_count, cursor_front, cursor_pool, reached_front, reached_pool,
-        granted, returned_count, candidate, candidate_until, first_returned, first_returned_until,
-        first_returned_position, next_lapse, windows, state_rest =
-    string.match(state, STATE_PATTERN)
-  local rate, burst, bypass_top_n, active_capacity, heartbeat_ttl, active_ttl, reservation_ttl,
-        ended_ttl, claim_window, wait_tiers, paused, method, opens_at, plain, policy_rest =
-    string.match(policy, POLICY_PATTERN)
-  E.admit_rate_per_sec, E.burst = tonumber(rate), tonumber(burst)
-  E.bypass_top_n, E.active_capacity = tonumber(bypass_top_n), tonumber(active_capacity)
-  E.heartbeat_ttl, E.active_ttl = tonumber(heartbeat_ttl), tonumber(active_ttl)
-  E.reservation_ttl, E.ended_ttl = tonumber(reservation_ttl), tonumber(ended_ttl)
-  E.claim_window = tonumber(claim_window)
-  E.wait_tiers, E.paused, E.method = wait_tiers, paused == '1', tonumber(method)
-  E.opens_at, E.plain = tonumber(opens_at), plain == '1'
-  E.policy_rest_text = policy_rest
-  E.tokens, E.refilled_at = tonumber(tokens), tonumber(refilled_at)
-  E.sequence, E.first_admission = tonumber(sequence), tonumber(first_admission)
-  E.active, E.last_now = tonumber(active), tonumber(last_now)
-  E.joined, E.admitted = tonumber(joined), tonumber(admitted)
-  E.admitted_by_bypass, E.expired = tonumber(admitted_by_bypass), tonumber(expired)
-  E.active_timed_out, E.left = tonumber(active_timed_out), tonumber(left)
-  E.completed, E.opened = tonumber(completed), opened == '1'
-  E.placed_count, E.drawn_count = tonumber(placed_count), tonumber(drawn_count)
-  E.bitmap_count = tonumber(bitmap_count)
-  E.cursor_front, E.cursor_pool = tonumber(cursor_front), tonumber(cursor_pool)
-  E.reached_front, E.reached_pool = tonumber(reached_front), tonumber(reached_pool)
-  E.granted, E.returned_count = tonumber(granted), tonumber(returned_count)
-  E.candidate, E.candidate_until = tonumber(candidate), tonumber(candidate_until)
-  E.first_returned = tonumber(first_returned)
-  E.first_returned_until = tonumber(first_returned_until)
-  E.first_returned_position = tonumber(first_returned_position)
-  E.next_lapse = tonumber(next_lapse)
+  local at = unpack_state(state)
+  if not at then corrupt_meta() end
+  local windows, state_rest = string.match(string.sub(state, at), STATE_TEXT_PATTERN)
+  at = unpack_policy(policy)
+  if not at or windows == nil then corrupt_meta() end
+  local wait_tiers, policy_rest = string.match(string.sub(policy, at), STATE_TEXT_PATTERN)
+  if wait_tiers == nil then corrupt_meta() end
+  E.wait_tiers, E.policy_rest_text = wait_tiers, policy_rest
   E.windows, E.windows_raw = nil, windows  -- parsed on first use (load_windows)
   E.windows_text = windows  -- as loaded, until a window counts something (record_all)
   E.state_rest_text = state_rest
-  if E.admit_rate_per_sec == nil or E.burst == nil or E.bypass_top_n == nil or
-     E.active_capacity == nil or E.heartbeat_ttl == nil or E.active_ttl == nil or
-     E.reservation_ttl == nil or E.ended_ttl == nil or E.claim_window == nil or
-     E.wait_tiers == nil or E.method == nil or
-     policy_rest == nil or E.tokens == nil or E.refilled_at == nil or E.sequence == nil or
-     E.active == nil or E.joined == nil or E.admitted == nil or E.admitted_by_bypass == nil or
-     E.expired == nil or E.active_timed_out == nil or E.left == nil or E.completed == nil or
-     E.placed_count == nil or E.drawn_count == nil or E.bitmap_count == nil or
-     E.cursor_front == nil or E.cursor_pool == nil or E.reached_front == nil or
-     E.reached_pool == nil or E.granted == nil or E.returned_count == nil or
-     state_rest == nil then
-    corrupt_meta()
-  end
-  E.tiers = parse_tiers(E.wait_tiers)
+  E.tiers = memo_tiers(wait_tiers)
   loaded_state = state
   return true
 end
@@ -313,7 +345,7 @@ local function event_create(args, i, now, secret_hi, secret_lo)
   E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool = -1, -1, 0, 0
   E.granted, E.returned_count, E.candidate, E.candidate_until = 0, 0, nil, nil
   E.first_returned, E.first_returned_until, E.first_returned_position = nil, nil, nil
-  E.next_lapse = nil
+  E.next_lapse, E.next_deadline = nil, math.huge
   E.secret_hi, E.secret_lo = tonumber(secret_hi), tonumber(secret_lo)
   E.shuffled_at_opening, E.prequeue_joins, E.draws = 0, 0, 0
   E.admitted_by_safety_net, E.admitted_by_passthrough, E.refused = 0, 0, 0
@@ -332,23 +364,13 @@ local function event_save()
       E.shuffled_at_opening, E.prequeue_joins, E.draws, E.admitted_by_safety_net,
       E.admitted_by_passthrough, E.refused, E.passed, E.lapsed)
   end
-  local state = string.format('%.17g|%d|%d|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d|%s|%d|%d|%d|%d|%d|' ..
-    '%d|%d|%d|%d|%s|%s|%s|%s|%s|%s|%s|%s',
-    E.tokens, E.refilled_at, E.sequence, OI(E.first_admission), E.active, OI(E.last_now),
-    E.joined, E.admitted, E.admitted_by_bypass, E.expired, E.active_timed_out, E.left,
-    E.completed, E.opened and '1' or '0', E.placed_count, E.drawn_count, E.bitmap_count,
-    E.cursor_front, E.cursor_pool, E.reached_front, E.reached_pool, E.granted,
-    E.returned_count, OI(E.candidate), OI(E.candidate_until), OI(E.first_returned),
-    OI(E.first_returned_until), OI(E.first_returned_position), OI(E.next_lapse),
-    E.windows_text or format_windows(), rest)
+  local state = pack_state() ..
+    (E.windows_text or format_windows()) .. '|' .. rest
   if policy_changed then
-    local policy = string.format(
-      '%.17g|%d|%d|%d|%d|%d|%d|%d|%d|%s|%s|%d|%s|%s|%s|%s|%s|%d|%s%s',
-      E.admit_rate_per_sec, E.burst, E.bypass_top_n, E.active_capacity, E.heartbeat_ttl,
-      E.active_ttl, E.reservation_ttl, E.ended_ttl, E.claim_window, E.wait_tiers,
-      E.paused and '1' or '0', E.method, OI(E.opens_at), E.plain and '1' or '0',
-      OI(E.prequeue_opens_at), OI(E.closes_at), E.safety_net and '1' or '0', #E.paused_reason,
-      E.paused_reason, E.reject_message)
+    load_policy_rest()
+    local policy = pack_policy() .. E.wait_tiers .. '|' ..
+      string.format('%s|%s|%s|%d|%s%s', OI(E.prequeue_opens_at), OI(E.closes_at),
+        E.safety_net and '1' or '0', #E.paused_reason, E.paused_reason, E.reject_message)
     redis.call('HSET', K_META, META.state, state, META.policy, policy,
                META.policy_blob, E.policy_blob, META.layout, LAYOUT)
     if E.queue_message ~= '' then

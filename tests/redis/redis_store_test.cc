@@ -397,11 +397,11 @@ TEST_F(RedisStoreTest, LongRecordsComeBackWholeAndLeaveNothingBehind) {
   EXPECT_EQ(DbSize(), baseline);
 }
 
-// The line is a bitmap in blocks of 4096 sequence numbers under a Fenwick tree of the blocks'
-// counts (lua/room/line.lua). Positions across several blocks, with holes anywhere, a block emptied
-// and dropped, and the whole line emptied and started again, are those of a plain model: one
-// plus the number of users still waiting who joined earlier. (Joins and leaves go through
-// several threads, so that twenty thousand of them take a second or two; a user's position
+// The line is a bitmap in blocks of 4095 sequence numbers under a Fenwick tree of the blocks'
+// counts (lua/room/line.lua, LINE_BLOCK). Positions across several blocks, with holes anywhere, a
+// block emptied and dropped, and the whole line emptied and started again, are those of a plain
+// model: one plus the number of users still waiting who joined earlier. (Joins and leaves go
+// through several threads, so that twenty thousand of them take a second or two; a user's position
 // when it joined, with nobody gone yet, tells the order Redis saw.)
 TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
   RedisTestConfig options = Options(&clock_);
@@ -413,7 +413,7 @@ TEST_F(RedisStoreTest, LineSpanningManyBlocksCountsEveryPosition) {
   p.admit_rate_per_sec = 1e6;
   p.burst = 1'000'000'000;
   ASSERT_OK(store.SetPolicy("ev", p));
-  constexpr int kBlock = 4096;
+  constexpr int kBlock = 4095;
   constexpr int kThreads = 8;
   auto parallel = [](int from, int to, const std::function<void(int)>& fn) {
     std::vector<std::thread> threads;
@@ -543,7 +543,7 @@ TEST_F(RedisStoreTest, EventsOfAnotherDataLayoutAreRefused) {
     if (absl::EndsWith(key, ":{ev}:m")) meta = key;
   }
   ASSERT_FALSE(meta.empty());
-  for (const char* layout : {"", "2", "4"}) {
+  for (const char* layout : {"", "2", "4", "5"}) {
     SCOPED_TRACE(layout);
     if (*layout == '\0') {
       ASSERT_OK(server_->Command({"HDEL", meta, "v"}));  // as the scripts before layouts wrote it
@@ -662,7 +662,7 @@ TEST_F(RedisStoreTest, DeadlineChunksKeepTheMemoryStoresOrder) {
 }
 
 TEST_F(RedisStoreTest, RandomDrawsAcrossManyBlocksMatchTheMemoryStore) {
-  constexpr int kBlock = 4096;
+  constexpr int kBlock = 4095;
   constexpr uint64_t kSecret = 0x0123456789abcdefull;
   auto secret = [](std::string_view) { return kSecret; };
   auto memory = NewMemoryStore(MemoryStoreOptions{&clock_, 64, secret});

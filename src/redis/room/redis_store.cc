@@ -322,7 +322,7 @@ void ReadRate(ReplyReader& r, int64_t now_us, RateSample* rate) {
 }
 
 // A ticket (see append_ticket in lua/room/render.lua); the same fields MakeTicket fills. With
-// `shared_rate`, the reply has no rate sample of its own (append_ticket_fields: a batch of
+// `shared_rate`, the reply has no rate sample of its own (ticket_fields: a batch of
 // statuses reads one for all).
 void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view token, int64_t now_us,
                 Ticket* t, const RateSample* shared_rate = nullptr) {
