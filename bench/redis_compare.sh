@@ -92,7 +92,21 @@ SERVER=$DIR/server  # "op run command us": Redis' time per call of each run, for
 # CPU. Prints "us command": FCALL when the run made any (the store's scripts as Redis
 # functions, issue 16, and noop), else EVALSHA (the store's scripts before that, and the naive
 # layout, which a user would run with EVALSHA).
-resetstat() { redis-cli -p "$PORT" config resetstat >/dev/null; }
+# Redis' own CPU time per call too (INFO cpu, its main thread, user + system, before and after
+# the run, over the calls the run served): on two shared cores the function's time above is
+# wall time, which grows whenever the clients' threads take Redis' core in the middle of a
+# call; the CPU time is what the calls cost Redis wherever it runs.
+resetstat() {
+  redis-cli -p "$PORT" config resetstat >/dev/null
+  redis_cpu >"$DIR/cpu0"
+}
+redis_cpu() {
+  redis-cli -p "$PORT" info cpu | tr -d '\r' |
+    awk -F: '/^used_cpu_(sys|user)_main_thread:/ {s += $2} END {printf "%.6f\n", s}'
+}
+# The requests a redis-benchmark run made ($DIR/requests); a store run's calls are its calls/s
+# times its seconds.
+
 server_us() {
   local stats command=evalsha
   stats=$(redis-cli -p "$PORT" info commandstats | tr -d '\r')
@@ -102,8 +116,15 @@ server_us() {
   echo "${us:-?} $command"
 }
 record() {
-  local us command
+  local us command calls cpu_us
   read -r us command <<<"$(server_us)"
+  if [[ $2 == redis-benchmark* || $2 == naive\ redis-benchmark* ]]; then
+    calls=$(cat "$DIR/requests")
+  else
+    calls=$(/usr/bin/python3 -c "print($3 * $SECONDS_PER_RUN)")
+  fi
+  cpu_us=$(/usr/bin/python3 -c "print('%.1f' % (($(redis_cpu) - $(cat "$DIR/cpu0")) * 1e6 / max(1, $calls)))")
+  echo "$1 $2 cpu $cpu_us" >>"$DIR/redis_cpu"
   echo "$1 $2 $3" >>"$RESULTS"
   if [[ $2 == store* && -s $DIR/per_call ]]; then
     echo "$1 $2 fcall/call $(cat "$DIR/per_call")" >>"$SERVER"
@@ -118,7 +139,8 @@ record() {
   if [[ $2 == store* && -s $DIR/per_call ]]; then
     cpu="$cpu, server $(cat "$DIR/per_call") us per call in batches of $(cat "$DIR/batch")"
   fi
-  printf '  %-7s %-38s %9.0f/s  (server %s us/%s%s)\n' "$1" "$2" "$3" "$us" "$command" "$cpu"
+  printf '  %-7s %-38s %9.0f/s  (server %s us/%s, Redis CPU %s us/call%s)\n' "$1" "$2" "$3" \
+    "$us" "$command" "$cpu_us" "$cpu"
 }
 
 # Creates EVENT for OP (a join event is fresh each time; the status line is prepared once,
@@ -137,6 +159,7 @@ rb() {
   resetstat
   mapfile -t args <"$DIR/args"
   case $op in join) n=$JOIN_N ;; status) n=$STATUS_N ;; *) n=$NOOP_N ;; esac
+  echo "$n" >"$DIR/requests"
   redis-benchmark -p "$PORT" -c "$clients" -P "$pipeline" -n "$n" -r "$RANGE" --csv "${args[@]}" \
     2>/dev/null | tail -1 | awk -F'","' '{print $2}'
 }
@@ -172,6 +195,7 @@ naive_rb() {
   resetstat
   mapfile -t args <"$DIR/nargs"
   case $op in join) n=$NAIVE_JOIN_N ;; *) n=$NAIVE_STATUS_N ;; esac
+  echo "$n" >"$DIR/requests"
   redis-benchmark -p "$PORT" -c "$clients" -P "$pipeline" -n "$n" -r "$RANGE" --csv "${args[@]}" \
     2>/dev/null | tail -1 | awk -F'","' '{print $2}'
 }
@@ -234,9 +258,14 @@ done
 
 echo
 echo "# medians of $REPEAT rounds; load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-/usr/bin/python3 - "$RESULTS" "$C" "$T" "$PIPELINE" "$SERVER" <<'EOF'
+/usr/bin/python3 - "$RESULTS" "$C" "$T" "$PIPELINE" "$SERVER" "$DIR/redis_cpu" <<'EOF'
 import statistics, sys
-path, c, t, p, server_path = sys.argv[1:6]
+path, c, t, p, server_path, cpu_path = sys.argv[1:7]
+cpu = {}
+for line in open(cpu_path):
+    op, rest = line.split(' ', 1)
+    what, _, us = rest.rsplit(' ', 2)
+    cpu.setdefault((op, what), []).append(float(us))
 runs = {}
 for line in open(path):
     op, rest = line.split(' ', 1)
@@ -255,13 +284,13 @@ def us(key):
     return ('%.1f %s' % (statistics.median(server[key]), '/'.join(sorted(command[key])))
             if key in server else '?')
 print('| op | run | calls/s (median) | min-max | vs redis-benchmark -c %s -P %s | '
-      'Redis us/call (median) |' % (c, p))
-print('|---|---|---|---|---|---|')
+      'Redis us/call (median) | Redis CPU us/call (median) |' % (c, p))
+print('|---|---|---|---|---|---|---|')
 for (op, what), m in med.items():
     ref = med[(op, 'redis-benchmark -c %s -P %s' % (c, p))]
     lo, hi = spread[(op, what)]
-    print('| %s | %s | %.0f | %.0f-%.0f | %.2f | %s |' % (op, what, m, lo, hi, m / ref,
-                                                           us((op, what))))
+    print('| %s | %s | %.0f | %.0f-%.0f | %.2f | %s | %.1f |' % (
+        op, what, m, lo, hi, m / ref, us((op, what)), statistics.median(cpu[(op, what)])))
 for op in dict.fromkeys(op for op, _ in med):
     s = med[(op, 'store %s threads / %s conns' % (t, c))]
     print('%s: store / redis-benchmark (-c %s -P %s) = %.2f; / (-c %s -P 1) = %.2f; '
@@ -307,6 +336,11 @@ for op in dict.fromkeys(op for op, _ in med):
             b = statistics.median(server[(op, naive_run)])
             print('%s: Redis us per call (medians): store %s, naive %s: %.1fx' % (
                 op, us((op, store_run)), us((op, naive_run)), a / b))
+        target_us = {'join': 25, 'status': 15}.get(op)
+        a, b = statistics.median(cpu[(op, store_run)]), statistics.median(cpu[(op, naive_run)])
+        print('%s: Redis CPU us per call (medians): store %.1f, naive %.1f: %.1fx%s' % (
+            op, a, b, a / b, '' if target_us is None else ' (issue 16: store <= %d, %s)' % (
+                target_us, 'met' if a <= target_us else 'not met')))
 EOF
 
 if (( MEMORY_USERS > 0 )); then

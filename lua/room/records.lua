@@ -2,13 +2,14 @@
 --
 -- Records, packed with struct (big-endian): a flags byte (the state's code in bits 0-2; 8:
 -- left_line is set, 16: reservation_expiry is set, 32: continued, 64: present_until is set,
--- 128: a grants byte follows), sequence (6 bytes, unsigned), joined and deadline (7 bytes each,
--- signed: +-1141 years of us), left_line, reservation_expiry and present_until when set (7 bytes
--- each), the grants byte when flagged (1: granted, grant_until follows in 7 bytes; 2: the grant
--- is by credit; 4: returned, in the returned set), the user id's length (1 byte, or 255 and then
--- 4 bytes), the user id, and the reservation token (the rest). A waiting user's record is 29
--- bytes plus the user id. A record longer than VALUE_MAX is stored continued: the flags byte
--- gets 32 and is followed by the number n of further pieces (2 bytes), then the rest of the
+-- 128: a grants byte follows), sequence (5 bytes, unsigned: an event takes at most 2^40 joins,
+-- see join.lua), joined and deadline (7 bytes each, signed: +-1141 years of us), left_line,
+-- reservation_expiry and present_until when set (7 bytes each), the grants byte when flagged
+-- (1: granted, grant_until follows in 7 bytes; 2: the grant is by credit; 4: returned, in the
+-- returned set), the user id's length (1 byte, or 255 and then 4 bytes), the user id, and the
+-- reservation token (the rest). A waiting user's record is 28 bytes plus the user id (64 with a
+-- 36-character UUID: one field). A record longer than VALUE_MAX is stored continued: the flags
+-- byte gets 32 and is followed by the number n of further pieces (2 bytes), then the rest of the
 -- record; the first VALUE_MAX bytes of that go in the token key's field, the others in pieces
 -- of VALUE_MAX in fields <token key>1 .. <token key>n of the same bucket (token keys are 16
 -- bytes, pieces' fields longer, so they never collide).
@@ -44,7 +45,7 @@ end
 
 -- The record in `s` (not continued), or nil if it is not a record; raises on truncation.
 local function rec_parse(key, s)
-  local flags, sequence, joined, deadline, pos = struct.unpack('>BI6i7i7', s)
+  local flags, sequence, joined, deadline, pos = struct.unpack('>BI5i7i7', s)
   -- Every field in the constructor (false for those set below), so that the table is sized
   -- once.
   local r = { key = key, state = CODE_STATE[flags % 8], sequence = sequence, joined = joined,
@@ -116,7 +117,7 @@ local function rec_save(r)
     (r.reservation_expiry and F_RESERVED or 0) + (r.present_until and F_PRESENT or 0) +
     (g ~= 0 and F_GRANTS or 0)
   local n = #r.user_id
-  local s = struct.pack('>BI6i7i7', flags, r.sequence, r.joined, r.deadline) ..
+  local s = struct.pack('>BI5i7i7', flags, r.sequence, r.joined, r.deadline) ..
     (r.left_line and struct.pack('>i7', r.left_line) or '') ..
     (r.reservation_expiry and struct.pack('>i7', r.reservation_expiry) or '') ..
     (r.present_until and struct.pack('>i7', r.present_until) or '') ..
