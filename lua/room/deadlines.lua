@@ -94,14 +94,32 @@ local function dl_split(chunk, base)
   return false
 end
 
--- The last chunk (dl_tail), looked up if unknown; nil when there is no chunk.
+-- A head's token key part when it is a deadline's lowest head (dl_add's new last chunks).
+local LOWEST_KEY = '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+
+-- The last chunk (dl_tail), looked up if unknown; nil when there is no chunk. `lowest`: its
+-- head is its deadline's lowest, so that every entry of that deadline belongs to it too.
 local function dl_last()
   if dl_tail == nil then
     local member = redis.call('ZRANGE', K_DL, -1, -1)[1]
     if member == nil then return nil end
     local chunk = K_DL .. ':' .. string.sub(member, 24)
-    dl_tail = { chunk = chunk, at = dl_head_at(member), count = redis.call('ZCARD', chunk) }
+    dl_tail = { chunk = chunk, at = dl_head_at(member), count = redis.call('ZCARD', chunk),
+                lowest = string.sub(member, 8, 23) == LOWEST_KEY }
   end
+  return dl_tail
+end
+
+-- A full last chunk whose entries are all earlier than `at` is followed by a new last chunk
+-- headed by `at`'s lowest head, rather than cut in two: entries that arrive in deadline order
+-- (joins, and the heartbeats' entries the sweep moves on) then fill every chunk to DL_CHUNK
+-- and never move, and the joins of a batch, which share their deadline, all follow that head
+-- whatever their token keys. Returns the new chunk, or nil.
+local function dl_open_last(tail, at)
+  local last = redis.call('ZRANGE', tail.chunk, -1, -1, 'WITHSCORES')[2]
+  if last == nil or tonumber(last) + tail.at >= at then return nil end
+  local chunk = dl_index(dl_head(at, ''), I(redis.call('HINCRBY', K_META, META.chunk_counter, 1)))
+  dl_tail = { chunk = chunk, at = at, count = 0, lowest = true }
   return dl_tail
 end
 
@@ -135,9 +153,12 @@ local function dl_add(at, key)
   if tail == nil and E.last_now ~= nil and at >= E.last_now + E.heartbeat_ttl then
     tail = dl_last()
   end
-  if tail ~= nil and at > tail.at and tail.count < DL_CHUNK then
-    tail.count = tail.count + redis.call('ZADD', tail.chunk, I(at - tail.at), key)
-    return
+  if tail ~= nil and (at > tail.at or (at == tail.at and tail.lowest)) then
+    if tail.count >= DL_CHUNK and at > tail.at then tail = dl_open_last(tail, at) end
+    if tail ~= nil and tail.count < DL_CHUNK then
+      tail.count = tail.count + redis.call('ZADD', tail.chunk, I(at - tail.at), key)
+      return
+    end
   end
   local head = dl_head(at, key)
   local _, chunk, base = dl_find(head)

@@ -39,8 +39,8 @@
 --
 -- The line. A user's position is 1 + the number of waiting users with a smaller sequence number
 -- (join hands out one per join, ever). Rather than a sorted set (about 130 bytes per member), the
--- line is a bitmap over sequence numbers cut into blocks of 4095 bits (in 512 bytes; see LINE_BLOCK), plus a Fenwick
--- tree of the blocks' counts (u32, big-endian): rank = the Fenwick prefix sum of the earlier blocks
+-- line is a bitmap over sequence numbers cut into blocks of 4095 bits (in 512 bytes; see
+-- LINE_BLOCK), plus a Fenwick tree of the blocks' counts (u32, big-endian): rank = the Fenwick prefix sum of the earlier blocks
 -- (one GETRANGE of the tree's first nodes, at most log2(blocks) of them summed) + BITCOUNT ... BIT
 -- of the bits before it in its own block (Redis 7.0 or later). A join sets a bit in the last block
 -- and one counter (SETRANGE); leaving the line clears a bit and updates at most log2(blocks)

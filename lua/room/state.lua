@@ -153,13 +153,13 @@ local META = {
 -- rest of a typical script). Each starts with its numbers as little-endian doubles, packed and
 -- unpacked by one struct call (exact: integers below 2^53; an unset optional field is a NaN),
 -- since matching and formatting them as text was most of a plain call's fixed cost:
---   state   the 30 numbers of unpack_state (below), then windows|secret_hi|secret_lo|shuffled_at_opening|
---           prequeue_joins|draws|admitted_by_safety_net|admitted_by_passthrough|refused|passed|
---           lapsed as text (windows as in format_windows)
---   policy  the 13 numbers of unpack_policy (below), then wait_tiers|prequeue_opens_at|closes_at|safety_net|
---           length of paused_reason|paused_reason and reject_message as text, each as its
---           policy argument carries it (durations and times in us, times empty when unset; the
---           texts last: they may contain '|'). plain is 1 when neither of those two times nor
+--   state   the 30 numbers of unpack_state (below), then as text windows|secret_hi|secret_lo|
+--           shuffled_at_opening|prequeue_joins|draws|admitted_by_safety_net|
+--           admitted_by_passthrough|refused|passed|lapsed (windows as in format_windows)
+--   policy  the 13 numbers of unpack_policy (below), then as text wait_tiers|
+--           prequeue_opens_at|closes_at|safety_net|length of paused_reason|paused_reason and
+--           reject_message, each as its policy argument carries it (durations and times in
+--           us, times empty when unset; the texts last: they may contain '|'). plain is 1 when neither of those two times nor
 --           the safety net is set. A policy field the scripts use must be stored here, which
 --           changes the LAYOUT.
 -- The text after the windows (in the state) and after the tiers (in the policy) is what only
