@@ -1,40 +1,79 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 #include "admission/ids.h"
 
+#include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "common/tokens.h"
 
 namespace admission {
 namespace {
 
-bool IsEventIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-';
+// The alphabets as one table, so that a check is a load and an AND per character rather than
+// a chain of comparisons (whose branches the random digits of tokens mispredict).
+constexpr uint8_t kEventIdChar = 1;  // [A-Za-z0-9_-]
+constexpr uint8_t kUserIdChar = 2;   // [A-Za-z0-9_.:@-]
+constexpr std::array<uint8_t, 256> kCharClass = [] {
+  std::array<uint8_t, 256> t{};
+  auto both = [&t](int c) { t[c] = kEventIdChar | kUserIdChar; };
+  for (int c = 'a'; c <= 'z'; ++c) both(c);
+  for (int c = 'A'; c <= 'Z'; ++c) both(c);
+  for (int c = '0'; c <= '9'; ++c) both(c);
+  both('_');
+  both('-');
+  t['.'] = t[':'] = t['@'] = kUserIdChar;
+  return t;
+}();
+
+// Lowercase hex digit -> value, anything else -> -1.
+constexpr std::array<int8_t, 256> kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  return t;
+}();
+
+// Whether every character of `id` is of class `cls`.
+bool AllOfClass(std::string_view id, uint8_t cls) {
+  uint8_t all = cls;
+  for (char c : id) all &= kCharClass[static_cast<unsigned char>(c)];
+  return all != 0;
 }
 
-bool IsUserIdChar(char c) { return IsEventIdChar(c) || c == '.' || c == ':' || c == '@'; }
+bool IsValidEventId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxEventIdLength && AllOfClass(id, kEventIdChar);
+}
 
-bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+// 16 hex digits; `bad` gets a negative value if one is not a lowercase hex digit.
+uint64_t ParseHex64(const char* hex, int8_t& bad) {
+  uint64_t v = 0;
+  for (int i = 0; i < 16; ++i) {
+    const int8_t d = kHexValue[static_cast<unsigned char>(hex[i])];
+    bad |= d;  // -1 sets the sign bit
+    v = (v << 4) | static_cast<uint64_t>(d & 0xf);
+  }
+  return v;
+}
 
 using internal::AbslView;
 
-template <typename Pred>
 absl::Status ValidateId(std::string_view what, std::string_view id, std::size_t max_length,
-                        Pred allowed, std::string_view alphabet) {
+                        uint8_t cls, std::string_view alphabet) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(AbslView(what), " is empty"));
   if (id.size() > max_length) {
     return absl::InvalidArgumentError(
         absl::StrCat(AbslView(what), " is longer than ", max_length, " characters"));
   }
-  for (char c : id) {
-    if (!allowed(c)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(AbslView(what), " may only contain ", AbslView(alphabet)));
-    }
+  if (!AllOfClass(id, cls)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AbslView(what), " may only contain ", AbslView(alphabet)));
   }
   return absl::OkStatus();
 }
@@ -42,33 +81,70 @@ absl::Status ValidateId(std::string_view what, std::string_view id, std::size_t 
 }  // namespace
 
 absl::Status ValidateEventId(std::string_view event_id) {
-  return ValidateId("event id", event_id, kMaxEventIdLength, IsEventIdChar, "[A-Za-z0-9_-]");
+  return ValidateId("event id", event_id, kMaxEventIdLength, kEventIdChar, "[A-Za-z0-9_-]");
 }
 
 absl::Status ValidateUserId(std::string_view user_id) {
-  return ValidateId("user id", user_id, kMaxUserIdLength, IsUserIdChar, "[A-Za-z0-9_.:@-]");
+  return ValidateId("user id", user_id, kMaxUserIdLength, kUserIdChar, "[A-Za-z0-9_.:@-]");
 }
 
 std::string NewToken(std::string_view event_id) {
-  std::string token;
-  token.reserve(event_id.size() + 1 + kTokenRandomHexDigits);
-  token.append(event_id);
-  token.push_back('.');
-  token.append(internal::RandomHex(kTokenRandomHexDigits / 2));
+  std::string token(event_id.size() + 1 + kTokenRandomHexDigits, '.');
+  std::memcpy(token.data(), event_id.data(), event_id.size());
+  internal::RandomHexTo(token.data() + event_id.size() + 1, kTokenRandomHexDigits / 2);
   return token;
 }
 
 absl::StatusOr<std::string_view> EventIdOfToken(std::string_view token) {
-  const std::size_t dot = token.rfind('.');
-  if (dot == std::string_view::npos || token.size() - dot - 1 != kTokenRandomHexDigits) {
+  std::string_view event_id;
+  internal::TokenKey key;
+  if (!internal::ParseToken(token, &event_id, &key)) {
     return absl::InvalidArgumentError("malformed token");
   }
-  for (char c : token.substr(dot + 1)) {
-    if (!IsLowerHex(c)) return absl::InvalidArgumentError("malformed token");
-  }
-  std::string_view event_id = token.substr(0, dot);
-  if (!ValidateEventId(event_id).ok()) return absl::InvalidArgumentError("malformed token");
   return event_id;
 }
 
+namespace internal {
+
+TokenBuffer::TokenBuffer(std::string_view event_id) {
+  if (event_id.size() > kMaxEventIdLength) std::abort();
+  std::memcpy(data_, event_id.data(), event_id.size());
+  data_[event_id.size()] = '.';
+  // RandomHexTo's digits, with the key read from the same bytes (the first digit is the high
+  // half of the first byte, so the bytes are the key's, most significant first).
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint8_t bytes[kTokenRandomHexDigits / 2];
+  RandomBytes(bytes, sizeof(bytes));
+  char* hex = data_ + event_id.size() + 1;
+  uint64_t half[2] = {0, 0};
+  for (std::size_t i = 0; i < sizeof(bytes); ++i) {
+    hex[2 * i] = kHex[bytes[i] >> 4];
+    hex[2 * i + 1] = kHex[bytes[i] & 0xf];
+    half[i / 8] = (half[i / 8] << 8) | bytes[i];
+  }
+  key_.hi = half[0];
+  key_.lo = half[1];
+  size_ = event_id.size() + 1 + kTokenRandomHexDigits;
+}
+
+bool ParseTokenKey(std::string_view token, TokenKey* key) {
+  if (token.size() < kTokenRandomHexDigits) return false;
+  const char* hex = token.data() + token.size() - kTokenRandomHexDigits;
+  int8_t bad = 0;
+  key->hi = ParseHex64(hex, bad);
+  key->lo = ParseHex64(hex + 16, bad);
+  return bad >= 0;
+}
+
+// "<event id>.<32 lowercase hex digits>". The digits hold no dot, so the dot before them is
+// the token's last one, and a valid event id holds none either.
+bool ParseToken(std::string_view token, std::string_view* event_id, TokenKey* key) {
+  if (token.size() < kTokenRandomHexDigits + 1) return false;
+  const std::size_t dot = token.size() - kTokenRandomHexDigits - 1;
+  if (token[dot] != '.' || !ParseTokenKey(token, key)) return false;
+  *event_id = token.substr(0, dot);
+  return IsValidEventId(*event_id);
+}
+
+}  // namespace internal
 }  // namespace admission
