@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "admission/admission.h"
+#include "common/tokens.h"
 #include "gtest/gtest.h"
 #include "room/rules.h"
 
@@ -226,6 +227,41 @@ TEST(FacadeCallsTest, EventsMadeOnJoinAndUnknownTokensAnswerAsStoresWayDoes) {
   const std::string elsewhere = "nowhere." + std::string(32, 'a');
   ExpectSame(rooms.short_way->Status(elsewhere), rooms.store_way->Status(elsewhere), "no event");
   ExpectSame(rooms.short_way->Status("bad"), rooms.store_way->Status("bad"), "malformed");
+}
+
+// The key is read eight digits at a time: every byte at every place of the digits is accepted
+// exactly when it is a lowercase hex digit, and every digit lands in its nibble.
+TEST(FacadeCallsTest, TokenKeysParseAsDigitByDigit) {
+  const std::string digits = "0123456789abcdef";
+  std::string token = "ev." + std::string(kTokenRandomHexDigits, '0');
+  for (std::size_t place = 0; place < kTokenRandomHexDigits; ++place) {
+    for (int c = 0; c < 256; ++c) {
+      token[3 + place] = static_cast<char>(c);
+      internal::TokenKey key;
+      const bool ok = internal::ParseTokenKey(token, &key);
+      const std::size_t value = digits.find(static_cast<char>(c));
+      ASSERT_EQ(ok, value != std::string::npos) << place << " " << c;
+      std::string_view event_id;
+      internal::TokenKey again;
+      ASSERT_EQ(internal::ParseToken(token, &event_id, &again), ok) << place << " " << c;
+      ASSERT_EQ(EventIdOfToken(token).ok(), ok) << place << " " << c;
+      if (!ok) continue;
+      const int shift = static_cast<int>(60 - 4 * (place % 16));
+      const uint64_t expected = static_cast<uint64_t>(value) << shift;
+      EXPECT_EQ(place < 16 ? key.hi : key.lo, expected) << place << " " << c;
+      EXPECT_EQ(place < 16 ? key.lo : key.hi, 0u) << place << " " << c;
+      EXPECT_EQ(event_id, "ev");
+    }
+    token[3 + place] = '0';
+  }
+  // A made token's key is the one its digits say.
+  for (int i = 0; i < 100; ++i) {
+    const internal::TokenBuffer made("ev");
+    internal::TokenKey key;
+    ASSERT_TRUE(internal::ParseTokenKey(made.view(), &key));
+    EXPECT_TRUE(key == made.key()) << made.view();
+    EXPECT_TRUE(EventIdOfToken(made.view()).ok());
+  }
 }
 
 // The rate sample estimates a window's five counters with one WindowClock: the same numbers,
