@@ -14,7 +14,7 @@
 
 #include <string_view>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "admission/room/store.h"
 #include "common/tokens.h"
 #include "room/rate_estimate.h"
@@ -32,12 +32,15 @@ struct TicketEstimates {
 
 class FacadeCalls {
  public:
-  // Store::Join, `key` being the key of request.token. The ticket's `rate` is left empty.
-  virtual absl::StatusOr<Ticket> JoinParsed(const JoinRequest& request, const TokenKey& key,
-                                            TicketEstimates* estimates) = 0;
-  // Store::Status, `key` being the key of `token`. The ticket's `rate` is left empty.
-  virtual absl::StatusOr<Ticket> StatusParsed(std::string_view event_id, std::string_view token,
-                                              const TokenKey& key, TicketEstimates* estimates) = 0;
+  // Store::Join, `key` being the key of request.token, the ticket made in `*ticket` (a fresh
+  // Ticket: the caller's, so that it is not moved from frame to frame). Its `rate` is left
+  // empty.
+  virtual absl::Status JoinParsed(const JoinRequest& request, const TokenKey& key, Ticket* ticket,
+                                  TicketEstimates* estimates) = 0;
+  // Store::Status, `key` being the key of `token`; the ticket as for JoinParsed.
+  virtual absl::Status StatusParsed(std::string_view event_id, std::string_view token,
+                                    const TokenKey& key, Ticket* ticket,
+                                    TicketEstimates* estimates) = 0;
 
  protected:
   ~FacadeCalls() = default;

@@ -384,18 +384,18 @@ class MemoryStore final : public Store, public internal::FacadeCalls {
   absl::StatusOr<EventCounters> Stats(std::string_view event_id) override;
   absl::StatusOr<std::vector<std::string>> ListEvents() override;
 
-  absl::StatusOr<Ticket> JoinParsed(const JoinRequest& request, const TokenKey& key,
-                                    internal::TicketEstimates* estimates) override;
-  absl::StatusOr<Ticket> StatusParsed(std::string_view event_id, std::string_view token,
-                                      const TokenKey& key,
-                                      internal::TicketEstimates* estimates) override;
+  absl::Status JoinParsed(const JoinRequest& request, const TokenKey& key, Ticket* ticket,
+                          internal::TicketEstimates* estimates) override;
+  absl::Status StatusParsed(std::string_view event_id, std::string_view token, const TokenKey& key,
+                            Ticket* ticket, internal::TicketEstimates* estimates) override;
 
  private:
-  // Join and Status for both ways in (see room/facade_calls.h): `estimates` null for Store's.
-  absl::StatusOr<Ticket> JoinWithKey(const JoinRequest& request, const TokenKey& key,
-                                     internal::TicketEstimates* estimates);
-  absl::StatusOr<Ticket> StatusWithKey(std::string_view event_id, std::string_view token,
-                                       const TokenKey* key, internal::TicketEstimates* estimates);
+  // Join and Status for both ways in (see room/facade_calls.h), the ticket made in `*out` (a
+  // fresh one): `estimates` null for Store's.
+  absl::Status JoinWithKey(const JoinRequest& request, const TokenKey& key,
+                           internal::TicketEstimates* estimates, Ticket* out);
+  absl::Status StatusWithKey(std::string_view event_id, std::string_view token, const TokenKey* key,
+                             internal::TicketEstimates* estimates, Ticket* out);
 
   Event* FindEvent(std::string_view event_id) ABSL_LOCKS_EXCLUDED(events_mu_);
   Event* FindOrCreateEvent(std::string_view event_id, const Policy& policy)
@@ -453,7 +453,10 @@ class MemoryStore final : public Store, public internal::FacadeCalls {
   // The ticket, with its RateSample when `estimates` is null, else with the sample's estimates
   // in `estimates` instead (room/facade_calls.h).
   Ticket MakeTicket(Event& e, std::string_view token, const TokenKey& key, const Record& r,
-                    int64_t now_us, internal::TicketEstimates* estimates = nullptr)
+                    int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // The same in `t`, a fresh Ticket.
+  void MakeTicketIn(Ticket& t, Event& e, std::string_view token, const TokenKey& key,
+                    const Record& r, int64_t now_us, internal::TicketEstimates* estimates)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   RateSample MakeRateSample(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // The sample's estimates at now_us, with its windows on the stack.
@@ -985,9 +988,15 @@ void MemoryStore::MakeEstimates(Event& e, int64_t now_us, internal::TicketEstima
 }
 
 Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey& key,
+                               const Record& r, int64_t now_us) {
+  Ticket t;
+  MakeTicketIn(t, e, token, key, r, now_us, nullptr);
+  return t;
+}
+
+void MemoryStore::MakeTicketIn(Ticket& t, Event& e, std::string_view token, const TokenKey& key,
                                const Record& r, int64_t now_us,
                                internal::TicketEstimates* estimates) {
-  Ticket t;
   t.event_id = e.id;
   t.user_id.assign(r.user_id.view());
   t.token.assign(token);
@@ -1028,7 +1037,6 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
   } else {
     estimates->set = false;
   }
-  return t;
 }
 
 template <typename Result, typename Own, typename Answer>
@@ -1058,17 +1066,18 @@ absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::str
 }
 
 absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
-  return JoinWithKey(request, TokenKey{}, nullptr);
+  Ticket t;
+  if (absl::Status s = JoinWithKey(request, TokenKey{}, nullptr, &t); !s.ok()) return s;
+  return t;
 }
 
-absl::StatusOr<Ticket> MemoryStore::JoinParsed(const JoinRequest& request, const TokenKey& key,
-                                               internal::TicketEstimates* estimates) {
-  return JoinWithKey(request, key, estimates);
+absl::Status MemoryStore::JoinParsed(const JoinRequest& request, const TokenKey& key,
+                                     Ticket* ticket, internal::TicketEstimates* estimates) {
+  return JoinWithKey(request, key, estimates, ticket);
 }
 
-absl::StatusOr<Ticket> MemoryStore::JoinWithKey(const JoinRequest& request,
-                                                const TokenKey& known_key,
-                                                internal::TicketEstimates* estimates) {
+absl::Status MemoryStore::JoinWithKey(const JoinRequest& request, const TokenKey& known_key,
+                                      internal::TicketEstimates* estimates, Ticket* out) {
   Event* e = FindEvent(request.event_id);
   if (e == nullptr && request.create_with != nullptr) {
     if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
@@ -1158,31 +1167,37 @@ absl::StatusOr<Ticket> MemoryStore::JoinWithKey(const JoinRequest& request,
     Refresh(*e, record, now_us);  // sets the deadline, and so queues the record
   }
   Advance(*e, now_us);
-  return MakeTicket(*e, request.token, *key, record, now_us, estimates);
+  MakeTicketIn(*out, *e, request.token, *key, record, now_us, estimates);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
-  return StatusWithKey(event_id, token, nullptr, nullptr);
+  Ticket t;
+  if (absl::Status s = StatusWithKey(event_id, token, nullptr, nullptr, &t); !s.ok()) return s;
+  return t;
 }
 
-absl::StatusOr<Ticket> MemoryStore::StatusParsed(std::string_view event_id, std::string_view token,
-                                                 const TokenKey& key,
-                                                 internal::TicketEstimates* estimates) {
-  return StatusWithKey(event_id, token, &key, estimates);
+absl::Status MemoryStore::StatusParsed(std::string_view event_id, std::string_view token,
+                                       const TokenKey& key, Ticket* ticket,
+                                       internal::TicketEstimates* estimates) {
+  return StatusWithKey(event_id, token, &key, estimates, ticket);
 }
 
-absl::StatusOr<Ticket> MemoryStore::StatusWithKey(std::string_view event_id, std::string_view token,
-                                                  const TokenKey* key,
-                                                  internal::TicketEstimates* estimates) {
-  return OnRecord<Ticket>(
-      event_id, token, key,
-      [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
-        if (r.state == UserState::kWaiting) Refresh(e, r, now_us);
-        return absl::OkStatus();
-      },
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
-        return MakeTicket(e, token, key, r, now_us, estimates);
-      });
+absl::Status MemoryStore::StatusWithKey(std::string_view event_id, std::string_view token,
+                                        const TokenKey* key, internal::TicketEstimates* estimates,
+                                        Ticket* out) {
+  return OnRecord<Ticket*>(
+             event_id, token, key,
+             [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
+               if (r.state == UserState::kWaiting) Refresh(e, r, now_us);
+               return absl::OkStatus();
+             },
+             [&](Event& e, const TokenKey& key, Record& r,
+                 int64_t now_us) -> absl::StatusOr<Ticket*> {
+               MakeTicketIn(*out, e, token, key, r, now_us, estimates);
+               return out;
+             })
+      .status();
 }
 
 absl::StatusOr<std::string> MemoryStore::FindToken(std::string_view event_id,

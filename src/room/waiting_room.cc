@@ -139,10 +139,10 @@ absl::StatusOr<std::unique_ptr<WaitingRoom>> WaitingRoom::CreateInMemory(Options
 namespace {
 
 // What a user in line is shown, from the store's ticket (whose strings it takes) and, when the
-// store made them (room/facade_calls.h), the estimates of its rate sample.
-QueueStatus Present(Ticket&& t, const Options& options,
-                    const internal::TicketEstimates* estimates = nullptr) {
-  QueueStatus s;
+// store made them (room/facade_calls.h), the estimates of its rate sample; in `s`, a fresh
+// QueueStatus.
+void PresentIn(QueueStatus& s, Ticket&& t, const Options& options,
+               const internal::TicketEstimates* estimates) {
   // The ticket is the caller's to give up: its strings move over rather than being copied.
   s.event_id = std::move(t.event_id);
   s.user_id = std::move(t.user_id);
@@ -168,7 +168,7 @@ QueueStatus Present(Ticket&& t, const Options& options,
     s.eta_low = s.eta_high = s.eta;
     s.eta_confidence = t.state == UserState::kActive || t.state == UserState::kCompleted ? 1 : 0;
     s.poll_after = options.max_poll_interval;
-    return s;
+    return;
   }
 
   const bool estimated = estimates != nullptr && estimates->set;
@@ -215,7 +215,28 @@ QueueStatus Present(Ticket&& t, const Options& options,
   const absl::Duration ttl_left = t.deadline - t.now;
   if (ttl_left > absl::ZeroDuration()) poll = std::min(poll, ttl_left / 3);
   s.poll_after = std::max(poll, absl::Milliseconds(100));
+}
+
+QueueStatus Present(Ticket&& t, const Options& options) {
+  QueueStatus s;
+  PresentIn(s, std::move(t), options, nullptr);
   return s;
+}
+
+// The answer by the store's short way (room/facade_calls.h): `call(ticket, estimates)` has the
+// store make the ticket in place, and the answer is made in place in what is returned (one
+// object returned throughout, so nothing is moved).
+template <typename Call>
+absl::StatusOr<QueueStatus> ShortWayAnswer(const Options& options, Call&& call) {
+  absl::StatusOr<QueueStatus> answer(absl::in_place);
+  Ticket ticket;
+  internal::TicketEstimates estimates;
+  if (absl::Status s = call(&ticket, &estimates); !s.ok()) {
+    answer = std::move(s);
+    return answer;
+  }
+  PresentIn(*answer, std::move(ticket), options, &estimates);
+  return answer;
 }
 
 }  // namespace
@@ -234,10 +255,9 @@ absl::StatusOr<QueueStatus> WaitingRoom::Join(std::string_view event_id, std::st
   request.reservation_token = reservation.view();
   request.create_with = options_.create_events_on_join ? &options_.default_policy : nullptr;
   if (facade_calls_ != nullptr) {
-    internal::TicketEstimates estimates;
-    absl::StatusOr<Ticket> ticket = facade_calls_->JoinParsed(request, token.key(), &estimates);
-    if (!ticket.ok()) return ticket.status();
-    return Present(*std::move(ticket), options_, &estimates);
+    return ShortWayAnswer(options_, [&](Ticket* ticket, internal::TicketEstimates* estimates) {
+      return facade_calls_->JoinParsed(request, token.key(), ticket, estimates);
+    });
   }
   absl::StatusOr<Ticket> ticket = store_->Join(request);
   if (!ticket.ok()) return ticket.status();
@@ -249,10 +269,9 @@ absl::StatusOr<QueueStatus> WaitingRoom::Status(std::string_view token) {
   internal::TokenKey key;
   if (!internal::ParseToken(token, &event_id, &key)) return MalformedToken();
   if (facade_calls_ != nullptr) {
-    internal::TicketEstimates estimates;
-    absl::StatusOr<Ticket> ticket = facade_calls_->StatusParsed(event_id, token, key, &estimates);
-    if (!ticket.ok()) return ticket.status();
-    return Present(*std::move(ticket), options_, &estimates);
+    return ShortWayAnswer(options_, [&](Ticket* ticket, internal::TicketEstimates* estimates) {
+      return facade_calls_->StatusParsed(event_id, token, key, ticket, estimates);
+    });
   }
   absl::StatusOr<Ticket> ticket = store_->Status(event_id, token);
   if (!ticket.ok()) return ticket.status();
