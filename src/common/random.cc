@@ -4,10 +4,12 @@
 #include <pthread.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace admission::internal {
@@ -56,30 +58,37 @@ void RandomBytes(uint8_t* out, std::size_t n) {
     pool.used = sizeof(pool.bytes);
     pool.generation = generation;
   }
-  for (std::size_t i = 0; i < n; ++i) {
+  while (n > 0) {
     if (pool.used == sizeof(pool.bytes)) {
       KernelRandomBytes(pool.bytes, sizeof(pool.bytes));
       pool.used = 0;
     }
-    out[i] = pool.bytes[pool.used];
-    pool.bytes[pool.used++] = 0;  // never hand out the same byte twice, nor leave it behind
+    const std::size_t take = std::min(n, sizeof(pool.bytes) - pool.used);
+    std::memcpy(out, pool.bytes + pool.used, take);
+    std::memset(pool.bytes + pool.used, 0, take);  // never hand out a byte twice, nor leave it
+    pool.used += take;
+    out += take;
+    n -= take;
   }
 }
 
-std::string RandomHex(std::size_t n_bytes) {
+void RandomHexTo(char* out, std::size_t n_bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * n_bytes);
   uint8_t chunk[32];
   while (n_bytes > 0) {
     const std::size_t n = n_bytes < sizeof(chunk) ? n_bytes : sizeof(chunk);
     RandomBytes(chunk, n);
     for (std::size_t i = 0; i < n; ++i) {
-      hex.push_back(kHex[chunk[i] >> 4]);
-      hex.push_back(kHex[chunk[i] & 0xf]);
+      *out++ = kHex[chunk[i] >> 4];
+      *out++ = kHex[chunk[i] & 0xf];
     }
     n_bytes -= n;
   }
+}
+
+std::string RandomHex(std::size_t n_bytes) {
+  std::string hex(2 * n_bytes, '0');
+  RandomHexTo(hex.data(), n_bytes);
   return hex;
 }
 

@@ -21,6 +21,8 @@ void RandomBytes(uint8_t* out, std::size_t n);
 
 // 2 * n_bytes lowercase hex digits of RandomBytes.
 std::string RandomHex(std::size_t n_bytes);
+// The same, written to out[0, 2 * n_bytes).
+void RandomHexTo(char* out, std::size_t n_bytes);
 
 }  // namespace admission::internal
 

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -41,7 +42,10 @@
 #include "absl/strings/str_cat.h"
 #include "admission/ids.h"
 #include "common/strings.h"
+#include "common/tokens.h"
+#include "room/facade_calls.h"
 #include "room/position_index.h"
+#include "room/rate_estimate.h"
 #include "room/rules.h"
 #include "room/shuffle.h"
 #include "room/slab.h"
@@ -55,53 +59,13 @@ constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 using internal::AbslView;
 
 // The 128 random bits of a token, which identify it within its event.
-struct TokenKey {
-  uint64_t hi = 0;
-  uint64_t lo = 0;
-
-  friend bool operator==(const TokenKey& a, const TokenKey& b) {
-    return a.hi == b.hi && a.lo == b.lo;
-  }
-  friend bool operator<(const TokenKey& a, const TokenKey& b) {
-    return a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo;
-  }
-  template <typename H>
-  friend H AbslHashValue(H h, const TokenKey& k) {
-    return H::combine(std::move(h), k.hi, k.lo);
-  }
-};
-
-// Lowercase hex digit -> value, anything else -> -1; a table because this runs on every call.
-constexpr std::array<int8_t, 256> kHexValue = [] {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
-  return t;
-}();
-
-uint64_t ParseHex64(const char* hex, bool& ok) {
-  uint64_t v = 0;
-  int8_t bad = 0;
-  for (int i = 0; i < 16; ++i) {
-    const int8_t d = kHexValue[static_cast<unsigned char>(hex[i])];
-    bad |= d;  // -1 sets the sign bit
-    v = (v << 4) | static_cast<uint64_t>(d & 0xf);
-  }
-  ok = ok && bad >= 0;
-  return v;
-}
+using internal::TokenKey;
 
 // Tokens reach the store validated (WaitingRoom checks their form), but a store is also a
 // public interface, so a bad one is an error rather than undefined behaviour.
 absl::StatusOr<TokenKey> KeyOf(std::string_view token) {
-  if (token.size() < kTokenRandomHexDigits) return absl::InvalidArgumentError("malformed token");
-  const char* hex = token.data() + token.size() - kTokenRandomHexDigits;
-  bool ok = true;
   TokenKey key;
-  key.hi = ParseHex64(hex, ok);
-  key.lo = ParseHex64(hex + 16, ok);
-  if (!ok) return absl::InvalidArgumentError("malformed token");
+  if (!internal::ParseTokenKey(token, &key)) return absl::InvalidArgumentError("malformed token");
   return key;
 }
 
@@ -218,6 +182,15 @@ static_assert(sizeof(Record) <= 88, "a record per waiting user: keep it compact"
 
 using RecordSlab = Slab<Record>;
 
+// An 88-byte record spans two or three cache lines: starts loading all of them at once (a
+// lookup reads the key, in the first, and the call then reads the others).
+void PrefetchRecord(const Record& r) {
+  const char* p = reinterpret_cast<const char*>(&r);
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + 64);
+  __builtin_prefetch(p + sizeof(Record) - 1);
+}
+
 // The tags of the token and user-id indexes (room/slot_index.h).
 uint32_t TagOf(const TokenKey& key) {
   return static_cast<uint32_t>(absl::Hash<TokenKey>{}(key) >> 32);
@@ -322,12 +295,18 @@ struct Event {
   int64_t reached_front ABSL_GUARDED_BY(mu) = 0;
   int64_t reached_pool ABSL_GUARDED_BY(mu) = 0;
   int64_t granted ABSL_GUARDED_BY(mu) = 0;
-  absl::btree_set<DeadlineEntry> grant_queue ABSL_GUARDED_BY(mu);  // (grant_until, user)
+  // (grant_until, user) -> the user's slot: a granted record is waiting, so it stays where it
+  // is until its grant is dropped, and a lapse needs no lookup by token.
+  absl::btree_map<DeadlineEntry, uint32_t> grant_queue ABSL_GUARDED_BY(mu);
   absl::btree_map<LineSpot, uint32_t> returned ABSL_GUARDED_BY(mu);
 
   // The record of a token (whose tag is `tag`), or null.
   Record* Find(const TokenKey& key, uint32_t tag) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    const uint32_t slot = records.Find(tag, [&](uint32_t s) { return slab[s].key == key; });
+    const uint32_t slot = records.Find(tag, [&](uint32_t s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      const Record& r = slab[s];
+      PrefetchRecord(r);
+      return r.key == key;
+    });
     return slot == SlotIndex::kNone ? nullptr : &slab[slot];
   }
   Record* Find(const TokenKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -383,12 +362,13 @@ enum class AdmitBy : uint8_t {
   kSafetyNet,    // a grant claimed at once: the token is taken now
 };
 
-class MemoryStore final : public Store {
+class MemoryStore final : public Store, public internal::FacadeCalls {
  public:
   explicit MemoryStore(const MemoryStoreOptions& options)
       : clock_(options.clock != nullptr ? options.clock : SystemClock()),
         sweep_per_call_(std::max<int64_t>(options.sweep_per_call, 0)),
-        event_secret_(options.event_secret) {}
+        event_secret_(options.event_secret),
+        id_(next_store_id.fetch_add(1, std::memory_order_relaxed)) {}
 
   absl::StatusOr<Ticket> Join(const JoinRequest& request) override;
   absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override;
@@ -404,14 +384,28 @@ class MemoryStore final : public Store {
   absl::StatusOr<EventCounters> Stats(std::string_view event_id) override;
   absl::StatusOr<std::vector<std::string>> ListEvents() override;
 
+  absl::Status JoinParsed(const JoinRequest& request, const TokenKey& key, Ticket* ticket,
+                          internal::TicketEstimates* estimates) override;
+  absl::Status StatusParsed(std::string_view event_id, std::string_view token, const TokenKey& key,
+                            Ticket* ticket, internal::TicketEstimates* estimates) override;
+
  private:
+  // Join and Status for both ways in (see room/facade_calls.h), the ticket made in `*out` (a
+  // fresh one): `estimates` null for Store's.
+  absl::Status JoinWithKey(const JoinRequest& request, const TokenKey& key,
+                           internal::TicketEstimates* estimates, Ticket* out);
+  absl::Status StatusWithKey(std::string_view event_id, std::string_view token, const TokenKey* key,
+                             internal::TicketEstimates* estimates, Ticket* out);
+
   Event* FindEvent(std::string_view event_id) ABSL_LOCKS_EXCLUDED(events_mu_);
   Event* FindOrCreateEvent(std::string_view event_id, const Policy& policy)
       ABSL_LOCKS_EXCLUDED(events_mu_);
 
   // Begin (docs/rules.md): the call's time, the bucket refilled, a few passed deadlines
   // applied, the opening if due and a few lapsed grants let go.
-  int64_t Begin(Event& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // `own_tag`: the tag of the token the call is about (or null), whose record starts loading
+  // once the clock is read, so that its cache misses overlap with the rest of Begin.
+  int64_t Begin(Event& e, const uint32_t* own_tag = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // Applies passed deadlines, oldest first, at most `max` of them; returns how many.
   int64_t ApplyPassedDeadlines(Event& e, int64_t now_us, int64_t max)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
@@ -450,18 +444,32 @@ class MemoryStore final : public Store {
 
   // The common shape of a call on one user: finds the event, locks it, begins the call and
   // settles the token's record, runs `own(event, key, record, now_us)` (a Status), then
-  // Advance, then `answer(event, key, record, now_us)` unless `own` failed.
+  // Advance, then `answer(event, key, record, now_us)` unless `own` failed. `known_key`: the
+  // token's key if the caller parsed it already, else null.
   template <typename Result, typename Own, typename Answer>
-  absl::StatusOr<Result> OnRecord(std::string_view event_id, std::string_view token, Own&& own,
-                                  Answer&& answer);
+  absl::StatusOr<Result> OnRecord(std::string_view event_id, std::string_view token,
+                                  const TokenKey* known_key, Own&& own, Answer&& answer);
 
+  // The ticket, with its RateSample when `estimates` is null, else with the sample's estimates
+  // in `estimates` instead (room/facade_calls.h).
   Ticket MakeTicket(Event& e, std::string_view token, const TokenKey& key, const Record& r,
                     int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // The same in `t`, a fresh Ticket.
+  void MakeTicketIn(Ticket& t, Event& e, std::string_view token, const TokenKey& key,
+                    const Record& r, int64_t now_us, internal::TicketEstimates* estimates)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   RateSample MakeRateSample(Event& e, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+  // The sample's estimates at now_us, with its windows on the stack.
+  void MakeEstimates(Event& e, int64_t now_us, internal::TicketEstimates* estimates)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
+
+  // Numbers the stores of the process (never reused), for FindEvent's per-thread memo.
+  static inline std::atomic<uint64_t> next_store_id{1};
 
   Clock* const clock_;
   const int64_t sweep_per_call_;
   const std::function<uint64_t(std::string_view)> event_secret_;
+  const uint64_t id_;
 
   std::shared_mutex events_mu_;
   // Events are never removed, so an Event* stays valid for the store's lifetime.
@@ -525,10 +533,26 @@ absl::Status UnknownEvent(std::string_view event_id) {
   return absl::NotFoundError(absl::StrCat("unknown event '", AbslView(event_id), "'"));
 }
 
+// Each thread remembers the last event it found, and in which store: a thread's calls mostly
+// go to one event, and this spares them the shared lock (two atomic read-modify-writes) and
+// the hash lookup. Events are never removed and their ids never change, so a remembered
+// Event* is valid as long as its store lives, and stores are told apart by id_, which no
+// other store of the process ever has (a store at a freed one's address included).
 Event* MemoryStore::FindEvent(std::string_view event_id) {
-  std::shared_lock<std::shared_mutex> lock(events_mu_);
-  auto it = events_.find(AbslView(event_id));
-  return it == events_.end() ? nullptr : it->second.get();
+  struct Memo {
+    uint64_t store = 0;
+    Event* event = nullptr;
+  };
+  thread_local Memo memo;
+  if (memo.store == id_ && memo.event->id == event_id) return memo.event;
+  Event* found;
+  {
+    std::shared_lock<std::shared_mutex> lock(events_mu_);
+    auto it = events_.find(AbslView(event_id));
+    found = it == events_.end() ? nullptr : it->second.get();
+  }
+  if (found != nullptr) memo = Memo{id_, found};
+  return found;
 }
 
 Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& policy) {
@@ -548,9 +572,17 @@ Event* MemoryStore::FindOrCreateEvent(std::string_view event_id, const Policy& p
   return slot.get();
 }
 
-int64_t MemoryStore::Begin(Event& e) {
+int64_t MemoryStore::Begin(Event& e, const uint32_t* own_tag) {
+  // The record of the grant that lapses next, which ApplyLapses may need below.
+  if (!e.grant_queue.empty()) PrefetchRecord(e.slab[e.grant_queue.begin()->second]);
   const int64_t now_us = std::max(rules::TimeToMicros(clock_->Now()), e.last_now_us);
   e.last_now_us = now_us;
+  if (own_tag != nullptr) {
+    // Only a hint: the lookup proper comes after Begin, which may change the records.
+    if (const uint32_t slot = e.records.FirstWithTag(*own_tag); slot != SlotIndex::kNone) {
+      PrefetchRecord(e.slab[slot]);
+    }
+  }
   rules::Refill(e.bucket, e.policy.admit_rate_per_sec, e.policy.burst, now_us);
   ApplyPassedDeadlines(e, now_us, sweep_per_call_);
   if (rules::OpensNow(e.policy, e.opened, static_cast<int64_t>(e.prequeue.size()), now_us)) {
@@ -619,10 +651,10 @@ void MemoryStore::Open(Event& e) {
 
 void MemoryStore::ApplyLapses(Event& e, int64_t now_us) {
   for (int64_t n = 0; n < rules::kMaxLapsesPerCall && !e.grant_queue.empty() &&
-                      e.grant_queue.begin()->at_us <= now_us;
+                      e.grant_queue.begin()->first.at_us <= now_us;
        ++n) {
-    const TokenKey key = e.grant_queue.begin()->key;
-    DropGrant(e, key, *e.Find(key));
+    const auto [entry, slot] = *e.grant_queue.begin();
+    DropGrant(e, entry.key, e.slab[slot]);
     ++e.counters.lapsed;
     // A grant nobody claimed went, nearly always, to a user who had vanished since their last
     // call: the ETA counts it with the passes.
@@ -734,7 +766,7 @@ void MemoryStore::Advance(Event& e, int64_t now_us) {
     r.by_credit = e.bucket.tokens < 1.0;
     e.bucket.tokens -= 1.0;
     r.grant_until_us = now_us + rules::DurationToMicros(p.claim_window);
-    e.grant_queue.insert(e.grant_queue.end(), DeadlineEntry{r.grant_until_us, r.key});
+    e.grant_queue.emplace_hint(e.grant_queue.end(), DeadlineEntry{r.grant_until_us, r.key}, r.slot);
     ++e.granted;
     if (returned) {
       DropReturned(e, r);
@@ -894,32 +926,77 @@ Record* MemoryStore::SettleRecord(Event& e, const TokenKey& key, uint32_t tag, i
   }
 }
 
-RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
-  RateSample rate;
-  rate.windows.reserve(e.windows.size());
-  for (const Windows& w : e.windows) {
-    RateSample::Window out;
-    out.length = absl::Microseconds(w.admissions.length_us);
-    out.admissions = rules::EstimatedAdmissions(w.admissions, now_us);
-    out.reached = rules::EstimatedAdmissions(w.reached, now_us);
-    out.passes = rules::EstimatedAdmissions(w.passes, now_us);
-    out.exposure_sec = rules::EstimatedAdmissions(w.exposure, now_us);
-    out.departures = rules::EstimatedAdmissions(w.departures, now_us);
-    rate.windows.push_back(out);
-  }
+// The estimates of the rate windows at now_us (RateSample::Window, less its length).
+RateSample::Window EstimateWindow(const Windows& w, int64_t now_us) {
+  // The five counters share a length: one period and weight for all of them.
+  const rules::WindowClock clock = rules::WindowClockOf(w.admissions.length_us, now_us);
+  RateSample::Window out;
+  out.length = absl::Microseconds(w.admissions.length_us);
+  out.admissions = rules::EstimatedAdmissions(w.admissions, now_us, clock);
+  out.reached = rules::EstimatedAdmissions(w.reached, now_us, clock);
+  out.passes = rules::EstimatedAdmissions(w.passes, now_us, clock);
+  out.exposure_sec = rules::EstimatedAdmissions(w.exposure, now_us, clock);
+  out.departures = rules::EstimatedAdmissions(w.departures, now_us, clock);
+  return out;
+}
+
+// A RateSample's fields other than its windows (whose estimates the callers add).
+template <typename Sample>
+void FillRateFields(const Event& e, Sample& rate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
   rate.first_admission = e.first_admission_us == kNever ? absl::InfiniteFuture()
                                                         : rules::MicrosToTime(e.first_admission_us);
   rate.unreached = e.line.size() + e.front.size() - e.reached_front - e.reached_pool;
   rate.policy_rate_per_sec = e.policy.admit_rate_per_sec;
   rate.at_capacity = e.active + e.granted >= e.policy.active_capacity;
-  rate.bypass_top_n = e.policy.bypass_top_n;
   rate.paused = e.policy.paused;
+}
+
+RateSample MemoryStore::MakeRateSample(Event& e, int64_t now_us) {
+  RateSample rate;
+  rate.windows.reserve(e.windows.size());
+  for (const Windows& w : e.windows) rate.windows.push_back(EstimateWindow(w, now_us));
+  FillRateFields(e, rate);
+  rate.bypass_top_n = e.policy.bypass_top_n;
   return rate;
+}
+
+void MemoryStore::MakeEstimates(Event& e, int64_t now_us, internal::TicketEstimates* estimates) {
+  RateView view;
+  FillRateFields(e, view);
+  const absl::Time now = rules::MicrosToTime(now_us);
+  estimates->set = true;
+  // Before the first admission neither estimate reads a window (EstimateRate measures nothing
+  // and EstimateLineSpeed keeps the policy's rate), so none is estimated.
+  if (e.first_admission_us == kNever || e.windows.empty()) {
+    estimates->rate = EstimateRate(view, now);
+    estimates->speed = EstimateLineSpeed(view, now);
+    return;
+  }
+  constexpr std::size_t kInline = 4;  // Policy::rate_windows holds at most 4
+  std::array<RateSample::Window, kInline> in_place;
+  std::vector<RateSample::Window> on_heap;
+  RateSample::Window* out = in_place.data();
+  if (e.windows.size() > kInline) {
+    on_heap.resize(e.windows.size());
+    out = on_heap.data();
+  }
+  for (std::size_t i = 0; i < e.windows.size(); ++i) out[i] = EstimateWindow(e.windows[i], now_us);
+  view.windows = out;
+  view.window_count = e.windows.size();
+  estimates->rate = EstimateRate(view, now);
+  estimates->speed = EstimateLineSpeed(view, now);
 }
 
 Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey& key,
                                const Record& r, int64_t now_us) {
   Ticket t;
+  MakeTicketIn(t, e, token, key, r, now_us, nullptr);
+  return t;
+}
+
+void MemoryStore::MakeTicketIn(Ticket& t, Event& e, std::string_view token, const TokenKey& key,
+                               const Record& r, int64_t now_us,
+                               internal::TicketEstimates* estimates) {
   t.event_id = e.id;
   t.user_id.assign(r.user_id.view());
   t.token.assign(token);
@@ -953,20 +1030,27 @@ Ticket MemoryStore::MakeTicket(Event& e, std::string_view token, const TokenKey&
     t.reservation_token = g->second.reservation_token;
     t.reservation_expires_at = rules::MicrosToTime(g->second.reservation_expires_us);
   }
-  t.rate = MakeRateSample(e, now_us);
-  return t;
+  if (estimates == nullptr) {
+    t.rate = MakeRateSample(e, now_us);
+  } else if (t.state == UserState::kWaiting || t.state == UserState::kPrequeue) {
+    MakeEstimates(e, now_us, estimates);
+  } else {
+    estimates->set = false;
+  }
 }
 
 template <typename Result, typename Own, typename Answer>
 absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::string_view token,
-                                             Own&& own, Answer&& answer) {
+                                             const TokenKey* known_key, Own&& own,
+                                             Answer&& answer) {
   Event* e = FindEvent(event_id);
   if (e == nullptr) return absl::NotFoundError("unknown token");
-  const absl::StatusOr<TokenKey> parsed = KeyOf(token);
+  const absl::StatusOr<TokenKey> parsed =
+      known_key != nullptr ? absl::StatusOr<TokenKey>(*known_key) : KeyOf(token);
   const uint32_t tag = parsed.ok() ? TagOf(*parsed) : 0;
   std::lock_guard<std::mutex> lock(e->mu);
   if (parsed.ok()) e->records.Prefetch(tag);  // its cache miss overlaps with Begin
-  const int64_t now_us = Begin(*e);
+  const int64_t now_us = Begin(*e, parsed.ok() ? &tag : nullptr);
   Record* found = parsed.ok() ? SettleRecord(*e, *parsed, tag, now_us) : nullptr;
   if (found == nullptr) {
     Advance(*e, now_us);
@@ -982,13 +1066,27 @@ absl::StatusOr<Result> MemoryStore::OnRecord(std::string_view event_id, std::str
 }
 
 absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
+  Ticket t;
+  if (absl::Status s = JoinWithKey(request, TokenKey{}, nullptr, &t); !s.ok()) return s;
+  return t;
+}
+
+absl::Status MemoryStore::JoinParsed(const JoinRequest& request, const TokenKey& key,
+                                     Ticket* ticket, internal::TicketEstimates* estimates) {
+  return JoinWithKey(request, key, estimates, ticket);
+}
+
+absl::Status MemoryStore::JoinWithKey(const JoinRequest& request, const TokenKey& known_key,
+                                      internal::TicketEstimates* estimates, Ticket* out) {
   Event* e = FindEvent(request.event_id);
   if (e == nullptr && request.create_with != nullptr) {
     if (absl::Status s = ValidatePolicy(*request.create_with); !s.ok()) return s;
     e = FindOrCreateEvent(request.event_id, *request.create_with);
   }
   if (e == nullptr) return UnknownEvent(request.event_id);
-  absl::StatusOr<TokenKey> key = KeyOf(request.token);
+  // Store's way parses the token; the facade's (estimates set) gives its key.
+  absl::StatusOr<TokenKey> key =
+      estimates != nullptr ? absl::StatusOr<TokenKey>(known_key) : KeyOf(request.token);
   if (!key.ok()) return key.status();
 
   const uint32_t user_tag = TagOf(request.user_id);
@@ -1069,19 +1167,37 @@ absl::StatusOr<Ticket> MemoryStore::Join(const JoinRequest& request) {
     Refresh(*e, record, now_us);  // sets the deadline, and so queues the record
   }
   Advance(*e, now_us);
-  return MakeTicket(*e, request.token, *key, record, now_us);
+  MakeTicketIn(*out, *e, request.token, *key, record, now_us, estimates);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Ticket> MemoryStore::Status(std::string_view event_id, std::string_view token) {
-  return OnRecord<Ticket>(
-      event_id, token,
-      [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
-        if (r.state == UserState::kWaiting) Refresh(e, r, now_us);
-        return absl::OkStatus();
-      },
-      [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) -> absl::StatusOr<Ticket> {
-        return MakeTicket(e, token, key, r, now_us);
-      });
+  Ticket t;
+  if (absl::Status s = StatusWithKey(event_id, token, nullptr, nullptr, &t); !s.ok()) return s;
+  return t;
+}
+
+absl::Status MemoryStore::StatusParsed(std::string_view event_id, std::string_view token,
+                                       const TokenKey& key, Ticket* ticket,
+                                       internal::TicketEstimates* estimates) {
+  return StatusWithKey(event_id, token, &key, estimates, ticket);
+}
+
+absl::Status MemoryStore::StatusWithKey(std::string_view event_id, std::string_view token,
+                                        const TokenKey* key, internal::TicketEstimates* estimates,
+                                        Ticket* out) {
+  return OnRecord<Ticket*>(
+             event_id, token, key,
+             [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
+               if (r.state == UserState::kWaiting) Refresh(e, r, now_us);
+               return absl::OkStatus();
+             },
+             [&](Event& e, const TokenKey& key, Record& r,
+                 int64_t now_us) -> absl::StatusOr<Ticket*> {
+               MakeTicketIn(*out, e, token, key, r, now_us, estimates);
+               return out;
+             })
+      .status();
 }
 
 absl::StatusOr<std::string> MemoryStore::FindToken(std::string_view event_id,
@@ -1108,7 +1224,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
                                                 std::string_view reservation_token) {
   bool repeated = false;
   return OnRecord<EnterOutcome>(
-      event_id, token,
+      event_id, token, nullptr,
       [&](Event& e, const TokenKey& /*key*/, Record& r, int64_t now_us) {
         if (r.state == UserState::kActive) {
           repeated = true;
@@ -1139,7 +1255,7 @@ absl::StatusOr<EnterOutcome> MemoryStore::Enter(std::string_view event_id, std::
 
 absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string_view token) {
   return OnRecord<Ticket>(
-      event_id, token,
+      event_id, token, nullptr,
       [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
         if (r.state == UserState::kWaiting || r.state == UserState::kActive) {
           ++e.counters.left;
@@ -1154,7 +1270,7 @@ absl::StatusOr<Ticket> MemoryStore::Leave(std::string_view event_id, std::string
 
 absl::StatusOr<Ticket> MemoryStore::Complete(std::string_view event_id, std::string_view token) {
   return OnRecord<Ticket>(
-      event_id, token,
+      event_id, token, nullptr,
       [&](Event& e, const TokenKey& key, Record& r, int64_t now_us) {
         if (r.state == UserState::kActive) {
           ++e.counters.completed;

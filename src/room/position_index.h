@@ -22,7 +22,9 @@ class PositionIndex {
   uint64_t Append();
   // Takes `seq` out of the line; a sequence that is not in line is ignored.
   void Remove(uint64_t seq);
-  // The number of sequences in line that are <= seq (the 1-based position of `seq`).
+  // The number of sequences in line that are <= seq (the 1-based position of `seq`). The last
+  // answer is remembered until the line changes (a call asks for its user's rank up to three
+  // times), so concurrent calls need a lock even though it is const, as every call does.
   int64_t Rank(uint64_t seq) const;
   // The sequence at 0-based rank `k` among those in line (Rank(Select(k)) == k + 1), in
   // O(log n); k must be in [0, size()).
@@ -43,6 +45,10 @@ class PositionIndex {
   std::vector<int32_t> tree_;   // Fenwick tree over the words' bit counts, 1-based; [0] unused
   std::size_t head_ = 0;        // full words before head_ are all zero
   int64_t live_count_ = 0;
+  // Rank's last answer: Rank(memo_seq_) == memo_rank_ while the line has not changed (0: none;
+  // every change to the line clears it, the dead prefix's drop included, as only Remove does it).
+  mutable uint64_t memo_seq_ = 0;
+  mutable int64_t memo_rank_ = 0;
 };
 
 }  // namespace admission

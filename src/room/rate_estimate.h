@@ -4,6 +4,9 @@
 #ifndef ADMISSION_SRC_ROOM_RATE_ESTIMATE_H_
 #define ADMISSION_SRC_ROOM_RATE_ESTIMATE_H_
 
+#include <cstddef>
+#include <cstdint>
+
 #include "absl/time/time.h"
 #include "admission/room/store.h"
 
@@ -20,6 +23,29 @@ struct RateEstimate {
 // rate stands in, with low confidence; a paused room gets confidence 0. See docs/rules.md.
 RateEstimate EstimateRate(const RateSample& sample, absl::Time now);
 
+// A RateSample's fields with its windows in an array that someone else holds (the in-memory
+// store's own, on the stack), so that an estimate needs no RateSample and no allocation. The
+// estimates below give exactly what they give for the RateSample it stands for.
+struct RateView {
+  struct Span {
+    const RateSample::Window* b;
+    const RateSample::Window* e;
+    const RateSample::Window* begin() const { return b; }
+    const RateSample::Window* end() const { return e; }
+  };
+  static RateView Of(const RateSample& sample);
+  Span span() const { return Span{windows, windows + window_count}; }
+
+  const RateSample::Window* windows = nullptr;
+  std::size_t window_count = 0;
+  absl::Time first_admission = absl::InfiniteFuture();
+  int64_t unreached = 0;
+  double policy_rate_per_sec = 0;
+  bool at_capacity = false;
+  bool paused = false;
+};
+RateEstimate EstimateRate(const RateView& sample, absl::Time now);
+
 inline constexpr double kUnmeasuredConfidence = 0.1;
 
 // How fast the line ahead of a waiting user shrinks (docs/rules.md, "What WaitingRoom adds"):
@@ -34,6 +60,7 @@ struct LineSpeed {
   double front_wait_sec = 0;
 };
 LineSpeed EstimateLineSpeed(const RateSample& sample, absl::Time now);
+LineSpeed EstimateLineSpeed(const RateView& sample, absl::Time now);
 
 // The time the cursor needs to reach a user who has waited `waited` with `ahead` unreached
 // users ahead. Those ahead have waited about (waited + front_wait) / 2 on average, so that

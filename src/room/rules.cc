@@ -49,13 +49,32 @@ void RecordAdmission(WindowCounter& window, int64_t now_us) {
   window.current += 1;
 }
 
+namespace {
+
+double PreviousWeight(int64_t length_us, int64_t period, int64_t now_us) {
+  const double into_period =
+      static_cast<double>(now_us - period * length_us) / static_cast<double>(length_us);
+  return std::clamp(1.0 - into_period, 0.0, 1.0);
+}
+
+}  // namespace
+
 double EstimatedAdmissions(const WindowCounter& window, int64_t now_us) {
+  return EstimatedAdmissionsRolled(window, now_us);
+}
+
+double EstimatedAdmissionsRolled(const WindowCounter& window, int64_t now_us) {
   WindowCounter w = window;
   Roll(w, now_us);
-  const double into_period =
-      static_cast<double>(now_us - w.period * w.length_us) / static_cast<double>(w.length_us);
-  const double previous_weight = std::clamp(1.0 - into_period, 0.0, 1.0);
-  return w.previous * previous_weight + w.current;
+  return w.previous * PreviousWeight(w.length_us, w.period, now_us) + w.current;
+}
+
+WindowClock WindowClockOf(int64_t length_us, int64_t now_us) {
+  WindowClock clock;
+  clock.length_us = length_us;
+  clock.period = FloorDiv(now_us, length_us);
+  clock.previous_weight = PreviousWeight(length_us, clock.period, now_us);
+  return clock;
 }
 
 int64_t PresenceWindowUs(const Policy& policy, int64_t ahead) {

@@ -45,6 +45,30 @@ void RecordAdmission(WindowCounter& window, int64_t now_us);
 void RecordAmount(WindowCounter& window, int64_t now_us, double amount);
 // Estimated admissions in the window of `length_us` ending at `now_us`.
 double EstimatedAdmissions(const WindowCounter& window, int64_t now_us);
+// The same for several counters of one length: the period and the previous period's weight
+// at `now_us` computed once (WindowClockOf), then EstimatedAdmissions(counter, now_us, clock)
+// for each, which answers exactly what EstimatedAdmissions(counter, now_us) does.
+struct WindowClock {
+  int64_t length_us = 0;
+  int64_t period = 0;
+  double previous_weight = 0;
+};
+WindowClock WindowClockOf(int64_t length_us, int64_t now_us);
+// EstimatedAdmissions itself (a roll on a copy), for the case the clock does not cover.
+double EstimatedAdmissionsRolled(const WindowCounter& window, int64_t now_us);
+// Inline: the rate sample makes five of these per window on every call.
+inline double EstimatedAdmissions(const WindowCounter& window, int64_t now_us,
+                                  const WindowClock& clock) {
+  // The clock's period is the one a roll at now_us gives, unless time went back.
+  if (clock.length_us != window.length_us || clock.period < window.period) {
+    return EstimatedAdmissionsRolled(window, now_us);
+  }
+  if (clock.period == window.period)
+    return window.previous * clock.previous_weight + window.current;
+  // A roll: the current period becomes the previous one if it was the one before, else 0.
+  const double previous = clock.period == window.period + 1 ? window.current : 0;
+  return previous * clock.previous_weight + 0.0;  // + the rolled current period, 0
+}
 
 struct Readiness {
   EntryBlock block = EntryBlock::kNone;

@@ -14,6 +14,8 @@
 #include "admission/ids.h"
 #include "admission/room/memory_store.h"
 #include "common/strings.h"
+#include "common/tokens.h"
+#include "room/facade_calls.h"
 #include "room/rate_estimate.h"
 
 namespace admission {
@@ -94,6 +96,14 @@ std::string DenialMessage(const QueueStatus& s) {
   }
 }
 
+// The event id of a token (EventIdOfToken without building a status when it is well formed).
+bool ParseToken(std::string_view token, std::string_view* event_id) {
+  internal::TokenKey key;
+  return internal::ParseToken(token, event_id, &key);
+}
+
+absl::Status MalformedToken() { return absl::InvalidArgumentError("malformed token"); }
+
 }  // namespace
 
 std::string_view QueueStatus::status_name() const {
@@ -102,7 +112,9 @@ std::string_view QueueStatus::status_name() const {
 }
 
 WaitingRoom::WaitingRoom(std::unique_ptr<Store> store, Options options)
-    : store_(std::move(store)), options_(std::move(options)) {}
+    : store_(std::move(store)),
+      facade_calls_(dynamic_cast<internal::FacadeCalls*>(store_.get())),
+      options_(std::move(options)) {}
 
 WaitingRoom::~WaitingRoom() { sweeper_.reset(); }
 
@@ -124,11 +136,17 @@ absl::StatusOr<std::unique_ptr<WaitingRoom>> WaitingRoom::CreateInMemory(Options
   return Create(NewMemoryStore(store_options), std::move(options));
 }
 
-QueueStatus WaitingRoom::Present(const Ticket& t) const {
-  QueueStatus s;
-  s.event_id = t.event_id;
-  s.user_id = t.user_id;
-  s.token = t.token;
+namespace {
+
+// What a user in line is shown, from the store's ticket (whose strings it takes) and, when the
+// store made them (room/facade_calls.h), the estimates of its rate sample; in `s`, a fresh
+// QueueStatus.
+void PresentIn(QueueStatus& s, Ticket&& t, const Options& options,
+               const internal::TicketEstimates* estimates) {
+  // The ticket is the caller's to give up: its strings move over rather than being copied.
+  s.event_id = std::move(t.event_id);
+  s.user_id = std::move(t.user_id);
+  s.token = std::move(t.token);
   s.state = t.state;
   s.ready_for_entry = t.ready_for_entry;
   s.position = t.position;
@@ -140,22 +158,23 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   s.waited = std::max(absl::ZeroDuration(), std::min(t.now, t.left_line_at) - t.joined_at);
   s.blocked_by = t.blocked_by;
   s.retry_after = t.retry_after;
-  s.paused_reason = t.paused_reason;
-  s.queue_message = t.queue_message;
-  s.reservation_token = t.reservation_token;
+  s.paused_reason = std::move(t.paused_reason);
+  s.queue_message = std::move(t.queue_message);
+  s.reservation_token = std::move(t.reservation_token);
   s.reservation_expires_at = t.reservation_expires_at;
 
   if (t.state != UserState::kWaiting && t.state != UserState::kPrequeue) {
     s.eta = absl::ZeroDuration();
     s.eta_low = s.eta_high = s.eta;
     s.eta_confidence = t.state == UserState::kActive || t.state == UserState::kCompleted ? 1 : 0;
-    s.poll_after = options_.max_poll_interval;
-    return s;
+    s.poll_after = options.max_poll_interval;
+    return;
   }
 
-  const RateEstimate rate = EstimateRate(t.rate, t.now);
+  const bool estimated = estimates != nullptr && estimates->set;
+  const RateEstimate rate = estimated ? estimates->rate : EstimateRate(t.rate, t.now);
   s.eta_confidence = rate.confidence;
-  const LineSpeed speed = EstimateLineSpeed(t.rate, t.now);
+  const LineSpeed speed = estimated ? estimates->speed : EstimateLineSpeed(t.rate, t.now);
   // A range of places (a user not drawn yet) is a range of unreached users ahead.
   const int64_t spread = s.position_high - s.position;
   if (t.state == UserState::kPrequeue) {
@@ -184,44 +203,79 @@ QueueStatus WaitingRoom::Present(const Ticket& t) const {
   // middle (the expected wait); a pre-queued user by the opening. Always within the presence
   // window (so that the grants find a client that follows the advice present) and well within
   // the heartbeat TTL.
-  absl::Duration poll = options_.min_poll_interval;
+  absl::Duration poll = options.min_poll_interval;
   if (!t.ready_for_entry) {
     const absl::Duration basis = t.state == UserState::kPrequeue ? s.eta_low : s.eta;
-    poll = basis < options_.min_poll_interval
+    poll = basis < options.min_poll_interval
                ? basis
-               : std::clamp(basis / 2, options_.min_poll_interval, options_.max_poll_interval);
+               : std::clamp(basis / 2, options.min_poll_interval, options.max_poll_interval);
   }
   const absl::Duration present_left = t.present_until - t.now;
   if (present_left > absl::ZeroDuration()) poll = std::min(poll, present_left / 2);
   const absl::Duration ttl_left = t.deadline - t.now;
   if (ttl_left > absl::ZeroDuration()) poll = std::min(poll, ttl_left / 3);
   s.poll_after = std::max(poll, absl::Milliseconds(100));
+}
+
+QueueStatus Present(Ticket&& t, const Options& options) {
+  QueueStatus s;
+  PresentIn(s, std::move(t), options, nullptr);
   return s;
 }
+
+// The answer by the store's short way (room/facade_calls.h): `call(ticket, estimates)` has the
+// store make the ticket in place, and the answer is made in place in what is returned (one
+// object returned throughout, so nothing is moved).
+template <typename Call>
+absl::StatusOr<QueueStatus> ShortWayAnswer(const Options& options, Call&& call) {
+  absl::StatusOr<QueueStatus> answer(absl::in_place);
+  Ticket ticket;
+  internal::TicketEstimates estimates;
+  if (absl::Status s = call(&ticket, &estimates); !s.ok()) {
+    answer = std::move(s);
+    return answer;
+  }
+  PresentIn(*answer, std::move(ticket), options, &estimates);
+  return answer;
+}
+
+}  // namespace
 
 absl::StatusOr<QueueStatus> WaitingRoom::Join(std::string_view event_id, std::string_view user_id) {
   if (absl::Status s = ValidateEventId(event_id); !s.ok()) return s;
   if (absl::Status s = ValidateUserId(user_id); !s.ok()) return s;
-  const std::string token = NewToken(event_id);
+  // Made in place, as NewToken would (the ticket carries the token back as a string).
+  const internal::TokenBuffer token(event_id);
   // Used only when the join admits at once (passthrough, safety net); the store decides.
-  const std::string reservation = NewToken(event_id);
+  const internal::TokenBuffer reservation(event_id);
   JoinRequest request;
   request.event_id = event_id;
   request.user_id = user_id;
-  request.token = token;
-  request.reservation_token = reservation;
+  request.token = token.view();
+  request.reservation_token = reservation.view();
   request.create_with = options_.create_events_on_join ? &options_.default_policy : nullptr;
+  if (facade_calls_ != nullptr) {
+    return ShortWayAnswer(options_, [&](Ticket* ticket, internal::TicketEstimates* estimates) {
+      return facade_calls_->JoinParsed(request, token.key(), ticket, estimates);
+    });
+  }
   absl::StatusOr<Ticket> ticket = store_->Join(request);
   if (!ticket.ok()) return ticket.status();
-  return Present(*ticket);
+  return Present(*std::move(ticket), options_);
 }
 
 absl::StatusOr<QueueStatus> WaitingRoom::Status(std::string_view token) {
-  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
-  if (!event_id.ok()) return event_id.status();
-  absl::StatusOr<Ticket> ticket = store_->Status(*event_id, token);
+  std::string_view event_id;
+  internal::TokenKey key;
+  if (!internal::ParseToken(token, &event_id, &key)) return MalformedToken();
+  if (facade_calls_ != nullptr) {
+    return ShortWayAnswer(options_, [&](Ticket* ticket, internal::TicketEstimates* estimates) {
+      return facade_calls_->StatusParsed(event_id, token, key, ticket, estimates);
+    });
+  }
+  absl::StatusOr<Ticket> ticket = store_->Status(event_id, token);
   if (!ticket.ok()) return ticket.status();
-  return Present(*ticket);
+  return Present(*std::move(ticket), options_);
 }
 
 absl::StatusOr<QueueStatus> WaitingRoom::Find(std::string_view event_id, std::string_view user_id) {
@@ -240,20 +294,20 @@ absl::StatusOr<QueueStatus> WaitingRoom::Find(std::string_view event_id, std::st
                                             internal::AbslView(event_id), "'"));
   }
   if (!ticket.ok()) return ticket.status();
-  return Present(*ticket);
+  return Present(*std::move(ticket), options_);
 }
 
 absl::StatusOr<EnterResult> WaitingRoom::Enter(std::string_view token) {
-  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
-  if (!event_id.ok()) return event_id.status();
-  const std::string reservation = NewToken(*event_id);
-  absl::StatusOr<EnterOutcome> outcome = store_->Enter(*event_id, token, reservation);
+  std::string_view event_id;
+  if (!ParseToken(token, &event_id)) return MalformedToken();
+  const internal::TokenBuffer reservation(event_id);
+  absl::StatusOr<EnterOutcome> outcome = store_->Enter(event_id, token, reservation.view());
   if (!outcome.ok()) return outcome.status();
   EnterResult r;
   r.granted = outcome->granted;
   r.by_bypass = outcome->by_bypass;
   r.repeated = outcome->repeated;
-  r.status = Present(outcome->ticket);
+  r.status = Present(std::move(outcome->ticket), options_);
   if (r.granted) {
     r.reservation_token = r.status.reservation_token;
     r.reservation_expires_at = r.status.reservation_expires_at;
@@ -266,19 +320,19 @@ absl::StatusOr<EnterResult> WaitingRoom::Enter(std::string_view token) {
 }
 
 absl::StatusOr<QueueStatus> WaitingRoom::Leave(std::string_view token) {
-  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
-  if (!event_id.ok()) return event_id.status();
-  absl::StatusOr<Ticket> ticket = store_->Leave(*event_id, token);
+  std::string_view event_id;
+  if (!ParseToken(token, &event_id)) return MalformedToken();
+  absl::StatusOr<Ticket> ticket = store_->Leave(event_id, token);
   if (!ticket.ok()) return ticket.status();
-  return Present(*ticket);
+  return Present(*std::move(ticket), options_);
 }
 
 absl::StatusOr<QueueStatus> WaitingRoom::Complete(std::string_view token) {
-  absl::StatusOr<std::string_view> event_id = EventIdOfToken(token);
-  if (!event_id.ok()) return event_id.status();
-  absl::StatusOr<Ticket> ticket = store_->Complete(*event_id, token);
+  std::string_view event_id;
+  if (!ParseToken(token, &event_id)) return MalformedToken();
+  absl::StatusOr<Ticket> ticket = store_->Complete(event_id, token);
   if (!ticket.ok()) return ticket.status();
-  return Present(*ticket);
+  return Present(*std::move(ticket), options_);
 }
 
 absl::Status WaitingRoom::SetPolicy(std::string_view event_id, const Policy& policy) {

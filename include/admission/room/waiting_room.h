@@ -28,6 +28,9 @@
 #include "admission/room/store.h"
 
 namespace admission {
+namespace internal {
+class FacadeCalls;
+}  // namespace internal
 
 struct Options {
   // Policy given to an event the first time somebody joins it.
@@ -189,9 +192,10 @@ class WaitingRoom {
   class Sweeper;
   WaitingRoom(std::unique_ptr<Store> store, Options options);
 
-  QueueStatus Present(const Ticket& ticket) const;
-
   std::unique_ptr<Store> store_;
+  // The store's short way for Join and Status, when it has one (the in-memory store's); null
+  // otherwise. Internal: src/room/facade_calls.h.
+  internal::FacadeCalls* facade_calls_ = nullptr;
   Options options_;
   std::unique_ptr<Sweeper> sweeper_;
 };
