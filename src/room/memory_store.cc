@@ -1125,6 +1125,11 @@ absl::Status MemoryStore::JoinWithKey(const JoinRequest& request, const TokenKey
   if (prequeue && e->prequeue_joins > std::numeric_limits<uint32_t>::max()) {
     return fail(absl::ResourceExhaustedError("the pre-queue has taken 2^32 joins"));
   }
+  // The Redis store keeps a sequence number in 5 bytes (lua/room/records.lua); both stores
+  // take at most 2^40 - 1 joins into the line (127 days of 100,000 joins/s).
+  if (e->line.last_sequence() >= (uint64_t{1} << 40) - 1) {
+    return fail(absl::ResourceExhaustedError("the line has taken 2^40 joins"));
+  }
   // Admission on arrival (docs/rules.md): passthrough, else the safety net into an empty line.
   bool passthrough = false;
   bool safety_net = false;
