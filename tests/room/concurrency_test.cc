@@ -25,6 +25,7 @@
 #include "admission/room/store.h"
 #include "admission/room/waiting_room.h"
 #include "gtest/gtest.h"
+#include "support/forwarding_store.h"
 #include "support/store_factory.h"
 #include "support/test_util.h"
 
@@ -39,45 +40,21 @@ constexpr int kScale = 4;
 #endif
 
 // A store that forwards to another and counts what the sweeper did.
-class CountingStore final : public Store {
+class CountingStore final : public ForwardingStore {
  public:
-  explicit CountingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using ForwardingStore::ForwardingStore;
 
-  absl::StatusOr<Ticket> Join(const JoinRequest& r) override { return inner_->Join(r); }
-  absl::StatusOr<Ticket> Status(std::string_view e, std::string_view t) override {
-    return inner_->Status(e, t);
-  }
-  absl::StatusOr<std::string> FindToken(std::string_view e, std::string_view u) override {
-    return inner_->FindToken(e, u);
-  }
-  absl::StatusOr<EnterOutcome> Enter(std::string_view e, std::string_view t,
-                                     std::string_view r) override {
-    return inner_->Enter(e, t, r);
-  }
-  absl::StatusOr<Ticket> Leave(std::string_view e, std::string_view t) override {
-    return inner_->Leave(e, t);
-  }
-  absl::StatusOr<Ticket> Complete(std::string_view e, std::string_view t) override {
-    return inner_->Complete(e, t);
-  }
   absl::StatusOr<SweepOutcome> Sweep(std::string_view e, int64_t max) override {
-    auto out = inner_->Sweep(e, max);
+    auto out = ForwardingStore::Sweep(e, max);
     sweeps_.fetch_add(1);
     if (out.ok()) removed_.fetch_add(out->removed);
     return out;
   }
-  absl::Status SetPolicy(std::string_view e, const Policy& p) override {
-    return inner_->SetPolicy(e, p);
-  }
-  absl::StatusOr<Policy> GetPolicy(std::string_view e) override { return inner_->GetPolicy(e); }
-  absl::StatusOr<EventCounters> Stats(std::string_view e) override { return inner_->Stats(e); }
-  absl::StatusOr<std::vector<std::string>> ListEvents() override { return inner_->ListEvents(); }
 
   int64_t sweeps() const { return sweeps_.load(); }
   int64_t removed() const { return removed_.load(); }
 
  private:
-  std::unique_ptr<Store> inner_;
   std::atomic<int64_t> sweeps_{0};
   std::atomic<int64_t> removed_{0};
 };

@@ -20,51 +20,11 @@
 #include "common/tokens.h"
 #include "gtest/gtest.h"
 #include "room/rules.h"
+#include "support/forwarding_store.h"
 
 namespace admission {
 namespace testing {
 namespace {
-
-// A Store and nothing else: WaitingRoom finds no short way on it.
-class ForwardingStore final : public Store {
- public:
-  explicit ForwardingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
-
-  absl::StatusOr<Ticket> Join(const JoinRequest& request) override { return inner_->Join(request); }
-  absl::StatusOr<Ticket> Status(std::string_view event_id, std::string_view token) override {
-    return inner_->Status(event_id, token);
-  }
-  absl::StatusOr<std::string> FindToken(std::string_view event_id,
-                                        std::string_view user_id) override {
-    return inner_->FindToken(event_id, user_id);
-  }
-  absl::StatusOr<EnterOutcome> Enter(std::string_view event_id, std::string_view token,
-                                     std::string_view reservation_token) override {
-    return inner_->Enter(event_id, token, reservation_token);
-  }
-  absl::StatusOr<Ticket> Leave(std::string_view event_id, std::string_view token) override {
-    return inner_->Leave(event_id, token);
-  }
-  absl::StatusOr<Ticket> Complete(std::string_view event_id, std::string_view token) override {
-    return inner_->Complete(event_id, token);
-  }
-  absl::StatusOr<SweepOutcome> Sweep(std::string_view event_id, int64_t max_entries) override {
-    return inner_->Sweep(event_id, max_entries);
-  }
-  absl::Status SetPolicy(std::string_view event_id, const Policy& policy) override {
-    return inner_->SetPolicy(event_id, policy);
-  }
-  absl::StatusOr<Policy> GetPolicy(std::string_view event_id) override {
-    return inner_->GetPolicy(event_id);
-  }
-  absl::StatusOr<EventCounters> Stats(std::string_view event_id) override {
-    return inner_->Stats(event_id);
-  }
-  absl::StatusOr<std::vector<std::string>> ListEvents() override { return inner_->ListEvents(); }
-
- private:
-  std::unique_ptr<Store> inner_;
-};
 
 struct Rooms {
   SimulatedClock short_clock;
