@@ -1,6 +1,7 @@
 -- Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 --
--- What every call does first (call_begin, Begin, FindRecord) and the admission itself.
+-- What every call does first (call_begin, Begin, FindRecord) and last (done, fail), and the
+-- admission itself.
 
 local E = E
 
@@ -12,6 +13,21 @@ local function call_begin(keys, args)
   for field in pairs(E) do E[field] = nil end
   policy_changed, loaded_state = false, nil
   rec_cache, user_buckets, line_counts, dl_tail = {}, {}, nil, nil
+end
+
+-- Every reply goes through one of these two so that the event's state and the buffered
+-- deadline entries are written back even when the call fails after Begin (the memory store
+-- keeps Begin's refill and sweep too).
+local function done(result)
+  dl_flush()
+  event_save()
+  return result
+end
+
+local function fail(message)
+  dl_flush()
+  event_save()
+  return redis.error_reply(message)
 end
 
 -- Begin: the event's time for this call, the bucket refilled, a few deadlines applied, the

@@ -29,6 +29,25 @@
 local DL_CHUNK = 64
 local DL_OFFSET = 4503599627370496  -- 2^52: deadlines within +-142 years of 1970 are exact
 
+-- The last chunk as this call last saw it: { chunk = key, at = its base, count = its
+-- entries, pending = the ZADD arguments (score, key, ...) of the entries added to it and not
+-- sent yet, or nil }, nil when unknown (reset by call_begin, dropped whenever the index
+-- changes). The joins of a batch all get the same deadline, the latest of the event: all but
+-- the first land in the last chunk without looking it up, and all of them in one ZADD
+-- (dl_add).
+local dl_tail = nil
+
+-- Sends the entries buffered for the last chunk. Every function here that reads or changes a
+-- chunk, or drops dl_tail, calls it first; the call's reply does too (done and fail).
+local function dl_flush()
+  local tail = dl_tail
+  if tail == nil or tail.pending == nil then return end
+  local pending = tail.pending
+  tail.pending = nil
+  -- (count counted every buffered entry; a key already in the chunk only moved.)
+  tail.count = tail.count - #pending / 2 + redis.call('ZADD', tail.chunk, unpack(pending))
+end
+
 local function dl_head(at, key)
   local offset_at = at + DL_OFFSET
   if offset_at < 0 or offset_at >= 2 * DL_OFFSET then
@@ -45,19 +64,15 @@ local function dl_head_at(head) return struct.unpack('>I7', head) - DL_OFFSET en
 -- The index member, key and base of the chunk with the greatest head at or below `head`, or
 -- nil.
 local function dl_find(head)
+  dl_flush()
   local member =
     redis.call('ZREVRANGEBYLEX', K_DL, '[' .. head .. '\255', '-', 'LIMIT', 0, 1)[1]
   if member == nil then return nil end
   return member, K_DL .. ':' .. string.sub(member, 24), dl_head_at(member)
 end
 
--- The last chunk as this call last saw it: { chunk = key, at = its base, count = its
--- entries }, nil when unknown (reset by call_begin, dropped whenever the index changes).
--- The joins of a batch all get the same deadline, the latest of the event: all but the first
--- land in the last chunk without looking it up (dl_add).
-local dl_tail = nil
-
 local function dl_index(head, name)
+  dl_flush()
   dl_tail = nil
   redis.call('ZADD', K_DL, 0, head .. name)
   return K_DL .. ':' .. name
@@ -66,6 +81,7 @@ end
 -- Moves the upper half of a full chunk (of base `base`) into a new one; false if all its
 -- entries share one head (then it grows: only bigger, still correct).
 local function dl_split(chunk, base)
+  dl_flush()
   local all = redis.call('ZRANGE', chunk, 0, -1, 'WITHSCORES')
   local n = #all / 2
   local function at(i) return tonumber(all[2 * i]) + base end
@@ -110,22 +126,42 @@ local function dl_last()
   return dl_tail
 end
 
--- A full last chunk whose entries are all earlier than `at` is followed by a new last chunk
--- headed by `at`'s lowest head, rather than cut in two: entries that arrive in deadline order
--- (joins, and the heartbeats' entries the sweep moves on) then fill every chunk to DL_CHUNK
--- and never move, and the joins of a batch, which share their deadline, all follow that head
--- whatever their token keys. Returns the new chunk, or nil.
+-- A full last chunk whose entries are no later than `at`, and not all of deadline `at`, is
+-- followed by a new last chunk headed by `at`'s lowest head, rather than cut in two; the
+-- entries of deadline `at` it ends with (the batch's joins before this one) move into the new
+-- chunk with their head. Entries that arrive in deadline order (joins, and the heartbeats'
+-- entries the sweep moves on) then fill chunks to DL_CHUNK, less a batch's share, and never
+-- move again, and the joins of a batch, which share their deadline, all follow that head
+-- whatever their token keys. (Cutting in two left every chunk behind the last half full,
+-- and cost a join batch a split every DL_CHUNK / 2 joins.) Returns the new chunk, or nil.
 local function dl_open_last(tail, at)
+  dl_flush()
   local last = redis.call('ZRANGE', tail.chunk, -1, -1, 'WITHSCORES')[2]
-  if last == nil or tonumber(last) + tail.at >= at then return nil end
+  local score = at - tail.at
+  if last == nil or tonumber(last) > score then return nil end
+  local moving = {}
+  if tonumber(last) == score then
+    moving = redis.call('ZRANGE', tail.chunk, score, score, 'BYSCORE')
+    if #moving >= tail.count then return nil end
+  end
   local chunk = dl_index(dl_head(at, ''), I(redis.call('HINCRBY', K_META, META.chunk_counter, 1)))
-  dl_tail = { chunk = chunk, at = at, count = 0, lowest = true }
+  if #moving > 0 then
+    local args = { 'ZADD', chunk }
+    for _, key in ipairs(moving) do
+      args[#args + 1] = 0
+      args[#args + 1] = key
+    end
+    redis.call(unpack(args))
+    redis.call('ZREMRANGEBYRANK', tail.chunk, -#moving, -1)
+  end
+  dl_tail = { chunk = chunk, at = at, count = #moving, lowest = true }
   return dl_tail
 end
 
 -- Lowers the first chunk's head to `head` (of deadline `at`), its entries' scores with it, or
 -- starts a first chunk when there is none or it is full; returns the chunk's key.
 local function dl_lower_first(head, at)
+  dl_flush()
   local first = redis.call('ZRANGE', K_DL, 0, 0)[1]
   local chunk = first and K_DL .. ':' .. string.sub(first, 24)
   if first == nil or redis.call('ZCARD', chunk) >= DL_CHUNK then
@@ -156,7 +192,14 @@ local function dl_add(at, key)
   if tail ~= nil and (at > tail.at or (at == tail.at and tail.lowest)) then
     if tail.count >= DL_CHUNK and at > tail.at then tail = dl_open_last(tail, at) end
     if tail ~= nil and tail.count < DL_CHUNK then
-      tail.count = tail.count + redis.call('ZADD', tail.chunk, I(at - tail.at), key)
+      local pending = tail.pending
+      if pending == nil then
+        pending = {}
+        tail.pending = pending
+      end
+      pending[#pending + 1] = I(at - tail.at)
+      pending[#pending + 1] = key
+      tail.count = tail.count + 1
       return
     end
   end
@@ -173,6 +216,7 @@ end
 
 -- Removes an entry; false if there was none.
 local function dl_remove(at, key)
+  dl_flush()
   local member, chunk = dl_find(dl_head(at, key))
   if member == nil or redis.call('ZREM', chunk, key) == 0 then return false end
   if dl_tail ~= nil and dl_tail.chunk == chunk then dl_tail.count = dl_tail.count - 1 end
@@ -189,6 +233,7 @@ end
 -- but the few that find a deadline passed the two lookups: an entry added earlier lowers it,
 -- an entry that goes leaves it (then too early, which only costs a lookup).
 local function dl_first()
+  dl_flush()
   local member = redis.call('ZRANGE', K_DL, 0, 0)[1]
   if member == nil then
     E.next_deadline = math.huge

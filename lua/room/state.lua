@@ -382,15 +382,3 @@ local function event_save()
     redis.call('HSET', K_META, META.state, state)
   end
 end
-
--- Every reply goes through one of these two so that the event's state is written back even
--- when the call fails after Begin (the memory store keeps Begin's refill and sweep too).
-local function done(result)
-  event_save()
-  return result
-end
-
-local function fail(message)
-  event_save()
-  return redis.error_reply(message)
-end
