@@ -3,8 +3,8 @@
 -- join, [5] '1' to create the event with the secret in ARGV[6..7] and the policy in ARGV[8..]
 -- when it does not exist, then from F one triple per join: user id, token key ('' when
 -- malformed), the reservation token for a join that admits at once (passthrough, safety net).
--- Reply: now, the rate sample, then one entry per join, in order: the ticket's fields
--- (ticket_fields), or an error reply. A join the schedule or the method refuses fails
+-- Reply: now, the rate sample, then one entry per join, in order: the packed ticket
+-- (packed_ticket), or an error reply. A join the schedule or the method refuses fails
 -- with "JOIN_REFUSED <rejected|closed|not_open_yet> <time in us> <reject message>", which the
 -- C++ side turns into rules::JoinRefusedError (Lua cannot format the time). Begin and Advance
 -- run once for the batch.
@@ -153,7 +153,7 @@ for i = first, #ARGV, 3 do
   else
     local position = records[i].position
     if E.method == M_RANDOM then position = nil end  -- the draws may have moved it
-    out[#out + 1] = ticket_fields(records[i].r, now, position)
+    out[#out + 1] = packed_ticket(records[i].r, now, position)
   end
 end
 return done(out)

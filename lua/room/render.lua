@@ -2,7 +2,8 @@
 --
 -- Replies. The C++ side (src/redis/room/redis_store.cc) reads them field by field. Integers go
 -- back as Lua numbers (Redis turns them into integer replies, exact below 2^53: no formatting
--- cost), "none" as false (a nil reply), doubles as %.17g strings (Redis would truncate them).
+-- cost), "none" as false (a nil reply), doubles as %.17g strings (Redis would truncate them);
+-- a ticket goes back packed into one string (packed_ticket).
 
 local E, WAITING, STATE_CODE, M_RANDOM, M_PASSTHROUGH, S_PREQUEUE =
   E, WAITING, STATE_CODE, M_RANDOM, M_PASSTHROUGH, S_PREQUEUE
@@ -66,13 +67,18 @@ local function standing(r, now, position)
 end
 
 -- MakeTicket without the rate sample (append_ticket adds it; a batch of statuses shares one),
--- as a new table: user id, state, position, joined, left_line (false: never), deadline, block,
--- retry (see standing; false when none), tier wait (exact duration, '' zero), paused reason,
--- reservation token, reservation expiry (false: no grant), position_high, opens_at (false:
--- not pre-queued), ahead_unreached, present_until (false: none), grant_until (false: none),
--- queue message ('' for users not in line, or none). (One table constructor: a batch makes
--- one such table per user, and growing it field by field cost a sixth of a status.)
-local function ticket_fields(r, now, position)
+-- packed into one string (src/redis/client/packed_reader.h reads it): numbers as
+-- little-endian doubles, NaN for none; strings as a u32 length and their bytes. In order: user
+-- id, state, position, joined, left_line (none: never), deadline, block, retry (see standing;
+-- none when none), tier wait (exact duration, '' zero), paused reason, reservation token,
+-- reservation expiry (none: no grant), position_high, opens_at (none: not pre-queued),
+-- ahead_unreached, present_until, grant_until, queue message ('' for users not in line, or
+-- none). (One string per user rather than an array of 18 replies: Redis builds, and the
+-- client parses, one reply for it; a batch of statuses is mostly tickets.)
+local TICKET_FORMAT = '<I4c0dddddddI4c0I4c0I4c0ddddddI4c0'
+local function none(x) if not x then return NAN end return x end
+
+local function packed_ticket(r, now, position)
   local block, retry, tier_exact, reason, message = B_NOT_WAITING, false, '', '', ''
   local state, high, opens, ahead, present = STATE_CODE[r.state], 0, false, 0, false
   if not WAITING[r.state] then
@@ -94,14 +100,15 @@ local function ticket_fields(r, now, position)
     end
     message = load_queue_message()
   end
-  return { r.user_id, state, position, r.joined, r.left_line or false, r.deadline, block, retry,
-           tier_exact, reason, r.reservation_token, r.reservation_expiry or false, high, opens,
-           ahead, present, r.grant_until or false, message }
+  local user_id, reservation = r.user_id, r.reservation_token
+  return struct.pack(TICKET_FORMAT, #user_id, user_id, state, position, r.joined,
+                     none(r.left_line), r.deadline, block, none(retry), #tier_exact, tier_exact,
+                     #reason, reason, #reservation, reservation, none(r.reservation_expiry), high,
+                     none(opens), ahead, none(present), none(r.grant_until), #message, message)
 end
 
--- MakeTicket: the fields above, then the rate sample.
+-- MakeTicket: the packed ticket, then the rate sample.
 local function append_ticket(out, r, now, position)
-  local n = #out
-  for i, field in ipairs(ticket_fields(r, now, position)) do out[n + i] = field end
+  out[#out + 1] = packed_ticket(r, now, position)
   return append_rate(out, now)
 end

@@ -1,15 +1,21 @@
 // Copyright 2026 The admission Authors. Licensed under the Apache License 2.0.
 //
 // The Redis store's internals (src/redis/): the connection and its pool against a real server,
-// the reply reader against hand-made malformed replies, error mapping and the policy codec.
+// the reply readers against hand-made malformed replies, error mapping and the policy codec.
 #include <hiredis.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <iostream>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -21,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "redis/client/connection.h"
 #include "redis/client/connection_pool.h"
+#include "redis/client/packed_reader.h"
 #include "redis/client/reply_reader.h"
 #include "redis/room/policy_codec.h"
 #include "support/redis/redis_server.h"
@@ -36,6 +43,7 @@ using redis_internal::Connection;
 using redis_internal::ConnectionPool;
 using redis_internal::Endpoint;
 using redis_internal::ErrorReplyStatus;
+using redis_internal::PackedReader;
 using redis_internal::ReplyReader;
 using ::testing::HasSubstr;
 
@@ -403,6 +411,82 @@ TEST(RedisReplyReaderTest, MalformedRepliesAreInternalErrors) {
   check(
       sticky,
       [](ReplyReader& r) {
+        r.Int("first");
+        EXPECT_EQ(r.Int("second"), 0);
+        EXPECT_EQ(r.String("third"), "");
+      },
+      "first");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packed reader: what Redis' own struct.pack writes (the scripts' packed tickets), and strings
+// cut short or padded.
+
+TEST(RedisPackedReaderTest, ReadsWhatRedisStructPackWrote) {
+  auto server = RedisServer::Start();
+  ASSERT_OK(server);
+  auto connection = Connection::Open(EndpointOf(**server));
+  ASSERT_OK(connection);
+  // The layout of lua/room/render.lua's packed_ticket: u32-length strings, doubles, NaN = none.
+  auto replies = (*connection)
+                     ->Execute(std::vector<Command>{
+                         {"EVAL",
+                          "return struct.pack('<I4c0dddI4c0ddd', 5, 'user1', 1796394350530204, "
+                          "0/0, -42, 0, '', 0.25, 9007199254740992, 1.5)",
+                          "0"}});
+  ASSERT_OK(replies);
+  ASSERT_EQ((*replies)[0]->type, REDIS_REPLY_STRING) << (*replies)[0]->str;
+  PackedReader r("test", std::string_view((*replies)[0]->str, (*replies)[0]->len));
+  EXPECT_EQ(r.String("user_id"), "user1");
+  EXPECT_EQ(r.Int("joined_at"), 1796394350530204);
+  EXPECT_EQ(r.OptionalInt("left_line_at"), std::nullopt);
+  EXPECT_EQ(r.IntIn("delta", -100, 100), -42);
+  EXPECT_EQ(r.String("empty"), "");
+  EXPECT_EQ(r.OptionalDouble("retry"), 0.25);
+  EXPECT_EQ(r.Int("largest"), int64_t{1} << 53);
+  EXPECT_EQ(r.OptionalDouble("fraction"), 1.5);
+  EXPECT_OK(r.Finish());
+}
+
+TEST(RedisPackedReaderTest, MalformedStringsAreInternalErrors) {
+  auto pack = [](std::initializer_list<double> numbers, std::string tail = "") {
+    std::string s;
+    for (double d : numbers) s.append(reinterpret_cast<const char*>(&d), sizeof d);
+    return s + tail;
+  };
+  auto check = [](const std::string& packed, const std::function<void(PackedReader&)>& read,
+                  const std::string& what) {
+    PackedReader r("redis 1.2.3.4:5 (status)", packed);
+    read(r);
+    const absl::Status s = r.Finish();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
+    EXPECT_THAT(s.message(), HasSubstr("malformed reply from redis 1.2.3.4:5 (status)"));
+    EXPECT_THAT(s.message(), HasSubstr(what));
+  };
+  check(
+      pack({1}).substr(0, 7), [](PackedReader& r) { r.Int("position"); }, "position is missing");
+  check(
+      pack({}, std::string("\x05\0\0\0abc", 7)), [](PackedReader& r) { r.String("user_id"); },
+      "user_id runs past the end");
+  check(
+      pack({}, std::string("\x01\0", 2)), [](PackedReader& r) { r.String("user_id"); },
+      "user_id is missing");
+  check(
+      pack({2.5}), [](PackedReader& r) { r.Int("position"); }, "position is not an integer");
+  check(
+      pack({1e300}), [](PackedReader& r) { r.Int("position"); }, "position is not an integer");
+  check(
+      pack({std::nan("")}), [](PackedReader& r) { r.Int("deadline"); }, "deadline is empty");
+  check(
+      pack({9}), [](PackedReader& r) { r.IntIn("state", 0, 6); }, "state is out of range");
+  check(
+      pack({std::numeric_limits<double>::infinity()}),
+      [](PackedReader& r) { r.OptionalDouble("retry"); }, "retry is not a finite number");
+  check(
+      pack({1, 2}), [](PackedReader& r) { r.Int("now"); }, "bytes follow the last field");
+  check(  // the first error is the one reported; later reads are harmless
+      pack({0.5, 1}),
+      [](PackedReader& r) {
         r.Int("first");
         EXPECT_EQ(r.Int("second"), 0);
         EXPECT_EQ(r.String("third"), "");

@@ -36,6 +36,7 @@
 #include "redis/client/connection.h"
 #include "redis/client/event_registry.h"
 #include "redis/client/function_runner.h"
+#include "redis/client/packed_reader.h"
 #include "redis/client/reply_reader.h"
 #include "redis/client/router.h"
 #include "redis/room/functions.h"
@@ -54,6 +55,7 @@ using redis_internal::ErrorReplyStatus;
 using redis_internal::EventKeys;
 using redis_internal::FunctionRunner;
 using redis_internal::GetRoomFunction;
+using redis_internal::PackedReader;
 using redis_internal::ReplyPtr;
 using redis_internal::ReplyReader;
 using redis_internal::RoomFunction;
@@ -321,11 +323,10 @@ void ReadRate(ReplyReader& r, int64_t now_us, RateSample* rate) {
   }
 }
 
-// A ticket (see append_ticket in lua/room/render.lua); the same fields MakeTicket fills. With
-// `shared_rate`, the reply has no rate sample of its own (ticket_fields: a batch of
-// statuses reads one for all).
-void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view token, int64_t now_us,
-                Ticket* t, const RateSample* shared_rate = nullptr) {
+// A packed ticket (packed_ticket in lua/room/render.lua): the fields MakeTicket fills, but the
+// rate sample (a batch of statuses or joins reads one for all; see ReadTicketAndRate).
+void ReadTicket(PackedReader& r, std::string_view event_id, std::string_view token, int64_t now_us,
+                Ticket* t) {
   t->event_id = std::string(event_id);
   t->user_id = std::string(r.String("user_id"));
   t->token = std::string(token);
@@ -388,11 +389,6 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   t->grant_expires_at =
       grant_until.has_value() ? rules::MicrosToTime(*grant_until) : absl::InfiniteFuture();
   t->queue_message = std::string(r.String("queue_message"));
-  if (shared_rate != nullptr) {
-    t->rate = *shared_rate;
-  } else {
-    ReadRate(r, now_us, &t->rate);
-  }
   if (!r.ok()) return;
 
   t->tier_wait = absl::ZeroDuration();
@@ -410,17 +406,32 @@ void ReadTicket(ReplyReader& r, std::string_view event_id, std::string_view toke
   }
 }
 
+// A reply's ticket (append_ticket in lua/room/render.lua): the packed ticket, then the rate
+// sample. OK when the whole reply was read and well formed.
+absl::Status ReadTicketAndRate(ReplyReader& reply, std::string_view context,
+                               std::string_view event_id, std::string_view token, int64_t now_us,
+                               Ticket* t) {
+  PackedReader packed(context, reply.String("ticket"));
+  if (!reply.ok()) return reply.status();
+  ReadTicket(packed, event_id, token, now_us, t);
+  if (absl::Status s = packed.Finish(); !s.ok()) return s;
+  ReadRate(reply, now_us, &t->rate);
+  return reply.Finish();
+}
+
 absl::StatusOr<Ticket> RedisStore::RunTicketScript(RoomFunction id, std::string_view event_id,
                                                    std::string_view token,
                                                    const std::vector<std::string>& args,
                                                    bool register_event) {
   absl::StatusOr<ReplyPtr> reply = Run(id, event_id, args, register_event);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(id));
+  const std::string context = Context(id);
+  ReplyReader r(reply->get(), context);
   const int64_t now_us = r.Int("now");
   Ticket t;
-  ReadTicket(r, event_id, token, now_us, &t);
-  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  if (absl::Status s = ReadTicketAndRate(r, context, event_id, token, now_us, &t); !s.ok()) {
+    return s;
+  }
   return t;
 }
 
@@ -515,12 +526,18 @@ std::vector<absl::StatusOr<Ticket>> RedisStore::ReadTickets(
       }
       continue;
     }
-    ReplyReader r(one, context);
+    if (one->type != REDIS_REPLY_STRING) {
+      answers.push_back(absl::InternalError(
+          absl::StrCat("malformed reply from ", context, ": field ticket is not a string")));
+      continue;
+    }
+    PackedReader r(context, std::string_view(one->str, one->len));
     Ticket t;
-    ReadTicket(r, event_id, tokens[i], now_us, &t, &rate);
+    ReadTicket(r, event_id, tokens[i], now_us, &t);
     if (absl::Status s = r.Finish(); !s.ok()) {
       answers.push_back(s);
     } else {
+      t.rate = rate;
       answers.push_back(std::move(t));
     }
   }
@@ -532,14 +549,17 @@ absl::StatusOr<EnterOutcome> RedisStore::Enter(std::string_view event_id, std::s
   absl::StatusOr<ReplyPtr> reply =
       Run(RoomFunction::kEnter, event_id, {TokenKey(token), std::string(reservation_token)}, false);
   if (!reply.ok()) return reply.status();
-  ReplyReader r(reply->get(), Context(RoomFunction::kEnter));
+  const std::string context = Context(RoomFunction::kEnter);
+  ReplyReader r(reply->get(), context);
   const int64_t now_us = r.Int("now");
   EnterOutcome out;
   out.granted = r.IntIn("granted", 0, 1) == 1;
   out.by_bypass = r.IntIn("by_bypass", 0, 1) == 1;
   out.repeated = r.IntIn("repeated", 0, 1) == 1;
-  ReadTicket(r, event_id, token, now_us, &out.ticket);
-  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  if (absl::Status s = ReadTicketAndRate(r, context, event_id, token, now_us, &out.ticket);
+      !s.ok()) {
+    return s;
+  }
   return out;
 }
 
