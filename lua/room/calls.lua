@@ -13,19 +13,22 @@ local function call_begin(keys, args)
   for field in pairs(E) do E[field] = nil end
   policy_changed, loaded_state = false, nil
   rec_cache, user_buckets, line_counts, dl_tail = {}, {}, nil, nil
+  line_unsent_lo, line_unsent_hi = nil, nil
 end
 
--- Every reply goes through one of these two so that the event's state and the buffered
--- deadline entries are written back even when the call fails after Begin (the memory store
--- keeps Begin's refill and sweep too).
+-- Every reply goes through one of these two so that the event's state, and the deadline
+-- entries and line counts the call buffered, are written back even when the call fails after
+-- Begin (the memory store keeps Begin's refill and sweep too).
 local function done(result)
   dl_flush()
+  line_flush()
   event_save()
   return result
 end
 
 local function fail(message)
   dl_flush()
+  line_flush()
   event_save()
   return redis.error_reply(message)
 end

@@ -42,9 +42,23 @@ local function line_nodes() return floordiv(E.sequence - 1, LINE_BLOCK) + 1 end
 -- applied to it, so that the positions of a batch of statuses or joins cost one read; a
 -- removal from the line (line_remove) drops it.
 local line_counts = nil
+
+-- The nodes lo .. hi of line_counts hold writes of this call not sent yet (nil: none): a batch
+-- of joins writes the last block's node once per join, and it goes out once, by line_flush,
+-- before the nodes are read again or changed in Redis, and with the call's reply (done, fail).
+local line_unsent_lo, line_unsent_hi = nil, nil
+
+local function line_flush()
+  if line_unsent_lo == nil then return end
+  redis.call('SETRANGE', K_LINE, 4 * (line_unsent_lo - 1),
+             string.sub(line_counts, 4 * (line_unsent_lo - 1) + 1, 4 * line_unsent_hi))
+  line_unsent_lo, line_unsent_hi = nil, nil
+end
+
 local function line_read(i)
   if i < 1 then return '' end
   if line_counts ~= nil and #line_counts >= 4 * i then return line_counts end
+  line_flush()
   line_counts = redis.call('GETRANGE', K_LINE, 0, 4 * line_nodes() - 1)
   return line_counts
 end
@@ -56,15 +70,18 @@ local function node(counts, j)
   return (struct.unpack('>I4', counts, at))
 end
 
--- Writes node j, and into what the call read of the nodes when that covers the nodes before it
--- (a batch of joins then reads them once).
+-- Writes node j: into what the call read of the nodes when that covers the nodes before it (a
+-- batch of joins then reads them once, and sends them once: line_flush), else to Redis.
 local function put_node(j, count)
   local packed = struct.pack('>I4', count)
-  redis.call('SETRANGE', K_LINE, 4 * (j - 1), packed)
   if line_counts ~= nil and #line_counts >= 4 * (j - 1) then
     line_counts = string.sub(line_counts, 1, 4 * (j - 1)) .. packed ..
       string.sub(line_counts, 4 * j + 1)
+    if line_unsent_lo == nil or j < line_unsent_lo then line_unsent_lo = j end
+    if line_unsent_hi == nil or j > line_unsent_hi then line_unsent_hi = j end
   else
+    line_flush()
+    redis.call('SETRANGE', K_LINE, 4 * (j - 1), packed)
     line_counts = nil
   end
 end
@@ -127,6 +144,7 @@ local function line_remove(sequence)
   local key = line_block_key(b)
   redis.call('SETBIT', key, offset, 0)
   local n = line_nodes()
+  line_flush()
   line_counts = nil
   local args = { 'BITFIELD', K_LINE }
   local i = b + 1
