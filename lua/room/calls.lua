@@ -13,7 +13,7 @@ local function call_begin(keys, args)
   for field in pairs(E) do E[field] = nil end
   policy_changed, loaded_state = false, nil
   rec_cache, user_buckets, line_counts, dl_tail = {}, {}, nil, nil
-  line_unsent_lo, line_unsent_hi = nil, nil
+  line_unsent_lo, line_unsent_hi, line_new = nil, nil, nil
 end
 
 -- Every reply goes through one of these two so that the event's state, and the deadline

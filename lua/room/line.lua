@@ -48,11 +48,39 @@ local line_counts = nil
 -- before the nodes are read again or changed in Redis, and with the call's reply (done, fail).
 local line_unsent_lo, line_unsent_hi = nil, nil
 
+-- The places line_add took in this call and not sent yet, nil when none: `n` consecutive
+-- offsets from `first` in block `b` (key `block`), and their token keys (nil when they are not
+-- 16 bytes, and not written). A batch of joins takes consecutive places, and one BITFIELD and
+-- one SETRANGE send them, rather than a SETBIT and a SETRANGE each.
+local line_new = nil
+
+-- Sends what the call wrote of the line and did not send yet; before anything reads a block or
+-- the nodes from Redis (line.lua's readers, and line_find_block before its callers read the
+-- block it found), and with the call's reply (done, fail).
 local function line_flush()
-  if line_unsent_lo == nil then return end
-  redis.call('SETRANGE', K_LINE, 4 * (line_unsent_lo - 1),
-             string.sub(line_counts, 4 * (line_unsent_lo - 1) + 1, 4 * line_unsent_hi))
-  line_unsent_lo, line_unsent_hi = nil, nil
+  local new = line_new
+  if new ~= nil then
+    line_new = nil
+    -- The new places' bits were 0: set them up to 32 at a time (BITFIELD SET u<width>).
+    local args, at, left = { 'BITFIELD', new.block }, new.first, new.n
+    while left > 0 do
+      local width = math.min(left, 32)
+      args[#args + 1] = 'SET'
+      args[#args + 1] = 'u' .. width
+      args[#args + 1] = I(at)
+      args[#args + 1] = I(2 ^ width - 1)
+      at, left = at + width, left - width
+    end
+    redis.call(unpack(args))
+    if new.keys ~= nil then
+      redis.call('SETRANGE', new.block .. ':k', 16 * new.first, table.concat(new.keys))
+    end
+  end
+  if line_unsent_lo ~= nil then
+    redis.call('SETRANGE', K_LINE, 4 * (line_unsent_lo - 1),
+               string.sub(line_counts, 4 * (line_unsent_lo - 1) + 1, 4 * line_unsent_hi))
+    line_unsent_lo, line_unsent_hi = nil, nil
+  end
 end
 
 local function line_read(i)
@@ -105,20 +133,30 @@ local function line_sum(i) return path_sum(line_read(i), i, 0) end
 local function line_add(sequence, key)
   E.bitmap_count = E.bitmap_count + 1
   local b, offset = line_block(sequence)
-  local block = line_block_key(b)
-  redis.call('SETBIT', block, offset, 1)
   -- (Token keys are 16 bytes; the benchmarks' made-up ones are not, and never drawn.)
-  if #key == 16 then
-    if offset ~= KEYS_PRESIZE_AT then
-      redis.call('SETRANGE', block .. ':k', 16 * offset, key)
-    else
-      -- (SETRANGE into a missing key makes a string of exactly the length written.)
-      local before = redis.call('GET', block .. ':k') or ''
-      before = string.sub(before, 1, 16 * offset) .. string.rep('\0', 16 * offset - #before)
-      redis.call('DEL', block .. ':k')
-      redis.call('SETRANGE', block .. ':k', 0,
-                 before .. key .. string.rep('\0', 16 * (LINE_BLOCK - offset - 1)))
+  local keyed = #key == 16
+  local new = line_new
+  if new ~= nil and (new.b ~= b or new.first + new.n ~= offset or keyed ~= (new.keys ~= nil)) then
+    line_flush()
+    new = nil
+  end
+  if keyed and offset == KEYS_PRESIZE_AT then
+    line_flush()
+    local block = line_block_key(b)
+    redis.call('SETBIT', block, offset, 1)
+    -- (SETRANGE into a missing key makes a string of exactly the length written.)
+    local before = redis.call('GET', block .. ':k') or ''
+    before = string.sub(before, 1, 16 * offset) .. string.rep('\0', 16 * offset - #before)
+    redis.call('DEL', block .. ':k')
+    redis.call('SETRANGE', block .. ':k', 0,
+               before .. key .. string.rep('\0', 16 * (LINE_BLOCK - offset - 1)))
+  else
+    if new == nil then
+      new = { b = b, block = line_block_key(b), first = offset, n = 0, keys = keyed and {} or nil }
+      line_new = new
     end
+    new.n = new.n + 1
+    if keyed then new.keys[new.n] = key end
   end
   local i = b + 1
   local counts = line_read(i)
@@ -139,12 +177,12 @@ end
 -- Takes a sequence number out of the line; drops its block once empty, and the counts once
 -- the whole line is.
 local function line_remove(sequence)
+  line_flush()
   E.bitmap_count = E.bitmap_count - 1
   local b, offset = line_block(sequence)
   local key = line_block_key(b)
   redis.call('SETBIT', key, offset, 0)
   local n = line_nodes()
-  line_flush()
   line_counts = nil
   local args = { 'BITFIELD', K_LINE }
   local i = b + 1
@@ -167,6 +205,7 @@ end
 
 -- The number of waiting users ahead of a waiting sequence number (position - 1).
 local function line_rank(sequence)
+  line_flush()
   local b, offset = line_block(sequence)
   local rank = line_sum(b)
   if offset > 0 then
@@ -180,6 +219,7 @@ local function line_length() return E.bitmap_count end
 -- The block (0-based) holding the j-th (0-based) user of the bitmap, j below its length, and
 -- that user's rank (1-based) among the block's users: a descent of the Fenwick tree.
 local function line_find_block(j)
+  line_flush()
   local n = line_nodes()
   local counts = line_read(n)
   local b, rest = 0, j + 1
@@ -200,6 +240,7 @@ end
 
 -- The token key of a sequence number in the bitmap.
 local function line_key(sequence)
+  line_flush()
   local b, offset = line_block(sequence)
   return redis.call('GETRANGE', line_block_key(b) .. ':k', 16 * offset, 16 * offset + 15)
 end
