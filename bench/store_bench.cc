@@ -48,7 +48,8 @@
 //       holds the same N tokens as the fixture (std::mutex, as the store uses).
 //   Baseline/RandomRead/N  one dependent read of a random 64-byte line among N (a pointer
 //       chase): what one cache miss costs at that working-set size on this machine.
-//   Baseline/NewToken  admission::NewToken(): the facade makes one per Join and per Enter.
+//   Baseline/NewToken  admission::NewToken(): the token a Join or Enter needs (the facade makes
+//                      the same two tokens in place, internal::TokenBuffer, without this string).
 //
 // All benchmarks use real time. With 2 threads the reported time per iteration is wall time
 // divided by the calls of both threads (the inverse of the throughput); the latency of one
