@@ -5,8 +5,12 @@
 // coalesced. (The Redis store's suites run every Status through it against a real server.)
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <future>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -169,6 +173,112 @@ TEST(TicketBatcherTest, EventsAreBatchedApart) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// Many callers on a few events, batches of a few: every call gets its own answer (its error
+// included), an event never has more than its batches in flight, and every call was sent
+// exactly once.
+TEST(TicketBatcherTest, ManyCallersEachGetTheirOwnAnswer) {
+  constexpr int kThreads = 48;
+  constexpr int kCallsEach = 200;
+  std::mutex mu;
+  std::map<std::string, int> in_flight;
+  std::atomic<int> too_many{0};
+  std::atomic<int64_t> sent{0};
+  StatusBatcher batcher(
+      [&](std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (++in_flight[std::string(event_id)] > 2) ++too_many;
+        }
+        sent += static_cast<int64_t>(tokens.size());
+        std::vector<absl::StatusOr<Ticket>> answers;
+        for (const std::string_view* token : tokens) {
+          const std::string text(*token);
+          if (text.back() == '!') {
+            answers.push_back(absl::NotFoundError("no " + text));
+          } else {
+            Ticket t;
+            t.token = std::string(event_id) + "/" + text;
+            answers.push_back(t);
+          }
+        }
+        std::this_thread::yield();  // let the queue fill
+        std::lock_guard<std::mutex> lock(mu);
+        --in_flight[std::string(event_id)];
+        return answers;
+      },
+      8, 2, absl::Minutes(1));
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kCallsEach; ++j) {
+        const std::string event = absl::StrCat("ev", (i + j) % 3);
+        const std::string token = absl::StrCat("u", i, "-", j, j % 5 == 0 ? "!" : "");
+        auto t = batcher.Call(event, std::string_view(token));
+        if (j % 5 == 0) {
+          if (t.status().code() != absl::StatusCode::kNotFound ||
+              t.status().message() != "no " + token) {
+            ++wrong;
+          }
+        } else if (!t.ok() || t->token != event + "/" + token) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(too_many.load(), 0);
+  EXPECT_EQ(sent.load(), int64_t{kThreads} * kCallsEach);
+  for (const char* event : {"ev0", "ev1", "ev2"}) EXPECT_EQ(batcher.Queued(event), 0u);
+}
+
+// Queued calls give up while batches run and others are taken into batches at the same
+// moment: each call either gets its own answer or gives up unsent, never both.
+TEST(TicketBatcherTest, CallsThatGiveUpWhileOthersAreTakenAreNeverSent) {
+  constexpr int kThreads = 32;
+  constexpr int kCallsEach = 100;
+  std::mutex mu;
+  std::set<std::string> sent;
+  StatusBatcher batcher(
+      [&](std::string_view event_id, const std::vector<const std::string_view*>& tokens) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          for (const std::string_view* token : tokens) sent.insert(std::string(*token));
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        return Echo(event_id, tokens);
+      },
+      4, 1, absl::Microseconds(100));
+  std::vector<std::thread> threads;
+  std::mutex answers_mu;
+  std::set<std::string> answered, gave_up;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kCallsEach; ++j) {
+        const std::string token = absl::StrCat("u", i, "-", j);
+        auto t = batcher.Call("ev", std::string_view(token));
+        std::lock_guard<std::mutex> lock(answers_mu);
+        if (t.ok() && t->token == "ev/" + token) {
+          answered.insert(token);
+        } else if (t.status().code() == absl::StatusCode::kUnavailable) {
+          gave_up.insert(token);
+        } else {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(answered.size() + gave_up.size(), static_cast<std::size_t>(kThreads * kCallsEach));
+  EXPECT_EQ(sent, answered);
+  EXPECT_GT(answered.size(), 0u);
+  EXPECT_GT(gave_up.size(), 0u);
+  EXPECT_EQ(batcher.Queued("ev"), 0u);
 }
 
 }  // namespace

@@ -14,12 +14,16 @@
 // at most `max_queue_wait` for a batch to take it (a stalled server holds both batches for up
 // to their command timeout): then it leaves the queue with Unavailable, unsent, so that a
 // call is bounded by about one command timeout rather than two.
+//
+// A queued call sleeps on a WakeSignal of its own and is woken once, to lead or with its
+// answer, by a thread that has let go of the batcher's mutex, and it returns without taking
+// the mutex again: with dozens of callers on a few cores, waking them under the mutex made
+// each woken caller block on it once more (common/wake_signal.h).
 #ifndef ADMISSION_SRC_REDIS_ROOM_TICKET_BATCHER_H_
 #define ADMISSION_SRC_REDIS_ROOM_TICKET_BATCHER_H_
 
-#include <chrono>
-#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -37,6 +41,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "admission/room/store.h"
+#include "common/wake_signal.h"
 
 namespace admission::redis_internal {
 
@@ -65,38 +70,49 @@ class TicketBatcher {
     if (slot == nullptr) slot = std::make_unique<Lane>();
     Lane* const lane = slot.get();  // stays put while this call is queued or leads
     lane->queue.push_back(&self);
-    WakeLeader(*lane);
-    self.cv.wait_for(lock, absl::ToChronoNanoseconds(max_queue_wait_),
-                     [&self] { return self.answer.has_value() || self.lead || self.in_batch; });
-    if (!self.answer.has_value() && !self.lead && !self.in_batch) {
-      // Still queued: leave the queue. (A call a batch took waits for that batch, which its
-      // own command timeout bounds.)
-      for (auto it = lane->queue.begin(); it != lane->queue.end(); ++it) {
-        if (*it == &self) {
-          lane->queue.erase(it);
-          break;
-        }
-      }
-      if (lane->queue.empty() && lane->in_flight == 0) {
-        lanes_.erase(absl::string_view(event_id.data(), event_id.size()));
-      }
-      return absl::UnavailableError(
-          absl::StrCat("the event's earlier calls to the store did not finish within ",
-                       absl::FormatDuration(max_queue_wait_), "; this call was not sent"));
+    Waiter* const leader = NextLeader(*lane);
+    lock.unlock();
+    uint32_t signal = kLead;  // this call leads at once: the queue was empty and a batch may start
+    if (leader != &self) {
+      Wake(leader, kLead);
+      signal = self.signal.WaitFor(max_queue_wait_);
     }
-    self.cv.wait(lock, [&self] { return self.answer.has_value() || self.lead; });
-    if (self.answer.has_value()) return *std::move(self.answer);
+    if (signal == WakeSignal::kUnset) {
+      lock.lock();
+      if (!self.lead && !self.in_batch) {
+        // Still queued: leave the queue. (A call a batch took waits for that batch, which its
+        // own command timeout bounds.)
+        for (auto it = lane->queue.begin(); it != lane->queue.end(); ++it) {
+          if (*it == &self) {
+            lane->queue.erase(it);
+            break;
+          }
+        }
+        if (lane->queue.empty() && lane->in_flight == 0) {
+          lanes_.erase(absl::string_view(event_id.data(), event_id.size()));
+        }
+        return absl::UnavailableError(
+            absl::StrCat("the event's earlier calls to the store did not finish within ",
+                         absl::FormatDuration(max_queue_wait_), "; this call was not sent"));
+      }
+      lock.unlock();
+      // Taken into a batch, or made the leader, just now: the signal is on its way.
+      signal = self.signal.WaitFor(absl::InfiniteDuration());
+    }
+    if (signal == kAnswered) return *std::move(self.answer);
 
     // Lead: take the front of the queue (this call is its first) and run it as one batch.
     std::vector<Waiter*> batch;
+    lock.lock();
     while (!lane->queue.empty() && batch.size() < max_batch_) {
       batch.push_back(lane->queue.front());
       batch.back()->in_batch = true;
       lane->queue.pop_front();
     }
     ++lane->in_flight;
-    WakeLeader(*lane);  // another batch may start behind this one
+    Waiter* next = NextLeader(*lane);  // another batch may start behind this one
     lock.unlock();
+    Wake(next, kLead);
 
     std::vector<const Request*> requests;
     requests.reserve(batch.size());
@@ -107,15 +123,20 @@ class TicketBatcher {
                      absl::InternalError("a batch answered the wrong number of tickets"));
     }
 
+    // Let the next batch start before handing out the answers, which takes a wake-up each.
     lock.lock();
-    for (std::size_t i = 1; i < batch.size(); ++i) {
-      batch[i]->answer = std::move(answers[i]);
-      batch[i]->cv.notify_one();
-    }
     --lane->in_flight;
-    WakeLeader(*lane);
+    next = NextLeader(*lane);
     if (lane->queue.empty() && lane->in_flight == 0) {
       lanes_.erase(absl::string_view(event_id.data(), event_id.size()));
+    }
+    lock.unlock();
+    Wake(next, kLead);
+    // The batch is out of the queue, so its callers' answers are this call's to write, and
+    // each caller reads its own once signalled.
+    for (std::size_t i = 1; i < batch.size(); ++i) {
+      batch[i]->answer = std::move(answers[i]);
+      batch[i]->signal.Set(kAnswered);
     }
     return std::move(answers[0]);
   }
@@ -128,25 +149,38 @@ class TicketBatcher {
   }
 
  private:
+  using WakeSignal = internal::WakeSignal;
+  // What a waiting call is woken for.
+  static constexpr uint32_t kLead = 1;      // to lead the next batch
+  static constexpr uint32_t kAnswered = 2;  // its answer is in
+
+  // A call, on its caller's stack. `lead` and `in_batch` are under mu_; `answer` is written
+  // by the batch's leader, then published by `signal`.
   struct Waiter {
     explicit Waiter(const Request* r) : request(r) {}
     const Request* const request;
     std::optional<absl::StatusOr<Ticket>> answer;
-    bool lead = false;      // woken to lead the next batch
+    bool lead = false;      // chosen to lead the next batch
     bool in_batch = false;  // taken into a batch (this call's own, when it leads)
-    std::condition_variable cv;
+    WakeSignal signal;
   };
   struct Lane {
     std::deque<Waiter*> queue;
     int in_flight = 0;
   };
 
-  // Under mu_: wakes the queue's front to lead if a batch may start.
-  void WakeLeader(Lane& lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!lane.queue.empty() && lane.in_flight < max_in_flight_ && !lane.queue.front()->lead) {
-      lane.queue.front()->lead = true;
-      lane.queue.front()->cv.notify_one();
+  // Under mu_: chooses the queue's front to lead if a batch may start, and returns it, for the
+  // caller to Wake once it let go of mu_ (a woken thread then finds mu_ free); nullptr if no
+  // new leader.
+  Waiter* NextLeader(Lane& lane) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (lane.queue.empty() || lane.in_flight >= max_in_flight_ || lane.queue.front()->lead) {
+      return nullptr;
     }
+    lane.queue.front()->lead = true;
+    return lane.queue.front();
+  }
+  static void Wake(Waiter* waiter, uint32_t why) {
+    if (waiter != nullptr) waiter->signal.Set(why);
   }
 
   const RunBatch run_;
