@@ -28,6 +28,7 @@
 #include "redis/client/connection.h"
 #include "redis/client/connection_pool.h"
 #include "redis/client/packed_reader.h"
+#include "redis/client/reply_arena.h"
 #include "redis/client/reply_reader.h"
 #include "redis/room/policy_codec.h"
 #include "support/redis/redis_server.h"
@@ -492,6 +493,112 @@ TEST(RedisPackedReaderTest, MalformedStringsAreInternalErrors) {
         EXPECT_EQ(r.String("third"), "");
       },
       "first");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply arenas (every Connection's replies): hiredis' parser building into them.
+
+// A reader that builds its replies in arenas; the replies it returns are ReplyPtrs.
+class ArenaReader {
+ public:
+  ArenaReader() : reader_(redisReaderCreate()) { redis_internal::UseReplyArena(reader_, &hint_); }
+  ~ArenaReader() { redisReaderFree(reader_); }
+  ArenaReader(const ArenaReader&) = delete;
+  ArenaReader& operator=(const ArenaReader&) = delete;
+
+  // Feeds `bytes` in pieces of `piece` bytes; the reply once whole (nullptr while partial).
+  redis_internal::ReplyPtr Feed(const std::string& bytes, std::size_t piece, int* status) {
+    void* raw = nullptr;
+    *status = REDIS_OK;
+    for (std::size_t at = 0; at < bytes.size() && raw == nullptr && *status == REDIS_OK;
+         at += piece) {
+      redisReaderFeed(reader_, bytes.data() + at, std::min(piece, bytes.size() - at));
+      *status = redisReaderGetReply(reader_, &raw);
+    }
+    redis_internal::ReplyPtr reply(static_cast<redisReply*>(raw));
+    if (reply != nullptr) redis_internal::NoteReplyArena(reply.get(), &hint_);
+    return reply;
+  }
+  std::size_t hinted() const { return hint_.last_bytes; }
+
+ private:
+  redisReader* reader_;
+  redis_internal::ReplyArenaHint hint_;
+};
+
+std::string Text(const redisReply* r) { return std::string(r->str, r->len); }
+
+TEST(RedisReplyArenaTest, BuildsEveryKindOfReplyWhole) {
+  // An array of an integer, a bulk string with a NUL in it, nil, a nested array (a status and
+  // an empty array), an error and an empty bulk string, fed whole and byte by byte.
+  const std::string resp = std::string("*6\r\n:-42\r\n$5\r\nhe") + '\0' +
+                           "lo\r\n$-1\r\n*2\r\n+OK\r\n*0\r\n-ERR bad thing\r\n$0\r\n\r\n";
+  for (std::size_t piece : {resp.size(), std::size_t{1}, std::size_t{7}}) {
+    ArenaReader reader;
+    int status = REDIS_OK;
+    redis_internal::ReplyPtr reply = reader.Feed(resp, piece, &status);
+    ASSERT_EQ(status, REDIS_OK);
+    ASSERT_NE(reply, nullptr);
+    const redisReply* r = reply.get();
+    ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+    ASSERT_EQ(r->elements, 6u);
+    EXPECT_EQ(r->element[0]->type, REDIS_REPLY_INTEGER);
+    EXPECT_EQ(r->element[0]->integer, -42);
+    EXPECT_EQ(r->element[1]->type, REDIS_REPLY_STRING);
+    EXPECT_EQ(Text(r->element[1]), std::string("he\0lo", 5));
+    EXPECT_EQ(r->element[1]->str[5], '\0');
+    EXPECT_EQ(r->element[2]->type, REDIS_REPLY_NIL);
+    ASSERT_EQ(r->element[3]->type, REDIS_REPLY_ARRAY);
+    ASSERT_EQ(r->element[3]->elements, 2u);
+    EXPECT_EQ(r->element[3]->element[0]->type, REDIS_REPLY_STATUS);
+    EXPECT_EQ(Text(r->element[3]->element[0]), "OK");
+    EXPECT_EQ(r->element[3]->element[1]->type, REDIS_REPLY_ARRAY);
+    EXPECT_EQ(r->element[3]->element[1]->elements, 0u);
+    EXPECT_EQ(r->element[4]->type, REDIS_REPLY_ERROR);
+    EXPECT_EQ(Text(r->element[4]), "ERR bad thing");
+    EXPECT_EQ(r->element[5]->type, REDIS_REPLY_STRING);
+    EXPECT_EQ(Text(r->element[5]), "");
+    EXPECT_GT(reader.hinted(), 0u);
+  }
+}
+
+TEST(RedisReplyArenaTest, LargeRepliesGrowTheArenaAndSmallOnesFollow) {
+  ArenaReader reader;
+  std::string resp = "*30000\r\n";
+  for (int i = 0; i < 30000; ++i) {
+    const std::string item =
+        absl::StrCat("item-", i, std::string(static_cast<std::size_t>(i % 50), 'x'));
+    absl::StrAppend(&resp, "$", item.size(), "\r\n", item, "\r\n");
+  }
+  int status = REDIS_OK;
+  redis_internal::ReplyPtr big = reader.Feed(resp, 4096, &status);
+  ASSERT_EQ(status, REDIS_OK);
+  ASSERT_NE(big, nullptr);
+  ASSERT_EQ(big->elements, 30000u);
+  for (int i = 0; i < 30000; i += 997) {
+    EXPECT_EQ(Text(big->element[i]),
+              absl::StrCat("item-", i, std::string(static_cast<std::size_t>(i % 50), 'x')));
+  }
+  EXPECT_GT(reader.hinted(), std::size_t{30000} * sizeof(redisReply));
+  // Replies outlive the next ones, in any order.
+  redis_internal::ReplyPtr small = reader.Feed(":7\r\n", 64, &status);
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(small->integer, 7);
+  big.reset();
+  redis_internal::ReplyPtr status_reply = reader.Feed("+PONG\r\n", 64, &status);
+  ASSERT_NE(status_reply, nullptr);
+  EXPECT_EQ(Text(status_reply.get()), "PONG");
+  EXPECT_EQ(small->integer, 7);
+}
+
+// A reply broken off by a protocol error is freed by the reader (leak checkers see to it).
+TEST(RedisReplyArenaTest, AProtocolErrorMidReplyFreesThePartialReply) {
+  ArenaReader reader;
+  int status = REDIS_OK;
+  redis_internal::ReplyPtr reply =
+      reader.Feed("*3\r\n$3\r\nabc\r\n*2\r\n:1\r\n?what\r\n", 1, &status);
+  EXPECT_EQ(status, REDIS_ERR);
+  EXPECT_EQ(reply, nullptr);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class ScopedSigpipeBlock {
 
 std::string Endpoint::Name() const { return absl::StrCat("redis ", host, ":", port); }
 
-void ReplyDeleter::operator()(redisReply* reply) const { freeReplyObject(reply); }
+void ReplyDeleter::operator()(redisReply* reply) const { FreeArenaReply(reply); }
 void ContextDeleter::operator()(redisContext* context) const { redisFree(context); }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Endpoint& endpoint) {
@@ -93,6 +93,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Endpoint& end
   // idle pooled connection does not look alive forever.
   redisEnableKeepAlive(context.get());
   std::unique_ptr<Connection> connection(new Connection(endpoint, std::move(context)));
+  // Before the first read: every reply of the connection comes from an arena (ReplyDeleter).
+  UseReplyArena(connection->context_->reader, &connection->arena_hint_);
   if (endpoint.password.empty()) return connection;
   // Alone in its round trip: a command pipelined behind a refused AUTH would run as nobody (or
   // be refused with a less telling NOAUTH), and a connection is not handed out before it is
@@ -176,6 +178,7 @@ absl::Status Connection::Read(std::size_t count, std::vector<ReplyPtr>* replies)
       return Fail(errno);
     }
     replies->emplace_back(static_cast<redisReply*>(raw));
+    NoteReplyArena(replies->back().get(), &arena_hint_);
   }
   return absl::OkStatus();
 }

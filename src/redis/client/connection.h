@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "redis/client/reply_arena.h"
 
 struct redisContext;
 struct redisReply;
@@ -41,6 +42,7 @@ struct Endpoint {
   std::string Name() const;
 };
 
+// Frees a reply a Connection read (see reply_arena.h: only those).
 struct ReplyDeleter {
   void operator()(redisReply* reply) const;
 };
@@ -93,6 +95,7 @@ class Connection {
 
   const Endpoint endpoint_;
   ContextPtr context_;
+  ReplyArenaHint arena_hint_;  // the context's reader builds its replies in arenas
   bool broken_ = false;
 };
 
