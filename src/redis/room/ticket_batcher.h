@@ -15,13 +15,15 @@
 // to their command timeout): then it leaves the queue with Unavailable, unsent, so that a
 // call is bounded by about one command timeout rather than two.
 //
-// A queued call sleeps on a WakeSignal of its own and is woken once, to lead or with its
-// answer, by a thread that has let go of the batcher's mutex, and it returns without taking
-// the mutex again: with dozens of callers on a few cores, waking them under the mutex made
-// each woken caller block on it once more (common/wake_signal.h).
+// A queued call is woken once, to lead or with its answer, by a thread that has let go of the
+// batcher's mutex, and it returns without taking the mutex again: with dozens of callers on
+// a few cores, waking them under the mutex made each woken caller block on it once more
+// (common/wake_signal.h). The calls that queue up together sleep on one channel, which a
+// batch's answers wake with one system call (common/wake_channel.h; see Waiter).
 #ifndef ADMISSION_SRC_REDIS_ROOM_TICKET_BATCHER_H_
 #define ADMISSION_SRC_REDIS_ROOM_TICKET_BATCHER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -41,6 +43,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "admission/room/store.h"
+#include "common/wake_channel.h"
 #include "common/wake_signal.h"
 
 namespace admission::redis_internal {
@@ -70,45 +73,54 @@ class TicketBatcher {
     if (slot == nullptr) slot = std::make_unique<Lane>();
     Lane* const lane = slot.get();  // stays put while this call is queued or leads
     lane->queue.push_back(&self);
-    Waiter* const leader = NextLeader(*lane);
-    lock.unlock();
-    uint32_t signal = kLead;  // this call leads at once: the queue was empty and a batch may start
-    if (leader != &self) {
-      Wake(leader, kLead);
-      signal = self.signal.WaitFor(max_queue_wait_);
+    if (lane->open_channel < 0) {
+      // The first of a group: sleeps alone, as it will likely be woken alone, to lead.
+      lane->open_channel = static_cast<int>(next_channel_++ % kChannels);
+    } else {
+      self.channel = lane->open_channel;
     }
-    if (signal == WakeSignal::kUnset) {
-      lock.lock();
-      if (!self.lead && !self.in_batch) {
-        // Still queued: leave the queue. (A call a batch took waits for that batch, which its
-        // own command timeout bounds.)
-        for (auto it = lane->queue.begin(); it != lane->queue.end(); ++it) {
-          if (*it == &self) {
-            lane->queue.erase(it);
-            break;
-          }
-        }
-        if (lane->queue.empty() && lane->in_flight == 0) {
-          lanes_.erase(absl::string_view(event_id.data(), event_id.size()));
-        }
-        return absl::UnavailableError(
-            absl::StrCat("the event's earlier calls to the store did not finish within ",
-                         absl::FormatDuration(max_queue_wait_), "; this call was not sent"));
-      }
+    if (Waiter* const leader = NextLeader(*lane); leader != &self) {
       lock.unlock();
-      // Taken into a batch, or made the leader, just now: the signal is on its way.
-      signal = self.signal.WaitFor(absl::InfiniteDuration());
+      Wake(leader, kLead);
+      uint32_t signal = Sleep(self, max_queue_wait_);
+      if (signal == kUnset) {
+        lock.lock();
+        if (!self.lead && !self.in_batch) {
+          // Still queued: leave the queue. (A call a batch took waits for that batch, which
+          // its own command timeout bounds.)
+          for (auto it = lane->queue.begin(); it != lane->queue.end(); ++it) {
+            if (*it == &self) {
+              lane->queue.erase(it);
+              break;
+            }
+          }
+          if (lane->queue.empty()) lane->open_channel = -1;
+          if (lane->queue.empty() && lane->in_flight == 0) {
+            lanes_.erase(absl::string_view(event_id.data(), event_id.size()));
+          }
+          return absl::UnavailableError(
+              absl::StrCat("the event's earlier calls to the store did not finish within ",
+                           absl::FormatDuration(max_queue_wait_), "; this call was not sent"));
+        }
+        lock.unlock();
+        // Taken into a batch, or made the leader, just now: the wake-up is on its way.
+        signal = Sleep(self, absl::InfiniteDuration());
+      }
+      if (signal == kAnswered) return *std::move(self.answer);
+      lock.lock();
     }
-    if (signal == kAnswered) return *std::move(self.answer);
+    // (Otherwise the queue was this call alone and a batch may start: it leads at once, still
+    // holding mu_, so that a lone call goes out alone.)
 
     // Lead: take the front of the queue (this call is its first) and run it as one batch.
     std::vector<Waiter*> batch;
-    lock.lock();
     while (!lane->queue.empty() && batch.size() < max_batch_) {
       batch.push_back(lane->queue.front());
       batch.back()->in_batch = true;
       lane->queue.pop_front();
     }
+    // Later calls form the next group (unless some of this one's were left queued).
+    if (lane->queue.empty()) lane->open_channel = -1;
     ++lane->in_flight;
     Waiter* next = NextLeader(*lane);  // another batch may start behind this one
     lock.unlock();
@@ -123,7 +135,7 @@ class TicketBatcher {
                      absl::InternalError("a batch answered the wrong number of tickets"));
     }
 
-    // Let the next batch start before handing out the answers, which takes a wake-up each.
+    // Let the next batch start before handing out the answers.
     lock.lock();
     --lane->in_flight;
     next = NextLeader(*lane);
@@ -133,10 +145,22 @@ class TicketBatcher {
     lock.unlock();
     Wake(next, kLead);
     // The batch is out of the queue, so its callers' answers are this call's to write, and
-    // each caller reads its own once signalled.
+    // each caller reads its own once woken: those alone on their signal one by one, the
+    // others with one wake-up per channel their group sleeps on.
+    uint64_t channels = 0;
+    static_assert(kChannels <= 64, "one bit per channel");
     for (std::size_t i = 1; i < batch.size(); ++i) {
-      batch[i]->answer = std::move(answers[i]);
-      batch[i]->signal.Set(kAnswered);
+      Waiter* const w = batch[i];
+      w->answer = std::move(answers[i]);
+      if (w->channel < 0) {
+        w->signal.Set(kAnswered);
+      } else {
+        channels |= uint64_t{1} << w->channel;
+        WakeChannel::Publish(w->state, kAnswered);  // (w may be gone from here on)
+      }
+    }
+    for (std::size_t c = 0; c < kChannels; ++c) {
+      if ((channels >> c) & 1) channels_[c].WakeAll();
     }
     return std::move(answers[0]);
   }
@@ -149,24 +173,38 @@ class TicketBatcher {
   }
 
  private:
+  using WakeChannel = internal::WakeChannel;
   using WakeSignal = internal::WakeSignal;
   // What a waiting call is woken for.
+  static constexpr uint32_t kUnset = WakeSignal::kUnset;
+  static_assert(kUnset == WakeChannel::kUnset);
   static constexpr uint32_t kLead = 1;      // to lead the next batch
   static constexpr uint32_t kAnswered = 2;  // its answer is in
+  // Channels the groups of queued calls sleep on, taken in turn; two groups that share one
+  // (64 groups apart) only wake each other spuriously.
+  static constexpr std::size_t kChannels = 64;
 
   // A call, on its caller's stack. `lead` and `in_batch` are under mu_; `answer` is written
-  // by the batch's leader, then published by `signal`.
+  // by the batch's leader, then published by `signal` or `state`. A call that opened a group
+  // (the queue's calls since a batch last took them all) sleeps on `signal`, alone: it is
+  // the one woken to lead. The others sleep on their group's channel, so that a batch's
+  // answers wake each group with one call; a queued call woken alone (to lead) on a channel
+  // wakes its group spuriously, which happens only when the group's first call gave up or a
+  // batch took part of a group.
   struct Waiter {
     explicit Waiter(const Request* r) : request(r) {}
     const Request* const request;
     std::optional<absl::StatusOr<Ticket>> answer;
     bool lead = false;      // chosen to lead the next batch
     bool in_batch = false;  // taken into a batch (this call's own, when it leads)
+    int channel = -1;       // the channel it sleeps on; -1: `signal`
     WakeSignal signal;
+    std::atomic<uint32_t> state{kUnset};  // what it is woken for, when on a channel
   };
   struct Lane {
     std::deque<Waiter*> queue;
     int in_flight = 0;
+    int open_channel = -1;  // the channel of the queue's group; -1: the next call opens one
   };
 
   // Under mu_: chooses the queue's front to lead if a batch may start, and returns it, for the
@@ -179,8 +217,21 @@ class TicketBatcher {
     lane.queue.front()->lead = true;
     return lane.queue.front();
   }
-  static void Wake(Waiter* waiter, uint32_t why) {
-    if (waiter != nullptr) waiter->signal.Set(why);
+  // Wakes `waiter` (nullptr: nobody) for `why`.
+  void Wake(Waiter* waiter, uint32_t why) {
+    if (waiter == nullptr) return;
+    if (waiter->channel < 0) {
+      waiter->signal.Set(why);
+    } else {
+      WakeChannel& channel = channels_[static_cast<std::size_t>(waiter->channel)];
+      WakeChannel::Publish(waiter->state, why);
+      channel.WakeAll();
+    }
+  }
+  // Until `self` is woken (kLead or kAnswered), or kUnset after `timeout`.
+  uint32_t Sleep(Waiter& self, absl::Duration timeout) {
+    if (self.channel < 0) return self.signal.WaitFor(timeout);
+    return channels_[static_cast<std::size_t>(self.channel)].WaitFor(self.state, timeout);
   }
 
   const RunBatch run_;
@@ -188,7 +239,9 @@ class TicketBatcher {
   const int max_in_flight_;
   const absl::Duration max_queue_wait_;
 
+  WakeChannel channels_[kChannels];
   std::mutex mu_;
+  std::size_t next_channel_ ABSL_GUARDED_BY(mu_) = 0;
   // One lane per event with calls queued or in flight; dropped when idle.
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes_ ABSL_GUARDED_BY(mu_);
 };
