@@ -92,6 +92,9 @@ class Connection {
 
   // Maps the context's error after a failed read or write, and marks the connection broken.
   absl::Status Fail(int saved_errno);
+  // Writes what Append buffered with MSG_NOSIGNAL (see ScopedSigpipeBlock in connection.cc),
+  // where the system has it.
+  absl::Status Send();
 
   const Endpoint endpoint_;
   ContextPtr context_;
