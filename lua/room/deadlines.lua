@@ -216,7 +216,6 @@ end
 
 -- Removes an entry; false if there was none.
 local function dl_remove(at, key)
-  dl_flush()
   local member, chunk = dl_find(dl_head(at, key))
   if member == nil or redis.call('ZREM', chunk, key) == 0 then return false end
   if dl_tail ~= nil and dl_tail.chunk == chunk then dl_tail.count = dl_tail.count - 1 end

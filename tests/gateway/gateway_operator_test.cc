@@ -197,8 +197,12 @@ TYPED_TEST(OperatorTest, SeriesRouteErrors) {
 TYPED_TEST(OperatorTest, SaleHasTheSeatSoldAndTheDeadLetter) {
   httplib::Client& c = *this->c_;
   const std::string path = std::string("/admin/v1/events/") + kEvent + "/sale";
-  const Json j =
-      PollJson(c, path, [](const Json& j) { return j["sold"] == 1 && j["queue"]["dead"] == 1; });
+  // The worker counts what it parked when its step ends, after the queue shows the dead letter:
+  // wait for both.
+  const Json j = PollJson(c, path, [](const Json& j) {
+    return j["sold"] == 1 && j["queue"]["dead"] == 1 && j["gateway"]["confirmed"] >= 1 &&
+           j["gateway"]["worker_parked"] >= 1;
+  });
   EXPECT_EQ(j["sold"], 1) << j.dump();
   EXPECT_EQ(j["total"], 4);
   EXPECT_EQ(j["revenue"], 2500);

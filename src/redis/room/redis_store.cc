@@ -526,12 +526,9 @@ std::vector<absl::StatusOr<Ticket>> RedisStore::ReadTickets(
       }
       continue;
     }
-    if (one->type != REDIS_REPLY_STRING) {
-      answers.push_back(absl::InternalError(
-          absl::StrCat("malformed reply from ", context, ": field ticket is not a string")));
-      continue;
-    }
-    PackedReader r(context, std::string_view(one->str, one->len));
+    const bool packed = one->type == REDIS_REPLY_STRING;
+    PackedReader r(context, packed ? std::string_view(one->str, one->len) : std::string_view());
+    if (!packed) r.Invalid("ticket", "is not a string");
     Ticket t;
     ReadTicket(r, event_id, tokens[i], now_us, &t);
     if (absl::Status s = r.Finish(); !s.ok()) {
